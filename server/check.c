@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* check: loading the configuration for a command, and the parts of `check` beyond the file itself. */
+#include "commands.h"
+
+#include <stdio.h>
+
+struct config *
+cmd_load_config(const char *path)
+{
+	struct diag_list dl;
+	struct config *cfg;
+
+	diag_init(&dl, path);
+	cfg = config_load(path, &dl);
+	/* warnings are for `check`; other commands only say what stops them */
+	for (size_t i = 0; i < dl.n; i++) {
+		if (dl.items[i].level == DIAG_ERROR) {
+			char line[4096];
+			diag_format(&dl, i, line, sizeof(line));
+			fprintf(stderr, "%s\n", line);
+		}
+	}
+	diag_free(&dl);
+	return cfg;
+}
+
+void
+check_extra(const struct config *cfg, struct diag_list *dl)
+{
+	/* certificates and the DNS state are checked by their own modules as they arrive */
+	(void)cfg;
+	(void)dl;
+}

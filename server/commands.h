@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* commands: entry points of the subcommands that live outside main.c, and shared exit codes. */
+#ifndef MTASTSD_COMMANDS_H
+#define MTASTSD_COMMANDS_H
+
+#include "config.h"
+#include "diag.h"
+
+#define EXIT_OK 0
+#define EXIT_INVALID 1
+#define EXIT_USAGE 2
+
+/* Load PATH, printing every diagnostic to stderr; NULL when it has errors. */
+struct config *cmd_load_config(const char *path);
+
+/*
+ * Checks of `check` beyond the config file itself (certificates, state),
+ * appended to DL. Defined in check.c.
+ */
+void check_extra(const struct config *cfg, struct diag_list *dl);
+
+#endif

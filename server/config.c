@@ -1,0 +1,1075 @@
+/* SPDX-License-Identifier: MIT */
+/* config: loads the YAML configuration into plain data, validates it and reports every problem with its position. */
+#include "config.h"
+#include "dname.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+struct ctx {
+	yaml_document_t *doc;
+	struct diag_list *dl;
+	struct config *cfg;
+};
+
+/* Which per-domain fields a mapping set explicitly (the rest are inherited). */
+struct fields_set {
+	bool mode, max_age, mx, tlsrpt, name;
+};
+
+#define LINE(n) ((int)(n)->start_mark.line + 1)
+#define COL(n) ((int)(n)->start_mark.column + 1)
+#define POS(n) LINE(n), COL(n)
+
+#define ERR(c, n, ...) diag_add((c)->dl, DIAG_ERROR, POS(n), __VA_ARGS__)
+#define WARN(c, n, ...) diag_add((c)->dl, DIAG_WARNING, POS(n), __VA_ARGS__)
+
+static yaml_node_t *
+node(struct ctx *c, int i)
+{
+	return yaml_document_get_node(c->doc, i);
+}
+
+static const char *
+sval(yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static bool
+is_plain(yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static bool
+is_null(yaml_node_t *n)
+{
+	const char *v;
+
+	if (!is_plain(n))
+		return false;
+	v = sval(n);
+	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+static const char *
+type_name(yaml_node_t *n)
+{
+	if (is_null(n))
+		return "nothing";
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return "a scalar";
+	}
+}
+
+/* A string value: any scalar (a number is taken as its text), not a list or mapping. */
+static const char *
+get_str(struct ctx *c, yaml_node_t *n, const char *key)
+{
+	if (n->type != YAML_SCALAR_NODE) {
+		ERR(c, n, "'%s' must be a string, not %s", key, type_name(n));
+		return NULL;
+	}
+	if (strlen(sval(n)) != n->data.scalar.length) {
+		ERR(c, n, "'%s' contains a NUL character", key);
+		return NULL;
+	}
+	return sval(n);
+}
+
+/* An optional string: NULL for an explicit null without error. */
+static char *
+dup_opt_str(struct ctx *c, yaml_node_t *n, const char *key)
+{
+	const char *s;
+
+	if (is_null(n))
+		return NULL;
+	s = get_str(c, n, key);
+	return s && s[0] ? xstrdup(s) : NULL;
+}
+
+static int
+get_uint(struct ctx *c, yaml_node_t *n, const char *key, unsigned long min, unsigned long max,
+    unsigned long *out)
+{
+	const char *v;
+	unsigned long long x = 0;
+
+	if (!is_plain(n) || is_null(n)) {
+		ERR(c, n, "'%s' must be an integer, not %s", key,
+		    n->type == YAML_SCALAR_NODE && !is_null(n) ? "a quoted string" : type_name(n));
+		return -1;
+	}
+	v = sval(n);
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9') {
+			ERR(c, n, "'%s' must be an integer, not '%s'", key, v);
+			return -1;
+		}
+		x = x * 10 + (unsigned long long)(*p - '0');
+		if (x > ULONG_MAX / 10) {
+			ERR(c, n, "'%s' is out of range (%lu..%lu): '%s'", key, min, max, v);
+			return -1;
+		}
+	}
+	if (x < min || x > max) {
+		ERR(c, n, "'%s' is out of range (%lu..%lu): %llu", key, min, max, x);
+		return -1;
+	}
+	*out = (unsigned long)x;
+	return 0;
+}
+
+static int
+get_bool(struct ctx *c, yaml_node_t *n, const char *key, bool *out)
+{
+	if (is_plain(n)) {
+		const char *v = sval(n);
+		if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0 || strcmp(v, "TRUE") == 0 ||
+		    strcmp(v, "yes") == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(v, "false") == 0 || strcmp(v, "False") == 0 || strcmp(v, "FALSE") == 0 ||
+		    strcmp(v, "no") == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	ERR(c, n, "'%s' must be true or false", key);
+	return -1;
+}
+
+/*
+ * Walk the pairs of a mapping, checking keys against KEYS (NULL-terminated).
+ * Calls FN for every known, first-seen key. Unknown and repeated keys are errors.
+ */
+typedef void (*pair_fn)(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
+
+static bool
+walk_mapping(struct ctx *c, yaml_node_t *m, const char *where, const char *const *keys,
+    pair_fn fn, void *arg)
+{
+	if (m->type != YAML_MAPPING_NODE) {
+		ERR(c, m, "'%s' must be a mapping, not %s", where, type_name(m));
+		return false;
+	}
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+		const char *const *kk;
+		bool dup = false;
+
+		if (k->type != YAML_SCALAR_NODE) {
+			ERR(c, k, "keys in '%s' must be strings, not %s", where, type_name(k));
+			continue;
+		}
+		for (kk = keys; *kk; kk++)
+			if (strcmp(*kk, sval(k)) == 0)
+				break;
+		if (*kk == NULL) {
+			ERR(c, k, "unknown key '%s' in '%s'", sval(k), where);
+			continue;
+		}
+		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
+			yaml_node_t *qk = node(c, q->key);
+			if (qk->type == YAML_SCALAR_NODE && strcmp(sval(qk), sval(k)) == 0) {
+				ERR(c, k, "duplicate key '%s' in '%s' (first at line %d)", sval(k), where,
+				    (int)qk->start_mark.line + 1);
+				dup = true;
+				break;
+			}
+		}
+		if (!dup)
+			fn(c, sval(k), k, v, arg);
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- addresses */
+
+static int
+parse_cidr(const char *s, struct config_cidr *out, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = strchr(s, '/');
+	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (hl == 0 || hl >= sizeof(host)) {
+		snprintf(err, errlen, "'%s' is not an address or CIDR block", s);
+		return -1;
+	}
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		out->prefix = 32;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		out->prefix = 128;
+	} else {
+		snprintf(err, errlen, "'%s' is not an address or CIDR block", s);
+		return -1;
+	}
+	if (slash) {
+		errno = 0;
+		prefix = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno || prefix > out->prefix) {
+			snprintf(err, errlen, "'%s' has an invalid prefix length", s);
+			return -1;
+		}
+		out->prefix = (unsigned)prefix;
+	}
+	return 0;
+}
+
+static int
+parse_address(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *colon, *h = s;
+	size_t hl;
+	unsigned long port;
+	char *end;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL || close[1] != ':') {
+			snprintf(err, errlen, "address '%s' must be IPV4:PORT or [IPV6]:PORT", s);
+			return -1;
+		}
+		h = s + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL) {
+			snprintf(err, errlen, "address '%s' must be IPV4:PORT or [IPV6]:PORT", s);
+			return -1;
+		}
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= sizeof(host)) {
+		snprintf(err, errlen, "address '%s' must be IPV4:PORT or [IPV6]:PORT", s);
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno || port < 1 || port > 65535) {
+		snprintf(err, errlen, "address '%s' has an invalid port (1..65535)", s);
+		return -1;
+	}
+	if (s[0] == '[') {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+			snprintf(err, errlen, "address '%s': '%s' is not an IPv6 address", s, host);
+			return -1;
+		}
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*sin6);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			snprintf(err, errlen, "address '%s': '%s' is not an IPv4 address (write IPv6 as [ADDR]:PORT)",
+			    s, host);
+			return -1;
+		}
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		*len = sizeof(*sin);
+	}
+	return 0;
+}
+
+static void
+cidr_list(struct ctx *c, yaml_node_t *v, const char *key, struct config_cidr **out, size_t *n)
+{
+	char err[256];
+
+	if (is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ERR(c, v, "'%s' must be a list, not %s", key, type_name(v));
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *e = node(c, *it);
+		const char *s = get_str(c, e, key);
+		struct config_cidr cidr;
+
+		if (s == NULL)
+			continue;
+		if (parse_cidr(s, &cidr, err, sizeof(err)) < 0) {
+			ERR(c, e, "%s", err);
+			continue;
+		}
+		*out = xreallocarray(*out, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = cidr;
+	}
+}
+
+static const char *const listener_keys[] = { "address", "proxy_protocol", "proxy_from", NULL };
+
+struct listener_arg {
+	struct config_listener *l;
+	bool have_address;
+};
+
+static void
+listener_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct listener_arg *la = arg;
+	char err[256];
+	(void)k;
+
+	if (strcmp(key, "address") == 0) {
+		const char *s = get_str(c, v, "address");
+		if (s == NULL)
+			return;
+		la->have_address = true;
+		la->l->address = xstrdup(s);
+		la->l->line = LINE(v);
+		la->l->col = COL(v);
+		if (parse_address(s, &la->l->sa, &la->l->salen, err, sizeof(err)) < 0)
+			ERR(c, v, "%s", err);
+	} else if (strcmp(key, "proxy_protocol") == 0) {
+		get_bool(c, v, "proxy_protocol", &la->l->proxy_protocol);
+	} else if (strcmp(key, "proxy_from") == 0) {
+		cidr_list(c, v, "proxy_from", &la->l->proxy_from, &la->l->n_proxy_from);
+	}
+}
+
+/* One listener: "ADDR:PORT" or {address, proxy_protocol, proxy_from}. Returns 0 when usable. */
+static int
+parse_listener(struct ctx *c, yaml_node_t *n, const char *where, struct config_listener *l)
+{
+	char err[256];
+
+	memset(l, 0, sizeof(*l));
+	l->line = LINE(n);
+	l->col = COL(n);
+	if (n->type == YAML_SCALAR_NODE) {
+		const char *s = get_str(c, n, where);
+		if (s == NULL)
+			return -1;
+		l->address = xstrdup(s);
+		if (parse_address(s, &l->sa, &l->salen, err, sizeof(err)) < 0) {
+			ERR(c, n, "%s", err);
+			return -1;
+		}
+		return 0;
+	}
+	if (n->type == YAML_MAPPING_NODE) {
+		struct listener_arg la = { l, false };
+		size_t errors = c->dl->errors;
+		walk_mapping(c, n, where, listener_keys, listener_pair, &la);
+		if (!la.have_address) {
+			ERR(c, n, "listener in '%s' needs an 'address'", where);
+			return -1;
+		}
+		if (l->n_proxy_from > 0 && !l->proxy_protocol)
+			WARN(c, n, "'proxy_from' has no effect without 'proxy_protocol: true'");
+		return c->dl->errors == errors ? 0 : -1;
+	}
+	ERR(c, n, "a listener in '%s' must be an address string or a mapping, not %s", where, type_name(n));
+	return -1;
+}
+
+static void
+free_listener(struct config_listener *l)
+{
+	free(l->address);
+	free(l->proxy_from);
+}
+
+static void
+listener_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_listener **out, size_t *n)
+{
+	if (is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ERR(c, v, "'%s' must be a list of addresses, not %s", where, type_name(v));
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		struct config_listener l;
+		if (parse_listener(c, node(c, *it), where, &l) < 0) {
+			free_listener(&l);
+			continue;
+		}
+		*out = xreallocarray(*out, *n + 1, sizeof(**out));
+		(*out)[(*n)++] = l;
+	}
+}
+
+static const char *const listen_keys[] = { "https", "http", "admin", "trusted_proxies", NULL };
+
+static void
+listen_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct config *cfg = c->cfg;
+	(void)k;
+	(void)arg;
+
+	if (strcmp(key, "https") == 0) {
+		for (size_t i = 0; i < cfg->n_https; i++)	/* replaces the default */
+			free_listener(&cfg->https[i]);
+		cfg->n_https = 0;
+		listener_list(c, v, "listen.https", &cfg->https, &cfg->n_https);
+	} else if (strcmp(key, "http") == 0) {
+		listener_list(c, v, "listen.http", &cfg->http, &cfg->n_http);
+	} else if (strcmp(key, "admin") == 0) {
+		if (cfg->admin) {
+			free_listener(cfg->admin);
+			free(cfg->admin);
+			cfg->admin = NULL;
+		}
+		if (is_null(v) || (v->type == YAML_SCALAR_NODE && sval(v)[0] == '\0'))
+			return;
+		cfg->admin = xcalloc(1, sizeof(*cfg->admin));
+		if (parse_listener(c, v, "listen.admin", cfg->admin) < 0) {
+			free_listener(cfg->admin);
+			free(cfg->admin);
+			cfg->admin = NULL;
+		}
+	} else if (strcmp(key, "trusted_proxies") == 0) {
+		cidr_list(c, v, "trusted_proxies", &cfg->trusted_proxies, &cfg->n_trusted_proxies);
+	}
+}
+
+/* -------------------------------------------------------------- other sections */
+
+static const char *const tls_keys[] = { "certs", NULL };
+
+static void
+tls_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	const char *s;
+	(void)k;
+	(void)arg;
+
+	if (strcmp(key, "certs") == 0 && (s = get_str(c, v, "tls.certs")) != NULL) {
+		if (s[0] == '\0') {
+			ERR(c, v, "'tls.certs' must name a folder");
+			return;
+		}
+		free(c->cfg->tls_certs);
+		c->cfg->tls_certs = path_join(c->cfg->dir, s);
+	}
+}
+
+static const char *const dns_keys[] = { "state", "zone", "ttl", "on_change", "host_target",
+	"delegate_zone", NULL };
+
+static char *
+normalized_host(struct ctx *c, yaml_node_t *v, const char *key)
+{
+	char err[512], *out;
+	const char *s;
+
+	if (is_null(v))
+		return NULL;
+	if ((s = get_str(c, v, key)) == NULL || s[0] == '\0')
+		return NULL;
+	if (dname_normalize(s, DNAME_HOST, &out, err, sizeof(err)) < 0) {
+		ERR(c, v, "'%s': %s", key, err);
+		return NULL;
+	}
+	return out;
+}
+
+static void
+dns_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct config *cfg = c->cfg;
+	const char *s;
+	(void)k;
+	(void)arg;
+
+	if (strcmp(key, "state") == 0) {
+		if ((s = get_str(c, v, "dns.state")) == NULL)
+			return;
+		if (s[0] == '\0') {
+			ERR(c, v, "'dns.state' must name a file");
+			return;
+		}
+		free(cfg->dns_state);
+		cfg->dns_state = path_join(cfg->dir, s);
+	} else if (strcmp(key, "zone") == 0) {
+		free(cfg->dns_zone);
+		cfg->dns_zone = NULL;
+		if (!is_null(v) && (s = get_str(c, v, "dns.zone")) != NULL && s[0] != '\0')
+			cfg->dns_zone = path_join(cfg->dir, s);
+	} else if (strcmp(key, "ttl") == 0) {
+		get_uint(c, v, "dns.ttl", 1, 2147483647UL, &cfg->dns_ttl);
+	} else if (strcmp(key, "on_change") == 0) {
+		cfg->dns_on_change = dup_opt_str(c, v, "dns.on_change");
+	} else if (strcmp(key, "host_target") == 0) {
+		cfg->dns_host_target = normalized_host(c, v, "dns.host_target");
+	} else if (strcmp(key, "delegate_zone") == 0) {
+		cfg->dns_delegate_zone = normalized_host(c, v, "dns.delegate_zone");
+	}
+}
+
+static const char *const limits_keys[] = { "connection_timeout", "max_connections",
+	"max_connections_per_ip", "max_header_size", NULL };
+
+static void
+limits_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct config_limits *l = &c->cfg->limits;
+	unsigned long x;
+	(void)k;
+	(void)arg;
+
+	if (strcmp(key, "connection_timeout") == 0) {
+		if (get_uint(c, v, "limits.connection_timeout", 1, 3600, &x) == 0)
+			l->connection_timeout = (unsigned)x;
+	} else if (strcmp(key, "max_connections") == 0) {
+		if (get_uint(c, v, "limits.max_connections", 0, 1000000, &x) == 0)
+			l->max_connections = (unsigned)x;
+	} else if (strcmp(key, "max_connections_per_ip") == 0) {
+		if (get_uint(c, v, "limits.max_connections_per_ip", 0, 1000000, &x) == 0)
+			l->max_connections_per_ip = (unsigned)x;
+	} else if (strcmp(key, "max_header_size") == 0) {
+		if (get_uint(c, v, "limits.max_header_size", 1024, 1048576, &x) == 0)
+			l->max_header_size = (unsigned)x;
+	}
+}
+
+static const char *const log_keys[] = { "access", NULL };
+
+static void
+log_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	(void)k;
+	(void)arg;
+	if (strcmp(key, "access") == 0)
+		get_bool(c, v, "log.access", &c->cfg->access_log);
+}
+
+/* ------------------------------------------------------------------ domains */
+
+static bool
+rua_char_ok(unsigned char ch)
+{
+	return ch > 0x20 && ch < 0x7f && ch != ',' && ch != ';' && ch != '!' && ch != '"' && ch != '\\';
+}
+
+/* Check one TLSRPT rua URI (RFC 8460 section 3). Returns NULL when valid, else a message. */
+static const char *
+check_rua(const char *s, char *err, size_t errlen)
+{
+	const char *rest;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (rua_char_ok(*p))
+			continue;
+		if (*p == '!')
+			snprintf(err, errlen, "tlsrpt URI '%s' contains '!', which must be percent-encoded as %%21", s);
+		else if (*p == ',' || *p == ';')
+			snprintf(err, errlen, "tlsrpt URI '%s' contains '%c', which must be percent-encoded", s, *p);
+		else
+			snprintf(err, errlen, "tlsrpt URI '%s' contains a space, quote, backslash or non-ASCII character", s);
+		return err;
+	}
+	if (str_has_prefix_ci(s, "mailto:")) {
+		rest = s + 7;
+		const char *at = strchr(rest, '@');
+		if (at == NULL || at == rest || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+		    strchr(at + 1, '.') == NULL) {
+			snprintf(err, errlen, "tlsrpt URI '%s' is not a mailto: URI with one address", s);
+			return err;
+		}
+		return NULL;
+	}
+	if (str_has_prefix_ci(s, "https:")) {
+		rest = s + 6;
+		if (rest[0] != '/' || rest[1] != '/' || rest[2] == '\0' || rest[2] == '/') {
+			snprintf(err, errlen, "tlsrpt URI '%s' is not an https:// URL with a host", s);
+			return err;
+		}
+		return NULL;
+	}
+	snprintf(err, errlen, "tlsrpt URI '%s' must use mailto: or https:", s);
+	return err;
+}
+
+static bool
+in_list(char **list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], s) == 0)
+			return true;
+	return false;
+}
+
+static void
+mx_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_domain *d)
+{
+	char err[512];
+
+	d->mx = NULL;
+	d->n_mx = 0;
+	d->owns_mx = true;
+	if (is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ERR(c, v, "'%s.mx' must be a list of host names, not %s", where, type_name(v));
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *e = node(c, *it);
+		const char *s = get_str(c, e, "mx");
+		char *norm;
+
+		if (s == NULL)
+			continue;
+		if (dname_normalize(s, DNAME_MX_PATTERN, &norm, err, sizeof(err)) < 0) {
+			ERR(c, e, "invalid mx: %s", err);
+			continue;
+		}
+		if (in_list(d->mx, d->n_mx, norm)) {
+			free(norm);
+			continue;
+		}
+		if (norm[0] == '*')
+			WARN(c, e, "wildcard mx '%s' accepts any host directly under '%s'", norm, norm + 2);
+		d->mx = xreallocarray(d->mx, d->n_mx + 1, sizeof(char *));
+		d->mx[d->n_mx++] = norm;
+	}
+}
+
+static void
+rua_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_domain *d)
+{
+	char err[512];
+
+	d->tlsrpt = NULL;
+	d->n_tlsrpt = 0;
+	d->owns_tlsrpt = true;
+	if (is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ERR(c, v, "'%s.tlsrpt' must be a list of mailto: or https: URIs, not %s", where, type_name(v));
+		return;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		yaml_node_t *e = node(c, *it);
+		const char *s = get_str(c, e, "tlsrpt");
+
+		if (s == NULL)
+			continue;
+		if (check_rua(s, err, sizeof(err)) != NULL) {
+			ERR(c, e, "%s", err);
+			continue;
+		}
+		if (in_list(d->tlsrpt, d->n_tlsrpt, s))
+			continue;
+		d->tlsrpt = xreallocarray(d->tlsrpt, d->n_tlsrpt + 1, sizeof(char *));
+		d->tlsrpt[d->n_tlsrpt++] = xstrdup(s);
+	}
+}
+
+static const char *const domain_keys[] = { "name", "mode", "max_age", "mx", "tlsrpt", NULL };
+static const char *const defaults_keys[] = { "mode", "max_age", "mx", "tlsrpt", NULL };
+
+struct domain_arg {
+	struct config_domain *d;
+	struct fields_set set;
+	const char *where;
+	yaml_node_t *name_node;
+};
+
+static void
+domain_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct domain_arg *da = arg;
+	struct config_domain *d = da->d;
+	char err[512];
+	const char *s;
+	unsigned long x;
+	(void)k;
+
+	if (strcmp(key, "name") == 0) {
+		da->set.name = true;
+		da->name_node = v;
+		if ((s = get_str(c, v, "name")) == NULL)
+			return;
+		if (dname_normalize(s, DNAME_DOMAIN, &d->name, err, sizeof(err)) < 0) {
+			ERR(c, v, "invalid domain: %s", err);
+			return;
+		}
+		if (strncmp(d->name, "mta-sts.", 8) == 0)
+			WARN(c, v, "domain '%s' starts with 'mta-sts.': its policy host is 'mta-sts.%s'",
+			    d->name, d->name);
+	} else if (strcmp(key, "mode") == 0) {
+		da->set.mode = true;
+		if ((s = get_str(c, v, "mode")) == NULL)
+			return;
+		if (strcmp(s, "enforce") == 0)
+			d->mode = POLICY_MODE_ENFORCE;
+		else if (strcmp(s, "testing") == 0)
+			d->mode = POLICY_MODE_TESTING;
+		else if (strcmp(s, "none") == 0)
+			d->mode = POLICY_MODE_NONE;
+		else
+			ERR(c, v, "'mode' must be enforce, testing or none, not '%s'", s);
+	} else if (strcmp(key, "max_age") == 0) {
+		da->set.max_age = true;
+		if (get_uint(c, v, "max_age", 1, POLICY_MAX_AGE_MAX, &x) == 0) {
+			d->max_age = x;
+			if (x < 86400)
+				WARN(c, v, "max_age %lu is under a day; RFC 8461 recommends weeks or more", x);
+		}
+	} else if (strcmp(key, "mx") == 0) {
+		da->set.mx = true;
+		mx_list(c, v, da->where, d);
+	} else if (strcmp(key, "tlsrpt") == 0) {
+		da->set.tlsrpt = true;
+		rua_list(c, v, da->where, d);
+	}
+}
+
+static void
+free_domain_lists(struct config_domain *d)
+{
+	if (d->owns_mx) {
+		for (size_t i = 0; i < d->n_mx; i++)
+			free(d->mx[i]);
+		free(d->mx);
+	}
+	if (d->owns_tlsrpt) {
+		for (size_t i = 0; i < d->n_tlsrpt; i++)
+			free(d->tlsrpt[i]);
+		free(d->tlsrpt);
+	}
+}
+
+static void
+parse_domain(struct ctx *c, yaml_node_t *n)
+{
+	struct config *cfg = c->cfg;
+	struct config_domain d = {0};
+	struct domain_arg da = { &d, {0}, "domain", NULL };
+	yaml_node_t *pos = n;
+	size_t errors = c->dl->errors;
+	char err[512];
+
+	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
+		/* shorthand: a bare name takes every field from defaults */
+		da.set.name = true;
+		pos = n;
+		if (dname_normalize(sval(n), DNAME_DOMAIN, &d.name, err, sizeof(err)) < 0)
+			ERR(c, n, "invalid domain: %s", err);
+	} else if (n->type == YAML_MAPPING_NODE) {
+		walk_mapping(c, n, "domains[]", domain_keys, domain_pair, &da);
+		if (!da.set.name)
+			ERR(c, n, "domain entry needs a 'name'");
+		else if (da.name_node)
+			pos = da.name_node;
+	} else {
+		ERR(c, n, "a domain entry must be a name or a mapping, not %s", type_name(n));
+		return;
+	}
+	if (!da.set.mode)
+		d.mode = cfg->defaults.mode;
+	if (!da.set.max_age)
+		d.max_age = cfg->defaults.max_age;
+	if (!da.set.mx) {
+		d.mx = cfg->defaults.mx;
+		d.n_mx = cfg->defaults.n_mx;
+		d.owns_mx = false;
+	}
+	if (!da.set.tlsrpt) {
+		d.tlsrpt = cfg->defaults.tlsrpt;
+		d.n_tlsrpt = cfg->defaults.n_tlsrpt;
+		d.owns_tlsrpt = false;
+	}
+	d.line = LINE(pos);
+	d.col = COL(pos);
+	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors)
+		ERR(c, pos, "domain '%s' in mode %s needs at least one mx", d.name, config_mode_name(d.mode));
+	if (c->dl->errors != errors || d.name == NULL) {
+		free(d.name);
+		free_domain_lists(&d);
+		return;
+	}
+	cfg->domains[cfg->n_domains++] = d;
+}
+
+static void
+parse_domains(struct ctx *c, yaml_node_t *v)
+{
+	struct config *cfg = c->cfg;
+	size_t n;
+
+	if (is_null(v))
+		return;
+	if (v->type != YAML_SEQUENCE_NODE) {
+		ERR(c, v, "'domains' must be a list, not %s", type_name(v));
+		return;
+	}
+	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	cfg->domains = xcalloc(n, sizeof(*cfg->domains));
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
+		parse_domain(c, node(c, *it));
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		struct config_domain *d = &cfg->domains[i], *first;
+		if ((first = hmap_put(&cfg->by_name, d->name, d)) != NULL)
+			diag_add(c->dl, DIAG_ERROR, d->line, d->col,
+			    "duplicate domain '%s' (first at line %d:%d)", d->name, first->line, first->col);
+	}
+}
+
+/* --------------------------------------------------------------------- top */
+
+static const char *const top_keys[] = { "user", "group", "listen", "tls", "dns", "limits", "log",
+	"defaults", "domains", NULL };
+
+static void
+top_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+{
+	struct config *cfg = c->cfg;
+	(void)k;
+	(void)arg;
+
+	if (strcmp(key, "user") == 0) {
+		cfg->user = dup_opt_str(c, v, "user");
+	} else if (strcmp(key, "group") == 0) {
+		cfg->group = dup_opt_str(c, v, "group");
+	} else if (strcmp(key, "listen") == 0) {
+		walk_mapping(c, v, "listen", listen_keys, listen_pair, NULL);
+	} else if (strcmp(key, "tls") == 0) {
+		walk_mapping(c, v, "tls", tls_keys, tls_pair, NULL);
+	} else if (strcmp(key, "dns") == 0) {
+		walk_mapping(c, v, "dns", dns_keys, dns_pair, NULL);
+	} else if (strcmp(key, "limits") == 0) {
+		walk_mapping(c, v, "limits", limits_keys, limits_pair, NULL);
+	} else if (strcmp(key, "log") == 0) {
+		walk_mapping(c, v, "log", log_keys, log_pair, NULL);
+	} else if (strcmp(key, "defaults") == 0) {
+		struct domain_arg da = { &cfg->defaults, {0}, "defaults", NULL };
+		walk_mapping(c, v, "defaults", defaults_keys, domain_pair, &da);
+	}
+	/* domains are parsed after everything else, once defaults are known */
+}
+
+static void
+set_defaults(struct config *cfg)
+{
+	struct config_listener l = {0};
+	char err[128];
+
+	cfg->defaults.mode = POLICY_MODE_TESTING;
+	cfg->defaults.max_age = 604800;
+	cfg->defaults.owns_mx = cfg->defaults.owns_tlsrpt = true;
+	l.address = xstrdup("0.0.0.0:8443");
+	parse_address(l.address, &l.sa, &l.salen, err, sizeof(err));
+	cfg->https = xcalloc(1, sizeof(*cfg->https));
+	cfg->https[0] = l;
+	cfg->n_https = 1;
+	cfg->admin = xcalloc(1, sizeof(*cfg->admin));
+	cfg->admin->address = xstrdup("127.0.0.1:9100");
+	parse_address(cfg->admin->address, &cfg->admin->sa, &cfg->admin->salen, err, sizeof(err));
+	cfg->tls_certs = path_join(cfg->dir, "certs");
+	cfg->dns_state = path_join(cfg->dir, "state/mtastsd.state");
+	cfg->dns_zone = path_join(cfg->dir, "state/mta-sts.zone");
+	cfg->dns_ttl = 3600;
+	cfg->limits.connection_timeout = 10;
+	cfg->limits.max_connections = 4096;
+	cfg->limits.max_connections_per_ip = 64;
+	cfg->limits.max_header_size = 8192;
+}
+
+static void
+check_listeners(struct ctx *c)
+{
+	struct config *cfg = c->cfg;
+	struct config_listener *all[2048];
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_https && n < 2048; i++)
+		all[n++] = &cfg->https[i];
+	for (size_t i = 0; i < cfg->n_http && n < 2048; i++)
+		all[n++] = &cfg->http[i];
+	if (cfg->admin && n < 2048)
+		all[n++] = cfg->admin;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (all[i]->salen == all[j]->salen && memcmp(&all[i]->sa, &all[j]->sa, all[i]->salen) == 0) {
+				diag_add(c->dl, DIAG_ERROR, all[i]->line, all[i]->col,
+				    "address '%s' is already used by another listener (line %d)",
+				    all[i]->address, all[j]->line);
+				break;
+			}
+	if (cfg->n_https == 0 && cfg->n_http == 0)
+		diag_add(c->dl, DIAG_WARNING, 0, 0, "no https or http listener: 'serve' would answer nothing");
+}
+
+struct config *
+config_load_mem(const char *path, const char *basedir, const char *data, size_t len,
+    struct diag_list *diags)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	struct ctx c = { &doc, diags, cfg };
+	yaml_node_t *root;
+
+	cfg->path = xstrdup(path);
+	cfg->dir = xstrdup(basedir ? basedir : ".");
+	set_defaults(cfg);
+
+	if (!yaml_parser_initialize(&parser)) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "cannot initialise the YAML parser");
+		config_free(cfg);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		diag_add(diags, DIAG_ERROR, (int)parser.problem_mark.line + 1,
+		    (int)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
+		    parser.problem ? parser.problem : "unknown problem",
+		    parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		config_free(cfg);
+		return NULL;
+	}
+	root = yaml_document_get_root_node(&doc);
+	if (root == NULL) {
+		diag_add(diags, DIAG_ERROR, 1, 1, "the configuration is empty");
+	} else if (root->type != YAML_MAPPING_NODE) {
+		ERR(&c, root, "the configuration must be a mapping, not %s", type_name(root));
+	} else {
+		yaml_node_t *domains = NULL;
+		walk_mapping(&c, root, "top level", top_keys, top_pair, NULL);
+		for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = node(&c, p->key);
+			if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), "domains") == 0) {
+				domains = node(&c, p->value);
+				break;
+			}
+		}
+		if (domains)
+			parse_domains(&c, domains);
+		if (cfg->n_domains == 0 && diags->errors == 0)
+			ERR(&c, domains ? domains : root, "no domains configured");
+		check_listeners(&c);
+	}
+	if (root != NULL) {
+		yaml_document_t next;
+		if (yaml_parser_load(&parser, &next)) {
+			if (yaml_document_get_root_node(&next) != NULL)
+				diag_add(diags, DIAG_ERROR, (int)next.start_mark.line + 1,
+				    (int)next.start_mark.column + 1,
+				    "only one YAML document is allowed in the configuration");
+			yaml_document_delete(&next);
+		} else {
+			diag_add(diags, DIAG_ERROR, (int)parser.problem_mark.line + 1,
+			    (int)parser.problem_mark.column + 1, "YAML syntax error: %s",
+			    parser.problem ? parser.problem : "unknown problem");
+		}
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	diag_sort(diags);
+	if (diags->errors > 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *
+config_load(const char *path, struct diag_list *diags)
+{
+	char *data, *dir;
+	size_t len;
+	struct config *cfg;
+
+	if (read_file(path, &data, &len) < 0) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+		return NULL;
+	}
+	dir = path_dirname(path);
+	cfg = config_load_mem(path, dir, data, len, diags);
+	free(dir);
+	free(data);
+	return cfg;
+}
+
+void
+config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		free(cfg->domains[i].name);
+		free_domain_lists(&cfg->domains[i]);
+	}
+	free(cfg->domains);
+	free_domain_lists(&cfg->defaults);
+	hmap_free(&cfg->by_name);
+	for (size_t i = 0; i < cfg->n_https; i++)
+		free_listener(&cfg->https[i]);
+	for (size_t i = 0; i < cfg->n_http; i++)
+		free_listener(&cfg->http[i]);
+	free(cfg->https);
+	free(cfg->http);
+	if (cfg->admin) {
+		free_listener(cfg->admin);
+		free(cfg->admin);
+	}
+	free(cfg->trusted_proxies);
+	free(cfg->tls_certs);
+	free(cfg->dns_state);
+	free(cfg->dns_zone);
+	free(cfg->dns_on_change);
+	free(cfg->dns_host_target);
+	free(cfg->dns_delegate_zone);
+	free(cfg->user);
+	free(cfg->group);
+	free(cfg->path);
+	free(cfg->dir);
+	free(cfg);
+}
+
+const struct config_domain *
+config_find_domain(const struct config *cfg, const char *name)
+{
+	return hmap_get(&cfg->by_name, name);
+}
+
+const char *
+config_mode_name(enum policy_mode mode)
+{
+	switch (mode) {
+	case POLICY_MODE_ENFORCE:
+		return "enforce";
+	case POLICY_MODE_TESTING:
+		return "testing";
+	default:
+		return "none";
+	}
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* config: loads the YAML configuration into plain data, validates it and reports every problem with its position. */
+#ifndef MTASTSD_CONFIG_H
+#define MTASTSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "diag.h"
+#include "hmap.h"
+
+enum policy_mode { POLICY_MODE_NONE, POLICY_MODE_TESTING, POLICY_MODE_ENFORCE };
+
+#define POLICY_MAX_AGE_MAX 31557600UL
+#define CONFIG_DEFAULT_PATH "/etc/mtastsd/mtastsd.yaml"
+
+struct config_cidr {
+	int family;			/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned prefix;
+};
+
+struct config_listener {
+	char *address;			/* as written, e.g. "0.0.0.0:8443" or "[::1]:8443" */
+	struct sockaddr_storage sa;	/* parsed numeric address and port */
+	socklen_t salen;
+	bool proxy_protocol;		/* a PROXY v1/v2 header precedes every connection */
+	struct config_cidr *proxy_from;	/* sources allowed to send PROXY headers (none = any) */
+	size_t n_proxy_from;
+	int line, col;
+};
+
+struct config_domain {
+	char *name;			/* normalised: lower-case A-labels, no trailing dot */
+	enum policy_mode mode;
+	unsigned long max_age;
+	char **mx;			/* normalised patterns, config order, duplicates dropped */
+	size_t n_mx;
+	char **tlsrpt;			/* rua URIs, config order, duplicates dropped */
+	size_t n_tlsrpt;
+	bool owns_mx, owns_tlsrpt;	/* false when the lists are the defaults' (shared) */
+	int line, col;			/* position of the domain's name */
+};
+
+struct config_limits {
+	unsigned connection_timeout;	/* seconds a connection may stay idle or slow */
+	unsigned max_connections;	/* per listener set, 0 = unlimited */
+	unsigned max_connections_per_ip;
+	unsigned max_header_size;	/* bytes of request line + headers */
+};
+
+struct config {
+	char *path;			/* the file as given */
+	char *dir;			/* folder relative paths are resolved against */
+
+	char *user, *group;		/* drop privileges to these after start-up (optional) */
+
+	struct config_listener *https, *http;
+	size_t n_https, n_http;
+	struct config_listener *admin;	/* NULL when disabled */
+	struct config_cidr *trusted_proxies;	/* may set X-Forwarded-For / Forwarded */
+	size_t n_trusted_proxies;
+
+	char *tls_certs;		/* resolved path of the certificate folder */
+
+	char *dns_state;		/* resolved path of the state file */
+	char *dns_zone;			/* resolved path of the zone file, NULL = not written */
+	unsigned long dns_ttl;
+	char *dns_on_change;		/* command, NULL when unset */
+	char *dns_host_target;		/* CNAME target for mta-sts.<domain>, NULL when unset */
+	char *dns_delegate_zone;	/* provider zone for delegated hosting, NULL when unset */
+
+	struct config_limits limits;
+	bool access_log;
+
+	struct config_domain defaults;
+	struct config_domain *domains;	/* config order */
+	size_t n_domains;
+	struct hmap by_name;		/* normalised name -> struct config_domain * */
+};
+
+/*
+ * Load and validate the configuration at PATH. Every problem found is added
+ * to DIAGS (which must be initialised by the caller, normally with PATH).
+ * Returns the configuration (owned by the caller, free with config_free) when
+ * there is no error, NULL otherwise; warnings alone do not fail the load.
+ */
+struct config *config_load(const char *path, struct diag_list *diags);
+
+/* As config_load, from memory; relative paths are resolved against BASEDIR. */
+struct config *config_load_mem(const char *path, const char *basedir, const char *data,
+    size_t len, struct diag_list *diags);
+
+void config_free(struct config *cfg);
+
+/* The domain named NAME (normalised form), or NULL. */
+const struct config_domain *config_find_domain(const struct config *cfg, const char *name);
+
+const char *config_mode_name(enum policy_mode mode);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* diag: a list of positioned diagnostics (errors and warnings) collected while reading input. */
+#ifndef MTASTSD_DIAG_H
+#define MTASTSD_DIAG_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+enum diag_level { DIAG_ERROR, DIAG_WARNING };
+
+struct diag {
+	enum diag_level level;
+	int line, col;		/* 1-based; 0 when the problem has no position */
+	char *msg;
+	size_t seq;		/* insertion order, keeps sorting stable */
+};
+
+struct diag_list {
+	char *file;		/* name printed in front of every entry */
+	struct diag *items;
+	size_t n, cap;
+	size_t errors, warnings;
+};
+
+/* Initialise an empty list whose entries are reported against FILE (copied). */
+void diag_init(struct diag_list *dl, const char *file);
+/* Free every entry and the file name; the list is empty afterwards. */
+void diag_free(struct diag_list *dl);
+/* Append one entry; LINE and COL are 1-based. Aborts on out-of-memory. */
+void diag_add(struct diag_list *dl, enum diag_level level, int line, int col,
+    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Sort the entries by position (stable), so output follows the file. */
+void diag_sort(struct diag_list *dl);
+/* Print every entry as FILE:LINE:COL: [warning: ]message, one per line. */
+void diag_print(const struct diag_list *dl, FILE *out);
+/* Format entry I into BUF like diag_print does (without newline). */
+void diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len);
+
+#endif

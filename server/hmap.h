@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* hmap: an open-addressing hash map from borrowed string keys to pointers, for lookups by name. */
+#ifndef MTASTSD_HMAP_H
+#define MTASTSD_HMAP_H
+
+#include <stddef.h>
+
+struct hmap_slot {
+	const char *key;	/* borrowed: must outlive the map */
+	void *value;
+	unsigned long long hash;
+};
+
+struct hmap {
+	struct hmap_slot *slots;
+	size_t n, cap;		/* cap is a power of two, or 0 */
+};
+
+/* Insert KEY -> VALUE. Returns the existing value when KEY is already present (the map is unchanged), else NULL. */
+void *hmap_put(struct hmap *m, const char *key, void *value);
+/* The value stored for KEY, or NULL. */
+void *hmap_get(const struct hmap *m, const char *key);
+/* Free the table (not the keys or values). */
+void hmap_free(struct hmap *m);
+
+#endif

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* util: allocation wrappers that abort on exhaustion, and small string helpers. */
+#ifndef MTASTSD_UTIL_H
+#define MTASTSD_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xreallocarray(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* A growable byte buffer; data is always NUL-terminated. */
+struct buf {
+	char *data;
+	size_t len, cap;
+};
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_free(struct buf *b);
+
+/* ASCII-only case folding, independent of the locale. */
+void str_lower(char *s);
+bool str_has_prefix_ci(const char *s, const char *prefix);
+
+/* Read a whole file into a NUL-terminated buffer; -1 with errno set on failure. */
+int read_file(const char *path, char **out, size_t *len);
+
+/* Join DIR and PATH unless PATH is absolute; result owned by the caller. */
+char *path_join(const char *dir, const char *path);
+/* The folder part of PATH ("." when there is none); result owned by the caller. */
+char *path_dirname(const char *path);
+
+/* FNV-1a 64-bit hash of a string, for hash tables. */
+unsigned long long str_hash(const char *s);
+
+#endif
