@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* reload: SIGHUP and file-change driven rebuild of the serving snapshot, swapped whole or not at all. */
+#ifndef MTASTSD_RELOAD_H
+#define MTASTSD_RELOAD_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+struct snapshot;
+
+/*
+ * Register FN to be called after every successful swap of the serving
+ * snapshot, and once at start-up after the first config is serving. It runs
+ * on the reload thread (the main thread of `serve`), never concurrently with
+ * itself, after the new policies are already being served: this is where the
+ * zone file is rewritten and on_change is run. CFG is valid only for the
+ * duration of the call. NULL (the default) disables the hook.
+ */
+void reload_set_publish_hook(void (*fn)(const struct config *cfg));
+
+/* Call the publish hook (if any) for CFG; used by serve at start-up. */
+void reload_publish(const struct config *cfg);
+
+/*
+ * Build a complete new snapshot from CONFIG_PATH (config, certificates,
+ * prebuilt responses) and swap it in. On any error every diagnostic is
+ * logged with its position, the serving snapshot is kept, the failure is
+ * counted in the metrics, and -1 is returned.
+ */
+int reload_now(const char *config_path);
+
+/*
+ * Wait for SIGHUP, SIGTERM/SIGINT and changes to the config file or to
+ * anything under the serving config's tls.certs folder (inotify, with a
+ * settle delay), reloading as needed. The signals must already be blocked in
+ * every thread (serve does this before starting any). Returns 0 when
+ * SIGTERM or SIGINT arrived, -1 when waiting itself failed.
+ */
+int reload_loop(const char *config_path);
+
+#endif
