@@ -143,7 +143,9 @@ to_alabels(const char *in, char **out, char *err, size_t errlen)
 		free(s);
 		return -1;
 	}
-	if (has_non_ascii(s) || strstr(s, "xn--") != NULL || strstr(s, "XN--") != NULL) {
+	/* fold ASCII case first so "XN--" and "xN--" A-labels are validated like "xn--" */
+	str_lower(s);
+	if (has_non_ascii(s) || strstr(s, "xn--") != NULL) {
 		char *a = NULL;
 		int rc = idn2_lookup_u8((const uint8_t *)s, (uint8_t **)&a,
 		    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
