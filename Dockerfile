@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# mtastsd container image: build with the same scripts and CMake build as the tests,
+# run from a runtime stage holding only the binary, its shared libraries and configs.
+#   docker build -t mtastsd .
+#   docker run -p 443:8443 -v $PWD/certs:/etc/mtastsd/certs:ro -v $PWD/mtastsd.yaml:/etc/mtastsd/mtastsd.yaml:ro \
+#              -v mtastsd-state:/var/lib/mtastsd --read-only mtastsd
+
+FROM debian:12-slim AS build
+WORKDIR /src
+COPY scripts/install-deps scripts/install-deps
+RUN ./scripts/install-deps --build-only
+COPY . .
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF -DENABLE_WERROR=ON \
+ && cmake --build /build -j"$(nproc)" \
+ && strip /build/mtastsd \
+ && ./scripts/rootfs /build/mtastsd /rootfs
+
+FROM debian:12-slim
+COPY --from=build /rootfs/ /
+USER 10001:10001
+EXPOSE 8443 8080 9100
+VOLUME ["/etc/mtastsd", "/var/lib/mtastsd"]
+ENV MTASTSD_CONFIG=/etc/mtastsd/mtastsd.yaml
+# bash's /dev/tcp keeps the image free of an HTTP client
+HEALTHCHECK --interval=30s --timeout=3s --start-period=5s \
+  CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9100 && printf 'GET /healthz HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/sbin/mtastsd"]
+CMD ["serve"]
