@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* check: loading the configuration for a command, and the parts of `check` beyond the file itself. */
 #include "commands.h"
+#include "dnscmd.h"
 
 #include <stdio.h>
 
@@ -30,4 +31,5 @@ check_extra(const struct config *cfg, struct diag_list *dl)
 	/* certificates and the DNS state are checked by their own modules as they arrive */
 	(void)cfg;
 	(void)dl;
+	dns_check(cfg, dl);
 }

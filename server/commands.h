@@ -19,4 +19,7 @@ struct config *cmd_load_config(const char *path);
  */
 void check_extra(const struct config *cfg, struct diag_list *dl);
 
+/* `mtastsd dns [--format F] [--side S]`: print the DNS records, assigning ids. Defined in dnscmd.c. */
+int cmd_dns(const char *config_path, int argc, char **argv);
+
 #endif

@@ -23,7 +23,8 @@ usage(FILE *out)
 	    "  policy DOMAIN         print the exact policy body served for DOMAIN\n"
 	    "  dns [--format F] [--side S]\n"
 	    "                        print the DNS records (F: bind, json, nsupdate;\n"
-	    "                        S: provider, customer for delegated hosting)\n"
+	    "                        S: provider (default), customer, with\n"
+	    "                        dns.delegate_zone set)\n"
 	    "\n"
 	    "options:\n"
 	    "  -c FILE               configuration (default: $MTASTSD_CONFIG, else %s)\n"
@@ -100,9 +101,7 @@ static const struct command {
 } commands[] = {
 	{ "check", cmd_check },
 	{ "policy", cmd_policy },
-#ifdef HAVE_CMD_DNS
 	{ "dns", cmd_dns },
-#endif
 #ifdef HAVE_CMD_SERVE
 	{ "serve", cmd_serve },
 #endif

@@ -1,0 +1,533 @@
+/* SPDX-License-Identifier: MIT */
+/* dnscmd: `mtastsd dns`, publishing the zone after a reload, retiring domains and the DNS part of `check`. */
+#include "dnscmd.h"
+#include "commands.h"
+#include "dnsstate.h"
+#include "ids.h"
+#include "log.h"
+#include "util.h"
+#include "zone.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static atomic_ulong publish_failures;
+
+unsigned long
+dns_publish_failures(void)
+{
+	return atomic_load(&publish_failures);
+}
+
+static const struct config_domain **
+domain_ptrs(const struct config *cfg)
+{
+	const struct config_domain **p = xcalloc(cfg->n_domains, sizeof(*p));
+
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		p[i] = &cfg->domains[i];
+	return p;
+}
+
+/*
+ * Lock the state, read it, assign ids at NOW and write it back when anything
+ * changed (or it needs an upgrade). Returns 0 with *ST and *CH filled, or -1
+ * with the problem in SDL (whose file is the state path); the state file is
+ * then untouched.
+ */
+static int
+update_state(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
+    struct diag_list *sdl)
+{
+	struct ids_state old;
+	const struct config_domain **doms;
+	char err[1024], *text = NULL, *cur = NULL;
+	bool exists;
+	int version, fd, rc = -1;
+
+	memset(st, 0, sizeof(*st));
+	memset(ch, 0, sizeof(*ch));
+	if ((fd = dnsstate_lock(cfg->dns_state, err, sizeof(err))) < 0) {
+		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
+		return -1;
+	}
+	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, sdl) < 0)
+		goto done;
+	doms = domain_ptrs(cfg);
+	rc = ids_assign(&old, doms, cfg->n_domains, now, st, ch);
+	free(doms);
+	ids_state_free(&old);
+	if (rc < 0) {
+		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");
+		goto done;
+	}
+	rc = -1;
+	text = dnsstate_format(st);
+	if (exists) {
+		size_t len;
+		if (read_file(cfg->dns_state, &cur, &len) < 0)
+			cur = NULL;
+	}
+	if (cur == NULL || strcmp(cur, text) != 0) {
+		if (dnsstate_save(cfg->dns_state, st, err, sizeof(err)) < 0) {
+			diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
+			goto done;
+		}
+		if (exists && version != DNSSTATE_VERSION)
+			log_info("dns state upgraded from version %d to %d file=%s", version,
+			    DNSSTATE_VERSION, cfg->dns_state);
+	}
+	rc = 0;
+done:
+	if (rc < 0) {
+		ids_state_free(st);
+		ids_changes_free(ch);
+	}
+	free(text);
+	free(cur);
+	dnsstate_unlock(fd);
+	return rc;
+}
+
+/*
+ * The domains to render: configured ones in config order, then the retiring
+ * ones by name. Pointers borrow from CFG and ST.
+ */
+static struct zone_domain *
+zone_domains(const struct config *cfg, const struct ids_state *st, size_t *n)
+{
+	struct zone_domain *zd = xcalloc(st->n, sizeof(*zd));
+	size_t k = 0;
+
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		const struct config_domain *d = &cfg->domains[i];
+		const struct ids_domain *e = ids_find(st, d->name);
+		if (e == NULL)
+			continue;	/* cannot happen: every configured domain has an entry */
+		zd[k].name = d->name;
+		zd[k].id = e->id;
+		zd[k].fp = e->fp;
+		zd[k].rua = (const char *const *)d->tlsrpt;
+		zd[k].n_rua = d->n_tlsrpt;
+		ids_parse(e->id, &zd[k].changed);
+		k++;
+	}
+	for (size_t i = 0; i < st->n; i++) {
+		const struct ids_domain *e = &st->d[i];
+		if (!e->retiring)
+			continue;
+		zd[k].name = e->name;
+		zd[k].id = e->id;
+		zd[k].fp = e->fp;
+		zd[k].retiring = true;
+		zd[k].deletable_at = ids_deletable_at(e);
+		ids_parse(e->id, &zd[k].changed);
+		k++;
+	}
+	*n = k;
+	return zd;
+}
+
+static const char **
+expired_names(const struct ids_changes *ch, size_t *n)
+{
+	const char **names = xcalloc(ch->n, sizeof(*names));
+
+	*n = 0;
+	for (size_t i = 0; i < ch->n; i++)
+		if (ch->c[i].kind == IDS_EXPIRED)
+			names[(*n)++] = ch->c[i].name;
+	return names;
+}
+
+static char *
+render(const struct config *cfg, const struct ids_state *st, const struct ids_changes *ch,
+    enum zone_side side, enum zone_format fmt, char *err, size_t errlen)
+{
+	struct zone_params p = {0};
+	struct zone_domain *zd;
+	const char **expired;
+	size_t n;
+	char *out;
+
+	p.side = side;
+	p.ttl = cfg->dns_ttl;
+	p.host_target = cfg->dns_host_target;
+	p.delegate_zone = cfg->dns_delegate_zone;
+	p.source = cfg->path;
+	expired = expired_names(ch, &p.n_expired);
+	p.expired = expired;
+	zd = zone_domains(cfg, st, &n);
+	out = zone_render(&p, zd, n, fmt, err, errlen);
+	free(zd);
+	free(expired);
+	return out;
+}
+
+static void
+dns_usage(FILE *out)
+{
+	fprintf(out,
+	    "usage: mtastsd [-c FILE] dns [--format bind|json|nsupdate] [--side provider|customer]\n"
+	    "  --format F   bind (default): a zone file snippet; json: records, ids, change times\n"
+	    "               and fingerprints; nsupdate: an RFC 2136 script replacing the records\n"
+	    "  --side S     with dns.delegate_zone: provider (default) prints the records served in\n"
+	    "               the provider's zone, customer the CNAMEs each customer publishes once\n"
+	    "Assigns ids and records them in the state file (dns.state).\n");
+}
+
+int
+cmd_dns(const char *config_path, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "format", required_argument, NULL, 'f' },
+		{ "side", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum zone_format fmt = ZONE_BIND;
+	const char *side_arg = NULL;
+	enum zone_side side;
+	struct config *cfg;
+	struct ids_state st;
+	struct ids_changes ch;
+	struct diag_list sdl;
+	char err[1024], *out;
+	int64_t now;
+	int c, rc = EXIT_INVALID;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			if (strcmp(optarg, "bind") == 0)
+				fmt = ZONE_BIND;
+			else if (strcmp(optarg, "json") == 0)
+				fmt = ZONE_JSON;
+			else if (strcmp(optarg, "nsupdate") == 0)
+				fmt = ZONE_NSUPDATE;
+			else {
+				fprintf(stderr, "mtastsd: dns: unknown format '%s' (bind, json or nsupdate)\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's':
+			if (strcmp(optarg, "provider") != 0 && strcmp(optarg, "customer") != 0) {
+				fprintf(stderr, "mtastsd: dns: unknown side '%s' (provider or customer)\n", optarg);
+				return EXIT_USAGE;
+			}
+			side_arg = optarg;
+			break;
+		case 'h':
+			dns_usage(stdout);
+			return EXIT_OK;
+		default:
+			fprintf(stderr, "mtastsd: dns: unknown or incomplete option '%s'\n", argv[optind - 1]);
+			dns_usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mtastsd: dns: unexpected argument '%s'\n", argv[optind]);
+		dns_usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (ids_now(&now, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mtastsd: %s\n", err);
+		return EXIT_INVALID;
+	}
+	if ((cfg = cmd_load_config(config_path)) == NULL)
+		return EXIT_INVALID;
+	if (cfg->dns_delegate_zone == NULL) {
+		if (side_arg != NULL) {
+			fprintf(stderr, "mtastsd: dns: --side needs dns.delegate_zone in %s\n", config_path);
+			config_free(cfg);
+			return EXIT_USAGE;
+		}
+		side = ZONE_DIRECT;
+	} else {
+		side = side_arg != NULL && strcmp(side_arg, "customer") == 0 ? ZONE_CUSTOMER : ZONE_PROVIDER;
+	}
+
+	diag_init(&sdl, cfg->dns_state);
+	if (update_state(cfg, now, &st, &ch, &sdl) < 0) {
+		diag_print(&sdl, stderr);
+		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
+		goto done;
+	}
+	out = render(cfg, &st, &ch, side, fmt, err, sizeof(err));
+	if (out == NULL) {
+		fprintf(stderr, "mtastsd: dns: %s\n", err);
+	} else {
+		fputs(out, stdout);
+		free(out);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INVALID;
+	}
+	ids_state_free(&st);
+	ids_changes_free(&ch);
+done:
+	diag_free(&sdl);
+	config_free(cfg);
+	return rc;
+}
+
+/* Run CMD with /bin/sh -c; ZONE and CHANGED are added to its environment. Returns 0 when it exited 0. */
+static int
+run_on_change(const char *cmd, const char *zone, const char *changed)
+{
+	size_t n = 0;
+	char **envp, *zvar = xasprintf("MTASTSD_ZONE=%s", zone), *cvar = xasprintf("MTASTSD_CHANGED=%s", changed);
+	char *argv[] = { "sh", "-c", (char *)(uintptr_t)cmd, NULL };
+	pid_t pid;
+	int status, err, rc = -1;
+
+	while (environ[n] != NULL)
+		n++;
+	envp = xcalloc(n + 3, sizeof(*envp));
+	n = 0;
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, "MTASTSD_ZONE=", 13) != 0 && strncmp(*e, "MTASTSD_CHANGED=", 16) != 0)
+			envp[n++] = *e;
+	envp[n++] = zvar;
+	envp[n++] = cvar;
+	envp[n] = NULL;
+	/* posix_spawn, not fork: safe in a threaded server */
+	err = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, envp);
+	if (err != 0) {
+		log_warnx("dns on_change could not start: %s", strerror(err));
+		goto done;
+	}
+	for (int waited_ms = 0;; waited_ms += 50) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR) {
+			log_warn("dns on_change: waitpid");
+			goto done;
+		}
+		if (waited_ms >= DNS_ON_CHANGE_TIMEOUT * 1000) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			log_warnx("dns on_change killed after %d seconds", DNS_ON_CHANGE_TIMEOUT);
+			goto done;
+		}
+		nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 50 * 1000000L }, NULL);
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		rc = 0;
+	else if (WIFEXITED(status))
+		log_warnx("dns on_change failed status=%d", WEXITSTATUS(status));
+	else
+		log_warnx("dns on_change killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+done:
+	free(envp);
+	free(zvar);
+	free(cvar);
+	return rc;
+}
+
+void
+dns_publish(const struct config *cfg)
+{
+	struct ids_state st;
+	struct ids_changes ch;
+	struct diag_list sdl;
+	struct buf changed = {0};
+	char err[1024], *zone = NULL, *cur = NULL;
+	bool zone_changed = false;
+	int64_t now;
+
+	if (ids_now(&now, err, sizeof(err)) < 0) {
+		log_error("dns publish: %s", err);
+		atomic_fetch_add(&publish_failures, 1);
+		return;
+	}
+	diag_init(&sdl, cfg->dns_state);
+	if (update_state(cfg, now, &st, &ch, &sdl) < 0) {
+		for (size_t i = 0; i < sdl.n; i++) {
+			char line[4096];
+			diag_format(&sdl, i, line, sizeof(line));
+			log_error("dns publish: %s", line);
+		}
+		log_error("dns publish: nothing published; the state file was left unchanged");
+		atomic_fetch_add(&publish_failures, 1);
+		diag_free(&sdl);
+		return;
+	}
+	diag_free(&sdl);
+	for (size_t i = 0; i < ch.n; i++)
+		buf_printf(&changed, "%s%s", changed.len ? " " : "", ch.c[i].name);
+
+	if (cfg->dns_zone != NULL) {
+		enum zone_side side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
+		if ((zone = render(cfg, &st, &ch, side, ZONE_BIND, err, sizeof(err))) == NULL) {
+			log_error("dns publish: %s", err);
+			atomic_fetch_add(&publish_failures, 1);
+			goto done;
+		}
+		if (read_file(cfg->dns_zone, &cur, NULL) < 0 || strcmp(cur, zone) != 0) {
+			char *dir = path_dirname(cfg->dns_zone);
+			if (dnsstate_mkdirs(dir) < 0 ||
+			    dnsstate_write_atomic(cfg->dns_zone, zone, strlen(zone), 0644, err, sizeof(err)) < 0) {
+				if (errno != 0 && err[0] == '\0')
+					snprintf(err, sizeof(err), "cannot create '%s': %s", dir, strerror(errno));
+				log_error("dns publish: zone not written: %s", err);
+				atomic_fetch_add(&publish_failures, 1);
+				free(dir);
+				goto done;
+			}
+			free(dir);
+			zone_changed = true;
+			/* a ttl or host_target change touches every domain's records */
+			if (changed.len == 0)
+				for (size_t i = 0; i < cfg->n_domains; i++)
+					buf_printf(&changed, "%s%s", changed.len ? " " : "", cfg->domains[i].name);
+			log_info("dns zone rewritten file=%s changed=\"%s\"", cfg->dns_zone, changed.data);
+		}
+	} else {
+		zone_changed = ch.n > 0;
+	}
+	if (zone_changed && cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0') {
+		if (run_on_change(cfg->dns_on_change, cfg->dns_zone ? cfg->dns_zone : "",
+		    changed.data ? changed.data : "") < 0)
+			atomic_fetch_add(&publish_failures, 1);
+	}
+done:
+	free(zone);
+	free(cur);
+	buf_free(&changed);
+	ids_state_free(&st);
+	ids_changes_free(&ch);
+}
+
+/* Assign ids in memory only (never writes): what the next dns run or reload would record. */
+static int
+preview(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
+    int *version, struct diag_list *sdl)
+{
+	struct ids_state old;
+	const struct config_domain **doms;
+	bool exists;
+	int rc;
+
+	if (dnsstate_load(cfg->dns_state, &old, version, &exists, sdl) < 0)
+		return -1;
+	doms = domain_ptrs(cfg);
+	rc = ids_assign(&old, doms, cfg->n_domains, now, st, ch);
+	free(doms);
+	ids_state_free(&old);
+	if (rc < 0)
+		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");
+	return rc;
+}
+
+int
+dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
+{
+	struct ids_state st;
+	struct diag_list sdl;
+	char err[256];
+	int64_t now;
+	int version;
+
+	*out = NULL;
+	*n = 0;
+	if (ids_now(&now, err, sizeof(err)) < 0) {
+		log_error("dns: %s", err);
+		return -1;
+	}
+	diag_init(&sdl, cfg->dns_state);
+	if (preview(cfg, now, &st, NULL, &version, &sdl) < 0) {
+		for (size_t i = 0; i < sdl.n; i++) {
+			char line[4096];
+			diag_format(&sdl, i, line, sizeof(line));
+			log_error("dns: %s", line);
+		}
+		diag_free(&sdl);
+		return -1;
+	}
+	diag_free(&sdl);
+	for (size_t i = 0; i < st.n; i++)
+		if (st.d[i].retiring)
+			(*n)++;
+	*out = xcalloc(*n, sizeof(**out));
+	for (size_t i = 0, k = 0; i < st.n; i++)
+		if (st.d[i].retiring)
+			ids_retiring_policy(&st.d[i], &(*out)[k++]);
+	ids_state_free(&st);
+	return 0;
+}
+
+void
+dns_retiring_free(struct config_domain *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ids_domain_config_free(&d[i]);
+	free(d);
+}
+
+void
+dns_check(const struct config *cfg, struct diag_list *dl)
+{
+	struct ids_state st;
+	struct ids_changes ch;
+	struct diag_list sdl;
+	char err[1024], *z;
+	int64_t now;
+	int version;
+
+	if (ids_now(&now, err, sizeof(err)) < 0) {
+		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);
+		return;
+	}
+	diag_init(&sdl, cfg->dns_state);
+	if (preview(cfg, now, &st, &ch, &version, &sdl) < 0) {
+		/* the state has its own file name and positions: print them as they are */
+		diag_print(&sdl, stderr);
+		diag_add(dl, DIAG_ERROR, 0, 0,
+		    "the DNS state file '%s' is damaged or unreadable; `dns` and `serve` will not touch it",
+		    cfg->dns_state);
+		diag_free(&sdl);
+		return;
+	}
+	diag_free(&sdl);
+	if (version != DNSSTATE_VERSION)
+		diag_add(dl, DIAG_WARNING, 0, 0,
+		    "the DNS state file '%s' is version %d; the next `dns` or `serve` upgrades it to %d",
+		    cfg->dns_state, version, DNSSTATE_VERSION);
+	for (size_t i = 0; i < st.n; i++) {
+		char from[21], since[21];
+		int64_t t = 0;
+		if (!st.d[i].retiring)
+			continue;
+		ids_parse(st.d[i].id, &t);
+		ids_iso8601(t, since);
+		ids_iso8601(ids_deletable_at(&st.d[i]), from);
+		diag_add(dl, DIAG_WARNING, 0, 0,
+		    "domain '%s' is retiring: removed from the configuration, served as mode none since %s;"
+		    " its DNS records may be deleted from %s", st.d[i].name, since, from);
+	}
+	for (size_t i = 0; i < ch.n; i++)
+		if (ch.c[i].kind == IDS_EXPIRED)
+			diag_add(dl, DIAG_WARNING, 0, 0,
+			    "domain '%s' has finished retiring: its DNS records may be deleted now", ch.c[i].name);
+	z = render(cfg, &st, &ch, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, err,
+	    sizeof(err));
+	if (z == NULL)
+		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);
+	free(z);
+	ids_state_free(&st);
+	ids_changes_free(&ch);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* dnscmd: `mtastsd dns`, publishing the zone after a reload, retiring domains and the DNS part of `check`. */
+#ifndef MTASTSD_DNSCMD_H
+#define MTASTSD_DNSCMD_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "diag.h"
+
+/*
+ * The reload publish hook: called once the policies of CFG are being served
+ * (after a successful reload swap, and once at start-up). Assigns ids and
+ * updates the state file, rewrites dns.zone atomically when a record changed,
+ * then runs dns.on_change through /bin/sh -c with MTASTSD_ZONE (the zone
+ * path) and MTASTSD_CHANGED (space-separated domains) in its environment.
+ * Failures are logged and counted (dns_publish_failures), never fatal.
+ * Blocks while on_change runs (at most DNS_ON_CHANGE_TIMEOUT seconds).
+ */
+void dns_publish(const struct config *cfg);
+#define DNS_ON_CHANGE_TIMEOUT 120
+
+/* Failed publications (state, zone or on_change) since start-up. */
+unsigned long dns_publish_failures(void);
+
+/*
+ * The domains that are no longer in CFG but must still be served, as
+ * mode none, until their retirement ends (RFC 8461 section 8.3). Reads the
+ * state file (never writes it) and applies the same rules as dns_publish at
+ * the current clock, so a domain removed by this very reload is included.
+ * Returns 0 with *OUT (array of *N, owned by the caller; free with
+ * dns_retiring_free), or -1 when the state file is unreadable or damaged
+ * (logged; *OUT is then NULL and *N 0).
+ */
+int dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n);
+void dns_retiring_free(struct config_domain *d, size_t n);
+
+/* `check`: state file problems as errors (printed with their FILE:LINE:COL), retiring domains as warnings. */
+void dns_check(const struct config *cfg, struct diag_list *dl);
+
+#endif

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/* ids: pure assignment of date-based `_mta-sts` ids from the previous state, the configured domains and a clock. */
+#include "ids.h"
+#include "policy.h"
+#include "sha256.h"
+#include "util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+struct tparts {
+	int64_t year;
+	unsigned mon, day, hour, min, sec;
+};
+
+static void
+split_time(int64_t t, struct tparts *p)
+{
+	int64_t days = t / 86400, rem = t % 86400;
+
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	civil_from_days(days, &p->year, &p->mon, &p->day);
+	p->hour = (unsigned)(rem / 3600);
+	p->min = (unsigned)(rem / 60 % 60);
+	p->sec = (unsigned)(rem % 60);
+}
+
+int
+ids_format(int64_t t, char out[IDS_ID_LEN + 1])
+{
+	struct tparts p;
+
+	if (t < 0 || t > IDS_TIME_MAX)
+		return -1;
+	split_time(t, &p);
+	snprintf(out, IDS_ID_LEN + 1, "%04u%02u%02u%02u%02u%02u", (unsigned)p.year, p.mon, p.day,
+	    p.hour, p.min, p.sec);
+	return 0;
+}
+
+void
+ids_iso8601(int64_t t, char out[21])
+{
+	struct tparts p;
+
+	if (t < 0)
+		t = 0;
+	if (t > IDS_TIME_MAX)
+		t = IDS_TIME_MAX;
+	split_time(t, &p);
+	snprintf(out, 21, "%04u-%02u-%02uT%02u:%02u:%02uZ", (unsigned)p.year, p.mon, p.day, p.hour,
+	    p.min, p.sec);
+}
+
+static unsigned
+digits(const char *s, size_t n)
+{
+	unsigned v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	return v;
+}
+
+int
+ids_parse(const char *id, int64_t *t)
+{
+	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	unsigned y, mo, d, h, mi, s;
+
+	for (size_t i = 0; i < IDS_ID_LEN; i++)
+		if (id[i] < '0' || id[i] > '9')
+			return -1;
+	if (id[IDS_ID_LEN] != '\0')
+		return -1;
+	y = digits(id, 4);
+	mo = digits(id + 4, 2);
+	d = digits(id + 6, 2);
+	h = digits(id + 8, 2);
+	mi = digits(id + 10, 2);
+	s = digits(id + 12, 2);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 59)
+		return -1;
+	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return -1;
+	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
+	return 0;
+}
+
+int
+ids_now(int64_t *now, char *err, size_t errlen)
+{
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	char *end;
+	unsigned long long v;
+
+	if (sde == NULL || sde[0] == '\0') {
+		*now = (int64_t)time(NULL);
+		return 0;
+	}
+	/* reproducible-builds.org: a malformed value is an error, never ignored */
+	if (sde[0] < '0' || sde[0] > '9') {
+		snprintf(err, errlen, "SOURCE_DATE_EPOCH '%s' is not a decimal number of seconds", sde);
+		return -1;
+	}
+	errno = 0;
+	v = strtoull(sde, &end, 10);
+	if (errno != 0 || *end != '\0' || v > (unsigned long long)IDS_TIME_MAX) {
+		snprintf(err, errlen, "SOURCE_DATE_EPOCH '%s' is not a decimal number of seconds up to year 9999", sde);
+		return -1;
+	}
+	*now = (int64_t)v;
+	return 0;
+}
+
+void
+ids_rua_hash(const struct config_domain *d, char out[17])
+{
+	struct buf b = {0};
+	char hex[65];
+
+	if (d->n_tlsrpt == 0) {
+		strcpy(out, "-");
+		return;
+	}
+	for (size_t i = 0; i < d->n_tlsrpt; i++)
+		buf_printf(&b, "%s\n", d->tlsrpt[i]);
+	sha256_hex(b.data, b.len, hex);
+	memcpy(out, hex, 16);
+	out[16] = '\0';
+	buf_free(&b);
+}
+
+void
+ids_retiring_policy(const struct ids_domain *e, struct config_domain *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = xstrdup(e->name);
+	out->mode = POLICY_MODE_NONE;
+	out->max_age = e->max_age < IDS_RETIRE_MAX_AGE && e->max_age > 0 ? e->max_age : IDS_RETIRE_MAX_AGE;
+	out->owns_mx = out->owns_tlsrpt = true;
+}
+
+void
+ids_domain_config_free(struct config_domain *d)
+{
+	free(d->name);
+	d->name = NULL;
+}
+
+int64_t
+ids_deletable_at(const struct ids_domain *e)
+{
+	int64_t t = 0;
+
+	if (ids_parse(e->id, &t) < 0)
+		return IDS_TIME_MAX;
+	return t + (int64_t)e->max_age;
+}
+
+const struct ids_domain *
+ids_find(const struct ids_state *s, const char *name)
+{
+	size_t lo = 0, hi = s->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(name, s->d[mid].name);
+		if (c == 0)
+			return &s->d[mid];
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+const char *
+ids_change_name(enum ids_change_kind kind)
+{
+	switch (kind) {
+	case IDS_ADDED: return "added";
+	case IDS_CHANGED: return "changed";
+	case IDS_RUA: return "tlsrpt";
+	case IDS_RETIRED: return "retired";
+	case IDS_EXPIRED: return "expired";
+	}
+	return "?";
+}
+
+static int
+cmp_domain_ptr(const void *a, const void *b)
+{
+	const struct config_domain *x = *(const struct config_domain *const *)a;
+	const struct config_domain *y = *(const struct config_domain *const *)b;
+	return strcmp(x->name, y->name);
+}
+
+/* The id for a change at NOW of a domain whose previous id is PREV (NULL for none). */
+static int
+next_id(const char *prev, int64_t now, char out[IDS_ID_LEN + 1])
+{
+	int64_t t = now, last;
+
+	if (prev != NULL && ids_parse(prev, &last) == 0 && t <= last)
+		t = last + 1;
+	return ids_format(t, out);
+}
+
+static struct ids_domain *
+push_domain(struct ids_state *s, size_t *cap)
+{
+	if (s->n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		s->d = xreallocarray(s->d, *cap, sizeof(*s->d));
+	}
+	memset(&s->d[s->n], 0, sizeof(s->d[0]));
+	return &s->d[s->n++];
+}
+
+static void
+push_change(struct ids_changes *c, size_t *cap, const char *name, enum ids_change_kind kind)
+{
+	if (c == NULL)
+		return;
+	if (c->n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		c->c = xreallocarray(c->c, *cap, sizeof(*c->c));
+	}
+	c->c[c->n].name = xstrdup(name);
+	c->c[c->n].kind = kind;
+	c->n++;
+}
+
+/* Entry for a configured domain D, given its previous entry OLD (NULL when new). */
+static int
+assign_active(const struct config_domain *d, const struct ids_domain *old, int64_t now,
+    struct ids_domain *e, enum ids_change_kind *kind, bool *changed)
+{
+	e->name = xstrdup(d->name);
+	policy_fingerprint(d, e->fp);
+	ids_rua_hash(d, e->rua);
+	e->max_age = d->max_age;
+	*changed = false;
+	if (old == NULL) {
+		*kind = IDS_ADDED;
+		*changed = true;
+		return next_id(NULL, now, e->id);
+	}
+	if (old->max_age > e->max_age)
+		e->max_age = old->max_age;
+	if (strcmp(old->fp, e->fp) != 0) {
+		*kind = IDS_CHANGED;
+		*changed = true;
+		return next_id(old->id, now, e->id);
+	}
+	memcpy(e->id, old->id, sizeof(e->id));
+	/* an unknown rua hash (upgraded state) is learnt silently */
+	if (old->rua[0] != '\0' && strcmp(old->rua, e->rua) != 0) {
+		*kind = IDS_RUA;
+		*changed = true;
+	}
+	return 0;
+}
+
+/* Entry for OLD, a domain no longer configured. Returns 1 when it is dropped. */
+static int
+assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,
+    enum ids_change_kind *kind, bool *changed)
+{
+	struct config_domain none;
+
+	*changed = false;
+	if (old->retiring) {
+		if (now >= ids_deletable_at(old)) {
+			*kind = IDS_EXPIRED;
+			*changed = true;
+			return 1;
+		}
+		*e = *old;
+		e->name = xstrdup(old->name);
+		return 0;
+	}
+	*e = *old;
+	e->name = xstrdup(old->name);
+	e->retiring = true;
+	strcpy(e->rua, "-");
+	ids_retiring_policy(old, &none);
+	policy_fingerprint(&none, e->fp);
+	ids_domain_config_free(&none);
+	*kind = IDS_RETIRED;
+	*changed = true;
+	return next_id(old->id, now, e->id);
+}
+
+int
+ids_assign(const struct ids_state *old, const struct config_domain *const *domains, size_t n,
+    int64_t now, struct ids_state *out, struct ids_changes *changes)
+{
+	const struct config_domain **sorted = xcalloc(n, sizeof(*sorted));
+	size_t i = 0, j = 0, cap = 0, ccap = 0;
+	static const struct ids_state empty;
+
+	if (old == NULL)
+		old = &empty;
+	memset(out, 0, sizeof(*out));
+	if (changes != NULL)
+		memset(changes, 0, sizeof(*changes));
+	memcpy(sorted, domains, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_domain_ptr);
+
+	/* merge the two name-sorted lists */
+	while (i < n || j < old->n) {
+		int c = i == n ? 1 : j == old->n ? -1 : strcmp(sorted[i]->name, old->d[j].name);
+		struct ids_domain e = {0};
+		enum ids_change_kind kind = IDS_CHANGED;
+		bool changed;
+		int rc;
+
+		if (c <= 0) {
+			rc = assign_active(sorted[i], c == 0 ? &old->d[j] : NULL, now, &e, &kind, &changed);
+			i++;
+			if (c == 0)
+				j++;
+		} else {
+			rc = assign_retiring(&old->d[j], now, &e, &kind, &changed);
+			j++;
+		}
+		if (rc < 0) {
+			free(e.name);
+			goto fail;
+		}
+		if (changed)
+			push_change(changes, &ccap, e.name ? e.name : old->d[j - 1].name, kind);
+		if (rc == 0)
+			*push_domain(out, &cap) = e;
+	}
+	free(sorted);
+	return 0;
+fail:
+	free(sorted);
+	ids_state_free(out);
+	ids_changes_free(changes);
+	return -1;
+}
+
+void
+ids_state_free(struct ids_state *s)
+{
+	if (s == NULL)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->d[i].name);
+	free(s->d);
+	s->d = NULL;
+	s->n = 0;
+}
+
+void
+ids_changes_free(struct ids_changes *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->c[i].name);
+	free(c->c);
+	c->c = NULL;
+	c->n = 0;
+}

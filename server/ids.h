@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/* ids: pure assignment of date-based `_mta-sts` ids from the previous state, the configured domains and a clock. */
+#ifndef MTASTSD_IDS_H
+#define MTASTSD_IDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* An id is YYYYMMDDHHMMSS (UTC): 14 digits and a NUL. */
+#define IDS_ID_LEN 14
+/* Latest time an id can express: 9999-12-31T23:59:59Z. */
+#define IDS_TIME_MAX INT64_C(253402300799)
+/* max_age of the mode-none policy served while a domain retires (RFC 8461 section 8.3: "small, e.g. one day"). */
+#define IDS_RETIRE_MAX_AGE 86400UL
+
+/* What the state remembers about one domain. */
+struct ids_domain {
+	char *name;			/* normalised domain name */
+	char id[IDS_ID_LEN + 1];	/* current id, the UTC time of the last policy change */
+	char fp[65];			/* policy_fingerprint() of the policy the id stands for */
+	unsigned long max_age;		/* largest max_age the domain was ever published with */
+	char rua[17];			/* short hash of the TLSRPT rua list, "-" for none, "" unknown */
+	bool retiring;			/* removed from the config, served as mode none */
+};
+
+/* A whole state: entries sorted by name, names unique. */
+struct ids_state {
+	struct ids_domain *d;
+	size_t n;
+};
+
+enum ids_change_kind {
+	IDS_ADDED,	/* new domain: first id */
+	IDS_CHANGED,	/* policy changed: new id */
+	IDS_RUA,	/* only the TLSRPT record changed: same id */
+	IDS_RETIRED,	/* removed from the config: now served as mode none with a new id */
+	IDS_EXPIRED	/* retirement over: records and state entry dropped */
+};
+
+struct ids_change {
+	char *name;
+	enum ids_change_kind kind;
+};
+
+struct ids_changes {
+	struct ids_change *c;	/* sorted by name */
+	size_t n;
+};
+
+/*
+ * The pure core of `dns`: from OLD (may be empty), the configured domains
+ * DOMAINS[0..N) (any order, names unique) and the clock NOW (seconds since the
+ * epoch), compute the new state into OUT and the list of domains whose
+ * records changed into CHANGES (both owned by the caller; free with
+ * ids_state_free / ids_changes_free; CHANGES may be NULL).
+ *
+ * A domain keeps its id while its fingerprint is unchanged. A changed policy
+ * gets the id of NOW, moved forward to one second past the domain's previous
+ * id when NOW is not later (same second, clock moved backwards), so an id is
+ * never reused. A domain missing from DOMAINS retires: it gets a new id and the
+ * mode-none fingerprint, and is dropped once its largest max_age has passed
+ * since that id. Returns 0, or -1 when an id would pass year 9999 (OUT and
+ * CHANGES are then empty).
+ */
+int ids_assign(const struct ids_state *old, const struct config_domain *const *domains, size_t n,
+    int64_t now, struct ids_state *out, struct ids_changes *changes);
+
+/* The entry for NAME in S, or NULL. */
+const struct ids_domain *ids_find(const struct ids_state *s, const char *name);
+
+/*
+ * The policy served for a retiring entry E: mode none, max_age
+ * min(IDS_RETIRE_MAX_AGE, E->max_age), no mx, no rua. OUT's name is a copy
+ * owned by the caller (free with ids_domain_config_free).
+ */
+void ids_retiring_policy(const struct ids_domain *e, struct config_domain *out);
+void ids_domain_config_free(struct config_domain *d);
+
+/* Time from which a retiring entry's records may be deleted: the time of its id plus its largest max_age. */
+int64_t ids_deletable_at(const struct ids_domain *e);
+
+/* Format T as an id into OUT; -1 when T is outside 1970..9999. */
+int ids_format(int64_t t, char out[IDS_ID_LEN + 1]);
+/* Parse an id; -1 when ID is not 14 digits naming a valid UTC date and time. */
+int ids_parse(const char *id, int64_t *t);
+/* T as "YYYY-MM-DDTHH:MM:SSZ" into OUT (21 bytes). */
+void ids_iso8601(int64_t t, char out[21]);
+
+/* The short hash of a domain's rua list stored in the state ("-" for none). */
+void ids_rua_hash(const struct config_domain *d, char out[17]);
+
+/*
+ * The clock: SOURCE_DATE_EPOCH (decimal seconds) when set, else the real
+ * time. Returns 0, or -1 with a message in ERR when SOURCE_DATE_EPOCH is
+ * malformed.
+ */
+int ids_now(int64_t *now, char *err, size_t errlen);
+
+const char *ids_change_name(enum ids_change_kind kind);
+
+void ids_state_free(struct ids_state *s);
+void ids_changes_free(struct ids_changes *c);
+
+#endif

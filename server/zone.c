@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/* zone: renders the `_mta-sts` and `_smtp._tls` records as a BIND snippet, JSON or an nsupdate script; pure string code. */
+#include "zone.h"
+#include "ids.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A TXT character-string holds at most 255 bytes (RFC 1035 section 3.3). */
+#define TXT_CHUNK 255
+#define NAME_MAX_OCTETS 253
+
+enum rtype { RT_TXT, RT_CNAME };
+
+struct record {
+	char *owner;		/* absolute, with trailing dot */
+	enum rtype type;
+	char *data;		/* TXT: the unsplit value; CNAME: absolute target */
+};
+
+struct recset {
+	struct record r[3];
+	size_t n;
+	/* names this domain owns, for nsupdate deletes: {owner, type} */
+	struct record del[3];
+	size_t n_del;
+};
+
+char *
+zone_sts_value(const char *id)
+{
+	return xasprintf("v=STSv1; id=%s;", id);
+}
+
+char *
+zone_tlsrpt_value(const char *const *rua, size_t n)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "v=TLSRPTv1; rua=");
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_puts(&b, ",");
+		buf_puts(&b, rua[i]);
+	}
+	return b.data;
+}
+
+char *
+zone_txt_rdata(const char *value)
+{
+	struct buf b = {0};
+	size_t len = strlen(value);
+
+	if (len == 0)
+		buf_puts(&b, "\"\"");
+	for (size_t off = 0; off < len; off += TXT_CHUNK) {
+		size_t end = off + TXT_CHUNK < len ? off + TXT_CHUNK : len;
+		if (off > 0)
+			buf_puts(&b, " ");
+		buf_puts(&b, "\"");
+		for (size_t i = off; i < end; i++) {
+			unsigned char c = (unsigned char)value[i];
+			if (c == '"' || c == '\\')
+				buf_printf(&b, "\\%c", c);
+			else if (c < 0x20 || c >= 0x7f)
+				buf_printf(&b, "\\%03u", c);
+			else
+				buf_append(&b, &value[i], 1);
+		}
+		buf_puts(&b, "\"");
+	}
+	return b.data;
+}
+
+static void
+json_str(struct buf *b, const char *s, size_t len)
+{
+	buf_puts(b, "\"");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\')
+			buf_printf(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			buf_printf(b, "\\u%04x", c);
+		else
+			buf_append(b, &s[i], 1);
+	}
+	buf_puts(b, "\"");
+}
+
+static void
+add_rec(struct recset *rs, char *owner, enum rtype type, char *data)
+{
+	rs->r[rs->n].owner = owner;
+	rs->r[rs->n].type = type;
+	rs->r[rs->n].data = data;
+	rs->n++;
+}
+
+static void
+add_del(struct recset *rs, const char *owner, enum rtype type)
+{
+	rs->del[rs->n_del].owner = xstrdup(owner);
+	rs->del[rs->n_del].type = type;
+	rs->del[rs->n_del].data = NULL;
+	rs->n_del++;
+}
+
+static void
+recset_free(struct recset *rs)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		free(rs->r[i].owner);
+		free(rs->r[i].data);
+	}
+	for (size_t i = 0; i < rs->n_del; i++)
+		free(rs->del[i].owner);
+	memset(rs, 0, sizeof(*rs));
+}
+
+/* The records of one domain on side P->side; RUA empty for expired domains (records then only deleted). */
+static void
+build(const struct zone_params *p, const char *name, const char *id, const char *const *rua,
+    size_t n_rua, struct recset *rs)
+{
+	const char *z = p->delegate_zone;
+	char *sts, *tls, *host = xasprintf("mta-sts.%s.", name);
+
+	memset(rs, 0, sizeof(*rs));
+	if (p->side == ZONE_CUSTOMER) {
+		sts = xasprintf("_mta-sts.%s.", name);
+		tls = xasprintf("_smtp._tls.%s.", name);
+		if (id != NULL)
+			add_rec(rs, xstrdup(sts), RT_CNAME, xasprintf("_mta-sts.%s.%s.", name, z));
+		add_del(rs, sts, RT_CNAME);
+		if (id != NULL && n_rua > 0)
+			add_rec(rs, xstrdup(tls), RT_CNAME, xasprintf("_smtp._tls.%s.%s.", name, z));
+		add_del(rs, tls, RT_CNAME);
+	} else {
+		if (p->side == ZONE_PROVIDER) {
+			sts = xasprintf("_mta-sts.%s.%s.", name, z);
+			tls = xasprintf("_smtp._tls.%s.%s.", name, z);
+		} else {
+			sts = xasprintf("_mta-sts.%s.", name);
+			tls = xasprintf("_smtp._tls.%s.", name);
+		}
+		if (id != NULL)
+			add_rec(rs, xstrdup(sts), RT_TXT, zone_sts_value(id));
+		add_del(rs, sts, RT_TXT);
+		if (id != NULL && n_rua > 0)
+			add_rec(rs, xstrdup(tls), RT_TXT, zone_tlsrpt_value(rua, n_rua));
+		add_del(rs, tls, RT_TXT);
+	}
+	/* the policy host lives in the customer's zone; with delegation it is part of the customer side */
+	if (p->host_target != NULL && p->side != ZONE_PROVIDER) {
+		if (id != NULL)
+			add_rec(rs, xstrdup(host), RT_CNAME, xasprintf("%s.", p->host_target));
+		add_del(rs, host, RT_CNAME);
+	}
+	free(sts);
+	free(tls);
+	free(host);
+}
+
+static bool
+names_fit(const struct recset *rs, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < rs->n_del; i++) {
+		if (strlen(rs->del[i].owner) - 1 > NAME_MAX_OCTETS) {
+			snprintf(err, errlen, "record name '%s' is longer than %d octets", rs->del[i].owner,
+			    NAME_MAX_OCTETS);
+			return false;
+		}
+	}
+	return true;
+}
+
+static void
+rec_line(struct buf *b, const char *prefix, const struct record *r, unsigned long ttl)
+{
+	if (r->type == RT_TXT) {
+		char *rdata = zone_txt_rdata(r->data);
+		buf_printf(b, "%s%s %lu IN TXT %s\n", prefix, r->owner, ttl, rdata);
+		free(rdata);
+	} else {
+		buf_printf(b, "%s%s %lu IN CNAME %s\n", prefix, r->owner, ttl, r->data);
+	}
+}
+
+static const char *
+side_name(enum zone_side s)
+{
+	return s == ZONE_PROVIDER ? "provider" : s == ZONE_CUSTOMER ? "customer" : "direct";
+}
+
+static void
+header(struct buf *b, const struct zone_params *p, size_t n, const char *what)
+{
+	buf_printf(b, "; %s for MTA-STS (RFC 8461) and TLSRPT (RFC 8460)\n", what);
+	buf_printf(b, "; generated by mtastsd %s (mtastsd dns)%s%s; regenerate, do not edit\n",
+	    MTASTSD_VERSION, p->source ? " from " : "", p->source ? p->source : "");
+	buf_printf(b, "; %zu domain%s, ttl %lu", n, n == 1 ? "" : "s", p->ttl);
+	if (p->side == ZONE_PROVIDER)
+		buf_printf(b, "; provider side: records under the zone %s.", p->delegate_zone);
+	else if (p->side == ZONE_CUSTOMER)
+		buf_printf(b, "; customer side: each domain publishes these once, in its own zone");
+	buf_puts(b, "\n");
+}
+
+static void
+domain_comment(struct buf *b, const struct zone_domain *d)
+{
+	char when[21];
+
+	ids_iso8601(d->changed, when);
+	if (d->retiring) {
+		char del[21];
+		ids_iso8601(d->deletable_at, del);
+		buf_printf(b, "; %s: retiring (removed from the configuration, served as mode: none since %s);"
+		    " its records may be deleted from %s\n", d->name, when, del);
+	} else {
+		buf_printf(b, "; %s: policy last changed %s\n", d->name, when);
+	}
+}
+
+static void
+render_bind(struct buf *b, const struct zone_params *p, const struct zone_domain *d,
+    const struct recset *rs, size_t n)
+{
+	header(b, p, n, "DNS records");
+	for (size_t i = 0; i < n; i++) {
+		buf_puts(b, ";\n");
+		domain_comment(b, &d[i]);
+		for (size_t k = 0; k < rs[i].n; k++)
+			rec_line(b, "", &rs[i].r[k], p->ttl);
+	}
+	for (size_t i = 0; i < p->n_expired; i++)
+		buf_printf(b, ";\n; %s: retirement over: its records are no longer published, delete them\n",
+		    p->expired[i]);
+}
+
+static void
+render_nsupdate(struct buf *b, const struct zone_params *p, const struct zone_domain *d,
+    const struct recset *rs, size_t n, const struct recset *ex)
+{
+	header(b, p, n, "nsupdate (RFC 2136) script replacing the records");
+	buf_puts(b, "; run as: nsupdate -k KEYFILE FILE (add \"server HOST [PORT]\" first when needed)\n");
+	buf_puts(b, "; one update (and send) per domain, since each may live in a different zone\n");
+	for (size_t i = 0; i < n + p->n_expired; i++) {
+		const struct recset *r = i < n ? &rs[i] : &ex[i - n];
+		if (i < n)
+			domain_comment(b, &d[i]);
+		else
+			buf_printf(b, "; %s: retirement over: records deleted\n", p->expired[i - n]);
+		for (size_t k = 0; k < r->n_del; k++)
+			buf_printf(b, "update delete %s %s\n", r->del[k].owner,
+			    r->del[k].type == RT_TXT ? "TXT" : "CNAME");
+		for (size_t k = 0; k < r->n; k++)
+			rec_line(b, "update add ", &r->r[k], p->ttl);
+		buf_puts(b, "send\n");
+	}
+}
+
+static void
+render_json(struct buf *b, const struct zone_params *p, const struct zone_domain *d,
+    const struct recset *rs, size_t n)
+{
+	buf_printf(b, "{\n  \"generator\": \"mtastsd %s\",\n  \"side\": \"%s\",\n  \"ttl\": %lu,\n",
+	    MTASTSD_VERSION, side_name(p->side), p->ttl);
+	buf_puts(b, "  \"domains\": [");
+	for (size_t i = 0; i < n; i++) {
+		char when[21];
+
+		ids_iso8601(d[i].changed, when);
+		buf_puts(b, i ? ",\n    {" : "\n    {");
+		buf_puts(b, "\"name\": ");
+		json_str(b, d[i].name, strlen(d[i].name));
+		buf_printf(b, ", \"id\": \"%s\", \"changed\": \"%s\", \"fingerprint\": \"%s\", \"status\": \"%s\"",
+		    d[i].id, when, d[i].fp ? d[i].fp : "", d[i].retiring ? "retiring" : "active");
+		if (d[i].retiring) {
+			char del[21];
+			ids_iso8601(d[i].deletable_at, del);
+			buf_printf(b, ", \"deletable_from\": \"%s\"", del);
+		}
+		buf_puts(b, ",\n     \"records\": [");
+		for (size_t k = 0; k < rs[i].n; k++) {
+			const struct record *r = &rs[i].r[k];
+			buf_puts(b, k ? ",\n       {" : "\n       {");
+			buf_puts(b, "\"name\": ");
+			json_str(b, r->owner, strlen(r->owner));
+			buf_printf(b, ", \"type\": \"%s\", \"ttl\": %lu, ", r->type == RT_TXT ? "TXT" : "CNAME", p->ttl);
+			if (r->type == RT_TXT) {
+				size_t len = strlen(r->data);
+				buf_puts(b, "\"strings\": [");
+				for (size_t off = 0; off < len || off == 0; off += TXT_CHUNK) {
+					size_t end = off + TXT_CHUNK < len ? off + TXT_CHUNK : len;
+					if (off > 0)
+						buf_puts(b, ", ");
+					json_str(b, r->data + off, end - off);
+					if (len == 0)
+						break;
+				}
+				buf_puts(b, "]}");
+			} else {
+				buf_puts(b, "\"target\": ");
+				json_str(b, r->data, strlen(r->data));
+				buf_puts(b, "}");
+			}
+		}
+		buf_puts(b, rs[i].n ? "\n     ]}" : "]}");
+	}
+	buf_puts(b, n ? "\n  ],\n" : "],\n");
+	buf_puts(b, "  \"expired\": [");
+	for (size_t i = 0; i < p->n_expired; i++) {
+		if (i > 0)
+			buf_puts(b, ", ");
+		json_str(b, p->expired[i], strlen(p->expired[i]));
+	}
+	buf_puts(b, "]\n}\n");
+}
+
+char *
+zone_render(const struct zone_params *p, const struct zone_domain *domains, size_t n,
+    enum zone_format format, char *err, size_t errlen)
+{
+	struct recset *rs = xcalloc(n, sizeof(*rs)), *ex = xcalloc(p->n_expired, sizeof(*ex));
+	struct buf b = {0};
+	bool ok = true;
+
+	for (size_t i = 0; i < n; i++) {
+		build(p, domains[i].name, domains[i].id, domains[i].rua, domains[i].n_rua, &rs[i]);
+		ok = ok && names_fit(&rs[i], err, errlen);
+	}
+	for (size_t i = 0; i < p->n_expired; i++)
+		build(p, p->expired[i], NULL, NULL, 0, &ex[i]);
+	if (ok) {
+		switch (format) {
+		case ZONE_BIND:
+			render_bind(&b, p, domains, rs, n);
+			break;
+		case ZONE_NSUPDATE:
+			render_nsupdate(&b, p, domains, rs, n, ex);
+			break;
+		case ZONE_JSON:
+			render_json(&b, p, domains, rs, n);
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		recset_free(&rs[i]);
+	for (size_t i = 0; i < p->n_expired; i++)
+		recset_free(&ex[i]);
+	free(rs);
+	free(ex);
+	return ok ? b.data : NULL;
+}

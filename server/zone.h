@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+/* zone: renders the `_mta-sts` and `_smtp._tls` records as a BIND snippet, JSON or an nsupdate script; pure string code. */
+#ifndef MTASTSD_ZONE_H
+#define MTASTSD_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum zone_format { ZONE_BIND, ZONE_JSON, ZONE_NSUPDATE };
+
+/*
+ * Which records: DIRECT when the domains' own zones hold everything; with a
+ * delegate zone, PROVIDER (the TXT records under the provider's zone) or
+ * CUSTOMER (the CNAMEs each customer publishes once).
+ */
+enum zone_side { ZONE_DIRECT, ZONE_PROVIDER, ZONE_CUSTOMER };
+
+/* One domain, as the records need it. Every pointer is borrowed. */
+struct zone_domain {
+	const char *name;		/* normalised, no trailing dot */
+	const char *id;			/* YYYYMMDDHHMMSS */
+	const char *fp;			/* policy fingerprint (JSON only) */
+	const char *const *rua;		/* TLSRPT rua URIs; none: no _smtp._tls record */
+	size_t n_rua;
+	int64_t changed;		/* time the id stands for */
+	bool retiring;			/* served as mode none until DELETABLE_AT */
+	int64_t deletable_at;
+};
+
+struct zone_params {
+	enum zone_side side;
+	unsigned long ttl;
+	const char *host_target;	/* CNAME target of mta-sts.<domain>, or NULL */
+	const char *delegate_zone;	/* provider zone, or NULL (then side is DIRECT) */
+	const char *source;		/* config path named in the header, or NULL */
+	const char *const *expired;	/* domains whose retirement just ended: records to delete */
+	size_t n_expired;
+};
+
+/*
+ * Render the records of DOMAINS[0..N) (in the given order) in FORMAT.
+ * Returns a NUL-terminated string owned by the caller, or NULL with a message
+ * in ERR when a name would exceed 253 octets.
+ */
+char *zone_render(const struct zone_params *p, const struct zone_domain *domains, size_t n,
+    enum zone_format format, char *err, size_t errlen);
+
+/*
+ * The TXT RDATA of VALUE in presentation format: split into quoted
+ * character-strings of at most 255 bytes each, with '"' and '\' escaped and
+ * bytes outside printable ASCII written as \DDD. Owned by the caller.
+ */
+char *zone_txt_rdata(const char *value);
+
+/* The record values: "v=STSv1; id=ID;" and "v=TLSRPTv1; rua=U1,U2" (owned by the caller). */
+char *zone_sts_value(const char *id);
+char *zone_tlsrpt_value(const char *const *rua, size_t n);
+
+#endif
