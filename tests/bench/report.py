@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Turn the raw rows of tests/bench/tls.sh into a table and a JSON file.
+
+Throughput rows: server n scenario requests errors cpu_s rps p50_ms p99_ms
+Start-up rows:   server n startup seconds rss_kib [reload_s requests errors]
+The figure compared is requests per server CPU-second; the ratio is taken round
+by round (the two servers ran back to back) and the median of those is reported.
+"""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+rows, startup = defaultdict(list), []
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    if f[2] == "startup":
+        startup.append(f)
+        continue
+    server, n, scen = f[0], int(f[1]), f[2]
+    req, err, cpu = int(f[3]), int(f[4]), float(f[5])
+    rows[(scen, n, server)].append({"requests": req, "errors": err, "cpu_s": cpu,
+                                    "rps": float(f[6]), "p50_ms": float(f[7]), "p99_ms": float(f[8]),
+                                    "per_cpu_s": req / cpu if cpu > 0 else 0.0})
+
+names = {"tls13": "TLS 1.3 handshake+GET", "tls12": "TLS 1.2 handshake+GET",
+         "keepalive": "keep-alive GETs (TLS)", "latency": "latency at 500/s (TLS 1.3)"}
+out = {"throughput": [], "latency": [], "startup": []}
+print(f"{'figure':28} {'N':>7} {'mtastsd/cpu-s':>14} {'nginx/cpu-s':>12} {'ratio':>6} {'errors m/n':>11}")
+for (scen, n) in sorted({(k[0], k[1]) for k in rows}, key=lambda k: (list(names).index(k[0]), k[1])):
+    m, x = rows[(scen, n, "mtastsd")], rows[(scen, n, "nginx")]
+    if scen == "latency":
+        mp50 = statistics.median(r["p50_ms"] for r in m) if m else 0
+        mp99 = statistics.median(r["p99_ms"] for r in m) if m else 0
+        np50 = statistics.median(r["p50_ms"] for r in x) if x else 0
+        np99 = statistics.median(r["p99_ms"] for r in x) if x else 0
+        print(f"{names[scen]:28} {n:>7} {'p50 %.2f p99 %.2f ms' % (mp50, mp99):>27} | nginx p50 {np50:.2f} p99 {np99:.2f} ms"
+              f"  errors {sum(r['errors'] for r in m)}/{sum(r['errors'] for r in x)}")
+        out["latency"].append({"n": n, "mtastsd": {"p50_ms": mp50, "p99_ms": mp99},
+                               "nginx": {"p50_ms": np50, "p99_ms": np99}})
+        continue
+    ratios = [a["per_cpu_s"] / b["per_cpu_s"] for a, b in zip(m, x) if b["per_cpu_s"] > 0]
+    ratio = statistics.median(ratios) if ratios else float("nan")
+    mv = statistics.median(r["per_cpu_s"] for r in m) if m else 0
+    nv = statistics.median(r["per_cpu_s"] for r in x) if x else 0
+    print(f"{names[scen]:28} {n:>7} {mv:>14.0f} {nv:>12.0f} {ratio:>6.2f} "
+          f"{sum(r['errors'] for r in m):>5}/{sum(r['errors'] for r in x):<5}")
+    out["throughput"].append({"figure": scen, "n": n, "ratio_median": ratio, "ratios": ratios,
+                              "mtastsd": m, "nginx": x})
+if startup:
+    print(f"\n{'start-up':28} {'N':>7} {'seconds':>9} {'peak RSS MiB':>13}  reload under load")
+for f in startup:
+    server, n = f[0], int(f[1])
+    if f[3].startswith("skipped"):
+        print(f"{server:28} {n:>7} {f[3]}")
+        out["startup"].append({"server": server, "n": n, "skipped": f[3]})
+        continue
+    rec = {"server": server, "n": n, "seconds": float(f[3]), "rss_mib": int(f[4]) / 1024}
+    extra = ""
+    if len(f) > 5 and f[5]:
+        rec["reload_s"] = float(f[5])
+        req, err = f[6].split() if len(f) > 6 else ("0", "0")
+        rec["reload_requests"], rec["reload_errors"] = int(req), int(err)
+        extra = f"{rec['reload_s']:.2f} s, {req} requests during it, {err} errors"
+    print(f"{server:28} {n:>7} {rec['seconds']:>9.2f} {rec['rss_mib']:>13.1f}  {extra}")
+    out["startup"].append(rec)
+json.dump(out, open(sys.argv[2], "w"), indent=1)
+print(f"\nresults written to {sys.argv[2]}")

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# mtastsd against nginx on the same certificates, side by side in one run.
+# Invoked as `scripts/bench tls [options]`; see README.md "Benchmarks".
+#
+#   -n "1 1000 10000"   domain counts for the throughput and latency figures
+#   -s "1000 10000 100000"  domain counts for start-up, memory and reload
+#   -d SECONDS          length of one measurement (default 5)
+#   -R ROUNDS           rounds; each round runs A B then B A (default 3)
+#   --rsa               RSA-2048 certificates instead of ECDSA P-256
+#   --quick             a smoke run: N=1 and 50, 1 s, 1 round, small start-up set
+#   -o FILE             machine-readable results (default bench-results.json)
+#
+# Each server is pinned to core 0 and the load generator to core 1. The figure
+# compared is requests per second of server CPU (utime+stime from /proc), so a
+# load generator that cannot saturate the server does not distort the ratio.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${BUILD_DIR:-$root/build}
+mtastsd=$build/mtastsd
+loadgen=$build/tests/bench/loadgen
+mkcerts=$build/tests/bench/mkcerts
+
+ns="1 1000 10000" startup_ns="1000 10000 100000" secs=5 rounds=3 rsa= out=bench-results.json quick=
+while [ $# -gt 0 ]; do
+  case $1 in
+    -n) ns=$2; shift 2 ;;
+    -s) startup_ns=$2; shift 2 ;;
+    -d) secs=$2; shift 2 ;;
+    -R) rounds=$2; shift 2 ;;
+    --rsa) rsa=-r; shift ;;
+    --quick) quick=1; ns="1 50"; startup_ns="200"; secs=1; rounds=1; shift ;;
+    -o) out=$2; shift 2 ;;
+    *) echo "usage: scripts/bench tls [-n NS] [-s NS] [-d SECONDS] [-R ROUNDS] [--rsa] [--quick] [-o FILE]" >&2; exit 2 ;;
+  esac
+done
+for b in "$mtastsd" "$loadgen" "$mkcerts"; do
+  [ -x "$b" ] || { echo "bench: $b is missing; build first (cmake --build build)" >&2; exit 1; }
+done
+command -v nginx >/dev/null || { echo "bench: nginx is missing (scripts/install-deps)" >&2; exit 1; }
+command -v taskset >/dev/null || { echo "bench: taskset is missing (util-linux)" >&2; exit 1; }
+cores=$(nproc)
+srv_cpu=0 gen_cpu=1
+[ "$cores" -ge 2 ] || gen_cpu=0
+
+work=$(mktemp -d /tmp/mtastsd-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+results=$work/results.tsv
+: >"$results"
+tck=$(getconf CLK_TCK)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+body() { printf 'version: STSv1\r\nmode: enforce\r\nmx: mail.d%s.example\r\nmax_age: 604800\r\n' "$1"; }
+
+# setup N: certificates and both servers' configurations in $work/N
+setup() {
+  local n=$1 d=$work/$1
+  mkdir -p "$d/state"
+  "$mkcerts" -o "$d" -n "$n" $rsa
+  {
+    echo "listen: {https: [\"127.0.0.1:PORT_M\"], http: [], admin: \"127.0.0.1:PORT_A\"}"
+    echo "tls: {certs: certs/}"
+    echo "dns: {state: state/mtastsd.state, zone: state/zone}"
+    echo "limits: {max_connections: 0, max_connections_per_ip: 0}"
+    echo "defaults: {mode: enforce, max_age: 604800}"
+    echo "domains:"
+    for ((i = 0; i < n; i++)); do echo "  - {name: d$i.example, mx: [mail.d$i.example]}"; done
+  } >"$d/mtastsd.tmpl"
+  {
+    echo "worker_processes 1; daemon off; pid $d/nginx.pid; error_log $d/nginx.err warn;"
+    echo "events { worker_connections 4096; }"
+    echo "http { access_log off; ssl_session_cache off; ssl_session_tickets off;"
+    echo "  ssl_protocols TLSv1.2 TLSv1.3; server_names_hash_max_size 262144; server_names_hash_bucket_size 128;"
+    for ((i = 0; i < n; i++)); do
+      echo "  server { listen 127.0.0.1:PORT_N ssl; server_name mta-sts.d$i.example;"
+      echo "    ssl_certificate $d/certs/mta-sts.d$i.example.crt; ssl_certificate_key $d/certs/mta-sts.d$i.example.key;"
+      echo "    location = /.well-known/mta-sts.txt { default_type text/plain; return 200 \"version: STSv1\r\nmode: enforce\r\nmx: mail.d$i.example\r\nmax_age: 604800\r\n\"; } }"
+    done
+    echo "}"
+  } >"$d/nginx.tmpl"
+}
+
+# start SERVER N: sets $spid (process whose CPU is counted, with $spids for all) and $sport
+start_server() {
+  local which=$1 n=$2 d=$work/$2
+  sport=$(free_port)
+  if [ "$which" = mtastsd ]; then
+    local aport; aport=$(free_port)
+    sed -e "s/PORT_M/$sport/" -e "s/PORT_A/$aport/" "$d/mtastsd.tmpl" >"$d/mtastsd.yaml"
+    taskset -c $srv_cpu "$mtastsd" -c "$d/mtastsd.yaml" serve 2>"$d/mtastsd.log" &
+    spid=$!
+    spids="$spid"
+  else
+    sed -e "s/PORT_N/$sport/" "$d/nginx.tmpl" >"$d/nginx.conf"
+    taskset -c $srv_cpu nginx -c "$d/nginx.conf" -e "$d/nginx.err" 2>>"$d/nginx.err" &
+    spid=$!
+  fi
+  pids+=("$spid")
+}
+
+# wait until the server answers a policy; prints seconds waited
+wait_ready() {
+  local t0 t1 port=$1
+  t0=$(date +%s.%N)
+  for ((i = 0; i < 6000; i++)); do
+    if curl -sf --max-time 1 -k --resolve mta-sts.d0.example:"$port":127.0.0.1 \
+         https://mta-sts.d0.example:"$port"/.well-known/mta-sts.txt >/dev/null 2>&1; then
+      t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; return 0
+    fi
+    sleep 0.05
+  done
+  echo "bench: server on port $port did not answer" >&2; return 1
+}
+
+tree_pids() { echo "$1"; pgrep -P "$1" 2>/dev/null || true; }
+cpu_ticks() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(awk '{print $14+$15}' /proc/"$p"/stat 2>/dev/null || echo 0))); done; echo $t; }
+rss_kib() { local t=0; for p in $(tree_pids "$1"); do t=$((t + $(awk '/^VmHWM/{print $2}' /proc/"$p"/status 2>/dev/null || echo 0))); done; echo $t; }
+
+stop_server() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# measure SERVER N SCENARIO: appends "server n scenario requests errors cpu_s p50 p99" to results
+measure() {
+  local which=$1 n=$2 scen=$3 args=()
+  case $scen in
+    tls13) args=(-m fresh -t 1.3 -c 32) ;;
+    tls12) args=(-m fresh -t 1.2 -c 32) ;;
+    keepalive) args=(-m keepalive -t 1.3 -c 32 -k 1000) ;;
+    latency) args=(-m fresh -t 1.3 -c 256 -r 500) ;;
+  esac
+  local c0 c1 line
+  c0=$(cpu_ticks "$spid")
+  line=$(taskset -c $gen_cpu "$loadgen" -p "$sport" -n "$n" -d "$secs" -x "$(body 0 | wc -c)" "${args[@]}" || true)
+  c1=$(cpu_ticks "$spid")
+  python3 - "$which" "$n" "$scen" "$(( c1 - c0 ))" "$tck" "$line" >>"$results" <<'PY'
+import json, sys
+which, n, scen, ticks, tck, line = sys.argv[1:7]
+r = json.loads(line) if line.strip() else {"requests": 0, "errors": -1, "p50_ms": 0, "p99_ms": 0, "rps": 0}
+cpu = int(ticks) / int(tck)
+print("\t".join(map(str, [which, n, scen, r["requests"], r["errors"], f"{cpu:.3f}", r["rps"], r["p50_ms"], r["p99_ms"]])))
+PY
+}
+
+echo "== bench: $cores cores, server on core $srv_cpu, load on core $gen_cpu, ${secs}s per figure, $rounds round(s), ${rsa:+RSA-2048}${rsa:-ECDSA P-256}"
+for n in $ns; do
+  setup "$n"
+  for ((r = 1; r <= rounds; r++)); do
+    for scen in tls13 tls12 keepalive latency; do
+      order="mtastsd nginx"; [ $((r % 2)) -eq 0 ] && order="nginx mtastsd"
+      for which in $order; do
+        start_server "$which" "$n"
+        wait_ready "$sport" >/dev/null
+        measure "$which" "$n" "$scen"
+        stop_server "$spid"
+      done
+    done
+  done
+done
+
+# start-up time, peak RSS, and a reload under load (mtastsd) for the large configs
+for n in $startup_ns; do
+  [ -d "$work/$n" ] || setup "$n"
+  for which in mtastsd nginx; do
+    if [ "$which" = nginx ] && [ "$n" -gt 20000 ] && [ -z "${BENCH_NGINX_HUGE:-}" ]; then
+      printf '%s\t%s\tstartup\tskipped (nginx needs minutes; BENCH_NGINX_HUGE=1 runs it)\n' "$which" "$n" >>"$results"
+      continue
+    fi
+    start_server "$which" "$n"
+    t=$(wait_ready "$sport")
+    rss=$(rss_kib "$spid")
+    reload=
+    if [ "$which" = mtastsd ]; then
+      # reload while a fresh-handshake load runs; every request must still succeed
+      taskset -c $gen_cpu "$loadgen" -p "$sport" -n "$n" -d 4 -c 16 -m fresh >"$work/reload.json" &
+      lg=$!
+      sleep 1
+      before=$(grep -c 'reload ok\|reloaded' "$work/$n/mtastsd.log" || true)
+      r0=$(date +%s.%N)
+      kill -HUP "$spid"
+      for ((i = 0; i < 600; i++)); do
+        now=$(grep -c 'reload ok\|reloaded' "$work/$n/mtastsd.log" || true)
+        [ "$now" -gt "$before" ] && break
+        sleep 0.01
+      done
+      r1=$(date +%s.%N)
+      wait "$lg" || true
+      reload="$(echo "$r1 - $r0" | bc -l)	$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], r["errors"])' "$work/reload.json")"
+    fi
+    printf '%s\t%s\tstartup\t%.3f\t%s\t%s\n' "$which" "$n" "$t" "$rss" "$reload" >>"$results"
+    stop_server "$spid"
+  done
+done
+
+python3 "$root/tests/bench/report.py" "$results" "$out"
