@@ -19,6 +19,9 @@ struct config *cmd_load_config(const char *path);
  */
 void check_extra(const struct config *cfg, struct diag_list *dl);
 
+/* `serve`: run the policy server in the foreground until SIGTERM/SIGINT. Defined in serve.c. */
+int cmd_serve(const char *config_path, int argc, char **argv);
+
 /* `mtastsd dns [--format F] [--side S]`: print the DNS records, assigning ids. Defined in dnscmd.c. */
 int cmd_dns(const char *config_path, int argc, char **argv);
 

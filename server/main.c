@@ -102,9 +102,7 @@ static const struct command {
 	{ "check", cmd_check },
 	{ "policy", cmd_policy },
 	{ "dns", cmd_dns },
-#ifdef HAVE_CMD_SERVE
 	{ "serve", cmd_serve },
-#endif
 };
 
 int

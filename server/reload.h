@@ -23,6 +23,19 @@ void reload_set_publish_hook(void (*fn)(const struct config *cfg));
 void reload_publish(const struct config *cfg);
 
 /*
+ * Register the step that turns a freshly built snapshot into a servable one
+ * (serve passes http_prepare, which prebuilds the responses). Returns 0 or -1.
+ */
+void reload_set_prepare(int (*fn)(struct snapshot *snap));
+
+/*
+ * Build and prepare a snapshot from CONFIG_PATH without publishing it,
+ * logging every diagnostic (FILE:LINE:COL: message) on the way. Returns the
+ * snapshot with one reference owned by the caller, or NULL.
+ */
+struct snapshot *reload_build(const char *config_path);
+
+/*
  * Build a complete new snapshot from CONFIG_PATH (config, certificates,
  * prebuilt responses) and swap it in. On any error every diagnostic is
  * logged with its position, the serving snapshot is kept, the failure is

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* certstore: certificates and keys found under tls.certs, indexed by SAN DNS name for SNI; the only GnuTLS user. */
+#ifndef MTASTSD_CERTSTORE_H
+#define MTASTSD_CERTSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "diag.h"
+
+struct certstore;
+struct certstore_session;
+
+enum certstore_key { CERTSTORE_KEY_EC, CERTSTORE_KEY_RSA, CERTSTORE_KEY_ANY };
+
+/* What became of one TLS handshake, for metrics. */
+enum certstore_hs {
+	CERTSTORE_HS_NONE,		/* nothing (or nothing parseable) received */
+	CERTSTORE_HS_STARTED,		/* a ClientHello arrived, not finished yet */
+	CERTSTORE_HS_UNKNOWN_SNI,	/* aborted: no SNI or a name without certificate */
+	CERTSTORE_HS_DONE		/* handshake completed */
+};
+
+/* Process-wide set-up (session ticket key); call once before any handshake. Returns 0 or -1. */
+int certstore_global_init(void);
+/* Frees the ticket key (zeroed first). */
+void certstore_global_deinit(void);
+
+/*
+ * Scan DIR recursively for PEM certificates and keys: certbot's layout
+ * (fullchain.pem + privkey.pem in one folder), NAME.crt|NAME.pem|NAME.cer +
+ * NAME.key, or one file holding the chain and the key. Each pair is parsed
+ * once here (chain, key, key match, SAN dNSNames, expiry) into the form the
+ * handshake uses. A file that cannot be parsed or a key that does not match
+ * its certificate is an error in DL (no position; the message names the
+ * file); a certificate or key without a partner, a certificate without SAN
+ * DNS names (the CN is ignored), an expired certificate and a private key
+ * readable by group or others are warnings. CA certificates are skipped.
+ * Returns the store (owned by the caller, free with certstore_free), also
+ * when DL got errors, so `check` can report more; NULL only when DIR cannot
+ * be read at all (an error was added).
+ */
+struct certstore *certstore_load(const char *dir, struct diag_list *dl);
+void certstore_free(struct certstore *cs);
+
+/* Number of certificate/key pairs loaded. */
+size_t certstore_count(const struct certstore *cs);
+/* Facts about pair I (< certstore_count): file of the chain, key file, expiry, key type, SAN names. */
+const char *certstore_cert_path(const struct certstore *cs, size_t i);
+const char *certstore_key_path(const struct certstore *cs, size_t i);
+time_t certstore_cert_not_after(const struct certstore *cs, size_t i);
+enum certstore_key certstore_cert_key(const struct certstore *cs, size_t i);
+size_t certstore_cert_n_names(const struct certstore *cs, size_t i);
+const char *certstore_cert_name(const struct certstore *cs, size_t i, size_t j);
+
+/*
+ * The pair that serves HOST (lower case, no trailing dot): an exact SAN
+ * match beats a wildcard one (which covers one left-most label only); among
+ * equals the one expiring last wins. WANT restricts the key type, or
+ * CERTSTORE_KEY_ANY prefers EC. Returns the pair's index, or -1.
+ */
+long certstore_lookup(const struct certstore *cs, const char *host, enum certstore_key want);
+
+/*
+ * Attach per-connection TLS state to the GnuTLS session SESSION (passed as
+ * void * so callers need not include GnuTLS) before its handshake: the
+ * certificate is then taken from CS (which must outlive the session's
+ * handshake), an unknown or missing SNI aborts the handshake with an
+ * unrecognized_name alert, and session tickets are enabled. Returns the state
+ * (free with certstore_session_free after the connection closed), or NULL.
+ */
+struct certstore_session *certstore_session_attach(const struct certstore *cs, void *session);
+void certstore_session_free(struct certstore_session *s);
+enum certstore_hs certstore_session_result(const struct certstore_session *s);
+/* The SNI name the client sent (lower case, no trailing dot), or NULL. */
+const char *certstore_session_sni(const struct certstore_session *s);
+
+/*
+ * The callback to give MHD_OPTION_HTTPS_CERT_CALLBACK (a
+ * gnutls_certificate_retrieve_function2 *), as a generic function pointer.
+ */
+typedef void (*certstore_fnptr)(void);
+certstore_fnptr certstore_retrieve_callback(void);
+
+/* TLS priorities: TLS 1.2 and 1.3 only, AEAD ciphers, forward secrecy. */
+const char *certstore_priorities(void);
+/* Version string of the TLS library, for build info. */
+const char *certstore_tls_version(void);
+
+#endif

@@ -1,0 +1,525 @@
+/* SPDX-License-Identifier: MIT */
+/* http: the listeners (HTTPS, plain HTTP, admin) on libmicrohttpd; the only file that includes <microhttpd.h>. */
+#include "http.h"
+#include "certstore.h"
+#include "log.h"
+#include "metrics.h"
+#include "route.h"
+#include "util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+enum listener_kind { LISTEN_HTTPS, LISTEN_HTTP, LISTEN_ADMIN };
+
+struct listener {
+	enum listener_kind kind;
+	char *address;
+	struct MHD_Daemon *daemon;
+	MHD_socket quiesced;
+};
+
+struct http {
+	struct listener *l;
+	size_t n;
+};
+
+/* One per TLS connection: the snapshot whose certificates its handshake uses. */
+struct conn {
+	struct snapshot *snap;
+	struct certstore_session *tls;
+};
+
+/* Fixed answers shared by every snapshot: 404, 405 and 421 do not depend on the config. */
+static struct MHD_Response *resp_404, *resp_405, *resp_421;
+static atomic_uint in_flight;
+static char request_marker;
+
+const char *
+http_lib_version(void)
+{
+	return MHD_get_version();
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+	(void)cls;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_debug("mhd: %s", msg);
+}
+
+static struct MHD_Response *
+make_response(const char *body, size_t len, bool allow, bool close)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)body, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return NULL;
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain") != MHD_YES ||
+	    (allow && MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, ROUTE_ALLOW) != MHD_YES) ||
+	    (close && MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES)) {
+		MHD_destroy_response(r);
+		return NULL;
+	}
+	return r;
+}
+
+static void
+release_responses(struct snapshot *snap)
+{
+	for (size_t i = 0; i < snap->n_sites; i++) {
+		if (snap->sites[i].prebuilt != NULL)
+			MHD_destroy_response(snap->sites[i].prebuilt);
+		snap->sites[i].prebuilt = NULL;
+	}
+}
+
+int
+http_prepare(struct snapshot *snap)
+{
+	for (size_t i = 0; i < snap->n_sites; i++) {
+		struct site *s = &snap->sites[i];
+
+		/* copied once here, so a response outlives the snapshot while MHD still sends it */
+		s->prebuilt = make_response(s->body, s->body_len, false, false);
+		if (s->prebuilt == NULL) {
+			log_error("%s: cannot create the response for '%s'", __func__, s->host);
+			release_responses(snap);
+			return -1;
+		}
+	}
+	snap->release = release_responses;
+	return 0;
+}
+
+/* Copy S into OUT for a log line: printable ASCII only, never quotes or spaces. */
+static const char *
+clean(const char *s, char *out, size_t len)
+{
+	size_t i = 0;
+
+	if (s == NULL)
+		return "-";
+	for (; s[i] != '\0' && i + 1 < len; i++)
+		out[i] = (s[i] > 0x20 && s[i] < 0x7f && s[i] != '"') ? s[i] : '?';
+	out[i] = '\0';
+	return i ? out : "-";
+}
+
+static void
+client_ip(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	snprintf(out, len, "-");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
+static void
+access_line(struct MHD_Connection *c, const struct snapshot *snap, const char *sni, const char *host,
+    const char *method, const char *url, unsigned status, size_t bytes)
+{
+	char ip[64], b1[256], b2[256], b3[32], b4[512];
+
+	if (snap == NULL || !snap->cfg->access_log)
+		return;
+	client_ip(c, ip, sizeof(ip));
+	log_access("client=%s sni=%s host=%s method=%s path=%s status=%u bytes=%zu", ip,
+	    clean(sni, b1, sizeof(b1)), clean(host, b2, sizeof(b2)), clean(method, b3, sizeof(b3)),
+	    clean(url, b4, sizeof(b4)), status, bytes);
+}
+
+static enum MHD_Result
+queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
+{
+	enum MHD_Result rc;
+
+	if (r == NULL) {
+		/* only when out of memory at start-up; answer without a body */
+		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+		if (r == NULL)
+			return MHD_NO;
+		rc = MHD_queue_response(c, 500, r);
+		MHD_destroy_response(r);
+		metrics_request(500);
+		return rc;
+	}
+	metrics_request(status);
+	return MHD_queue_response(c, status, r);
+}
+
+static enum MHD_Result
+policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct listener *l = cls;
+	struct snapshot *snap;
+	struct conn *conn = NULL;
+	const char *host, *sni = NULL;
+	struct route_result r;
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+	(void)version;
+	(void)upload_data;
+
+	if (*req_cls != NULL) {
+		/* already answered; discard any request body */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	*req_cls = &request_marker;
+	atomic_fetch_add(&in_flight, 1);
+
+	if (l->kind == LISTEN_HTTPS) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+		conn = ci ? ci->socket_context : NULL;
+		sni = conn ? certstore_session_sni(conn->tls) : NULL;
+	}
+	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	/* the newest snapshot: a keep-alive connection sees a reload on its next request */
+	snap = snapshot_current();
+	r = route(snap, sni, host, method, url);
+	switch (r.status) {
+	case 200:
+		resp = r.site->prebuilt;
+		break;
+	case 405:
+		resp = resp_405;
+		break;
+	case 421:
+		resp = resp_421;
+		break;
+	default:
+		resp = resp_404;
+		break;
+	}
+	access_line(c, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
+	rc = queue(c, r.status, resp);
+	snapshot_unref(snap);
+	return rc;
+}
+
+static void
+append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+append(char **buf, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	s = xvasprintf(fmt, ap);
+	va_end(ap);
+	*buf = xreallocarray(*buf, *len + strlen(s) + 1, 1);
+	memcpy(*buf + *len, s, strlen(s) + 1);
+	*len += strlen(s);
+	free(s);
+}
+
+/* A label value in the Prometheus text format: backslash, quote and newline escaped. */
+static char *
+label(const char *s)
+{
+	struct buf b = { 0 };
+
+	buf_puts(&b, "");
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			buf_append(&b, "\\", 1);
+		if (*s == '\n')
+			buf_puts(&b, "\\n");
+		else
+			buf_append(&b, s, 1);
+	}
+	return b.data;
+}
+
+static void
+render_metrics(const struct snapshot *snap, char **buf, size_t *len)
+{
+	time_t now = time(NULL);
+	char *v1 = label(MTASTSD_VERSION), *v2 = label(certstore_tls_version()), *v3 = label(http_lib_version());
+
+	metrics_render(buf, len);
+	append(buf, len, "# HELP mtastsd_build_info Version of mtastsd and of its TLS and HTTP libraries.\n"
+	    "# TYPE mtastsd_build_info gauge\n"
+	    "mtastsd_build_info{version=\"%s\",gnutls=\"%s\",libmicrohttpd=\"%s\"} 1\n", v1, v2, v3);
+	free(v1);
+	free(v2);
+	free(v3);
+	append(buf, len, "# HELP mtastsd_certificate_expiry_seconds Seconds until each loaded certificate expires"
+	    " (negative: expired).\n# TYPE mtastsd_certificate_expiry_seconds gauge\n");
+	if (snap == NULL)
+		return;
+	for (size_t i = 0; i < certstore_count(snap->certs); i++) {
+		char *file = label(certstore_cert_path(snap->certs, i));
+		char *name = label(certstore_cert_n_names(snap->certs, i) ? certstore_cert_name(snap->certs, i, 0) : "");
+
+		append(buf, len, "mtastsd_certificate_expiry_seconds{file=\"%s\",name=\"%s\",key=\"%s\"} %lld\n", file,
+		    name, certstore_cert_key(snap->certs, i) == CERTSTORE_KEY_RSA ? "rsa" : "ec",
+		    (long long)certstore_cert_not_after(snap->certs, i) - (long long)now);
+		free(file);
+		free(name);
+	}
+}
+
+static enum MHD_Result
+admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+    const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
+{
+	struct snapshot *snap;
+	struct MHD_Response *r;
+	char *body = NULL;
+	size_t len = 0;
+	unsigned status = 200;
+	enum MHD_Result rc;
+	const char *type = "text/plain";
+	(void)cls;
+	(void)version;
+	(void)upload_data;
+
+	if (*req_cls != NULL) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	*req_cls = &request_marker;
+	atomic_fetch_add(&in_flight, 1);
+	snap = snapshot_current();
+	if (strcmp(url, "/healthz") != 0 && strcmp(url, "/metrics") != 0) {
+		rc = queue(c, 404, resp_404);
+		snapshot_unref(snap);
+		return rc;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		rc = queue(c, 405, resp_405);
+		snapshot_unref(snap);
+		return rc;
+	}
+	if (strcmp(url, "/healthz") == 0) {
+		if (snap != NULL) {
+			char when[32];
+			struct tm tm;
+
+			gmtime_r(&snap->loaded_at, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			append(&body, &len, "ok\nconfig: %s\nloaded: %s\ndomains: %zu\ncertificates: %zu\n",
+			    snap->cfg->path, when, snap->n_sites, certstore_count(snap->certs));
+		} else {
+			status = 503;
+			append(&body, &len, "not serving: no valid configuration loaded\n");
+		}
+	} else {
+		render_metrics(snap, &body, &len);
+		type = "text/plain; version=0.0.4; charset=utf-8";
+	}
+	snapshot_unref(snap);
+	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	rc = queue(c, status, r);
+	MHD_destroy_response(r);
+	return rc;
+}
+
+static void
+completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (*req_cls != NULL) {
+		atomic_fetch_sub(&in_flight, 1);
+		*req_cls = NULL;
+	}
+}
+
+static void
+notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *l = cls;
+	struct conn *conn;
+
+	if (l->kind != LISTEN_HTTPS)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+		conn = xcalloc(1, sizeof(*conn));
+		/* the handshake uses the certificates current now, kept alive until the connection closes */
+		conn->snap = snapshot_current();
+		if (conn->snap != NULL && ci != NULL)
+			conn->tls = certstore_session_attach(conn->snap->certs, ci->tls_session);
+		*socket_context = conn;
+	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+		conn = *socket_context;
+		if (conn == NULL)
+			return;
+		if (certstore_session_result(conn->tls) == CERTSTORE_HS_STARTED)
+			metrics_tls_failure(METRICS_TLS_PROTOCOL);
+		certstore_session_free(conn->tls);
+		snapshot_unref(conn->snap);
+		free(conn);
+		*socket_context = NULL;
+	}
+}
+
+static unsigned
+cores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+static int
+start_listener(struct listener *l, const struct config_listener *cl, const struct config_limits *lim)
+{
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned pool = l->kind == LISTEN_ADMIN ? 1 : cores();
+	struct MHD_OptionItem ops[16];
+	int n = 0;
+
+	if (cl->sa.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	if (l->kind == LISTEN_HTTPS)
+		flags |= MHD_USE_TLS;
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)lim->connection_timeout, NULL };
+	/* the connection's memory pool holds the request line and headers plus the response headers */
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)lim->max_header_size * 2, NULL };
+	if (lim->max_connections > 0)
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, (intptr_t)lim->max_connections, NULL };
+	if (lim->max_connections_per_ip > 0)
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (intptr_t)lim->max_connections_per_ip, NULL };
+	if (pool > 1)
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)pool, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL };
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+	if (l->kind == LISTEN_HTTPS)
+		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, policy_handler, l,
+		    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cl->sa,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
+		    MHD_OPTION_HTTPS_CERT_CALLBACK, certstore_retrieve_callback(),
+		    MHD_OPTION_HTTPS_PRIORITIES, certstore_priorities(),
+		    MHD_OPTION_ARRAY, ops,
+		    MHD_OPTION_END);
+	else
+		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
+		    l->kind == LISTEN_ADMIN ? admin_handler : policy_handler, l,
+		    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cl->sa,
+		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    MHD_OPTION_ARRAY, ops,
+		    MHD_OPTION_END);
+	if (l->daemon == NULL) {
+		log_error("%s: cannot listen on '%s' (address in use, or not allowed?)", __func__, cl->address);
+		return -1;
+	}
+	log_info("listening kind=%s address=%s threads=%u",
+	    l->kind == LISTEN_HTTPS ? "https" : l->kind == LISTEN_HTTP ? "http" : "admin", cl->address, pool);
+	return 0;
+}
+
+struct http *
+http_start(const struct snapshot *snap)
+{
+	const struct config *cfg = snap->cfg;
+	struct http *h = xcalloc(1, sizeof(*h));
+	static const char b404[] = "not found\n", b405[] = "method not allowed\n",
+	    b421[] = "misdirected request: the Host header does not match the TLS server name\n";
+
+	if (resp_404 == NULL) {
+		resp_404 = make_response(b404, sizeof(b404) - 1, false, false);
+		resp_405 = make_response(b405, sizeof(b405) - 1, true, false);
+		/* the client should retry on a connection whose SNI names the host it wants */
+		resp_421 = make_response(b421, sizeof(b421) - 1, false, true);
+	}
+	h->l = xcalloc(cfg->n_https + cfg->n_http + 1, sizeof(*h->l));
+	for (size_t i = 0; i < cfg->n_https + cfg->n_http + (cfg->admin ? 1 : 0); i++) {
+		const struct config_listener *cl;
+		struct listener *l = &h->l[h->n];
+
+		if (i < cfg->n_https) {
+			cl = &cfg->https[i];
+			l->kind = LISTEN_HTTPS;
+		} else if (i < cfg->n_https + cfg->n_http) {
+			cl = &cfg->http[i - cfg->n_https];
+			l->kind = LISTEN_HTTP;
+		} else {
+			cl = cfg->admin;
+			l->kind = LISTEN_ADMIN;
+		}
+		l->quiesced = MHD_INVALID_SOCKET;
+		l->address = xstrdup(cl->address);
+		h->n++;
+		if (start_listener(l, cl, &cfg->limits) < 0) {
+			http_shutdown(h);
+			return NULL;
+		}
+	}
+	return h;
+}
+
+void
+http_shutdown(struct http *h)
+{
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	if (h == NULL)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		if (h->l[i].daemon != NULL)
+			h->l[i].quiesced = MHD_quiesce_daemon(h->l[i].daemon);
+	/* in-flight requests finish; idle keep-alive connections are closed by MHD_stop_daemon */
+	for (int i = 0; i < 250 && atomic_load(&in_flight) > 0; i++)
+		nanosleep(&ts, NULL);
+	if (atomic_load(&in_flight) > 0)
+		log_warnx("%s: %u requests still in flight, closing them", __func__, atomic_load(&in_flight));
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->l[i].daemon != NULL)
+			MHD_stop_daemon(h->l[i].daemon);
+		if (h->l[i].quiesced != MHD_INVALID_SOCKET)
+			close(h->l[i].quiesced);
+		free(h->l[i].address);
+	}
+	free(h->l);
+	free(h);
+	MHD_destroy_response(resp_404);
+	MHD_destroy_response(resp_405);
+	MHD_destroy_response(resp_421);
+	resp_404 = resp_405 = resp_421 = NULL;
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics: process-wide atomic counters rendered in the Prometheus text format; no dependencies. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* the statuses mtastsd can answer with; anything else is counted as "other" */
+static const unsigned statuses[] = { 200, 400, 404, 405, 408, 413, 414, 421, 431, 500, 503 };
+#define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
+
+static atomic_ullong req_count[N_STATUS + 1];
+static atomic_ullong tls_fail[METRICS_TLS_N];
+static atomic_ullong reloads_ok, reloads_failed;
+static atomic_ullong domains;
+static atomic_llong loaded_at;
+
+static size_t
+status_slot(unsigned status)
+{
+	for (size_t i = 0; i < N_STATUS; i++)
+		if (statuses[i] == status)
+			return i;
+	return N_STATUS;
+}
+
+void
+metrics_request(unsigned status)
+{
+	atomic_fetch_add_explicit(&req_count[status_slot(status)], 1, memory_order_relaxed);
+}
+
+void
+metrics_tls_failure(enum metrics_tls_failure why)
+{
+	if (why < METRICS_TLS_N)
+		atomic_fetch_add_explicit(&tls_fail[why], 1, memory_order_relaxed);
+}
+
+void
+metrics_reload(int ok)
+{
+	atomic_fetch_add_explicit(ok ? &reloads_ok : &reloads_failed, 1, memory_order_relaxed);
+}
+
+void
+metrics_set_domains(size_t n)
+{
+	atomic_store(&domains, (unsigned long long)n);
+}
+
+void
+metrics_set_loaded(long long t)
+{
+	atomic_store(&loaded_at, t);
+}
+
+unsigned long long
+metrics_requests(unsigned status)
+{
+	return atomic_load(&req_count[status_slot(status)]);
+}
+
+unsigned long long
+metrics_tls_failures(enum metrics_tls_failure why)
+{
+	return why < METRICS_TLS_N ? atomic_load(&tls_fail[why]) : 0;
+}
+
+unsigned long long
+metrics_reloads(int ok)
+{
+	return atomic_load(ok ? &reloads_ok : &reloads_failed);
+}
+
+static void
+appendf(char **buf, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *p;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((p = realloc(*buf, *len + (size_t)n + 1)) == NULL)
+		abort();
+	*buf = p;
+	va_start(ap, fmt);
+	vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	*len += (size_t)n;
+}
+
+void
+metrics_render(char **buf, size_t *len)
+{
+	appendf(buf, len, "# HELP mtastsd_http_requests_total HTTP requests answered, by status code.\n"
+	    "# TYPE mtastsd_http_requests_total counter\n");
+	for (size_t i = 0; i < N_STATUS; i++)
+		appendf(buf, len, "mtastsd_http_requests_total{code=\"%u\"} %llu\n", statuses[i],
+		    atomic_load(&req_count[i]));
+	appendf(buf, len, "mtastsd_http_requests_total{code=\"other\"} %llu\n",
+	    atomic_load(&req_count[N_STATUS]));
+	appendf(buf, len, "# HELP mtastsd_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
+	    "# TYPE mtastsd_tls_handshake_failures_total counter\n"
+	    "mtastsd_tls_handshake_failures_total{reason=\"unknown_sni\"} %llu\n"
+	    "mtastsd_tls_handshake_failures_total{reason=\"protocol\"} %llu\n",
+	    atomic_load(&tls_fail[METRICS_TLS_UNKNOWN_SNI]), atomic_load(&tls_fail[METRICS_TLS_PROTOCOL]));
+	appendf(buf, len, "# HELP mtastsd_reloads_total Configuration reloads, by result.\n"
+	    "# TYPE mtastsd_reloads_total counter\n"
+	    "mtastsd_reloads_total{result=\"ok\"} %llu\n"
+	    "mtastsd_reloads_total{result=\"failed\"} %llu\n",
+	    atomic_load(&reloads_ok), atomic_load(&reloads_failed));
+	appendf(buf, len, "# HELP mtastsd_domains Domains whose policy is being served.\n"
+	    "# TYPE mtastsd_domains gauge\n"
+	    "mtastsd_domains %llu\n", atomic_load(&domains));
+	appendf(buf, len, "# HELP mtastsd_config_loaded_timestamp_seconds When the serving configuration was loaded.\n"
+	    "# TYPE mtastsd_config_loaded_timestamp_seconds gauge\n"
+	    "mtastsd_config_loaded_timestamp_seconds %lld\n", atomic_load(&loaded_at));
+}

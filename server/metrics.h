@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* metrics: process-wide atomic counters rendered in the Prometheus text format; no dependencies. */
+#ifndef MTASTSD_METRICS_H
+#define MTASTSD_METRICS_H
+
+#include <stddef.h>
+
+enum metrics_tls_failure {
+	METRICS_TLS_UNKNOWN_SNI,	/* no SNI, or a name without a certificate */
+	METRICS_TLS_PROTOCOL,		/* any other handshake failure */
+	METRICS_TLS_N
+};
+
+/* Count one answered request with HTTP STATUS (any value; rare ones share "other"). */
+void metrics_request(unsigned status);
+void metrics_tls_failure(enum metrics_tls_failure why);
+void metrics_reload(int ok);
+/* Gauges set by the reload path when a snapshot is swapped in. */
+void metrics_set_domains(size_t n);
+void metrics_set_loaded(long long unix_time);
+
+/* Read back counters (tests and /healthz). */
+unsigned long long metrics_requests(unsigned status);
+unsigned long long metrics_tls_failures(enum metrics_tls_failure why);
+unsigned long long metrics_reloads(int ok);
+
+/*
+ * Append every counter in the Prometheus text exposition format (with HELP
+ * and TYPE lines) to the buffer *BUF of *LEN bytes, growing it with realloc.
+ * Per-certificate and build-info lines are added by the caller.
+ */
+void metrics_render(char **buf, size_t *len);
+
+#endif

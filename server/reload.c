@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* reload: SIGHUP and file-change driven rebuild of the serving snapshot, swapped whole or not at all. */
+#include "reload.h"
+#include "log.h"
+#include "metrics.h"
+#include "snapshot.h"
+#include "util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+/* long enough for an editor or certbot to finish writing, short enough to feel immediate */
+#define SETTLE_MS 200
+#define MAX_WATCH_DEPTH 8
+
+static void (*publish_hook)(const struct config *cfg);
+static int (*prepare_fn)(struct snapshot *snap);
+
+void
+reload_set_publish_hook(void (*fn)(const struct config *cfg))
+{
+	publish_hook = fn;
+}
+
+void
+reload_publish(const struct config *cfg)
+{
+	if (publish_hook != NULL)
+		publish_hook(cfg);
+}
+
+void
+reload_set_prepare(int (*fn)(struct snapshot *snap))
+{
+	prepare_fn = fn;
+}
+
+static void
+log_diags(const struct diag_list *dl)
+{
+	char line[4096];
+
+	for (size_t i = 0; i < dl->n; i++) {
+		diag_format(dl, i, line, sizeof(line));
+		if (dl->items[i].level == DIAG_ERROR)
+			log_error("%s", line);
+		else
+			log_warnx("%s", line);
+	}
+}
+
+/* Domains an HTTPS client could not reach: no certificate covers mta-sts.<domain>. */
+static void
+warn_uncovered(const struct snapshot *snap)
+{
+	if (snap->cfg->n_https == 0)
+		return;
+	for (size_t i = 0; i < snap->n_sites; i++)
+		if (certstore_lookup(snap->certs, snap->sites[i].host, CERTSTORE_KEY_ANY) < 0)
+			log_warnx("no certificate covers '%s': HTTPS requests for it fail the handshake",
+			    snap->sites[i].host);
+}
+
+struct snapshot *
+reload_build(const char *config_path)
+{
+	struct diag_list dl;
+	struct snapshot *snap;
+
+	diag_init(&dl, config_path);
+	snap = snapshot_build(config_path, &dl);
+	diag_sort(&dl);
+	log_diags(&dl);
+	diag_free(&dl);
+	if (snap == NULL)
+		return NULL;
+	if (prepare_fn != NULL && prepare_fn(snap) < 0) {
+		snapshot_unref(snap);
+		return NULL;
+	}
+	warn_uncovered(snap);
+	return snap;
+}
+
+static bool
+same_listener(const struct config_listener *a, const struct config_listener *b)
+{
+	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0;
+}
+
+/* Listeners and limits are bound at start-up; say so when a reload changes them. */
+static void
+warn_restart_needed(const struct config *old, const struct config *new)
+{
+	bool same = old->n_https == new->n_https && old->n_http == new->n_http &&
+	    (old->admin == NULL) == (new->admin == NULL) &&
+	    memcmp(&old->limits, &new->limits, sizeof(old->limits)) == 0;
+
+	for (size_t i = 0; same && i < old->n_https; i++)
+		same = same_listener(&old->https[i], &new->https[i]);
+	for (size_t i = 0; same && i < old->n_http; i++)
+		same = same_listener(&old->http[i], &new->http[i]);
+	if (same && old->admin != NULL)
+		same = same_listener(old->admin, new->admin);
+	if (!same)
+		log_warnx("listen addresses and limits changed: they take effect after a restart");
+}
+
+int
+reload_now(const char *config_path)
+{
+	struct snapshot *snap, *old;
+
+	log_info("reloading config=%s", config_path);
+	if ((snap = reload_build(config_path)) == NULL) {
+		metrics_reload(0);
+		log_error("reload failed: keeping the configuration that is serving");
+		return -1;
+	}
+	if ((old = snapshot_current()) != NULL) {
+		warn_restart_needed(old->cfg, snap->cfg);
+		snapshot_unref(old);
+	}
+	snapshot_ref(snap);
+	snapshot_publish(snap);
+	metrics_reload(1);
+	metrics_set_domains(snap->n_sites);
+	metrics_set_loaded((long long)snap->loaded_at);
+	log_info("reloaded config=%s domains=%zu certificates=%zu", config_path, snap->n_sites,
+	    certstore_count(snap->certs));
+	/* the new policies are served before anything announces them */
+	reload_publish(snap->cfg);
+	snapshot_unref(snap);
+	return 0;
+}
+
+/* ---- watching files ---- */
+
+struct watch {
+	int fd;
+	int cfg_wd;		/* the config file's folder */
+	char *cfg_base;		/* the config file's name in it */
+	int *cert_wds;
+	size_t n_cert_wds;
+};
+
+static void
+watch_dir_tree(struct watch *w, const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+	int wd;
+
+	wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+	    IN_DELETE | IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
+	if (wd < 0) {
+		log_warn("%s: cannot watch '%s'", __func__, dir);
+		return;
+	}
+	w->cert_wds = xreallocarray(w->cert_wds, w->n_cert_wds + 1, sizeof(int));
+	w->cert_wds[w->n_cert_wds++] = wd;
+	if (depth >= MAX_WATCH_DEPTH || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *path;
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		path = xasprintf("%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			watch_dir_tree(w, path, depth + 1);
+		free(path);
+	}
+	closedir(d);
+}
+
+static void
+watch_close(struct watch *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	free(w->cfg_base);
+	free(w->cert_wds);
+	w->cfg_base = NULL;
+	w->cert_wds = NULL;
+	w->n_cert_wds = 0;
+}
+
+/* (Re)create every watch: after a reload the folders to watch may have changed. */
+static void
+watch_setup(struct watch *w, const char *config_path)
+{
+	struct snapshot *snap = snapshot_current();
+	char *dir = path_dirname(config_path);
+	const char *slash = strrchr(config_path, '/');
+
+	watch_close(w);
+	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+		log_warn("%s: inotify unavailable, reload on SIGHUP only", __func__);
+		free(dir);
+		snapshot_unref(snap);
+		return;
+	}
+	w->cfg_base = xstrdup(slash ? slash + 1 : config_path);
+	w->cfg_wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
+	if (w->cfg_wd < 0)
+		log_warn("%s: cannot watch '%s'", __func__, dir);
+	if (snap != NULL && snap->cfg->tls_certs != NULL)
+		watch_dir_tree(w, snap->cfg->tls_certs, 0);
+	free(dir);
+	snapshot_unref(snap);
+}
+
+/* Drain the inotify queue; true when something we care about changed. */
+static bool
+watch_read(struct watch *w)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool relevant = false;
+	ssize_t n;
+
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)(void *)p;
+
+			if (ev->mask & IN_Q_OVERFLOW)
+				relevant = true;
+			else if (ev->mask & IN_IGNORED)
+				;
+			else {
+				bool cert = false;
+
+				for (size_t i = 0; i < w->n_cert_wds; i++)
+					if (w->cert_wds[i] == ev->wd)
+						cert = true;
+				if (cert)
+					relevant = true;
+				/* the file itself, or a ConfigMap-style "..data" symlink swap beside it */
+				else if (ev->wd == w->cfg_wd && ev->len > 0 &&
+				    (strcmp(ev->name, w->cfg_base) == 0 || strncmp(ev->name, "..", 2) == 0))
+					relevant = true;
+			}
+			p += sizeof(struct inotify_event) + ev->len;
+		}
+	}
+	return relevant;
+}
+
+int
+reload_loop(const char *config_path)
+{
+	sigset_t set;
+	int sfd, tfd, rc = -1;
+	struct watch w = { -1, -1, NULL, NULL, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
+		log_warn("%s: signalfd", __func__);
+		return -1;
+	}
+	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
+		log_warn("%s: timerfd_create", __func__);
+		close(sfd);
+		return -1;
+	}
+	watch_setup(&w, config_path);
+	for (;;) {
+		struct pollfd pfd[3] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 } };
+
+		if (poll(pfd, w.fd >= 0 ? 3 : 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_warn("%s: poll", __func__);
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGHUP) {
+					log_info("SIGHUP received");
+					reload_now(config_path);
+					watch_setup(&w, config_path);
+				} else {
+					log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
+					rc = 0;
+					break;
+				}
+			}
+		}
+		if (w.fd >= 0 && (pfd[2].revents & POLLIN) && watch_read(&w)) {
+			/* every change restarts the delay, so a burst of writes gives one reload */
+			struct itimerspec its = { { 0, 0 }, { 0, SETTLE_MS * 1000000L } };
+
+			timerfd_settime(tfd, 0, &its, NULL);
+		}
+		if (pfd[1].revents & POLLIN) {
+			unsigned long long exp;
+
+			if (read(tfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp)) {
+				log_info("change detected under the config or tls.certs");
+				reload_now(config_path);
+				watch_setup(&w, config_path);
+			}
+		}
+	}
+	watch_close(&w);
+	close(tfd);
+	close(sfd);
+	return rc;
+}

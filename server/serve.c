@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* serve: the `serve` command; start-up order, the reload loop and a clean shutdown. */
+#include "certstore.h"
+#include "commands.h"
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+#include "reload.h"
+#include "snapshot.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool
+uses_proxy_protocol(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_https; i++)
+		if (cfg->https[i].proxy_protocol)
+			return true;
+	for (size_t i = 0; i < cfg->n_http; i++)
+		if (cfg->http[i].proxy_protocol)
+			return true;
+	return cfg->admin != NULL && cfg->admin->proxy_protocol;
+}
+
+int
+cmd_serve(const char *config_path, int argc, char **argv)
+{
+	sigset_t set;
+	struct snapshot *snap;
+	struct http *h;
+	int rc;
+	(void)argv;
+
+	if (argc != 1) {
+		fprintf(stderr, "mtastsd: serve takes no arguments\n");
+		return EXIT_USAGE;
+	}
+	/* blocked before any thread exists, so only the reload loop ever sees them (signalfd) */
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (certstore_global_init() < 0)
+		return EXIT_INVALID;
+	reload_set_prepare(http_prepare);
+	if ((snap = reload_build(config_path)) == NULL) {
+		log_error("not starting: the configuration has errors");
+		certstore_global_deinit();
+		return EXIT_INVALID;
+	}
+	if (uses_proxy_protocol(snap->cfg)) {
+		log_error("%s: proxy_protocol listeners are not supported by this version of serve", config_path);
+		snapshot_unref(snap);
+		certstore_global_deinit();
+		return EXIT_INVALID;
+	}
+	metrics_set_domains(snap->n_sites);
+	metrics_set_loaded((long long)snap->loaded_at);
+	/* published before the listeners open, so the first connection already has it */
+	snapshot_publish(snapshot_ref(snap));
+	if ((h = http_start(snap)) == NULL) {
+		snapshot_unref(snap);
+		snapshot_publish(NULL);
+		certstore_global_deinit();
+		return EXIT_INVALID;
+	}
+	log_info("serving config=%s domains=%zu certificates=%zu", config_path, snap->n_sites,
+	    certstore_count(snap->certs));
+	reload_publish(snap->cfg);
+	snapshot_unref(snap);
+
+	rc = reload_loop(config_path);
+	http_shutdown(h);
+	snapshot_publish(NULL);
+	certstore_global_deinit();
+	log_info("stopped");
+	return rc == 0 ? EXIT_OK : EXIT_INVALID;
+}

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot: one immutable, refcounted bundle of config, certificates and prebuilt responses; readers take a reference. */
+#include "snapshot.h"
+#include "policy.h"
+#include "util.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot *current;
+
+struct snapshot *
+snapshot_from(struct config *cfg, struct certstore *certs)
+{
+	struct snapshot *snap = xcalloc(1, sizeof(*snap));
+
+	atomic_init(&snap->refs, 1);
+	snap->cfg = cfg;
+	snap->certs = certs;
+	snap->loaded_at = time(NULL);
+	snap->sites = xcalloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*snap->sites));
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		struct site *s = &snap->sites[snap->n_sites];
+
+		s->domain = &cfg->domains[i];
+		s->host = xasprintf("mta-sts.%s", cfg->domains[i].name);
+		s->body = policy_render(s->domain, &s->body_len);
+		if (hmap_put(&snap->by_host, s->host, s) != NULL) {
+			/* the config rejects duplicate domains; stay safe anyway */
+			free(s->host);
+			free(s->body);
+			continue;
+		}
+		snap->n_sites++;
+	}
+	return snap;
+}
+
+struct snapshot *
+snapshot_build(const char *config_path, struct diag_list *dl)
+{
+	struct config *cfg;
+	struct certstore *certs;
+	size_t errors;
+
+	if ((cfg = config_load(config_path, dl)) == NULL)
+		return NULL;
+	errors = dl->errors;
+	certs = certstore_load(cfg->tls_certs, dl);
+	if (certs == NULL || dl->errors > errors) {
+		certstore_free(certs);
+		config_free(cfg);
+		return NULL;
+	}
+	return snapshot_from(cfg, certs);
+}
+
+const struct site *
+snapshot_site(const struct snapshot *snap, const char *host)
+{
+	return snap ? hmap_get(&snap->by_host, host) : NULL;
+}
+
+struct snapshot *
+snapshot_ref(struct snapshot *snap)
+{
+	if (snap != NULL)
+		atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
+	return snap;
+}
+
+void
+snapshot_unref(struct snapshot *snap)
+{
+	if (snap == NULL || atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	if (snap->release != NULL)
+		snap->release(snap);
+	for (size_t i = 0; i < snap->n_sites; i++) {
+		free(snap->sites[i].host);
+		free(snap->sites[i].body);
+	}
+	free(snap->sites);
+	hmap_free(&snap->by_host);
+	certstore_free(snap->certs);
+	config_free(snap->cfg);
+	free(snap);
+}
+
+struct snapshot *
+snapshot_current(void)
+{
+	struct snapshot *snap;
+
+	/* the lock makes "read pointer, take reference" atomic against a publish dropping the old one */
+	pthread_mutex_lock(&current_lock);
+	snap = snapshot_ref(current);
+	pthread_mutex_unlock(&current_lock);
+	return snap;
+}
+
+void
+snapshot_publish(struct snapshot *snap)
+{
+	struct snapshot *old;
+
+	pthread_mutex_lock(&current_lock);
+	old = current;
+	current = snap;
+	pthread_mutex_unlock(&current_lock);
+	snapshot_unref(old);
+}

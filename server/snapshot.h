@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* snapshot: one immutable, refcounted bundle of config, certificates and prebuilt responses; readers take a reference. */
+#ifndef MTASTSD_SNAPSHOT_H
+#define MTASTSD_SNAPSHOT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "certstore.h"
+#include "config.h"
+#include "hmap.h"
+
+/* One served host: mta-sts.<domain> and its policy body, rendered once. */
+struct site {
+	char *host;			/* "mta-sts.<domain>" */
+	const struct config_domain *domain;
+	char *body;			/* exactly policy_render() */
+	size_t body_len;
+	void *prebuilt;			/* the HTTP layer's ready response, or NULL */
+};
+
+struct snapshot {
+	atomic_uint refs;
+	struct config *cfg;
+	struct certstore *certs;
+	struct site *sites;		/* config order */
+	size_t n_sites;
+	struct hmap by_host;		/* site->host -> struct site * */
+	time_t loaded_at;
+	/* set by the HTTP layer when it prebuilt responses; called once before the snapshot is freed */
+	void (*release)(struct snapshot *snap);
+};
+
+/*
+ * Build a snapshot from CONFIG_PATH: the config, the certificate store of its
+ * tls.certs and every site's body. Every diagnostic goes to DL (initialised by
+ * the caller). Returns the snapshot with one reference (owned by the caller)
+ * when there is no error, else NULL.
+ */
+struct snapshot *snapshot_build(const char *config_path, struct diag_list *dl);
+
+/* As snapshot_build from a loaded CFG (ownership passes to the snapshot) and CERTS (may be NULL; owned too). */
+struct snapshot *snapshot_from(struct config *cfg, struct certstore *certs);
+
+/* The site for HOST (canonical: lower case, no port, no trailing dot), or NULL. */
+const struct site *snapshot_site(const struct snapshot *snap, const char *host);
+
+struct snapshot *snapshot_ref(struct snapshot *snap);
+/* Drop a reference; the last one frees everything. Accepts NULL. */
+void snapshot_unref(struct snapshot *snap);
+
+/*
+ * The published snapshot. snapshot_current returns a new reference (the
+ * caller must snapshot_unref it), or NULL before the first publish.
+ * snapshot_publish takes over the caller's reference to SNAP and drops the
+ * one held on the previous snapshot (in-flight users keep theirs).
+ */
+struct snapshot *snapshot_current(void);
+void snapshot_publish(struct snapshot *snap);
+
+#endif
