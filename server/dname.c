@@ -164,6 +164,20 @@ to_alabels(const char *in, char **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* An all-digit last label means an IPv4 literal ("192.0.2.1"): no top-level domain is numeric. */
+static bool
+last_label_numeric(const char *s, size_t len)
+{
+	size_t i = len;
+
+	while (i > 0 && s[i - 1] != '.') {
+		if (s[i - 1] < '0' || s[i - 1] > '9')
+			return false;
+		i--;
+	}
+	return i < len;
+}
+
 int
 dname_normalize(const char *in, enum dname_kind kind, char **out, char *err, size_t errlen)
 {
@@ -196,13 +210,19 @@ dname_normalize(const char *in, enum dname_kind kind, char **out, char *err, siz
 		free(name);
 		return -1;
 	}
+	if (last_label_numeric(name, strlen(name))) {
+		snprintf(err, errlen, "'%s' is an IP address, not a host name", in);
+		free(name);
+		return -1;
+	}
 	if (kind == DNAME_DOMAIN && strlen(name) > DNAME_MAX_DOMAIN) {
 		snprintf(err, errlen, "'%s' is too long: '_smtp._tls.' + name must fit in %d characters",
 		    in, DNAME_MAX);
 		free(name);
 		return -1;
 	}
-	if (count_labels(name) < 2) {
+	/* "*.com" has two labels but covers a public suffix: say that, not "needs two labels" */
+	if (count_labels(name) < 2 && !(wildcard && dname_is_public_suffix(name))) {
 		snprintf(err, errlen, "'%s' is not a fully qualified name (it needs at least two labels)", in);
 		free(name);
 		return -1;
@@ -260,7 +280,7 @@ dname_canon_host(const char *in, size_t len, bool allow_port, char *out, size_t 
 		out[i] = c;
 	}
 	out[n] = '\0';
-	if (!dname_is_ldh(out, n))
+	if (!dname_is_ldh(out, n) || last_label_numeric(out, n))
 		return -1;
 	return (int)n;
 }
