@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The container image's contents, without a Docker engine: the Dockerfile names only files
+# that exist; the runtime file system that scripts/rootfs assembles (binary, ldd closure,
+# configs) serves a policy from a read-only chroot as the unprivileged user; the image's
+# HEALTHCHECK command works; the systemd unit verifies; the man page renders cleanly.
+set -euo pipefail
+: "${MTASTSD:?} ${SOURCE_ROOT:?}"
+cd "$SOURCE_ROOT"
+pass=0 fail=0
+ok() { echo "PASS $*"; pass=$((pass + 1)); }
+bad() { echo "FAIL $*"; fail=$((fail + 1)); }
+
+# --- Dockerfile: stages, and every file they name exists
+df=Dockerfile
+[ "$(grep -c '^FROM debian:12-slim' $df)" -eq 2 ] && ok "dockerfile: two stages on debian:12-slim" || bad "dockerfile: stages"
+grep -q '^RUN ./scripts/install-deps' $df && ok "dockerfile: build stage uses scripts/install-deps" || bad "dockerfile: install-deps"
+grep -q 'scripts/rootfs' $df && ok "dockerfile: runtime files come from scripts/rootfs" || bad "dockerfile: rootfs"
+missing=
+while read -r src; do
+  [ "$src" = "." ] && continue
+  [ -e "$src" ] || missing+=" $src"
+done < <(awk '/^COPY/ && !/--from/ {for (i = 2; i < NF; i++) print $i}' $df)
+for f in $(grep -o 'scripts/[a-z-]*' $df | sort -u) $(grep -o 'config/[a-z.]*yaml' scripts/rootfs | sort -u); do
+  [ -e "$f" ] || missing+=" $f"
+done
+[ -z "$missing" ] && ok "dockerfile: every named file exists" || bad "dockerfile: missing:$missing"
+[ "$(awk '/^FROM/{s++} s==2 && /^(COPY|ADD|RUN)/' $df | grep -vc -- '--from=build /rootfs/ /')" -eq 0 ] \
+  && ok "dockerfile: runtime stage only copies the assembled rootfs" || bad "dockerfile: runtime stage adds more"
+grep -q '^USER 10001' $df && grep -q '^STOPSIGNAL SIGTERM' $df && grep -q '^HEALTHCHECK' $df \
+  && grep -q '^EXPOSE 8443 8080 9100' $df && grep -q '^VOLUME \["/etc/mtastsd", "/var/lib/mtastsd"\]' $df \
+  && ok "dockerfile: non-root user, stop signal, healthcheck, ports, volumes" || bad "dockerfile: runtime settings"
+
+# --- the runtime file system, run from a read-only chroot
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
+  echo "SKIP chroot run: needs root and unshare"
+else
+  work=$(mktemp -d)
+  srv=
+  cleanup() { [ -n "$srv" ] && kill "$srv" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+  trap cleanup EXIT
+  root=$work/rootfs
+  scripts/rootfs "$MTASTSD" "$root"
+  libs_ok=1
+  for lib in $(ldd "$MTASTSD" | awk '/=> \//{print $3} /^\t\//{print $1}'); do
+    [ -e "$root$lib" ] || { libs_ok=0; echo "missing $lib"; }
+  done
+  [ $libs_ok = 1 ] && ok "rootfs: the binary and its whole ldd closure" || bad "rootfs: libraries missing"
+  extra=$(cd "$root" && find . -type f | grep -Ev '^\./(usr/sbin/mtastsd|etc/(passwd|group|mtastsd/mtastsd.yaml)|usr/share/doc/mtastsd/example.yaml|usr/share/publicsuffix/.*|(usr/)?lib(64|x86_64-linux-gnu)?/.*)$' || true)
+  [ -z "$extra" ] && ok "rootfs: nothing but binary, libraries, configs" || bad "rootfs: unexpected files: $extra"
+
+  # certificates and a config on free ports, as an operator would mount them
+  scripts/gen-dev-certs -o "$work/certs" example.com >/dev/null
+  mkdir -p "$root/etc/mtastsd/certs"
+  cp "$work/certs"/mta-sts.example.com.* "$root/etc/mtastsd/certs/"
+  chown -R 10001:10001 "$root/etc/mtastsd/certs"
+  chmod 600 "$root"/etc/mtastsd/certs/*.key
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  tport=$(free_port) hport=$(free_port) aport=$(free_port)
+  sed -e "s/0.0.0.0:8443/127.0.0.1:$tport/" -e "s/0.0.0.0:8080/127.0.0.1:$hport/" \
+      -e "s/0.0.0.0:9100/127.0.0.1:$aport/" config/container.yaml >"$root/etc/mtastsd/mtastsd.yaml"
+  unshare --mount --propagation private bash -c '
+    set -e
+    r=$1
+    mount --bind "$r" "$r"
+    mount -o remount,bind,ro "$r"
+    mount -t tmpfs -o size=4m,uid=10001,gid=10001 tmpfs "$r/var/lib/mtastsd"
+    mount -t tmpfs tmpfs "$r/tmp"
+    mkdir -p "$r/proc" 2>/dev/null || true
+    [ -d "$r/proc" ] && mount -t proc proc "$r/proc" 2>/dev/null || true
+    exec env -i MTASTSD_CONFIG=/etc/mtastsd/mtastsd.yaml ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
+      /usr/sbin/chroot --userspec=10001:10001 "$r" /usr/sbin/mtastsd serve' _ "$root" 2>"$work/serve.log" &
+  srv=$!
+  got=
+  for _ in $(seq 100); do
+    got=$(curl -sf --max-time 2 --resolve mta-sts.example.com:$tport:127.0.0.1 --cacert "$work/certs/ca.crt" \
+          https://mta-sts.example.com:$tport/.well-known/mta-sts.txt 2>/dev/null) && break
+    sleep 0.1
+  done
+  want=$(printf 'version: STSv1\r\nmode: testing\r\nmx: mail.example.com\r\nmax_age: 604800\r\n')
+  [ "$got" = "$want" ] && ok "chroot: policy served over TLS from the read-only runtime rootfs" \
+    || { bad "chroot: policy not served"; sed -n 1,20p "$work/serve.log"; }
+  # the HEALTHCHECK command of the Dockerfile, with the admin port of this run
+  hc=$(grep '^  CMD \["bash"' $df | sed -E 's/.*"bash", "-c", "(.*)"\]$/\1/' | sed -e 's/\\\\/\\/g' -e "s/9100/$aport/")
+  bash -c "$hc" && ok "healthcheck: the image's HEALTHCHECK command sees 200" || bad "healthcheck: failed: $hc"
+  uid=$(awk '/^Uid:/{print $2}' /proc/"$(pgrep -f 'usr/sbin/mtastsd serve' | head -1)"/status 2>/dev/null || echo "?")
+  [ "$uid" = 10001 ] && ok "chroot: the server runs as uid 10001" || bad "chroot: server uid is $uid"
+  kill -TERM "$srv" 2>/dev/null || true; rc=0; wait "$srv" || rc=$?
+  srv=
+  [ $rc -eq 0 ] && ok "chroot: SIGTERM exits 0" || bad "chroot: exit status $rc after SIGTERM"
+fi
+
+# --- systemd unit
+if command -v systemd-analyze >/dev/null; then
+  unit=$(mktemp -d)/mtastsd.service
+  sed "s#/usr/sbin/mtastsd#$MTASTSD#g" config/systemd/mtastsd.service >"$unit"
+  if out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ]; then
+    ok "systemd: systemd-analyze verify passes"
+  else
+    bad "systemd: $out"
+  fi
+  absent=
+  for k in DynamicUser=yes StateDirectory=mtastsd AmbientCapabilities=CAP_NET_BIND_SERVICE \
+           ProtectSystem=strict NoNewPrivileges=yes SystemCallFilter=@system-service 'ExecReload=/bin/kill -HUP $MAINPID'; do
+    grep -qxF "$k" config/systemd/mtastsd.service || absent+=" $k"
+  done
+  [ -z "$absent" ] && ok "systemd: hardening settings and reload present" || bad "systemd: missing$absent"
+else
+  echo "SKIP systemd: systemd-analyze is not installed"
+fi
+
+# --- man page
+if command -v groff >/dev/null; then
+  warn=$(groff -man -ww -z doc/mtastsd.8 2>&1)
+  [ -z "$warn" ] && ok "man: mtastsd.8 renders without warnings" || bad "man: $warn"
+fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
