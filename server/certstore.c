@@ -50,6 +50,8 @@ struct certstore_session {
 	enum certstore_hs state;
 	char sni[256];
 	bool has_sni;
+	bool hello_seen;		/* the ClientHello's cipher suites were read */
+	bool suites_ec, suites_rsa;	/* suites usable with an EC / RSA certificate */
 };
 
 static gnutls_datum_t ticket_key;
@@ -415,8 +417,16 @@ certstore_load(const char *dir, struct diag_list *dl)
 	struct filelist fl = { NULL, 0 };
 	struct certstore *cs;
 
-	if (scan(dir, 0, &fl, dl) < 0)
+	char *top = xstrdup(dir);
+	size_t n = strlen(top);
+
+	while (n > 1 && top[n - 1] == '/')
+		top[--n] = '\0';
+	if (scan(top, 0, &fl, dl) < 0) {
+		free(top);
 		return NULL;
+	}
+	free(top);
 	cs = xcalloc(1, sizeof(*cs));
 	for (size_t i = 0; i < fl.n; i++)
 		read_candidate(&fl.v[i], dl);
@@ -638,17 +648,55 @@ post_client_hello(gnutls_session_t session)
 	return GNUTLS_E_UNRECOGNIZED_NAME;
 }
 
+/*
+ * GnuTLS asks for the certificate once, before it picks a TLS 1.2 suite, and
+ * tells the callback nothing about the client's suites. Read them from the
+ * ClientHello so a TLS 1.2 client offering only ECDHE-RSA suites gets the
+ * RSA certificate. TLS 1.3 suites work with either key type.
+ */
+static void
+read_suites(struct certstore_session *s, const gnutls_datum_t *msg)
+{
+	const unsigned char *p = msg->data, *end = msg->data + msg->size;
+	size_t n;
+
+	if (msg->size < 35)
+		return;
+	p += 34;			/* legacy_version, random */
+	n = *p++;			/* session id */
+	if ((size_t)(end - p) < n + 2)
+		return;
+	p += n;
+	n = ((size_t)p[0] << 8) | p[1];
+	p += 2;
+	if ((size_t)(end - p) < n)
+		return;
+	s->hello_seen = true;
+	for (size_t i = 0; i + 1 < n; i += 2) {
+		unsigned cs = ((unsigned)p[i] << 8) | p[i + 1];
+
+		if ((cs >> 8) == 0x13)
+			s->suites_ec = s->suites_rsa = true;
+		else if (cs == 0xC02B || cs == 0xC02C || cs == 0xCCA9)
+			s->suites_ec = true;
+		else if (cs == 0xC02F || cs == 0xC030 || cs == 0xCCA8)
+			s->suites_rsa = true;
+	}
+}
+
 static int
 handshake_hook(gnutls_session_t session, unsigned htype, unsigned when, unsigned incoming,
     const gnutls_datum_t *msg)
 {
 	struct certstore_session *s = session_state(session);
-	(void)msg;
 
 	if (s == NULL)
 		return 0;
 	if (s->state == CERTSTORE_HS_NONE)
 		s->state = CERTSTORE_HS_STARTED;
+	if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && when == GNUTLS_HOOK_PRE && msg != NULL &&
+	    !s->hello_seen)
+		read_suites(s, msg);
 	if (htype == GNUTLS_HANDSHAKE_FINISHED && incoming && when == GNUTLS_HOOK_POST &&
 	    s->state == CERTSTORE_HS_STARTED)
 		s->state = CERTSTORE_HS_DONE;
@@ -657,8 +705,8 @@ handshake_hook(gnutls_session_t session, unsigned htype, unsigned when, unsigned
 
 /* Which key types the client can verify, from its signature_algorithms and the suite's needs. */
 static void
-client_accepts(gnutls_session_t session, const gnutls_pk_algorithm_t *pk_algos, int n_pk,
-    bool *ec, bool *rsa)
+client_accepts(const struct certstore_session *s, gnutls_session_t session,
+    const gnutls_pk_algorithm_t *pk_algos, int n_pk, bool *ec, bool *rsa)
 {
 	bool any = false;
 
@@ -679,6 +727,10 @@ client_accepts(gnutls_session_t session, const gnutls_pk_algorithm_t *pk_algos, 
 	if (!any) {
 		/* no signature_algorithms extension: TLS 1.2 defaults to RSA (RFC 5246 7.4.1.4.1) */
 		*rsa = true;
+	}
+	if (s->hello_seen) {
+		*ec = *ec && s->suites_ec;
+		*rsa = *rsa && s->suites_rsa;
 	}
 	if (pk_algos != NULL && n_pk > 0) {
 		bool pec = false, prsa = false;
@@ -708,7 +760,7 @@ retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
 	if (s == NULL || !s->has_sni)
 		return -1;
 	candidates(s->cs, s->sni, cand);
-	client_accepts(session, pk_algos, pk_algos_length, &ec, &rsa);
+	client_accepts(s, session, pk_algos, pk_algos_length, &ec, &rsa);
 	for (int i = 0; i < 4 && pick == NULL; i++)
 		if (cand[i] != NULL && ((cand[i]->kind == CERTSTORE_KEY_EC && ec) ||
 		    (cand[i]->kind == CERTSTORE_KEY_RSA && rsa)))

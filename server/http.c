@@ -186,13 +186,17 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	(void)version;
 	(void)upload_data;
 
-	if (*req_cls != NULL) {
-		/* already answered; discard any request body */
+	if (*req_cls == NULL) {
+		/* headers only so far; answering now would make MHD close the connection */
+		*req_cls = &request_marker;
+		atomic_fetch_add(&in_flight, 1);
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
+		/* a request body means nothing to us: discard it */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	*req_cls = &request_marker;
-	atomic_fetch_add(&in_flight, 1);
 
 	if (l->kind == LISTEN_HTTPS) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -304,12 +308,15 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 	(void)version;
 	(void)upload_data;
 
-	if (*req_cls != NULL) {
+	if (*req_cls == NULL) {
+		*req_cls = &request_marker;
+		atomic_fetch_add(&in_flight, 1);
+		return MHD_YES;
+	}
+	if (*upload_data_size != 0) {
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	*req_cls = &request_marker;
-	atomic_fetch_add(&in_flight, 1);
 	snap = snapshot_current();
 	if (strcmp(url, "/healthz") != 0 && strcmp(url, "/metrics") != 0) {
 		rc = queue(c, 404, resp_404);
