@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* certstore: certificates and keys found under tls.certs, indexed by SAN DNS name for SNI; the only GnuTLS user. */
 #include "certstore.h"
+#include "config.h"
 #include "hmap.h"
 #include "log.h"
 #include "metrics.h"
@@ -819,4 +820,61 @@ const char *
 certstore_session_sni(const struct certstore_session *s)
 {
 	return s && s->has_sni ? s->sni : NULL;
+}
+
+/* ---- check ---- */
+
+#define EXPIRY_WARN_DAYS 21
+
+void
+certstore_check(const struct config *cfg, struct diag_list *dl)
+{
+	struct certstore *cs;
+	bool *used;
+	time_t now = time(NULL);
+
+	if (cfg->n_https == 0 || cfg->tls_certs == NULL)
+		return;
+	if ((cs = certstore_load(cfg->tls_certs, dl)) == NULL)
+		return;
+	used = xcalloc(cs->n ? cs->n : 1, sizeof(*used));
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		const struct config_domain *d = &cfg->domains[i];
+		char *host = xasprintf("mta-sts.%s", d->name);
+		long ec = certstore_lookup(cs, host, CERTSTORE_KEY_EC);
+		long rsa = certstore_lookup(cs, host, CERTSTORE_KEY_RSA);
+		long best = ec;
+
+		if (ec >= 0)
+			used[ec] = true;
+		if (rsa >= 0)
+			used[rsa] = true;
+		if (best < 0 || (rsa >= 0 && cs->certs[rsa]->not_after > cs->certs[best]->not_after))
+			best = rsa;
+		if (best < 0) {
+			diag_add(dl, DIAG_ERROR, d->line, d->col, "no certificate under '%s' covers '%s'",
+			    cfg->tls_certs, host);
+		} else {
+			const struct cert *c = cs->certs[best];
+			char when[32];
+			struct tm tm;
+
+			gmtime_r(&c->not_after, &tm);
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+			if (c->not_after <= now)
+				diag_add(dl, DIAG_ERROR, d->line, d->col,
+				    "the certificate for '%s' ('%s') expired on %s", host, c->path, when);
+			else if (c->not_after - now < (time_t)EXPIRY_WARN_DAYS * 86400)
+				diag_add(dl, DIAG_WARNING, d->line, d->col,
+				    "the certificate for '%s' ('%s') expires in %lld days (%s)", host, c->path,
+				    (long long)((c->not_after - now) / 86400), when);
+		}
+		free(host);
+	}
+	for (size_t i = 0; i < cs->n; i++)
+		if (!used[i] && cs->certs[i]->n_names > 0)
+			diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' is not used by any configured domain",
+			    cs->certs[i]->path);
+	free(used);
+	certstore_free(cs);
 }

@@ -83,6 +83,16 @@ const char *certstore_session_sni(const struct certstore_session *s);
 typedef void (*certstore_fnptr)(void);
 certstore_fnptr certstore_retrieve_callback(void);
 
+/*
+ * The certificate part of `check`, appended to DL: every domain's
+ * mta-sts.<domain> must be covered by a loaded pair that is not expired (an
+ * error at the domain's position), less than 21 days left is a warning, a
+ * pair no configured host would be served is a warning, and so is every
+ * problem certstore_load reports. Skipped when CFG has no https listener.
+ */
+struct config;
+void certstore_check(const struct config *cfg, struct diag_list *dl);
+
 /* TLS priorities: TLS 1.2 and 1.3 only, AEAD ciphers, forward secrecy. */
 const char *certstore_priorities(void);
 /* Version string of the TLS library, for build info. */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* check: loading the configuration for a command, and the parts of `check` beyond the file itself. */
+#include "certstore.h"
 #include "commands.h"
 #include "dnscmd.h"
 
@@ -32,4 +33,5 @@ check_extra(const struct config *cfg, struct diag_list *dl)
 	(void)cfg;
 	(void)dl;
 	dns_check(cfg, dl);
+	certstore_check(cfg, dl);
 }
