@@ -6,11 +6,12 @@
  *
  *   loadgen -p PORT [-a ADDR] [-n DOMAINS | -f HOSTFILE] [-m fresh|keepalive]
  *           [-t 1.2|1.3] [-c CONNS] [-d SECONDS] [-r RATE] [-k REQS_PER_CONN]
- *           [-x EXPECTED_BODY_BYTES] [-C CAFILE] [-o json]
+ *           [-x EXPECTED_BODY_BYTES] [-C CAFILE] [-M] [-o json]
  *
  * Host names are mta-sts.d<i>.example for i in 0..DOMAINS-1 unless -f gives a
  * file with one host per line. -C verifies every server certificate against
- * CAFILE and the host name (a failure counts as a TLS error). With -r the requests start at a fixed rate
+ * CAFILE and the host name (a failure counts as a TLS error). -M checks that
+ * each body has the line "mx: mail.<domain>" of the host it asked for. With -r the requests start at a fixed rate
  * (open loop) and latency is measured from the scheduled start, so a slow
  * server cannot hide its queueing (no coordinated omission).
  */
@@ -52,7 +53,7 @@ static struct {
 	socklen_t salen;
 	char **hosts;
 	size_t n_hosts, next_host;
-	bool keepalive, plain, verify;
+	bool keepalive, plain, verify, check_mx;
 	const char *prio;
 	int conns, reqs_per_conn;
 	double duration, rate;
@@ -191,12 +192,26 @@ response_complete(struct conn *c, long *body_len)
 	return status;
 }
 
+/* Does the body carry "mx: mail.<domain>" for the host "mta-sts.<domain>" it was asked for? */
+static bool
+body_names_host(const struct conn *c)
+{
+	char want[300];
+	const char *body = strstr(c->resp, "\r\n\r\n");
+
+	if (body == NULL || strncmp(c->host, "mta-sts.", 8) != 0)
+		return false;
+	snprintf(want, sizeof(want), "\r\nmx: mail.%s\r\n", c->host + 8);
+	return strstr(body, want) != NULL;
+}
+
 static void
 finish_request(struct conn *c, int status, long body_len)
 {
 	double t = now();
 
-	if (status != 200 || (g.expect_body >= 0 && body_len != g.expect_body)) {
+	if (status != 200 || (g.expect_body >= 0 && body_len != g.expect_body) ||
+	    (g.check_mx && !body_names_host(c))) {
 		g.bad_status++;
 		g.errors++;
 	} else {
@@ -323,7 +338,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: loadgen -p PORT [-a ADDR] [-n DOMAINS | -f HOSTFILE] [-m fresh|keepalive|plain]\n"
 	    "               [-t 1.2|1.3] [-c CONNS] [-d SECONDS] [-r RATE] [-k REQS_PER_CONN]\n"
-	    "               [-x BODY_BYTES] [-C CAFILE]\n");
+	    "               [-x BODY_BYTES] [-C CAFILE] [-M]\n");
 	exit(2);
 }
 
@@ -338,7 +353,7 @@ main(int argc, char **argv)
 	g.duration = 5;
 	g.reqs_per_conn = 100;
 	g.expect_body = -1;
-	while ((o = getopt(argc, argv, "a:p:n:f:m:t:c:d:r:k:x:C:")) != -1) {
+	while ((o = getopt(argc, argv, "a:p:n:f:m:t:c:d:r:k:x:C:M")) != -1) {
 		switch (o) {
 		case 'a': addr = optarg; break;
 		case 'p': port = strtol(optarg, NULL, 10); break;
@@ -352,6 +367,7 @@ main(int argc, char **argv)
 		case 'k': g.reqs_per_conn = atoi(optarg); break;
 		case 'x': g.expect_body = strtol(optarg, NULL, 10); break;
 		case 'C': cafile = optarg; break;
+		case 'M': g.check_mx = true; break;
 		default: usage();
 		}
 	}

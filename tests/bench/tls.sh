@@ -56,8 +56,6 @@ tck=$(getconf CLK_TCK)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-body() { printf 'version: STSv1\r\nmode: enforce\r\nmx: mail.d%s.example\r\nmax_age: 604800\r\n' "$1"; }
-
 # setup N: certificates and both servers' configurations in $work/N
 setup() {
   local n=$1 d=$work/$1
@@ -135,7 +133,7 @@ measure() {
   esac
   local c0 c1 line
   c0=$(cpu_ticks "$spid")
-  line=$(taskset -c $gen_cpu "$loadgen" -p "$sport" -n "$n" -d "$secs" -x "$(body 0 | wc -c)" "${args[@]}" || true)
+  line=$(taskset -c $gen_cpu "$loadgen" -p "$sport" -n "$n" -d "$secs" -M "${args[@]}" || true)
   c1=$(cpu_ticks "$spid")
   python3 - "$which" "$n" "$scen" "$(( c1 - c0 ))" "$tck" "$line" >>"$results" <<'PY'
 import json, sys
@@ -176,7 +174,7 @@ for n in $startup_ns; do
     reload=
     if [ "$which" = mtastsd ]; then
       # reload while a fresh-handshake load runs; every request must still succeed
-      taskset -c $gen_cpu "$loadgen" -p "$sport" -n "$n" -d 4 -c 16 -m fresh >"$work/reload.json" &
+      taskset -c $gen_cpu "$loadgen" -p "$sport" -n "$n" -d 4 -c 16 -m fresh -M >"$work/reload.json" &
       lg=$!
       sleep 1
       before=$(grep -c 'reload ok\|reloaded' "$work/$n/mtastsd.log" || true)
