@@ -35,7 +35,8 @@ route(const struct snapshot *snap, const char *sni, const char *host, const char
 	if (host != NULL)
 		host_ok = dname_canon_host(host, strlen(host), true, host_c, sizeof(host_c));
 
-	if (sni != NULL && host != NULL && (sni_ok < 0 || host_ok < 0 || strcmp(sni_c, host_c) != 0))
+	/* an SNI that is no host name cannot have passed the handshake; it does not count */
+	if (sni_ok >= 0 && host != NULL && (host_ok < 0 || strcmp(sni_c, host_c) != 0))
 		return fixed(421, body_421, sizeof(body_421) - 1, head);
 	if (host != NULL)
 		name = host_ok < 0 ? NULL : host_c;

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of route.c: every status, HEAD, exact bytes and headers, Host/SNI canonicalisation; no sockets. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "diag.h"
+#include "policy.h"
+#include "route.h"
+#include "snapshot.h"
+
+#define PATH ROUTE_POLICY_PATH
+
+static const char yaml[] =
+    "listen:\n"
+    "  https: [\"127.0.0.1:8443\"]\n"
+    "domains:\n"
+    "  - name: example.com\n"
+    "    mode: enforce\n"
+    "    mx: [mx1.example.com, \"*.mail.example.net\"]\n"
+    "  - name: example.org\n"
+    "    mx: [mail.example.org]\n"
+    "  - name: example.net\n"
+    "    mode: none\n"
+    "    max_age: 86400\n";
+
+static const char body_com[] =
+    "version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmx: *.mail.example.net\r\nmax_age: 604800\r\n";
+static const char body_net[] = "version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n";
+
+static struct snapshot *snap;
+
+static void
+setup(void)
+{
+	struct diag_list dl;
+	struct config *cfg;
+
+	diag_init(&dl, "route.yaml");
+	cfg = config_load_mem("route.yaml", "/tmp", yaml, sizeof(yaml) - 1, &dl);
+	if (cfg == NULL) {
+		diag_print(&dl, stderr);
+		cr_assert_fail("the test configuration does not load");
+	}
+	diag_free(&dl);
+	snap = snapshot_from(cfg, NULL);
+}
+
+static void
+teardown(void)
+{
+	snapshot_unref(snap);
+	snap = NULL;
+}
+
+TestSuite(route, .init = setup, .fini = teardown);
+
+static void
+expect_policy(struct route_result r, const char *body)
+{
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(r.site);
+	cr_assert_str_eq(r.content_type, "text/plain");
+	cr_assert_null(r.allow);
+	cr_assert_eq(r.body_len, strlen(body));
+	cr_assert(memcmp(r.body, body, r.body_len) == 0, "body differs: '%.*s'", (int)r.body_len, r.body);
+}
+
+Test(route, get_policy_over_tls_is_the_rendered_body)
+{
+	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", PATH);
+	size_t len;
+	char *rendered = policy_render(config_find_domain(snap->cfg, "example.com"), &len);
+
+	expect_policy(r, body_com);
+	cr_assert(r.send_body);
+	cr_assert_eq(len, r.body_len);
+	cr_assert(memcmp(rendered, r.body, len) == 0, "route must serve exactly policy_render()");
+	cr_assert_str_eq(r.site->host, "mta-sts.example.com");
+	free(rendered);
+}
+
+Test(route, mode_none_domain_is_still_served)
+{
+	expect_policy(route(snap, "mta-sts.example.net", "mta-sts.example.net", "GET", PATH), body_net);
+}
+
+Test(route, head_has_no_body_but_the_same_length)
+{
+	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "HEAD", PATH);
+
+	expect_policy(r, body_com);
+	cr_assert_not(r.send_body);
+}
+
+Test(route, plain_http_routes_by_host_only)
+{
+	expect_policy(route(snap, NULL, "mta-sts.example.com", "GET", PATH), body_com);
+	cr_assert_eq(route(snap, NULL, "mta-sts.example.invalid", "GET", PATH).status, 404);
+	cr_assert_eq(route(snap, NULL, NULL, "GET", PATH).status, 404);
+	cr_assert_eq(route(snap, NULL, "127.0.0.1:8080", "GET", PATH).status, 404);
+}
+
+Test(route, host_is_canonicalised)
+{
+	static const char *const hosts[] = {
+		"MTA-STS.Example.COM", "mta-sts.example.com.", "mta-sts.example.com:8443",
+		"mta-sts.example.com.:443", "Mta-Sts.EXAMPLE.com.:80",
+	};
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		expect_policy(route(snap, NULL, hosts[i], "GET", PATH), body_com);
+		expect_policy(route(snap, "mta-sts.example.com", hosts[i], "GET", PATH), body_com);
+	}
+	/* the SNI is canonicalised too, but never carries a port */
+	expect_policy(route(snap, "MTA-STS.EXAMPLE.COM.", "mta-sts.example.com", "GET", PATH), body_com);
+}
+
+Test(route, sni_and_host_disagree_is_421)
+{
+	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", PATH);
+
+	cr_assert_eq(r.status, 421);
+	cr_assert_null(r.site);
+	cr_assert_str_eq(r.content_type, "text/plain");
+	cr_assert(r.body_len > 0);
+	/* also when the Host is not a host name at all, or unknown, or another path */
+	cr_assert_eq(route(snap, "mta-sts.example.com", "127.0.0.1", "GET", PATH).status, 421);
+	cr_assert_eq(route(snap, "mta-sts.example.com", "mta-sts.unknown.example", "GET", PATH).status, 421);
+	cr_assert_eq(route(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", "/").status, 421);
+}
+
+Test(route, missing_host_uses_the_sni)
+{
+	expect_policy(route(snap, "mta-sts.example.org", NULL, "GET", PATH),
+	    "version: STSv1\r\nmode: testing\r\nmx: mail.example.org\r\nmax_age: 604800\r\n");
+}
+
+Test(route, unknown_host_is_404)
+{
+	static const char *const hosts[] = {
+		"example.com", "www.example.com", "mta-sts.example.edu", "mta-sts.sub.example.com",
+		"mta_sts.example.com", "",
+	};
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		struct route_result r = route(snap, hosts[i], hosts[i], "GET", PATH);
+
+		cr_assert_eq(r.status, 404, "host '%s'", hosts[i]);
+		cr_assert_null(r.site);
+		cr_assert_str_eq(r.content_type, "text/plain");
+		cr_assert(r.send_body);
+	}
+}
+
+Test(route, other_paths_are_404_never_a_redirect)
+{
+	static const char *const paths[] = {
+		"/", "/.well-known/", "/.well-known/mta-sts.txt/", "/.well-known/MTA-STS.TXT",
+		"/.well-known/mta-sts.txt.bak", "//.well-known/mta-sts.txt", "/.well-known//mta-sts.txt",
+		"/.well-known/../.well-known/mta-sts.txt", "",
+	};
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", paths[i]);
+
+		cr_assert_eq(r.status, 404, "path '%s'", paths[i]);
+		cr_assert_null(r.allow);
+		cr_assert_eq(r.body_len, strlen("not found\n"));
+		cr_assert(memcmp(r.body, "not found\n", r.body_len) == 0);
+	}
+	cr_assert_eq(route(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", NULL).status, 404);
+}
+
+Test(route, other_methods_are_405_with_allow)
+{
+	static const char *const methods[] = { "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "get", "head" };
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", methods[i], PATH);
+
+		cr_assert_eq(r.status, 405, "method '%s'", methods[i]);
+		cr_assert_not_null(r.allow);
+		cr_assert_str_eq(r.allow, "GET, HEAD");
+		cr_assert_str_eq(r.content_type, "text/plain");
+		cr_assert_null(r.site);
+	}
+}
+
+Test(route, head_on_an_error_has_no_body)
+{
+	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "HEAD", "/nope");
+
+	cr_assert_eq(r.status, 404);
+	cr_assert_not(r.send_body);
+}
+
+Test(route, no_snapshot_is_404)
+{
+	cr_assert_eq(route(NULL, "mta-sts.example.com", "mta-sts.example.com", "GET", PATH).status, 404);
+}
+
+Test(route, every_site_has_its_host_and_body)
+{
+	cr_assert_eq(snap->n_sites, 3);
+	for (size_t i = 0; i < snap->n_sites; i++) {
+		const struct site *s = snapshot_site(snap, snap->sites[i].host);
+
+		cr_assert_eq(s, &snap->sites[i]);
+		cr_assert(strncmp(s->host, "mta-sts.", 8) == 0);
+	}
+	cr_assert_null(snapshot_site(snap, "example.com"));
+}
