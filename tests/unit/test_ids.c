@@ -1,0 +1,452 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for ids: id assignment across sequences of configurations and clocks. */
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ids.h"
+#include "policy.h"
+
+/* 2026-01-01T00:00:00Z */
+#define T0 INT64_C(1767225600)
+
+struct dom {
+	struct config_domain d;
+	char *mx[4];
+	char *rua[2];
+};
+
+static void
+mkdom(struct dom *x, const char *name, enum policy_mode mode, unsigned long max_age,
+    const char *mx1, const char *mx2, const char *rua)
+{
+	memset(x, 0, sizeof(*x));
+	x->d.name = (char *)name;
+	x->d.mode = mode;
+	x->d.max_age = max_age;
+	if (mx1)
+		x->mx[x->d.n_mx++] = (char *)mx1;
+	if (mx2)
+		x->mx[x->d.n_mx++] = (char *)mx2;
+	x->d.mx = x->mx;
+	if (rua)
+		x->rua[x->d.n_tlsrpt++] = (char *)rua;
+	x->d.tlsrpt = x->rua;
+}
+
+/* Run one step: OLD -> *NEW at NOW with domains X[0..n). */
+static void
+step(const struct ids_state *old, struct dom *x, size_t n, int64_t now, struct ids_state *out,
+    struct ids_changes *ch)
+{
+	const struct config_domain *p[8];
+
+	for (size_t i = 0; i < n; i++)
+		p[i] = &x[i].d;
+	cr_assert_eq(ids_assign(old, p, n, now, out, ch), 0);
+}
+
+static const char *
+id_of(const struct ids_state *s, const char *name)
+{
+	const struct ids_domain *e = ids_find(s, name);
+	cr_assert_not_null(e, "no entry for %s", name);
+	return e->id;
+}
+
+static bool
+has_change(const struct ids_changes *c, const char *name, enum ids_change_kind kind)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (strcmp(c->c[i].name, name) == 0 && c->c[i].kind == kind)
+			return true;
+	return false;
+}
+
+Test(ids, format_and_parse_round_trip)
+{
+	char id[IDS_ID_LEN + 1];
+	int64_t t;
+
+	cr_assert_eq(ids_format(T0, id), 0);
+	cr_assert_str_eq(id, "20260101000000");
+	cr_assert_eq(ids_format(INT64_C(951782400) + 86399, id), 0); /* 2000-02-29 leap day */
+	cr_assert_str_eq(id, "20000229235959");
+	cr_assert_eq(ids_parse("20000229235959", &t), 0);
+	cr_assert_eq(t, INT64_C(951782400) + 86399);
+	cr_assert_eq(ids_parse("19700101000000", &t), 0);
+	cr_assert_eq(t, 0);
+	cr_assert_eq(ids_format(IDS_TIME_MAX, id), 0);
+	cr_assert_str_eq(id, "99991231235959");
+	cr_assert_eq(ids_format(IDS_TIME_MAX + 1, id), -1);
+	cr_assert_eq(ids_format(-1, id), -1);
+}
+
+Test(ids, parse_rejects_invalid_dates)
+{
+	int64_t t;
+	const char *bad[] = { "20260230000000", "20250229000000", "19000229000000", "20261301000000",
+		"20260100000000", "20260101240000", "20260101006000", "20260101000060", "2026010100000",
+		"202601010000000", "2026010100000a", "19691231235959", "" };
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(ids_parse(bad[i], &t), -1, "'%s' accepted", bad[i]);
+	cr_assert_eq(ids_parse("20240229120000", &t), 0);
+}
+
+Test(ids, iso8601)
+{
+	char s[21];
+
+	ids_iso8601(T0 + 3661, s);
+	cr_assert_str_eq(s, "2026-01-01T01:01:01Z");
+}
+
+Test(ids, new_domains_get_the_clock)
+{
+	struct dom x[2];
+	struct ids_state s;
+	struct ids_changes c;
+
+	mkdom(&x[0], "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&x[1], "example.org", POLICY_MODE_TESTING, 86400, "mail.example.org", NULL, NULL);
+	step(NULL, x, 2, T0, &s, &c);
+	cr_assert_eq(s.n, 2);
+	cr_assert_str_eq(id_of(&s, "example.com"), "20260101000000");
+	cr_assert_str_eq(id_of(&s, "example.org"), "20260101000000");
+	cr_assert_eq(c.n, 2);
+	cr_assert(has_change(&c, "example.com", IDS_ADDED));
+	cr_assert(has_change(&c, "example.org", IDS_ADDED));
+	/* sorted, so lookups work */
+	cr_assert_str_eq(s.d[0].name, "example.com");
+	ids_state_free(&s);
+	ids_changes_free(&c);
+}
+
+Test(ids, unchanged_policy_keeps_its_id_across_runs)
+{
+	struct dom x[1];
+	struct ids_state s1, s2;
+	struct ids_changes c;
+
+	mkdom(&x[0], "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	step(NULL, x, 1, T0, &s1, NULL);
+	step(&s1, x, 1, T0 + 86400 * 30, &s2, &c);
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000000");
+	cr_assert_eq(c.n, 0);
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_changes_free(&c);
+}
+
+Test(ids, reordered_mx_keeps_the_id)
+{
+	struct dom a, b;
+	struct ids_state s1, s2;
+	struct ids_changes c;
+
+	mkdom(&a, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", "mx2.example.com", NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 604800, "mx2.example.com", "mx1.example.com", NULL);
+	step(NULL, &a, 1, T0, &s1, NULL);
+	step(&s1, &b, 1, T0 + 100, &s2, &c);
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000000");
+	cr_assert_eq(c.n, 0);
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_changes_free(&c);
+}
+
+Test(ids, changed_policy_gets_the_clock)
+{
+	struct dom a, b;
+	struct ids_state s1, s2;
+	struct ids_changes c;
+
+	mkdom(&a, "example.com", POLICY_MODE_TESTING, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	step(NULL, &a, 1, T0, &s1, NULL);
+	step(&s1, &b, 1, T0 + 3600, &s2, &c);
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101010000");
+	cr_assert_eq(c.n, 1);
+	cr_assert(has_change(&c, "example.com", IDS_CHANGED));
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_changes_free(&c);
+}
+
+Test(ids, two_changes_in_one_second_get_distinct_ids)
+{
+	struct dom a, b, cdom;
+	struct ids_state s1, s2, s3;
+
+	mkdom(&a, "example.com", POLICY_MODE_TESTING, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&cdom, "example.com", POLICY_MODE_ENFORCE, 86400, "mx1.example.com", NULL, NULL);
+	step(NULL, &a, 1, T0, &s1, NULL);
+	step(&s1, &b, 1, T0, &s2, NULL);
+	step(&s2, &cdom, 1, T0, &s3, NULL);
+	cr_assert_str_eq(id_of(&s1, "example.com"), "20260101000000");
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000001");
+	cr_assert_str_eq(id_of(&s3, "example.com"), "20260101000002");
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_state_free(&s3);
+}
+
+Test(ids, change_back_to_an_earlier_policy_gets_a_new_id)
+{
+	struct dom a, b;
+	struct ids_state s1, s2, s3;
+
+	mkdom(&a, "example.com", POLICY_MODE_TESTING, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	step(NULL, &a, 1, T0, &s1, NULL);
+	step(&s1, &b, 1, T0 + 10, &s2, NULL);
+	step(&s2, &a, 1, T0 + 20, &s3, NULL);
+	cr_assert_str_eq(id_of(&s3, "example.com"), "20260101000020");
+	cr_assert_str_neq(id_of(&s3, "example.com"), id_of(&s1, "example.com"));
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_state_free(&s3);
+}
+
+Test(ids, clock_moving_backwards_still_moves_the_id_forward)
+{
+	struct dom a, b;
+	struct ids_state s1, s2;
+
+	mkdom(&a, "example.com", POLICY_MODE_TESTING, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	step(NULL, &a, 1, T0, &s1, NULL);
+	step(&s1, &b, 1, T0 - 86400 * 365, &s2, NULL);
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000001");
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+}
+
+Test(ids, other_domains_do_not_change_an_id)
+{
+	struct dom one[1], two[2];
+	struct ids_state s1, s2;
+	struct ids_changes c;
+
+	mkdom(&one[0], "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	two[0] = one[0];
+	two[0].d.mx = two[0].mx;
+	mkdom(&two[1], "example.net", POLICY_MODE_TESTING, 604800, "mx.example.net", NULL, NULL);
+	step(NULL, one, 1, T0, &s1, NULL);
+	step(&s1, two, 2, T0 + 50, &s2, &c);
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000000");
+	cr_assert_str_eq(id_of(&s2, "example.net"), "20260101000050");
+	cr_assert_eq(c.n, 1);
+	cr_assert(has_change(&c, "example.net", IDS_ADDED));
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_changes_free(&c);
+}
+
+Test(ids, rua_change_is_reported_without_changing_the_id)
+{
+	struct dom a, b;
+	struct ids_state s1, s2;
+	struct ids_changes c;
+
+	mkdom(&a, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL,
+	    "mailto:tls@example.com");
+	step(NULL, &a, 1, T0, &s1, NULL);
+	cr_assert_str_eq(ids_find(&s1, "example.com")->rua, "-");
+	step(&s1, &b, 1, T0 + 5, &s2, &c);
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000000");
+	cr_assert_eq(strlen(ids_find(&s2, "example.com")->rua), 16);
+	cr_assert_eq(c.n, 1);
+	cr_assert(has_change(&c, "example.com", IDS_RUA));
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_changes_free(&c);
+}
+
+Test(ids, max_age_remembers_the_largest)
+{
+	struct dom a, b;
+	struct ids_state s1, s2;
+
+	mkdom(&a, "example.com", POLICY_MODE_ENFORCE, 31557600, "mx1.example.com", NULL, NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 86400, "mx1.example.com", NULL, NULL);
+	step(NULL, &a, 1, T0, &s1, NULL);
+	step(&s1, &b, 1, T0 + 1, &s2, NULL);
+	cr_assert_eq(ids_find(&s2, "example.com")->max_age, 31557600);
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+}
+
+Test(ids, removed_domain_retires_as_mode_none_then_expires)
+{
+	struct dom two[2], one[1];
+	struct ids_state s1, s2, s3, s4;
+	struct ids_changes c2, c3, c4;
+	struct config_domain none;
+	char fp_none[65];
+	const struct ids_domain *e;
+
+	mkdom(&two[0], "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&two[1], "old.example", POLICY_MODE_ENFORCE, 1209600, "mx.old.example", NULL,
+	    "mailto:r@old.example");
+	one[0] = two[0];
+	one[0].d.mx = one[0].mx;
+	step(NULL, two, 2, T0, &s1, NULL);
+
+	/* removed: kept, retiring, with a new id and the fingerprint of a mode none policy */
+	step(&s1, one, 1, T0 + 100, &s2, &c2);
+	e = ids_find(&s2, "old.example");
+	cr_assert_not_null(e);
+	cr_assert(e->retiring);
+	cr_assert_str_eq(e->id, "20260101000140");
+	cr_assert_eq(e->max_age, 1209600);
+	cr_assert_str_eq(e->rua, "-");
+	ids_retiring_policy(e, &none);
+	cr_assert_eq(none.mode, POLICY_MODE_NONE);
+	cr_assert_eq(none.max_age, IDS_RETIRE_MAX_AGE);
+	cr_assert_eq(none.n_mx, 0);
+	cr_assert_str_eq(none.name, "old.example");
+	policy_fingerprint(&none, fp_none);
+	cr_assert_str_eq(e->fp, fp_none);
+	ids_domain_config_free(&none);
+	cr_assert_eq(ids_deletable_at(e), T0 + 100 + 1209600);
+	cr_assert_eq(c2.n, 1);
+	cr_assert(has_change(&c2, "old.example", IDS_RETIRED));
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000000");
+
+	/* one second before the largest max_age has passed: still there, same id */
+	step(&s2, one, 1, T0 + 100 + 1209600 - 1, &s3, &c3);
+	e = ids_find(&s3, "old.example");
+	cr_assert_not_null(e);
+	cr_assert(e->retiring);
+	cr_assert_str_eq(e->id, "20260101000140");
+	cr_assert_eq(c3.n, 0);
+
+	/* then it disappears */
+	step(&s3, one, 1, T0 + 100 + 1209600, &s4, &c4);
+	cr_assert_null(ids_find(&s4, "old.example"));
+	cr_assert_eq(s4.n, 1);
+	cr_assert(has_change(&c4, "old.example", IDS_EXPIRED));
+
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_state_free(&s3);
+	ids_state_free(&s4);
+	ids_changes_free(&c2);
+	ids_changes_free(&c3);
+	ids_changes_free(&c4);
+}
+
+Test(ids, retirement_uses_the_largest_max_age_ever_published)
+{
+	struct dom big, small;
+	struct ids_state s1, s2, s3;
+
+	mkdom(&big, "old.example", POLICY_MODE_ENFORCE, 31557600, "mx.old.example", NULL, NULL);
+	mkdom(&small, "old.example", POLICY_MODE_ENFORCE, 3600, "mx.old.example", NULL, NULL);
+	step(NULL, &big, 1, T0, &s1, NULL);
+	step(&s1, &small, 1, T0 + 10, &s2, NULL);
+	step(&s2, NULL, 0, T0 + 20, &s3, NULL);
+	cr_assert_eq(ids_deletable_at(ids_find(&s3, "old.example")), T0 + 20 + 31557600);
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_state_free(&s3);
+}
+
+Test(ids, retiring_domain_that_returns_gets_a_new_id)
+{
+	struct dom a;
+	struct ids_state s1, s2, s3;
+	struct ids_changes c;
+	const struct ids_domain *e;
+
+	mkdom(&a, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	step(NULL, &a, 1, T0, &s1, NULL);
+	step(&s1, NULL, 0, T0, &s2, NULL);	/* removed in the same second */
+	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000001");
+	step(&s2, &a, 1, T0, &s3, &c);		/* and back, still the same second */
+	e = ids_find(&s3, "example.com");
+	cr_assert_not(e->retiring);
+	cr_assert_str_eq(e->id, "20260101000002");
+	cr_assert(has_change(&c, "example.com", IDS_CHANGED));
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_state_free(&s3);
+	ids_changes_free(&c);
+}
+
+Test(ids, unknown_rua_from_an_upgrade_is_learnt_silently)
+{
+	struct dom a;
+	struct ids_state old = {0}, s;
+	struct ids_changes c;
+	struct ids_domain e = {0};
+
+	mkdom(&a, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, "mailto:a@example.com");
+	e.name = "example.com";
+	strcpy(e.id, "20250101000000");
+	policy_fingerprint(&a.d, e.fp);
+	e.max_age = 31557600;
+	old.d = &e;
+	old.n = 1;
+	step(&old, &a, 1, T0, &s, &c);
+	cr_assert_eq(c.n, 0);
+	cr_assert_str_eq(id_of(&s, "example.com"), "20250101000000");
+	cr_assert_eq(strlen(ids_find(&s, "example.com")->rua), 16);
+	ids_state_free(&s);
+	ids_changes_free(&c);
+}
+
+Test(ids, id_past_year_9999_is_an_error)
+{
+	struct dom a;
+	struct ids_state s;
+	struct ids_changes c;
+	const struct config_domain *p = &a.d;
+
+	mkdom(&a, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	cr_assert_eq(ids_assign(NULL, &p, 1, IDS_TIME_MAX + 1, &s, &c), -1);
+	cr_assert_eq(s.n, 0);
+	cr_assert_eq(c.n, 0);
+}
+
+Test(ids, fingerprint_ignores_mx_order_but_not_meaning)
+{
+	struct dom a, b, m, g;
+	char fa[65], fb[65], fm[65], fg[65];
+
+	mkdom(&a, "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", "mx2.example.com", NULL);
+	mkdom(&b, "example.com", POLICY_MODE_ENFORCE, 604800, "mx2.example.com", "mx1.example.com", NULL);
+	mkdom(&m, "example.com", POLICY_MODE_TESTING, 604800, "mx1.example.com", "mx2.example.com", NULL);
+	mkdom(&g, "example.com", POLICY_MODE_ENFORCE, 604801, "mx1.example.com", "mx2.example.com", NULL);
+	policy_fingerprint(&a.d, fa);
+	policy_fingerprint(&b.d, fb);
+	policy_fingerprint(&m.d, fm);
+	policy_fingerprint(&g.d, fg);
+	cr_assert_str_eq(fa, fb);
+	cr_assert_str_neq(fa, fm);
+	cr_assert_str_neq(fa, fg);
+	cr_assert_eq(strlen(fa), 64);
+}
+
+Test(ids, source_date_epoch_is_the_clock)
+{
+	int64_t now;
+	char err[256];
+
+	setenv("SOURCE_DATE_EPOCH", "1767225600", 1);
+	cr_assert_eq(ids_now(&now, err, sizeof(err)), 0);
+	cr_assert_eq(now, T0);
+	setenv("SOURCE_DATE_EPOCH", "17x", 1);
+	cr_assert_eq(ids_now(&now, err, sizeof(err)), -1);
+	cr_assert(strstr(err, "SOURCE_DATE_EPOCH") != NULL);
+	setenv("SOURCE_DATE_EPOCH", "-5", 1);
+	cr_assert_eq(ids_now(&now, err, sizeof(err)), -1);
+	unsetenv("SOURCE_DATE_EPOCH");
+	cr_assert_eq(ids_now(&now, err, sizeof(err)), 0);
+	cr_assert_gt(now, T0 - 86400 * 365);
+}
