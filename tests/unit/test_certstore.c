@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of certstore.c: file layouts and the selection rules, on certificates generated at test time. */
+#include <criterion/criterion.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "certstore.h"
+#include "config.h"
+#include "diag.h"
+
+static char dir[64];
+static struct diag_list dl;
+
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static void
+setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/test_certstore.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	diag_init(&dl, "certs");
+}
+
+static void
+teardown(void)
+{
+	sh("rm -rf '%s'", dir);
+	diag_free(&dl);
+}
+
+TestSuite(certstore, .init = setup, .fini = teardown, .timeout = 60);
+
+static void
+need_openssl(void)
+{
+	if (sh("command -v openssl >/dev/null 2>&1") != 0)
+		cr_skip_test("openssl is not installed: cannot generate test certificates");
+}
+
+/* scripts/gen-dev-certs into DIR/SUB with extra ARGS; the CA is shared by everything in DIR/SUB. */
+static void
+gen(const char *sub, const char *args)
+{
+	int rc = sh("'%s/scripts/gen-dev-certs' -o '%s/%s' %s >/dev/null", SOURCE_ROOT, dir, sub, args);
+
+	cr_assert_eq(rc, 0, "gen-dev-certs %s failed", args);
+}
+
+static struct certstore *
+load(void)
+{
+	struct certstore *cs = certstore_load(dir, &dl);
+
+	cr_assert_not_null(cs);
+	return cs;
+}
+
+/* The file name (last path component) of the pair serving HOST, or "-". */
+static const char *
+pick(const struct certstore *cs, const char *host, enum certstore_key want)
+{
+	long i = certstore_lookup(cs, host, want);
+	const char *p;
+
+	if (i < 0)
+		return "-";
+	p = strrchr(certstore_cert_path(cs, (size_t)i), '/');
+	return p ? p + 1 : certstore_cert_path(cs, (size_t)i);
+}
+
+static bool
+has_diag(enum diag_level level, const char *needle)
+{
+	for (size_t i = 0; i < dl.n; i++)
+		if (dl.items[i].level == level && strstr(dl.items[i].msg, needle) != NULL)
+			return true;
+	return false;
+}
+
+Test(certstore, exact_beats_wildcard_even_when_the_wildcard_lives_longer)
+{
+	struct certstore *cs;
+
+	need_openssl();
+	gen("d", "--name exact --days 30 a.example");
+	gen("d", "--name wild --days 300 --wildcard a.example");
+	cs = load();
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(certstore_count(cs), 2, "the CA must not count as a serving pair");
+	cr_assert_str_eq(pick(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY), "exact.crt");
+	/* the wildcard still serves other names directly under a.example */
+	cr_assert_str_eq(pick(cs, "www.a.example", CERTSTORE_KEY_ANY), "wild.crt");
+	certstore_free(cs);
+}
+
+Test(certstore, wildcard_covers_exactly_one_label)
+{
+	struct certstore *cs;
+
+	need_openssl();
+	gen("d", "--wildcard b.example");
+	cs = load();
+	cr_assert_str_eq(pick(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY), "_wildcard.b.example.crt");
+	cr_assert_str_eq(pick(cs, "x.mta-sts.b.example", CERTSTORE_KEY_ANY), "-");
+	cr_assert_str_eq(pick(cs, "b.example", CERTSTORE_KEY_ANY), "-");
+	cr_assert_str_eq(pick(cs, "mta-sts.c.example", CERTSTORE_KEY_ANY), "-");
+	certstore_free(cs);
+}
+
+Test(certstore, later_expiry_wins_among_equals)
+{
+	struct certstore *cs;
+	long i;
+
+	need_openssl();
+	/* names chosen so that file order and expiry order disagree in both directions */
+	gen("d", "--name a-long --days 400 c.example");
+	gen("d", "--name b-short --days 10 c.example");
+	gen("d", "--name c-mid --days 200 c.example");
+	cs = load();
+	cr_assert_eq(certstore_count(cs), 3);
+	cr_assert_str_eq(pick(cs, "mta-sts.c.example", CERTSTORE_KEY_ANY), "a-long.crt");
+	i = certstore_lookup(cs, "mta-sts.c.example", CERTSTORE_KEY_EC);
+	cr_assert(certstore_cert_not_after(cs, (size_t)i) > time(NULL) + 399 * 86400L);
+	certstore_free(cs);
+}
+
+Test(certstore, cn_only_certificate_is_not_indexed)
+{
+	struct certstore *cs;
+	int rc;
+
+	need_openssl();
+	rc = sh("cd '%s' && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-subj /CN=mta-sts.cn.example -addext basicConstraints=critical,CA:FALSE "
+	    "-keyout cn.key -out cn.crt -days 30 >/dev/null 2>&1 && chmod 600 cn.key", dir);
+	cr_assert_eq(rc, 0);
+	cs = load();
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(certstore_count(cs), 1, "the pair loads");
+	cr_assert_eq(certstore_cert_n_names(cs, 0), 0);
+	cr_assert_str_eq(pick(cs, "mta-sts.cn.example", CERTSTORE_KEY_ANY), "-", "the CN must be ignored");
+	cr_assert(has_diag(DIAG_WARNING, "no SAN DNS names"));
+	certstore_free(cs);
+}
+
+Test(certstore, rsa_and_ecdsa_for_one_host)
+{
+	struct certstore *cs;
+	long ec, rsa;
+
+	need_openssl();
+	gen("d", "d.example");
+	gen("d", "--rsa d.example");
+	cs = load();
+	cr_assert_eq(certstore_count(cs), 2);
+	ec = certstore_lookup(cs, "mta-sts.d.example", CERTSTORE_KEY_EC);
+	rsa = certstore_lookup(cs, "mta-sts.d.example", CERTSTORE_KEY_RSA);
+	cr_assert(ec >= 0 && rsa >= 0 && ec != rsa);
+	cr_assert_eq(certstore_cert_key(cs, (size_t)ec), CERTSTORE_KEY_EC);
+	cr_assert_eq(certstore_cert_key(cs, (size_t)rsa), CERTSTORE_KEY_RSA);
+	cr_assert_str_eq(pick(cs, "mta-sts.d.example", CERTSTORE_KEY_RSA), "mta-sts.d.example.rsa.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.d.example", CERTSTORE_KEY_EC), "mta-sts.d.example.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.d.example", CERTSTORE_KEY_ANY), "mta-sts.d.example.crt",
+	    "EC is preferred when the client accepts both");
+	certstore_free(cs);
+}
+
+Test(certstore, host_with_only_rsa_has_no_ec_pick)
+{
+	struct certstore *cs;
+
+	need_openssl();
+	gen("d", "--rsa e.example");
+	cs = load();
+	cr_assert_str_eq(pick(cs, "mta-sts.e.example", CERTSTORE_KEY_EC), "-");
+	cr_assert_str_eq(pick(cs, "mta-sts.e.example", CERTSTORE_KEY_ANY), "mta-sts.e.example.rsa.crt");
+	certstore_free(cs);
+}
+
+Test(certstore, certbot_layout_single_file_and_pem_key_pairs)
+{
+	struct certstore *cs;
+	int rc;
+
+	need_openssl();
+	gen("src", "f.example g.example h.example");
+	rc = sh("cd '%s' && mkdir -p live/mta-sts.f.example one && "
+	    "cp src/mta-sts.f.example.crt live/mta-sts.f.example/cert.pem && "
+	    "cp src/ca.crt live/mta-sts.f.example/chain.pem && "
+	    "cat src/mta-sts.f.example.crt src/ca.crt > live/mta-sts.f.example/fullchain.pem && "
+	    "cp src/mta-sts.f.example.key live/mta-sts.f.example/privkey.pem && "
+	    "cat src/mta-sts.g.example.crt src/mta-sts.g.example.key > one/g.pem && "
+	    "cp src/mta-sts.h.example.crt one/h.pem && cp src/mta-sts.h.example.key one/h.key && "
+	    "chmod 600 one/* live/mta-sts.f.example/privkey.pem && rm src/mta-sts.*", dir);
+	cr_assert_eq(rc, 0);
+	cs = load();
+	for (size_t i = 0; i < dl.n; i++)
+		cr_log_info("diag: %s", dl.items[i].msg);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(dl.warnings, 0, "cert.pem and chain.pem beside fullchain.pem are not strays");
+	cr_assert_eq(certstore_count(cs), 3);
+	cr_assert_str_eq(pick(cs, "mta-sts.f.example", CERTSTORE_KEY_ANY), "fullchain.pem");
+	cr_assert_str_eq(pick(cs, "mta-sts.g.example", CERTSTORE_KEY_ANY), "g.pem");
+	cr_assert_str_eq(pick(cs, "mta-sts.h.example", CERTSTORE_KEY_ANY), "h.pem");
+	certstore_free(cs);
+}
+
+Test(certstore, mismatched_key_and_broken_pem_are_errors)
+{
+	struct certstore *cs;
+	int rc;
+
+	need_openssl();
+	gen("d", "i.example j.example");
+	rc = sh("cd '%s/d' && cp mta-sts.j.example.key mta-sts.i.example.key && "
+	    "printf -- '-----BEGIN CERTIFICATE-----\\nnot base64\\n' > mta-sts.j.example.crt", dir);
+	cr_assert_eq(rc, 0);
+	cs = load();
+	cr_assert_eq(dl.errors, 2);
+	cr_assert(has_diag(DIAG_ERROR, "does not match"));
+	cr_assert(has_diag(DIAG_ERROR, "cannot be parsed"));
+	cr_assert_eq(certstore_count(cs), 0);
+	cr_assert_str_eq(pick(cs, "mta-sts.i.example", CERTSTORE_KEY_ANY), "-");
+	certstore_free(cs);
+}
+
+Test(certstore, readable_key_and_stray_files_are_warnings)
+{
+	struct certstore *cs;
+	char path[256];
+
+	need_openssl();
+	gen("d", "k.example");
+	snprintf(path, sizeof(path), "%s/d/mta-sts.k.example.key", dir);
+	cr_assert_eq(chmod(path, 0644), 0);
+	cr_assert_eq(sh("cd '%s/d' && cp mta-sts.k.example.crt lonely.crt", dir), 0);
+	cs = load();
+	cr_assert_eq(dl.errors, 0);
+	cr_assert(has_diag(DIAG_WARNING, "readable by group or others"));
+	cr_assert(has_diag(DIAG_WARNING, "lonely.crt"));
+	cr_assert_str_eq(pick(cs, "mta-sts.k.example", CERTSTORE_KEY_ANY), "mta-sts.k.example.crt");
+	certstore_free(cs);
+}
+
+Test(certstore, missing_folder_is_an_error)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/nope", dir);
+	cr_assert_null(certstore_load(path, &dl));
+	cr_assert_eq(dl.errors, 1);
+}
+
+Test(certstore, check_reports_coverage_expiry_and_unused)
+{
+	static const char yaml[] =
+	    "listen:\n  https: [\"127.0.0.1:8443\"]\n"
+	    "tls:\n  certs: d/\n"
+	    "domains:\n"
+	    "  - name: l.example\n    mx: [mx.l.example]\n"
+	    "  - name: m.example\n    mx: [mx.m.example]\n"
+	    "  - name: n.example\n    mx: [mx.n.example]\n";
+	struct config *cfg;
+
+	need_openssl();
+	gen("d", "--days 300 l.example");
+	gen("d", "--days 5 m.example");
+	gen("d", "--name other --days 300 unrelated.example");
+	cfg = config_load_mem("c.yaml", dir, yaml, sizeof(yaml) - 1, &dl);
+	cr_assert_not_null(cfg);
+	certstore_check(cfg, &dl);
+	for (size_t i = 0; i < dl.n; i++)
+		cr_log_info("diag %d:%d %s", dl.items[i].line, dl.items[i].col, dl.items[i].msg);
+	cr_assert_eq(dl.errors, 1, "only n.example lacks a certificate");
+	cr_assert(has_diag(DIAG_ERROR, "'mta-sts.n.example'"));
+	for (size_t i = 0; i < dl.n; i++) {
+		if (dl.items[i].level == DIAG_ERROR)
+			cr_assert_eq(dl.items[i].line, cfg->domains[2].line, "the error sits on the domain");
+		if (strstr(dl.items[i].msg, "expires in") != NULL) {
+			cr_assert_eq(dl.items[i].level, DIAG_WARNING);
+			cr_assert_eq(dl.items[i].line, cfg->domains[1].line);
+		}
+	}
+	cr_assert(has_diag(DIAG_WARNING, "'mta-sts.m.example'"));
+	cr_assert(has_diag(DIAG_WARNING, "other.crt' is not used"));
+	cr_assert_not(has_diag(DIAG_WARNING, "mta-sts.l.example'"));
+	config_free(cfg);
+}
