@@ -766,12 +766,37 @@ free_domain_lists(struct config_domain *d)
 	}
 }
 
+/* Every entry whose name is valid, erroneous or not, so a duplicate is reported either way. */
+struct seen_names {
+	struct hmap map;	/* name -> index + 1 into pos[] */
+	struct { int line, col; } *pos;
+	size_t n;
+	char **dropped;		/* names of entries not kept (the map borrows them) */
+	size_t n_dropped;
+};
+
 static void
-parse_domain(struct ctx *c, yaml_node_t *n)
+note_name(struct ctx *c, struct seen_names *seen, const char *name, int line, int col)
+{
+	void *first;
+
+	seen->pos[seen->n].line = line;
+	seen->pos[seen->n].col = col;
+	first = hmap_put(&seen->map, name, (void *)(uintptr_t)(seen->n + 1));
+	if (first != NULL) {
+		size_t i = (size_t)(uintptr_t)first - 1;
+		diag_add(c->dl, DIAG_ERROR, line, col, "duplicate domain '%s' (first at line %d:%d)", name,
+		    seen->pos[i].line, seen->pos[i].col);
+	}
+	seen->n++;
+}
+
+static void
+parse_domain(struct ctx *c, yaml_node_t *n, struct seen_names *seen)
 {
 	struct config *cfg = c->cfg;
 	struct config_domain d = {0};
-	struct domain_arg da = { &d, {0}, "domain", NULL };
+	struct domain_arg da = { &d, {0}, "domains[]", NULL };
 	yaml_node_t *pos = n;
 	size_t errors = c->dl->errors;
 	char err[512];
@@ -810,8 +835,13 @@ parse_domain(struct ctx *c, yaml_node_t *n)
 	d.col = COL(pos);
 	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors)
 		ERR(c, pos, "domain '%s' in mode %s needs at least one mx", d.name, config_mode_name(d.mode));
+	if (d.name)
+		note_name(c, seen, d.name, d.line, d.col);
 	if (c->dl->errors != errors || d.name == NULL) {
-		free(d.name);
+		if (d.name) {
+			seen->dropped = xreallocarray(seen->dropped, seen->n_dropped + 1, sizeof(char *));
+			seen->dropped[seen->n_dropped++] = d.name;
+		}
 		free_domain_lists(&d);
 		return;
 	}
@@ -822,6 +852,7 @@ static void
 parse_domains(struct ctx *c, yaml_node_t *v)
 {
 	struct config *cfg = c->cfg;
+	struct seen_names seen = {0};
 	size_t n;
 
 	if (is_null(v))
@@ -832,14 +863,17 @@ parse_domains(struct ctx *c, yaml_node_t *v)
 	}
 	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
 	cfg->domains = xcalloc(n, sizeof(*cfg->domains));
+	seen.pos = xcalloc(n, sizeof(*seen.pos));
 	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
-		parse_domain(c, node(c, *it));
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		struct config_domain *d = &cfg->domains[i], *first;
-		if ((first = hmap_put(&cfg->by_name, d->name, d)) != NULL)
-			diag_add(c->dl, DIAG_ERROR, d->line, d->col,
-			    "duplicate domain '%s' (first at line %d:%d)", d->name, first->line, first->col);
-	}
+		parse_domain(c, node(c, *it), &seen);
+	/* duplicates were reported above; the first of each name is the one found */
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		hmap_put(&cfg->by_name, cfg->domains[i].name, &cfg->domains[i]);
+	hmap_free(&seen.map);
+	for (size_t i = 0; i < seen.n_dropped; i++)
+		free(seen.dropped[i]);
+	free(seen.dropped);
+	free(seen.pos);
 }
 
 /* --------------------------------------------------------------------- top */
@@ -927,6 +961,27 @@ check_listeners(struct ctx *c)
 		diag_add(c->dl, DIAG_WARNING, 0, 0, "no https or http listener: 'serve' would answer nothing");
 }
 
+/*
+ * A libyaml error at the problem's position. The context ("while scanning a
+ * quoted scalar") names where the construct began, which is often the real
+ * mistake (an unclosed quote is found only at the end of the file).
+ */
+static void
+syntax_error(struct diag_list *dl, const yaml_parser_t *parser)
+{
+	const char *problem = parser->problem ? parser->problem : "unknown problem";
+
+	if (parser->context && (parser->context_mark.line != parser->problem_mark.line ||
+	    parser->context_mark.column != parser->problem_mark.column))
+		diag_add(dl, DIAG_ERROR, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
+		    "YAML syntax error: %s %s started at line %d column %d", problem, parser->context,
+		    (int)parser->context_mark.line + 1, (int)parser->context_mark.column + 1);
+	else
+		diag_add(dl, DIAG_ERROR, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
+		    "YAML syntax error: %s%s%s", problem, parser->context ? " " : "",
+		    parser->context ? parser->context : "");
+}
+
 struct config *
 config_load_mem(const char *path, const char *basedir, const char *data, size_t len,
     struct diag_list *diags)
@@ -948,10 +1003,7 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
-		diag_add(diags, DIAG_ERROR, (int)parser.problem_mark.line + 1,
-		    (int)parser.problem_mark.column + 1, "YAML syntax error: %s%s%s",
-		    parser.problem ? parser.problem : "unknown problem",
-		    parser.context ? " " : "", parser.context ? parser.context : "");
+		syntax_error(diags, &parser);
 		yaml_parser_delete(&parser);
 		config_free(cfg);
 		return NULL;
@@ -986,9 +1038,7 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 				    "only one YAML document is allowed in the configuration");
 			yaml_document_delete(&next);
 		} else {
-			diag_add(diags, DIAG_ERROR, (int)parser.problem_mark.line + 1,
-			    (int)parser.problem_mark.column + 1, "YAML syntax error: %s",
-			    parser.problem ? parser.problem : "unknown problem");
+			syntax_error(diags, &parser);
 		}
 	}
 	yaml_document_delete(&doc);

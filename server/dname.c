@@ -195,8 +195,10 @@ dname_normalize(const char *in, enum dname_kind kind, char **out, char *err, siz
 		body = in + 2;
 	}
 	if (strchr(body, '*') != NULL) {
-		snprintf(err, errlen, "'%s': a wildcard is allowed only as the whole leftmost label%s", in,
-		    kind == DNAME_MX_PATTERN ? " ('*.')" : " of an mx pattern");
+		if (kind == DNAME_MX_PATTERN)
+			snprintf(err, errlen, "'%s': a wildcard is allowed only as the whole leftmost label ('*.')", in);
+		else
+			snprintf(err, errlen, "'%s': a wildcard is not allowed here (only in mx patterns)", in);
 		return -1;
 	}
 	if (strchr(body, ':') != NULL || strchr(body, '_') != NULL || strchr(body, ' ') != NULL) {
@@ -210,11 +212,6 @@ dname_normalize(const char *in, enum dname_kind kind, char **out, char *err, siz
 		free(name);
 		return -1;
 	}
-	if (last_label_numeric(name, strlen(name))) {
-		snprintf(err, errlen, "'%s' is an IP address, not a host name", in);
-		free(name);
-		return -1;
-	}
 	if (kind == DNAME_DOMAIN && strlen(name) > DNAME_MAX_DOMAIN) {
 		snprintf(err, errlen, "'%s' is too long: '_smtp._tls.' + name must fit in %d characters",
 		    in, DNAME_MAX);
@@ -224,6 +221,11 @@ dname_normalize(const char *in, enum dname_kind kind, char **out, char *err, siz
 	/* "*.com" has two labels but covers a public suffix: say that, not "needs two labels" */
 	if (count_labels(name) < 2 && !(wildcard && dname_is_public_suffix(name))) {
 		snprintf(err, errlen, "'%s' is not a fully qualified name (it needs at least two labels)", in);
+		free(name);
+		return -1;
+	}
+	if (last_label_numeric(name, strlen(name))) {
+		snprintf(err, errlen, "'%s' ends in a numeric label: an IP address is not a host name", in);
 		free(name);
 		return -1;
 	}
