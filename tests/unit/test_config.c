@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of config.c. Every .yaml file in tests/unit/config is one case: its
+ * header lines "# expect: LINE:COL: message" (or "# expect: message" for a
+ * diagnostic without position) list, in order, exactly what the loader must
+ * report. Adding a fixture adds a case. The rest checks what a valid file
+ * turns into: inheritance, normalisation, paths, listeners.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <dirent.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define FIXTURE_DIR TEST_FIXTURES "/config"
+#define EXPECT_TAG "# expect: "
+
+/* ------------------------------------------------------------- fixtures */
+
+struct fixture {
+	char name[256];
+};
+
+static int
+is_fixture(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".yaml") == 0;
+}
+
+static int
+cmp_fixture(const void *a, const void *b)
+{
+	return strcmp(((const struct fixture *)a)->name, ((const struct fixture *)b)->name);
+}
+
+static size_t
+list_fixtures(struct fixture *out, size_t cap)
+{
+	DIR *dir = opendir(FIXTURE_DIR);
+	struct dirent *de;
+	size_t n = 0;
+
+	if (dir == NULL)
+		return 0;
+	while ((de = readdir(dir)) != NULL) {
+		if (!is_fixture(de->d_name) || strlen(de->d_name) >= sizeof(out[0].name))
+			continue;
+		if (out && n < cap)
+			snprintf(out[n].name, sizeof(out[n].name), "%s", de->d_name);
+		n++;
+	}
+	closedir(dir);
+	if (out)
+		qsort(out, n < cap ? n : cap, sizeof(*out), cmp_fixture);
+	return n;
+}
+
+static void
+free_fixtures(struct criterion_test_params *params)
+{
+	cr_free(params->params);
+}
+
+ParameterizedTestParameters(config_fixtures, expected_diagnostics)
+{
+	size_t n = list_fixtures(NULL, 0);
+	struct fixture *f;
+
+	if (n == 0)
+		return cr_make_param_array(struct fixture, NULL, 0);
+	f = cr_malloc(n * sizeof(*f));
+	n = list_fixtures(f, n);
+	return cr_make_param_array(struct fixture, f, n, free_fixtures);
+}
+
+/* The "# expect: " lines of the fixture's leading comment block, in order. */
+static size_t
+read_expectations(const char *path, char ***out)
+{
+	FILE *fp = fopen(path, "r");
+	char line[4096];
+	size_t n = 0;
+
+	*out = NULL;
+	cr_assert_not_null(fp, "cannot open %s", path);
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] != '#')
+			break;	/* the header ends at the first non-comment line */
+		if (strncmp(line, EXPECT_TAG, strlen(EXPECT_TAG)) != 0)
+			continue;
+		line[strcspn(line, "\r\n")] = '\0';
+		*out = realloc(*out, (n + 1) * sizeof(char *));
+		(*out)[n++] = strdup(line + strlen(EXPECT_TAG));
+	}
+	fclose(fp);
+	return n;
+}
+
+ParameterizedTest(struct fixture *f, config_fixtures, expected_diagnostics)
+{
+	char path[1024], got[4096], **want;
+	size_t n_want, want_errors = 0, prefix;
+	struct diag_list dl;
+	struct config *cfg;
+	bool same;
+
+	snprintf(path, sizeof(path), "%s/%s", FIXTURE_DIR, f->name);
+	n_want = read_expectations(path, &want);
+	cr_assert_gt(n_want, 0, "%s: no '" EXPECT_TAG "' lines in its header", f->name);
+	for (size_t i = 0; i < n_want; i++) {
+		const char *msg = strstr(want[i], ": ");
+		/* "L:C: warning: ..." or "warning: ..." */
+		if (!(strncmp(want[i], "warning: ", 9) == 0 || (msg && strncmp(msg + 2, "warning: ", 9) == 0)))
+			want_errors++;
+	}
+
+	diag_init(&dl, path);
+	cfg = config_load(path, &dl);
+	prefix = strlen(path) + 1;
+	same = dl.n == n_want;
+	for (size_t i = 0; i < dl.n; i++) {
+		diag_format(&dl, i, got, sizeof(got));
+		/* with the file prefix ... */
+		cr_expect(strncmp(got, path, strlen(path)) == 0 && got[strlen(path)] == ':',
+		    "%s: diagnostic without the file name: %s", f->name, got);
+		/* ... and compared without it */
+		const char *rest = got + prefix;
+		while (*rest == ' ')
+			rest++;
+		if (i < n_want && strcmp(rest, want[i]) != 0)
+			same = false;
+	}
+	if (!same) {
+		struct { char *p; size_t len; } report = { NULL, 0 };
+		FILE *m = open_memstream(&report.p, &report.len);
+		fprintf(m, "%s: diagnostics differ\n-- expected (%zu):\n", f->name, n_want);
+		for (size_t i = 0; i < n_want; i++)
+			fprintf(m, "  %s\n", want[i]);
+		fprintf(m, "-- got (%zu):\n", dl.n);
+		for (size_t i = 0; i < dl.n; i++) {
+			diag_format(&dl, i, got, sizeof(got));
+			fprintf(m, "  %s\n", got + prefix);
+		}
+		fclose(m);
+		cr_expect_fail("%s", report.p);
+		free(report.p);
+	}
+	cr_expect_eq(dl.errors, want_errors, "%s: %zu errors, expected %zu", f->name, dl.errors, want_errors);
+	/* warnings alone do not fail the load; any error does */
+	if (want_errors == 0)
+		cr_expect_not_null(cfg, "%s: only warnings expected, but the load failed", f->name);
+	else
+		cr_expect_null(cfg, "%s: errors expected, but a configuration was returned", f->name);
+	config_free(cfg);
+	diag_free(&dl);
+	for (size_t i = 0; i < n_want; i++)
+		free(want[i]);
+	free(want);
+}
+
+Test(config_fixtures, folder_is_populated)
+{
+	/* a parameterized test over an empty or missing folder would pass silently */
+	cr_expect_geq(list_fixtures(NULL, 0), 20, "fixtures missing in %s", FIXTURE_DIR);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static struct diag_list dl;
+
+static void
+setup(void)
+{
+	diag_init(&dl, "t.yaml");
+}
+
+static void
+teardown(void)
+{
+	diag_free(&dl);
+}
+
+static struct config *
+load(const char *yaml)
+{
+	return config_load_mem("t.yaml", "/srv/mtastsd", yaml, strlen(yaml), &dl);
+}
+
+static const struct config_domain *
+find(const struct config *cfg, const char *name)
+{
+	const struct config_domain *d = config_find_domain(cfg, name);
+
+	cr_assert_not_null(d, "domain '%s' not found", name);
+	return d;
+}
+
+static void
+expect_list(char **got, size_t n, const char *const *want, const char *what)
+{
+	size_t m = 0;
+
+	while (want[m])
+		m++;
+	cr_assert_eq(n, m, "%s: %zu entries, expected %zu", what, n, m);
+	for (size_t i = 0; i < n; i++)
+		cr_expect_str_eq(got[i], want[i], "%s[%zu]", what, i);
+}
+
+/* ------------------------------------------------------------- positive cases */
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+Test(config, builtin_defaults)
+{
+	struct config *cfg = load("domains:\n  - name: example.com\n    mx: [mx.example.com]\n");
+	const struct config_domain *d;
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(dl.n, 0);
+	d = find(cfg, "example.com");
+	cr_expect_eq(d->mode, POLICY_MODE_TESTING);
+	cr_expect_eq(d->max_age, 604800);
+	cr_expect_eq(d->n_tlsrpt, 0);
+	cr_expect_eq(cfg->dns_ttl, 3600);
+	cr_expect_str_eq(cfg->tls_certs, "/srv/mtastsd/certs");
+	cr_expect_str_eq(cfg->dns_state, "/srv/mtastsd/state/mtastsd.state");
+	cr_expect_eq(cfg->n_https, 1);
+	cr_expect_str_eq(cfg->https[0].address, "0.0.0.0:8443");
+	cr_assert_not_null(cfg->admin);
+	cr_expect_str_eq(cfg->admin->address, "127.0.0.1:9100");
+	config_free(cfg);
+}
+
+Test(config, defaults_inherited_per_field)
+{
+	static const char yaml[] =
+	    "defaults:\n"
+	    "  mode: enforce\n"
+	    "  max_age: 86400\n"
+	    "  mx: [mx1.provider.example, mx2.provider.example]\n"
+	    "  tlsrpt: [\"mailto:tls@provider.example\"]\n"
+	    "domains:\n"
+	    "  - a.example.com\n"
+	    "  - name: b.example.com\n"
+	    "    mode: testing\n"
+	    "  - name: c.example.com\n"
+	    "    max_age: 1209600\n"
+	    "  - name: d.example.com\n"
+	    "    mx: [mx.d.example.com]\n"
+	    "  - name: e.example.com\n"
+	    "    tlsrpt: []\n"
+	    "  - name: f.example.com\n"
+	    "    mode: none\n"
+	    "    mx: []\n";
+	static const char *const pmx[] = { "mx1.provider.example", "mx2.provider.example", NULL };
+	static const char *const dmx[] = { "mx.d.example.com", NULL };
+	static const char *const prua[] = { "mailto:tls@provider.example", NULL };
+	static const char *const none[] = { NULL };
+	struct config *cfg = load(yaml);
+	const struct config_domain *d;
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(cfg->n_domains, 6);
+
+	d = find(cfg, "a.example.com");	/* shorthand: everything inherited */
+	cr_expect_eq(d->mode, POLICY_MODE_ENFORCE);
+	cr_expect_eq(d->max_age, 86400);
+	expect_list(d->mx, d->n_mx, pmx, "a.mx");
+	expect_list(d->tlsrpt, d->n_tlsrpt, prua, "a.tlsrpt");
+	cr_expect_not(d->owns_mx);
+
+	d = find(cfg, "b.example.com");	/* mode only */
+	cr_expect_eq(d->mode, POLICY_MODE_TESTING);
+	cr_expect_eq(d->max_age, 86400);
+	expect_list(d->mx, d->n_mx, pmx, "b.mx");
+	expect_list(d->tlsrpt, d->n_tlsrpt, prua, "b.tlsrpt");
+
+	d = find(cfg, "c.example.com");	/* max_age only */
+	cr_expect_eq(d->mode, POLICY_MODE_ENFORCE);
+	cr_expect_eq(d->max_age, 1209600);
+	expect_list(d->mx, d->n_mx, pmx, "c.mx");
+
+	d = find(cfg, "d.example.com");	/* mx replaces the default list, it does not extend it */
+	cr_expect_eq(d->mode, POLICY_MODE_ENFORCE);
+	expect_list(d->mx, d->n_mx, dmx, "d.mx");
+	expect_list(d->tlsrpt, d->n_tlsrpt, prua, "d.tlsrpt");
+	cr_expect(d->owns_mx);
+
+	d = find(cfg, "e.example.com");	/* an explicit empty tlsrpt switches reports off */
+	expect_list(d->tlsrpt, d->n_tlsrpt, none, "e.tlsrpt");
+	expect_list(d->mx, d->n_mx, pmx, "e.mx");
+
+	d = find(cfg, "f.example.com");
+	cr_expect_eq(d->mode, POLICY_MODE_NONE);
+	expect_list(d->mx, d->n_mx, none, "f.mx");
+	config_free(cfg);
+}
+
+Test(config, defaults_after_domains_still_apply)
+{
+	struct config *cfg = load("domains:\n  - example.com\ndefaults:\n  mode: none\n  max_age: 1209600\n");
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(find(cfg, "example.com")->mode, POLICY_MODE_NONE);
+	cr_expect_eq(find(cfg, "example.com")->max_age, 1209600);
+	config_free(cfg);
+}
+
+Test(config, names_normalised)
+{
+	static const char yaml[] =
+	    "defaults:\n"
+	    "  mx: [mx.provider.example]\n"
+	    "domains:\n"
+	    "  - Example.COM.\n"
+	    "  - name: B\xc3\xbc" "cher.example\n"
+	    "  - name: XN--MNCHEN-3YA.example.\n";
+	struct config *cfg = load(yaml);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->n_domains, 3);
+	cr_expect_str_eq(cfg->domains[0].name, "example.com");
+	cr_expect_str_eq(cfg->domains[1].name, "xn--bcher-kva.example");
+	cr_expect_str_eq(cfg->domains[2].name, "xn--mnchen-3ya.example");
+	/* lookups take the normalised form only */
+	cr_expect_not_null(config_find_domain(cfg, "xn--bcher-kva.example"));
+	cr_expect_null(config_find_domain(cfg, "Example.COM."));
+	cr_expect_null(config_find_domain(cfg, "example.org"));
+	/* positions point at the names */
+	cr_expect_eq(cfg->domains[0].line, 4);
+	cr_expect_eq(cfg->domains[0].col, 5);
+	cr_expect_eq(cfg->domains[1].line, 5);
+	cr_expect_eq(cfg->domains[1].col, 11);
+	config_free(cfg);
+}
+
+Test(config, mx_normalised_deduplicated_in_order)
+{
+	static const char yaml[] =
+	    "domains:\n"
+	    "  - name: example.com\n"
+	    "    mode: enforce\n"
+	    "    mx: [B.Example.COM., a.example.com, b.example.com, \"*.Mail.Example.net.\", A.EXAMPLE.COM,\n"
+	    "         mx.b\xc3\xbc" "cher.example, mx.xn--bcher-kva.example, \"*.mail.example.net\"]\n"
+	    "    tlsrpt: [\"mailto:a@example.com\", \"https://r.example.com/x\", \"mailto:a@example.com\"]\n";
+	static const char *const mx[] = { "b.example.com", "a.example.com", "*.mail.example.net",
+		"mx.xn--bcher-kva.example", NULL };
+	static const char *const rua[] = { "mailto:a@example.com", "https://r.example.com/x", NULL };
+	struct config *cfg = load(yaml);
+	const struct config_domain *d;
+
+	cr_assert_not_null(cfg);
+	d = find(cfg, "example.com");
+	expect_list(d->mx, d->n_mx, mx, "mx");
+	expect_list(d->tlsrpt, d->n_tlsrpt, rua, "tlsrpt");
+	/* the wildcard is accepted with a warning, nothing else */
+	cr_expect_eq(dl.errors, 0);
+	cr_expect_eq(dl.warnings, 1);
+	config_free(cfg);
+}
+
+Test(config, relative_paths_against_config_folder)
+{
+	static const char yaml[] =
+	    "tls:\n  certs: ../certs/\n"
+	    "dns:\n  state: state/x.state\n  zone: /var/lib/mtastsd/zone\n"
+	    "domains: [{name: example.com, mode: none}]\n";
+	struct config *cfg = load(yaml);
+
+	cr_assert_not_null(cfg);
+	cr_expect_str_eq(cfg->dir, "/srv/mtastsd");
+	cr_expect_str_eq(cfg->tls_certs, "/srv/mtastsd/../certs/");
+	cr_expect_str_eq(cfg->dns_state, "/srv/mtastsd/state/x.state");
+	cr_expect_str_eq(cfg->dns_zone, "/var/lib/mtastsd/zone");	/* absolute stays */
+	config_free(cfg);
+}
+
+Test(config, relative_paths_from_file_location)
+{
+	/* config_load takes the folder from the path, not from the working directory */
+	struct config *cfg = config_load(SOURCE_ROOT "/config/example.yaml", &dl);
+
+	cr_assert_not_null(cfg);
+	cr_expect_str_eq(cfg->dir, SOURCE_ROOT "/config");
+	cr_expect_str_eq(cfg->tls_certs, SOURCE_ROOT "/config/../certs/dev/");
+	cr_expect_str_eq(cfg->dns_state, SOURCE_ROOT "/config/../state/mtastsd.state");
+	config_free(cfg);
+}
+
+Test(config, example_yaml_loads_without_errors)
+{
+	struct config *cfg = config_load(SOURCE_ROOT "/config/example.yaml", &dl);
+	char line[4096];
+
+	for (size_t i = 0; i < dl.n; i++) {
+		diag_format(&dl, i, line, sizeof(line));
+		cr_expect_eq(dl.items[i].level, DIAG_WARNING, "%s", line);
+	}
+	cr_assert_not_null(cfg);
+	cr_expect_eq(dl.errors, 0);
+	cr_expect_gt(cfg->n_domains, 0);
+	cr_expect_not_null(config_find_domain(cfg, "example.com"));
+	config_free(cfg);
+}
+
+Test(config, listeners_parsed)
+{
+	static const char yaml[] =
+	    "listen:\n"
+	    "  https: [\"[::1]:8443\", {address: \"127.0.0.1:8443\", proxy_protocol: true, proxy_from: [\"10.0.0.0/8\"]}]\n"
+	    "  http: [\"127.0.0.1:8080\"]\n"
+	    "  admin: \"\"\n"
+	    "domains: [{name: example.com, mode: none}]\n";
+	struct config *cfg = load(yaml);
+	const struct sockaddr_in6 *s6;
+	const struct sockaddr_in *s4;
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->n_https, 2);
+	s6 = (const struct sockaddr_in6 *)&cfg->https[0].sa;
+	cr_expect_eq(s6->sin6_family, AF_INET6);
+	cr_expect_eq(ntohs(s6->sin6_port), 8443);
+	cr_expect_not(cfg->https[0].proxy_protocol);
+	s4 = (const struct sockaddr_in *)&cfg->https[1].sa;
+	cr_expect_eq(s4->sin_family, AF_INET);
+	cr_expect_eq(ntohl(s4->sin_addr.s_addr), 0x7f000001);
+	cr_expect(cfg->https[1].proxy_protocol);
+	cr_expect_eq(cfg->https[1].n_proxy_from, 1);
+	cr_expect_eq(cfg->n_http, 1);
+	cr_expect_null(cfg->admin, "an empty admin address disables the admin listener");
+	config_free(cfg);
+}
+
+Test(config, empty_input)
+{
+	char path[] = "/tmp/mtastsd-test-empty-XXXXXX", line[512];
+	int fd = mkstemp(path);
+	struct config *cfg;
+
+	cr_assert_null(load(""));
+	cr_assert_eq(dl.n, 1);
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect_str_eq(line, "t.yaml:1:1: the configuration is empty");
+
+	/* a real empty file, through config_load */
+	cr_assert_geq(fd, 0);
+	close(fd);
+	diag_free(&dl);
+	diag_init(&dl, path);
+	cfg = config_load(path, &dl);
+	unlink(path);
+	cr_expect_null(cfg);
+	cr_assert_eq(dl.n, 1);
+	cr_expect_str_eq(dl.items[0].msg, "the configuration is empty");
+}
+
+Test(config, missing_file)
+{
+	char line[512];
+
+	cr_assert_null(config_load("/nonexistent/mtastsd.yaml", &dl));
+	cr_assert_eq(dl.n, 1);
+	cr_expect_eq(dl.errors, 1);
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect_str_eq(line, "t.yaml: cannot read the configuration: No such file or directory");
+}
+
+Test(config, every_error_in_one_run)
+{
+	/* 1,000 bad domains: every one is reported, not just the first */
+	size_t cap = 64 * 1024, len = 0;
+	char *yaml = malloc(cap);
+
+	len += (size_t)snprintf(yaml + len, cap - len, "domains:\n");
+	for (int i = 0; i < 1000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "  - bad_%d.example.com\n", i);
+	cr_assert_lt(len, cap);
+	cr_assert_null(load(yaml));
+	cr_expect_eq(dl.errors, 1000);
+	cr_expect_eq(dl.items[999].line, 1001);
+	free(yaml);
+}
+
+Test(config, many_domains_lookup)
+{
+	/* every domain of a large file is found by name; the last duplicate is caught */
+	size_t cap = 1024 * 1024, len = 0;
+	char *yaml = malloc(cap), name[64];
+	struct config *cfg;
+
+	len += (size_t)snprintf(yaml + len, cap - len, "defaults: {mode: none}\ndomains:\n");
+	for (int i = 0; i < 20000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "  - d%d.example.com\n", i);
+	cfg = load(yaml);
+	cr_assert_not_null(cfg);
+	cr_expect_eq(cfg->n_domains, 20000);
+	for (int i = 0; i < 20000; i += 997) {
+		snprintf(name, sizeof(name), "d%d.example.com", i);
+		cr_expect_eq(find(cfg, name), &cfg->domains[i]);
+	}
+	config_free(cfg);
+	len += (size_t)snprintf(yaml + len, cap - len, "  - D7.Example.com.\n");
+	cr_assert_null(load(yaml));
+	cr_assert_eq(dl.errors, 1);
+	cr_expect_str_eq(dl.items[0].msg, "duplicate domain 'd7.example.com' (first at line 10:5)");
+	free(yaml);
+}
