@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -66,6 +67,15 @@ static struct {
 	size_t n_lat, cap_lat;
 	double t0, next_due;
 } g;
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
 
 static double
 now(void)
@@ -443,6 +453,10 @@ main(int argc, char **argv)
 	struct conn *conns = calloc((size_t)g.conns, sizeof(*conns));
 	for (int i = 0; i < g.conns; i++)
 		conns[i].fd = -1;
+	/* SIGINT or SIGTERM ends the run early; the results so far are still printed */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
 	g.t0 = now();
 	g.next_due = g.t0;
 	double end = g.t0 + g.duration;
@@ -450,7 +464,7 @@ main(int argc, char **argv)
 
 	for (;;) {
 		double t = now();
-		if (t >= end)
+		if (t >= end || stop)
 			break;
 		/* start new connections: as many as idle slots (closed loop) or as are due (fixed rate) */
 		for (int i = 0; i < g.conns; i++) {
