@@ -197,7 +197,11 @@ watch_close(struct watch *w)
 	w->n_cert_wds = 0;
 }
 
-/* (Re)create every watch: after a reload the folders to watch may have changed. */
+/*
+ * Add the watches the serving config needs. The inotify descriptor is kept
+ * across reloads, so a change made while a reload runs is still queued;
+ * watches on folders that no longer matter only cause a spare reload.
+ */
 static void
 watch_setup(struct watch *w, const char *config_path)
 {
@@ -205,14 +209,15 @@ watch_setup(struct watch *w, const char *config_path)
 	char *dir = path_dirname(config_path);
 	const char *slash = strrchr(config_path, '/');
 
-	watch_close(w);
-	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
+	if (w->fd < 0 && (w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
 		log_warn("%s: inotify unavailable, reload on SIGHUP only", __func__);
 		free(dir);
 		snapshot_unref(snap);
 		return;
 	}
+	free(w->cfg_base);
 	w->cfg_base = xstrdup(slash ? slash + 1 : config_path);
+	w->n_cert_wds = 0;
 	w->cfg_wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
 	if (w->cfg_wd < 0)
 		log_warn("%s: cannot watch '%s'", __func__, dir);
