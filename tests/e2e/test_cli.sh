@@ -1,0 +1,251 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The command-line contract of design.md, against the real binary: check, policy,
+# usage errors, --version/--help, $MTASTSD_CONFIG, paths relative to the config.
+# Env: MTASTSD (binary), SOURCE_ROOT. Exit 0 pass, 1 fail, 77 skip.
+set -u
+
+MTASTSD=${MTASTSD:-}
+SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
+if [ -z "$MTASTSD" ] || [ ! -x "$MTASTSD" ]; then
+	echo "skip: MTASTSD is not set to the mtastsd binary" >&2
+	exit 77
+fi
+case "$MTASTSD" in /*) ;; *) MTASTSD="$PWD/$MTASTSD" ;; esac
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+checks=0
+
+pass() { checks=$((checks + 1)); }
+fail() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*" >&2; }
+
+# run [ENV=VAL...] -- ARGS...: runs mtastsd; sets $rc, $out, $err
+run() {
+	local envs=()
+	while [ "$1" != "--" ]; do envs+=("$1"); shift; done
+	shift
+	env "${envs[@]}" "$MTASTSD" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	out=$(cat "$tmp/out")
+	err=$(cat "$tmp/err")
+}
+
+expect_rc() {	# WANT WHAT
+	if [ "$rc" -eq "$1" ]; then pass; else fail "$2: exit $rc, expected $1 (stderr: $err)"; fi
+}
+expect_eq() {	# GOT WANT WHAT
+	if [ "$1" == "$2" ]; then pass; else fail "$3: got [$1], expected [$2]"; fi
+}
+expect_match() {	# TEXT REGEX WHAT
+	if grep -Eq -- "$2" <<<"$1"; then pass; else fail "$3: [$1] does not match /$2/"; fi
+}
+
+# A config in its own folder; plain HTTP only, so `check` needs no certificates.
+mkdir -p "$tmp/conf" "$tmp/elsewhere"
+cat >"$tmp/conf/mtastsd.yaml" <<'EOF'
+listen:
+  https: []
+  http: ["127.0.0.1:18080"]
+  admin: ""
+dns:
+  state: state/mtastsd.state
+  zone: state/mta-sts.zone
+defaults:
+  mode: testing
+  max_age: 604800
+domains:
+  - name: example.com
+    mode: enforce
+    mx: [mx1.example.com, "*.mail.example.net", MX1.Example.COM., mx2.example.com]
+  - name: Bücher.example
+    mx: [mx.xn--bcher-kva.example]
+    max_age: 86400
+    tlsrpt: ["mailto:tls@xn--bcher-kva.example"]
+  - name: example.net
+    mode: none
+  - name: example.org
+    mode: none
+    mx: [mail.example.org]
+    max_age: 31557600
+EOF
+conf="$tmp/conf/mtastsd.yaml"
+
+# ---- check: OK
+run -- -c "$conf" check
+expect_rc 0 "check of a valid config"
+expect_eq "$out" "configuration OK" "check stdout"
+expect_match "$err" "^$conf:14:27: warning: wildcard mx '\*\.mail\.example\.net'" "check shows warnings with position"
+
+# ---- check: every problem with FILE:LINE:COL, exit 1
+cat >"$tmp/conf/bad.yaml" <<'EOF'
+listen:
+  https: []
+  http: ["127.0.0.1:99999"]
+defaults:
+  mode: enforce
+  mdoe: none
+domains:
+  - name: example.com
+    mx: ["*.com"]
+  - name: example_org.example
+    mx: [mx.example.org]
+  - name: example.net
+    max_age: 0
+    mx: [mx.example.net]
+  - example.edu
+  - name: EXAMPLE.COM.
+    mode: none
+EOF
+bad="$tmp/conf/bad.yaml"
+run -- -c "$bad" check
+expect_rc 1 "check of an invalid config"
+expect_eq "$out" "" "no 'configuration OK' on failure"
+want="$bad:3:10: address '127.0.0.1:99999' has an invalid port (1..65535)
+$bad:6:3: unknown key 'mdoe' in 'defaults'
+$bad:9:10: invalid mx: '*.com': a wildcard over the public suffix 'com' matches hosts of unrelated owners
+$bad:10:11: invalid domain: 'example_org.example' contains '_', which is not allowed in a host name
+$bad:13:14: 'max_age' is out of range (1..31557600): 0
+$bad:15:5: domain 'example.edu' in mode enforce needs at least one mx
+$bad:16:11: duplicate domain 'example.com' (first at line 8:11)"
+# other modules may add their own lines without a position (FILE: message); the positioned ones are exact
+got=$(grep -E "^$bad:[0-9]+:[0-9]+: " <<<"$err")
+expect_eq "$got" "$want" "every error, in file order, as FILE:LINE:COL"
+while IFS= read -r line; do
+	expect_match "$line" "^$bad:([0-9]+:[0-9]+:)? " "every diagnostic line starts with the file"
+done <<<"$err"
+
+# a YAML syntax error has a position too
+printf 'domains:\n  - name: "example.com\n' >"$tmp/conf/syntax.yaml"
+run -- -c "$tmp/conf/syntax.yaml" check
+expect_rc 1 "check of a YAML syntax error"
+expect_match "$err" "^$tmp/conf/syntax.yaml:3:1: YAML syntax error: " "syntax error position"
+
+# a missing file is invalid input, not a crash
+run -- -c "$tmp/nonexistent.yaml" check
+expect_rc 1 "check of a missing file"
+expect_match "$err" "nonexistent.yaml: cannot read the configuration" "missing file message"
+
+# ---- policy DOMAIN: byte-exact
+printf 'version: STSv1\r\nmode: enforce\r\nmx: mx1.example.com\r\nmx: *.mail.example.net\r\nmx: mx2.example.com\r\nmax_age: 604800\r\n' >"$tmp/want.com"
+printf 'version: STSv1\r\nmode: testing\r\nmx: mx.xn--bcher-kva.example\r\nmax_age: 86400\r\n' >"$tmp/want.idn"
+printf 'version: STSv1\r\nmode: none\r\nmax_age: 604800\r\n' >"$tmp/want.net"
+printf 'version: STSv1\r\nmode: none\r\nmx: mail.example.org\r\nmax_age: 31557600\r\n' >"$tmp/want.org"
+
+policy_is() {	# DOMAIN WANTFILE [ENV...]
+	local domain=$1 want=$2
+	shift 2
+	"$MTASTSD" -c "$conf" policy "$domain" >"$tmp/body" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -ne 0 ]; then fail "policy '$domain': exit $rc ($(cat "$tmp/err"))"; return; fi
+	if cmp -s "$tmp/body" "$want"; then pass; else
+		fail "policy '$domain': body differs: $(od -c "$tmp/body" | head -5)"
+	fi
+}
+policy_is example.com "$tmp/want.com"
+policy_is EXAMPLE.COM "$tmp/want.com"
+policy_is Example.Com. "$tmp/want.com"
+policy_is bücher.example "$tmp/want.idn"
+policy_is BÜCHER.example. "$tmp/want.idn"
+policy_is xn--bcher-kva.example "$tmp/want.idn"
+policy_is example.net "$tmp/want.net"
+policy_is example.org "$tmp/want.org"
+# ASCII only, every line CRLF-terminated
+"$MTASTSD" -c "$conf" policy bücher.example >"$tmp/body"
+if LC_ALL=C grep -q $'[\x80-\xff]' "$tmp/body"; then fail "policy body is not ASCII"; else pass; fi
+if [ "$(tr -cd '\n' <"$tmp/body" | wc -c)" -eq "$(tr -cd '\r' <"$tmp/body" | wc -c)" ]; then pass; else
+	fail "policy body: CR and LF counts differ"
+fi
+
+# unknown domain: exit 1, clear message, nothing on stdout
+run -- -c "$conf" policy example.info
+expect_rc 1 "policy of an unknown domain"
+expect_eq "$out" "" "no body for an unknown domain"
+expect_match "$err" "unknown domain 'example.info'" "unknown domain message"
+# a sub-domain of a configured domain is not that domain (no fallback to the parent)
+run -- -c "$conf" policy mail.example.com
+expect_rc 1 "policy of a sub-domain"
+# not a domain at all
+run -- -c "$conf" policy 'bad_name.example'
+expect_rc 1 "policy of an invalid name"
+expect_eq "$out" "" "no body for an invalid name"
+# policy refuses to print from an invalid config
+run -- -c "$bad" policy example.net
+expect_rc 1 "policy from an invalid config"
+expect_eq "$out" "" "no body from an invalid config"
+
+# ---- usage errors: exit 2
+run -- -c "$conf" policy
+expect_rc 2 "policy without DOMAIN"
+run -- -c "$conf" policy a.example b.example
+expect_rc 2 "policy with two domains"
+run -- -c "$conf" check extra
+expect_rc 2 "check with an argument"
+run -- -c "$conf" frobnicate
+expect_rc 2 "unknown command"
+expect_match "$err" "unknown command 'frobnicate'" "unknown command message"
+run -- --no-such-option
+expect_rc 2 "unknown option"
+run --
+expect_rc 2 "no command"
+expect_match "$err" "usage: mtastsd" "usage on stderr without a command"
+run -- -c
+expect_rc 2 "-c without FILE"
+
+# ---- --version, --help
+run -- --version
+expect_rc 0 "--version"
+expect_match "$out" "^mtastsd [0-9]+\.[0-9]+\.[0-9]+" "--version output"
+run -- --help
+expect_rc 0 "--help"
+expect_match "$out" "^usage: mtastsd" "--help on stdout"
+for word in check policy serve dns -c; do
+	expect_match "$out" "(^| )$word( |$)" "--help mentions $word"
+done
+run -- -h
+expect_rc 0 "-h"
+
+# ---- $MTASTSD_CONFIG is the default for -c; -c wins over it
+run MTASTSD_CONFIG="$conf" -- check
+expect_rc 0 "check with MTASTSD_CONFIG"
+expect_eq "$out" "configuration OK" "MTASTSD_CONFIG check output"
+run MTASTSD_CONFIG="$conf" -- policy example.org
+expect_rc 0 "policy with MTASTSD_CONFIG"
+run MTASTSD_CONFIG="$bad" -- check
+expect_rc 1 "MTASTSD_CONFIG pointing at a bad config"
+expect_match "$err" "^$bad:" "MTASTSD_CONFIG file named in diagnostics"
+run MTASTSD_CONFIG="$bad" -- -c "$conf" check
+expect_rc 0 "-c overrides MTASTSD_CONFIG"
+if [ ! -e /etc/mtastsd/mtastsd.yaml ]; then
+	run MTASTSD_CONFIG= -- check
+	expect_rc 1 "without -c and MTASTSD_CONFIG"
+	expect_match "$err" "/etc/mtastsd/mtastsd.yaml" "the built-in default path is used"
+fi
+
+# ---- relative config path, and paths inside it relative to the config's folder
+cd "$tmp/elsewhere" || exit 1
+run -- -c ../conf/mtastsd.yaml check
+expect_rc 0 "check with a relative -c from another folder"
+expect_match "$err" "^\.\./conf/mtastsd\.yaml:14:27: warning:" "diagnostics name the file as given"
+if "$MTASTSD" --help | grep -q '^  dns'; then
+	SOURCE_DATE_EPOCH=1767225600 "$MTASTSD" -c ../conf/mtastsd.yaml dns >"$tmp/dns.out" 2>"$tmp/dns.err"
+	rc=$?
+	expect_rc 0 "dns from another folder"
+	if [ -f "$tmp/conf/state/mtastsd.state" ]; then pass; else
+		fail "state file not created next to the config (conf/state/mtastsd.state)"
+	fi
+	if [ -e "$tmp/elsewhere/state" ]; then fail "state created relative to the working directory"; else pass; fi
+else
+	echo "note: no dns command in this build; relative state path not exercised" >&2
+fi
+# tls.certs is resolved the same way: with an https listener, check looks in conf/certs/
+sed -e 's/^  https: \[\]/  https: ["127.0.0.1:18443"]/' "$tmp/conf/mtastsd.yaml" >"$tmp/conf/tls.yaml"
+printf 'tls:\n  certs: mycerts/\n' >>"$tmp/conf/tls.yaml"
+run -- -c ../conf/tls.yaml check
+expect_rc 1 "check with an https listener and no certificates"
+expect_match "$err" "'\.\./conf/mycerts/?'" "certificate folder resolved against the config folder"
+cd - >/dev/null || exit 1
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]
