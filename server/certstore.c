@@ -30,6 +30,7 @@ struct cert {
 	time_t not_after;
 	char **names;			/* SAN dNSNames, lower case, no trailing dot */
 	size_t n_names;
+	size_t idx;			/* position in certstore.certs */
 };
 
 /* The best pair per key type for one SAN name. */
@@ -51,6 +52,7 @@ struct certstore_session {
 	enum certstore_hs state;
 	char sni[256];
 	bool has_sni;
+	struct cert *cand[4];		/* candidates for the SNI, found once per handshake */
 	bool hello_seen;		/* the ClientHello's cipher suites were read */
 	bool suites_ec, suites_rsa;	/* suites usable with an EC / RSA certificate */
 };
@@ -381,6 +383,7 @@ add_pair(struct certstore *cs, struct file *cf, struct file *kf, struct diag_lis
 	if ((c = load_pair(cf, kf, dl, &skip)) == NULL)
 		return;
 	cs->certs = xreallocarray(cs->certs, cs->n + 1, sizeof(*cs->certs));
+	c->idx = cs->n;
 	cs->certs[cs->n++] = c;
 }
 
@@ -586,15 +589,6 @@ candidates(const struct certstore *cs, const char *host, struct cert *out[4])
 	}
 }
 
-static long
-index_of(const struct certstore *cs, const struct cert *c)
-{
-	for (size_t i = 0; i < cs->n; i++)
-		if (cs->certs[i] == c)
-			return (long)i;
-	return -1;
-}
-
 long
 certstore_lookup(const struct certstore *cs, const char *host, enum certstore_key want)
 {
@@ -603,7 +597,7 @@ certstore_lookup(const struct certstore *cs, const char *host, enum certstore_ke
 	candidates(cs, host, cand);
 	for (int i = 0; i < 4; i++)
 		if (cand[i] != NULL && (want == CERTSTORE_KEY_ANY || cand[i]->kind == want))
-			return index_of(cs, cand[i]);
+			return (long)cand[i]->idx;
 	return -1;
 }
 
@@ -623,7 +617,6 @@ post_client_hello(gnutls_session_t session)
 	char name[256];
 	size_t len = sizeof(name) - 1;
 	unsigned type;
-	struct cert *cand[4];
 	char host[256];
 
 	if (s == NULL)
@@ -636,10 +629,10 @@ post_client_hello(gnutls_session_t session)
 		if (host[len - 1] == '.')
 			host[len - 1] = '\0';
 		str_lower(host);
-		candidates(s->cs, host, cand);
+		candidates(s->cs, host, s->cand);
 		memcpy(s->sni, host, strlen(host) + 1);
 		s->has_sni = true;
-		if (cand[0] || cand[1] || cand[2] || cand[3])
+		if (s->cand[0] || s->cand[1] || s->cand[2] || s->cand[3])
 			return 0;
 	}
 	/* RFC 8461 section 7.1: abort rather than present a certificate for another name */
@@ -753,14 +746,14 @@ retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
     unsigned int *pcert_length, gnutls_privkey_t *privkey)
 {
 	struct certstore_session *s = session_state(session);
-	struct cert *cand[4], *pick = NULL;
+	struct cert *const *cand, *pick = NULL;
 	bool ec, rsa;
 	(void)req_ca_rdn;
 	(void)nreqs;
 
 	if (s == NULL || !s->has_sni)
 		return -1;
-	candidates(s->cs, s->sni, cand);
+	cand = s->cand;
 	client_accepts(s, session, pk_algos, pk_algos_length, &ec, &rsa);
 	for (int i = 0; i < 4 && pick == NULL; i++)
 		if (cand[i] != NULL && ((cand[i]->kind == CERTSTORE_KEY_EC && ec) ||
