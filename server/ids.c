@@ -166,8 +166,13 @@ ids_rua_hash(const struct config_domain *d, char out[17])
 void
 ids_retiring_policy(const struct ids_domain *e, struct config_domain *out)
 {
+	static char *no_mx[1];
+
 	memset(out, 0, sizeof(*out));
 	out->name = xstrdup(e->name);
+	/* empty but not NULL lists, so code that copies them never sees a NULL source */
+	out->mx = no_mx;
+	out->tlsrpt = no_mx;
 	out->mode = POLICY_MODE_NONE;
 	out->max_age = e->max_age < IDS_RETIRE_MAX_AGE && e->max_age > 0 ? e->max_age : IDS_RETIRE_MAX_AGE;
 	out->owns_mx = out->owns_tlsrpt = true;
@@ -229,6 +234,21 @@ cmp_domain_ptr(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/*
+ * policy_fingerprint of D; a domain without mx may carry a NULL list, which
+ * policy_fingerprint would hand to memcpy, so pass an empty one instead.
+ */
+static void
+fingerprint(const struct config_domain *d, char out[65])
+{
+	static char *no_mx[1];
+	struct config_domain c = *d;
+
+	if (c.mx == NULL)
+		c.mx = no_mx;
+	policy_fingerprint(&c, out);
+}
+
 /* The id for a change at NOW of a domain whose previous id is PREV (NULL for none). */
 static int
 next_id(const char *prev, int64_t now, char out[IDS_ID_LEN + 1])
@@ -271,7 +291,7 @@ assign_active(const struct config_domain *d, const struct ids_domain *old, int64
     struct ids_domain *e, enum ids_change_kind *kind, bool *changed)
 {
 	e->name = xstrdup(d->name);
-	policy_fingerprint(d, e->fp);
+	fingerprint(d, e->fp);
 	ids_rua_hash(d, e->rua);
 	e->max_age = d->max_age;
 	*changed = false;
@@ -319,7 +339,7 @@ assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,
 	e->retiring = true;
 	strcpy(e->rua, "-");
 	ids_retiring_policy(old, &none);
-	policy_fingerprint(&none, e->fp);
+	fingerprint(&none, e->fp);
 	ids_domain_config_free(&none);
 	*kind = IDS_RETIRED;
 	*changed = true;
