@@ -5,6 +5,7 @@
 #include "dnsstate.h"
 #include "ids.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 #include "zone.h"
 
@@ -24,6 +25,13 @@
 extern char **environ;
 
 static atomic_ulong publish_failures;
+
+static void
+publish_failed(void)
+{
+	atomic_fetch_add(&publish_failures, 1);
+	metrics_dns_publish_failure();
+}
 
 unsigned long
 dns_publish_failures(void)
@@ -351,7 +359,7 @@ dns_publish(const struct config *cfg)
 
 	if (ids_now(&now, err, sizeof(err)) < 0) {
 		log_error("dns publish: %s", err);
-		atomic_fetch_add(&publish_failures, 1);
+		publish_failed();
 		return;
 	}
 	diag_init(&sdl, cfg->dns_state);
@@ -362,7 +370,7 @@ dns_publish(const struct config *cfg)
 			log_error("dns publish: %s", line);
 		}
 		log_error("dns publish: nothing published; the state file was left unchanged");
-		atomic_fetch_add(&publish_failures, 1);
+		publish_failed();
 		diag_free(&sdl);
 		return;
 	}
@@ -374,7 +382,7 @@ dns_publish(const struct config *cfg)
 		enum zone_side side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
 		if ((zone = render(cfg, &st, &ch, side, ZONE_BIND, err, sizeof(err))) == NULL) {
 			log_error("dns publish: %s", err);
-			atomic_fetch_add(&publish_failures, 1);
+			publish_failed();
 			goto done;
 		}
 		if (read_file(cfg->dns_zone, &cur, NULL) < 0 || strcmp(cur, zone) != 0) {
@@ -384,7 +392,7 @@ dns_publish(const struct config *cfg)
 				if (errno != 0 && err[0] == '\0')
 					snprintf(err, sizeof(err), "cannot create '%s': %s", dir, strerror(errno));
 				log_error("dns publish: zone not written: %s", err);
-				atomic_fetch_add(&publish_failures, 1);
+				publish_failed();
 				free(dir);
 				goto done;
 			}
@@ -402,7 +410,7 @@ dns_publish(const struct config *cfg)
 	if (zone_changed && cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0') {
 		if (run_on_change(cfg->dns_on_change, cfg->dns_zone ? cfg->dns_zone : "",
 		    changed.data ? changed.data : "") < 0)
-			atomic_fetch_add(&publish_failures, 1);
+			publish_failed();
 	}
 done:
 	free(zone);

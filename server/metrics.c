@@ -15,6 +15,7 @@ static const unsigned statuses[] = { 200, 400, 404, 405, 408, 413, 414, 421, 431
 static atomic_ullong req_count[N_STATUS + 1];
 static atomic_ullong tls_fail[METRICS_TLS_N];
 static atomic_ullong reloads_ok, reloads_failed;
+static atomic_ullong dns_publish_failed;
 static atomic_ullong domains;
 static atomic_llong loaded_at;
 
@@ -44,6 +45,12 @@ void
 metrics_reload(int ok)
 {
 	atomic_fetch_add_explicit(ok ? &reloads_ok : &reloads_failed, 1, memory_order_relaxed);
+}
+
+void
+metrics_dns_publish_failure(void)
+{
+	atomic_fetch_add_explicit(&dns_publish_failed, 1, memory_order_relaxed);
 }
 
 void
@@ -117,6 +124,9 @@ metrics_render(char **buf, size_t *len)
 	    "mtastsd_reloads_total{result=\"ok\"} %llu\n"
 	    "mtastsd_reloads_total{result=\"failed\"} %llu\n",
 	    atomic_load(&reloads_ok), atomic_load(&reloads_failed));
+	appendf(buf, len, "# HELP mtastsd_dns_publish_failures_total DNS publications (state, zone, on_change) that failed.\n"
+	    "# TYPE mtastsd_dns_publish_failures_total counter\n"
+	    "mtastsd_dns_publish_failures_total %llu\n", atomic_load(&dns_publish_failed));
 	appendf(buf, len, "# HELP mtastsd_domains Domains whose policy is being served.\n"
 	    "# TYPE mtastsd_domains gauge\n"
 	    "mtastsd_domains %llu\n", atomic_load(&domains));

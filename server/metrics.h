@@ -15,6 +15,8 @@ enum metrics_tls_failure {
 void metrics_request(unsigned status);
 void metrics_tls_failure(enum metrics_tls_failure why);
 void metrics_reload(int ok);
+/* Count one failed DNS publication after a reload (state, zone file or on_change). */
+void metrics_dns_publish_failure(void);
 /* Gauges set by the reload path when a snapshot is swapped in. */
 void metrics_set_domains(size_t n);
 void metrics_set_loaded(long long unix_time);
