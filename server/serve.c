@@ -2,6 +2,7 @@
 /* serve: the `serve` command; start-up order, the reload loop and a clean shutdown. */
 #include "certstore.h"
 #include "commands.h"
+#include "dnscmd.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -48,6 +49,8 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	if (certstore_global_init() < 0)
 		return EXIT_INVALID;
 	reload_set_prepare(http_prepare);
+	/* design.md: reload first, then rewrite the zone file, then run on_change */
+	reload_set_publish_hook(dns_publish);
 	if ((snap = reload_build(config_path)) == NULL) {
 		log_error("not starting: the configuration has errors");
 		certstore_global_deinit();
