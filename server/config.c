@@ -12,8 +12,43 @@
 #include <string.h>
 #include <yaml.h>
 
+/*
+ * The YAML file as a compact tree, built from libyaml's event stream rather
+ * than its document API: one small node per scalar or collection, child
+ * indexes in one shared array and scalar bytes in a chunked arena. For large
+ * multi-tenant files this needs about a third of the memory and time of
+ * yaml_parser_load (which allocates nodes, marks, tags and values one by one).
+ */
+struct ynode {
+	const char *value;	/* scalars: the bytes, NUL-terminated */
+	uint32_t length;	/* scalars: byte count (a NUL inside is detected) */
+	uint32_t first, n;	/* collections: kids[first .. first + n); mappings alternate key, value */
+	int line, col;		/* 1-based start */
+	unsigned char type;	/* YAML_SCALAR_NODE, YAML_SEQUENCE_NODE or YAML_MAPPING_NODE */
+	bool plain;		/* an unquoted scalar */
+};
+
+struct ychunk {
+	struct ychunk *next;
+	size_t used, cap;
+	char data[];
+};
+
+struct ytree {
+	struct ynode *nodes;
+	size_t n_nodes, cap_nodes;
+	uint32_t *kids;
+	size_t n_kids, cap_kids;
+	struct ychunk *arena;
+	struct yanchor {
+		char *name;
+		uint32_t node;
+	} *anchors;
+	size_t n_anchors;
+};
+
 struct ctx {
-	yaml_document_t *doc;
+	struct ytree *t;
 	struct diag_list *dl;
 	struct config *cfg;
 };
@@ -23,33 +58,40 @@ struct fields_set {
 	bool mode, max_age, mx, tlsrpt, name;
 };
 
-#define LINE(n) ((int)(n)->start_mark.line + 1)
-#define COL(n) ((int)(n)->start_mark.column + 1)
+#define LINE(n) ((n)->line)
+#define COL(n) ((n)->col)
 #define POS(n) LINE(n), COL(n)
 
 #define ERR(c, n, ...) diag_add((c)->dl, DIAG_ERROR, POS(n), __VA_ARGS__)
 #define WARN(c, n, ...) diag_add((c)->dl, DIAG_WARNING, POS(n), __VA_ARGS__)
 
-static yaml_node_t *
-node(struct ctx *c, int i)
+static struct ynode *
+node(struct ctx *c, uint32_t i)
 {
-	return yaml_document_get_node(c->doc, i);
+	return &c->t->nodes[i];
+}
+
+/* Child I of collection N (for a mapping, keys are even and values odd). */
+static struct ynode *
+kid(struct ctx *c, const struct ynode *n, size_t i)
+{
+	return node(c, c->t->kids[n->first + i]);
 }
 
 static const char *
-sval(yaml_node_t *n)
+sval(struct ynode *n)
 {
-	return (const char *)n->data.scalar.value;
+	return n->value;
 }
 
 static bool
-is_plain(yaml_node_t *n)
+is_plain(struct ynode *n)
 {
-	return n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	return n->type == YAML_SCALAR_NODE && n->plain;
 }
 
 static bool
-is_null(yaml_node_t *n)
+is_null(struct ynode *n)
 {
 	const char *v;
 
@@ -61,7 +103,7 @@ is_null(yaml_node_t *n)
 }
 
 static const char *
-type_name(yaml_node_t *n)
+type_name(struct ynode *n)
 {
 	if (is_null(n))
 		return "nothing";
@@ -77,13 +119,13 @@ type_name(yaml_node_t *n)
 
 /* A string value: any scalar (a number is taken as its text), not a list or mapping. */
 static const char *
-get_str(struct ctx *c, yaml_node_t *n, const char *key)
+get_str(struct ctx *c, struct ynode *n, const char *key)
 {
 	if (n->type != YAML_SCALAR_NODE) {
 		ERR(c, n, "'%s' must be a string, not %s", key, type_name(n));
 		return NULL;
 	}
-	if (strlen(sval(n)) != n->data.scalar.length) {
+	if (strlen(sval(n)) != n->length) {
 		ERR(c, n, "'%s' contains a NUL character", key);
 		return NULL;
 	}
@@ -92,7 +134,7 @@ get_str(struct ctx *c, yaml_node_t *n, const char *key)
 
 /* An optional string: NULL for an explicit null without error. */
 static char *
-dup_opt_str(struct ctx *c, yaml_node_t *n, const char *key)
+dup_opt_str(struct ctx *c, struct ynode *n, const char *key)
 {
 	const char *s;
 
@@ -103,7 +145,7 @@ dup_opt_str(struct ctx *c, yaml_node_t *n, const char *key)
 }
 
 static int
-get_uint(struct ctx *c, yaml_node_t *n, const char *key, unsigned long min, unsigned long max,
+get_uint(struct ctx *c, struct ynode *n, const char *key, unsigned long min, unsigned long max,
     unsigned long *out)
 {
 	const char *v;
@@ -135,7 +177,7 @@ get_uint(struct ctx *c, yaml_node_t *n, const char *key, unsigned long min, unsi
 }
 
 static int
-get_bool(struct ctx *c, yaml_node_t *n, const char *key, bool *out)
+get_bool(struct ctx *c, struct ynode *n, const char *key, bool *out)
 {
 	if (is_plain(n)) {
 		const char *v = sval(n);
@@ -158,18 +200,18 @@ get_bool(struct ctx *c, yaml_node_t *n, const char *key, bool *out)
  * Walk the pairs of a mapping, checking keys against KEYS (NULL-terminated).
  * Calls FN for every known, first-seen key. Unknown and repeated keys are errors.
  */
-typedef void (*pair_fn)(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg);
+typedef void (*pair_fn)(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg);
 
 static bool
-walk_mapping(struct ctx *c, yaml_node_t *m, const char *where, const char *const *keys,
+walk_mapping(struct ctx *c, struct ynode *m, const char *where, const char *const *keys,
     pair_fn fn, void *arg)
 {
 	if (m->type != YAML_MAPPING_NODE) {
 		ERR(c, m, "'%s' must be a mapping, not %s", where, type_name(m));
 		return false;
 	}
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(c, p->key), *v = node(c, p->value);
+	for (size_t p = 0; p < m->n; p += 2) {
+		struct ynode *k = kid(c, m, p), *v = kid(c, m, p + 1);
 		const char *const *kk;
 		bool dup = false;
 
@@ -184,11 +226,11 @@ walk_mapping(struct ctx *c, yaml_node_t *m, const char *where, const char *const
 			ERR(c, k, "unknown key '%s' in '%s'", sval(k), where);
 			continue;
 		}
-		for (yaml_node_pair_t *q = m->data.mapping.pairs.start; q < p; q++) {
-			yaml_node_t *qk = node(c, q->key);
+		for (size_t q = 0; q < p; q += 2) {
+			struct ynode *qk = kid(c, m, q);
 			if (qk->type == YAML_SCALAR_NODE && strcmp(sval(qk), sval(k)) == 0) {
 				ERR(c, k, "duplicate key '%s' in '%s' (first at line %d)", sval(k), where,
-				    (int)qk->start_mark.line + 1);
+				    qk->line);
 				dup = true;
 				break;
 			}
@@ -302,7 +344,7 @@ parse_address(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *
 }
 
 static void
-cidr_list(struct ctx *c, yaml_node_t *v, const char *key, struct config_cidr **out, size_t *n)
+cidr_list(struct ctx *c, struct ynode *v, const char *key, struct config_cidr **out, size_t *n)
 {
 	char err[256];
 
@@ -312,8 +354,8 @@ cidr_list(struct ctx *c, yaml_node_t *v, const char *key, struct config_cidr **o
 		ERR(c, v, "'%s' must be a list, not %s", key, type_name(v));
 		return;
 	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *e = node(c, *it);
+	for (size_t it = 0; it < v->n; it++) {
+		struct ynode *e = kid(c, v, it);
 		const char *s = get_str(c, e, key);
 		struct config_cidr cidr;
 
@@ -336,7 +378,7 @@ struct listener_arg {
 };
 
 static void
-listener_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+listener_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	struct listener_arg *la = arg;
 	char err[256];
@@ -361,7 +403,7 @@ listener_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, vo
 
 /* One listener: "ADDR:PORT" or {address, proxy_protocol, proxy_from}. Returns 0 when usable. */
 static int
-parse_listener(struct ctx *c, yaml_node_t *n, const char *where, struct config_listener *l)
+parse_listener(struct ctx *c, struct ynode *n, const char *where, struct config_listener *l)
 {
 	char err[256];
 
@@ -403,7 +445,7 @@ free_listener(struct config_listener *l)
 }
 
 static void
-listener_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_listener **out, size_t *n)
+listener_list(struct ctx *c, struct ynode *v, const char *where, struct config_listener **out, size_t *n)
 {
 	if (is_null(v))
 		return;
@@ -411,9 +453,9 @@ listener_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_li
 		ERR(c, v, "'%s' must be a list of addresses, not %s", where, type_name(v));
 		return;
 	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+	for (size_t it = 0; it < v->n; it++) {
 		struct config_listener l;
-		if (parse_listener(c, node(c, *it), where, &l) < 0) {
+		if (parse_listener(c, kid(c, v, it), where, &l) < 0) {
 			free_listener(&l);
 			continue;
 		}
@@ -425,7 +467,7 @@ listener_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_li
 static const char *const listen_keys[] = { "https", "http", "admin", "trusted_proxies", NULL };
 
 static void
-listen_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+listen_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	struct config *cfg = c->cfg;
 	(void)k;
@@ -462,7 +504,7 @@ listen_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void
 static const char *const tls_keys[] = { "certs", NULL };
 
 static void
-tls_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+tls_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	const char *s;
 	(void)k;
@@ -482,7 +524,7 @@ static const char *const dns_keys[] = { "state", "zone", "ttl", "on_change", "ho
 	"delegate_zone", NULL };
 
 static char *
-normalized_host(struct ctx *c, yaml_node_t *v, const char *key)
+normalized_host(struct ctx *c, struct ynode *v, const char *key)
 {
 	char err[512], *out;
 	const char *s;
@@ -499,7 +541,7 @@ normalized_host(struct ctx *c, yaml_node_t *v, const char *key)
 }
 
 static void
-dns_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+dns_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	struct config *cfg = c->cfg;
 	const char *s;
@@ -535,7 +577,7 @@ static const char *const limits_keys[] = { "connection_timeout", "max_connection
 	"max_connections_per_ip", "max_header_size", NULL };
 
 static void
-limits_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+limits_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	struct config_limits *l = &c->cfg->limits;
 	unsigned long x;
@@ -560,7 +602,7 @@ limits_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void
 static const char *const log_keys[] = { "access", NULL };
 
 static void
-log_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+log_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	(void)k;
 	(void)arg;
@@ -625,7 +667,7 @@ in_list(char **list, size_t n, const char *s)
 }
 
 static void
-mx_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_domain *d)
+mx_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain *d)
 {
 	char err[512];
 
@@ -638,8 +680,8 @@ mx_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_domain *
 		ERR(c, v, "'%s.mx' must be a list of host names, not %s", where, type_name(v));
 		return;
 	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *e = node(c, *it);
+	for (size_t it = 0; it < v->n; it++) {
+		struct ynode *e = kid(c, v, it);
 		const char *s = get_str(c, e, "mx");
 		char *norm;
 
@@ -661,7 +703,7 @@ mx_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_domain *
 }
 
 static void
-rua_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_domain *d)
+rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain *d)
 {
 	char err[512];
 
@@ -674,8 +716,8 @@ rua_list(struct ctx *c, yaml_node_t *v, const char *where, struct config_domain 
 		ERR(c, v, "'%s.tlsrpt' must be a list of mailto: or https: URIs, not %s", where, type_name(v));
 		return;
 	}
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
-		yaml_node_t *e = node(c, *it);
+	for (size_t it = 0; it < v->n; it++) {
+		struct ynode *e = kid(c, v, it);
 		const char *s = get_str(c, e, "tlsrpt");
 
 		if (s == NULL)
@@ -698,11 +740,11 @@ struct domain_arg {
 	struct config_domain *d;
 	struct fields_set set;
 	const char *where;
-	yaml_node_t *name_node;
+	struct ynode *name_node;
 };
 
 static void
-domain_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+domain_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	struct domain_arg *da = arg;
 	struct config_domain *d = da->d;
@@ -792,12 +834,12 @@ note_name(struct ctx *c, struct seen_names *seen, const char *name, int line, in
 }
 
 static void
-parse_domain(struct ctx *c, yaml_node_t *n, struct seen_names *seen)
+parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 {
 	struct config *cfg = c->cfg;
 	struct config_domain d = {0};
 	struct domain_arg da = { &d, {0}, "domains[]", NULL };
-	yaml_node_t *pos = n;
+	struct ynode *pos = n;
 	size_t errors = c->dl->errors;
 	char err[512];
 
@@ -849,7 +891,7 @@ parse_domain(struct ctx *c, yaml_node_t *n, struct seen_names *seen)
 }
 
 static void
-parse_domains(struct ctx *c, yaml_node_t *v)
+parse_domains(struct ctx *c, struct ynode *v)
 {
 	struct config *cfg = c->cfg;
 	struct seen_names seen = {0};
@@ -861,11 +903,11 @@ parse_domains(struct ctx *c, yaml_node_t *v)
 		ERR(c, v, "'domains' must be a list, not %s", type_name(v));
 		return;
 	}
-	n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+	n = v->n;
 	cfg->domains = xcalloc(n, sizeof(*cfg->domains));
 	seen.pos = xcalloc(n, sizeof(*seen.pos));
-	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++)
-		parse_domain(c, node(c, *it), &seen);
+	for (size_t it = 0; it < v->n; it++)
+		parse_domain(c, kid(c, v, it), &seen);
 	/* duplicates were reported above; the first of each name is the one found */
 	for (size_t i = 0; i < cfg->n_domains; i++)
 		hmap_put(&cfg->by_name, cfg->domains[i].name, &cfg->domains[i]);
@@ -882,7 +924,7 @@ static const char *const top_keys[] = { "user", "group", "listen", "tls", "dns",
 	"defaults", "domains", NULL };
 
 static void
-top_pair(struct ctx *c, const char *key, yaml_node_t *k, yaml_node_t *v, void *arg)
+top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	struct config *cfg = c->cfg;
 	(void)k;
@@ -982,15 +1024,195 @@ syntax_error(struct diag_list *dl, const yaml_parser_t *parser)
 		    parser->context ? parser->context : "");
 }
 
+static void
+ytree_free(struct ytree *t)
+{
+	while (t->arena) {
+		struct ychunk *next = t->arena->next;
+		free(t->arena);
+		t->arena = next;
+	}
+	for (size_t i = 0; i < t->n_anchors; i++)
+		free(t->anchors[i].name);
+	free(t->anchors);
+	free(t->nodes);
+	free(t->kids);
+}
+
+static const char *
+arena_dup(struct ytree *t, const unsigned char *s, size_t len)
+{
+	size_t need = len + 1;
+	char *p;
+
+	if (t->arena == NULL || t->arena->cap - t->arena->used < need) {
+		size_t cap = need > 65536 ? need : 65536;
+		struct ychunk *ch = xmalloc(sizeof(*ch) + cap);
+		ch->next = t->arena;
+		ch->used = 0;
+		ch->cap = cap;
+		t->arena = ch;
+	}
+	p = t->arena->data + t->arena->used;
+	if (len)
+		memcpy(p, s, len);
+	p[len] = '\0';
+	t->arena->used += need;
+	return p;
+}
+
+static void
+push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 64;
+		*a = xreallocarray(*a, *cap, sizeof(**a));
+	}
+	(*a)[(*n)++] = v;
+}
+
+/*
+ * Read the first YAML document of PARSER into T. Returns 0 with *ROOT set
+ * (UINT32_MAX for an empty stream), or -1 after adding a diagnostic. A second
+ * document is reported but does not discard the first.
+ */
+static int
+ytree_load(struct ytree *t, yaml_parser_t *parser, struct diag_list *dl, uint32_t *root)
+{
+	uint32_t *open = NULL, *pending = NULL;	/* open collections; children not yet placed */
+	size_t n_open = 0, cap_open = 0, n_pending = 0, cap_pending = 0;
+	size_t *base = NULL, cap_base = 0;
+	int documents = 0, rc = 0;
+	yaml_mark_t second = {0};
+	yaml_event_t ev;
+
+	*root = UINT32_MAX;
+	for (;;) {
+		uint32_t idx = UINT32_MAX;
+		const unsigned char *anchor = NULL;
+
+		if (!yaml_parser_parse(parser, &ev)) {
+			syntax_error(dl, parser);
+			rc = -1;
+			break;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			break;
+		}
+		if (ev.type == YAML_DOCUMENT_START_EVENT && ++documents == 2)
+			second = ev.start_mark;
+		if (documents > 1 && (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_ALIAS_EVENT)) {
+			/* an empty second document ("---" at the end) is harmless; content is not */
+			diag_add(dl, DIAG_ERROR, (int)second.line + 1, (int)second.column + 1,
+			    "only one YAML document is allowed in the configuration");
+			yaml_event_delete(&ev);
+			break;
+		}
+		switch (ev.type) {
+		case YAML_ALIAS_EVENT:
+			for (size_t i = t->n_anchors; i > 0; i--)
+				if (strcmp(t->anchors[i - 1].name, (const char *)ev.data.alias.anchor) == 0) {
+					idx = t->anchors[i - 1].node;
+					break;
+				}
+			if (idx == UINT32_MAX) {
+				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				    "YAML syntax error: found undefined alias '%s'", ev.data.alias.anchor);
+				rc = -1;
+			}
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT: {
+			struct ynode *n;
+
+			if (t->n_nodes >= UINT32_MAX - 1) {
+				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				    "the configuration is too large");
+				rc = -1;
+				break;
+			}
+			if (t->n_nodes == t->cap_nodes) {
+				t->cap_nodes = t->cap_nodes ? t->cap_nodes * 2 : 256;
+				t->nodes = xreallocarray(t->nodes, t->cap_nodes, sizeof(*t->nodes));
+			}
+			idx = (uint32_t)t->n_nodes++;
+			n = &t->nodes[idx];
+			memset(n, 0, sizeof(*n));
+			n->line = (int)ev.start_mark.line + 1;
+			n->col = (int)ev.start_mark.column + 1;
+			if (ev.type == YAML_SCALAR_EVENT) {
+				n->type = YAML_SCALAR_NODE;
+				n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+				n->length = ev.data.scalar.length > UINT32_MAX ? UINT32_MAX : (uint32_t)ev.data.scalar.length;
+				n->value = arena_dup(t, ev.data.scalar.value, ev.data.scalar.length);
+				anchor = ev.data.scalar.anchor;
+			} else if (ev.type == YAML_SEQUENCE_START_EVENT) {
+				n->type = YAML_SEQUENCE_NODE;
+				anchor = ev.data.sequence_start.anchor;
+			} else {
+				n->type = YAML_MAPPING_NODE;
+				anchor = ev.data.mapping_start.anchor;
+			}
+			if (anchor) {
+				t->anchors = xreallocarray(t->anchors, t->n_anchors + 1, sizeof(*t->anchors));
+				t->anchors[t->n_anchors].name = xstrdup((const char *)anchor);
+				t->anchors[t->n_anchors++].node = idx;
+			}
+			break;
+		}
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT: {
+			struct ynode *n = &t->nodes[open[--n_open]];
+			size_t b = base[n_open];
+
+			n->first = (uint32_t)t->n_kids;
+			n->n = (uint32_t)(n_pending - b);
+			for (size_t i = b; i < n_pending; i++)
+				push_u32(&t->kids, &t->n_kids, &t->cap_kids, pending[i]);
+			n_pending = b;
+			break;
+		}
+		default:
+			break;
+		}
+		if (idx != UINT32_MAX) {
+			/* a new node or an alias: the child of the innermost open collection, or the root */
+			if (n_open > 0)
+				push_u32(&pending, &n_pending, &cap_pending, idx);
+			else if (*root == UINT32_MAX)
+				*root = idx;
+			if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+				push_u32(&open, &n_open, &cap_open, idx);
+				if (n_open > cap_base) {
+					cap_base = cap_open;
+					base = xreallocarray(base, cap_base, sizeof(*base));
+				}
+				base[n_open - 1] = n_pending;
+			}
+		}
+		yaml_event_delete(&ev);
+		if (rc < 0)
+			break;
+	}
+	free(open);
+	free(pending);
+	free(base);
+	return rc;
+}
+
 struct config *
 config_load_mem(const char *path, const char *basedir, const char *data, size_t len,
     struct diag_list *diags)
 {
 	yaml_parser_t parser;
-	yaml_document_t doc;
+	struct ytree tree = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct ctx c = { &doc, diags, cfg };
-	yaml_node_t *root;
+	struct ctx c = { &tree, diags, cfg };
+	struct ynode *root = NULL;
+	uint32_t root_idx;
 
 	cfg->path = xstrdup(path);
 	cfg->dir = xstrdup(basedir ? basedir : ".");
@@ -1002,24 +1224,26 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 		return NULL;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		syntax_error(diags, &parser);
+	if (ytree_load(&tree, &parser, diags, &root_idx) < 0) {
+		ytree_free(&tree);
 		yaml_parser_delete(&parser);
+		diag_sort(diags);
 		config_free(cfg);
 		return NULL;
 	}
-	root = yaml_document_get_root_node(&doc);
+	if (root_idx != UINT32_MAX)
+		root = node(&c, root_idx);
 	if (root == NULL) {
 		diag_add(diags, DIAG_ERROR, 1, 1, "the configuration is empty");
 	} else if (root->type != YAML_MAPPING_NODE) {
 		ERR(&c, root, "the configuration must be a mapping, not %s", type_name(root));
 	} else {
-		yaml_node_t *domains = NULL;
+		struct ynode *domains = NULL;
 		walk_mapping(&c, root, "top level", top_keys, top_pair, NULL);
-		for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-			yaml_node_t *k = node(&c, p->key);
+		for (size_t p = 0; p < root->n; p += 2) {
+			struct ynode *k = kid(&c, root, p);
 			if (k->type == YAML_SCALAR_NODE && strcmp(sval(k), "domains") == 0) {
-				domains = node(&c, p->value);
+				domains = kid(&c, root, p + 1);
 				break;
 			}
 		}
@@ -1029,19 +1253,7 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 			ERR(&c, domains ? domains : root, "no domains configured");
 		check_listeners(&c);
 	}
-	if (root != NULL) {
-		yaml_document_t next;
-		if (yaml_parser_load(&parser, &next)) {
-			if (yaml_document_get_root_node(&next) != NULL)
-				diag_add(diags, DIAG_ERROR, (int)next.start_mark.line + 1,
-				    (int)next.start_mark.column + 1,
-				    "only one YAML document is allowed in the configuration");
-			yaml_document_delete(&next);
-		} else {
-			syntax_error(diags, &parser);
-		}
-	}
-	yaml_document_delete(&doc);
+	ytree_free(&tree);
 	yaml_parser_delete(&parser);
 	diag_sort(diags);
 	if (diags->errors > 0) {
