@@ -9,15 +9,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Decimal digits of X into BUF (at least 21 bytes); returns the string. */
+static const char *
+ulong_str(unsigned long x, char buf[21])
+{
+	char *p = buf + 20;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + x % 10);
+	while ((x /= 10) != 0);
+	return p;
+}
+
+/* Plain appends rather than printf: renderers and fingerprints run once per domain, for 100,000s of domains. */
 char *
 policy_render(const struct config_domain *d, size_t *len)
 {
 	struct buf b = {0};
+	char num[21];
 
-	buf_printf(&b, "version: STSv1\r\nmode: %s\r\n", config_mode_name(d->mode));
-	for (size_t i = 0; i < d->n_mx; i++)
-		buf_printf(&b, "mx: %s\r\n", d->mx[i]);
-	buf_printf(&b, "max_age: %lu\r\n", d->max_age);
+	buf_puts(&b, "version: STSv1\r\nmode: ");
+	buf_puts(&b, config_mode_name(d->mode));
+	buf_puts(&b, "\r\n");
+	for (size_t i = 0; i < d->n_mx; i++) {
+		buf_puts(&b, "mx: ");
+		buf_puts(&b, d->mx[i]);
+		buf_puts(&b, "\r\n");
+	}
+	buf_puts(&b, "max_age: ");
+	buf_puts(&b, ulong_str(d->max_age, num));
+	buf_puts(&b, "\r\n");
 	if (len)
 		*len = b.len;
 	return b.data;
@@ -285,18 +307,31 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The hashed text is "STSv1\nmode=M\nmax_age=N\n" then "mx=P\n" per pattern in
+ * byte order. State files store these fingerprints: the text must not change.
+ */
 void
 policy_fingerprint(const struct config_domain *d, char out[65])
 {
 	struct buf b = {0};
-	char **mx = xcalloc(d->n_mx, sizeof(char *));
+	char *small[16], **mx = d->n_mx <= 16 ? small : xcalloc(d->n_mx, sizeof(char *)), num[21];
 
-	memcpy(mx, d->mx, d->n_mx * sizeof(char *));
+	if (d->n_mx)
+		memcpy(mx, d->mx, d->n_mx * sizeof(char *));
 	qsort(mx, d->n_mx, sizeof(char *), cmp_str);
-	buf_printf(&b, "STSv1\nmode=%s\nmax_age=%lu\n", config_mode_name(d->mode), d->max_age);
-	for (size_t i = 0; i < d->n_mx; i++)
-		buf_printf(&b, "mx=%s\n", mx[i]);
+	buf_puts(&b, "STSv1\nmode=");
+	buf_puts(&b, config_mode_name(d->mode));
+	buf_puts(&b, "\nmax_age=");
+	buf_puts(&b, ulong_str(d->max_age, num));
+	buf_puts(&b, "\n");
+	for (size_t i = 0; i < d->n_mx; i++) {
+		buf_puts(&b, "mx=");
+		buf_puts(&b, mx[i]);
+		buf_puts(&b, "\n");
+	}
 	sha256_hex(b.data, b.len, out);
-	free(mx);
+	if (mx != small)
+		free(mx);
 	buf_free(&b);
 }

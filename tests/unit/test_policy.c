@@ -468,6 +468,42 @@ Test(policy_fingerprint, order_and_changes)
 	cr_expect_str_neq(f2, f3);
 }
 
+Test(policy_fingerprint, pinned_values)
+{
+	/*
+	 * State files keep fingerprints across versions, so the hashed text is
+	 * fixed: sha256("STSv1\nmode=enforce\nmax_age=604800\nmx=*.b.example.com\n
+	 * mx=a.example.com\nmx=c.example.com\n"), computed with sha256sum.
+	 */
+	static const char *const mx[] = { "c.example.com", "a.example.com", "*.b.example.com" };
+	char f[65];
+
+	fp(POLICY_MODE_ENFORCE, 604800, mx, 3, f);
+	cr_expect_str_eq(f, "2d1aac297dba8ef67714706df4cd6cc4222359a1b725346149fcee75e7572d41");
+	fp(POLICY_MODE_NONE, 86400, NULL, 0, f);
+	cr_expect_str_eq(f, "db81097f5f79350c5e77e82a26befb6fa7aef14a5b265596119fa1a8e3a2c728");
+}
+
+Test(policy_fingerprint, many_mx)
+{
+	/* more patterns than fit the small on-stack sort buffer: order still does not count */
+	char *fw[40], *bw[40], f1[65], f2[65];
+
+	for (int i = 0; i < 40; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "mx%02d.example.com", i);
+		fw[i] = strdup(name);
+		bw[39 - i] = fw[i];
+	}
+	fp(POLICY_MODE_ENFORCE, 86400, (const char *const *)fw, 40, f1);
+	fp(POLICY_MODE_ENFORCE, 86400, (const char *const *)bw, 40, f2);
+	cr_expect_str_eq(f1, f2);
+	fp(POLICY_MODE_ENFORCE, 86400, (const char *const *)fw, 39, f2);
+	cr_expect_str_neq(f1, f2);
+	for (int i = 0; i < 40; i++)
+		free(fw[i]);
+}
+
 Test(policy_fingerprint, unambiguous_fields)
 {
 	/* splitting or joining mx values must not collide: {"a.b", "c.d"} vs {"a.bc.d"}-like cases */
