@@ -828,8 +828,9 @@ certstore_check(const struct config *cfg, struct diag_list *dl)
 
 	if (cfg->n_https == 0 || cfg->tls_certs == NULL)
 		return;
+	/* an unreadable folder is reported; every domain is then uncovered too */
 	if ((cs = certstore_load(cfg->tls_certs, dl)) == NULL)
-		return;
+		cs = xcalloc(1, sizeof(*cs));
 	used = xcalloc(cs->n ? cs->n : 1, sizeof(*used));
 	for (size_t i = 0; i < cfg->n_domains; i++) {
 		const struct config_domain *d = &cfg->domains[i];
