@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for dnscmd: the serve publish hook (zone rewrite, on_change, failures) and the retiring-domain list. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "dnscmd.h"
+#include "metrics.h"
+#include "util.h"
+
+static char dir[64];
+
+static void
+setup(void)
+{
+	strcpy(dir, "/tmp/test_dnscmd.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	setenv("SOURCE_DATE_EPOCH", "1767225600", 1);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+	unsetenv("SOURCE_DATE_EPOCH");
+}
+
+/* A config in DIR with the given domains block and on_change command. */
+static struct config *
+load(const char *on_change, const char *domains)
+{
+	struct diag_list dl;
+	struct config *cfg;
+	char *yaml = xasprintf(
+	    "dns:\n"
+	    "  state: st/state\n"
+	    "  zone: zone/mta-sts.zone\n"
+	    "  ttl: 300\n"
+	    "  on_change: \"%s\"\n"
+	    "domains:\n%s", on_change, domains);
+	char *path = xasprintf("%s/mtastsd.yaml", dir);
+
+	diag_init(&dl, path);
+	cfg = config_load_mem(path, dir, yaml, strlen(yaml), &dl);
+	if (cfg == NULL)
+		diag_print(&dl, stderr);
+	cr_assert_not_null(cfg);
+	diag_free(&dl);
+	free(yaml);
+	free(path);
+	return cfg;
+}
+
+static const char two[] =
+    "  - name: example.com\n    mode: enforce\n    mx: [mx1.example.com]\n"
+    "    tlsrpt: [\"mailto:tls@example.com\"]\n"
+    "  - name: example.org\n    mx: [mail.example.org]\n";
+static const char one[] =
+    "  - name: example.com\n    mode: enforce\n    mx: [mx1.example.com]\n"
+    "    tlsrpt: [\"mailto:tls@example.com\"]\n";
+
+static char *
+slurp(const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name), *data = NULL;
+	if (read_file(path, &data, NULL) < 0)
+		data = NULL;
+	free(path);
+	return data;
+}
+
+static char *
+hook_cmd(void)
+{
+	/* records each run: its environment, appended */
+	return xasprintf("echo \\\"zone=$MTASTSD_ZONE changed=$MTASTSD_CHANGED\\\" >> %s/runs", dir);
+}
+
+Test(dnscmd, publish_writes_the_zone_then_runs_on_change, .init = setup, .fini = teardown)
+{
+	char *cmd = hook_cmd(), *zone, *runs, *want;
+	struct config *cfg = load(cmd, two);
+
+	dns_publish(cfg);
+	zone = slurp("zone/mta-sts.zone");
+	cr_assert_not_null(zone, "zone file not written (folder created?)");
+	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL);
+	cr_assert(strstr(zone, "\n_smtp._tls.example.com. 300 IN TXT \"v=TLSRPTv1; rua=mailto:tls@example.com\"\n") != NULL);
+	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL);
+	runs = slurp("runs");
+	cr_assert_not_null(runs, "on_change did not run");
+	want = xasprintf("zone=%s/zone/mta-sts.zone changed=example.com example.org\n", dir);
+	cr_assert_str_eq(runs, want);
+	cr_assert_not_null(slurp("st/state"));
+	free(want);
+	free(runs);
+	free(zone);
+	free(cmd);
+	config_free(cfg);
+}
+
+Test(dnscmd, publish_without_a_change_touches_nothing, .init = setup, .fini = teardown)
+{
+	char *cmd = hook_cmd(), *zp = xasprintf("%s/zone/mta-sts.zone", dir), *runs;
+	struct config *cfg = load(cmd, two);
+	struct stat a, b;
+
+	dns_publish(cfg);
+	cr_assert_eq(stat(zp, &a), 0);
+	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
+	dns_publish(cfg);
+	cr_assert_eq(stat(zp, &b), 0);
+	cr_assert_eq(a.st_ino, b.st_ino, "zone rewritten although no record changed");
+	runs = slurp("runs");
+	/* one line: the first publication only */
+	cr_assert_eq(strchr(runs, '\n'), runs + strlen(runs) - 1, "on_change ran again: %s", runs);
+	free(runs);
+	free(zp);
+	free(cmd);
+	config_free(cfg);
+}
+
+Test(dnscmd, publish_after_a_change_names_only_the_changed_domains, .init = setup, .fini = teardown)
+{
+	char *cmd = hook_cmd(), *zone, *runs;
+	struct config *cfg = load(cmd, two), *cfg2;
+
+	dns_publish(cfg);
+	config_free(cfg);
+	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);	/* an hour later */
+	cfg2 = load(cmd, one);
+	dns_publish(cfg2);
+	zone = slurp("zone/mta-sts.zone");
+	/* example.org retires: still published, with a new id, and explained */
+	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101010000;\"\n") != NULL, "%s", zone);
+	cr_assert(strstr(zone, "; example.org: retiring") != NULL);
+	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL);
+	runs = slurp("runs");
+	cr_assert(strstr(runs, "changed=example.org\n") != NULL, "%s", runs);
+	free(runs);
+	free(zone);
+	free(cmd);
+	config_free(cfg2);
+}
+
+Test(dnscmd, failing_on_change_is_counted_not_fatal, .init = setup, .fini = teardown)
+{
+	struct config *cfg = load("exit 3", two);
+	unsigned long before = dns_publish_failures();
+	char *zone, *m = NULL;
+	size_t mlen = 0;
+
+	dns_publish(cfg);
+	cr_assert_eq(dns_publish_failures(), before + 1);
+	/* the zone was still written before on_change ran */
+	zone = slurp("zone/mta-sts.zone");
+	cr_assert_not_null(zone);
+	metrics_render(&m, &mlen);
+	cr_assert(strstr(m, "mtastsd_dns_publish_failures_total ") != NULL);
+	cr_assert(strstr(m, "mtastsd_dns_publish_failures_total 0\n") == NULL);
+	free(m);
+	free(zone);
+	config_free(cfg);
+}
+
+Test(dnscmd, damaged_state_publishes_nothing, .init = setup, .fini = teardown)
+{
+	char *cmd = hook_cmd(), *sp = xasprintf("%s/st", dir), *f = xasprintf("%s/st/state", dir);
+	struct config *cfg = load(cmd, two);
+	unsigned long before = dns_publish_failures();
+	FILE *fp;
+	char *state;
+
+	cr_assert_eq(mkdir(sp, 0755), 0);
+	fp = fopen(f, "w");
+	fputs("mtastsd-state 2\nthis is not a state\n", fp);
+	fclose(fp);
+	dns_publish(cfg);
+	cr_assert_eq(dns_publish_failures(), before + 1);
+	cr_assert_null(slurp("zone/mta-sts.zone"), "zone written from a damaged state");
+	cr_assert_null(slurp("runs"), "on_change ran after a failed publication");
+	state = slurp("st/state");
+	cr_assert_str_eq(state, "mtastsd-state 2\nthis is not a state\n");
+	free(state);
+	free(sp);
+	free(f);
+	free(cmd);
+	config_free(cfg);
+}
+
+Test(dnscmd, retiring_list_for_serving, .init = setup, .fini = teardown)
+{
+	struct config *cfg = load("", two), *cfg2;
+	struct config_domain *r;
+	size_t n;
+
+	dns_publish(cfg);
+	config_free(cfg);
+	cfg2 = load("", one);
+	/* before any publication for the new config: example.org is already listed */
+	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(r[0].name, "example.org");
+	cr_assert_eq(r[0].mode, POLICY_MODE_NONE);
+	cr_assert_eq(r[0].max_age, 86400);
+	cr_assert_eq(r[0].n_mx, 0);
+	dns_retiring_free(r, n);
+	/* reading never writes the state: it still lists example.org as active */
+	char *state = slurp("st/state");
+	cr_assert(strstr(state, "domain example.org id=20260101000000 ") != NULL);
+	cr_assert(strstr(state, "status=retiring") == NULL);
+	free(state);
+	/* retired in the same second as its last id: the retirement id is T0+1 */
+	dns_publish(cfg2);
+	setenv("SOURCE_DATE_EPOCH", "1767830400", 1);
+	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(n, 1, "gone one second before T0+1+604800");
+	dns_retiring_free(r, n);
+	/* after its largest max_age (604800) since that id, the domain is gone */
+	setenv("SOURCE_DATE_EPOCH", "1767830401", 1);
+	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(n, 0);
+	dns_retiring_free(r, n);
+	config_free(cfg2);
+}
