@@ -1100,11 +1100,16 @@ ytree_load(struct ytree *t, yaml_parser_t *parser, struct diag_list *dl, uint32_
 			yaml_event_delete(&ev);
 			break;
 		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT && ++documents == 2)
+		if (ev.type == YAML_DOCUMENT_START_EVENT && ++documents >= 2)
 			second = ev.start_mark;
+		if (documents > 1 && ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0 &&
+		    ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+			/* an empty second document ("---" at the end) is harmless; content is not */
+			yaml_event_delete(&ev);
+			continue;
+		}
 		if (documents > 1 && (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
 		    ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_ALIAS_EVENT)) {
-			/* an empty second document ("---" at the end) is harmless; content is not */
 			diag_add(dl, DIAG_ERROR, (int)second.line + 1, (int)second.column + 1,
 			    "only one YAML document is allowed in the configuration");
 			yaml_event_delete(&ev);

@@ -187,6 +187,13 @@ teardown(void)
 	diag_free(&dl);
 }
 
+static void
+reset(void)
+{
+	diag_free(&dl);
+	diag_init(&dl, "t.yaml");
+}
+
 static struct config *
 load(const char *yaml)
 {
@@ -512,4 +519,75 @@ Test(config, many_domains_lookup)
 	cr_assert_eq(dl.errors, 1);
 	cr_expect_str_eq(dl.items[0].msg, "duplicate domain 'd7.example.com' (first at line 10:5)");
 	free(yaml);
+}
+
+Test(config, anchors_and_aliases)
+{
+	/* the event-based loader resolves aliases like libyaml's document loader did */
+	static const char yaml[] =
+	    "defaults:\n"
+	    "  mode: enforce\n"
+	    "  mx: &provider [mx1.provider.example, mx2.provider.example]\n"
+	    "domains:\n"
+	    "  - name: a.example.com\n"
+	    "    mx: *provider\n"
+	    "  - &b {name: b.example.com, mode: none, tlsrpt: &rua [\"mailto:r@b.example.com\"]}\n"
+	    "  - name: c.example.com\n"
+	    "    mx: [mx.c.example.com]\n"
+	    "    tlsrpt: *rua\n";
+	static const char *const pmx[] = { "mx1.provider.example", "mx2.provider.example", NULL };
+	static const char *const rua[] = { "mailto:r@b.example.com", NULL };
+	struct config *cfg = load(yaml);
+	const struct config_domain *d;
+
+	cr_assert_not_null(cfg);
+	d = find(cfg, "a.example.com");
+	expect_list(d->mx, d->n_mx, pmx, "a.mx");
+	cr_expect(d->owns_mx, "an aliased list is the domain's own list, not the defaults'");
+	d = find(cfg, "b.example.com");
+	cr_expect_eq(d->mode, POLICY_MODE_NONE);
+	d = find(cfg, "c.example.com");
+	expect_list(d->tlsrpt, d->n_tlsrpt, rua, "c.tlsrpt");
+	config_free(cfg);
+}
+
+Test(config, document_markers)
+{
+	struct config *cfg;
+
+	/* explicit start and end markers, and an empty trailing document, are fine */
+	cfg = load("---\ndomains: [{name: example.com, mode: none}]\n...\n");
+	cr_expect_not_null(cfg);
+	cr_expect_eq(dl.n, 0);
+	config_free(cfg);
+	reset();
+	cfg = load("domains: [{name: example.com, mode: none}]\n---\n");
+	cr_expect_not_null(cfg);
+	cr_expect_eq(dl.n, 0);
+	config_free(cfg);
+	reset();
+	/* a second document with content is not */
+	cr_expect_null(load("domains: [{name: example.com, mode: none}]\n--- \nfoo: 1\n"));
+	cr_assert_eq(dl.n, 1);
+	cr_expect_str_eq(dl.items[0].msg, "only one YAML document is allowed in the configuration");
+	cr_expect_eq(dl.items[0].line, 2);
+}
+
+Test(config, scalar_or_null_document)
+{
+	cr_expect_null(load("---\n"));
+	cr_assert_eq(dl.n, 1);
+	cr_expect_str_eq(dl.items[0].msg, "the configuration must be a mapping, not nothing");
+	reset();
+	cr_expect_null(load("example.com\n"));
+	cr_assert_eq(dl.n, 1);
+	cr_expect_str_eq(dl.items[0].msg, "the configuration must be a mapping, not a scalar");
+}
+
+Test(config, nul_in_scalar)
+{
+	/* a quoted "\0" escape puts a NUL inside the value: refused, not truncated */
+	cr_expect_null(load("domains:\n  - name: \"example.com\\0.evil\"\n    mode: none\n"));
+	cr_assert_eq(dl.errors, 1);
+	cr_expect_str_eq(dl.items[0].msg, "'name' contains a NUL character");
 }

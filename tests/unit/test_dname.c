@@ -70,9 +70,9 @@ static const struct nvec nvecs[] = {
 	{ "mx_1.example.com", DNAME_MX_PATTERN, NULL, "'_'" },
 	{ "[192.0.2.1]", DNAME_MX_PATTERN, NULL, "" },
 	{ "mx", DNAME_MX_PATTERN, NULL, "two labels" },
-	{ "192.0.2.25", DNAME_MX_PATTERN, NULL, "IP address" },
-	{ "192.0.2.25", DNAME_DOMAIN, NULL, "IP address" },
-	{ "mx.123", DNAME_MX_PATTERN, NULL, "IP address" },
+	{ "192.0.2.25", DNAME_MX_PATTERN, NULL, "numeric label" },
+	{ "192.0.2.25", DNAME_DOMAIN, NULL, "numeric label" },
+	{ "mx.123", DNAME_MX_PATTERN, NULL, "numeric label" },
 	{ "123.example.com", DNAME_MX_PATTERN, "123.example.com", NULL },
 	/* hosts */
 	{ "MTA-STS.Provider.Example.", DNAME_HOST, "mta-sts.provider.example", NULL },
