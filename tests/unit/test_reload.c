@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of reload.c, snapshot.c and metrics.c: build-then-swap, the publish hook, refcounts, counters. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "metrics.h"
+#include "reload.h"
+#include "snapshot.h"
+
+static char dir[64], path[128];
+static int hook_calls;
+static size_t hook_domains;
+static char hook_first[64];
+
+static void
+hook(const struct config *cfg)
+{
+	struct snapshot *cur = snapshot_current();
+
+	hook_calls++;
+	hook_domains = cfg->n_domains;
+	snprintf(hook_first, sizeof(hook_first), "%s", cfg->n_domains ? cfg->domains[0].name : "");
+	/* the hook runs only once the new config is the one being served */
+	cr_assert_not_null(cur);
+	cr_assert_eq(cur->cfg, cfg, "publish hook called before the swap");
+	snapshot_unref(cur);
+}
+
+static void
+write_config(const char *mx, const char *extra)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fprintf(f, "listen:\n  https: []\n  http: [\"127.0.0.1:8080\"]\n"
+	    "tls:\n  certs: certs/\n"
+	    "domains:\n  - name: example.com\n    mode: enforce\n    mx: [%s]\n%s", mx, extra);
+	fclose(f);
+}
+
+static void
+setup(void)
+{
+	char certs[160];
+
+	snprintf(dir, sizeof(dir), "/tmp/test_reload.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/mtastsd.yaml", dir);
+	snprintf(certs, sizeof(certs), "%s/certs", dir);
+	mkdir(certs, 0700);
+	hook_calls = 0;
+	reload_set_publish_hook(hook);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	reload_set_publish_hook(NULL);
+	reload_set_prepare(NULL);
+	snapshot_publish(NULL);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(reload, .init = setup, .fini = teardown);
+
+static bool
+serves(const char *needle)
+{
+	struct snapshot *s = snapshot_current();
+	const struct site *site = snapshot_site(s, "mta-sts.example.com");
+	bool found = site != NULL && strstr(site->body, needle) != NULL;
+
+	snapshot_unref(s);
+	return found;
+}
+
+Test(reload, swap_then_publish)
+{
+	write_config("mx1.example.com", "");
+	cr_assert_eq(reload_now(path), 0);
+	cr_assert_eq(hook_calls, 1);
+	cr_assert_eq(hook_domains, 1);
+	cr_assert(serves("mx: mx1.example.com\r\n"));
+	write_config("mx2.example.com", "  - name: example.org\n    mx: [mx.example.org]\n");
+	cr_assert_eq(reload_now(path), 0);
+	cr_assert_eq(hook_calls, 2);
+	cr_assert_eq(hook_domains, 2);
+	cr_assert(serves("mx: mx2.example.com\r\n"));
+	cr_assert_eq(metrics_reloads(1), 2);
+	cr_assert_eq(metrics_reloads(0), 0);
+}
+
+Test(reload, invalid_config_keeps_the_old_snapshot)
+{
+	struct snapshot *before, *after;
+
+	write_config("mx1.example.com", "");
+	cr_assert_eq(reload_now(path), 0);
+	before = snapshot_current();
+	write_config("mx2.example.com", "  - name: example.com\n    mx: [dup.example.com]\n");
+	cr_assert_eq(reload_now(path), -1);
+	after = snapshot_current();
+	cr_assert_eq(before, after, "a failed reload must not swap");
+	cr_assert_eq(hook_calls, 1, "no publish after a failed reload");
+	cr_assert_eq(metrics_reloads(0), 1);
+	cr_assert(serves("mx: mx1.example.com\r\n"));
+	snapshot_unref(before);
+	snapshot_unref(after);
+}
+
+Test(reload, broken_certificate_fails_the_reload)
+{
+	char crt[192];
+	FILE *f;
+
+	write_config("mx1.example.com", "");
+	cr_assert_eq(reload_now(path), 0);
+	snprintf(crt, sizeof(crt), "%s/certs/mta-sts.example.com.crt", dir);
+	cr_assert_not_null(f = fopen(crt, "w"));
+	fputs("-----BEGIN CERTIFICATE-----\nbroken\n", f);
+	fclose(f);
+	/* a half-written renewal: the key is there, the certificate is not complete */
+	snprintf(crt, sizeof(crt), "%s/certs/mta-sts.example.com.key", dir);
+	cr_assert_not_null(f = fopen(crt, "w"));
+	fputs("-----BEGIN PRIVATE KEY-----\nbroken\n", f);
+	fclose(f);
+	chmod(crt, 0600);
+	write_config("mx2.example.com", "");
+	cr_assert_eq(reload_now(path), -1);
+	cr_assert(serves("mx: mx1.example.com\r\n"));
+	cr_assert_eq(hook_calls, 1);
+}
+
+static int prepared;
+
+static int
+prepare_fail(struct snapshot *snap)
+{
+	(void)snap;
+	prepared++;
+	return -1;
+}
+
+Test(reload, failing_prepare_keeps_the_old_snapshot)
+{
+	write_config("mx1.example.com", "");
+	cr_assert_eq(reload_now(path), 0);
+	reload_set_prepare(prepare_fail);
+	write_config("mx2.example.com", "");
+	cr_assert_eq(reload_now(path), -1);
+	cr_assert_eq(prepared, 1);
+	cr_assert(serves("mx: mx1.example.com\r\n"));
+}
+
+static int released;
+
+static void
+count_release(struct snapshot *snap)
+{
+	(void)snap;
+	released++;
+}
+
+Test(reload, snapshot_lives_while_referenced)
+{
+	struct snapshot *held;
+
+	write_config("mx1.example.com", "");
+	cr_assert_eq(reload_now(path), 0);
+	held = snapshot_current();
+	held->release = count_release;
+	write_config("mx2.example.com", "");
+	cr_assert_eq(reload_now(path), 0);
+	cr_assert_eq(released, 0, "an in-flight reference keeps the old snapshot");
+	cr_assert(strstr(snapshot_site(held, "mta-sts.example.com")->body, "mx1.example.com") != NULL);
+	snapshot_unref(held);
+	cr_assert_eq(released, 1, "the last reference frees it");
+}
+
+Test(metrics, counters_render_in_prometheus_format)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	metrics_request(200);
+	metrics_request(200);
+	metrics_request(421);
+	metrics_request(299);
+	metrics_tls_failure(METRICS_TLS_UNKNOWN_SNI);
+	metrics_reload(0);
+	metrics_set_domains(7);
+	metrics_render(&buf, &len);
+	cr_assert_eq(strlen(buf), len);
+	cr_assert_not_null(strstr(buf, "\nmtastsd_http_requests_total{code=\"200\"} 2\n"));
+	cr_assert_not_null(strstr(buf, "\nmtastsd_http_requests_total{code=\"421\"} 1\n"));
+	cr_assert_not_null(strstr(buf, "\nmtastsd_http_requests_total{code=\"other\"} 1\n"));
+	cr_assert_not_null(strstr(buf, "\nmtastsd_tls_handshake_failures_total{reason=\"unknown_sni\"} 1\n"));
+	cr_assert_not_null(strstr(buf, "\nmtastsd_tls_handshake_failures_total{reason=\"protocol\"} 0\n"));
+	cr_assert_not_null(strstr(buf, "\nmtastsd_reloads_total{result=\"failed\"} 1\n"));
+	cr_assert_not_null(strstr(buf, "\nmtastsd_domains 7\n"));
+	cr_assert_not_null(strstr(buf, "# TYPE mtastsd_http_requests_total counter\n"));
+	cr_assert_eq(metrics_requests(200), 2);
+	free(buf);
+}
