@@ -162,11 +162,12 @@ get_uint(struct ctx *c, struct ynode *n, const char *key, unsigned long min, uns
 			ERR(c, n, "'%s' must be an integer, not '%s'", key, v);
 			return -1;
 		}
-		x = x * 10 + (unsigned long long)(*p - '0');
-		if (x > ULONG_MAX / 10) {
+		/* checked before the step: "18446744073709551619" must not wrap around to 3 */
+		if (x > (ULONG_MAX - (unsigned long long)(*p - '0')) / 10) {
 			ERR(c, n, "'%s' is out of range (%lu..%lu): '%s'", key, min, max, v);
 			return -1;
 		}
+		x = x * 10 + (unsigned long long)(*p - '0');
 	}
 	if (x < min || x > max) {
 		ERR(c, n, "'%s' is out of range (%lu..%lu): %llu", key, min, max, x);
