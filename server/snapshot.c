@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot: one immutable, refcounted bundle of config, certificates and prebuilt responses; readers take a reference. */
 #include "snapshot.h"
+#include "dnscmd.h"
+#include "log.h"
 #include "policy.h"
 #include "util.h"
 
@@ -20,12 +22,15 @@ snapshot_from(struct config *cfg, struct certstore *certs)
 	snap->cfg = cfg;
 	snap->certs = certs;
 	snap->loaded_at = time(NULL);
-	snap->sites = xcalloc(cfg->n_domains ? cfg->n_domains : 1, sizeof(*snap->sites));
-	for (size_t i = 0; i < cfg->n_domains; i++) {
+	/* RFC 8461 section 8.3: removed domains keep answering, as mode none, until senders' caches expire */
+	if (dns_retiring(cfg, &snap->retiring, &snap->n_retiring) < 0)
+		log_warnx("removed domains are not served as mode none: the DNS state is unreadable");
+	snap->sites = xcalloc(cfg->n_domains + snap->n_retiring + 1, sizeof(*snap->sites));
+	for (size_t i = 0; i < cfg->n_domains + snap->n_retiring; i++) {
 		struct site *s = &snap->sites[snap->n_sites];
 
-		s->domain = &cfg->domains[i];
-		s->host = xasprintf("mta-sts.%s", cfg->domains[i].name);
+		s->domain = i < cfg->n_domains ? &cfg->domains[i] : &snap->retiring[i - cfg->n_domains];
+		s->host = xasprintf("mta-sts.%s", s->domain->name);
 		s->body = policy_render(s->domain, &s->body_len);
 		if (hmap_put(&snap->by_host, s->host, s) != NULL) {
 			/* the config rejects duplicate domains; stay safe anyway */
@@ -83,6 +88,7 @@ snapshot_unref(struct snapshot *snap)
 		free(snap->sites[i].body);
 	}
 	free(snap->sites);
+	dns_retiring_free(snap->retiring, snap->n_retiring);
 	hmap_free(&snap->by_host);
 	certstore_free(snap->certs);
 	config_free(snap->cfg);

@@ -24,8 +24,10 @@ struct snapshot {
 	atomic_uint refs;
 	struct config *cfg;
 	struct certstore *certs;
-	struct site *sites;		/* config order */
+	struct site *sites;		/* config order, then the retiring domains */
 	size_t n_sites;
+	struct config_domain *retiring;	/* removed domains still served as mode none (dns_retiring) */
+	size_t n_retiring;
 	struct hmap by_host;		/* site->host -> struct site * */
 	time_t loaded_at;
 	/* set by the HTTP layer when it prebuilt responses; called once before the snapshot is freed */
