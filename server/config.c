@@ -220,6 +220,10 @@ walk_mapping(struct ctx *c, struct ynode *m, const char *where, const char *cons
 			ERR(c, k, "keys in '%s' must be strings, not %s", where, type_name(k));
 			continue;
 		}
+		if (strlen(sval(k)) != k->length) {	/* "mode\0x" must not pass for "mode" */
+			ERR(c, k, "a key in '%s' contains a NUL character", where);
+			continue;
+		}
 		for (kk = keys; *kk; kk++)
 			if (strcmp(*kk, sval(k)) == 0)
 				break;
@@ -846,9 +850,10 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 
 	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
 		/* shorthand: a bare name takes every field from defaults */
+		const char *s = get_str(c, n, "name");
 		da.set.name = true;
 		pos = n;
-		if (dname_normalize(sval(n), DNAME_DOMAIN, &d.name, err, sizeof(err)) < 0)
+		if (s && dname_normalize(s, DNAME_DOMAIN, &d.name, err, sizeof(err)) < 0)
 			ERR(c, n, "invalid domain: %s", err);
 	} else if (n->type == YAML_MAPPING_NODE) {
 		walk_mapping(c, n, "domains[]", domain_keys, domain_pair, &da);

@@ -590,4 +590,13 @@ Test(config, nul_in_scalar)
 	cr_expect_null(load("domains:\n  - name: \"example.com\\0.evil\"\n    mode: none\n"));
 	cr_assert_eq(dl.errors, 1);
 	cr_expect_str_eq(dl.items[0].msg, "'name' contains a NUL character");
+	reset();
+	/* the same in the shorthand form, and in a key */
+	cr_expect_null(load("defaults: {mode: none}\ndomains:\n  - \"example.com\\0.evil\"\n"));
+	cr_assert_eq(dl.errors, 1);
+	cr_expect_str_eq(dl.items[0].msg, "'name' contains a NUL character");
+	reset();
+	cr_expect_null(load("domains:\n  - name: example.com\n    \"mode\\0x\": none\n"));
+	cr_assert_eq(dl.errors, 1);
+	cr_expect_str_eq(dl.items[0].msg, "a key in 'domains[]' contains a NUL character");
 }
