@@ -422,8 +422,8 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 	if (l->kind == LISTEN_HTTPS)
 		flags |= MHD_USE_TLS;
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)lim->connection_timeout, NULL };
-	/* the connection's memory pool holds the request line and headers plus the response headers */
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)lim->max_header_size * 2, NULL };
+	/* the connection's pool holds the request line and headers, plus room for the response headers */
+	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)lim->max_header_size + 1024, NULL };
 	/* 0 means unlimited; MHD's own default would be FD_SETSIZE, even with epoll */
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
 	    lim->max_connections > 0 ? (intptr_t)lim->max_connections : 1000000, NULL };

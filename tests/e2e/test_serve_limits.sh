@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `mtastsd serve` limits: idle connections are closed after limits.connection_timeout, the
+# per-address connection limit holds, and idle or slow clients never block others.
+. "$(dirname "$0")/lib.sh"
+need curl openssl python3
+
+CERTS="$WORK/certs"
+CA="$CERTS/ca.crt"
+gen_certs "$CERTS" example.com
+P=$(free_port); H=$(free_port); ADMIN_PORT=$(free_port)
+cat >"$WORK/mtastsd.yaml" <<EOF
+listen:
+  https: ["127.0.0.1:$P"]
+  http: ["127.0.0.1:$H"]
+  admin: "127.0.0.1:$ADMIN_PORT"
+tls:
+  certs: certs/
+dns:
+  state: state/mtastsd.state
+  zone: state/mta-sts.zone
+limits:
+  connection_timeout: 3
+  max_connections: 100
+  max_connections_per_ip: 5
+  max_header_size: 2048
+domains:
+  - name: example.com
+    mode: enforce
+    mx: [mx1.example.com]
+EOF
+start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
+WK=/.well-known/mta-sts.txt
+
+out=$(python3 - "$H" "$P" "$CA" <<'PY'
+import socket, ssl, sys, time
+h, p, ca = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+req = b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n"
+
+def get_plain():
+    with socket.create_connection(("127.0.0.1", h), timeout=5) as s:
+        s.sendall(req)
+        data = b""
+        while True:
+            b = s.recv(4096)
+            if not b: break
+            data += b
+    return data.startswith(b"HTTP/1.1 200 ")
+
+def closed_within(sock, seconds):
+    sock.settimeout(seconds)
+    start = time.time()
+    try:
+        while True:
+            b = sock.recv(1)
+            if not b:
+                return time.time() - start
+    except (socket.timeout, TimeoutError):
+        return None
+    except OSError:
+        return time.time() - start
+
+# 1. a silent TLS client (no ClientHello) and a slow plain-HTTP client do not block others
+idle_tls = socket.create_connection(("127.0.0.1", p))
+slow = socket.create_connection(("127.0.0.1", h))
+slow.sendall(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-")
+t0 = time.time()
+ok = all(get_plain() for _ in range(3))
+print("others_served", ok and time.time() - t0 < 1.5)
+# 2. both are closed once the connection timeout (3 s) passes
+t = closed_within(slow, 6)
+print("slow_closed", t is not None and t < 5)
+t = closed_within(idle_tls, 6)
+print("idle_tls_closed", t is not None and t < 5)
+# 3. per-address limit: 5 held connections, the 6th is refused or closed at once
+held = [socket.create_connection(("127.0.0.1", h)) for _ in range(5)]
+time.sleep(0.3)
+# without a limit this silent connection would stay open until the 3 s timeout
+try:
+    extra = socket.create_connection(("127.0.0.1", h))
+    t = closed_within(extra, 1.5)
+except OSError:
+    t = 0
+print("per_ip_limit", t is not None)
+for s in held:
+    s.close()
+time.sleep(0.3)
+print("after_release", get_plain())
+PY
+)
+echo "$out"
+check "a silent TLS client and a slow HTTP client do not block other requests" grep -qx 'others_served True' <<<"$out"
+check "a slow client is closed after connection_timeout" grep -qx 'slow_closed True' <<<"$out"
+check "a silent TLS client is closed after connection_timeout" grep -qx 'idle_tls_closed True' <<<"$out"
+check "max_connections_per_ip: the 6th connection from one address is refused" grep -qx 'per_ip_limit True' <<<"$out"
+check "connections are accepted again once released" grep -qx 'after_release True' <<<"$out"
+check "431 above max_header_size (2048)" [ "$(curl -sS -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 3000 /dev/zero | tr '\0' a)" -H 'Host: mta-sts.example.com' "http://127.0.0.1:$H$WK" || true)" = 431 ]
+check "a request within max_header_size is served" [ "$(curl -sS -o /dev/null -w '%{http_code}' -H "X-Small: $(head -c 500 /dev/zero | tr '\0' a)" -H 'Host: mta-sts.example.com' "http://127.0.0.1:$H$WK" || true)" = 200 ]
+
+rc=0; stop_server || rc=$?
+check "SIGTERM: exit status 0 (got $rc)" [ "$rc" = 0 ]
+finish
