@@ -161,6 +161,20 @@ mkcert "$W/signer" "$W/neg/other-name" "mta-sts.other-name.test" || abort "opens
 mkdir -p "$W/otherca"
 mkca "$W/otherca" "some other CA" && mkcert "$W/otherca" "$W/neg/untrusted" "mta-sts.untrusted-ca.test" \
   || abort "openssl: other CA"
+# tolerance probes: one certificate per probe host from the trusted CA; cn-only.test has no SAN
+mkdir -p "$W/probe"
+for d in $("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import world; print(" ".join(world.PROBES))' "$IX"); do
+  if [ "$d" = cn-only.test ]; then
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/probe/mta-sts.$d.key" 2>/dev/null &&
+    openssl req -new -key "$W/probe/mta-sts.$d.key" -subj "/CN=mta-sts.$d" -out "$W/probe/cn.csr" 2>/dev/null &&
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n' > "$W/probe/cn.ext" &&
+    openssl x509 -req -in "$W/probe/cn.csr" -CA "$W/signer/ca.crt" -CAkey "$W/signer/ca.key" -CAcreateserial \
+      -CAserial "$W/signer/ca.srl" -days 2 -sha256 -extfile "$W/probe/cn.ext" -out "$W/probe/mta-sts.$d.crt" 2>/dev/null &&
+    rm -f "$W/probe/cn.csr" "$W/probe/cn.ext" || abort "openssl: CN-only probe certificate"
+  else
+    mkcert "$W/signer" "$W/probe/mta-sts.$d" "mta-sts.$d" || abort "openssl: probe certificate $d"
+  fi
+done
 say "certificates made by $certs_by"
 
 # client trust: every client gets the test CA and nothing else
@@ -264,6 +278,9 @@ negsrv() { # negsrv ADDR CERTBASE DOMAIN
 }
 negsrv 127.0.0.2 "$W/neg/other-name" wrong-cert.test
 negsrv 127.0.0.3 "$W/neg/untrusted" untrusted-ca.test
+ip netns exec "$NS" "$PY" "$IX/probe_server.py" 127.0.0.4 "$W/probe" > "$W/probe.log" 2>&1 &
+PIDS+=("$!")
+waitfor 5 nsx openssl s_client -connect 127.0.0.4:443 -servername mta-sts.html.test </dev/null || abort "probe_server.py did not start: $(tail -n 5 "$W/probe.log" | tr '\n' ' ')"
 waitfor 5 nsx openssl s_client -connect 127.0.0.2:443 -servername x </dev/null || abort "s_server did not start"
 waitfor 5 nsx openssl s_client -connect 127.0.0.3:443 -servername x </dev/null || abort "s_server did not start"
 
@@ -390,7 +407,7 @@ fi
 # the daemon re-checks a cached entry once it is older than cache_grace (2s)
 sleep 2.2
 say "after the change: every client again, with the policies it cached"
-run_clients changed "$W/v2/expect.json" "$W/ids2.json"
+run_clients after-change "$W/v2/expect.json" "$W/ids2.json"
 
 # ---------------------------------------------------------------- leftovers
 if nsx kill -0 "$SERVE_PID" 2>/dev/null; then

@@ -5,7 +5,7 @@
 //   node clients.js CLIENT EXPECT.json STATEDIR PHASE
 //
 // CLIENT: mailauth (the current line, strict mode), mailauth4 (the 4.x line, which has no
-// strict mode), email-domain-check. PHASE: "initial" or "changed". STATEDIR/CLIENT.json keeps the
+// strict mode), email-domain-check. PHASE: "initial" or "after-change". STATEDIR/CLIENT.json keeps the
 // policies each client cached in the initial phase; the changed phase hands them back to
 // getPolicy() as the known policy, as a sending MTA does with its cache.
 // Prints one JSON observation per line; world.py turns them into PASS/FAIL lines.
@@ -27,6 +27,7 @@ try {
 
 const domains = Object.keys(expect.domains);
 const negatives = Object.keys(expect.negative);
+const probes = Object.keys(expect.probes || {});
 
 const emit = obs => process.stdout.write(JSON.stringify(Object.assign({ client }, obs)) + '\n');
 
@@ -47,7 +48,7 @@ async function runMailauth(modName, strict) {
     const sts = require(path.join(__dirname, 'node_modules', modName, 'lib', 'mta-sts.js'));
     const opts = strict ? { strict: true, timeout: 10000 } : {};
     const one = async (domain, expectWhat, queryName) => {
-        let known = phase === 'changed' ? state[client][domain] || null : null;
+        let known = phase !== 'initial' ? state[client][domain] || null : null;
         let res;
         try {
             res = await sts.getPolicy(queryName || domain, known, opts);
@@ -67,7 +68,7 @@ async function runMailauth(modName, strict) {
             max_age: p.maxAge,
             detail: p.error ? errText(p.error) : res.status
         };
-        if (ok && expectWhat !== 'refuse') {
+        if (ok && (expectWhat === 'policy' || expectWhat === 'renewed')) {
             state[client][domain] = p;
             let extra = {};
             if (res.warnings && res.warnings.length) {
@@ -110,7 +111,7 @@ async function runMailauth(modName, strict) {
     };
     for (let d of domains) {
         let want = 'policy';
-        if (phase === 'changed' && client === 'mailauth' && d !== expect.changed) {
+        if (phase !== 'initial' && client === 'mailauth' && d !== expect.changed) {
             // same id in DNS and a fresh cached policy: no refetch, the cached policy is renewed
             want = 'renewed';
         }
@@ -126,6 +127,9 @@ async function runMailauth(modName, strict) {
         }
         for (let d of negatives) {
             await one(d, 'refuse');
+        }
+        for (let d of probes) {
+            await one(d, expect.probes[d].expect[client]);
         }
     }
 }
@@ -154,7 +158,7 @@ async function runEmailDomainCheck() {
             max_age: policy ? policy.max_age : undefined,
             detail: detail || (policy ? 'found' : 'getMtaStsPolicy returned null')
         };
-        if (obs.ok && expectWhat !== 'refuse' && policy.mode !== 'none') {
+        if (obs.ok && expectWhat === 'policy' && policy.mode !== 'none') {
             let extra = {};
             for (let mx of await mxHosts(domain)) {
                 if (!edc.isMxAllowed(mx, policy)) {
@@ -174,6 +178,9 @@ async function runEmailDomainCheck() {
     if (phase === 'initial') {
         for (let d of negatives) {
             await one(d, 'refuse');
+        }
+        for (let d of probes) {
+            await one(d, expect.probes[d].expect[client]);
         }
     }
 }

@@ -30,6 +30,7 @@ args = sys.argv[5:]
 exp = json.load(open(exp_path, encoding="utf-8"))
 domains = list(exp["domains"])
 negatives = list(exp["negative"])
+probes = list(exp.get("probes", {}))
 state_path = os.path.join(state_dir, client + ".json")
 try:
     state = json.load(open(state_path, encoding="utf-8"))
@@ -153,18 +154,21 @@ QUERY_RE = re.compile(r"^\(<STSFetchResult\.(\w+): \d+>, (.*)\)$", re.S)
 
 def do_query():
     def one(d):
-        known = state.get(d, {}).get("id") if phase == "changed" else None
+        known = state.get(d, {}).get("id") if phase != "initial" else None
         cmd = ["mta-sts-query", "-v", "warn", d] + ([known] if known else [])
         rc, out, err = run(cmd, timeout=30)
         text = out.decode().strip()
         m = QUERY_RE.match(text)
         want = "refuse" if d in negatives else "policy"
+        if d in probes:
+            want = exp["probes"][d]["expect"]["query"]
         if not m:
             return dict(domain=d, expect=want, ok=False, detail="rc %d output %r %r" % (rc, text[:100], err[-200:]))
         status, rest = m.group(1), m.group(2)
         if status == "VALID":
             ident, pol = ast.literal_eval(rest)
-            state[d] = {"id": ident, "pol": pol}
+            if want == "policy":
+                state[d] = {"id": ident, "pol": pol}
             return dict(domain=d, expect=want, ok=True, status="found", id=ident, mode=pol.get("mode"),
                         mx=pol.get("mx"), max_age=pol.get("max_age"),
                         extra_checks={"version": [pol.get("version") == "STSv1", "version %r" % pol.get("version")]},
@@ -175,9 +179,10 @@ def do_query():
             return dict(domain=d, expect="renewed", ok=True, status="renewed", id=known,
                         mode=pol.get("mode"), mx=pol.get("mx"), max_age=pol.get("max_age"),
                         note="known id %s -> NOT_CHANGED" % known)
-        return dict(domain=d, expect=want, ok=False, status=status, detail="%s (stderr: %s)" % (
-            status, err.decode().strip().splitlines()[-1][:150] if err.strip() else "-"))
-    todo = domains + (negatives if phase == "initial" else [])
+        why = err.decode().strip().splitlines()[-1] if err.strip() else "-"
+        why = re.sub(r"^.*failed with error: ", "", why)
+        return dict(domain=d, expect=want, ok=False, status=status, detail="%s: %s" % (status, why[:200]))
+    todo = domains + (negatives + probes if phase == "initial" else [])
     with ThreadPoolExecutor(4) as ex:
         for o in ex.map(one, todo):
             emit(**o)
@@ -187,7 +192,7 @@ def do_query():
 def do_daemon():
     port, db, confdir = args[0], args[1], args[2]
     before = {}
-    if phase == "changed":
+    if phase != "initial":
         before = state
     results = {}
     for d in domains + (negatives if phase == "initial" else []):
@@ -220,7 +225,7 @@ def do_daemon():
         if not out and rc != 1:
             extra["postmap"] = [False, "postmap rc %d %r" % (rc, err[:120])]
         note = "answer=%r" % (out or "NOTFOUND")
-        if phase == "changed" and d in before:
+        if phase != "initial" and d in before:
             if ts <= before[d]["ts"]:
                 extra["recheck"] = [False, "cache entry not rechecked (ts %s -> %s)" % (before[d]["ts"], ts)]
             note += " cached id %s -> %s" % (before[d]["id"], pid)

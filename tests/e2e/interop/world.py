@@ -81,6 +81,33 @@ NEGATIVE = {
 }
 NEGATIVE_ID = "20000101000000"
 
+# Tolerance probes: policy hosts that break one rule each, served by probe_server.py on
+# 127.0.0.4 with certificates from the trusted test CA. Each client's documented reaction
+# (tests/e2e/README.md, read from its source) is checked, so the table cannot silently go stale.
+# A = accepts the policy, R = refuses it. Clients: query (mta-sts-query), mailauth (7.x strict),
+# mailauth4, email-domain-check.
+PROBES = {
+    "redirect.test": ("301 to a valid policy on another host",
+                      {"query": "R", "mailauth": "R", "mailauth4": "R", "email-domain-check": "A"}),
+    "html.test": ("200 with Content-Type text/html",
+                  {"query": "R", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
+    "no-ctype.test": ("200 without Content-Type",
+                      {"query": "R", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
+    "charset.test": ("Content-Type text/plain; charset=utf-8",
+                     {"query": "A", "mailauth": "A", "mailauth4": "A", "email-domain-check": "A"}),
+    "lf-only.test": ("LF line ends instead of CRLF",
+                     {"query": "A", "mailauth": "A", "mailauth4": "A", "email-domain-check": "A"}),
+    "status-203.test": ("203 Non-Authoritative Information with a valid body",
+                        {"query": "R", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
+    "big.test": ("70000-byte policy (over the 64 KiB the RFC suggests)",
+                 {"query": "R", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
+    "cn-only.test": ("certificate names the host in its CN only, no SAN",
+                     {"query": "A", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
+    "max-age-over.test": ("max_age 31557601, above the RFC maximum",
+                          {"query": "R", "mailauth": "R", "mailauth4": "R", "email-domain-check": "A"}),
+}
+PROBE_ADDR = "127.0.0.4"
+
 
 def yq(s):
     return json.dumps(s, ensure_ascii=False)
@@ -151,12 +178,17 @@ def gen(d, changed):
         z.append('_mta-sts.%s. 60 IN TXT "v=STSv1; id=%s;"' % (dom, NEGATIVE_ID))
         z.append("mta-sts.%s. 60 IN A %s" % (dom, n["addr"]))
         z.append("%s. 60 IN MX 10 mx.%s." % (dom, dom))
+    for dom in PROBES:
+        z.append('_mta-sts.%s. 60 IN TXT "v=STSv1; id=%s;"' % (dom, NEGATIVE_ID))
+        z.append("mta-sts.%s. 60 IN A %s" % (dom, PROBE_ADDR))
+        z.append("%s. 60 IN MX 10 mx.%s." % (dom, dom))
     with open(os.path.join(d, "static.zone"), "w", encoding="ascii") as f:
         f.write("\n".join(z) + "\n")
 
     exp = {"domains": {e["domain"]: {k: e[k] for k in ("mode", "max_age", "mx", "body", "extra")}
                        for e in es},
-           "negative": NEGATIVE, "negative_id": NEGATIVE_ID, "changed": CHANGED}
+           "negative": NEGATIVE, "negative_id": NEGATIVE_ID, "changed": CHANGED,
+           "probes": {d: {"what": w, "expect": e} for d, (w, e) in PROBES.items()}}
     with open(os.path.join(d, "expect.json"), "w", encoding="utf-8") as f:
         json.dump(exp, f, indent=1, ensure_ascii=False)
     with open(os.path.join(d, "domains.txt"), "w", encoding="ascii") as f:
@@ -183,7 +215,16 @@ def verdict(exp_path, ids_path, obs_paths, label=""):
             client, dom = o["client"], o["domain"]
             problems = []
             want = o.get("expect", "policy")
-            if want == "fixture":
+            if want in ("A", "R"):
+                what = exp["probes"].get(dom, {}).get("what", "?")
+                got = "A" if o.get("ok") else "R"
+                if got != want:
+                    problems.append("%s the probe (%s), tests/e2e/README.md says it %s: %s" % (
+                        "accepts" if got == "A" else "refuses", what,
+                        "accepts" if want == "A" else "refuses", o.get("detail") or ""))
+                desc = "%s as documented: %s%s" % ("tolerated" if got == "A" else "refused", what,
+                                                   "" if got == "A" else " (%s)" % (o.get("detail") or ""))
+            elif want == "fixture":
                 if not o.get("ok"):
                     problems.append(o.get("detail") or "fixture missing")
                 desc = o.get("note") or ""
