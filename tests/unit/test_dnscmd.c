@@ -98,7 +98,9 @@ Test(dnscmd, publish_writes_the_zone_then_runs_on_change, .init = setup, .fini =
 	cr_assert_not_null(runs, "on_change did not run");
 	want = xasprintf("zone=%s/zone/mta-sts.zone changed=example.com example.org\n", dir);
 	cr_assert_str_eq(runs, want);
-	cr_assert_not_null(slurp("st/state"));
+	char *state = slurp("st/state");
+	cr_assert_not_null(state);
+	free(state);
 	free(want);
 	free(runs);
 	free(zone);
