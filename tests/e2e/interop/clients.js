@@ -156,7 +156,7 @@ async function runEmailDomainCheck() {
             mode: policy ? policy.mode : undefined,
             mx: policy ? policy.mx : [],
             max_age: policy ? policy.max_age : undefined,
-            detail: detail || (policy ? 'found' : 'getMtaStsPolicy returned null')
+            detail: detail || (!rec || !rec.id ? `no id in the TXT record (${JSON.stringify(rec && rec.raw)})` : policy ? 'found' : 'getMtaStsPolicy returned null')
         };
         if (obs.ok && expectWhat === 'policy' && policy.mode !== 'none') {
             let extra = {};

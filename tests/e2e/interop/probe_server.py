@@ -62,7 +62,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(203, "text/plain", body(dom))
         if dom == "big.test":
             return self.answer(200, "text/plain", body(dom, pad=70000))
-        if dom == "cn-only.test":
+        if dom in ("cn-only.test", "split-txt.test"):
             return self.answer(200, "text/plain", body(dom))
         if dom == "max-age-over.test":
             return self.answer(200, "text/plain", body(dom, max_age=31557601))

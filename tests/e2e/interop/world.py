@@ -105,6 +105,8 @@ PROBES = {
                      {"query": "A", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
     "max-age-over.test": ("max_age 31557601, above the RFC maximum",
                           {"query": "R", "mailauth": "R", "mailauth4": "R", "email-domain-check": "A"}),
+    "split-txt.test": ("TXT record in two strings: \"v=STSv1; \" \"id=...;\"",
+                       {"query": "A", "mailauth": "A", "mailauth4": "A", "email-domain-check": "R"}),
 }
 PROBE_ADDR = "127.0.0.4"
 
@@ -179,7 +181,10 @@ def gen(d, changed):
         z.append("mta-sts.%s. 60 IN A %s" % (dom, n["addr"]))
         z.append("%s. 60 IN MX 10 mx.%s." % (dom, dom))
     for dom in PROBES:
-        z.append('_mta-sts.%s. 60 IN TXT "v=STSv1; id=%s;"' % (dom, NEGATIVE_ID))
+        if dom == "split-txt.test":
+            z.append('_mta-sts.%s. 60 IN TXT "v=STSv1; " "id=%s;"' % (dom, NEGATIVE_ID))
+        else:
+            z.append('_mta-sts.%s. 60 IN TXT "v=STSv1; id=%s;"' % (dom, NEGATIVE_ID))
         z.append("mta-sts.%s. 60 IN A %s" % (dom, PROBE_ADDR))
         z.append("%s. 60 IN MX 10 mx.%s." % (dom, dom))
     with open(os.path.join(d, "static.zone"), "w", encoding="ascii") as f:
