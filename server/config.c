@@ -207,6 +207,8 @@ static bool
 walk_mapping(struct ctx *c, struct ynode *m, const char *where, const char *const *keys,
     pair_fn fn, void *arg)
 {
+	int first_line[32] = {0};	/* where keys[i] was first seen (0: not yet); no key list is longer */
+
 	if (m->type != YAML_MAPPING_NODE) {
 		ERR(c, m, "'%s' must be a mapping, not %s", where, type_name(m));
 		return false;
@@ -214,7 +216,7 @@ walk_mapping(struct ctx *c, struct ynode *m, const char *where, const char *cons
 	for (size_t p = 0; p < m->n; p += 2) {
 		struct ynode *k = kid(c, m, p), *v = kid(c, m, p + 1);
 		const char *const *kk;
-		bool dup = false;
+		size_t slot;
 
 		if (k->type != YAML_SCALAR_NODE) {
 			ERR(c, k, "keys in '%s' must be strings, not %s", where, type_name(k));
@@ -231,17 +233,16 @@ walk_mapping(struct ctx *c, struct ynode *m, const char *where, const char *cons
 			ERR(c, k, "unknown key '%s' in '%s'", sval(k), where);
 			continue;
 		}
-		for (size_t q = 0; q < p; q += 2) {
-			struct ynode *qk = kid(c, m, q);
-			if (qk->type == YAML_SCALAR_NODE && strcmp(sval(qk), sval(k)) == 0) {
-				ERR(c, k, "duplicate key '%s' in '%s' (first at line %d)", sval(k), where,
-				    qk->line);
-				dup = true;
-				break;
-			}
+		/* remembered per known key, not searched: a mapping repeating one key stays linear */
+		slot = (size_t)(kk - keys);
+		if (slot < 32 && first_line[slot] != 0) {
+			ERR(c, k, "duplicate key '%s' in '%s' (first at line %d)", sval(k), where,
+			    first_line[slot]);
+			continue;
 		}
-		if (!dup)
-			fn(c, sval(k), k, v, arg);
+		if (slot < 32)
+			first_line[slot] = k->line;
+		fn(c, sval(k), k, v, arg);
 	}
 	return true;
 }

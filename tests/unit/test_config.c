@@ -599,4 +599,27 @@ Test(config, nul_in_scalar)
 	cr_expect_null(load("domains:\n  - name: example.com\n    \"mode\\0x\": none\n"));
 	cr_assert_eq(dl.errors, 1);
 	cr_expect_str_eq(dl.items[0].msg, "a key in 'domains[]' contains a NUL character");
+	reset();
+	/* and the real key after it is not a duplicate of it */
+	cr_expect_null(load("domains:\n  - name: example.com\n    \"mode\\0x\": none\n    mode: none\n"));
+	cr_assert_eq(dl.errors, 1);
+	cr_expect_str_eq(dl.items[0].msg, "a key in 'domains[]' contains a NUL character");
+}
+
+Test(config, repeated_key_many_times)
+{
+	/* every repetition is reported against the first occurrence */
+	size_t cap = 64 * 1024, len = 0;
+	char *yaml = malloc(cap);
+
+	len += (size_t)snprintf(yaml + len, cap - len, "user: a\n");
+	for (int i = 0; i < 2000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "user: b\n");
+	len += (size_t)snprintf(yaml + len, cap - len, "domains: [{name: example.com, mode: none}]\n");
+	cr_assert_lt(len, cap);
+	cr_assert_null(load(yaml));
+	cr_expect_eq(dl.errors, 2000);
+	cr_expect_str_eq(dl.items[1999].msg, "duplicate key 'user' in 'top level' (first at line 1)");
+	cr_expect_eq(dl.items[1999].line, 2001);
+	free(yaml);
 }
