@@ -524,8 +524,9 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 		ids_iso8601(t, since);
 		ids_iso8601(ids_deletable_at(&st.d[i]), from);
 		diag_add(dl, DIAG_WARNING, 0, 0,
-		    "domain '%s' is retiring: removed from the configuration, served as mode none since %s;"
-		    " its DNS records may be deleted from %s", st.d[i].name, since, from);
+		    "domain '%s' is retiring: removed from the configuration, served as mode none since %s"
+		    " (keep a certificate for mta-sts.%s until then); its DNS records may be deleted from %s",
+		    st.d[i].name, since, st.d[i].name, from);
 	}
 	for (size_t i = 0; i < ch.n; i++)
 		if (ch.c[i].kind == IDS_EXPIRED)

@@ -119,4 +119,45 @@ grep -qx 'mta-sts.shop.example.com. 1800 IN CNAME mta-sts.provider.example.net.'
 { head -5 "$work/zones/example.com.zone"; printf '$ORIGIN .\n'; cat "$work/records2.txt"; } >"$work/z2.zone"
 named-checkzone -q example.com "$work/z2.zone" || fail "named-checkzone refused the zone with host_target"
 
+# delegated hosting: the provider side loads as the provider's zone, the customer side as the
+# customer's zone, and a lookup of the customer name follows the CNAME to the provider's TXT
+kill "$knot_pid"; wait "$knot_pid" 2>/dev/null || true; knot_pid=
+sed -i 's/^  host_target: .*$/  host_target: mta-sts.provider.example.net\n  delegate_zone: sts.provider.example.net/' "$work/mtastsd.yaml"
+"$MTASTSD" -c "$work/mtastsd.yaml" dns >"$work/provider.txt" || fail "provider side exited $?"
+"$MTASTSD" -c "$work/mtastsd.yaml" dns --side customer >"$work/customer.txt" || fail "customer side exited $?"
+{
+  printf '$ORIGIN sts.provider.example.net.\n$TTL 3600\n'
+  printf '@ IN SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 60\n@ IN NS ns.example.com.\n'
+  printf '$ORIGIN .\n'
+  cat "$work/provider.txt"
+} >"$work/zones/sts.provider.example.net.zone"
+head -5 "$work/zones/example.com.zone" >"$work/head"
+{ cat "$work/head"; printf '$ORIGIN .\n'; cat "$work/customer.txt"; } >"$work/zones/example.com.zone"
+named-checkzone -q sts.provider.example.net "$work/zones/sts.provider.example.net.zone" ||
+  fail "named-checkzone refused the provider side"
+named-checkzone -q example.com "$work/zones/example.com.zone" || fail "named-checkzone refused the customer side"
+rm -rf "$work/db"/*
+cat >>"$work/knot.conf" <<CONF
+  - domain: sts.provider.example.net.
+    file: sts.provider.example.net.zone
+CONF
+knotd -c "$work/knot.conf" >"$work/knot.log" 2>&1 &
+knot_pid=$!
+for _ in $(seq 1 50); do
+  if [ -n "$(dq SOA sts.provider.example.net 2>/dev/null)" ]; then break; fi
+  kill -0 "$knot_pid" 2>/dev/null || fail "knotd exited"
+  sleep 0.2
+done
+expect _mta-sts.shop.example.com.sts.provider.example.net TXT '"v=STSv1; id=20260101000000;"'
+expect _mta-sts.shop.example.com CNAME '_mta-sts.shop.example.com.sts.provider.example.net.'
+expect _smtp._tls.example.com CNAME '_smtp._tls.example.com.sts.provider.example.net.'
+expect _smtp._tls.shop.example.com CNAME ''
+expect mta-sts.shop.example.com CNAME 'mta-sts.provider.example.net.'
+# following the customer's CNAME (as a resolver would; an authoritative server does not
+# chase it into another zone) ends at the provider's TXT
+target=$(dq CNAME _mta-sts.example.com)
+got=$(dq TXT "$target")
+[ "$got" = '"v=STSv1; id=20260101000000;"' ] || fail "CNAME to the provider zone did not lead to the TXT: [$got]"
+grep -q 'TXT' "$work/customer.txt" && fail "customer side contains TXT records"
+
 echo "PASS: bind output loads into knotd and dig returns exactly the records"
