@@ -672,9 +672,27 @@ in_list(char **list, size_t n, const char *s)
 	return false;
 }
 
+/*
+ * Whether S is already in LIST (N entries): a scan while the list is short,
+ * then a hash set (SET, borrowing the strings), so a list of thousands of
+ * entries is not quadratic. The caller frees SET with hmap_free.
+ */
+static bool
+seen_before(struct hmap *set, char **list, size_t n, const char *s)
+{
+	if (set->cap == 0) {
+		if (n < 16)
+			return in_list(list, n, s);
+		for (size_t i = 0; i < n; i++)
+			hmap_put(set, list[i], list[i]);
+	}
+	return hmap_put(set, s, (void *)(uintptr_t)1) != NULL;
+}
+
 static void
 mx_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain *d)
 {
+	struct hmap set = {0};
 	char err[512];
 
 	d->mx = NULL;
@@ -697,7 +715,7 @@ mx_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain 
 			ERR(c, e, "invalid mx: %s", err);
 			continue;
 		}
-		if (in_list(d->mx, d->n_mx, norm)) {
+		if (seen_before(&set, d->mx, d->n_mx, norm)) {
 			free(norm);
 			continue;
 		}
@@ -706,11 +724,13 @@ mx_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain 
 		d->mx = xreallocarray(d->mx, d->n_mx + 1, sizeof(char *));
 		d->mx[d->n_mx++] = norm;
 	}
+	hmap_free(&set);
 }
 
 static void
 rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain *d)
 {
+	struct hmap set = {0};
 	char err[512];
 
 	d->tlsrpt = NULL;
@@ -732,11 +752,12 @@ rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain
 			ERR(c, e, "%s", err);
 			continue;
 		}
-		if (in_list(d->tlsrpt, d->n_tlsrpt, s))
+		if (seen_before(&set, d->tlsrpt, d->n_tlsrpt, s))
 			continue;
 		d->tlsrpt = xreallocarray(d->tlsrpt, d->n_tlsrpt + 1, sizeof(char *));
 		d->tlsrpt[d->n_tlsrpt++] = xstrdup(s);
 	}
+	hmap_free(&set);
 }
 
 static const char *const domain_keys[] = { "name", "mode", "max_age", "mx", "tlsrpt", NULL };
@@ -747,6 +768,7 @@ struct domain_arg {
 	struct fields_set set;
 	const char *where;
 	struct ynode *name_node;
+	struct ynode *mx_node;
 };
 
 static void
@@ -792,11 +814,28 @@ domain_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 		}
 	} else if (strcmp(key, "mx") == 0) {
 		da->set.mx = true;
+		da->mx_node = v;
 		mx_list(c, v, da->where, d);
 	} else if (strcmp(key, "tlsrpt") == 0) {
 		da->set.tlsrpt = true;
 		rua_list(c, v, da->where, d);
 	}
+}
+
+/* The largest policy body we emit: POLICY_MAX_BODY, which policy_parse also enforces. */
+#define CONFIG_MAX_BODY 65536
+
+/* Length of the body policy_render would produce for D, without rendering it. */
+static size_t
+body_length(const struct config_domain *d)
+{
+	char num[32];
+	size_t len = strlen("version: STSv1\r\nmode: \r\nmax_age: \r\n") + strlen(config_mode_name(d->mode));
+
+	len += (size_t)snprintf(num, sizeof(num), "%lu", d->max_age);
+	for (size_t i = 0; i < d->n_mx; i++)
+		len += strlen("mx: \r\n") + strlen(d->mx[i]);
+	return len;
 }
 
 static void
@@ -844,7 +883,7 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 {
 	struct config *cfg = c->cfg;
 	struct config_domain d = {0};
-	struct domain_arg da = { &d, {0}, "domains[]", NULL };
+	struct domain_arg da = { &d, {0}, "domains[]", NULL, NULL };
 	struct ynode *pos = n;
 	size_t errors = c->dl->errors;
 	char err[512];
@@ -884,6 +923,10 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 	d.col = COL(pos);
 	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors)
 		ERR(c, pos, "domain '%s' in mode %s needs at least one mx", d.name, config_mode_name(d.mode));
+	if (d.name && c->dl->errors == errors && body_length(&d) > CONFIG_MAX_BODY)
+		ERR(c, da.mx_node ? da.mx_node : pos,
+		    "the policy of '%s' would be %zu bytes; senders may refuse more than %d (RFC 8461 section 3.3)",
+		    d.name, body_length(&d), CONFIG_MAX_BODY);
 	if (d.name)
 		note_name(c, seen, d.name, d.line, d.col);
 	if (c->dl->errors != errors || d.name == NULL) {
@@ -952,7 +995,7 @@ top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 	} else if (strcmp(key, "log") == 0) {
 		walk_mapping(c, v, "log", log_keys, log_pair, NULL);
 	} else if (strcmp(key, "defaults") == 0) {
-		struct domain_arg da = { &cfg->defaults, {0}, "defaults", NULL };
+		struct domain_arg da = { &cfg->defaults, {0}, "defaults", NULL, NULL };
 		walk_mapping(c, v, "defaults", defaults_keys, domain_pair, &da);
 	}
 	/* domains are parsed after everything else, once defaults are known */

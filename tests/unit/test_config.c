@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "policy.h"
 
 #define FIXTURE_DIR TEST_FIXTURES "/config"
 #define EXPECT_TAG "# expect: "
@@ -621,5 +622,84 @@ Test(config, repeated_key_many_times)
 	cr_expect_eq(dl.errors, 2000);
 	cr_expect_str_eq(dl.items[1999].msg, "duplicate key 'user' in 'top level' (first at line 1)");
 	cr_expect_eq(dl.items[1999].line, 2001);
+	free(yaml);
+}
+
+/* A config with 1818 mx of 30 characters and one of LAST characters, mode none, max_age 86400. */
+static char *
+big_policy_yaml(size_t last)
+{
+	size_t cap = 128 * 1024, len = 0;
+	char *yaml = malloc(cap), label[64];
+
+	len += (size_t)snprintf(yaml + len, cap - len, "domains:\n  - name: example.com\n    mode: none\n"
+	    "    max_age: 86400\n    mx:\n");
+	for (int i = 0; i < 1818; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "      - mx%05d.abcdefghijklmn.example\n", i);
+	memset(label, 'x', last - 13);
+	label[last - 13] = '\0';
+	len += (size_t)snprintf(yaml + len, cap - len, "      - last.%s.example\n", label);
+	cr_assert_lt(len, cap);
+	return yaml;
+}
+
+Test(config, policy_body_size_limit)
+{
+	/* 44 bytes of fixed lines + 1818 * 36 + (38 + 6) = 65536: the largest body senders must accept */
+	char *yaml = big_policy_yaml(38), *body, err[256];
+	struct config *cfg = load(yaml);
+	struct policy p;
+	size_t len;
+
+	cr_assert_not_null(cfg);
+	body = policy_render(find(cfg, "example.com"), &len);
+	cr_expect_eq(len, 65536);
+	cr_expect_eq(policy_parse(body, len, &p, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(p.n_mx, 1819);
+	policy_free(&p);
+	free(body);
+	config_free(cfg);
+	free(yaml);
+
+	/* one byte more is refused by the loader, as policy_parse would refuse the body */
+	reset();
+	yaml = big_policy_yaml(39);
+	cr_expect_null(load(yaml));
+	cr_assert_eq(dl.errors, 1);
+	cr_expect_str_eq(dl.items[0].msg, "the policy of 'example.com' would be 65537 bytes; senders may refuse "
+	    "more than 65536 (RFC 8461 section 3.3)");
+	cr_expect_eq(dl.items[0].line, 6);	/* at the mx list (its first item) */
+	cr_expect_eq(dl.items[0].col, 7);
+	free(yaml);
+}
+
+Test(config, long_lists_deduplicated)
+{
+	/* past the short-list scan, duplicates are still dropped and the order kept */
+	size_t cap = 256 * 1024, len = 0;
+	char *yaml = malloc(cap);
+	struct config *cfg;
+	const struct config_domain *d;
+
+	len += (size_t)snprintf(yaml + len, cap - len, "domains:\n  - name: example.com\n    mx:\n");
+	for (int round = 0; round < 3; round++)
+		for (int i = 0; i < 500; i++)
+			len += (size_t)snprintf(yaml + len, cap - len, "      - %s%d.example.com%s\n",
+			    round == 1 ? "MX" : "mx", i, round == 2 ? "." : "");
+	len += (size_t)snprintf(yaml + len, cap - len, "    tlsrpt:\n");
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 40; i++)
+			len += (size_t)snprintf(yaml + len, cap - len, "      - \"mailto:r%d@example.com\"\n", i);
+	cr_assert_lt(len, cap);
+	cfg = load(yaml);
+	cr_assert_not_null(cfg);
+	d = find(cfg, "example.com");
+	cr_assert_eq(d->n_mx, 500);
+	cr_expect_str_eq(d->mx[0], "mx0.example.com");
+	cr_expect_str_eq(d->mx[17], "mx17.example.com");
+	cr_expect_str_eq(d->mx[499], "mx499.example.com");
+	cr_assert_eq(d->n_tlsrpt, 40);
+	cr_expect_str_eq(d->tlsrpt[39], "mailto:r39@example.com");
+	config_free(cfg);
 	free(yaml);
 }
