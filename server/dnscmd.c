@@ -387,10 +387,12 @@ dns_publish(const struct config *cfg)
 		}
 		if (read_file(cfg->dns_zone, &cur, NULL) < 0 || strcmp(cur, zone) != 0) {
 			char *dir = path_dirname(cfg->dns_zone);
-			if (dnsstate_mkdirs(dir) < 0 ||
-			    dnsstate_write_atomic(cfg->dns_zone, zone, strlen(zone), 0644, err, sizeof(err)) < 0) {
-				if (errno != 0 && err[0] == '\0')
-					snprintf(err, sizeof(err), "cannot create '%s': %s", dir, strerror(errno));
+			err[0] = '\0';
+			if (dnsstate_mkdirs(dir) < 0)
+				snprintf(err, sizeof(err), "cannot create the folder '%s': %s", dir, strerror(errno));
+			else
+				dnsstate_write_atomic(cfg->dns_zone, zone, strlen(zone), 0644, err, sizeof(err));
+			if (err[0] != '\0') {
 				log_error("dns publish: zone not written: %s", err);
 				publish_failed();
 				free(dir);

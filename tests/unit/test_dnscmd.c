@@ -232,3 +232,21 @@ Test(dnscmd, retiring_list_for_serving, .init = setup, .fini = teardown)
 	dns_retiring_free(r, n);
 	config_free(cfg2);
 }
+
+Test(dnscmd, unwritable_zone_is_counted_and_on_change_not_run, .init = setup, .fini = teardown)
+{
+	char *cmd = hook_cmd(), *blocker = xasprintf("%s/zone", dir);
+	struct config *cfg = load(cmd, two);
+	unsigned long before = dns_publish_failures();
+	FILE *fp;
+
+	/* a plain file where the zone's folder should be */
+	fp = fopen(blocker, "w");
+	fclose(fp);
+	dns_publish(cfg);
+	cr_assert_eq(dns_publish_failures(), before + 1);
+	cr_assert_null(slurp("runs"), "on_change ran although the zone was not written");
+	free(blocker);
+	free(cmd);
+	config_free(cfg);
+}
