@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz target: request routing. The input is split at NUL bytes into SNI, Host,
+ * method and path; an empty SNI or Host field stands for "absent".
+ */
+#include "config.h"
+#include "diag.h"
+#include "policy.h"
+#include "route.h"
+#include "snapshot.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char yaml[] =
+    "domains:\n"
+    "  - {name: example.com, mode: enforce, mx: [mx1.example.com, '*.mail.example.net']}\n"
+    "  - {name: example.org, mode: testing, mx: [mail.example.org]}\n"
+    "  - {name: b\xc3\xbc" "cher.example, mode: none}\n"
+    "  - {name: sub.example.com, mx: [mx.sub.example.com]}\n";
+
+static struct snapshot *snap;
+
+static void
+init(void)
+{
+	struct diag_list dl;
+	struct config *cfg;
+
+	diag_init(&dl, "fuzz.yaml");
+	cfg = config_load_mem("fuzz.yaml", "/nonexistent", yaml, sizeof(yaml) - 1, &dl);
+	if (cfg == NULL)
+		__builtin_trap();
+	snap = snapshot_from(cfg, NULL);
+	diag_free(&dl);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *buf, *field[4] = { "", "", "GET", "/" };
+	size_t n = 0, start = 0;
+	struct route_result rr;
+
+	if (snap == NULL)
+		init();
+	buf = malloc(size + 1);
+	if (buf == NULL)
+		return 0;
+	memcpy(buf, data, size);
+	buf[size] = '\0';
+	for (size_t i = 0; i <= size && n < 4; i++) {
+		if (i == size || buf[i] == '\0') {
+			field[n++] = buf + start;
+			start = i + 1;
+		}
+	}
+	rr = route(snap, field[0][0] ? field[0] : NULL, field[1][0] ? field[1] : NULL, field[2], field[3]);
+	switch (rr.status) {
+	case 200:
+		/* a policy is only ever the rendered body of a configured domain, for GET or HEAD */
+		if (rr.site == NULL || rr.body_len != rr.site->body_len ||
+		    memcmp(rr.body, rr.site->body, rr.body_len) != 0 ||
+		    strcmp(field[3], ROUTE_POLICY_PATH) != 0)
+			__builtin_trap();
+		{
+			size_t len;
+			char *body = policy_render(rr.site->domain, &len);
+			if (len != rr.body_len || memcmp(body, rr.body, len) != 0)
+				__builtin_trap();
+			free(body);
+		}
+		if (rr.send_body != (strcmp(field[2], "GET") == 0))
+			__builtin_trap();
+		break;
+	case 404:
+	case 405:
+	case 421:
+		if (rr.site != NULL && rr.status != 405)
+			__builtin_trap();
+		break;
+	default:
+		__builtin_trap();	/* never a redirect, never anything else */
+	}
+	free(buf);
+	return 0;
+}
