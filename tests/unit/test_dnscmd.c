@@ -250,3 +250,80 @@ Test(dnscmd, unwritable_zone_is_counted_and_on_change_not_run, .init = setup, .f
 	free(cmd);
 	config_free(cfg);
 }
+
+/* The messages dns_check adds, joined by newlines. */
+static char *
+check_messages(const struct config *cfg, size_t *errors, size_t *warnings)
+{
+	struct diag_list dl;
+	struct buf b = {0};
+
+	diag_init(&dl, "cfg");
+	dns_check(cfg, &dl);
+	for (size_t i = 0; i < dl.n; i++)
+		buf_printf(&b, "%s\n", dl.items[i].msg);
+	*errors = dl.errors;
+	*warnings = dl.warnings;
+	diag_free(&dl);
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return b.data;
+}
+
+static void
+write_state(const char *text)
+{
+	char *sp = xasprintf("%s/st", dir), *f = xasprintf("%s/st/state", dir);
+	FILE *fp;
+
+	mkdir(sp, 0755);
+	fp = fopen(f, "w");
+	fputs(text, fp);
+	fclose(fp);
+	free(sp);
+	free(f);
+}
+
+Test(dnscmd, check_reports_state_problems_and_retiring_domains, .init = setup, .fini = teardown)
+{
+	struct config *cfg = load("", two), *cfg2;
+	size_t e, w;
+	char *m;
+
+	/* no state yet: nothing to say */
+	m = check_messages(cfg, &e, &w);
+	cr_assert_eq(e + w, 0, "%s", m);
+	free(m);
+
+	/* a damaged state is an error (its positions go to stderr) */
+	write_state("mtastsd-state 2\ngarbage\n");
+	m = check_messages(cfg, &e, &w);
+	cr_assert_eq(e, 1);
+	cr_assert(strstr(m, "is damaged or unreadable") != NULL, "%s", m);
+	free(m);
+
+	/* a version 1 state: a warning that it will be upgraded */
+	write_state("mtastsd-state 1\n");
+	m = check_messages(cfg, &e, &w);
+	cr_assert_eq(e, 0, "%s", m);
+	cr_assert_eq(w, 1);
+	cr_assert(strstr(m, "is version 1; the next `dns` or `serve` upgrades it to 2") != NULL, "%s", m);
+	free(m);
+
+	/* a domain removed from the config: a warning with the date its records may go */
+	char *f = xasprintf("%s/st/state", dir);
+	unlink(f);
+	free(f);
+	dns_publish(cfg);
+	cfg2 = load("", one);
+	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
+	m = check_messages(cfg2, &e, &w);
+	cr_assert_eq(e, 0, "%s", m);
+	cr_assert_eq(w, 1, "%s", m);
+	cr_assert(strstr(m, "domain 'example.org' is retiring: removed from the configuration, served as mode none"
+	    " since 2026-01-01T01:00:00Z (keep a certificate for mta-sts.example.org until then);"
+	    " its DNS records may be deleted from 2026-01-08T01:00:00Z") != NULL, "%s", m);
+	free(m);
+	config_free(cfg);
+	config_free(cfg2);
+}
