@@ -163,10 +163,12 @@ add_file(struct filelist *fl, const char *path, const char *dir, const char *nam
 static int
 scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 {
+	static const char *const live = "live", *const archive = "archive";
 	DIR *d;
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0;
+	bool letsencrypt;
 
 	if ((d = opendir(dir)) == NULL) {
 		diag_add(dl, DIAG_ERROR, 0, 0, "tls.certs: cannot read folder '%s': %s", dir, strerror(errno));
@@ -181,9 +183,23 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	closedir(d);
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_str);
+	letsencrypt = bsearch(&live, names, n, sizeof(*names), cmp_str) != NULL &&
+	    bsearch(&archive, names, n, sizeof(*names), cmp_str) != NULL;
 	for (size_t i = 0; i < n; i++) {
-		char *path = xasprintf("%s/%s", dir, names[i]);
+		char *path;
 		struct stat st;
+
+		/*
+		 * A certbot root (/etc/letsencrypt): live/ links to the current
+		 * files; archive/ keeps every old version, keys/ and csr/ hold
+		 * spare keys and requests. Only live/ is what certbot serves.
+		 */
+		if (letsencrypt && (strcmp(names[i], "archive") == 0 || strcmp(names[i], "keys") == 0 ||
+		    strcmp(names[i], "csr") == 0 || strcmp(names[i], "accounts") == 0)) {
+			free(names[i]);
+			continue;
+		}
+		path = xasprintf("%s/%s", dir, names[i]);
 
 		/* stat follows symlinks: certbot's live/ links into archive/ */
 		if (stat(path, &st) == 0) {

@@ -29,7 +29,8 @@ void certstore_global_deinit(void);
 
 /*
  * Scan DIR recursively for PEM certificates and keys: certbot's layout
- * (fullchain.pem + privkey.pem in one folder), NAME.crt|NAME.pem|NAME.cer +
+ * (fullchain.pem + privkey.pem in one folder; in a certbot root only live/
+ * is read, not archive/, keys/ or csr/), NAME.crt|NAME.pem|NAME.cer +
  * NAME.key, or one file holding the chain and the key. Each pair is parsed
  * once here (chain, key, key match, SAN dNSNames, expiry) into the form the
  * handshake uses. A file that cannot be parsed or a key that does not match

@@ -221,6 +221,43 @@ Test(certstore, certbot_layout_single_file_and_pem_key_pairs)
 	certstore_free(cs);
 }
 
+Test(certstore, certbot_root_reads_live_only)
+{
+	struct certstore *cs;
+	int rc;
+
+	need_openssl();
+	/* /etc/letsencrypt as certbot leaves it after one renewal: live/ links into archive/ */
+	gen("src", "--days 10 p.example");
+	rc = sh("cd '%s' && mkdir -p le/archive/p le/live/p le/keys le/csr && "
+	    "cat src/mta-sts.p.example.crt src/ca.crt > le/archive/p/fullchain1.pem && "
+	    "cp src/mta-sts.p.example.crt le/archive/p/cert1.pem && "
+	    "cp src/mta-sts.p.example.key le/archive/p/privkey1.pem && "
+	    "cp src/mta-sts.p.example.key le/keys/0000_key-certbot.pem && "
+	    "rm src/mta-sts.*", dir);
+	cr_assert_eq(rc, 0);
+	gen("src", "--days 80 p.example");
+	rc = sh("cd '%s' && cat src/mta-sts.p.example.crt src/ca.crt > le/archive/p/fullchain2.pem && "
+	    "cp src/mta-sts.p.example.crt le/archive/p/cert2.pem && "
+	    "cp src/ca.crt le/archive/p/chain2.pem && "
+	    "cp src/mta-sts.p.example.key le/archive/p/privkey2.pem && "
+	    "ln -s ../../archive/p/fullchain2.pem le/live/p/fullchain.pem && "
+	    "ln -s ../../archive/p/privkey2.pem le/live/p/privkey.pem && "
+	    "ln -s ../../archive/p/cert2.pem le/live/p/cert.pem && "
+	    "ln -s ../../archive/p/chain2.pem le/live/p/chain.pem && "
+	    "chmod 600 le/archive/p/privkey* le/keys/* && rm -r src", dir);
+	cr_assert_eq(rc, 0);
+	cs = load();
+	for (size_t i = 0; i < dl.n; i++)
+		cr_log_info("diag: %s", dl.items[i].msg);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(dl.warnings, 0, "archive/ and keys/ are not strays in a certbot root");
+	cr_assert_eq(certstore_count(cs), 1);
+	cr_assert_str_eq(pick(cs, "mta-sts.p.example", CERTSTORE_KEY_ANY), "fullchain.pem");
+	cr_assert(certstore_cert_not_after(cs, 0) > time(NULL) + 79 * 86400L, "the current (renewed) one");
+	certstore_free(cs);
+}
+
 Test(certstore, mismatched_key_and_broken_pem_are_errors)
 {
 	struct certstore *cs;
