@@ -6,6 +6,7 @@
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
+#include "privdrop.h"
 #include "reload.h"
 #include "snapshot.h"
 
@@ -67,6 +68,14 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	/* published before the listeners open, so the first connection already has it */
 	snapshot_publish(snapshot_ref(snap));
 	if ((h = http_start(snap)) == NULL) {
+		snapshot_unref(snap);
+		snapshot_publish(NULL);
+		certstore_global_deinit();
+		return EXIT_INVALID;
+	}
+	/* ports are bound and keys loaded: root is no longer needed */
+	if (privdrop_apply(snap->cfg) < 0) {
+		http_shutdown(h);
 		snapshot_unref(snap);
 		snapshot_publish(NULL);
 		certstore_global_deinit();
