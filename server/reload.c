@@ -221,7 +221,7 @@ watch_setup(struct watch *w, const char *config_path)
 	w->cfg_wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
 	if (w->cfg_wd < 0)
 		log_warn("%s: cannot watch '%s'", __func__, dir);
-	if (snap != NULL && snap->cfg->tls_certs != NULL)
+	if (snap != NULL && snap->cfg->n_https > 0 && snap->cfg->tls_certs != NULL)
 		watch_dir_tree(w, snap->cfg->tls_certs, 0);
 	free(dir);
 	snapshot_unref(snap);

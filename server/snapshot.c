@@ -52,6 +52,9 @@ snapshot_build(const char *config_path, struct diag_list *dl)
 
 	if ((cfg = config_load(config_path, dl)) == NULL)
 		return NULL;
+	/* behind a balancer that terminates TLS there may be no certificate folder at all */
+	if (cfg->n_https == 0)
+		return snapshot_from(cfg, NULL);
 	errors = dl->errors;
 	certs = certstore_load(cfg->tls_certs, dl);
 	if (certs == NULL || dl->errors > errors) {
