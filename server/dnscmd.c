@@ -346,6 +346,93 @@ done:
 	return rc;
 }
 
+/* One domain's record lines in a zone written by zone_render. */
+struct block {
+	char *name;
+	struct buf recs;
+};
+
+static int
+cmp_block(const void *a, const void *b)
+{
+	return strcmp(((const struct block *)a)->name, ((const struct block *)b)->name);
+}
+
+/*
+ * Split TEXT (bind format from zone_render, may be NULL) into per-domain
+ * blocks: a comment "; NAME: ..." starts NAME's block and the record lines
+ * after it belong to it. Returns the blocks sorted by name.
+ */
+static struct block *
+zone_blocks(const char *text, size_t *n)
+{
+	struct block *b = NULL;
+	size_t cap = 0;
+	ssize_t cur = -1;
+
+	*n = 0;
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len > 2 && p[0] == ';' && p[1] == ' ') {
+			size_t k = 2;
+			while (k < len && (p[k] == '.' || p[k] == '-' || (p[k] >= 'a' && p[k] <= 'z') ||
+			    (p[k] >= '0' && p[k] <= '9')))
+				k++;
+			if (k > 2 && k + 1 < len && p[k] == ':' && p[k + 1] == ' ') {
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 16;
+					b = xreallocarray(b, cap, sizeof(*b));
+				}
+				b[*n].name = xstrndup(p + 2, k - 2);
+				memset(&b[*n].recs, 0, sizeof(b[*n].recs));
+				cur = (ssize_t)(*n)++;
+			}
+		} else if (len > 0 && p[0] != ';' && cur >= 0) {
+			buf_append(&b[cur].recs, p, len + (nl != NULL));
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (*n > 1)
+		qsort(b, *n, sizeof(*b), cmp_block);
+	return b;
+}
+
+static void
+blocks_free(struct block *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(b[i].name);
+		buf_free(&b[i].recs);
+	}
+	free(b);
+}
+
+/* Append to OUT (space-separated) every domain whose records differ between the zones OLD and NEW. */
+static void
+zone_changed_domains(const char *old, const char *new, struct buf *out)
+{
+	size_t na, nb, i = 0, j = 0;
+	struct block *a = zone_blocks(old, &na), *b = zone_blocks(new, &nb);
+
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i].name, b[j].name);
+		const char *x = c <= 0 && a[i].recs.data ? a[i].recs.data : "";
+		const char *y = c >= 0 && b[j].recs.data ? b[j].recs.data : "";
+		const char *name = c <= 0 ? a[i].name : b[j].name;
+
+		if (strcmp(x, y) != 0)
+			buf_printf(out, "%s%s", out->len ? " " : "", name);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+	blocks_free(a, na);
+	blocks_free(b, nb);
+}
+
 void
 dns_publish(const struct config *cfg)
 {
@@ -375,8 +462,6 @@ dns_publish(const struct config *cfg)
 		return;
 	}
 	diag_free(&sdl);
-	for (size_t i = 0; i < ch.n; i++)
-		buf_printf(&changed, "%s%s", changed.len ? " " : "", ch.c[i].name);
 
 	if (cfg->dns_zone != NULL) {
 		enum zone_side side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
@@ -400,14 +485,14 @@ dns_publish(const struct config *cfg)
 			}
 			free(dir);
 			zone_changed = true;
-			/* a ttl or host_target change touches every domain's records */
-			if (changed.len == 0)
-				for (size_t i = 0; i < cfg->n_domains; i++)
-					buf_printf(&changed, "%s%s", changed.len ? " " : "", cfg->domains[i].name);
+			/* from the zones themselves, so ttl, host_target and earlier `dns` runs count too */
+			zone_changed_domains(cur, zone, &changed);
 			log_info("dns zone rewritten file=%s changed=\"%s\"", cfg->dns_zone, changed.data);
 		}
 	} else {
 		zone_changed = ch.n > 0;
+		for (size_t i = 0; i < ch.n; i++)
+			buf_printf(&changed, "%s%s", changed.len ? " " : "", ch.c[i].name);
 	}
 	if (zone_changed && cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0') {
 		if (run_on_change(cfg->dns_on_change, cfg->dns_zone ? cfg->dns_zone : "",

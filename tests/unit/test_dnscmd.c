@@ -14,6 +14,7 @@
 #include "util.h"
 
 static char dir[64];
+static int ttl = 300;
 
 static void
 setup(void)
@@ -42,9 +43,9 @@ load(const char *on_change, const char *domains)
 	    "dns:\n"
 	    "  state: st/state\n"
 	    "  zone: zone/mta-sts.zone\n"
-	    "  ttl: 300\n"
+	    "  ttl: %d\n"
 	    "  on_change: \"%s\"\n"
-	    "domains:\n%s", on_change, domains);
+	    "domains:\n%s", ttl, on_change, domains);
 	char *path = xasprintf("%s/mtastsd.yaml", dir);
 
 	diag_init(&dl, path);
@@ -326,4 +327,34 @@ Test(dnscmd, check_reports_state_problems_and_retiring_domains, .init = setup, .
 	free(m);
 	config_free(cfg);
 	config_free(cfg2);
+}
+
+Test(dnscmd, changed_domains_come_from_the_records, .init = setup, .fini = teardown)
+{
+	char *cmd = hook_cmd(), *runs, *want;
+	struct config *cfg = load(cmd, two), *cfg2, *cfg3;
+	static const char two_no_rua[] =
+	    "  - name: example.com\n    mode: enforce\n    mx: [mx1.example.com]\n"
+	    "  - name: example.org\n    mx: [mail.example.org]\n";
+
+	dns_publish(cfg);
+	/* only the ttl changes: no id moves, but every domain's records changed */
+	ttl = 600;
+	cfg2 = load(cmd, two);
+	dns_publish(cfg2);
+	/* the TLSRPT record of example.com goes away: only example.com */
+	cfg3 = load(cmd, two_no_rua);
+	dns_publish(cfg3);
+	ttl = 300;
+	runs = slurp("runs");
+	want = xasprintf("zone=%s/zone/mta-sts.zone changed=example.com example.org\n"
+	    "zone=%s/zone/mta-sts.zone changed=example.com example.org\n"
+	    "zone=%s/zone/mta-sts.zone changed=example.com\n", dir, dir, dir);
+	cr_assert_str_eq(runs, want);
+	free(want);
+	free(runs);
+	free(cmd);
+	config_free(cfg);
+	config_free(cfg2);
+	config_free(cfg3);
 }
