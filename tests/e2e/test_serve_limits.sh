@@ -99,4 +99,29 @@ check "a request within max_header_size is served" [ "$(curl -sS -o /dev/null -w
 
 rc=0; stop_server || rc=$?
 check "SIGTERM: exit status 0 (got $rc)" [ "$rc" = 0 ]
+
+# ---- plain HTTP only (TLS terminated by a balancer): no certificate folder needed
+cat >"$WORK/plain.yaml" <<EOF
+listen:
+  https: []
+  http: ["127.0.0.1:$H"]
+  admin: "127.0.0.1:$ADMIN_PORT"
+tls:
+  certs: no-such-folder/
+dns:
+  state: state/mtastsd.state
+  zone: state/mta-sts.zone
+domains:
+  - name: example.com
+    mode: enforce
+    mx: [mx1.example.com]
+EOF
+if start_server "$WORK/plain.yaml" "$ADMIN_PORT"; then
+  check "plain-HTTP-only serve starts without a certificate folder" \
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Host: mta-sts.example.com' "http://127.0.0.1:$H$WK" || true)" = 200 ]
+  rc=0; stop_server || rc=$?
+  check "plain-HTTP-only serve: exit status 0 (got $rc)" [ "$rc" = 0 ]
+else
+  bad "plain-HTTP-only serve did not start"
+fi
 finish
