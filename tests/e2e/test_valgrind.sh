@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# serve under valgrind memcheck (scripts/valgrind); the sanitizer build skips it,
+# since valgrind cannot run AddressSanitizer binaries.
+set -euo pipefail
+: "${MTASTSD:?} ${SOURCE_ROOT:?} ${BUILD_DIR:?}"
+if ldd "$MTASTSD" | grep -q libasan; then echo "skip: AddressSanitizer build (valgrind runs on the normal build)"; exit 77; fi
+command -v valgrind >/dev/null || { echo "skip: valgrind is not installed"; exit 77; }
+exec "$SOURCE_ROOT/scripts/valgrind" "$BUILD_DIR"
