@@ -14,8 +14,8 @@
 # (the caching daemon included), every other domain keeps its id and policy.
 #
 # Prints "PASS|FAIL client domain ..." lines and "N passed, M failed". Exit 77 = skipped.
-# Env: MTASTSD (binary), SOURCE_ROOT, KEEP=1 keeps the work folder, VERBOSE=1 shows PASS lines
-# of the verdict inline (they are always printed).
+# Env: MTASTSD (binary), SOURCE_ROOT, KEEP=1 keeps the work folder, INTEROP_CERTS=openssl makes
+# the certificates with openssl directly instead of scripts/gen-dev-certs.
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -133,7 +133,7 @@ for d in "${DOMAINS[@]}"; do
   esac
 done
 GEN="$SOURCE_ROOT/scripts/gen-dev-certs"
-if [ -x "$GEN" ]; then
+if [ -x "$GEN" ] && [ "${INTEROP_CERTS:-}" != openssl ]; then
   "$GEN" -o "$W/certs" --days 2 "${plain[@]}" >/dev/null &&
   "$GEN" -o "$W/certs" --days 2 --wildcard wildcard-cert.test >/dev/null &&
   "$GEN" -o "$W/certs" --days 2 --rsa rsa-cert.test >/dev/null || abort "scripts/gen-dev-certs failed"
@@ -318,15 +318,21 @@ say "mta-sts-daemon listening on 127.0.0.1:$DPORT"
 mkdir -p "$W/obs" "$W/cstate"
 run_clients() { # run_clients PHASE EXPECT IDS
   local phase="$1" exp="$2" ids="$3" c
+  timed() { # timed NAME CMD...: run CMD, note its wall time
+    local t0=$(date +%s%N) n="$1"; shift
+    "$@"
+    echo "$n $(( ($(date +%s%N) - t0) / 1000000 ))" >> "$W/obs/$phase.times"
+  }
   for c in dns curl query; do
-    nsx "$PY" "$IX/pyclients.py" "$c" "$exp" "$W/cstate" "$phase" > "$W/obs/$phase.$c.jsonl" 2> "$W/obs/$phase.$c.err" &
+    timed "$c" nsx "$PY" "$IX/pyclients.py" "$c" "$exp" "$W/cstate" "$phase" > "$W/obs/$phase.$c.jsonl" 2> "$W/obs/$phase.$c.err" &
   done
   for c in mailauth mailauth4 email-domain-check; do
-    nsx node "$IX/clients.js" "$c" "$exp" "$W/cstate" "$phase" > "$W/obs/$phase.$c.jsonl" 2> "$W/obs/$phase.$c.err" &
+    timed "$c" nsx node "$IX/clients.js" "$c" "$exp" "$W/cstate" "$phase" > "$W/obs/$phase.$c.jsonl" 2> "$W/obs/$phase.$c.err" &
   done
-  nsx "$PY" "$IX/pyclients.py" daemon "$exp" "$W/cstate" "$phase" "$DPORT" "$W/daemon-cache.db" "$W/postfix" \
+  timed daemon nsx "$PY" "$IX/pyclients.py" daemon "$exp" "$W/cstate" "$phase" "$DPORT" "$W/daemon-cache.db" "$W/postfix" \
     > "$W/obs/$phase.daemon.jsonl" 2> "$W/obs/$phase.daemon.err" &
   wait_clients
+  say "clients done (ms): $(sort "$W/obs/$phase.times" | tr '\n' ' ')"
   for c in dns curl query mailauth mailauth4 email-domain-check daemon; do
     if [ -s "$W/obs/$phase.$c.err" ] && ! [ -s "$W/obs/$phase.$c.jsonl" ]; then
       fail "$c $phase: client harness crashed: $(tail -n 3 "$W/obs/$phase.$c.err" | tr '\n' ' ')"

@@ -95,8 +95,12 @@ def do_dns():
                  note="(fixture for the refusal tests)", detail="fixture TXT missing: %r" % recs)
 
 
+def url_of(d):
+    return "https://mta-sts.%s/.well-known/mta-sts.txt" % d
+
+
 def curl(d):
-    url = "https://mta-sts.%s/.well-known/mta-sts.txt" % d
+    url = url_of(d)
     hdr = os.path.join(state_dir, "curl.%s.h" % d)
     body = os.path.join(state_dir, "curl.%s.b" % d)
     for f in (hdr, body):
@@ -140,6 +144,12 @@ def do_curl():
         want = e["body"].encode("ascii")
         if raw != want:
             extra["body"] = [False, "body %r, want %r" % (raw[:80], want[:80])]
+        # the same over each address family (the zone has A 127.0.0.1 and AAAA ::1)
+        for fam in ("-4", "-6"):
+            rc2, out2, err2 = run(["curl", "-sS", fam, "--cacert", CA, "--max-time", "10", "-o", "-",
+                                   "-w", "\n%{http_code}", url_of(d)])
+            if rc2 != 0 or out2 != want + b"\n200":
+                extra["curl " + fam] = [False, "rc %d %r %s" % (rc2, out2[-60:], err2.decode().strip()[:100])]
         return dict(domain=d, ok=True, checks=["mode", "mx", "max_age"], mode=e["mode"], mx=e["mx"],
                     max_age=e["max_age"], extra_checks=extra,
                     note="HTTP/%s %s %s %dB" % (httpv, code, ct[0] if ct else "-", len(raw)))

@@ -142,7 +142,7 @@ def gen(d, changed):
     y.append("# written by tests/e2e/interop/world.py; %d domains%s" %
              (len(es), " (after the change)" if changed else ""))
     y.append("listen:")
-    y.append('  https: ["127.0.0.1:443"]')
+    y.append('  https: ["127.0.0.1:443", "[::1]:443"]')
     y.append('  admin: "127.0.0.1:9100"')
     y.append("tls:")
     y.append("  certs: certs/")
@@ -172,6 +172,7 @@ def gen(d, changed):
     for e in es:
         dom = e["domain"]
         z.append("mta-sts.%s. 60 IN A 127.0.0.1" % dom)
+        z.append("mta-sts.%s. 60 IN AAAA ::1" % dom)
         mxs = [m for m in e["mx"]] or ["mail.%s" % dom]
         for i, m in enumerate(mxs[:3]):
             host = m.replace("*.", "smtp%d." % i) if m.startswith("*.") else m
