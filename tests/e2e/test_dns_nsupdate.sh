@@ -23,6 +23,9 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; [ -f "$work/knot.log" ] && tail -20 "$work/knot.log" >&2; exit 1; }
 
+# updates are signed with a TSIG key, as with `nsupdate -k KEYFILE` in production
+secret=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+printf 'key "mtastsd-update" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$secret" >"$work/update.key"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$work/zones" "$work/db" "$work/run"
 cat >"$work/zones/example.com.zone" <<'ZONE'
@@ -46,10 +49,18 @@ database:
 log:
   - target: stderr
     any: info
+key:
+  - id: mtastsd-update
+    algorithm: hmac-sha256
+    secret: $secret
 acl:
-  - id: local
+  - id: local-transfer
     address: 127.0.0.1
-    action: [update, transfer]
+    action: transfer
+  - id: local-update
+    address: 127.0.0.1
+    key: mtastsd-update
+    action: update
 template:
   - id: default
     storage: "$work/zones"
@@ -58,7 +69,7 @@ template:
 zone:
   - domain: example.com.
     file: example.com.zone
-    acl: local
+    acl: [local-transfer, local-update]
 CONF
 knotd -c "$work/knot.conf" >"$work/knot.log" 2>&1 &
 knot_pid=$!
@@ -75,7 +86,7 @@ zone_dump() {
 }
 apply() { # FILE: the mtastsd output, with the server (and zone) lines an operator adds
   { printf 'server 127.0.0.1 %s\nzone example.com.\n' "$port"; cat "$1"; } >"$work/script"
-  nsupdate -v "$work/script" || fail "nsupdate refused the script $(cat "$work/script")"
+  nsupdate -v -k "$work/update.key" "$work/script" || fail "nsupdate refused the script $(cat "$work/script")"
 }
 
 cat >"$work/mtastsd.yaml" <<'YAML'
@@ -93,6 +104,10 @@ YAML
 
 zone_dump >"$work/before"
 [ -s "$work/before" ] || fail "empty AXFR from knotd"
+# without the key the server refuses updates, so the key below is really what lets them in
+printf 'server 127.0.0.1 %s\nzone example.com.\nupdate add _mta-sts.example.com. 60 IN TXT "x"\nsend\n' "$port" >"$work/unsigned"
+nsupdate -v "$work/unsigned" >/dev/null 2>&1 && fail "knotd accepted an unsigned update"
+zone_dump | cmp -s - "$work/before" || fail "an unsigned update changed the zone"
 SOURCE_DATE_EPOCH=1767225600 "$MTASTSD" -c "$work/mtastsd.yaml" dns --format nsupdate >"$work/u1" ||
   fail "mtastsd dns --format nsupdate exited $?"
 apply "$work/u1"
