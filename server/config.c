@@ -51,6 +51,8 @@ struct ctx {
 	struct ytree *t;
 	struct diag_list *dl;
 	struct config *cfg;
+	/* an error in defaults is reported there once, not again by every domain inheriting it */
+	bool defaults_mode_bad, defaults_mx_bad;
 };
 
 /* Which per-domain fields a mapping set explicitly (the rest are inherited). */
@@ -771,8 +773,25 @@ struct domain_arg {
 	struct ynode *mx_node;
 };
 
+static void domain_field(struct ctx *, const char *, struct ynode *, struct ynode *, void *);
+
 static void
 domain_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
+{
+	struct domain_arg *da = arg;
+	size_t errors = c->dl->errors;
+
+	domain_field(c, key, k, v, arg);
+	if (da->d == &c->cfg->defaults && c->dl->errors != errors) {
+		if (strcmp(key, "mode") == 0)
+			c->defaults_mode_bad = true;
+		else if (strcmp(key, "mx") == 0)
+			c->defaults_mx_bad = true;
+	}
+}
+
+static void
+domain_field(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	struct domain_arg *da = arg;
 	struct config_domain *d = da->d;
@@ -921,7 +940,8 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 	}
 	d.line = LINE(pos);
 	d.col = COL(pos);
-	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors)
+	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors &&
+	    !(!da.set.mode && c->defaults_mode_bad) && !(!da.set.mx && c->defaults_mx_bad))
 		ERR(c, pos, "domain '%s' in mode %s needs at least one mx", d.name, config_mode_name(d.mode));
 	if (d.name && c->dl->errors == errors && body_length(&d) > CONFIG_MAX_BODY)
 		ERR(c, da.mx_node ? da.mx_node : pos,
@@ -996,7 +1016,8 @@ top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 		walk_mapping(c, v, "log", log_keys, log_pair, NULL);
 	} else if (strcmp(key, "defaults") == 0) {
 		struct domain_arg da = { &cfg->defaults, {0}, "defaults", NULL, NULL };
-		walk_mapping(c, v, "defaults", defaults_keys, domain_pair, &da);
+		if (!walk_mapping(c, v, "defaults", defaults_keys, domain_pair, &da))
+			c->defaults_mode_bad = c->defaults_mx_bad = true;
 	}
 	/* domains are parsed after everything else, once defaults are known */
 }
@@ -1265,7 +1286,7 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 	yaml_parser_t parser;
 	struct ytree tree = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct ctx c = { &tree, diags, cfg };
+	struct ctx c = { &tree, diags, cfg, false, false };
 	struct ynode *root = NULL;
 	uint32_t root_idx;
 
