@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """The interop test's world: the domain table, the files made from it, and the verdicts.
 
-    world.py gen DIR [--changed]   write DIR/mtastsd.yaml, DIR/expect.json, DIR/static.zone,
+    world.py gen DIR [--changed] [--on-change CMD]
+                                   write DIR/mtastsd.yaml, DIR/expect.json, DIR/static.zone,
                                    DIR/domains.txt (one A-label policy domain per line, for
                                    certificates) from the table below
     world.py verdict EXPECT.json IDS.json [--label PHASE] OBS.jsonl...
@@ -135,7 +136,7 @@ def entries(changed):
     return out
 
 
-def gen(d, changed):
+def gen(d, changed, on_change=None):
     os.makedirs(d, exist_ok=True)
     es = entries(changed)
     y = []
@@ -150,6 +151,8 @@ def gen(d, changed):
     y.append("  state: state/mtastsd.state")
     y.append("  zone: state/mta-sts.zone")
     y.append("  ttl: 60")
+    if on_change:
+        y.append("  on_change: %s" % yq(on_change))
     y.append("defaults:")
     y.append("  mode: testing")
     y.append("  max_age: %d" % DEFAULT_MAX_AGE)
@@ -296,7 +299,9 @@ def verdict(exp_path, ids_path, obs_paths, label=""):
 
 def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "gen":
-        gen(sys.argv[2], "--changed" in sys.argv[3:])
+        rest = sys.argv[3:]
+        oc = rest[rest.index("--on-change") + 1] if "--on-change" in rest else None
+        gen(sys.argv[2], "--changed" in rest, oc)
     elif len(sys.argv) >= 4 and sys.argv[1] == "verdict":
         rest = sys.argv[4:]
         label = ""
