@@ -18,7 +18,8 @@ enum dname_kind {
 
 /*
  * Normalise IN into its canonical form: ASCII lower case, no trailing dot,
- * U-labels converted to A-labels (UTS #46, non-transitional). On success
+ * U-labels converted to A-labels (UTS #46, non-transitional). A name whose
+ * last label is all digits (an IPv4 address) is refused. On success
  * returns 0 and *OUT (owned by the caller). On failure returns -1 and writes a
  * message (lower case, no final period) into ERR.
  */
