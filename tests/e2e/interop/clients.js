@@ -106,6 +106,9 @@ async function runMailauth(modName, strict) {
             if (known) {
                 obs.note = `known id ${known.id} -> ${res.status}`;
             }
+            if (queryName) {
+                obs.note = `(asked as ${queryName})`;
+            }
         }
         emit(obs);
     };

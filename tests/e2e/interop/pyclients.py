@@ -234,7 +234,7 @@ def do_daemon():
             extra["socketmap"] = [False, "unexpected answer %r" % out]
         if not out and rc != 1:
             extra["postmap"] = [False, "postmap rc %d %r" % (rc, err[:120])]
-        note = "answer=%r" % (out or "NOTFOUND")
+        note = "answer=%r" % ((out if len(out) < 100 else out[:96] + "...") or "NOTFOUND")
         if phase != "initial" and d in before:
             if ts <= before[d]["ts"]:
                 extra["recheck"] = [False, "cache entry not rechecked (ts %s -> %s)" % (before[d]["ts"], ts)]

@@ -280,8 +280,9 @@ def verdict(exp_path, ids_path, obs_paths, label=""):
                             problems.append("%s: %s" % (k, v[1]))
                 if want == "renewed" and o.get("status") != "renewed":
                     problems.append("status %s, want renewed (same id, no refetch)" % o.get("status"))
-                desc = "mode=%s mx=%d max_age=%s id=%s" % (
-                    o.get("mode"), len(o.get("mx") or []), o.get("max_age"), o.get("id"))
+                desc = "mode=%s mx=%d max_age=%s" % (o.get("mode"), len(o.get("mx") or []), o.get("max_age"))
+                if "id" in o.get("checks", ["id"]):
+                    desc += " id=%s" % o.get("id")
                 if o.get("note"):
                     desc += " " + o["note"]
             desc = " ".join(str(desc).split())
@@ -308,7 +309,6 @@ def main():
         if rest[:1] == ["--label"]:
             label, rest = rest[1], rest[2:]
         p, f = verdict(sys.argv[2], sys.argv[3], rest, label)
-        print("verdict: %d %d" % (p, f), file=sys.stderr)
         sys.exit(1 if f else 0)
     else:
         print(__doc__, file=sys.stderr)
