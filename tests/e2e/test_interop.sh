@@ -105,6 +105,7 @@ cat > "$W/on_change.sh" <<EOF
 echo "\$MTASTSD_CHANGED" >> "$W/on_change.log"
 n=\$(( \$(cat "$W/serial") + 1 ))
 echo "\$n" > "$W/serial"
+[ -f "$W/zones/test.zone" ] || exit 0
 sed -i "s/^@   SOA ns.test. hostmaster.test. [0-9]* /@   SOA ns.test. hostmaster.test. \$n /" "$W/zones/test.zone"
 [ -S "$W/knot/knot.sock" ] || exit 0
 exec knotc -c "$W/knot.conf" zone-reload test.
@@ -248,7 +249,7 @@ ns  A   127.0.0.1
 \$INCLUDE "$ZONE"
 EOF
 }
-mkdir -p "$W/zones" "$W/knot"
+mkdir -p "$W/zones" "$W/knot/db"
 write_zone
 cat > "$W/knot.conf" <<EOF
 server:

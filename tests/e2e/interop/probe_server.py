@@ -15,8 +15,8 @@ import sys
 addr, certdir = sys.argv[1], sys.argv[2]
 
 
-def body(domain, ends="\r\n", max_age=86400, pad=0):
-    lines = ["version: STSv1", "mode: enforce", "mx: mx.%s" % domain]
+def body(domain, ends="\r\n", max_age=86400, pad=0, version="version", mode="enforce", mx=None):
+    lines = ["%s: STSv1" % version, "mode: %s" % mode, "mx: %s" % (mx or "mx." + domain)]
     n = 0
     while pad and sum(len(x) + len(ends) for x in lines) < pad:
         lines.append("x-pad%d: %s" % (n, "a" * 200))
@@ -62,6 +62,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(203, "text/plain", body(dom))
         if dom == "big.test":
             return self.answer(200, "text/plain", body(dom, pad=70000))
+        if dom == "mode-case.test":
+            return self.answer(200, "text/plain", body(dom, mode="Enforce"))
+        if dom == "field-case.test":
+            return self.answer(200, "text/plain", body(dom, version="Version"))
+        if dom == "bad-mx.test":
+            return self.answer(200, "text/plain", body(dom, mx="mx_1." + dom))
         if dom in ("cn-only.test", "split-txt.test"):
             return self.answer(200, "text/plain", body(dom))
         if dom == "max-age-over.test":

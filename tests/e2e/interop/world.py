@@ -106,6 +106,12 @@ PROBES = {
                      {"query": "A", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
     "max-age-over.test": ("max_age 31557601, above the RFC maximum",
                           {"query": "R", "mailauth": "R", "mailauth4": "R", "email-domain-check": "A"}),
+    "mode-case.test": ("mode: Enforce (capital E)",
+                       {"query": "R", "mailauth": "R", "mailauth4": "A", "email-domain-check": "R"}),
+    "field-case.test": ("Version: STSv1 (field name capitalised)",
+                        {"query": "R", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
+    "bad-mx.test": ("mx: mx_1.bad-mx.test (underscore, not a host name)",
+                    {"query": "A", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
     "split-txt.test": ("TXT record in two strings: \"v=STSv1; \" \"id=...;\"",
                        {"query": "A", "mailauth": "A", "mailauth4": "A", "email-domain-check": "R"}),
 }
