@@ -75,11 +75,16 @@ void
 sha256_final(struct sha256 *s, unsigned char out[32])
 {
 	uint64_t bits = s->len * 8;
-	unsigned char pad = 0x80, zero = 0, lenbuf[8];
+	unsigned char pad = 0x80, lenbuf[8];
 
 	sha256_update(s, &pad, 1);
-	while (s->fill != 56)
-		sha256_update(s, &zero, 1);
+	if (s->fill > 56) {
+		memset(s->block + s->fill, 0, 64 - s->fill);
+		compress(s, s->block);
+		s->fill = 0;
+	}
+	memset(s->block + s->fill, 0, 56 - s->fill);
+	s->fill = 56;
 	for (int i = 0; i < 8; i++)
 		lenbuf[i] = (unsigned char)(bits >> (56 - 8 * i));
 	sha256_update(s, lenbuf, 8);

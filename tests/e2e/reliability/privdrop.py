@@ -47,6 +47,9 @@ try:
     owner_all(os.path.join(srv.dir, "state"), user.pw_uid, user.pw_gid)
     owner_all(srv.certs, user.pw_uid, user.pw_gid)
     srv.start()
+    deadline = time.time() + 5
+    while "dropped privileges" not in open(srv.log.name).read() and time.time() < deadline:
+        time.sleep(0.05)
     with open(f"/proc/{srv.proc.pid}/status") as f:
         status = f.read()
     uids = [l.split()[1:] for l in status.splitlines() if l.startswith("Uid:")][0]
