@@ -87,8 +87,14 @@ certstore_global_deinit(void)
 const char *
 certstore_priorities(void)
 {
+	/*
+	 * No %SERVER_PRECEDENCE: the client's order picks among these, so a
+	 * client that sent an X25519 (OpenSSL, Go) or P-256 key share is never
+	 * asked for another one (a HelloRetryRequest costs a round trip).
+	 */
 	return "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
-	    "+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:%SERVER_PRECEDENCE";
+	    "+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
+	    "+GROUP-SECP384R1";
 }
 
 const char *

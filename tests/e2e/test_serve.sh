@@ -161,6 +161,10 @@ for v in tls1_2 tls1_3; do
   out=$(openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com -CAfile "$CA" -"$v" </dev/null 2>&1 || true)
   check "$v accepted" grep -q 'Verify return code: 0 (ok)' <<<"$out"
 done
+out=$(openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com -CAfile "$CA" -tls1_3 -msg \
+  </dev/null 2>&1 || true)
+check "TLS 1.3 with OpenSSL's X25519 key share: no HelloRetryRequest (one ServerHello)" \
+  [ "$(grep -c 'ServerHello$' <<<"$out")" = 1 ]
 openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com -CAfile "$CA" -tls1_2 \
   -sess_out "$WORK/sess" </dev/null >/dev/null 2>&1 || true
 out=$(openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com -CAfile "$CA" -tls1_2 \
