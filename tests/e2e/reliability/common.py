@@ -43,7 +43,7 @@ class Results:
 class Server:
     """The real mtastsd serving DOMAINS with certificates from a test CA."""
 
-    def __init__(self, domains, limits="", extra=""):
+    def __init__(self, domains, limits="", extra="", listen=None):
         self.dir = tempfile.mkdtemp(prefix="mtastsd-rel.")
         self.domains = domains
         self.certs = os.path.join(self.dir, "certs")
@@ -55,16 +55,19 @@ class Server:
         self.port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         self.limits = limits
         self.extra = extra
+        self.listen = listen      # a function of self returning the listen: block, or None
         self.config = os.path.join(self.dir, "mtastsd.yaml")
         self.write_config(domains)
         self.proc = None
 
     def write_config(self, domains, mode="enforce", max_age=604800, broken=False):
-        lines = [
+        listen = self.listen(self) if self.listen else "\n".join([
             "listen:",
             f'  https: ["127.0.0.1:{self.port}"]',
             f'  http: ["127.0.0.1:{self.http_port}"]',
-            f'  admin: "127.0.0.1:{self.admin_port}"',
+            f'  admin: "127.0.0.1:{self.admin_port}"'])
+        lines = [
+            listen,
             "tls: {certs: certs/}",
             "dns: {state: state/mtastsd.state, zone: state/zone}",
             self.limits,
@@ -80,14 +83,17 @@ class Server:
             f.write("\n".join(l for l in lines if l) + "\n")
         os.rename(tmp, self.config)
 
-    def start(self):
+    def start(self, probe=None):
+        """Start the server; wait until PROBE() (default: a GET of the first domain) returns 200."""
         self.log = open(os.path.join(self.dir, "serve.log"), "w")
         self.proc = subprocess.Popen([MTASTSD, "-c", self.config, "serve"], stderr=self.log,
                                      stdout=subprocess.DEVNULL)
         deadline = time.time() + 20
         while time.time() < deadline:
+            if self.proc.poll() is not None:
+                break
             try:
-                status, _, _ = self.get(self.domains[0])
+                status, _, _ = probe() if probe else self.get(self.domains[0])
                 if status == 200:
                     return
             except OSError:
@@ -99,10 +105,10 @@ class Server:
         ctx = ssl.create_default_context(cafile=self.ca)
         return ctx
 
-    def get(self, domain, method="GET", timeout=5, source=None):
+    def get(self, domain, method="GET", timeout=5, source=None, port=None):
         """One request on a fresh TLS connection: (status, headers, body)."""
         host = f"mta-sts.{domain}"
-        raw = socket.create_connection(("127.0.0.1", self.port), timeout=timeout,
+        raw = socket.create_connection(("127.0.0.1", port or self.port), timeout=timeout,
                                        source_address=(source, 0) if source else None)
         with self.context().wrap_socket(raw, server_hostname=host) as s:
             s.sendall(f"{method} /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {host}\r\n"
