@@ -11,6 +11,7 @@ import http.server
 import os
 import ssl
 import sys
+import time
 
 addr, certdir = sys.argv[1], sys.argv[2]
 
@@ -68,6 +69,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.answer(200, "text/plain", body(dom, version="Version"))
         if dom == "bad-mx.test":
             return self.answer(200, "text/plain", body(dom, mx="mx_1." + dom))
+        if dom == "slow.test":
+            time.sleep(5)
+            return self.answer(200, "text/plain", body(dom))
         if dom in ("cn-only.test", "split-txt.test"):
             return self.answer(200, "text/plain", body(dom))
         if dom == "max-age-over.test":

@@ -112,6 +112,8 @@ PROBES = {
                         {"query": "R", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
     "bad-mx.test": ("mx: mx_1.bad-mx.test (underscore, not a host name)",
                     {"query": "A", "mailauth": "R", "mailauth4": "A", "email-domain-check": "A"}),
+    "slow.test": ("the answer comes after 5 seconds",
+                  {"query": "R", "mailauth": "A", "mailauth4": "A", "email-domain-check": "A"}),
     "split-txt.test": ("TXT record in two strings: \"v=STSv1; \" \"id=...;\"",
                        {"query": "A", "mailauth": "A", "mailauth4": "A", "email-domain-check": "R"}),
 }
