@@ -424,15 +424,26 @@ cores(void)
 static int
 start_listener(struct listener *l, const struct config_listener *cl, const struct config_limits *lim)
 {
-	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	unsigned pool = l->kind == LISTEN_ADMIN ? 1 : cores();
 	struct MHD_OptionItem ops[16];
 	int n = 0;
 
 	if (cl->sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/*
+	 * libmicrohttpd 0.9.75 with epoll busy-loops a connection whose TLS
+	 * handshake waits for the client: GNUTLS_E_AGAIN from gnutls_handshake
+	 * does not clear the connection's read-ready state, so it stays on the
+	 * ready list and is retried at once, forever. One client that stops
+	 * after part of its ClientHello kept a core 60% busy, and fresh
+	 * handshakes cost twice the CPU. Poll mode waits for the direction
+	 * GnuTLS asks for, so TLS listeners use it; plain HTTP keeps epoll.
+	 */
 	if (l->kind == LISTEN_HTTPS)
-		flags |= MHD_USE_TLS;
+		flags |= MHD_USE_TLS | MHD_USE_POLL_INTERNAL_THREAD;
+	else
+		flags |= MHD_USE_EPOLL_INTERNAL_THREAD;
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)lim->connection_timeout, NULL };
 	/* the connection's pool holds the request line and headers, plus room for the response headers */
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)lim->max_header_size + 1024, NULL };
@@ -469,8 +480,9 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		log_error("%s: cannot listen on '%s' (address in use, or not allowed?)", __func__, cl->address);
 		return -1;
 	}
-	log_info("listening kind=%s address=%s threads=%u",
-	    l->kind == LISTEN_HTTPS ? "https" : l->kind == LISTEN_HTTP ? "http" : "admin", cl->address, pool);
+	log_info("listening kind=%s address=%s threads=%u poll=%s",
+	    l->kind == LISTEN_HTTPS ? "https" : l->kind == LISTEN_HTTP ? "http" : "admin", cl->address, pool,
+	    l->kind == LISTEN_HTTPS ? "poll" : "epoll");
 	return 0;
 }
 

@@ -94,6 +94,22 @@ check "a slow client is closed after connection_timeout" grep -qx 'slow_closed T
 check "a silent TLS client is closed after connection_timeout" grep -qx 'idle_tls_closed True' <<<"$out"
 check "max_connections_per_ip: the 6th connection from one address is refused" grep -qx 'per_ip_limit True' <<<"$out"
 check "connections are accepted again once released" grep -qx 'after_release True' <<<"$out"
+# a client that stops in the middle of its ClientHello must cost nothing while it waits
+ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat"; }
+t0=$(ticks)
+python3 - "$P" <<'PY2'
+import socket, sys, time
+socks = []
+for _ in range(3):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(b"\x16\x03\x01\x00\x80\x01\x00")  # a record header and the start of a ClientHello
+    socks.append(s)
+time.sleep(2)
+PY2
+t1=$(ticks)
+hz=$(getconf CLK_TCK)
+check "stalled TLS handshakes do not spin: $((t1 - t0)) CPU ticks in 2 s (limit $((hz / 5)))" \
+  [ $((t1 - t0)) -le $((hz / 5)) ]
 check "431 above max_header_size (2048)" [ "$(curl -sS -o /dev/null -w '%{http_code}' -H "X-Big: $(head -c 3000 /dev/zero | tr '\0' a)" -H 'Host: mta-sts.example.com' "http://127.0.0.1:$H$WK" || true)" = 431 ]
 check "a request within max_header_size is served" [ "$(curl -sS -o /dev/null -w '%{http_code}' -H "X-Small: $(head -c 500 /dev/zero | tr '\0' a)" -H 'Host: mta-sts.example.com' "http://127.0.0.1:$H$WK" || true)" = 200 ]
 
