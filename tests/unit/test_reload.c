@@ -37,7 +37,7 @@ write_config(const char *mx, const char *extra)
 	FILE *f = fopen(path, "w");
 
 	cr_assert_not_null(f);
-	fprintf(f, "listen:\n  https: []\n  http: [\"127.0.0.1:8080\"]\n"
+	fprintf(f, "listen:\n  https: [\"127.0.0.1:8443\"]\n  http: [\"127.0.0.1:8080\"]\n"
 	    "tls:\n  certs: certs/\n"
 	    "domains:\n  - name: example.com\n    mode: enforce\n    mx: [%s]\n%s", mx, extra);
 	fclose(f);
