@@ -189,7 +189,7 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	closedir(d);
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_str);
-	letsencrypt = bsearch(&live, names, n, sizeof(*names), cmp_str) != NULL &&
+	letsencrypt = n > 0 && bsearch(&live, names, n, sizeof(*names), cmp_str) != NULL &&
 	    bsearch(&archive, names, n, sizeof(*names), cmp_str) != NULL;
 	for (size_t i = 0; i < n; i++) {
 		char *path;
