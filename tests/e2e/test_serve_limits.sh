@@ -66,7 +66,7 @@ slow = socket.create_connection(("127.0.0.1", h))
 slow.sendall(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-")
 t0 = time.time()
 ok = all(get_plain() for _ in range(3))
-print("others_served", ok and time.time() - t0 < 1.5)
+print("others_served", ok and time.time() - t0 < 2.5)
 # 2. both are closed once the connection timeout (3 s) passes
 t = closed_within(slow, 6)
 print("slow_closed", t is not None and t < 5)
