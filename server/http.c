@@ -230,24 +230,6 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	return rc;
 }
 
-static void
-append(char **buf, size_t *len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-append(char **buf, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	s = xvasprintf(fmt, ap);
-	va_end(ap);
-	*buf = xreallocarray(*buf, *len + strlen(s) + 1, 1);
-	memcpy(*buf + *len, s, strlen(s) + 1);
-	*len += strlen(s);
-	free(s);
-}
-
 /* A label value in the Prometheus text format: backslash, quote and newline escaped. */
 static char *
 label(const char *s)
@@ -267,19 +249,23 @@ label(const char *s)
 }
 
 static void
-render_metrics(const struct snapshot *snap, char **buf, size_t *len)
+render_metrics(const struct snapshot *snap, struct buf *b)
 {
 	time_t now = time(NULL);
 	char *v1 = label(MTASTSD_VERSION), *v2 = label(certstore_tls_version()), *v3 = label(http_lib_version());
+	char *counters = NULL;
+	size_t n = 0;
 
-	metrics_render(buf, len);
-	append(buf, len, "# HELP mtastsd_build_info Version of mtastsd and of its TLS and HTTP libraries.\n"
+	metrics_render(&counters, &n);
+	buf_append(b, counters, n);
+	free(counters);
+	buf_printf(b, "# HELP mtastsd_build_info Version of mtastsd and of its TLS and HTTP libraries.\n"
 	    "# TYPE mtastsd_build_info gauge\n"
 	    "mtastsd_build_info{version=\"%s\",gnutls=\"%s\",libmicrohttpd=\"%s\"} 1\n", v1, v2, v3);
 	free(v1);
 	free(v2);
 	free(v3);
-	append(buf, len, "# HELP mtastsd_certificate_expiry_seconds Seconds until each loaded certificate expires"
+	buf_printf(b, "# HELP mtastsd_certificate_expiry_seconds Seconds until each loaded certificate expires"
 	    " (negative: expired).\n# TYPE mtastsd_certificate_expiry_seconds gauge\n");
 	if (snap == NULL)
 		return;
@@ -287,7 +273,7 @@ render_metrics(const struct snapshot *snap, char **buf, size_t *len)
 		char *file = label(certstore_cert_path(snap->certs, i));
 		char *name = label(certstore_cert_n_names(snap->certs, i) ? certstore_cert_name(snap->certs, i, 0) : "");
 
-		append(buf, len, "mtastsd_certificate_expiry_seconds{file=\"%s\",name=\"%s\",key=\"%s\"} %lld\n", file,
+		buf_printf(b, "mtastsd_certificate_expiry_seconds{file=\"%s\",name=\"%s\",key=\"%s\"} %lld\n", file,
 		    name, certstore_cert_key(snap->certs, i) == CERTSTORE_KEY_RSA ? "rsa" : "ec",
 		    (long long)certstore_cert_not_after(snap->certs, i) - (long long)now);
 		free(file);
@@ -301,8 +287,7 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 {
 	struct snapshot *snap;
 	struct MHD_Response *r;
-	char *body = NULL;
-	size_t len = 0;
+	struct buf body = { 0 };
 	unsigned status = 200;
 	enum MHD_Result rc;
 	const char *type = "text/plain";
@@ -337,20 +322,20 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 
 			gmtime_r(&snap->loaded_at, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-			append(&body, &len, "ok\nconfig: %s\nloaded: %s\ndomains: %zu\ncertificates: %zu\n",
+			buf_printf(&body, "ok\nconfig: %s\nloaded: %s\ndomains: %zu\ncertificates: %zu\n",
 			    snap->cfg->path, when, snap->n_sites, certstore_count(snap->certs));
 		} else {
 			status = 503;
-			append(&body, &len, "not serving: no valid configuration loaded\n");
+			buf_printf(&body, "not serving: no valid configuration loaded\n");
 		}
 	} else {
-		render_metrics(snap, &body, &len);
+		render_metrics(snap, &body);
 		type = "text/plain; version=0.0.4; charset=utf-8";
 	}
 	snapshot_unref(snap);
-	r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	r = MHD_create_response_from_buffer(body.len, body.data, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
-		free(body);
+		buf_free(&body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
