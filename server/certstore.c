@@ -9,6 +9,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -141,6 +142,7 @@ interesting(const char *name)
 struct filelist {
 	struct file *v;
 	size_t n;
+	struct hmap by_path;		/* path -> index + 1 (as a pointer), built once v is complete */
 };
 
 static int
@@ -412,10 +414,14 @@ add_pair(struct certstore *cs, struct file *cf, struct file *kf, struct diag_lis
 static struct file *
 find_in_dir(struct filelist *fl, const char *dir, const char *base)
 {
-	for (size_t i = 0; i < fl->n; i++)
-		if (!fl->v[i].used && strcmp(fl->v[i].dir, dir) == 0 && strcmp(fl->v[i].base, base) == 0)
-			return &fl->v[i];
-	return NULL;
+	char *path = xasprintf("%s/%s", dir, base);
+	uintptr_t i = (uintptr_t)hmap_get(&fl->by_path, path);
+
+	free(path);
+	/* a hash lookup: tens of thousands of pairs must not cost a quadratic scan */
+	if (i == 0 || fl->v[i - 1].used)
+		return NULL;
+	return &fl->v[i - 1];
 }
 
 static void
@@ -440,7 +446,7 @@ index_cert(struct certstore *cs, struct cert *c)
 struct certstore *
 certstore_load(const char *dir, struct diag_list *dl)
 {
-	struct filelist fl = { NULL, 0 };
+	struct filelist fl = { NULL, 0, { NULL, 0, 0 } };
 	struct certstore *cs;
 
 	char *top = xstrdup(dir);
@@ -454,8 +460,10 @@ certstore_load(const char *dir, struct diag_list *dl)
 	}
 	free(top);
 	cs = xcalloc(1, sizeof(*cs));
-	for (size_t i = 0; i < fl.n; i++)
+	for (size_t i = 0; i < fl.n; i++) {
 		read_candidate(&fl.v[i], dl);
+		hmap_put(&fl.by_path, fl.v[i].path, (void *)(uintptr_t)(i + 1));
+	}
 
 	/* certbot: fullchain.pem + privkey.pem; cert.pem and chain.pem beside them are parts of the same */
 	for (size_t i = 0; i < fl.n; i++) {
@@ -519,6 +527,7 @@ certstore_load(const char *dir, struct diag_list *dl)
 		} else if (strcmp(f->ext, "key") == 0 || strcmp(f->ext, "crt") == 0)
 			diag_add(dl, DIAG_WARNING, 0, 0, "'%s' holds no PEM certificate or key; ignored", f->path);
 	}
+	hmap_free(&fl.by_path);
 	for (size_t i = 0; i < fl.n; i++)
 		file_free(&fl.v[i]);
 	free(fl.v);
