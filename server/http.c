@@ -465,7 +465,7 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		log_error("%s: cannot listen on '%s' (address in use, or not allowed?)", __func__, cl->address);
 		return -1;
 	}
-	log_info("listening kind=%s address=%s threads=%u poll=%s",
+	log_info("listening kind=%s address=%s threads=%u io=%s",
 	    l->kind == LISTEN_HTTPS ? "https" : l->kind == LISTEN_HTTP ? "http" : "admin", cl->address, pool,
 	    l->kind == LISTEN_HTTPS ? "poll" : "epoll");
 	return 0;
