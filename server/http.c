@@ -5,6 +5,7 @@
 #include "certstore.h"
 #include "log.h"
 #include "metrics.h"
+#include "proxyaccept.h"
 #include "route.h"
 #include "util.h"
 
@@ -29,11 +30,13 @@ struct listener {
 	char *address;
 	struct MHD_Daemon *daemon;
 	MHD_socket quiesced;
+	struct proxyaccept *pa;		/* PROXY protocol listeners: accepts and hands connections on */
 };
 
 struct http {
 	struct listener *l;
 	size_t n;
+	struct snapshot *boot;		/* the listeners' config; proxyaccept borrows from it */
 };
 
 /* One per TLS connection: the snapshot whose certificates its handshake uses. */
@@ -126,14 +129,59 @@ clean(const char *s, char *out, size_t len)
 	return i ? out : "-";
 }
 
+/*
+ * The address a trusted proxy says the client has: the last entry of
+ * X-Forwarded-For (the one the proxy itself added), else the last for= of
+ * Forwarded. Written into OUT only when it is a valid IP address.
+ */
+static bool
+forwarded_for(struct MHD_Connection *c, char *out, size_t len)
+{
+	const char *v, *p;
+	char ip[INET6_ADDRSTRLEN + 8];
+	unsigned char bin[16];
+	size_t n;
+
+	if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For")) != NULL) {
+		p = strrchr(v, ',');
+		p = p ? p + 1 : v;
+	} else if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Forwarded")) != NULL) {
+		const char *f = NULL;
+
+		for (const char *q = v; (q = strstr(q, "for=")) != NULL; q += 4)
+			f = q + 4;
+		if (f == NULL)
+			return false;
+		p = f;
+	} else
+		return false;
+	while (*p == ' ' || *p == '"' || *p == '[')
+		p++;
+	for (n = 0; p[n] != '\0' && p[n] != ',' && p[n] != ';' && p[n] != '"' && p[n] != ']' && p[n] != ' '; n++)
+		;
+	if (n == 0 || n >= sizeof(ip))
+		return false;
+	memcpy(ip, p, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)
+		return false;
+	snprintf(out, len, "%s", ip);
+	return true;
+}
+
 static void
-client_ip(struct MHD_Connection *c, char *out, size_t len)
+client_ip(struct MHD_Connection *c, const struct snapshot *snap, bool forwarded, char *out, size_t len)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	const struct config *cfg = snap->cfg;
 
 	snprintf(out, len, "-");
 	if (sa == NULL)
+		return;
+	/* only a listed proxy may name another client (an empty list trusts nobody) */
+	if (forwarded && cfg->n_trusted_proxies > 0 && proxyaccept_allowed(cfg->trusted_proxies, cfg->n_trusted_proxies, sa) &&
+	    forwarded_for(c, out, len))
 		return;
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)len);
@@ -142,14 +190,16 @@ client_ip(struct MHD_Connection *c, char *out, size_t len)
 }
 
 static void
-access_line(struct MHD_Connection *c, const struct snapshot *snap, const char *sni, const char *host,
+access_line(struct MHD_Connection *c, const struct listener *l, const struct snapshot *snap, const char *sni,
+    const char *host,
     const char *method, const char *url, unsigned status, size_t bytes)
 {
 	char ip[64], b1[256], b2[256], b3[32], b4[512];
 
 	if (snap == NULL || !snap->cfg->access_log)
 		return;
-	client_ip(c, ip, sizeof(ip));
+	/* X-Forwarded-For comes from a balancer that terminated TLS: plain HTTP listeners only */
+	client_ip(c, snap, l->kind == LISTEN_HTTP, ip, sizeof(ip));
 	log_access("client=%s sni=%s host=%s method=%s path=%s status=%u bytes=%zu", ip,
 	    clean(sni, b1, sizeof(b1)), clean(host, b2, sizeof(b2)), clean(method, b3, sizeof(b3)),
 	    clean(url, b4, sizeof(b4)), status, bytes);
@@ -224,7 +274,7 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 		resp = resp_404;
 		break;
 	}
-	access_line(c, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
+	access_line(c, l, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
 	rc = queue(c, r.status, resp);
 	snapshot_unref(snap);
 	return rc;
@@ -265,6 +315,14 @@ render_metrics(const struct snapshot *snap, struct buf *b)
 	free(v1);
 	free(v2);
 	free(v3);
+	buf_printf(b, "# HELP mtastsd_proxy_rejected_total Connections closed on PROXY protocol listeners, by reason.\n"
+	    "# TYPE mtastsd_proxy_rejected_total counter\n"
+	    "mtastsd_proxy_rejected_total{reason=\"source\"} %llu\n"
+	    "mtastsd_proxy_rejected_total{reason=\"invalid\"} %llu\n"
+	    "mtastsd_proxy_rejected_total{reason=\"timeout\"} %llu\n"
+	    "mtastsd_proxy_rejected_total{reason=\"overload\"} %llu\n",
+	    proxyaccept_rejected(PROXYACCEPT_SOURCE), proxyaccept_rejected(PROXYACCEPT_INVALID),
+	    proxyaccept_rejected(PROXYACCEPT_TIMEOUT), proxyaccept_rejected(PROXYACCEPT_OVERLOAD));
 	buf_printf(b, "# HELP mtastsd_certificate_expiry_seconds Seconds until each loaded certificate expires"
 	    " (negative: expired).\n# TYPE mtastsd_certificate_expiry_seconds gauge\n");
 	if (snap == NULL)
@@ -406,6 +464,16 @@ cores(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }
 
+/* A connection whose PROXY header was read: MHD takes it (and closes it on failure). */
+static void
+proxy_handoff(void *arg, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	struct listener *l = arg;
+
+	if (MHD_add_connection(l->daemon, fd, sa, salen) != MHD_YES)
+		log_debug("%s: connection on '%s' not taken", __func__, l->address);
+}
+
 static int
 start_listener(struct listener *l, const struct config_listener *cl, const struct config_limits *lim)
 {
@@ -440,12 +508,18 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		    (intptr_t)lim->max_connections_per_ip, NULL };
 	if (pool > 1)
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)pool, NULL };
-	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL };
+	if (cl->proxy_protocol) {
+		/* the PROXY acceptor owns the socket and hands each connection over after its header */
+		flags |= MHD_USE_NO_LISTEN_SOCKET;
+	} else {
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL };
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
+		    (void *)(uintptr_t)(const void *)&cl->sa };
+	}
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
 	if (l->kind == LISTEN_HTTPS)
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, policy_handler, l,
-		    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cl->sa,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
@@ -456,7 +530,6 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 	else
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
 		    l->kind == LISTEN_ADMIN ? admin_handler : policy_handler, l,
-		    MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&cl->sa,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		    MHD_OPTION_ARRAY, ops,
@@ -465,14 +538,20 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		log_error("%s: cannot listen on '%s' (address in use, or not allowed?)", __func__, cl->address);
 		return -1;
 	}
-	log_info("listening kind=%s address=%s threads=%u io=%s",
+	if (cl->proxy_protocol) {
+		l->pa = proxyaccept_new(0);
+		if (l->pa == NULL || proxyaccept_listen(l->pa, cl, proxy_handoff, l) < 0 ||
+		    proxyaccept_start(l->pa) < 0)
+			return -1;
+	}
+	log_info("listening kind=%s address=%s threads=%u io=%s proxy_protocol=%s",
 	    l->kind == LISTEN_HTTPS ? "https" : l->kind == LISTEN_HTTP ? "http" : "admin", cl->address, pool,
-	    l->kind == LISTEN_HTTPS ? "poll" : "epoll");
+	    l->kind == LISTEN_HTTPS ? "poll" : "epoll", cl->proxy_protocol ? "yes" : "no");
 	return 0;
 }
 
 struct http *
-http_start(const struct snapshot *snap)
+http_start(struct snapshot *snap)
 {
 	const struct config *cfg = snap->cfg;
 	struct http *h = xcalloc(1, sizeof(*h));
@@ -485,6 +564,7 @@ http_start(const struct snapshot *snap)
 		/* the client should retry on a connection whose SNI names the host it wants */
 		resp_421 = make_response(b421, sizeof(b421) - 1, false, true);
 	}
+	h->boot = snapshot_ref(snap);
 	h->l = xcalloc(cfg->n_https + cfg->n_http + 1, sizeof(*h->l));
 	for (size_t i = 0; i < cfg->n_https + cfg->n_http + (cfg->admin ? 1 : 0); i++) {
 		const struct config_listener *cl;
@@ -518,6 +598,11 @@ http_shutdown(struct http *h)
 
 	if (h == NULL)
 		return;
+	for (size_t i = 0; i < h->n; i++) {
+		/* no new connections: PROXY acceptors first, they feed the daemons */
+		proxyaccept_free(h->l[i].pa);
+		h->l[i].pa = NULL;
+	}
 	for (size_t i = 0; i < h->n; i++)
 		if (h->l[i].daemon != NULL)
 			h->l[i].quiesced = MHD_quiesce_daemon(h->l[i].daemon);
@@ -534,6 +619,7 @@ http_shutdown(struct http *h)
 		free(h->l[i].address);
 	}
 	free(h->l);
+	snapshot_unref(h->boot);
 	free(h);
 	MHD_destroy_response(resp_404);
 	MHD_destroy_response(resp_405);

@@ -17,11 +17,13 @@ int http_prepare(struct snapshot *snap);
 /*
  * Bind and start every listener of SNAP's config (https, http, admin), with
  * the limits of its `limits` section, each on a thread pool sized to the
- * cores. Requests are answered from snapshot_current(); SNAP only supplies
+ * cores; a proxy_protocol listener is accepted by proxyaccept, which hands
+ * each connection over with the client address from its PROXY header. Holds
+ * a reference to SNAP until http_shutdown. Requests are answered from snapshot_current(); SNAP only supplies
  * addresses and limits (which therefore need a restart to change). Returns
  * the running server, or NULL (logged) when any listener cannot start.
  */
-struct http *http_start(const struct snapshot *snap);
+struct http *http_start(struct snapshot *snap);
 
 /*
  * Stop accepting, let in-flight requests finish (at most a few seconds),

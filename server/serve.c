@@ -14,18 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool
-uses_proxy_protocol(const struct config *cfg)
-{
-	for (size_t i = 0; i < cfg->n_https; i++)
-		if (cfg->https[i].proxy_protocol)
-			return true;
-	for (size_t i = 0; i < cfg->n_http; i++)
-		if (cfg->http[i].proxy_protocol)
-			return true;
-	return cfg->admin != NULL && cfg->admin->proxy_protocol;
-}
-
 int
 cmd_serve(const char *config_path, int argc, char **argv)
 {
@@ -54,12 +42,6 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	reload_set_publish_hook(dns_publish);
 	if ((snap = reload_build(config_path)) == NULL) {
 		log_error("not starting: the configuration has errors");
-		certstore_global_deinit();
-		return EXIT_INVALID;
-	}
-	if (uses_proxy_protocol(snap->cfg)) {
-		log_error("%s: proxy_protocol listeners are not supported by this version of serve", config_path);
-		snapshot_unref(snap);
 		certstore_global_deinit();
 		return EXIT_INVALID;
 	}
