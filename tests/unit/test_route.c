@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
@@ -31,6 +32,7 @@ static const char body_com[] =
 static const char body_net[] = "version: STSv1\r\nmode: none\r\nmax_age: 86400\r\n";
 
 static struct snapshot *snap;
+static char base[64];
 
 static void
 setup(void)
@@ -38,8 +40,11 @@ setup(void)
 	struct diag_list dl;
 	struct config *cfg;
 
+	/* a private folder: the snapshot reads the DNS state (retiring domains) relative to it */
+	snprintf(base, sizeof(base), "/tmp/test_route.XXXXXX");
+	cr_assert_not_null(mkdtemp(base));
 	diag_init(&dl, "route.yaml");
-	cfg = config_load_mem("route.yaml", "/tmp", yaml, sizeof(yaml) - 1, &dl);
+	cfg = config_load_mem("route.yaml", base, yaml, sizeof(yaml) - 1, &dl);
 	if (cfg == NULL) {
 		diag_print(&dl, stderr);
 		cr_assert_fail("the test configuration does not load");
@@ -51,8 +56,12 @@ setup(void)
 static void
 teardown(void)
 {
+	char cmd[128];
+
 	snapshot_unref(snap);
 	snap = NULL;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	cr_assert_eq(system(cmd), 0);
 }
 
 TestSuite(route, .init = setup, .fini = teardown);
