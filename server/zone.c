@@ -175,6 +175,14 @@ names_fit(const struct recset *rs, char *err, size_t errlen)
 			return false;
 		}
 	}
+	/* a CNAME target is a name too: with delegation it is longer than the owner */
+	for (size_t i = 0; i < rs->n; i++) {
+		if (rs->r[i].type == RT_CNAME && strlen(rs->r[i].data) - 1 > NAME_MAX_OCTETS) {
+			snprintf(err, errlen, "CNAME target '%s' of '%s' is longer than %d octets", rs->r[i].data,
+			    rs->r[i].owner, NAME_MAX_OCTETS);
+			return false;
+		}
+	}
 	return true;
 }
 

@@ -291,3 +291,28 @@ Test(zone, too_long_names_are_refused)
 	cr_assert_not_null(out);
 	free(out);
 }
+
+Test(zone, too_long_cname_targets_are_refused)
+{
+	char name[250], err[1024];
+	struct zone_domain d = { .id = "20260101000000", .fp = "x" };
+	struct zone_params p = { .side = ZONE_CUSTOMER, .ttl = 3600, .delegate_zone = "provider.example" };
+
+	/* 4 labels of 59 = 239 octets: _mta-sts.NAME. (248) fits as an owner, but its target
+	 * _mta-sts.NAME.provider.example. (265) does not */
+	for (int i = 0; i < 4; i++) {
+		memset(name + i * 60, 'a', 59);
+		name[i * 60 + 59] = '.';
+	}
+	name[239] = '\0';
+	d.name = name;
+	cr_assert_null(zone_render(&p, &d, 1, ZONE_BIND, err, sizeof(err)), "a CNAME target over 253 octets was emitted");
+	cr_assert(strstr(err, "CNAME target") != NULL, "%s", err);
+	cr_assert(strstr(err, "longer than 253 octets") != NULL, "%s", err);
+	/* a host_target under the limit with a short name is fine */
+	d.name = "example.com";
+	p.host_target = "mta-sts.provider.example";
+	char *out = zone_render(&p, &d, 1, ZONE_BIND, err, sizeof(err));
+	cr_assert_not_null(out, "%s", err);
+	free(out);
+}
