@@ -1065,9 +1065,23 @@ check_listeners(struct ctx *c)
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = 0; j < i; j++)
 			if (all[i]->salen == all[j]->salen && memcmp(&all[i]->sa, &all[j]->sa, all[i]->salen) == 0) {
-				diag_add(c->dl, DIAG_ERROR, all[i]->line, all[i]->col,
-				    "address '%s' is already used by another listener (line %d)",
-				    all[i]->address, all[j]->line);
+				/* an implicit default listener has no line: name it, and report at the written one */
+				const struct config_listener *at = all[i], *other = all[j];
+				size_t oi = j;
+				if (at->line == 0 && other->line != 0) {
+					at = all[j];
+					other = all[i];
+					oi = i;
+				}
+				if (other->line == 0)
+					diag_add(c->dl, DIAG_ERROR, at->line, at->col,
+					    "address '%s' is already used by the default listen.%s (%s)", at->address,
+					    oi < cfg->n_https ? "https" : oi < cfg->n_https + cfg->n_http ? "http" : "admin",
+					    other->address);
+				else
+					diag_add(c->dl, DIAG_ERROR, at->line, at->col,
+					    "address '%s' is already used by another listener (line %d)",
+					    at->address, other->line);
 				break;
 			}
 	if (cfg->n_https == 0 && cfg->n_http == 0)
