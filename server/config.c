@@ -53,6 +53,8 @@ struct ctx {
 	struct config *cfg;
 	/* an error in defaults is reported there once, not again by every domain inheriting it */
 	bool defaults_mode_bad, defaults_mx_bad;
+	/* where dns.state and dns.zone were written (0 when not) */
+	int state_line, state_col, zone_line, zone_col;
 };
 
 /* Which per-domain fields a mapping set explicitly (the rest are inherited). */
@@ -565,11 +567,16 @@ dns_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 		}
 		free(cfg->dns_state);
 		cfg->dns_state = path_join(cfg->dir, s);
+		c->state_line = v->line;
+		c->state_col = v->col;
 	} else if (strcmp(key, "zone") == 0) {
 		free(cfg->dns_zone);
 		cfg->dns_zone = NULL;
-		if (!is_null(v) && (s = get_str(c, v, "dns.zone")) != NULL && s[0] != '\0')
+		if (!is_null(v) && (s = get_str(c, v, "dns.zone")) != NULL && s[0] != '\0') {
 			cfg->dns_zone = path_join(cfg->dir, s);
+			c->zone_line = v->line;
+			c->zone_col = v->col;
+		}
 	} else if (strcmp(key, "ttl") == 0) {
 		get_uint(c, v, "dns.ttl", 1, 2147483647UL, &cfg->dns_ttl);
 	} else if (strcmp(key, "on_change") == 0) {
@@ -993,6 +1000,38 @@ parse_domains(struct ctx *c, struct ynode *v)
 static const char *const top_keys[] = { "user", "group", "listen", "tls", "dns", "limits", "log",
 	"defaults", "domains", NULL };
 
+/*
+ * dns.zone must not be the state file or one of the files kept beside it
+ * (STATE.lock, STATE.serving, STATE.pending, STATE.tmp.*): rewriting the
+ * zone would replace or lock against the ids.
+ */
+static void
+check_dns_paths(struct ctx *c)
+{
+	static const char *const beside[] = { ".lock", ".serving", ".pending", NULL };
+	const char *zone = c->cfg->dns_zone, *state = c->cfg->dns_state;
+	int line = c->zone_line ? c->zone_line : c->state_line, col = c->zone_line ? c->zone_col : c->state_col;
+	size_t sl;
+
+	if (zone == NULL || state == NULL)
+		return;
+	sl = strlen(state);
+	if (strcmp(zone, state) == 0) {
+		diag_add(c->dl, DIAG_ERROR, line, col, "'dns.zone' is the state file '%s' (dns.state): give it its own file",
+		    state);
+		return;
+	}
+	if (strncmp(zone, state, sl) != 0)
+		return;
+	for (size_t i = 0; beside[i] != NULL; i++)
+		if (strcmp(zone + sl, beside[i]) == 0 || (strncmp(zone + sl, ".tmp.", 5) == 0 && i == 0)) {
+			diag_add(c->dl, DIAG_ERROR, line, col,
+			    "'dns.zone' is '%s', a file mtastsd keeps beside the state file '%s' (dns.state): give it its own file",
+			    zone, state);
+			return;
+		}
+}
+
 static void
 top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
@@ -1010,6 +1049,7 @@ top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 		walk_mapping(c, v, "tls", tls_keys, tls_pair, NULL);
 	} else if (strcmp(key, "dns") == 0) {
 		walk_mapping(c, v, "dns", dns_keys, dns_pair, NULL);
+		check_dns_paths(c);
 	} else if (strcmp(key, "limits") == 0) {
 		walk_mapping(c, v, "limits", limits_keys, limits_pair, NULL);
 	} else if (strcmp(key, "log") == 0) {
@@ -1300,7 +1340,7 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 	yaml_parser_t parser;
 	struct ytree tree = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct ctx c = { &tree, diags, cfg, false, false };
+	struct ctx c = { &tree, diags, cfg, false, false, 0, 0, 0, 0 };
 	struct ynode *root = NULL;
 	uint32_t root_idx;
 

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "policy.h"
+#include "util.h"
 
 #define FIXTURE_DIR TEST_FIXTURES "/config"
 #define EXPECT_TAG "# expect: "
@@ -702,4 +703,41 @@ Test(config, long_lists_deduplicated)
 	cr_expect_str_eq(d->tlsrpt[39], "mailto:r39@example.com");
 	config_free(cfg);
 	free(yaml);
+}
+
+Test(config, dns_zone_must_not_be_the_state_or_its_lock_files, .init = setup, .fini = teardown)
+{
+	static const char *const zones[] = { "state/x.state", "state/x.state.lock", "state/x.state.serving",
+		"state/x.state.pending", "state/x.state.tmp.abc123", NULL };
+	char line[1024];
+
+	for (size_t i = 0; zones[i] != NULL; i++) {
+		char *yaml = xasprintf("dns:\n  state: state/x.state\n  ttl: 300\n  zone: %s\n"
+		    "domains: [{name: example.com, mode: none}]\n", zones[i]);
+		struct config *cfg;
+
+		diag_free(&dl);
+		diag_init(&dl, "t.yaml");
+		cfg = load(yaml);
+		cr_expect_null(cfg, "dns.zone '%s' accepted beside dns.state", zones[i]);
+		cr_assert_eq(dl.errors, 1, "%s: %zu errors", zones[i], dl.errors);
+		diag_format(&dl, 0, line, sizeof(line));
+		/* at the zone's value */
+		cr_expect(strncmp(line, "t.yaml:4:9: 'dns.zone' is ", 26) == 0, "%s", line);
+		cr_expect(strstr(line, "/srv/mtastsd/state/x.state") != NULL, "%s", line);
+		config_free(cfg);
+		free(yaml);
+	}
+	/* a zone beside the state, with its own name, is fine */
+	diag_free(&dl);
+	diag_init(&dl, "t.yaml");
+	struct config *ok = load("dns:\n  state: state/x.state\n  zone: state/x.zone\n"
+	    "domains: [{name: example.com, mode: none}]\n");
+	cr_assert_not_null(ok);
+	config_free(ok);
+	/* the default zone named as the state */
+	diag_free(&dl);
+	diag_init(&dl, "t.yaml");
+	cr_expect_null(load("dns:\n  state: state/mta-sts.zone\ndomains: [{name: example.com, mode: none}]\n"));
+	cr_expect_eq(dl.errors, 1);
 }
