@@ -298,6 +298,8 @@ run_on_change(const char *cmd, const char *zone, const char *changed)
 	size_t n = 0;
 	char **envp, *zvar = xasprintf("MTASTSD_ZONE=%s", zone), *cvar = xasprintf("MTASTSD_CHANGED=%s", changed);
 	char *argv[] = { "sh", "-c", (char *)(uintptr_t)cmd, NULL };
+	posix_spawnattr_t attr;
+	sigset_t mask, dfl;
 	pid_t pid;
 	int status, err, rc = -1;
 
@@ -311,8 +313,28 @@ run_on_change(const char *cmd, const char *zone, const char *changed)
 	envp[n++] = zvar;
 	envp[n++] = cvar;
 	envp[n] = NULL;
-	/* posix_spawn, not fork: safe in a threaded server */
-	err = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, envp);
+	/*
+	 * posix_spawn, not fork: safe in a threaded server. serve blocks SIGHUP,
+	 * SIGINT and SIGTERM (for its signalfd) and ignores SIGPIPE: the hook
+	 * gets an empty mask and default actions, and its own process group so a
+	 * timeout kills everything it started, not only sh.
+	 */
+	sigemptyset(&mask);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	if ((err = posix_spawnattr_init(&attr)) != 0) {
+		log_warnx("dns on_change could not start: %s", strerror(err));
+		goto done;
+	}
+	posix_spawnattr_setsigmask(&attr, &mask);
+	posix_spawnattr_setsigdefault(&attr, &dfl);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+	err = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, envp);
+	posix_spawnattr_destroy(&attr);
 	if (err != 0) {
 		log_warnx("dns on_change could not start: %s", strerror(err));
 		goto done;
@@ -326,8 +348,9 @@ run_on_change(const char *cmd, const char *zone, const char *changed)
 			goto done;
 		}
 		if (waited_ms >= DNS_ON_CHANGE_TIMEOUT * 1000) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
 			log_warnx("dns on_change killed after %d seconds", DNS_ON_CHANGE_TIMEOUT);
 			goto done;
 		}

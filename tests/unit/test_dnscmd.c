@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -357,4 +359,47 @@ Test(dnscmd, changed_domains_come_from_the_records, .init = setup, .fini = teard
 	config_free(cfg);
 	config_free(cfg2);
 	config_free(cfg3);
+}
+
+/* The hex mask after KEY in the /proc status text ST. */
+static unsigned long long
+status_mask(const char *st, const char *key)
+{
+	const char *p = strstr(st, key);
+	cr_assert_not_null(p, "%s missing", key);
+	return strtoull(p + strlen(key), NULL, 16);
+}
+
+Test(dnscmd, on_change_gets_default_signals_and_its_own_process_group, .init = setup, .fini = teardown)
+{
+	/* as serve runs it: SIGHUP, SIGINT, SIGTERM blocked, SIGPIPE ignored */
+	char *cmd = xasprintf("cat /proc/$$/status > %s/status; cut -d' ' -f1,5 /proc/$$/stat > %s/pgrp", dir, dir);
+	struct config *cfg = load(cmd, two);
+	sigset_t set, old;
+	char *st, *pg;
+	unsigned long long bits = (1ULL << (SIGHUP - 1)) | (1ULL << (SIGINT - 1)) | (1ULL << (SIGTERM - 1)) |
+	    (1ULL << (SIGPIPE - 1));
+	long pid, pgid;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	dns_publish(cfg);
+	signal(SIGPIPE, SIG_DFL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	st = slurp("status");
+	cr_assert_not_null(st, "on_change did not run");
+	cr_expect_eq(status_mask(st, "SigBlk:") & bits, 0, "on_change inherited blocked signals: %s", st);
+	cr_expect_eq(status_mask(st, "SigIgn:") & bits, 0, "on_change inherited ignored signals: %s", st);
+	pg = slurp("pgrp");
+	cr_assert_not_null(pg);
+	cr_assert_eq(sscanf(pg, "%ld %ld", &pid, &pgid), 2, "%s", pg);
+	cr_expect_eq(pid, pgid, "on_change is not the leader of its own process group: %s", pg);
+	free(pg);
+	free(st);
+	free(cmd);
+	config_free(cfg);
 }
