@@ -77,6 +77,8 @@ printf -- '-----BEGIN CERTIFICATE-----\nMIIBroken\n' >"$CERTS/mta-sts.example.co
 check "broken certificate: failed reload counted" wait_for 3 failed_ge 2
 check "broken certificate: the old certificate keeps serving" [ "$(enddate)" = "$old" ]
 check "broken certificate: policy still served over TLS" serves mx3.example.com
+check "/healthz: still 200 and counts the failed reloads" \
+  bash -c "curl -fsS http://127.0.0.1:$ADMIN_PORT/healthz | grep -qE '^reloads: [1-9][0-9]* ok, [2-9][0-9]* failed\$'"
 check "broken certificate: error names the file" grep -q "mta-sts.example.com.crt' cannot be parsed" "$WORK/serve.log"
 
 # ---- a renewed certificate is picked up without restart
