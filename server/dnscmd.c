@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* dnscmd: `mtastsd dns`, publishing the zone after a reload, retiring domains and the DNS part of `check`. */
+#define _GNU_SOURCE	/* posix_spawn_file_actions_addchdir_np */
 #include "dnscmd.h"
 #include "commands.h"
 #include "dnsstate.h"
@@ -291,13 +292,35 @@ done:
 	return rc;
 }
 
-/* Run CMD with /bin/sh -c; ZONE and CHANGED are added to its environment. Returns 0 when it exited 0. */
+/* PATH made absolute against the working directory (a copy; PATH itself when getcwd fails). */
+static char *
+absolute(const char *path)
+{
+	char cwd[4096];
+
+	if (path[0] == '/' || path[0] == '\0' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return xstrdup(path);
+	if (strcmp(path, ".") == 0)
+		return xstrdup(cwd);
+	if (strncmp(path, "./", 2) == 0)
+		path += 2;
+	return xasprintf("%s%s%s", cwd, strcmp(cwd, "/") == 0 ? "" : "/", path);
+}
+
+/*
+ * Run CMD with /bin/sh -c in the folder DIR (the config's, so a relative
+ * command or path in it means what it means in the config); ZONE (made
+ * absolute) and CHANGED are added to its environment. Returns 0 when it
+ * exited 0.
+ */
 static int
-run_on_change(const char *cmd, const char *zone, const char *changed)
+run_on_change(const char *cmd, const char *dir, const char *zone, const char *changed)
 {
 	size_t n = 0;
-	char **envp, *zvar = xasprintf("MTASTSD_ZONE=%s", zone), *cvar = xasprintf("MTASTSD_CHANGED=%s", changed);
+	char *azone = zone[0] ? absolute(zone) : xstrdup(""), *adir = absolute(dir);
+	char **envp, *zvar = xasprintf("MTASTSD_ZONE=%s", azone), *cvar = xasprintf("MTASTSD_CHANGED=%s", changed);
 	char *argv[] = { "sh", "-c", (char *)(uintptr_t)cmd, NULL };
+	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t mask, dfl;
 	pid_t pid;
@@ -333,10 +356,17 @@ run_on_change(const char *cmd, const char *zone, const char *changed)
 	posix_spawnattr_setsigdefault(&attr, &dfl);
 	posix_spawnattr_setpgroup(&attr, 0);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-	err = posix_spawn(&pid, "/bin/sh", NULL, &attr, argv, envp);
+	if ((err = posix_spawn_file_actions_init(&fa)) != 0) {
+		posix_spawnattr_destroy(&attr);
+		log_warnx("dns on_change could not start: %s", strerror(err));
+		goto done;
+	}
+	posix_spawn_file_actions_addchdir_np(&fa, adir);
+	err = posix_spawn(&pid, "/bin/sh", &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (err != 0) {
-		log_warnx("dns on_change could not start: %s", strerror(err));
+		log_warnx("dns on_change could not start in '%s': %s", adir, strerror(err));
 		goto done;
 	}
 	for (int waited_ms = 0;; waited_ms += 50) {
@@ -364,6 +394,8 @@ run_on_change(const char *cmd, const char *zone, const char *changed)
 		log_warnx("dns on_change killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 done:
 	free(envp);
+	free(azone);
+	free(adir);
 	free(zvar);
 	free(cvar);
 	return rc;
@@ -518,7 +550,7 @@ dns_publish(const struct config *cfg)
 			buf_printf(&changed, "%s%s", changed.len ? " " : "", ch.c[i].name);
 	}
 	if (zone_changed && cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0') {
-		if (run_on_change(cfg->dns_on_change, cfg->dns_zone ? cfg->dns_zone : "",
+		if (run_on_change(cfg->dns_on_change, cfg->dir, cfg->dns_zone ? cfg->dns_zone : "",
 		    changed.data ? changed.data : "") < 0)
 			publish_failed();
 	}

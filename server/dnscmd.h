@@ -12,8 +12,9 @@
  * The reload publish hook: called once the policies of CFG are being served
  * (after a successful reload swap, and once at start-up). Assigns ids and
  * updates the state file, rewrites dns.zone atomically when a record changed,
- * then runs dns.on_change through /bin/sh -c with MTASTSD_ZONE (the zone
- * path) and MTASTSD_CHANGED (space-separated domains) in its environment.
+ * then runs dns.on_change through /bin/sh -c in the config's folder with
+ * MTASTSD_ZONE (the zone path, absolute) and MTASTSD_CHANGED (space-separated
+ * domains) in its environment.
  * Failures are logged and counted (dns_publish_failures), never fatal.
  * Blocks while on_change runs (at most DNS_ON_CHANGE_TIMEOUT seconds).
  */

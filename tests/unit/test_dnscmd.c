@@ -17,6 +17,7 @@
 
 static char dir[64];
 static int ttl = 300;
+static const char *basedir;	/* the config's folder when not DIR */
 
 static void
 setup(void)
@@ -51,7 +52,7 @@ load(const char *on_change, const char *domains)
 	char *path = xasprintf("%s/mtastsd.yaml", dir);
 
 	diag_init(&dl, path);
-	cfg = config_load_mem(path, dir, yaml, strlen(yaml), &dl);
+	cfg = config_load_mem(path, basedir ? basedir : dir, yaml, strlen(yaml), &dl);
 	if (cfg == NULL)
 		diag_print(&dl, stderr);
 	cr_assert_not_null(cfg);
@@ -402,4 +403,46 @@ Test(dnscmd, on_change_gets_default_signals_and_its_own_process_group, .init = s
 	free(st);
 	free(cmd);
 	config_free(cfg);
+}
+
+Test(dnscmd, on_change_runs_in_the_config_folder_with_an_absolute_zone, .init = setup, .fini = teardown)
+{
+	char *hook = xasprintf("%s/hook.sh", dir), *want, *got, cwd[4096];
+	struct config *cfg;
+	FILE *fp = fopen(hook, "w");
+
+	cr_assert_not_null(fp);
+	fputs("#!/bin/sh\necho \"$(pwd -P) $MTASTSD_ZONE\" >> out\n", fp);
+	fclose(fp);
+	cr_assert_eq(chmod(hook, 0755), 0);
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+
+	/* serve started elsewhere: a relative command and its relative paths mean the config's folder */
+	cr_assert_eq(chdir("/"), 0);
+	cfg = load("./hook.sh", two);
+	dns_publish(cfg);
+	config_free(cfg);
+	got = slurp("out");
+	cr_assert_not_null(got, "a relative on_change did not run in the config's folder");
+	want = xasprintf("%s %s/zone/mta-sts.zone\n", dir, dir);
+	cr_expect_str_eq(got, want);
+	free(got);
+	free(want);
+
+	/* a config given by a relative path: the zone named to the hook is still absolute */
+	cr_assert_eq(chdir(dir), 0);
+	basedir = ".";
+	ttl = 301;
+	cfg = load("./hook.sh", two);
+	dns_publish(cfg);
+	config_free(cfg);
+	basedir = NULL;
+	ttl = 300;
+	got = slurp("out");
+	want = xasprintf("%s %s/zone/mta-sts.zone\n%s %s/zone/mta-sts.zone\n", dir, dir, dir, dir);
+	cr_expect_str_eq(got, want);
+	cr_assert_eq(chdir(cwd), 0);
+	free(got);
+	free(want);
+	free(hook);
 }
