@@ -94,7 +94,8 @@ reload_build(const char *config_path)
 static bool
 same_listener(const struct config_listener *a, const struct config_listener *b)
 {
-	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0;
+	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0 &&
+	    a->proxy_protocol == b->proxy_protocol;
 }
 
 /* Listeners and limits are bound at start-up; say so when a reload changes them. */
@@ -112,7 +113,7 @@ warn_restart_needed(const struct config *old, const struct config *new)
 	if (same && old->admin != NULL)
 		same = same_listener(old->admin, new->admin);
 	if (!same)
-		log_warnx("listen addresses and limits changed: they take effect after a restart");
+		log_warnx("listen addresses, proxy_protocol or limits changed: they take effect after a restart");
 }
 
 int
