@@ -163,6 +163,9 @@ forwarded_for(struct MHD_Connection *c, char *out, size_t len)
 		return false;
 	memcpy(ip, p, n);
 	ip[n] = '\0';
+	/* Forwarded: for="192.0.2.43:4711" carries a port after an IPv4 address */
+	if (strchr(ip, '.') != NULL && strchr(ip, ':') != NULL && strchr(ip, ':') == strrchr(ip, ':'))
+		*strchr(ip, ':') = '\0';
 	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)
 		return false;
 	snprintf(out, len, "%s", ip);

@@ -89,7 +89,17 @@ curl -sS -o /dev/null -H 'Host: mta-sts.example.com' -H 'X-Forwarded-For: 203.0.
   "http://127.0.0.1:$H/.well-known/mta-sts.txt" || true
 curl -sS -o /dev/null --interface 127.0.0.2 -H 'Host: mta-sts.example.com' -H 'X-Forwarded-For: 192.0.2.99' \
   "http://127.0.0.1:$H/.well-known/mta-sts.txt" || true
+curl -sS -o /dev/null -H 'Host: mta-sts.example.com' -H 'Forwarded: for=192.0.2.1, for="192.0.2.43:4711";proto=https' \
+  "http://127.0.0.1:$H/.well-known/mta-sts.txt" || true
+curl -sS -o /dev/null -H 'Host: mta-sts.example.com' -H 'Forwarded: for="[2001:db8::7]:4711"' \
+  "http://127.0.0.1:$H/.well-known/mta-sts.txt" || true
+curl -sS -o /dev/null -H 'Host: mta-sts.example.com' -H 'X-Forwarded-For: not-an-address' \
+  "http://127.0.0.1:$H/.well-known/mta-sts.txt" || true
 sleep 0.3
+check "Forwarded from a trusted proxy: last for=, IPv4 with port" grep -q 'access client=192.0.2.43 ' "$WORK/serve.log"
+check "Forwarded from a trusted proxy: last for=, bracketed IPv6" grep -q 'access client=2001:db8::7 ' "$WORK/serve.log"
+check "a forwarded value that is no address is ignored (the peer is logged)" \
+  bash -c "! grep -q 'client=not-an-address' '$WORK/serve.log' && [ \$(grep -c 'access client=127.0.0.1 sni=- ' '$WORK/serve.log') -ge 1 ]"
 check "X-Forwarded-For from a trusted proxy: its last entry is the client" \
   grep -q 'access client=192.0.2.30 sni=- host=mta-sts.example.com' "$WORK/serve.log"
 check "X-Forwarded-For from an untrusted peer (127.0.0.2) is ignored: the peer is logged" \
