@@ -488,6 +488,66 @@ zone_changed_domains(const char *old, const char *new, struct buf *out)
 	blocks_free(b, nb);
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The space-separated names of A and B (either may be NULL), sorted, each once. */
+static char *
+merge_names(const char *a, const char *b)
+{
+	char *all = xasprintf("%s %s", a ? a : "", b ? b : ""), **v = NULL, *save = NULL;
+	size_t n = 0, cap = 0;
+	struct buf out = {0};
+
+	for (char *t = strtok_r(all, " \t\r\n", &save); t != NULL; t = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n++] = t;
+	}
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_str);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(v[i], v[i - 1]) != 0)
+			buf_printf(&out, "%s%s", out.len ? " " : "", v[i]);
+	free(v);
+	free(all);
+	return out.data ? out.data : xstrdup("");
+}
+
+/*
+ * The pending-publish marker: STATE.pending exists from before the zone is
+ * rewritten until on_change has exited 0, and holds the domains it has yet to
+ * be told about. While it exists every publish (each reload, and start-up)
+ * runs on_change again, even when the zone itself is unchanged by then.
+ */
+static char *
+pending_path(const struct config *cfg)
+{
+	return xasprintf("%s.pending", cfg->dns_state);
+}
+
+/*
+ * Add CHANGED to the names in *PENDING (NULL: none yet) and record them in
+ * the marker MARKER. A marker that cannot be written is logged; the hook
+ * still runs now, it just would not be retried after a crash.
+ */
+static void
+mark_pending(const char *marker, char **pending, const char *changed)
+{
+	char *names = merge_names(*pending, changed), *text = xasprintf("%s\n", names), err[1024];
+
+	if (dnsstate_write_atomic(marker, text, strlen(text), 0644, err, sizeof(err)) < 0)
+		log_error("dns publish: cannot mark on_change as pending: %s", err);
+	free(*pending);
+	*pending = names;
+	free(text);
+}
+
 void
 dns_publish(const struct config *cfg)
 {
@@ -495,8 +555,8 @@ dns_publish(const struct config *cfg)
 	struct ids_changes ch;
 	struct diag_list sdl;
 	struct buf changed = {0};
-	char err[1024], *zone = NULL, *cur = NULL;
-	bool zone_changed = false;
+	char err[1024], *zone = NULL, *cur = NULL, *marker = NULL, *pending = NULL;
+	bool hook = cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0';
 	int64_t now;
 
 	if (ids_now(&now, err, sizeof(err)) < 0) {
@@ -518,6 +578,19 @@ dns_publish(const struct config *cfg)
 	}
 	diag_free(&sdl);
 
+	marker = pending_path(cfg);
+	if (read_file(marker, &pending, NULL) < 0) {
+		pending = NULL;
+	} else if (hook) {
+		char *names = merge_names(pending, NULL);
+		free(pending);
+		pending = names;
+	} else {
+		/* nothing left to run it */
+		unlink(marker);
+		free(pending);
+		pending = NULL;
+	}
 	if (cfg->dns_zone != NULL) {
 		enum zone_side side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
 		if ((zone = render(cfg, &st, &ch, side, ZONE_BIND, err, sizeof(err))) == NULL) {
@@ -527,6 +600,11 @@ dns_publish(const struct config *cfg)
 		}
 		if (read_file(cfg->dns_zone, &cur, NULL) < 0 || strcmp(cur, zone) != 0) {
 			char *dir = path_dirname(cfg->dns_zone);
+			/* from the zones themselves, so ttl, host_target and earlier `dns` runs count too */
+			zone_changed_domains(cur, zone, &changed);
+			/* marked before the zone changes: a crash in between still runs the hook at start-up */
+			if (hook)
+				mark_pending(marker, &pending, changed.data);
 			err[0] = '\0';
 			if (dnsstate_mkdirs(dir) < 0)
 				snprintf(err, sizeof(err), "cannot create the folder '%s': %s", dir, strerror(errno));
@@ -539,22 +617,26 @@ dns_publish(const struct config *cfg)
 				goto done;
 			}
 			free(dir);
-			zone_changed = true;
-			/* from the zones themselves, so ttl, host_target and earlier `dns` runs count too */
-			zone_changed_domains(cur, zone, &changed);
 			log_info("dns zone rewritten file=%s changed=\"%s\"", cfg->dns_zone, changed.data);
 		}
-	} else {
-		zone_changed = ch.n > 0;
+	} else if (ch.n > 0) {
 		for (size_t i = 0; i < ch.n; i++)
 			buf_printf(&changed, "%s%s", changed.len ? " " : "", ch.c[i].name);
+		if (hook)
+			mark_pending(marker, &pending, changed.data);
 	}
-	if (zone_changed && cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0') {
-		if (run_on_change(cfg->dns_on_change, cfg->dir, cfg->dns_zone ? cfg->dns_zone : "",
-		    changed.data ? changed.data : "") < 0)
+	if (hook && pending != NULL) {
+		/* this change and every one an earlier failed or interrupted run was not told about */
+		if (run_on_change(cfg->dns_on_change, cfg->dir, cfg->dns_zone ? cfg->dns_zone : "", pending) < 0) {
+			log_warnx("dns on_change will run again at the next reload or start-up (%s remains)", marker);
 			publish_failed();
+		} else if (unlink(marker) < 0 && errno != ENOENT) {
+			log_warn("dns publish: cannot remove '%s'", marker);
+		}
 	}
 done:
+	free(marker);
+	free(pending);
 	free(zone);
 	free(cur);
 	buf_free(&changed);

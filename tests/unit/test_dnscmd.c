@@ -374,7 +374,7 @@ status_mask(const char *st, const char *key)
 Test(dnscmd, on_change_gets_default_signals_and_its_own_process_group, .init = setup, .fini = teardown)
 {
 	/* as serve runs it: SIGHUP, SIGINT, SIGTERM blocked, SIGPIPE ignored */
-	char *cmd = xasprintf("cat /proc/$$/status > %s/status; cut -d' ' -f1,5 /proc/$$/stat > %s/pgrp", dir, dir);
+	char *cmd = xasprintf("cat /proc/self/status > %s/status; cut -d' ' -f1,5 /proc/$$/stat > %s/pgrp", dir, dir);
 	struct config *cfg = load(cmd, two);
 	sigset_t set, old;
 	char *st, *pg;
@@ -445,4 +445,44 @@ Test(dnscmd, on_change_runs_in_the_config_folder_with_an_absolute_zone, .init = 
 	free(got);
 	free(want);
 	free(hook);
+}
+
+Test(dnscmd, failed_on_change_runs_again_until_it_succeeds, .init = setup, .fini = teardown)
+{
+	/* fails while DIR/fail exists, records every run */
+	char *cmd = xasprintf("echo \\\"changed=$MTASTSD_CHANGED\\\" >> %s/runs; test ! -e %s/fail", dir, dir);
+	char *fail = xasprintf("%s/fail", dir), *marker = xasprintf("%s/st/state.pending", dir), *runs;
+	struct config *cfg = load(cmd, two), *cfg2;
+	unsigned long before = dns_publish_failures();
+	FILE *fp = fopen(fail, "w");
+
+	fclose(fp);
+	dns_publish(cfg);
+	cr_assert_eq(dns_publish_failures(), before + 1);
+	cr_assert_eq(access(marker, F_OK), 0, "no pending marker after a failed on_change");
+	/* a reload with the zone unchanged: the hook runs again, still failing, with the same domains */
+	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
+	dns_publish(cfg);
+	cr_assert_eq(dns_publish_failures(), before + 2, "a failed on_change was not run again");
+	/* a change meanwhile adds its domains to the pending ones */
+	cfg2 = load(cmd, one);
+	unlink(fail);
+	/* a restart: start-up publishes once with the zone up to date after this run */
+	dns_publish(cfg2);
+	cr_assert_eq(dns_publish_failures(), before + 2);
+	cr_assert_neq(access(marker, F_OK), 0, "pending marker left after on_change succeeded");
+	runs = slurp("runs");
+	cr_assert_str_eq(runs, "changed=example.com example.org\nchanged=example.com example.org\n"
+	    "changed=example.com example.org\n");
+	free(runs);
+	/* done: nothing runs when nothing changed */
+	dns_publish(cfg2);
+	runs = slurp("runs");
+	cr_assert_eq(strlen(runs), 3 * strlen("changed=example.com example.org\n"), "%s", runs);
+	free(runs);
+	config_free(cfg);
+	config_free(cfg2);
+	free(fail);
+	free(marker);
+	free(cmd);
 }
