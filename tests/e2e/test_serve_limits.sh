@@ -116,6 +116,19 @@ check "a request within max_header_size is served" [ "$(curl -sS -o /dev/null -w
 rc=0; stop_server || rc=$?
 check "SIGTERM: exit status 0 (got $rc)" [ "$rc" = 0 ]
 
+# ---- start-up failures: exit 1 with the reason, never half running
+printf 'domains:\n  - name: example.com\n    mode: sometimes\n' >"$WORK/bad.yaml"
+rc=0; "$MTASTSD" -c "$WORK/bad.yaml" serve 2>"$WORK/bad.log" || rc=$?
+check "invalid config at start-up: exit 1 (got $rc)" [ "$rc" = 1 ]
+check "invalid config at start-up: the error with FILE:LINE:COL" grep -qE "bad.yaml:3:[0-9]+: " "$WORK/bad.log"
+python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(5)' "$H" &
+EXTRA_PIDS=$!
+sleep 0.3
+rc=0; timeout 20 "$MTASTSD" -c "$WORK/mtastsd.yaml" serve 2>"$WORK/busy.log" || rc=$?
+kill "$EXTRA_PIDS" 2>/dev/null || true; wait "$EXTRA_PIDS" 2>/dev/null || true; EXTRA_PIDS=""
+check "a listen address in use: exit 1 (got $rc)" [ "$rc" = 1 ]
+check "a listen address in use: named in the log" grep -q "cannot listen on '127.0.0.1:$H'" "$WORK/busy.log"
+
 # ---- plain HTTP only (TLS terminated by a balancer): no certificate folder needed
 cat >"$WORK/plain.yaml" <<EOF
 listen:
