@@ -371,10 +371,25 @@ run_on_change(const char *cmd, const char *dir, const char *zone, const char *ch
 	}
 	for (int waited_ms = 0;; waited_ms += 50) {
 		pid_t w = waitpid(pid, &status, WNOHANG);
+		sigset_t pend;
 		if (w == pid)
 			break;
 		if (w < 0 && errno != EINTR) {
 			log_warn("dns on_change: waitpid");
+			goto done;
+		}
+		/*
+		 * serve blocks SIGHUP/SIGINT/SIGTERM and reads them from a signalfd
+		 * only once this returns: a pending one must not wait for the hook.
+		 * Stop it (its whole group); the pending marker stays, so the reload
+		 * SIGHUP asks for, or the next start-up, runs it again.
+		 */
+		if (sigpending(&pend) == 0 && (sigismember(&pend, SIGTERM) == 1 || sigismember(&pend, SIGINT) == 1 ||
+		    sigismember(&pend, SIGHUP) == 1)) {
+			kill(-pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			log_warnx("dns on_change stopped: a signal is waiting (it runs again at the next reload or start-up)");
 			goto done;
 		}
 		if (waited_ms >= DNS_ON_CHANGE_TIMEOUT * 1000) {

@@ -16,7 +16,9 @@
  * MTASTSD_ZONE (the zone path, absolute) and MTASTSD_CHANGED (space-separated
  * domains) in its environment.
  * Failures are logged and counted (dns_publish_failures), never fatal.
- * Blocks while on_change runs (at most DNS_ON_CHANGE_TIMEOUT seconds).
+ * Blocks while on_change runs (at most DNS_ON_CHANGE_TIMEOUT seconds, and
+ * no longer once SIGHUP, SIGINT or SIGTERM is pending: the hook's process
+ * group is then killed and the hook runs again at the next publish).
  */
 void dns_publish(const struct config *cfg);
 #define DNS_ON_CHANGE_TIMEOUT 120

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -485,4 +486,49 @@ Test(dnscmd, failed_on_change_runs_again_until_it_succeeds, .init = setup, .fini
 	free(fail);
 	free(marker);
 	free(cmd);
+}
+
+Test(dnscmd, a_pending_signal_stops_on_change_and_its_children, .init = setup, .fini = teardown)
+{
+	/* a slow hook that starts a child, then serve gets SIGTERM (blocked, as in serve) */
+	char *cmd = xasprintf("sleep 60 & echo $! > %s/bg; kill -TERM $PPID; sleep 60", dir);
+	char *marker = xasprintf("%s/st/state.pending", dir), *bg;
+	struct config *cfg = load(cmd, two);
+	unsigned long before = dns_publish_failures();
+	struct timespec t0, t1, zero = { 0, 0 };
+	sigset_t set, old;
+	long bgpid;
+	int alive = 1;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	dns_publish(cfg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* the SIGTERM is still there for serve's signalfd */
+	cr_assert_eq(sigtimedwait(&set, NULL, &zero), SIGTERM, "the pending SIGTERM was consumed");
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 10, "publish waited %ld s for on_change with SIGTERM pending",
+	    (long)(t1.tv_sec - t0.tv_sec));
+	cr_assert_eq(dns_publish_failures(), before + 1);
+	cr_assert_eq(access(marker, F_OK), 0, "an interrupted on_change is not pending");
+	bg = slurp("bg");
+	cr_assert_not_null(bg);
+	bgpid = strtol(bg, NULL, 10);
+	cr_assert_gt(bgpid, 1);
+	/* the hook's own child died with it (killed as a group); give init a moment to reap it */
+	for (int i = 0; i < 100 && alive; i++) {
+		char path[64], *st = NULL;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", bgpid);
+		alive = read_file(path, &st, NULL) == 0 && strstr(st, ") Z ") == NULL;
+		free(st);
+		if (alive)
+			usleep(20000);
+	}
+	cr_assert(!alive, "on_change's child %ld outlived it", bgpid);
+	free(bg);
+	free(marker);
+	free(cmd);
+	config_free(cfg);
 }
