@@ -164,11 +164,12 @@ pending_unlink(struct proxyaccept *pa, struct pending *p)
 static void
 pending_drop(struct proxyaccept *pa, struct pending *p, enum proxyaccept_reject why)
 {
+	/* counted before the close, so whoever sees the close also sees the count */
+	atomic_fetch_add(&rejected[why], 1);
 	pending_unlink(pa, p);
 	epoll_ctl(pa->ep, EPOLL_CTL_DEL, p->fd, NULL);
 	close(p->fd);
 	free(p);
-	atomic_fetch_add(&rejected[why], 1);
 }
 
 static void
@@ -186,13 +187,13 @@ accept_all(struct proxyaccept *pa, struct plistener *l)
 			return;
 		}
 		if (!proxyaccept_allowed(l->cl->proxy_from, l->cl->n_proxy_from, (struct sockaddr *)&peer)) {
-			close(fd);
 			atomic_fetch_add(&rejected[PROXYACCEPT_SOURCE], 1);
+			close(fd);
 			continue;
 		}
 		if (pa->n_pending >= PENDING_MAX) {
-			close(fd);
 			atomic_fetch_add(&rejected[PROXYACCEPT_OVERLOAD], 1);
+			close(fd);
 			continue;
 		}
 		p = xcalloc(1, sizeof(*p));

@@ -65,8 +65,7 @@ else
     mount -o remount,bind,ro "$r"
     mount -t tmpfs -o size=4m,uid=10001,gid=10001 tmpfs "$r/var/lib/mtastsd"
     mount -t tmpfs tmpfs "$r/tmp"
-    mkdir -p "$r/proc" 2>/dev/null || true
-    [ -d "$r/proc" ] && mount -t proc proc "$r/proc" 2>/dev/null || true
+    mount -t proc proc "$r/proc"
     exec env -i MTASTSD_CONFIG=/etc/mtastsd/mtastsd.yaml ASAN_OPTIONS="${ASAN_OPTIONS:-}" \
       /usr/sbin/chroot --userspec=10001:10001 "$r" /usr/sbin/mtastsd serve' _ "$root" 2>"$work/serve.log" &
   srv=$!
