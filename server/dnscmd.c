@@ -11,6 +11,7 @@
 #include "zone.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <spawn.h>
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,21 +59,17 @@ domain_ptrs(const struct config *cfg)
  * then untouched.
  */
 static int
-update_state(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
+update_state_locked(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
     struct diag_list *sdl)
 {
 	struct ids_state old;
 	const struct config_domain **doms;
 	char err[1024], *text = NULL, *cur = NULL;
 	bool exists;
-	int version, fd, rc = -1;
+	int version, rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	memset(ch, 0, sizeof(*ch));
-	if ((fd = dnsstate_lock(cfg->dns_state, err, sizeof(err))) < 0) {
-		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
-		return -1;
-	}
 	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, sdl) < 0)
 		goto done;
 	doms = domain_ptrs(cfg);
@@ -106,6 +104,23 @@ done:
 	}
 	free(text);
 	free(cur);
+	return rc;
+}
+
+static int
+update_state(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
+    struct diag_list *sdl)
+{
+	char err[1024];
+	int fd, rc;
+
+	memset(st, 0, sizeof(*st));
+	memset(ch, 0, sizeof(*ch));
+	if ((fd = dnsstate_lock(cfg->dns_state, err, sizeof(err))) < 0) {
+		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
+		return -1;
+	}
+	rc = update_state_locked(cfg, now, st, ch, sdl);
 	dnsstate_unlock(fd);
 	return rc;
 }
@@ -161,6 +176,148 @@ expired_names(const struct ids_changes *ch, size_t *n)
 	return names;
 }
 
+/*
+ * While a `serve` runs for a state file it owns the ids: it holds a shared
+ * flock on STATE.serving from its first publish until it exits, and `dns`
+ * only assigns ids when it gets the lock exclusively. Otherwise a `dns` run
+ * could publish a new id for a config that serve does not serve yet, and a
+ * sender could cache the old policy under the new id.
+ */
+static char *
+serving_path(const char *state)
+{
+	return xasprintf("%s.serving", state);
+}
+
+/* serve: hold the shared lock on STATE.serving (a new one when dns.state changed); kept open until exit. */
+static void
+hold_serving(const char *state)
+{
+	static int fd = -1;
+	static char *held;
+	char *path = serving_path(state), *dir;
+	int nfd;
+
+	if (held != NULL && strcmp(held, path) == 0) {
+		free(path);
+		return;
+	}
+	dir = path_dirname(path);
+	if (dnsstate_mkdirs(dir) < 0 || (nfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
+		log_warn("dns publish: cannot open '%s' (a `dns` run could assign ids meanwhile)", path);
+		free(dir);
+		free(path);
+		return;
+	}
+	free(dir);
+	/* blocks only while a `dns` run is assigning ids */
+	while (flock(nfd, LOCK_SH) < 0 && errno == EINTR)
+		;
+	if (fd >= 0)
+		close(fd);
+	fd = nfd;
+	free(held);
+	held = path;
+}
+
+/*
+ * `dns`: take STATE.serving exclusively (kept until exit). Returns 1 when a
+ * serve holds it, 0 otherwise (no serve, or no such file or folder yet).
+ */
+static int
+serve_owns_ids(const char *state)
+{
+	char *path = serving_path(state);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644), rc = 0;
+
+	free(path);
+	if (fd < 0)
+		return 0;
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			rc = 1;
+		break;
+	}
+	if (rc == 1)
+		close(fd);
+	/* else kept open, and locked, until `dns` exits */
+	return rc;
+}
+
+static char *
+render_domains(const struct config *cfg, const struct zone_domain *zd, size_t n, const char **expired,
+    size_t n_expired, enum zone_side side, enum zone_format fmt, char *err, size_t errlen)
+{
+	struct zone_params p = {0};
+
+	p.side = side;
+	p.ttl = cfg->dns_ttl;
+	p.host_target = cfg->dns_host_target;
+	p.delegate_zone = cfg->dns_delegate_zone;
+	p.source = cfg->path;
+	p.expired = expired;
+	p.n_expired = n_expired;
+	return zone_render(&p, zd, n, fmt, err, errlen);
+}
+
+/*
+ * The records as serve published them, from ST alone: every active entry
+ * (configured domains in config order first, then entries the config no
+ * longer has), then the retiring ones. A domain's TLSRPT record is shown
+ * only when the config's rua list is the one the state recorded.
+ */
+static char *
+render_published(const struct config *cfg, const struct ids_state *st, enum zone_side side,
+    enum zone_format fmt, char *err, size_t errlen)
+{
+	struct zone_domain *zd = xcalloc(st->n + 1, sizeof(*zd));
+	bool *done = xcalloc(st->n + 1, sizeof(*done));
+	size_t k = 0;
+	char *out;
+
+	for (int pass = 0; pass < 3; pass++) {
+		for (size_t i = 0; i < (pass == 0 ? cfg->n_domains : st->n); i++) {
+			const struct config_domain *d = pass == 0 ? &cfg->domains[i] : NULL;
+			const struct ids_domain *e = pass == 0 ? ids_find(st, d->name) : &st->d[i];
+			size_t idx;
+
+			if (e == NULL || (pass < 2) == e->retiring)
+				continue;
+			idx = (size_t)(e - st->d);
+			if (done[idx])
+				continue;
+			done[idx] = true;
+			zd[k].name = e->name;
+			zd[k].id = e->id;
+			zd[k].fp = e->fp;
+			zd[k].retiring = e->retiring;
+			if (e->retiring)
+				zd[k].deletable_at = ids_deletable_at(e);
+			if (d == NULL && !e->retiring)
+				d = config_find_domain(cfg, e->name);
+			if (d != NULL && !e->retiring && d->n_tlsrpt > 0) {
+				char h[17];
+				ids_rua_hash(d, h);
+				if (strcmp(h, e->rua) == 0) {
+					zd[k].rua = (const char *const *)d->tlsrpt;
+					zd[k].n_rua = d->n_tlsrpt;
+				}
+			}
+			if (!e->retiring && strcmp(e->rua, "-") != 0 && zd[k].n_rua == 0)
+				fprintf(stderr, "mtastsd: dns: %s: the TLSRPT record serve published is not shown: "
+				    "its rua list is no longer the config's\n", e->name);
+			ids_parse(e->id, &zd[k].changed);
+			k++;
+		}
+	}
+	out = render_domains(cfg, zd, k, NULL, 0, side, fmt, err, errlen);
+	free(zd);
+	free(done);
+	return out;
+}
+
 static char *
 render(const struct config *cfg, const struct ids_state *st, const struct ids_changes *ch,
     enum zone_side side, enum zone_format fmt, char *err, size_t errlen)
@@ -194,7 +351,8 @@ dns_usage(FILE *out)
 	    "               and fingerprints; nsupdate: an RFC 2136 script replacing the records\n"
 	    "  --side S     with dns.delegate_zone: provider (default) prints the records served in\n"
 	    "               the provider's zone, customer the CNAMEs each customer publishes once\n"
-	    "Assigns ids and records them in the state file (dns.state).\n");
+	    "Assigns ids and records them in the state file (dns.state). While a `serve` runs\n"
+	    "for the same state file it owns the ids: dns then prints the records serve published.\n");
 }
 
 int
@@ -215,7 +373,7 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	struct diag_list sdl;
 	char err[1024], *out;
 	int64_t now;
-	int c, rc = EXIT_INVALID;
+	int c, lockfd = -1, rc = EXIT_INVALID;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
@@ -271,12 +429,36 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	}
 
 	diag_init(&sdl, cfg->dns_state);
-	if (update_state(cfg, now, &st, &ch, &sdl) < 0) {
+	/*
+	 * The state lock first: it serialises `dns` runs, so the exclusive try on
+	 * STATE.serving below fails only because of a serve (which takes that one
+	 * first, then the state lock, so neither waits for the other).
+	 */
+	if ((lockfd = dnsstate_lock(cfg->dns_state, err, sizeof(err))) < 0) {
+		diag_add(&sdl, DIAG_ERROR, 0, 0, "%s", err);
 		diag_print(&sdl, stderr);
 		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
 		goto done;
 	}
-	out = render(cfg, &st, &ch, side, fmt, err, sizeof(err));
+	if (serve_owns_ids(cfg->dns_state)) {
+		int version;
+		bool exists;
+
+		fprintf(stderr, "mtastsd: dns: a running `serve` owns the ids of %s: these are the records it "
+		    "published; the config's pending changes appear once serve reloads\n", cfg->dns_state);
+		if (dnsstate_load(cfg->dns_state, &st, &version, &exists, &sdl) < 0) {
+			diag_print(&sdl, stderr);
+			goto done;
+		}
+		memset(&ch, 0, sizeof(ch));
+		out = render_published(cfg, &st, side, fmt, err, sizeof(err));
+	} else if (update_state_locked(cfg, now, &st, &ch, &sdl) < 0) {
+		diag_print(&sdl, stderr);
+		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
+		goto done;
+	} else {
+		out = render(cfg, &st, &ch, side, fmt, err, sizeof(err));
+	}
 	if (out == NULL) {
 		fprintf(stderr, "mtastsd: dns: %s\n", err);
 	} else {
@@ -287,6 +469,7 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	ids_state_free(&st);
 	ids_changes_free(&ch);
 done:
+	dnsstate_unlock(lockfd);
 	diag_free(&sdl);
 	config_free(cfg);
 	return rc;
@@ -579,6 +762,7 @@ dns_publish(const struct config *cfg)
 		publish_failed();
 		return;
 	}
+	hold_serving(cfg->dns_state);
 	diag_init(&sdl, cfg->dns_state);
 	if (update_state(cfg, now, &st, &ch, &sdl) < 0) {
 		for (size_t i = 0; i < sdl.n; i++) {
