@@ -247,8 +247,9 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
     struct diag_list *dl)
 {
 	struct ids_state s = {0};
-	size_t cap = 0, errors0 = dl->errors, pos = 0;
-	int *lines = NULL, *cols = NULL, line = 0, ver = 0;
+	size_t cap = 0, errors0 = dl->errors, pos = 0, entries = 0;
+	int *lines = NULL, *cols = NULL, line = 0, ver = 0, end_line = 0;
+	bool cut = false;
 
 	memset(out, 0, sizeof(*out));
 	if (len == 0) {
@@ -276,6 +277,7 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
 		if (nl == NULL) {
 			/* every write ends in a newline: a missing one means a cut-off file */
 			diag_add(dl, DIAG_ERROR, line, (int)ll + 1, "last line has no newline (truncated file?)");
+			cut = true;
 			break;
 		}
 		if (ll > 0 && p[ll - 1] == '\r')
@@ -291,6 +293,8 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
 				ver = 1;
 			else if (tok_is(&tok[1], "2"))
 				ver = 2;
+			else if (tok_is(&tok[1], "3"))
+				ver = 3;
 			else {
 				diag_add(dl, DIAG_ERROR, 1, tok[1].col,
 				    "unsupported state version '%.*s' (this mtastsd reads 1 to %d)",
@@ -303,9 +307,36 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
 			continue;
 		if (n < 0) {
 			diag_add(dl, DIAG_ERROR, line, 1, "too many fields");
+			entries++;
 			continue;
 		}
+		if (end_line != 0) {
+			diag_add(dl, DIAG_ERROR, line, tok[0].col, "text after the 'end' line (line %d)", end_line);
+			continue;
+		}
+		if (ver >= 3 && tok_is(&tok[0], "end")) {
+			/* version 3: "end N", N the number of entries, so a file cut at a line boundary is noticed */
+			unsigned long v = 0;
+			bool good = n == 2 && tok[1].len >= 1 && tok[1].len <= 9 && (tok[1].s[0] != '0' || tok[1].len == 1);
+			for (size_t x = 0; good && x < tok[1].len; x++) {
+				if (tok[1].s[x] < '0' || tok[1].s[x] > '9')
+					good = false;
+				else
+					v = v * 10 + (unsigned long)(tok[1].s[x] - '0');
+			}
+			end_line = line;
+			if (!good)
+				diag_add(dl, DIAG_ERROR, line, n >= 2 ? tok[1].col : tok[0].col + 3,
+				    "expected 'end N' with N the number of domain entries");
+			else if (v != entries)
+				diag_add(dl, DIAG_ERROR, line, tok[1].col,
+				    "'end %lu' but the file has %zu domain entr%s (lines lost or added?)", v, entries,
+				    entries == 1 ? "y" : "ies");
+			continue;
+		}
+		entries++;
 		struct ids_domain e = {0};
+		/* version 3 entries are version 2's */
 		bool ok = ver == 1 ? parse_v1_line(dl, line, tok, n, &e) : parse_v2_line(dl, line, tok, n, &e);
 		if (!ok) {
 			free(e.name);
@@ -321,6 +352,13 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
 		cols[s.n] = ver == 1 ? tok[0].col : tok[1].col;
 		s.d[s.n++] = e;
 	}
+	if (ver >= 3 && end_line == 0 && !cut && ver != 0)
+		diag_add(dl, DIAG_ERROR, line + 1, 1,
+		    "no 'end N' line after the entries: the file was cut short (truncated?)");
+	/* versions 1 and 2 had no end line; every state written for a config has a domain */
+	if (ver > 0 && ver < 3 && entries == 0 && dl->errors == errors0)
+		diag_add(dl, DIAG_ERROR, line + 1, 1,
+		    "version %d state file without any domain: damaged (cut back to its header?)", ver);
 	if (dl->errors == errors0 && s.n > 1) {
 		/* sort with the line numbers attached, so a duplicate is reported where it is */
 		struct ids_domain *tmp = xcalloc(s.n, sizeof(*tmp));
@@ -361,6 +399,7 @@ dnsstate_format(const struct ids_state *s)
 		buf_printf(&b, "domain %s id=%s fp=%s max_age=%lu rua=%s status=%s\n", e->name, e->id,
 		    e->fp, e->max_age, e->rua[0] ? e->rua : "-", e->retiring ? "retiring" : "active");
 	}
+	buf_printf(&b, "end %zu\n", s->n);
 	return b.data;
 }
 

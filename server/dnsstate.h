@@ -11,15 +11,20 @@
 #include "ids.h"
 
 /*
- * Format, version 2 (line-oriented text, '#' comments and blank lines ignored):
+ * Format, version 3 (line-oriented text, '#' comments and blank lines ignored):
  *
- *   mtastsd-state 2
+ *   mtastsd-state 3
  *   domain NAME id=YYYYMMDDHHMMSS fp=HEX64 max_age=N rua=HEX16|- status=active|retiring
+ *   end N
  *
- * Version 1, still read and upgraded on the next write, had no max_age, rua
- * or status: "mtastsd-state 1" then "NAME ID FP" per line.
+ * "end N" (N the number of domain lines) is the last line: a file cut short,
+ * even at a line boundary, is damaged, never a state with fewer domains.
+ * Version 2, still read and upgraded on the next write, had no end line (a
+ * version 2 file without any domain is taken as damaged: every state written
+ * for a config has one). Version 1 also had no max_age, rua or status:
+ * "mtastsd-state 1" then "NAME ID FP" per line.
  */
-#define DNSSTATE_VERSION 2
+#define DNSSTATE_VERSION 3
 
 /*
  * Parse state text DATA (LEN bytes). Returns 0 with OUT filled (sorted by

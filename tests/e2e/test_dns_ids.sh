@@ -35,7 +35,7 @@ run() { SOURCE_DATE_EPOCH=$1 "$MTASTSD" -c "$cfg" dns --format json | ids; }
 [ "$(run 1767225600)" = $'a.example 20260101000000\nb.example 20260101000000\nc.example 20260101000000' ] ||
   fail "first run ids: $(run 1767225600)"
 [ -f "$state" ] || fail "state file not created in the missing folder"
-head -1 "$state" | grep -qx 'mtastsd-state 2' || fail "state file has no version header"
+head -1 "$state" | grep -qx 'mtastsd-state 3' || fail "state file has no version header"
 
 # unchanged config, a day later: same ids, state not rewritten
 cp "$state" "$work/state.1"
@@ -120,6 +120,15 @@ set +e
 set -e
 [ "$rc" = 1 ] || fail "check with a damaged state: exit $rc"
 grep -q "^$state:3:" "$work/err" || fail "check does not show the state position: $(cat "$work/err")"
+# a state cut at a line boundary (here back to its header) is damaged too, never a reset of every id
+head -1 "$work/state.good" >"$state"
+cp "$state" "$work/state.damaged"
+set +e
+SOURCE_DATE_EPOCH=1767500000 "$MTASTSD" -c "$cfg" dns >"$work/out" 2>"$work/err"; rc=$?
+set -e
+[ "$rc" = 1 ] || fail "state cut back to its header: exit $rc, output: $(cat "$work/out")"
+grep -q "^$state:2:1: no 'end N' line" "$work/err" || fail "cut state message without FILE:LINE:COL: $(cat "$work/err")"
+cmp -s "$state" "$work/state.damaged" || fail "cut state was rewritten"
 cp "$work/state.good" "$state"
 
 # a version 1 state is upgraded with its ids kept
@@ -140,7 +149,7 @@ grep -q "damaged" "$work/err" && fail "check refuses a v1 state: $(cat "$work/er
 grep -q "warning: the DNS state file .* is version 1" "$work/err" || fail "check does not mention the v1 state"
 [ "$(run 1767600000)" = $'a.example 20260101000000\nb.example 20260102010002\nc.example '"$cid" ] ||
   fail "ids changed by the upgrade"
-head -1 "$state" | grep -qx 'mtastsd-state 2' || fail "v1 state not upgraded"
+head -1 "$state" | grep -qx 'mtastsd-state 3' || fail "v1 state not upgraded"
 grep -q '^domain a.example .*max_age=31557600 ' "$state" || fail "upgraded entry does not assume the longest max_age"
 
 # retirement: check warns, dns explains, and says from when records may go

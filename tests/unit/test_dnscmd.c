@@ -308,11 +308,11 @@ Test(dnscmd, check_reports_state_problems_and_retiring_domains, .init = setup, .
 	free(m);
 
 	/* a version 1 state: a warning that it will be upgraded */
-	write_state("mtastsd-state 1\n");
+	write_state("mtastsd-state 1\nexample.com 20260101000000 " "0000000000000000000000000000000000000000000000000000000000000000\n");
 	m = check_messages(cfg, &e, &w);
 	cr_assert_eq(e, 0, "%s", m);
 	cr_assert_eq(w, 1);
-	cr_assert(strstr(m, "is version 1; the next `dns` or `serve` upgrades it to 2") != NULL, "%s", m);
+	cr_assert(strstr(m, "is version 1; the next `dns` or `serve` upgrades it to 3") != NULL, "%s", m);
 	free(m);
 
 	/* a domain removed from the config: a warning with the date its records may go */

@@ -94,7 +94,7 @@ Test(dnsstate, format_parse_round_trip)
 	diag_init(&dl, "state");
 	cr_assert_eq(dnsstate_parse(good_v2, strlen(good_v2), &s, &version, &dl), 0);
 	text = dnsstate_format(&s);
-	cr_assert(strncmp(text, "mtastsd-state 2\n", 16) == 0);
+	cr_assert(strncmp(text, "mtastsd-state 3\n", 16) == 0);
 	cr_assert_eq(dnsstate_parse(text, strlen(text), &s2, &version, &dl), 0);
 	text2 = dnsstate_format(&s2);
 	cr_assert_str_eq(text, text2);
@@ -152,10 +152,10 @@ Test(dnsstate, upgrade_from_v1)
 	cr_assert_not(s.d[0].retiring);
 	/* written back in the current format, ids kept */
 	text = dnsstate_format(&s);
-	cr_assert(strncmp(text, "mtastsd-state 2\n", 16) == 0);
+	cr_assert(strncmp(text, "mtastsd-state 3\n", 16) == 0);
 	cr_assert(strstr(text, "domain example.com id=20230101120000 fp=" FP_A " max_age=31557600 rua=- status=active\n") != NULL);
 	cr_assert_eq(dnsstate_parse(text, strlen(text), &s2, &version, &dl), 0);
-	cr_assert_eq(version, 2);
+	cr_assert_eq(version, 3);
 	cr_assert_str_eq(s2.d[1].id, "20240101000000");
 	free(text);
 	ids_state_free(&s);
@@ -174,9 +174,9 @@ struct damaged {
 Test(dnsstate, damaged_files_report_line_and_column)
 {
 	static const struct damaged cases[] = {
-		{ "", "state:1:1: state file is empty (expected 'mtastsd-state 2')" },
-		{ "hello\n", "state:1:1: not an mtastsd state file (expected 'mtastsd-state 2')" },
-		{ "mtastsd-state 3\n", "state:1:15: unsupported state version '3' (this mtastsd reads 1 to 2)" },
+		{ "", "state:1:1: state file is empty (expected 'mtastsd-state 3')" },
+		{ "hello\n", "state:1:1: not an mtastsd state file (expected 'mtastsd-state 3')" },
+		{ "mtastsd-state 4\n", "state:1:15: unsupported state version '4' (this mtastsd reads 1 to 3)" },
 		{ L2(GOOD "domain example.org id=2026"),
 		  "state:3:27: last line has no newline (truncated file?)" },
 		{ L2("domain example.com id=20260101000000 fp=" FP_A " max_age=604800 rua=- status=active"),
@@ -301,7 +301,7 @@ Test(dnsstate, save_load_round_trip_creates_no_stray_files, .init = mk_tmp, .fin
 	cr_assert(exists);
 	cr_assert_eq(s2.n, 3);
 	cr_assert_eq(read_file(path, &data, NULL), 0);
-	cr_assert(strncmp(data, "mtastsd-state 2\n", 16) == 0);
+	cr_assert(strncmp(data, "mtastsd-state 3\n", 16) == 0);
 	free(data);
 	/* only the state and its lock: no temporary file is left behind */
 	char cmd[256];
@@ -343,4 +343,54 @@ Test(dnsstate, lock_is_exclusive, .init = mk_tmp, .fini = rm_tmp)
 	close(other);
 	free(path);
 	free(lock);
+}
+
+#define L3(x) "mtastsd-state 3\n" x
+
+Test(dnsstate, version_3_ends_with_the_entry_count)
+{
+	static const struct damaged cases[] = {
+		/* cut back to its header, or at any line boundary: never a state with fewer domains */
+		{ L3(""), "state:2:1: no 'end N' line after the entries: the file was cut short (truncated?)" },
+		{ L3(GOOD), "state:3:1: no 'end N' line after the entries: the file was cut short (truncated?)" },
+		{ L3("# ids\n" GOOD "# c\n"), "state:5:1: no 'end N' line after the entries: the file was cut short (truncated?)" },
+		{ L3(GOOD "end 2\n"), "state:3:5: 'end 2' but the file has 1 domain entry (lines lost or added?)" },
+		{ L3("end 1\n"), "state:2:5: 'end 1' but the file has 0 domain entries (lines lost or added?)" },
+		{ L3(GOOD "end\n"), "state:3:4: expected 'end N' with N the number of domain entries" },
+		{ L3(GOOD "end 01\n"), "state:3:5: expected 'end N' with N the number of domain entries" },
+		{ L3(GOOD "end 1 2\n"), "state:3:5: expected 'end N' with N the number of domain entries" },
+		{ L3(GOOD "end 1\n" GOOD), "state:4:1: text after the 'end' line (line 3)" },
+		/* version 2 and 1 had no end line: without any domain they are damaged */
+		{ "mtastsd-state 2\n", "state:2:1: version 2 state file without any domain: damaged (cut back to its header?)" },
+		{ "mtastsd-state 2\n# ids\n", "state:3:1: version 2 state file without any domain: damaged (cut back to its header?)" },
+		{ "mtastsd-state 1\n", "state:2:1: version 1 state file without any domain: damaged (cut back to its header?)" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_str_eq(first_error(cases[i].text), cases[i].error, "case %zu: %s", i, first_error(cases[i].text));
+}
+
+Test(dnsstate, version_3_round_trip_and_empty_state)
+{
+	struct ids_state s, back;
+	struct diag_list dl;
+	char *text;
+	int version;
+
+	diag_init(&dl, "state");
+	cr_assert_eq(dnsstate_parse(good_v2, strlen(good_v2), &s, &version, &dl), 0);
+	cr_assert_eq(version, 2);
+	text = dnsstate_format(&s);
+	cr_assert(strstr(text, "\nend 3\n") != NULL && text[strlen(text) - 1] == '\n', "%s", text);
+	cr_assert_eq(dnsstate_parse(text, strlen(text), &back, &version, &dl), 0);
+	cr_assert_eq(version, 3);
+	cr_assert_eq(back.n, 3);
+	ids_state_free(&back);
+	free(text);
+	ids_state_free(&s);
+	/* a version 3 state with no domain says so explicitly, and is fine */
+	static const char empty[] = "mtastsd-state 3\nend 0\n";
+	cr_assert_eq(dnsstate_parse(empty, strlen(empty), &back, &version, &dl), 0);
+	cr_assert_eq(back.n, 0);
+	diag_free(&dl);
 }
