@@ -164,15 +164,16 @@ zone_domains(const struct config *cfg, const struct ids_state *st, size_t *n)
 	return zd;
 }
 
+/* The entries of ST whose retirement is over: their records are to be deleted, in every run until forgotten. */
 static const char **
-expired_names(const struct ids_changes *ch, size_t *n)
+expired_names(const struct ids_state *st, size_t *n)
 {
-	const char **names = xcalloc(ch->n, sizeof(*names));
+	const char **names = xcalloc(st->n + 1, sizeof(*names));
 
 	*n = 0;
-	for (size_t i = 0; i < ch->n; i++)
-		if (ch->c[i].kind == IDS_EXPIRED)
-			names[(*n)++] = ch->c[i].name;
+	for (size_t i = 0; i < st->n; i++)
+		if (st->d[i].expired)
+			names[(*n)++] = st->d[i].name;
 	return names;
 }
 
@@ -274,7 +275,8 @@ render_published(const struct config *cfg, const struct ids_state *st, enum zone
 {
 	struct zone_domain *zd = xcalloc(st->n + 1, sizeof(*zd));
 	bool *done = xcalloc(st->n + 1, sizeof(*done));
-	size_t k = 0;
+	const char **expired;
+	size_t k = 0, n_expired;
 	char *out;
 
 	for (int pass = 0; pass < 3; pass++) {
@@ -283,7 +285,7 @@ render_published(const struct config *cfg, const struct ids_state *st, enum zone
 			const struct ids_domain *e = pass == 0 ? ids_find(st, d->name) : &st->d[i];
 			size_t idx;
 
-			if (e == NULL || (pass < 2) == e->retiring)
+			if (e == NULL || e->expired || (pass < 2) == e->retiring)
 				continue;
 			idx = (size_t)(e - st->d);
 			if (done[idx])
@@ -312,7 +314,9 @@ render_published(const struct config *cfg, const struct ids_state *st, enum zone
 			k++;
 		}
 	}
-	out = render_domains(cfg, zd, k, NULL, 0, side, fmt, err, errlen);
+	expired = expired_names(st, &n_expired);
+	out = render_domains(cfg, zd, k, expired, n_expired, side, fmt, err, errlen);
+	free(expired);
 	free(zd);
 	free(done);
 	return out;
@@ -333,7 +337,8 @@ render(const struct config *cfg, const struct ids_state *st, const struct ids_ch
 	p.host_target = cfg->dns_host_target;
 	p.delegate_zone = cfg->dns_delegate_zone;
 	p.source = cfg->path;
-	expired = expired_names(ch, &p.n_expired);
+	(void)ch;
+	expired = expired_names(st, &p.n_expired);
 	p.expired = expired;
 	zd = zone_domains(cfg, st, &n);
 	out = zone_render(&p, zd, n, fmt, err, errlen);
@@ -951,10 +956,16 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 		    " (keep a certificate for mta-sts.%s until then); its DNS records may be deleted from %s",
 		    st.d[i].name, since, st.d[i].name, from);
 	}
-	for (size_t i = 0; i < ch.n; i++)
-		if (ch.c[i].kind == IDS_EXPIRED)
-			diag_add(dl, DIAG_WARNING, 0, 0,
-			    "domain '%s' has finished retiring: its DNS records may be deleted now", ch.c[i].name);
+	for (size_t i = 0; i < st.n; i++) {
+		char until[21];
+		if (!st.d[i].expired)
+			continue;
+		ids_iso8601(ids_forget_at(&st.d[i]), until);
+		diag_add(dl, DIAG_WARNING, 0, 0,
+		    "domain '%s' has finished retiring: its DNS records may be deleted now"
+		    " (`dns` keeps saying so, and nsupdate scripts keep deleting them, until %s)",
+		    st.d[i].name, until);
+	}
 	z = render(cfg, &st, &ch, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, err,
 	    sizeof(err));
 	if (z == NULL)

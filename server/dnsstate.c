@@ -192,9 +192,11 @@ parse_v2_line(struct diag_list *dl, int line, const struct token *tok, int n, st
 				e->retiring = false;
 			} else if (t->len - off == 8 && memcmp(t->s + off, "retiring", 8) == 0) {
 				e->retiring = true;
+			} else if (t->len - off == 7 && memcmp(t->s + off, "expired", 7) == 0) {
+				e->expired = true;
 			} else {
 				diag_add(dl, DIAG_ERROR, line, t->col + (int)off,
-				    "status '%.*s' is not 'active' or 'retiring'", (int)(t->len - off), t->s + off);
+				    "status '%.*s' is not 'active', 'retiring' or 'expired'", (int)(t->len - off), t->s + off);
 				ok = false;
 			}
 			break;
@@ -397,7 +399,8 @@ dnsstate_format(const struct ids_state *s)
 	for (size_t i = 0; i < s->n; i++) {
 		const struct ids_domain *e = &s->d[i];
 		buf_printf(&b, "domain %s id=%s fp=%s max_age=%lu rua=%s status=%s\n", e->name, e->id,
-		    e->fp, e->max_age, e->rua[0] ? e->rua : "-", e->retiring ? "retiring" : "active");
+		    e->fp, e->max_age, e->rua[0] ? e->rua : "-",
+		    e->retiring ? "retiring" : e->expired ? "expired" : "active");
 	}
 	buf_printf(&b, "end %zu\n", s->n);
 	return b.data;

@@ -14,7 +14,7 @@
  * Format, version 3 (line-oriented text, '#' comments and blank lines ignored):
  *
  *   mtastsd-state 3
- *   domain NAME id=YYYYMMDDHHMMSS fp=HEX64 max_age=N rua=HEX16|- status=active|retiring
+ *   domain NAME id=YYYYMMDDHHMMSS fp=HEX64 max_age=N rua=HEX16|- status=active|retiring|expired
  *   end N
  *
  * "end N" (N the number of domain lines) is the last line: a file cut short,

@@ -195,6 +195,14 @@ ids_deletable_at(const struct ids_domain *e)
 	return t + (int64_t)e->max_age;
 }
 
+int64_t
+ids_forget_at(const struct ids_domain *e)
+{
+	int64_t t = ids_deletable_at(e);
+
+	return t > IDS_TIME_MAX - IDS_EXPIRED_GRACE ? IDS_TIME_MAX : t + IDS_EXPIRED_GRACE;
+}
+
 const struct ids_domain *
 ids_find(const struct ids_state *s, const char *name)
 {
@@ -324,14 +332,23 @@ assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,
 	struct config_domain none;
 
 	*changed = false;
-	if (old->retiring) {
-		if (now >= ids_deletable_at(old)) {
-			*kind = IDS_EXPIRED;
-			*changed = true;
+	if (old->expired) {
+		/* the grace period in which every output still asks for the deletion */
+		if (now >= ids_forget_at(old))
 			return 1;
-		}
 		*e = *old;
 		e->name = xstrdup(old->name);
+		return 0;
+	}
+	if (old->retiring) {
+		*e = *old;
+		e->name = xstrdup(old->name);
+		if (now >= ids_deletable_at(old)) {
+			e->retiring = false;
+			e->expired = true;
+			*kind = IDS_EXPIRED;
+			*changed = true;
+		}
 		return 0;
 	}
 	*e = *old;

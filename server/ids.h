@@ -15,6 +15,13 @@
 #define IDS_TIME_MAX INT64_C(253402300799)
 /* max_age of the mode-none policy served while a domain retires (RFC 8461 section 8.3: "small, e.g. one day"). */
 #define IDS_RETIRE_MAX_AGE 86400UL
+/*
+ * How long an entry whose retirement is over is kept (status expired) before
+ * it is forgotten: during this time every `dns` output and the zone keep
+ * saying its records may be deleted, and nsupdate scripts keep deleting
+ * them, so one run (a bind run, say) cannot use the deletion up.
+ */
+#define IDS_EXPIRED_GRACE (INT64_C(30) * 86400)
 
 /* What the state remembers about one domain. */
 struct ids_domain {
@@ -24,6 +31,7 @@ struct ids_domain {
 	unsigned long max_age;		/* largest max_age the domain was ever published with */
 	char rua[17];			/* short hash of the TLSRPT rua list, "-" for none, "" unknown */
 	bool retiring;			/* removed from the config, served as mode none */
+	bool expired;			/* retirement over: not served, records to delete (never with retiring) */
 };
 
 /* A whole state: entries sorted by name, names unique. */
@@ -37,7 +45,7 @@ enum ids_change_kind {
 	IDS_CHANGED,	/* policy changed: new id */
 	IDS_RUA,	/* only the TLSRPT record changed: same id */
 	IDS_RETIRED,	/* removed from the config: now served as mode none with a new id */
-	IDS_EXPIRED	/* retirement over: records and state entry dropped */
+	IDS_EXPIRED	/* retirement over: records to delete; the entry is kept IDS_EXPIRED_GRACE more */
 };
 
 struct ids_change {
@@ -61,8 +69,9 @@ struct ids_changes {
  * gets the id of NOW, moved forward to one second past the domain's previous
  * id when NOW is not later (same second, clock moved backwards), so an id is
  * never reused. A domain missing from DOMAINS retires: it gets a new id and the
- * mode-none fingerprint, and is dropped once its largest max_age has passed
- * since that id. Returns 0, or -1 when an id would pass year 9999 (OUT and
+ * mode-none fingerprint; once its largest max_age has passed since that id it
+ * expires (IDS_EXPIRED: kept with status expired, no longer served), and it
+ * is dropped, silently, IDS_EXPIRED_GRACE later. Returns 0, or -1 when an id would pass year 9999 (OUT and
  * CHANGES are then empty).
  */
 int ids_assign(const struct ids_state *old, const struct config_domain *const *domains, size_t n,
@@ -81,6 +90,8 @@ void ids_domain_config_free(struct config_domain *d);
 
 /* Time from which a retiring entry's records may be deleted: the time of its id plus its largest max_age. */
 int64_t ids_deletable_at(const struct ids_domain *e);
+/* Time at which an expired entry is dropped from the state: ids_deletable_at plus IDS_EXPIRED_GRACE. */
+int64_t ids_forget_at(const struct ids_domain *e);
 
 /* Format T as an id into OUT; -1 when T is outside 1970..9999. */
 int ids_format(int64_t t, char out[IDS_ID_LEN + 1]);

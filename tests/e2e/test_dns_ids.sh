@@ -162,6 +162,25 @@ grep -q "warning: domain 'c.example' is retiring.*may be deleted from " "$work/e
 # c was published with max_age 604800 only, but the upgrade assumed 31557600
 grep -q "may be deleted from 2027-01-05T14:00:00Z" "$work/err" || fail "wrong deletion date: $(cat "$work/err")"
 
+# retirement over: c is no longer published, and for 30 days every output keeps asking for the
+# deletion, whichever format ran first (a bind run must not use up the nsupdate deletion)
+exp=$((1767600000 + 31557600))
+SOURCE_DATE_EPOCH=$exp "$MTASTSD" -c "$cfg" dns >"$work/bind" || fail "dns when c expires"
+grep -q '^; c.example: retirement over' "$work/bind" || fail "bind output does not name the expired domain: $(cat "$work/bind")"
+grep -q '^_mta-sts.c.example' "$work/bind" && fail "expired domain still published"
+grep -q '^domain c.example .* status=expired$' "$state" || fail "expired entry not kept: $(cat "$state")"
+SOURCE_DATE_EPOCH=$((exp + 86400)) "$MTASTSD" -c "$cfg" dns --format nsupdate >"$work/ns" || fail "nsupdate after expiry"
+grep -qx 'update delete _mta-sts.c.example. TXT' "$work/ns" || fail "nsupdate after a bind run does not delete c: $(cat "$work/ns")"
+SOURCE_DATE_EPOCH=$((exp + 86400)) "$MTASTSD" -c "$cfg" dns --format json >"$work/json" || fail "json after expiry"
+grep -q '"expired": \["c.example"\]' "$work/json" || fail "json does not list c as expired: $(cat "$work/json")"
+SOURCE_DATE_EPOCH=$((exp + 86400)) "$MTASTSD" -c "$cfg" check >/dev/null 2>"$work/err" || true
+grep -q "warning: domain 'c.example' has finished retiring: its DNS records may be deleted now" "$work/err" ||
+  fail "check does not say c's records may be deleted: $(cat "$work/err")"
+# 30 days later it is forgotten
+SOURCE_DATE_EPOCH=$((exp + 30 * 86400)) "$MTASTSD" -c "$cfg" dns --format nsupdate >"$work/ns" || fail "nsupdate after the grace period"
+grep -q 'c.example' "$work/ns" && fail "c still mentioned after the grace period: $(cat "$work/ns")"
+grep -q '^domain c.example ' "$state" && fail "c still in the state after the grace period"
+
 # delegated hosting: provider side by default, customer side on request
 sed -i 's/^dns:$/dns:\n  delegate_zone: sts.provider.example\n  host_target: mta-sts.provider.example/' "$cfg"
 SOURCE_DATE_EPOCH=1767600000 "$MTASTSD" -c "$cfg" dns >"$work/prov" || fail "provider side"

@@ -196,7 +196,7 @@ Test(dnsstate, damaged_files_report_line_and_column)
 		{ L2("domain example.com id=20260101000000 fp=" FP_A " max_age=604800 rua=xyz status=active\n"),
 		  "state:2:125: rua is not '-' or 16 lower-case hex digits" },
 		{ L2("domain example.com id=20260101000000 fp=" FP_A " max_age=604800 rua=- status=gone\n"),
-		  "state:2:134: status 'gone' is not 'active' or 'retiring'" },
+		  "state:2:134: status 'gone' is not 'active', 'retiring' or 'expired'" },
 		{ L2("domain example.com id=20260101000000 fp=" FP_A " max_age=604800 rua=- colour=red\n"),
 		  "state:2:127: unknown field 'colour'" },
 		{ L2("domain example.com id=20260101000000 id=20260101000000 fp=" FP_A "\n"),

@@ -326,11 +326,34 @@ Test(ids, removed_domain_retires_as_mode_none_then_expires)
 	cr_assert_str_eq(e->id, "20260101000140");
 	cr_assert_eq(c3.n, 0);
 
-	/* then it disappears */
+	/* then it expires: no longer served, but kept so every output asks for the deletion */
 	step(&s3, one, 1, T0 + 100 + 1209600, &s4, &c4);
-	cr_assert_null(ids_find(&s4, "old.example"));
-	cr_assert_eq(s4.n, 1);
+	e = ids_find(&s4, "old.example");
+	cr_assert_not_null(e, "an expired entry was dropped at once: one run could use up the deletion");
+	cr_assert(e->expired);
+	cr_assert_not(e->retiring);
+	cr_assert_str_eq(e->id, "20260101000140");
+	cr_assert_eq(s4.n, 2);
 	cr_assert(has_change(&c4, "old.example", IDS_EXPIRED));
+	cr_assert_eq(ids_forget_at(e), T0 + 100 + 1209600 + IDS_EXPIRED_GRACE);
+
+	/* through the grace period, unchanged and without a change to report */
+	struct ids_state s5, s6;
+	struct ids_changes c5, c6;
+	step(&s4, one, 1, T0 + 100 + 1209600 + IDS_EXPIRED_GRACE - 1, &s5, &c5);
+	e = ids_find(&s5, "old.example");
+	cr_assert_not_null(e);
+	cr_assert(e->expired);
+	cr_assert_eq(c5.n, 0);
+	/* then it is forgotten, silently */
+	step(&s5, one, 1, T0 + 100 + 1209600 + IDS_EXPIRED_GRACE, &s6, &c6);
+	cr_assert_null(ids_find(&s6, "old.example"));
+	cr_assert_eq(s6.n, 1);
+	cr_assert_eq(c6.n, 0);
+	ids_state_free(&s5);
+	ids_state_free(&s6);
+	ids_changes_free(&c5);
+	ids_changes_free(&c6);
 
 	ids_state_free(&s1);
 	ids_state_free(&s2);
@@ -449,4 +472,29 @@ Test(ids, source_date_epoch_is_the_clock)
 	unsetenv("SOURCE_DATE_EPOCH");
 	cr_assert_eq(ids_now(&now, err, sizeof(err)), 0);
 	cr_assert_gt(now, T0 - 86400 * 365);
+}
+
+Test(ids, expired_domain_that_returns_gets_a_new_id)
+{
+	struct dom d;
+	struct ids_state s1, s2, s3, s4;
+	struct ids_changes c4;
+	const struct ids_domain *e;
+
+	mkdom(&d, "old.example", POLICY_MODE_ENFORCE, 3600, "mx.old.example", NULL, NULL);
+	step(NULL, &d, 1, T0, &s1, NULL);
+	step(&s1, NULL, 0, T0 + 10, &s2, NULL);
+	step(&s2, NULL, 0, T0 + 10 + 3600, &s3, NULL);
+	cr_assert(ids_find(&s3, "old.example")->expired);
+	step(&s3, &d, 1, T0 + 10 + 7200, &s4, &c4);
+	e = ids_find(&s4, "old.example");
+	cr_assert_not(e->expired);
+	cr_assert_not(e->retiring);
+	cr_assert(has_change(&c4, "old.example", IDS_CHANGED));
+	cr_assert_str_neq(e->id, ids_find(&s3, "old.example")->id);
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_state_free(&s3);
+	ids_state_free(&s4);
+	ids_changes_free(&c4);
 }
