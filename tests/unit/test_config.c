@@ -705,7 +705,7 @@ Test(config, long_lists_deduplicated)
 	free(yaml);
 }
 
-Test(config, dns_zone_must_not_be_the_state_or_its_lock_files, .init = setup, .fini = teardown)
+Test(config, dns_zone_must_not_be_the_state_or_its_lock_files)
 {
 	static const char *const zones[] = { "state/x.state", "state/x.state.lock", "state/x.state.serving",
 		"state/x.state.pending", "state/x.state.tmp.abc123", NULL };
