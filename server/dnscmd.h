@@ -14,7 +14,10 @@
  * updates the state file, rewrites dns.zone atomically when a record changed,
  * then runs dns.on_change through /bin/sh -c in the config's folder with
  * MTASTSD_ZONE (the zone path, absolute) and MTASTSD_CHANGED (space-separated
- * domains) in its environment.
+ * domains) in its environment. Until the hook has exited 0, STATE.pending
+ * exists and every publish (each reload, start-up) runs it again. The first
+ * call takes a shared flock on STATE.serving, kept until exit: while it is
+ * held, `mtastsd dns` leaves the ids to serve.
  * Failures are logged and counted (dns_publish_failures), never fatal.
  * Blocks while on_change runs (at most DNS_ON_CHANGE_TIMEOUT seconds, and
  * no longer once SIGHUP, SIGINT or SIGTERM is pending: the hook's process
