@@ -53,10 +53,11 @@ domain_ptrs(const struct config *cfg)
 }
 
 /*
- * Lock the state, read it, assign ids at NOW and write it back when anything
- * changed (or it needs an upgrade). Returns 0 with *ST and *CH filled, or -1
- * with the problem in SDL (whose file is the state path); the state file is
- * then untouched.
+ * With the state locked by the caller (dnsstate_lock): read it, assign ids at
+ * NOW and write it back when anything changed (or it needs an upgrade).
+ * Returns 0 with *ST and *CH filled, or -1 with the problem in SDL (whose
+ * file is the state path); the state file is then untouched. update_state
+ * takes and releases the lock around it.
  */
 static int
 update_state_locked(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
