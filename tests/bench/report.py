@@ -27,6 +27,9 @@ names = {"tls13": "TLS 1.3 handshake+GET", "tls12": "TLS 1.2 handshake+GET",
          "keepalive": "keep-alive GETs (TLS)", "latency": "latency at 500/s (TLS 1.3)"}
 out = {"throughput": [], "latency": [], "startup": []}
 print(f"{'figure':28} {'N':>7} {'mtastsd/cpu-s':>14} {'nginx/cpu-s':>12} {'ratio':>6} {'errors m/n':>11}")
+pool = {k: v for k, v in rows.items() if k[0] == "pool"}
+for k in pool:
+    del rows[k]
 for (scen, n) in sorted({(k[0], k[1]) for k in rows}, key=lambda k: (list(names).index(k[0]), k[1])):
     m, x = rows[(scen, n, "mtastsd")], rows[(scen, n, "nginx")]
     if scen == "latency":
@@ -47,6 +50,22 @@ for (scen, n) in sorted({(k[0], k[1]) for k in rows}, key=lambda k: (list(names)
           f"{sum(r['errors'] for r in m):>5}/{sum(r['errors'] for r in x):<5}")
     out["throughput"].append({"figure": scen, "n": n, "ratio_median": ratio, "ratios": ratios,
                               "mtastsd": m, "nginx": x})
+if pool:
+    n = next(iter(pool))[1]
+    one, two = pool.get(("pool", n, "1core"), []), pool.get(("pool", n, "2cores"), [])
+    med = lambda rs, key: statistics.median(r[key] for r in rs) if rs else 0.0
+    tot = [b["rps"] / a["rps"] for a, b in zip(one, two) if a["rps"] > 0]
+    per = [b["per_cpu_s"] / a["per_cpu_s"] for a, b in zip(one, two) if a["per_cpu_s"] > 0]
+    print(f"\n{'thread pool (TLS 1.3, N=%d)' % n:28} {'req/s':>9} {'req/cpu-s':>10} {'server cpu':>11}")
+    for name, rs in (("mtastsd, core 0", one), ("mtastsd, cores 0-1", two)):
+        cpu = med(rs, "cpu_s")
+        print(f"{name:28} {med(rs, 'rps'):>9.0f} {med(rs, 'per_cpu_s'):>10.0f} {cpu:>10.2f}s")
+    if tot:
+        print(f"{'2 cores / 1 core':28} {statistics.median(tot):>9.2f} {statistics.median(per):>10.2f}"
+              "   (load generator shares core 1 with the server)")
+    out["pool"] = {"n": n, "one_core": one, "two_cores": two,
+                   "total_ratio": statistics.median(tot) if tot else None,
+                   "per_cpu_ratio": statistics.median(per) if per else None}
 if startup:
     print(f"\n{'start-up':28} {'N':>7} {'seconds':>9} {'peak RSS MiB':>13}  reload under load")
 for f in startup:

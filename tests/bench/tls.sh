@@ -13,6 +13,10 @@
 # Each server is pinned to core 0 and the load generator to core 1. The figure
 # compared is requests per second of server CPU (utime+stime from /proc), so a
 # load generator that cannot saturate the server does not distort the ratio.
+# With two cores or more, mtastsd's thread pool is also measured: the server on
+# cores 0-1 (two threads) against core 0 (one thread), fresh TLS 1.3 handshakes,
+# the load generator on core 1 either way (so with two server cores it shares
+# one with the server): per server CPU-second and total requests per second.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD_DIR:-$root/build}
@@ -91,7 +95,7 @@ start_server() {
   if [ "$which" = mtastsd ]; then
     local aport; aport=$(free_port)
     sed -e "s/PORT_M/$sport/" -e "s/PORT_A/$aport/" "$d/mtastsd.tmpl" >"$d/mtastsd.yaml"
-    taskset -c $srv_cpu "$mtastsd" -c "$d/mtastsd.yaml" serve 2>"$d/mtastsd.log" &
+    taskset -c "${srv_cpus:-$srv_cpu}" "$mtastsd" -c "$d/mtastsd.yaml" serve 2>"$d/mtastsd.log" &
     spid=$!
     spids="$spid"
   else
@@ -126,7 +130,7 @@ stop_server() { kill -TERM "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || tr
 measure() {
   local which=$1 n=$2 scen=$3 args=()
   case $scen in
-    tls13) args=(-m fresh -t 1.3 -c 32) ;;
+    tls13|pool) args=(-m fresh -t 1.3 -c 32) ;;
     tls12) args=(-m fresh -t 1.2 -c 32) ;;
     keepalive) args=(-m keepalive -t 1.3 -c 32 -k 1000) ;;
     latency) args=(-m fresh -t 1.3 -c 256 -r 500) ;;
@@ -159,6 +163,23 @@ for n in $ns; do
     done
   done
 done
+
+# the thread pool: mtastsd on one core and on two, alternating, load on core 1
+if [ "$cores" -ge 2 ]; then
+  pool_n=; for n in $ns; do [ "$n" -le 1000 ] && pool_n=$n; done
+  pool_n=${pool_n:-${ns%% *}}
+  for ((r = 1; r <= rounds; r++)); do
+    order="1core 2cores"; [ $((r % 2)) -eq 0 ] && order="2cores 1core"
+    for which in $order; do
+      srv_cpus=$srv_cpu; [ "$which" = 2cores ] && srv_cpus="0-1"
+      start_server mtastsd "$pool_n"
+      wait_ready "$sport" >/dev/null
+      measure "$which" "$pool_n" pool
+      stop_server "$spid"
+      srv_cpus=
+    done
+  done
+fi
 
 # start-up time, peak RSS, and a reload under load (mtastsd) for the large configs
 for n in $startup_ns; do
