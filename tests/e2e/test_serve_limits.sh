@@ -121,9 +121,10 @@ printf 'domains:\n  - name: example.com\n    mode: sometimes\n' >"$WORK/bad.yaml
 rc=0; "$MTASTSD" -c "$WORK/bad.yaml" serve 2>"$WORK/bad.log" || rc=$?
 check "invalid config at start-up: exit 1 (got $rc)" [ "$rc" = 1 ]
 check "invalid config at start-up: the error with FILE:LINE:COL" grep -qE "bad.yaml:3:[0-9]+: " "$WORK/bad.log"
-python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(5)' "$H" &
+# the occupier says when it holds the port (a fixed sleep lost the race on a loaded machine)
+python3 -c 'import socket,sys,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); open(sys.argv[2], "w").close(); time.sleep(60)' "$H" "$WORK/bound" &
 EXTRA_PIDS=$!
-sleep 0.3
+for _ in $(seq 200); do [ -e "$WORK/bound" ] && break; sleep 0.05; done
 rc=0; timeout 20 "$MTASTSD" -c "$WORK/mtastsd.yaml" serve 2>"$WORK/busy.log" || rc=$?
 kill "$EXTRA_PIDS" 2>/dev/null || true; wait "$EXTRA_PIDS" 2>/dev/null || true; EXTRA_PIDS=""
 check "a listen address in use: exit 1 (got $rc)" [ "$rc" = 1 ]
