@@ -108,6 +108,7 @@ def zone_id():
     except OSError:
         return None
 first = zone_id()
+open(out + ".ready", "w").close()
 deadline = time.time() + 60
 while time.time() < deadline:
     cur = zone_id()
@@ -121,7 +122,9 @@ while time.time() < deadline:
     time.sleep(0.001)
 PY
 watcher_pid=$!
-sleep 0.3
+# the config changes only once the watcher has read the first id (a fixed sleep lost this race under load)
+for _ in $(seq 300); do [ -e "$work/watch.ready" ] && break; sleep 0.05; done
+[ -e "$work/watch.ready" ] || fail "the zone watcher did not start"
 
 # a's policy changes: reload serves it, then the zone gets its new id, then on_change
 cp "$zone" "$work/zone.before"
