@@ -8,6 +8,10 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -50,6 +54,9 @@ struct certstore {
 
 struct certstore_session {
 	const struct certstore *cs;
+	gnutls_session_t gs;
+	bool corked;			/* a response collects in GnuTLS (certstore_session_cork) */
+	bool tcp_uncorked;		/* TCP_CORK cleared once on this connection */
 	enum certstore_hs state;
 	char sni[256];
 	bool has_sni;
@@ -824,6 +831,7 @@ certstore_session_attach(const struct certstore *cs, void *session)
 		return NULL;
 	s = xcalloc(1, sizeof(*s));
 	s->cs = cs;
+	s->gs = gs;
 	s->state = CERTSTORE_HS_NONE;
 	gnutls_db_set_ptr(gs, s);
 	gnutls_handshake_set_post_client_hello_function(gs, post_client_hello);
@@ -849,6 +857,46 @@ const char *
 certstore_session_sni(const struct certstore_session *s)
 {
 	return s && s->has_sni ? s->sni : NULL;
+}
+
+void
+certstore_session_cork(struct certstore_session *s)
+{
+	if (s == NULL || s->corked || s->state != CERTSTORE_HS_DONE)
+		return;
+	gnutls_record_cork(s->gs);
+	s->corked = true;
+}
+
+void
+certstore_session_flush(struct certstore_session *s, int fd)
+{
+	static const int off = 0;
+	int rc;
+
+	if (s == NULL || !s->corked)
+		return;
+	s->corked = false;
+	if (!s->tcp_uncorked && fd >= 0) {
+		/* MHD corked the socket for the header it meant to send alone */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
+		s->tcp_uncorked = true;
+	}
+	for (int waited = 0;;) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+		rc = gnutls_record_uncork(s->gs, 0);
+		if (rc >= 0 || (rc != GNUTLS_E_AGAIN && rc != GNUTLS_E_INTERRUPTED))
+			break;
+		/* the client's window is full: give it a moment, never a thread for long */
+		if (fd < 0 || waited >= 50 || poll(&p, 1, 10) < 0) {
+			rc = -1;
+			break;
+		}
+		waited += 10;
+	}
+	if (rc < 0 && fd >= 0)
+		shutdown(fd, SHUT_RDWR);	/* MHD sees the error and closes the connection */
 }
 
 /* ---- check ---- */

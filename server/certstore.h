@@ -76,6 +76,16 @@ void certstore_session_free(struct certstore_session *s);
 enum certstore_hs certstore_session_result(const struct certstore_session *s);
 /* The SNI name the client sent (lower case, no trailing dot), or NULL. */
 const char *certstore_session_sni(const struct certstore_session *s);
+/*
+ * One TLS record and one send for a whole response: certstore_session_cork
+ * before the response is queued makes the header and body writes collect in
+ * GnuTLS; certstore_session_flush(s, fd) sends them as one record once the
+ * response was handed over. The first flush of a connection also clears
+ * TCP_CORK, which libmicrohttpd leaves set. If the client does not take the
+ * bytes within 50 ms (its receive window full) the connection is shut down.
+ */
+void certstore_session_cork(struct certstore_session *s);
+void certstore_session_flush(struct certstore_session *s, int fd);
 
 /*
  * The callback to give MHD_OPTION_HTTPS_CERT_CALLBACK (a

@@ -278,6 +278,9 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 		break;
 	}
 	access_line(c, l, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
+	/* header and body leave as one TLS record and one send, flushed in completed() */
+	if (conn != NULL)
+		certstore_session_cork(conn->tls);
 	rc = queue(c, r.status, resp);
 	snapshot_unref(snap);
 	return rc;
@@ -410,9 +413,19 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 static void
 completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
-	(void)cls;
-	(void)c;
+	const struct listener *l = cls;
 	(void)toe;
+
+	if (l != NULL && l->kind == LISTEN_HTTPS) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		struct conn *conn = ci ? ci->socket_context : NULL;
+
+		if (conn != NULL && conn->tls != NULL) {
+			const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+			certstore_session_flush(conn->tls, fi ? fi->connect_fd : -1);
+		}
+	}
 	if (*req_cls != NULL) {
 		atomic_fetch_sub(&in_flight, 1);
 		*req_cls = NULL;
@@ -525,7 +538,7 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 	if (l->kind == LISTEN_HTTPS)
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, policy_handler, l,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, l,
 		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
 		    MHD_OPTION_HTTPS_CERT_CALLBACK, certstore_retrieve_callback(),
 		    MHD_OPTION_HTTPS_PRIORITIES, certstore_priorities(),
