@@ -287,21 +287,6 @@ dname_canon_host(const char *in, size_t len, bool allow_port, char *out, size_t 
 	return (int)n;
 }
 
-static bool
-eq_ci(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char x = a[i], y = b[i];
-		if (x >= 'A' && x <= 'Z')
-			x = (char)(x - 'A' + 'a');
-		if (y >= 'A' && y <= 'Z')
-			y = (char)(y - 'A' + 'a');
-		if (x != y)
-			return false;
-	}
-	return true;
-}
-
 bool
 dname_mx_match(const char *pattern, const char *host)
 {
@@ -331,7 +316,7 @@ dname_mx_match(const char *pattern, const char *host)
 		pattern++;
 	}
 	pl = strlen(pattern);
-	match = pl == hl && eq_ci(pattern, h, pl);
+	match = pl == hl && str_eq_ci(pattern, h, pl);
 	free(alabels);
 	return match;
 }

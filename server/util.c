@@ -144,19 +144,27 @@ str_lower(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
+static char
+fold(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+bool
+str_eq_ci(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fold(a[i]) != fold(b[i]))
+			return false;
+	return true;
+}
+
 bool
 str_has_prefix_ci(const char *s, const char *prefix)
 {
-	for (; *prefix; s++, prefix++) {
-		char a = *s, b = *prefix;
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (char)(b - 'A' + 'a');
-		if (a != b)
-			return false;
-	}
-	return true;
+	size_t n = strlen(prefix);
+
+	return strnlen(s, n) == n && str_eq_ci(s, prefix, n);
 }
 
 int

@@ -28,6 +28,8 @@ void buf_free(struct buf *b);
 /* ASCII-only case folding, independent of the locale. */
 void str_lower(char *s);
 bool str_has_prefix_ci(const char *s, const char *prefix);
+/* The first N bytes of A and B are equal, ASCII letters compared without case. */
+bool str_eq_ci(const char *a, const char *b, size_t n);
 
 /* Read a whole file into a NUL-terminated buffer; -1 with errno set on failure. */
 int read_file(const char *path, char **out, size_t *len);
