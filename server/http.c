@@ -227,6 +227,26 @@ queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
 	return MHD_queue_response(c, status, r);
 }
 
+/*
+ * The first calls of a request: only the headers so far (answering now would
+ * make MHD close the connection), or a piece of a body, which means nothing to
+ * us and is discarded. True when the request is complete and can be answered.
+ */
+static bool
+request_complete(void **req_cls, size_t *upload_data_size)
+{
+	if (*req_cls == NULL) {
+		*req_cls = &request_marker;
+		atomic_fetch_add(&in_flight, 1);
+		return false;
+	}
+	if (*upload_data_size != 0) {
+		*upload_data_size = 0;
+		return false;
+	}
+	return true;
+}
+
 static enum MHD_Result
 policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -241,17 +261,8 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	(void)version;
 	(void)upload_data;
 
-	if (*req_cls == NULL) {
-		/* headers only so far; answering now would make MHD close the connection */
-		*req_cls = &request_marker;
-		atomic_fetch_add(&in_flight, 1);
+	if (!request_complete(req_cls, upload_data_size))
 		return MHD_YES;
-	}
-	if (*upload_data_size != 0) {
-		/* a request body means nothing to us: discard it */
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
 
 	if (l->kind == LISTEN_HTTPS) {
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -359,15 +370,8 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 	(void)version;
 	(void)upload_data;
 
-	if (*req_cls == NULL) {
-		*req_cls = &request_marker;
-		atomic_fetch_add(&in_flight, 1);
+	if (!request_complete(req_cls, upload_data_size))
 		return MHD_YES;
-	}
-	if (*upload_data_size != 0) {
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
 	snap = snapshot_current();
 	if (strcmp(url, "/healthz") != 0 && strcmp(url, "/metrics") != 0) {
 		rc = queue(c, 404, resp_404);
