@@ -113,24 +113,12 @@ class Server:
         with self.context().wrap_socket(raw, server_hostname=host) as s:
             s.sendall(f"{method} /.well-known/mta-sts.txt HTTP/1.1\r\nHost: {host}\r\n"
                       "Connection: close\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return parse_response(data)
+            return parse_response(read_all(s))
 
     def admin(self, path):
         with socket.create_connection(("127.0.0.1", self.admin_port), timeout=5) as s:
             s.sendall(f"GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode())
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        return parse_response(data)
+            return parse_response(read_all(s))
 
     def metric(self, name):
         _, _, body = self.admin("/metrics")
@@ -161,6 +149,16 @@ class Server:
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def read_all(sock):
+    """Everything SOCK sends until it closes."""
+    data = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
 
 
 def parse_response(data):
