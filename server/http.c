@@ -320,12 +320,8 @@ render_metrics(const struct snapshot *snap, struct buf *b)
 {
 	time_t now = time(NULL);
 	char *v1 = label(MTASTSD_VERSION), *v2 = label(certstore_tls_version()), *v3 = label(http_lib_version());
-	char *counters = NULL;
-	size_t n = 0;
 
-	metrics_render(&counters, &n);
-	buf_append(b, counters, n);
-	free(counters);
+	metrics_render(b);
 	buf_printf(b, "# HELP mtastsd_build_info Version of mtastsd and of its TLS and HTTP libraries.\n"
 	    "# TYPE mtastsd_build_info gauge\n"
 	    "mtastsd_build_info{version=\"%s\",gnutls=\"%s\",libmicrohttpd=\"%s\"} 1\n", v1, v2, v3);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* metrics: process-wide atomic counters rendered in the Prometheus text format; no dependencies. */
 #include "metrics.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -83,54 +84,33 @@ metrics_reloads(int ok)
 	return atomic_load(ok ? &reloads_ok : &reloads_failed);
 }
 
-static void
-appendf(char **buf, size_t *len, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-	char *p;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((p = realloc(*buf, *len + (size_t)n + 1)) == NULL)
-		abort();
-	*buf = p;
-	va_start(ap, fmt);
-	vsnprintf(*buf + *len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	*len += (size_t)n;
-}
-
 void
-metrics_render(char **buf, size_t *len)
+metrics_render(struct buf *b)
 {
-	appendf(buf, len, "# HELP mtastsd_http_requests_total HTTP requests answered, by status code.\n"
+	buf_printf(b, "# HELP mtastsd_http_requests_total HTTP requests answered, by status code.\n"
 	    "# TYPE mtastsd_http_requests_total counter\n");
 	for (size_t i = 0; i < N_STATUS; i++)
-		appendf(buf, len, "mtastsd_http_requests_total{code=\"%u\"} %llu\n", statuses[i],
+		buf_printf(b, "mtastsd_http_requests_total{code=\"%u\"} %llu\n", statuses[i],
 		    atomic_load(&req_count[i]));
-	appendf(buf, len, "mtastsd_http_requests_total{code=\"other\"} %llu\n",
+	buf_printf(b, "mtastsd_http_requests_total{code=\"other\"} %llu\n",
 	    atomic_load(&req_count[N_STATUS]));
-	appendf(buf, len, "# HELP mtastsd_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
+	buf_printf(b, "# HELP mtastsd_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
 	    "# TYPE mtastsd_tls_handshake_failures_total counter\n"
 	    "mtastsd_tls_handshake_failures_total{reason=\"unknown_sni\"} %llu\n"
 	    "mtastsd_tls_handshake_failures_total{reason=\"protocol\"} %llu\n",
 	    atomic_load(&tls_fail[METRICS_TLS_UNKNOWN_SNI]), atomic_load(&tls_fail[METRICS_TLS_PROTOCOL]));
-	appendf(buf, len, "# HELP mtastsd_reloads_total Configuration reloads, by result.\n"
+	buf_printf(b, "# HELP mtastsd_reloads_total Configuration reloads, by result.\n"
 	    "# TYPE mtastsd_reloads_total counter\n"
 	    "mtastsd_reloads_total{result=\"ok\"} %llu\n"
 	    "mtastsd_reloads_total{result=\"failed\"} %llu\n",
 	    atomic_load(&reloads_ok), atomic_load(&reloads_failed));
-	appendf(buf, len, "# HELP mtastsd_dns_publish_failures_total DNS publications (state, zone, on_change) that failed.\n"
+	buf_printf(b, "# HELP mtastsd_dns_publish_failures_total DNS publications (state, zone, on_change) that failed.\n"
 	    "# TYPE mtastsd_dns_publish_failures_total counter\n"
 	    "mtastsd_dns_publish_failures_total %llu\n", atomic_load(&dns_publish_failed));
-	appendf(buf, len, "# HELP mtastsd_domains Domains whose policy is being served.\n"
+	buf_printf(b, "# HELP mtastsd_domains Domains whose policy is being served.\n"
 	    "# TYPE mtastsd_domains gauge\n"
 	    "mtastsd_domains %llu\n", atomic_load(&domains));
-	appendf(buf, len, "# HELP mtastsd_config_loaded_timestamp_seconds When the serving configuration was loaded.\n"
+	buf_printf(b, "# HELP mtastsd_config_loaded_timestamp_seconds When the serving configuration was loaded.\n"
 	    "# TYPE mtastsd_config_loaded_timestamp_seconds gauge\n"
 	    "mtastsd_config_loaded_timestamp_seconds %lld\n", atomic_load(&loaded_at));
 }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "util.h"
+
 enum metrics_tls_failure {
 	METRICS_TLS_UNKNOWN_SNI,	/* no SNI, or a name without a certificate */
 	METRICS_TLS_PROTOCOL,		/* any other handshake failure */
@@ -28,9 +30,8 @@ unsigned long long metrics_reloads(int ok);
 
 /*
  * Append every counter in the Prometheus text exposition format (with HELP
- * and TYPE lines) to the buffer *BUF of *LEN bytes, growing it with realloc.
- * Per-certificate and build-info lines are added by the caller.
+ * and TYPE lines) to B. Per-certificate and build-info lines are added by the caller.
  */
-void metrics_render(char **buf, size_t *len);
+void metrics_render(struct buf *b);
 
 #endif

@@ -161,15 +161,16 @@ Test(dnscmd, failing_on_change_is_counted_not_fatal, .init = setup, .fini = tear
 {
 	struct config *cfg = load("exit 3", two);
 	unsigned long before = dns_publish_failures();
-	char *zone, *m = NULL;
-	size_t mlen = 0;
+	char *zone, *m;
+	struct buf mb = {0};
 
 	dns_publish(cfg);
 	cr_assert_eq(dns_publish_failures(), before + 1);
 	/* the zone was still written before on_change ran */
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone);
-	metrics_render(&m, &mlen);
+	metrics_render(&mb);
+	m = mb.data;
 	cr_assert(strstr(m, "mtastsd_dns_publish_failures_total ") != NULL);
 	cr_assert(strstr(m, "mtastsd_dns_publish_failures_total 0\n") == NULL);
 	free(m);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "util.h"
 #include "reload.h"
 #include "snapshot.h"
 
@@ -187,8 +188,9 @@ Test(reload, snapshot_lives_while_referenced)
 
 Test(metrics, counters_render_in_prometheus_format)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	struct buf mb = {0};
+	char *buf;
+	size_t len;
 
 	metrics_request(200);
 	metrics_request(200);
@@ -197,7 +199,9 @@ Test(metrics, counters_render_in_prometheus_format)
 	metrics_tls_failure(METRICS_TLS_UNKNOWN_SNI);
 	metrics_reload(0);
 	metrics_set_domains(7);
-	metrics_render(&buf, &len);
+	metrics_render(&mb);
+	buf = mb.data;
+	len = mb.len;
 	cr_assert_eq(strlen(buf), len);
 	cr_assert_not_null(strstr(buf, "\nmtastsd_http_requests_total{code=\"200\"} 2\n"));
 	cr_assert_not_null(strstr(buf, "\nmtastsd_http_requests_total{code=\"421\"} 1\n"));
