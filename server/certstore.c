@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* certstore: certificates and keys found under tls.certs, indexed by SAN DNS name for SNI; the only GnuTLS user. */
 #include "certstore.h"
+#include "certparse.h"
 #include "config.h"
 #include "hmap.h"
 #include "log.h"
@@ -11,6 +12,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <errno.h>
 #include <stdint.h>
@@ -26,16 +29,47 @@
 #define MAX_CHAIN 16
 #define MAX_FILE (1024 * 1024)
 
+/*
+ * Certificates are indexed at load time from what certparse reads out of
+ * the DER (names, expiry, key), and turned into GnuTLS's form on the first
+ * handshake that needs them: 100,000 pairs then load in a second instead of
+ * nine, and a name nobody asks for costs a kilobyte instead of eight. A
+ * chain certparse does not read is imported by GnuTLS at load, as before.
+ * The private key is imported at load too (a few microseconds), so a key
+ * that does not parse or match is an error before anything is served; then
+ * only its DER is kept (GnuTLS's parsed form takes 5 KiB).
+ */
+
+/* An intermediate certificate, shared by every chain that sends it. */
+struct inter {
+	unsigned char *der;
+	size_t len;
+	char id[17];				/* hash of the DER, the key in certstore.inters */
+	_Atomic(gnutls_pcert_st *) pcert;	/* GnuTLS form, built on first use */
+};
+
+/* A chain as GnuTLS sends it, and its key; the first n_owned entries belong to it, the rest are shared intermediates. */
+struct chain {
+	gnutls_privkey_t key;
+	unsigned n, n_owned;
+	gnutls_pcert_st pcerts[];
+};
+
 struct cert {
 	char *path, *key_path;
-	gnutls_pcert_st *pcerts;	/* the chain as sent, leaf first */
-	unsigned n_pcerts;
-	gnutls_privkey_t key;
 	enum certstore_key kind;
 	time_t not_after;
 	char **names;			/* SAN dNSNames, lower case, no trailing dot */
 	size_t n_names;
 	size_t idx;			/* position in certstore.certs */
+	unsigned char *leaf;		/* DER of the leaf, until GnuTLS's form is built */
+	size_t leaf_len;
+	unsigned char *key;		/* DER of the private key, likewise */
+	size_t key_len;
+	struct inter **inters;
+	unsigned n_inters;
+	_Atomic(struct chain *) chain;	/* built on first use, or at load when certparse did not read it */
+	atomic_bool failed;		/* building it failed (logged once); not retried */
 };
 
 /* The best pair per key type for one SAN name. */
@@ -45,12 +79,24 @@ struct entry {
 
 struct certstore {
 	struct cert **certs;
-	size_t n;
+	size_t n, cap;
 	struct hmap index;		/* SAN name (or "*.suffix") -> struct entry */
-	struct entry *entries;		/* owned; index values point into single allocations */
 	struct entry **entry_list;
-	size_t n_entries;
+	size_t n_entries, cap_entries;
+	struct hmap inters;		/* struct inter.id -> struct inter */
+	struct inter **inter_list;
+	size_t n_inters, cap_inters;
 };
+
+/* Append X to the array *V of *N elements with room for *CAP, doubling it when full. */
+#define APPEND(v, n, cap, x)                                                        \
+	do {                                                                        \
+		if ((n) == (cap)) {                                                 \
+			(cap) = (cap) ? (cap) * 2 : 16;                             \
+			(v) = xreallocarray((v), (cap), sizeof(*(v)));              \
+		}                                                                   \
+		(v)[(n)++] = (x);                                                   \
+	} while (0)
 
 struct certstore_session {
 	const struct certstore *cs;
@@ -123,17 +169,24 @@ struct file {
 	char *dir, *base, *stem, *ext;	/* dir and base of path; base split at its last dot */
 	char *data;
 	size_t len;
+	mode_t mode;
 	bool has_cert, has_key, used;
 };
 
 static void
+wipe_free(void *p, size_t len)
+{
+	/* may hold a private key */
+	if (p != NULL) {
+		gnutls_memset(p, 0, len);
+		free(p);
+	}
+}
+
+static void
 file_free(struct file *f)
 {
-	if (f->data != NULL) {
-		/* may hold a private key */
-		gnutls_memset(f->data, 0, f->len);
-		free(f->data);
-	}
+	wipe_free(f->data, f->len);
 	free(f->path);
 	free(f->dir);
 	free(f->base);
@@ -153,41 +206,51 @@ interesting(const char *name)
 
 struct filelist {
 	struct file *v;
-	size_t n;
+	size_t n, cap;
 	struct hmap by_path;		/* path -> index + 1 (as a pointer), built once v is complete */
 };
 
+struct dirent_name {
+	char *name;
+	unsigned char type;		/* d_type: DT_UNKNOWN or a symbolic link needs a stat */
+};
+
 static int
-cmp_str(const void *a, const void *b)
+cmp_name(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct dirent_name *)a)->name, ((const struct dirent_name *)b)->name);
 }
 
 static void
 add_file(struct filelist *fl, const char *path, const char *dir, const char *name)
 {
-	struct file *f;
+	struct file f = { 0 };
 	const char *dot = strrchr(name, '.');
 
-	fl->v = xreallocarray(fl->v, fl->n + 1, sizeof(*fl->v));
-	f = &fl->v[fl->n++];
-	memset(f, 0, sizeof(*f));
-	f->path = xstrdup(path);
-	f->dir = xstrdup(dir);
-	f->base = xstrdup(name);
-	f->stem = xstrndup(name, (size_t)(dot - name));
-	f->ext = f->base + (dot - name) + 1;
+	f.path = xstrdup(path);
+	f.dir = xstrdup(dir);
+	f.base = xstrdup(name);
+	f.stem = xstrndup(name, (size_t)(dot - name));
+	f.ext = f.base + (dot - name) + 1;
+	APPEND(fl->v, fl->n, fl->cap, f);
+}
+
+static bool
+has_name(const struct dirent_name *v, size_t n, const char *name)
+{
+	struct dirent_name key = { (char *)name, 0 };
+
+	return n > 0 && bsearch(&key, v, n, sizeof(*v), cmp_name) != NULL;
 }
 
 /* Collect candidate files under DIR, sorted, so the result does not depend on readdir order. */
 static int
 scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 {
-	static const char *const live = "live", *const archive = "archive";
 	DIR *d;
 	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0;
+	struct dirent_name *names = NULL;
+	size_t n = 0, cap = 0;
 	bool letsencrypt;
 
 	if ((d = opendir(dir)) == NULL) {
@@ -195,17 +258,24 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
+		struct dirent_name e;
+
 		if (de->d_name[0] == '.')
 			continue;
-		names = xreallocarray(names, n + 1, sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
+		/* a regular file whose name is not a certificate's or key's is nothing to us */
+		if (de->d_type == DT_REG && !interesting(de->d_name))
+			continue;
+		e.name = xstrdup(de->d_name);
+		e.type = de->d_type;
+		APPEND(names, n, cap, e);
 	}
 	closedir(d);
 	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_str);
-	letsencrypt = n > 0 && bsearch(&live, names, n, sizeof(*names), cmp_str) != NULL &&
-	    bsearch(&archive, names, n, sizeof(*names), cmp_str) != NULL;
+		qsort(names, n, sizeof(*names), cmp_name);
+	letsencrypt = has_name(names, n, "live") && has_name(names, n, "archive");
 	for (size_t i = 0; i < n; i++) {
+		const char *name = names[i].name;
+		unsigned char type = names[i].type;
 		char *path;
 		struct stat st;
 
@@ -214,22 +284,22 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 		 * files; archive/ keeps every old version, keys/ and csr/ hold
 		 * spare keys and requests. Only live/ is what certbot serves.
 		 */
-		if (letsencrypt && (strcmp(names[i], "archive") == 0 || strcmp(names[i], "keys") == 0 ||
-		    strcmp(names[i], "csr") == 0 || strcmp(names[i], "accounts") == 0)) {
-			free(names[i]);
+		if (letsencrypt && (strcmp(name, "archive") == 0 || strcmp(name, "keys") == 0 ||
+		    strcmp(name, "csr") == 0 || strcmp(name, "accounts") == 0)) {
+			free(names[i].name);
 			continue;
 		}
-		path = xasprintf("%s/%s", dir, names[i]);
-
-		/* stat follows symlinks: certbot's live/ links into archive/ */
-		if (stat(path, &st) == 0) {
-			if (S_ISDIR(st.st_mode) && depth < MAX_DEPTH)
-				scan(path, depth + 1, fl, dl);
-			else if (S_ISREG(st.st_mode) && interesting(names[i]))
-				add_file(fl, path, dir, names[i]);
-		}
+		path = xasprintf("%s/%s", dir, name);
+		/* readdir's type spares a stat per file; a link (certbot's live/ links into archive/) is followed */
+		if (type != DT_REG && type != DT_DIR)
+			type = stat(path, &st) < 0 ? DT_UNKNOWN : S_ISDIR(st.st_mode) ? DT_DIR :
+			    S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+		if (type == DT_DIR && depth < MAX_DEPTH)
+			scan(path, depth + 1, fl, dl);
+		else if (type == DT_REG && interesting(name))
+			add_file(fl, path, dir, name);
 		free(path);
-		free(names[i]);
+		free(names[i].name);
 	}
 	free(names);
 	return 0;
@@ -240,19 +310,32 @@ read_candidate(struct file *f, struct diag_list *dl)
 {
 	struct stat st;
 
-	if (stat(f->path, &st) == 0 && st.st_size > MAX_FILE) {
-		diag_add(dl, DIAG_WARNING, 0, 0, "'%s' is larger than 1 MiB, ignored", f->path);
+	if (read_file_max(f->path, MAX_FILE, &f->data, &f->len, &st) < 0) {
+		if (errno == EFBIG)
+			diag_add(dl, DIAG_WARNING, 0, 0, "'%s' is larger than 1 MiB, ignored", f->path);
+		else
+			diag_add(dl, DIAG_ERROR, 0, 0, "cannot read '%s': %s", f->path, strerror(errno));
 		f->used = true;
 		return -1;
 	}
-	if (read_file(f->path, &f->data, &f->len) < 0) {
-		diag_add(dl, DIAG_ERROR, 0, 0, "cannot read '%s': %s", f->path, strerror(errno));
-		f->used = true;
-		return -1;
-	}
+	f->mode = st.st_mode;
 	f->has_cert = strstr(f->data, "-----BEGIN CERTIFICATE-----") != NULL;
 	f->has_key = strstr(f->data, "PRIVATE KEY-----") != NULL;
 	return 0;
+}
+
+static struct chain *build_chain(struct cert *c, gnutls_privkey_t key, int *rc);
+
+static void
+chain_free(struct chain *ch)
+{
+	if (ch == NULL)
+		return;
+	for (unsigned i = 0; i < ch->n_owned; i++)
+		gnutls_pcert_deinit(&ch->pcerts[i]);
+	if (ch->key != NULL)
+		gnutls_privkey_deinit(ch->key);
+	free(ch);
 }
 
 static void
@@ -260,17 +343,29 @@ cert_free(struct cert *c)
 {
 	if (c == NULL)
 		return;
-	for (unsigned i = 0; i < c->n_pcerts; i++)
-		gnutls_pcert_deinit(&c->pcerts[i]);
-	free(c->pcerts);
-	if (c->key != NULL)
-		gnutls_privkey_deinit(c->key);
+	chain_free(atomic_load(&c->chain));
+	wipe_free(c->key, c->key_len);
 	for (size_t i = 0; i < c->n_names; i++)
 		free(c->names[i]);
 	free(c->names);
+	free(c->leaf);
+	free(c->inters);
 	free(c->path);
 	free(c->key_path);
 	free(c);
+}
+
+static void
+inter_free(struct inter *in)
+{
+	gnutls_pcert_st *p = atomic_load(&in->pcert);
+
+	if (p != NULL) {
+		gnutls_pcert_deinit(p);
+		free(p);
+	}
+	free(in->der);
+	free(in);
 }
 
 static bool
@@ -279,6 +374,22 @@ is_ca(gnutls_x509_crt_t crt)
 	unsigned ca = 0;
 
 	return gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL) >= 0 && ca;
+}
+
+/* Add NAME[0..LEN) to C's names: lower case, no trailing dot; an embedded NUL is never trusted. */
+static void
+add_name(struct cert *c, const char *name, size_t len)
+{
+	char *s;
+
+	if (len == 0 || memchr(name, '\0', len) != NULL)
+		return;
+	if (name[len - 1] == '.')
+		len--;
+	s = xstrndup(name, len);
+	str_lower(s);
+	c->names = xreallocarray(c->names, c->n_names + 1, sizeof(*c->names));
+	c->names[c->n_names++] = s;
 }
 
 static void
@@ -295,16 +406,8 @@ collect_names(struct cert *c, gnutls_x509_crt_t crt)
 			continue;
 		if (type < 0)
 			break;
-		if (type != GNUTLS_SAN_DNSNAME || size == 0)
-			continue;
-		name[size] = '\0';
-		if (strlen(name) != size)
-			continue;	/* embedded NUL: never trust it */
-		if (name[size - 1] == '.')
-			name[size - 1] = '\0';
-		str_lower(name);
-		c->names = xreallocarray(c->names, c->n_names + 1, sizeof(*c->names));
-		c->names[c->n_names++] = xstrdup(name);
+		if (type == GNUTLS_SAN_DNSNAME)
+			add_name(c, name, size);
 	}
 }
 
@@ -324,87 +427,346 @@ key_id_of_priv(gnutls_privkey_t key, unsigned char *out, size_t *len)
 	return rc < 0 ? -1 : 0;
 }
 
+/* KEY belongs to the certificate whose public key GnuTLS reads as PUB. */
+static bool
+key_matches_pubkey(gnutls_privkey_t key, gnutls_pubkey_t pub)
+{
+	unsigned char id1[64], id2[64];
+	size_t len1 = sizeof(id1), len2 = sizeof(id2);
+
+	return gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, id1, &len1) >= 0 &&
+	    key_id_of_priv(key, id2, &len2) >= 0 && len1 == len2 && memcmp(id1, id2, len1) == 0;
+}
+
+/* Big-endian unsigned integers D and V[0..N) are equal; leading zeros do not count. */
+static bool
+uint_eq(const gnutls_datum_t *d, const unsigned char *v, size_t n)
+{
+	const unsigned char *a = d->data;
+	size_t na = d->size;
+
+	while (na > 0 && *a == 0)
+		a++, na--;
+	while (n > 0 && *v == 0)
+		v++, n--;
+	return na == n && memcmp(a, v, n) == 0;
+}
+
+/* KEY belongs to the certificate certparse read as CI (comparing public values: no arithmetic). */
+static bool
+key_matches_info(gnutls_privkey_t key, const struct certparse_info *ci)
+{
+	static const gnutls_ecc_curve_t curves[] = {
+		[CERTPARSE_CURVE_P256] = GNUTLS_ECC_CURVE_SECP256R1,
+		[CERTPARSE_CURVE_P384] = GNUTLS_ECC_CURVE_SECP384R1,
+		[CERTPARSE_CURVE_P521] = GNUTLS_ECC_CURVE_SECP521R1,
+	};
+	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+	gnutls_ecc_curve_t curve;
+	int pk = gnutls_privkey_get_pk_algorithm(key, NULL);
+	bool ok = false;
+
+	if (ci->pk == CERTPARSE_PK_EC && pk == GNUTLS_PK_ECDSA) {
+		size_t half = (ci->pub_len - 1) / 2;
+
+		if (gnutls_privkey_export_ecc_raw2(key, &curve, &a, &b, NULL, GNUTLS_EXPORT_FLAG_NO_LZ) >= 0)
+			ok = curve == curves[ci->curve] && uint_eq(&a, ci->pub + 1, half) &&
+			    uint_eq(&b, ci->pub + 1 + half, half);
+	} else if (ci->pk == CERTPARSE_PK_RSA && pk == GNUTLS_PK_RSA) {
+		if (gnutls_privkey_export_rsa_raw2(key, &a, &b, NULL, NULL, NULL, NULL, NULL, NULL,
+		    GNUTLS_EXPORT_FLAG_NO_LZ) >= 0)
+			ok = uint_eq(&a, ci->pub, ci->pub_len) && uint_eq(&b, ci->exp, ci->exp_len);
+	}
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	return ok;
+}
+
+static unsigned long long
+mem_hash(const unsigned char *p, size_t n)
+{
+	unsigned long long h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
 /*
- * Parse the chain in CF and the key in KF into a pair. Returns the pair, or
- * NULL with *SKIP set when the chain is a CA certificate (not for serving),
- * or NULL with an error in DL.
+ * The shared intermediate with this DER, made when new; takes DER. NULL when
+ * certparse does not read it (DER is freed): the chain then goes to GnuTLS.
  */
-static struct cert *
-load_pair(struct file *cf, struct file *kf, struct diag_list *dl, bool *skip)
+static struct inter *
+intern(struct certstore *cs, unsigned char *der, size_t len)
+{
+	struct certparse_info ci;
+	struct inter *in;
+	char id[17];
+
+	snprintf(id, sizeof(id), "%016llx", mem_hash(der, len));
+	if ((in = hmap_get(&cs->inters, id)) != NULL) {
+		bool same = in->len == len && memcmp(in->der, der, len) == 0;
+
+		free(der);
+		return same ? in : NULL;
+	}
+	if (certparse_cert(der, len, &ci) < 0) {
+		free(der);
+		return NULL;
+	}
+	in = xcalloc(1, sizeof(*in));
+	in->der = der;
+	in->len = len;
+	memcpy(in->id, id, sizeof(id));
+	hmap_put(&cs->inters, in->id, in);
+	APPEND(cs->inter_list, cs->n_inters, cs->cap_inters, in);
+	return in;
+}
+
+static bool
+is_key_label(const char *label)
+{
+	size_t n = strlen(label);
+
+	return n >= 11 && strcmp(label + n - 11, "PRIVATE KEY") == 0;
+}
+
+/*
+ * Read the chain in CF with certparse into C (leaf DER, shared
+ * intermediates, names, expiry) and *CI. Returns false, with C as it was,
+ * when the file is not in the shape certparse reads.
+ */
+static bool
+read_chain_fast(struct certstore *cs, struct cert *c, const struct file *cf, struct certparse_info *ci)
+{
+	struct inter *inters[MAX_CHAIN];
+	unsigned n = 0;
+	size_t pos = 0, len;
+	unsigned char *der;
+	char label[64];
+	int rc;
+
+	while ((rc = certparse_pem_next(cf->data, cf->len, &pos, label, sizeof(label), &der, &len)) == 1) {
+		if (strcmp(label, "CERTIFICATE") != 0) {
+			wipe_free(der, len);
+			if (is_key_label(label))
+				continue;
+			goto not_ours;
+		}
+		if (n == 0) {
+			c->leaf = der;
+			c->leaf_len = len;
+			if (certparse_cert(der, len, ci) < 0)
+				goto not_ours;
+		} else if (n == MAX_CHAIN) {
+			free(der);
+			goto not_ours;	/* GnuTLS's reading reports it */
+		} else if ((inters[n - 1] = intern(cs, der, len)) == NULL)
+			goto not_ours;
+		n++;
+	}
+	if (rc < 0 || n == 0)
+		goto not_ours;
+	c->n_inters = n - 1;
+	c->inters = xcalloc(n, sizeof(*c->inters));
+	memcpy(c->inters, inters, (n - 1) * sizeof(*inters));
+	for (size_t p = 0; certparse_next_dns(ci, &p, (const char **)&der, &len);)
+		add_name(c, (const char *)der, len);
+	c->not_after = ci->not_after;
+	return true;
+not_ours:
+	free(c->leaf);
+	c->leaf = NULL;
+	c->leaf_len = 0;
+	return false;
+}
+
+/*
+ * GnuTLS reads the chain in CF into C (names, expiry, the built chain).
+ * Returns 0, 1 when the leaf is a CA certificate (not for serving), or -1
+ * with an error in DL.
+ */
+static int
+read_chain_gnutls(struct cert *c, const struct file *cf, struct diag_list *dl)
 {
 	gnutls_x509_crt_t *crts = NULL;
 	unsigned n_crts = 0;
-	gnutls_datum_t data;
-	struct cert *c = xcalloc(1, sizeof(*c));
-	unsigned char id1[64], id2[64];
-	size_t len1 = sizeof(id1), len2 = sizeof(id2);
-	int rc, pk;
-	struct stat st;
+	gnutls_datum_t data = { (unsigned char *)cf->data, (unsigned)cf->len };
+	struct chain *ch = NULL;
+	int rc, ret = -1;
 
-	*skip = false;
-	c->path = xstrdup(cf->path);
-	c->key_path = xstrdup(kf->path);
-	data.data = (unsigned char *)cf->data;
-	data.size = (unsigned)cf->len;
 	rc = gnutls_x509_crt_list_import2(&crts, &n_crts, &data, GNUTLS_X509_FMT_PEM, 0);
 	if (rc < 0 || n_crts == 0) {
 		diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be parsed: %s", cf->path,
 		    rc < 0 ? gnutls_strerror(rc) : "no certificate");
-		goto fail;
+		goto out;
 	}
 	if (is_ca(crts[0])) {
-		*skip = true;
-		goto fail;
+		ret = 1;
+		goto out;
 	}
 	if (n_crts > MAX_CHAIN) {
 		diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' has more than %d certificates", cf->path, MAX_CHAIN);
-		goto fail;
+		goto out;
 	}
 	collect_names(c, crts[0]);
 	c->not_after = gnutls_x509_crt_get_expiration_time(crts[0]);
-	c->pcerts = xcalloc(n_crts, sizeof(*c->pcerts));
-	c->n_pcerts = n_crts;
-	rc = gnutls_pcert_import_x509_list(c->pcerts, crts, &c->n_pcerts, 0);
-	if (rc < 0) {
-		c->n_pcerts = 0;
+	ch = xcalloc(1, sizeof(*ch) + n_crts * sizeof(ch->pcerts[0]));
+	ch->n = n_crts;
+	if ((rc = gnutls_pcert_import_x509_list(ch->pcerts, crts, &ch->n, 0)) < 0) {
+		free(ch);
 		diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be used: %s", cf->path, gnutls_strerror(rc));
-		goto fail;
+		goto out;
 	}
+	ch->n_owned = ch->n;
+	atomic_store(&c->chain, ch);
+	ret = 0;
+out:
+	for (unsigned i = 0; i < n_crts; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+	gnutls_free(crts);
+	return ret;
+}
 
-	if ((rc = gnutls_privkey_init(&c->key)) >= 0) {
-		data.data = (unsigned char *)kf->data;
-		data.size = (unsigned)kf->len;
-		rc = gnutls_privkey_import_x509_raw(c->key, &data, GNUTLS_X509_FMT_PEM, NULL, 0);
+/* The key of a chain certparse read matches its leaf; GnuTLS has the last word before a mismatch is reported. */
+static bool
+fast_key_matches(const struct cert *c, gnutls_privkey_t key, const struct certparse_info *ci)
+{
+	gnutls_datum_t d = { c->leaf, (unsigned)c->leaf_len };
+	gnutls_pcert_st pc;
+	bool ok;
+
+	if (key_matches_info(key, ci))
+		return true;
+	if (gnutls_pcert_import_x509_raw(&pc, &d, GNUTLS_X509_FMT_DER, 0) < 0)
+		return false;
+	ok = key_matches_pubkey(key, pc.pubkey);
+	gnutls_pcert_deinit(&pc);
+	return ok;
+}
+
+/* The DER of the one private key block in KF (malloc'd), or NULL when there is not exactly one we can decode. */
+static unsigned char *
+key_der(const struct file *kf, size_t *len)
+{
+	unsigned char *der, *found = NULL;
+	size_t pos = 0, n, found_len = 0;
+	char label[64];
+	int rc;
+
+	while ((rc = certparse_pem_next(kf->data, kf->len, &pos, label, sizeof(label), &der, &n)) == 1) {
+		if (!is_key_label(label)) {
+			free(der);
+			continue;
+		}
+		if (found != NULL || strcmp(label, "ENCRYPTED PRIVATE KEY") == 0) {
+			wipe_free(der, n);
+			rc = -1;
+			break;
+		}
+		found = der;
+		found_len = n;
+	}
+	if (rc < 0) {
+		wipe_free(found, found_len);
+		return NULL;
+	}
+	*len = found_len;
+	return found;
+}
+
+/*
+ * GnuTLS reads the key in KF for C: from C's key DER when there is one (it
+ * is kept; GnuTLS reads it again on the first handshake), else from the PEM
+ * (the parsed key is kept). It must match the leaf: CI when certparse read
+ * the chain, else the chain GnuTLS built. Returns 0, or -1 with an error in DL.
+ */
+static int
+load_key(struct cert *c, const struct file *kf, const struct certparse_info *ci, struct diag_list *dl)
+{
+	gnutls_privkey_t key = NULL;
+	gnutls_datum_t data;
+	struct chain *ch;
+	int rc, pk;
+
+	if ((rc = gnutls_privkey_init(&key)) >= 0) {
+		data.data = c->key ? c->key : (unsigned char *)kf->data;
+		data.size = (unsigned)(c->key ? c->key_len : kf->len);
+		rc = gnutls_privkey_import_x509_raw(key, &data, c->key ? GNUTLS_X509_FMT_DER : GNUTLS_X509_FMT_PEM,
+		    NULL, 0);
 	}
 	if (rc < 0) {
 		diag_add(dl, DIAG_ERROR, 0, 0, "private key '%s' cannot be parsed: %s", kf->path, gnutls_strerror(rc));
 		goto fail;
 	}
-	if (gnutls_pubkey_get_key_id(c->pcerts[0].pubkey, GNUTLS_KEYID_USE_SHA256, id1, &len1) < 0 ||
-	    key_id_of_priv(c->key, id2, &len2) < 0 || len1 != len2 || memcmp(id1, id2, len1) != 0) {
-		diag_add(dl, DIAG_ERROR, 0, 0, "private key '%s' does not match certificate '%s'", kf->path, cf->path);
+	if (ci ? !fast_key_matches(c, key, ci) : !key_matches_pubkey(key, atomic_load(&c->chain)->pcerts[0].pubkey)) {
+		diag_add(dl, DIAG_ERROR, 0, 0, "private key '%s' does not match certificate '%s'", kf->path, c->path);
 		goto fail;
 	}
-	pk = gnutls_privkey_get_pk_algorithm(c->key, NULL);
+	pk = gnutls_privkey_get_pk_algorithm(key, NULL);
 	c->kind = (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS) ? CERTSTORE_KEY_RSA : CERTSTORE_KEY_EC;
+	if (ci == NULL) {
+		atomic_load(&c->chain)->key = key;
+	} else if (c->key != NULL) {
+		gnutls_privkey_deinit(key);	/* the DER is what is kept */
+	} else {
+		/* a key file we cannot cut the key out of: build the whole chain now */
+		if ((ch = build_chain(c, key, &rc)) == NULL) {
+			diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
+			return -1;
+		}
+		atomic_store(&c->chain, ch);
+	}
+	return 0;
+fail:
+	if (key != NULL)
+		gnutls_privkey_deinit(key);
+	return -1;
+}
 
+/*
+ * Read the chain in CF and the key in KF into a pair. Returns the pair, or
+ * NULL with *SKIP set when the chain is a CA certificate (not for serving),
+ * or NULL with an error in DL.
+ */
+static struct cert *
+load_pair(struct certstore *cs, struct file *cf, struct file *kf, struct diag_list *dl, bool *skip)
+{
+	struct cert *c = xcalloc(1, sizeof(*c));
+	struct certparse_info ci;
+	struct certparse_key kp;
+	bool fast;
+	int rc = 0;
+
+	*skip = false;
+	c->path = xstrdup(cf->path);
+	c->key_path = xstrdup(kf->path);
+	if ((fast = read_chain_fast(cs, c, cf, &ci)))
+		*skip = ci.is_ca;
+	else if ((rc = read_chain_gnutls(c, cf, dl)) != 0)
+		*skip = rc > 0;
+	if (*skip || (!fast && atomic_load(&c->chain) == NULL))
+		goto fail;
+
+	if (fast)
+		c->key = key_der(kf, &c->key_len);
+	if (fast && c->key != NULL && certparse_key(c->key, c->key_len, &kp) == 0 && certparse_key_matches(&ci, &kp)) {
+		/* read and matched without GnuTLS, which reads the same DER on the first handshake */
+		c->kind = ci.pk == CERTPARSE_PK_RSA ? CERTSTORE_KEY_RSA : CERTSTORE_KEY_EC;
+	} else if (load_key(c, kf, fast ? &ci : NULL, dl) < 0)
+		goto fail;
 	if (c->n_names == 0)
 		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has no SAN DNS names (the CN is ignored); not used",
 		    cf->path);
 	if (c->not_after <= time(NULL))
 		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has expired", cf->path);
-	if (stat(kf->path, &st) == 0 && (st.st_mode & 077) != 0)
+	if ((kf->mode & 077) != 0)
 		diag_add(dl, DIAG_WARNING, 0, 0, "private key '%s' is readable by group or others (mode %03o)",
-		    kf->path, (unsigned)(st.st_mode & 0777));
-
-	for (unsigned i = 0; i < n_crts; i++)
-		gnutls_x509_crt_deinit(crts[i]);
-	gnutls_free(crts);
+		    kf->path, (unsigned)(kf->mode & 0777));
 	return c;
 fail:
-	for (unsigned i = 0; i < n_crts; i++)
-		gnutls_x509_crt_deinit(crts[i]);
-	gnutls_free(crts);
 	cert_free(c);
 	return NULL;
 }
@@ -416,11 +778,10 @@ add_pair(struct certstore *cs, struct file *cf, struct file *kf, struct diag_lis
 	bool skip;
 
 	cf->used = kf->used = true;
-	if ((c = load_pair(cf, kf, dl, &skip)) == NULL)
+	if ((c = load_pair(cs, cf, kf, dl, &skip)) == NULL)
 		return;
-	cs->certs = xreallocarray(cs->certs, cs->n + 1, sizeof(*cs->certs));
 	c->idx = cs->n;
-	cs->certs[cs->n++] = c;
+	APPEND(cs->certs, cs->n, cs->cap, c);
 }
 
 static struct file *
@@ -447,8 +808,7 @@ index_cert(struct certstore *cs, struct cert *c)
 		if (e == NULL) {
 			e = xcalloc(1, sizeof(*e));
 			hmap_put(&cs->index, c->names[i], e);
-			cs->entry_list = xreallocarray(cs->entry_list, cs->n_entries + 1, sizeof(*cs->entry_list));
-			cs->entry_list[cs->n_entries++] = e;
+			APPEND(cs->entry_list, cs->n_entries, cs->cap_entries, e);
 		}
 		if (e->best[k] == NULL || c->not_after > e->best[k]->not_after)
 			e->best[k] = c;
@@ -458,7 +818,7 @@ index_cert(struct certstore *cs, struct cert *c)
 struct certstore *
 certstore_load(const char *dir, struct diag_list *dl)
 {
-	struct filelist fl = { NULL, 0, { NULL, 0, 0 } };
+	struct filelist fl = { NULL, 0, 0, { NULL, 0, 0 } };
 	struct certstore *cs;
 
 	char *top = xstrdup(dir);
@@ -561,6 +921,10 @@ certstore_free(struct certstore *cs)
 	for (size_t i = 0; i < cs->n; i++)
 		cert_free(cs->certs[i]);
 	free(cs->certs);
+	for (size_t i = 0; i < cs->n_inters; i++)
+		inter_free(cs->inter_list[i]);
+	free(cs->inter_list);
+	hmap_free(&cs->inters);
 	free(cs);
 }
 
@@ -783,6 +1147,94 @@ client_accepts(const struct certstore_session *s, gnutls_session_t session,
 	}
 }
 
+/* GnuTLS's form of intermediate IN, built once by whichever thread needs it first; NULL (with *RC) on failure. */
+static const gnutls_pcert_st *
+inter_pcert(struct inter *in, int *rc)
+{
+	gnutls_pcert_st *p = atomic_load_explicit(&in->pcert, memory_order_acquire), *expected = NULL;
+	gnutls_datum_t d = { in->der, (unsigned)in->len };
+
+	if (p != NULL)
+		return p;
+	p = xcalloc(1, sizeof(*p));
+	if ((*rc = gnutls_pcert_import_x509_raw(p, &d, GNUTLS_X509_FMT_DER, 0)) < 0) {
+		free(p);
+		return NULL;
+	}
+	if (!atomic_compare_exchange_strong(&in->pcert, &expected, p)) {
+		gnutls_pcert_deinit(p);	/* another thread was quicker */
+		free(p);
+		p = expected;
+	}
+	return p;
+}
+
+/*
+ * GnuTLS's form of the chain certparse read into C, with KEY (taken, freed
+ * on failure too) or else the key imported from C's DER. NULL with *RC on failure.
+ */
+static struct chain *
+build_chain(struct cert *c, gnutls_privkey_t key, int *rc)
+{
+	struct chain *ch = xcalloc(1, sizeof(*ch) + (1 + c->n_inters) * sizeof(ch->pcerts[0]));
+	gnutls_datum_t d = { c->leaf, (unsigned)c->leaf_len }, k = { c->key, (unsigned)c->key_len };
+
+	ch->key = key;
+	if (ch->key == NULL && (*rc = gnutls_privkey_init(&ch->key)) >= 0 &&
+	    (*rc = gnutls_privkey_import_x509_raw(ch->key, &k, GNUTLS_X509_FMT_DER, NULL, 0)) < 0) {
+		chain_free(ch);
+		return NULL;
+	}
+	if (ch->key == NULL) {
+		free(ch);
+		return NULL;
+	}
+	if ((*rc = gnutls_pcert_import_x509_raw(&ch->pcerts[0], &d, GNUTLS_X509_FMT_DER, 0)) < 0) {
+		chain_free(ch);
+		return NULL;
+	}
+	ch->n = ch->n_owned = 1;
+	for (unsigned i = 0; i < c->n_inters; i++) {
+		const gnutls_pcert_st *p = inter_pcert(c->inters[i], rc);
+
+		if (p == NULL) {
+			chain_free(ch);
+			return NULL;
+		}
+		/* a copy of the shared entry: GnuTLS only reads it, and the intermediate frees it */
+		ch->pcerts[ch->n++] = *p;
+	}
+	return ch;
+}
+
+/*
+ * The chain of C in GnuTLS's form, built on the first call. NULL when GnuTLS
+ * cannot use it: logged once, or added to DL when it is not NULL (`check`).
+ */
+static struct chain *
+cert_chain(struct cert *c, struct diag_list *dl)
+{
+	struct chain *ch = atomic_load_explicit(&c->chain, memory_order_acquire), *expected = NULL;
+	int rc = 0;
+
+	if (ch != NULL)
+		return ch;
+	if (atomic_load(&c->failed))
+		return NULL;
+	if ((ch = build_chain(c, NULL, &rc)) == NULL) {
+		if (dl != NULL)
+			diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
+		else if (!atomic_exchange(&c->failed, true))
+			log_error("certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
+		return NULL;
+	}
+	if (!atomic_compare_exchange_strong(&c->chain, &expected, ch)) {
+		chain_free(ch);
+		ch = expected;
+	}
+	return ch;
+}
+
 static int
 retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
     const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
@@ -790,6 +1242,7 @@ retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
 {
 	struct certstore_session *s = session_state(session);
 	struct cert *const *cand, *pick = NULL;
+	struct chain *ch;
 	bool ec, rsa;
 	(void)req_ca_rdn;
 	(void)nreqs;
@@ -805,11 +1258,11 @@ retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
 	/* nothing the client claims to accept: offer the best anyway and let the handshake decide */
 	for (int i = 0; i < 4 && pick == NULL; i++)
 		pick = cand[i];
-	if (pick == NULL)
+	if (pick == NULL || (ch = cert_chain(pick, NULL)) == NULL)
 		return -1;
-	*pcert = pick->pcerts;
-	*pcert_length = pick->n_pcerts;
-	*privkey = pick->key;
+	*pcert = ch->pcerts;
+	*pcert_length = ch->n;
+	*privkey = ch->key;
 	return 0;
 }
 
@@ -915,6 +1368,9 @@ certstore_check(const struct config *cfg, struct diag_list *dl)
 	/* an unreadable folder is reported; every domain is then uncovered too */
 	if ((cs = certstore_load(cfg->tls_certs, dl)) == NULL)
 		cs = xcalloc(1, sizeof(*cs));
+	/* serve builds GnuTLS's form of a chain on its first handshake; check builds them all now */
+	for (size_t i = 0; i < cs->n; i++)
+		(void)cert_chain(cs->certs[i], dl);
 	used = xcalloc(cs->n ? cs->n : 1, sizeof(*used));
 	for (size_t i = 0; i < cfg->n_domains; i++) {
 		const struct config_domain *d = &cfg->domains[i];

@@ -168,34 +168,69 @@ str_has_prefix_ci(const char *s, const char *prefix)
 }
 
 int
-read_file(const char *path, char **out, size_t *len)
+read_file_max(const char *path, size_t max, char **out, size_t *len, struct stat *st_out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
 	struct buf b = {0};
-	char chunk[65536];
 	ssize_t n;
 
 	if (fd < 0)
 		return -1;
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (st.st_size > 0 && (uintmax_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	/* sized from fstat (a byte to spare to see the end): one allocation, one read and the EOF read */
+	b.cap = (size_t)(st.st_size > 0 ? st.st_size : 0) + 2;
+	b.data = xmalloc(b.cap);
+	b.data[0] = '\0';
+	for (;;) {
+		if (b.len + 1 == b.cap) {
+			if (b.len >= max) {
+				errno = EFBIG;
+				goto fail;
+			}
+			b.cap = b.cap * 2 < 4096 ? 4096 : b.cap * 2;
+			b.data = xreallocarray(b.data, b.cap, 1);
+		}
+		n = read(fd, b.data + b.len, b.cap - 1 - b.len);
+		if (n == 0)
+			break;
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			int saved = errno;
-			close(fd);
-			buf_free(&b);
-			errno = saved;
-			return -1;
+			goto fail;
 		}
-		buf_append(&b, chunk, (size_t)n);
+		b.len += (size_t)n;
+		if (b.len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
 	}
 	close(fd);
-	if (b.data == NULL)
-		buf_append(&b, "", 0);
+	b.data[b.len] = '\0';
 	*out = b.data;
 	if (len)
 		*len = b.len;
+	if (st_out)
+		*st_out = st;
 	return 0;
+fail:;
+	int saved = errno;
+
+	close(fd);
+	buf_free(&b);
+	errno = saved;
+	return -1;
+}
+
+int
+read_file(const char *path, char **out, size_t *len)
+{
+	return read_file_max(path, SIZE_MAX - 1, out, len, NULL);
 }
 
 char *

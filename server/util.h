@@ -33,6 +33,12 @@ bool str_eq_ci(const char *a, const char *b, size_t n);
 
 /* Read a whole file into a NUL-terminated buffer; -1 with errno set on failure. */
 int read_file(const char *path, char **out, size_t *len);
+/*
+ * The same, refusing a file larger than MAX bytes (-1 with errno EFBIG), and
+ * the open file's stat in *ST when ST is not NULL.
+ */
+struct stat;
+int read_file_max(const char *path, size_t max, char **out, size_t *len, struct stat *st);
 
 /* Join DIR and PATH unless PATH is absolute; result owned by the caller. */
 char *path_join(const char *dir, const char *path);
