@@ -159,10 +159,12 @@ parse_time(const struct tlv *t, time_t *out)
 		year += year < 50 ? 2000 : 1900;
 		p += 2;
 	} else if (t->tag == TAG_GENERALIZED_TIME && t->len == 15) {
-		if ((year = digits(p, 4)) < 1950 || year > 9998)
-			return -1;
+		year = digits(p, 4);
 		p += 4;
 	} else
+		return -1;
+	/* GnuTLS reads a time before 1970 as 0; nothing after 2199 is a serving certificate */
+	if (year < 1970 || year > 2199)
 		return -1;
 	mon = digits(p, 2);
 	mday = digits(p + 2, 2);
@@ -223,7 +225,7 @@ ec_point(const struct tlv *bits, enum certparse_curve curve, const unsigned char
 	return 0;
 }
 
-/* RSAPublicKey or the start of RSAPrivateKey in D: the modulus and public exponent. */
+/* The RSAPublicKey fields in D: the modulus and the public exponent. */
 static int
 rsa_public(struct der *d, const unsigned char **n, size_t *n_len, const unsigned char **e, size_t *e_len)
 {
@@ -282,7 +284,10 @@ check_san(const struct tlv *t)
 	if (t->len == 0)
 		return -1;	/* SEQUENCE SIZE (1..MAX) */
 	while (!der_done(&d)) {
-		if (der_next(&d, &gn) < 0 || (gn.tag & 0xc0) != 0x80)
+		if (der_next(&d, &gn) < 0)
+			return -1;
+		/* rfc822Name, dNSName, URI, iPAddress: the forms in certificates for web servers */
+		if (gn.tag != 0x81 && gn.tag != 0x82 && gn.tag != 0x86 && gn.tag != 0x87)
 			return -1;
 		if (gn.tag == TAG_DNS_NAME) {
 			if (gn.len > 253)
@@ -293,6 +298,49 @@ check_san(const struct tlv *t)
 		}
 	}
 	return 0;
+}
+
+/* Name: SEQUENCE OF SET OF SEQUENCE { OID, value }, as the TLS library's schema reads it. */
+static int
+check_name(const struct tlv *t)
+{
+	struct der rdns = der_inside(t);
+	struct tlv set, atv, oid, value;
+
+	while (!der_done(&rdns)) {
+		struct der atvs;
+
+		if (der_expect(&rdns, 0x31, &set) < 0 || set.len == 0)
+			return -1;
+		atvs = der_inside(&set);
+		while (!der_done(&atvs)) {
+			struct der in;
+
+			if (der_expect(&atvs, TAG_SEQUENCE, &atv) < 0)
+				return -1;
+			in = der_inside(&atv);
+			/* the value: a string type, primitive */
+			if (der_expect(&in, TAG_OID, &oid) < 0 || oid.len == 0 || der_next(&in, &value) < 0 ||
+			    !der_done(&in) || (value.tag & 0xe0) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* AlgorithmIdentifier: SEQUENCE { OID, parameters OPTIONAL } */
+static int
+check_algorithm(const struct tlv *t)
+{
+	struct der d = der_inside(t);
+	struct tlv oid, params;
+
+	if (der_expect(&d, TAG_OID, &oid) < 0 || oid.len == 0)
+		return -1;
+	if (!der_done(&d) && (der_next(&d, &params) < 0 || (params.tag != TAG_NULL && params.tag != TAG_OID &&
+	    params.tag != TAG_SEQUENCE) || (params.tag == TAG_NULL && params.len != 0)))
+		return -1;
+	return der_done(&d) ? 0 : -1;
 }
 
 static int
@@ -381,7 +429,8 @@ certparse_cert(const unsigned char *der, size_t len, struct certparse_info *ci)
 		return -1;
 	c = der_inside(&cert);
 	if (der_expect(&c, TAG_SEQUENCE, &t) < 0 || der_expect(&c, TAG_SEQUENCE, &sig_alg) < 0 ||
-	    der_expect(&c, TAG_BIT_STRING, &sig) < 0 || !der_done(&c))
+	    check_algorithm(&sig_alg) < 0 || der_expect(&c, TAG_BIT_STRING, &sig) < 0 || !der_done(&c) ||
+	    sig.len < 2 || sig.val[0] != 0)
 		return -1;
 	tbs = der_inside(&t);
 
@@ -397,14 +446,15 @@ certparse_cert(const unsigned char *der, size_t len, struct certparse_info *ci)
 	if (der_expect(&tbs, TAG_SEQUENCE, &sig_alg2) < 0 || sig_alg2.total != sig_alg.total ||
 	    memcmp(sig_alg2.start, sig_alg.start, sig_alg.total) != 0)
 		return -1;
-	if (der_expect(&tbs, TAG_SEQUENCE, &issuer) < 0 || der_expect(&tbs, TAG_SEQUENCE, &t) < 0)
+	if (der_expect(&tbs, TAG_SEQUENCE, &issuer) < 0 || check_name(&issuer) < 0 ||
+	    der_expect(&tbs, TAG_SEQUENCE, &t) < 0)
 		return -1;
 	validity = der_inside(&t);
 	if (der_next(&validity, &nb) < 0 || der_next(&validity, &na) < 0 || !der_done(&validity) ||
 	    parse_time(&nb, &not_before) < 0 || parse_time(&na, &ci->not_after) < 0)
 		return -1;
-	if (der_expect(&tbs, TAG_SEQUENCE, &subject) < 0 || der_expect(&tbs, TAG_SEQUENCE, &spki) < 0 ||
-	    parse_spki(&spki, ci) < 0)
+	if (der_expect(&tbs, TAG_SEQUENCE, &subject) < 0 || check_name(&subject) < 0 ||
+	    der_expect(&tbs, TAG_SEQUENCE, &spki) < 0 || parse_spki(&spki, ci) < 0)
 		return -1;
 	/* issuerUniqueID, subjectUniqueID: not in certificates issued today; not ours */
 	if (der_peek(&tbs, TAG_CTX1_PRIM) || der_peek(&tbs, TAG_CTX2_PRIM))
@@ -413,8 +463,6 @@ certparse_cert(const unsigned char *der, size_t len, struct certparse_info *ci)
 		return -1;
 	if (!der_done(&tbs))
 		return -1;
-	(void)issuer;
-	(void)subject;
 	return 0;
 }
 
@@ -457,32 +505,6 @@ parse_ec_key(const struct tlv *t, enum certparse_curve curve, struct certparse_k
 	return 0;
 }
 
-/* PKCS#1 RSAPrivateKey in T: two-prime (version 0), nine integers. */
-static int
-parse_rsa_key(const struct tlv *t, struct certparse_key *k)
-{
-	struct der d;
-	struct tlv x;
-
-	if (t->tag != TAG_SEQUENCE)
-		return -1;
-	d = der_inside(t);
-	if (der_expect(&d, TAG_INTEGER, &x) < 0 || x.len != 1 || x.val[0] != 0 ||
-	    rsa_public(&d, &k->pub, &k->pub_len, &k->exp, &k->exp_len) < 0)
-		return -1;
-	for (int i = 0; i < 6; i++) {
-		const unsigned char *v;
-		size_t n;
-
-		if (der_next(&d, &x) < 0 || der_uint(&x, &v, &n) < 0)
-			return -1;
-	}
-	if (!der_done(&d))
-		return -1;
-	k->pk = CERTPARSE_PK_RSA;
-	return 0;
-}
-
 int
 certparse_key(const unsigned char *der, size_t len, struct certparse_key *k)
 {
@@ -497,8 +519,6 @@ certparse_key(const unsigned char *der, size_t len, struct certparse_key *k)
 		return -1;
 	if (second.tag == TAG_OCTET_STRING)
 		return parse_ec_key(&top, CERTPARSE_CURVE_NONE, k);
-	if (second.tag == TAG_INTEGER)
-		return parse_rsa_key(&top, k);
 	/* PKCS#8 PrivateKeyInfo v1: no attributes, no public key field */
 	if (second.tag != TAG_SEQUENCE || first.len != 1 || first.val[0] != 0 ||
 	    der_expect(&in, TAG_OCTET_STRING, &priv) < 0 || !der_done(&in))
@@ -516,20 +536,16 @@ certparse_key(const unsigned char *der, size_t len, struct certparse_key *k)
 			return -1;
 		return parse_ec_key(&top, curve, k);
 	}
-	if (tlv_is(&oid, OID_RSA_ENCRYPTION, sizeof(OID_RSA_ENCRYPTION)) && params.tag == TAG_NULL && params.len == 0)
-		return parse_rsa_key(&top, k);
 	return -1;
 }
 
 bool
 certparse_key_matches(const struct certparse_info *ci, const struct certparse_key *k)
 {
-	if (ci->pk != k->pk || ci->pk == CERTPARSE_PK_OTHER || ci->pub_len != k->pub_len ||
+	if (ci->pk != CERTPARSE_PK_EC || k->pk != CERTPARSE_PK_EC || ci->pub_len != k->pub_len ||
 	    memcmp(ci->pub, k->pub, k->pub_len) != 0)
 		return false;
-	if (ci->pk == CERTPARSE_PK_EC)
-		return ci->curve == k->curve;
-	return ci->exp_len == k->exp_len && memcmp(ci->exp, k->exp, k->exp_len) == 0;
+	return ci->curve == k->curve;
 }
 
 bool
@@ -660,8 +676,11 @@ certparse_pem_next(const char *text, size_t len, size_t *pos, char *label, size_
 	if ((le = find(l, end, dashes)) == NULL)
 		return -1;
 	n = (size_t)(le - l);
-	if (n == 0 || n >= label_size || memchr(l, '\n', n) != NULL)
+	if (n == 0 || n >= label_size)
 		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (l[i] < 0x20 || l[i] > 0x7e || l[i] == '-')
+			return -1;	/* RFC 7468 labels: printable, no hyphen-minus */
 	memcpy(label, l, n);
 	label[n] = '\0';
 	body = le + sizeof(dashes) - 1;

@@ -41,26 +41,25 @@ struct certparse_info {
  */
 int certparse_cert(const unsigned char *der, size_t len, struct certparse_info *ci);
 
-/* What a private key says of its public half. */
+/* What an EC private key says of its public half. */
 struct certparse_key {
-	enum certparse_pk pk;
+	enum certparse_pk pk;			/* CERTPARSE_PK_EC */
 	enum certparse_curve curve;
-	const unsigned char *pub;		/* EC: the point (04 X Y); RSA: the modulus (no leading zero) */
+	const unsigned char *pub;		/* the point (04 X Y) */
 	size_t pub_len;
-	const unsigned char *exp;		/* RSA: the public exponent */
-	size_t exp_len;
 };
 
 /*
- * Read the unencrypted private key DER[0..LEN): PKCS#8, SEC1 (EC PRIVATE
- * KEY) or PKCS#1 (RSA PRIVATE KEY), for a named-curve EC key that carries
- * its public point or an RSA key. Returns 0 and fills K (pointers into
- * DER), or -1 for anything else. Nothing checks that the public half
- * belongs to the private one (the TLS library does not either).
+ * Read the unencrypted private key DER[0..LEN): a named-curve EC key in
+ * PKCS#8 or SEC1 (EC PRIVATE KEY) that carries its public point. Returns 0
+ * and fills K (pointers into DER), or -1 for anything else. Nothing checks
+ * that the public half belongs to the private one (GnuTLS does not either).
+ * RSA keys are not read: GnuTLS checks their arithmetic when it imports
+ * them, which a parser cannot do without big numbers.
  */
 int certparse_key(const unsigned char *der, size_t len, struct certparse_key *k);
 
-/* Key K is the one for the certificate CI: same algorithm, curve and public values. */
+/* Key K is the one for the certificate CI: both EC, same curve and point. */
 bool certparse_key_matches(const struct certparse_info *ci, const struct certparse_key *k);
 
 /*

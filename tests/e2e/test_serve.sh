@@ -50,6 +50,17 @@ EOF
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 WK=/.well-known/mta-sts.txt
 
+# ---- first handshakes racing: the certificate's GnuTLS form is built on first use, once
+racers=()
+for i in $(seq 1 24); do
+  curl -sS --max-time 10 --resolve "mta-sts.example.net:$P:127.0.0.1" --cacert "$CA" \
+    -o /dev/null -w '%{http_code}\n' "https://mta-sts.example.net:$P$WK" >"$WORK/race.$i" 2>&1 &
+  racers+=($!)
+done
+wait "${racers[@]}"
+check "24 simultaneous first handshakes for one name all answered 200" \
+  bash -c '[ "$(cat "$1"/race.* | grep -cx 200)" = 24 ]' _ "$WORK"
+
 # ---- exact bytes and headers (200)
 for d in example.com example.org example.net; do
   "$MTASTSD" -c "$WORK/mtastsd.yaml" policy "$d" >"$WORK/want.$d"

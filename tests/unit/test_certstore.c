@@ -12,6 +12,7 @@
 #include "certstore.h"
 #include "config.h"
 #include "diag.h"
+#include "gencert.h"
 
 static char dir[64];
 static struct diag_list dl;
@@ -338,4 +339,100 @@ Test(certstore, check_reports_coverage_expiry_and_unused)
 	cr_assert(has_diag(DIAG_WARNING, "other.crt' is not used"));
 	cr_assert_not(has_diag(DIAG_WARNING, "mta-sts.l.example'"));
 	config_free(cfg);
+}
+
+/* Write DIR/NAME.crt and DIR/NAME.key (mode 0600) for a certificate of KIND for HOST; PKCS8 picks the key format; PREFIX goes before the key. */
+static void
+put_pair(const char *name, enum gencert_key kind, const char *host, bool pkcs8, const char *prefix)
+{
+	const char *dns[] = { host };
+	struct gencert g = { kind, dns, 1, false, false, 3, time(NULL) + 60 * 86400 };
+	gnutls_datum_t cert, key, p8;
+	static const char *const labels[] = { "EC PRIVATE KEY", "EC PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY",
+		"PRIVATE KEY" };
+	char *c, *k, path[256];
+	FILE *f;
+
+	cr_assert_eq(gencert_make(&g, &cert, &key, &p8), 0);
+	c = gencert_pem("CERTIFICATE", &cert);
+	k = pkcs8 ? gencert_pem("PRIVATE KEY", &p8) : gencert_pem(labels[kind], &key);
+	snprintf(path, sizeof(path), "%s/%s.crt", dir, name);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(c, f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(prefix ? prefix : "", f);
+	fputs(k, f);
+	fclose(f);
+	chmod(path, 0600);
+	free(c);
+	free(k);
+	gnutls_free(cert.data);
+	gnutls_free(key.data);
+	gnutls_free(p8.data);
+}
+
+Test(certstore, every_key_kind_and_format_loads_and_check_builds_each_chain)
+{
+	static const char yaml[] =
+	    "listen:\n  https: [\"127.0.0.1:8443\"]\n"
+	    "tls:\n  certs: .\n"
+	    "domains:\n"
+	    "  - name: ed.example\n    mx: [mx.ed.example]\n"
+	    "  - name: rsa.example\n    mx: [mx.rsa.example]\n"
+	    "  - name: p8.example\n    mx: [mx.p8.example]\n"
+	    "  - name: params.example\n    mx: [mx.params.example]\n";
+	struct certstore *cs;
+	struct config *cfg;
+
+	/* Ed25519: a chain certparse leaves to GnuTLS; RSA: a key it leaves to GnuTLS */
+	put_pair("ed", GENCERT_ED25519, "mta-sts.ed.example", true, NULL);
+	put_pair("rsa", GENCERT_RSA2048, "mta-sts.rsa.example", false, NULL);
+	put_pair("p8", GENCERT_P384, "mta-sts.p8.example", true, NULL);
+	/* `openssl ecparam -genkey` puts the curve's parameters before the key */
+	put_pair("params", GENCERT_P256, "mta-sts.params.example", false,
+	    "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n");
+	cs = load();
+	for (size_t i = 0; i < dl.n; i++)
+		cr_log_info("diag %s", dl.items[i].msg);
+	cr_assert_eq(dl.errors + dl.warnings, 0);
+	cr_assert_eq(certstore_count(cs), 4);
+	cr_assert_str_eq(pick(cs, "mta-sts.ed.example", CERTSTORE_KEY_EC), "ed.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.rsa.example", CERTSTORE_KEY_RSA), "rsa.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.rsa.example", CERTSTORE_KEY_EC), "-");
+	cr_assert_str_eq(pick(cs, "mta-sts.p8.example", CERTSTORE_KEY_EC), "p8.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.params.example", CERTSTORE_KEY_EC), "params.crt");
+	certstore_free(cs);
+
+	cfg = config_load_mem("c.yaml", dir, yaml, sizeof(yaml) - 1, &dl);
+	cr_assert_not_null(cfg);
+	certstore_check(cfg, &dl);
+	cr_assert_eq(dl.errors, 0, "GnuTLS can use every chain");
+	config_free(cfg);
+}
+
+Test(certstore, keys_swapped_between_certificates_do_not_match)
+{
+	char a[256], b[256], t[256];
+	struct certstore *cs;
+
+	/* RSA keys are compared by GnuTLS's reading, EC keys by certparse's */
+	put_pair("r1", GENCERT_RSA2048, "mta-sts.r1.example", false, NULL);
+	put_pair("r2", GENCERT_RSA2048, "mta-sts.r2.example", true, NULL);
+	put_pair("e1", GENCERT_P256, "mta-sts.e1.example", true, NULL);
+	put_pair("e2", GENCERT_P256, "mta-sts.e2.example", false, NULL);
+	snprintf(t, sizeof(t), "%s/tmp.key", dir);
+	snprintf(a, sizeof(a), "%s/r1.key", dir);
+	snprintf(b, sizeof(b), "%s/r2.key", dir);
+	cr_assert_eq(rename(a, t) | rename(b, a) | rename(t, b), 0);
+	snprintf(a, sizeof(a), "%s/e1.key", dir);
+	snprintf(b, sizeof(b), "%s/e2.key", dir);
+	cr_assert_eq(rename(a, t) | rename(b, a) | rename(t, b), 0);
+	cs = load();
+	cr_assert_eq(dl.errors, 4);
+	cr_assert(has_diag(DIAG_ERROR, "r1.key' does not match certificate"));
+	cr_assert(has_diag(DIAG_ERROR, "e2.key' does not match certificate"));
+	cr_assert_eq(certstore_count(cs), 0);
+	certstore_free(cs);
 }
