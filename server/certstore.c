@@ -6,12 +6,14 @@
 #include "hmap.h"
 #include "log.h"
 #include "metrics.h"
+#include "pool.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/socket.h>
@@ -86,6 +88,7 @@ struct certstore {
 	struct hmap inters;		/* struct inter.id -> struct inter */
 	struct inter **inter_list;
 	size_t n_inters, cap_inters;
+	pthread_mutex_t lock;		/* the intermediates, while pairs load in parallel */
 };
 
 /* Append X to the array *V of *N elements with room for *CAP, doubling it when full. */
@@ -170,6 +173,7 @@ struct file {
 	char *data;
 	size_t len;
 	mode_t mode;
+	int read_errno;			/* reading it failed (reported once every file was read) */
 	bool has_cert, has_key, used;
 };
 
@@ -305,23 +309,30 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	return 0;
 }
 
-static int
-read_candidate(struct file *f, struct diag_list *dl)
+/* pool_fn: read candidate I of the struct filelist CTX */
+static void
+read_candidate(void *ctx, size_t i)
 {
+	struct file *f = &((struct filelist *)ctx)->v[i];
 	struct stat st;
 
 	if (read_file_max(f->path, MAX_FILE, &f->data, &f->len, &st) < 0) {
-		if (errno == EFBIG)
-			diag_add(dl, DIAG_WARNING, 0, 0, "'%s' is larger than 1 MiB, ignored", f->path);
-		else
-			diag_add(dl, DIAG_ERROR, 0, 0, "cannot read '%s': %s", f->path, strerror(errno));
+		f->read_errno = errno;
 		f->used = true;
-		return -1;
+		return;
 	}
 	f->mode = st.st_mode;
 	f->has_cert = strstr(f->data, "-----BEGIN CERTIFICATE-----") != NULL;
 	f->has_key = strstr(f->data, "PRIVATE KEY-----") != NULL;
-	return 0;
+}
+
+static void
+report_read_error(const struct file *f, struct diag_list *dl)
+{
+	if (f->read_errno == EFBIG)
+		diag_add(dl, DIAG_WARNING, 0, 0, "'%s' is larger than 1 MiB, ignored", f->path);
+	else if (f->read_errno != 0)
+		diag_add(dl, DIAG_ERROR, 0, 0, "cannot read '%s': %s", f->path, strerror(f->read_errno));
 }
 
 static struct chain *build_chain(struct cert *c, gnutls_privkey_t key, int *rc);
@@ -506,22 +517,22 @@ intern(struct certstore *cs, unsigned char *der, size_t len)
 	char id[17];
 
 	snprintf(id, sizeof(id), "%016llx", mem_hash(der, len));
+	pthread_mutex_lock(&cs->lock);
 	if ((in = hmap_get(&cs->inters, id)) != NULL) {
-		bool same = in->len == len && memcmp(in->der, der, len) == 0;
-
+		if (in->len != len || memcmp(in->der, der, len) != 0)
+			in = NULL;
 		free(der);
-		return same ? in : NULL;
-	}
-	if (certparse_cert(der, len, &ci) < 0) {
+	} else if (certparse_cert(der, len, &ci) < 0) {
 		free(der);
-		return NULL;
+	} else {
+		in = xcalloc(1, sizeof(*in));
+		in->der = der;
+		in->len = len;
+		memcpy(in->id, id, sizeof(id));
+		hmap_put(&cs->inters, in->id, in);
+		APPEND(cs->inter_list, cs->n_inters, cs->cap_inters, in);
 	}
-	in = xcalloc(1, sizeof(*in));
-	in->der = der;
-	in->len = len;
-	memcpy(in->id, id, sizeof(id));
-	hmap_put(&cs->inters, in->id, in);
-	APPEND(cs->inter_list, cs->n_inters, cs->cap_inters, in);
+	pthread_mutex_unlock(&cs->lock);
 	return in;
 }
 
@@ -771,17 +782,37 @@ fail:
 	return NULL;
 }
 
+/* Pairs found by file name and content, loaded in parallel, then added in the order found. */
+struct pair {
+	struct file *cf, *kf;
+	struct cert *c;			/* the loaded pair, or NULL */
+	struct diag_list dl;		/* what loading it said */
+};
+
+struct pairs {
+	struct certstore *cs;
+	struct pair *v;
+	size_t n, cap;
+};
+
 static void
-add_pair(struct certstore *cs, struct file *cf, struct file *kf, struct diag_list *dl)
+add_pair(struct pairs *ps, struct file *cf, struct file *kf)
 {
-	struct cert *c;
-	bool skip;
+	struct pair p = { cf, kf, NULL, { 0 } };
 
 	cf->used = kf->used = true;
-	if ((c = load_pair(cs, cf, kf, dl, &skip)) == NULL)
-		return;
-	c->idx = cs->n;
-	APPEND(cs->certs, cs->n, cs->cap, c);
+	APPEND(ps->v, ps->n, ps->cap, p);
+}
+
+/* pool_fn: load pair I of the struct pairs CTX */
+static void
+load_one(void *ctx, size_t i)
+{
+	struct pairs *ps = ctx;
+	struct pair *p = &ps->v[i];
+	bool skip;
+
+	p->c = load_pair(ps->cs, p->cf, p->kf, &p->dl, &skip);
 }
 
 static struct file *
@@ -815,11 +846,23 @@ index_cert(struct certstore *cs, struct cert *c)
 	}
 }
 
+static struct certstore *
+certstore_new(void)
+{
+	struct certstore *cs = xcalloc(1, sizeof(*cs));
+
+	pthread_mutex_init(&cs->lock, NULL);
+	return cs;
+}
+
 struct certstore *
 certstore_load(const char *dir, struct diag_list *dl)
 {
 	struct filelist fl = { NULL, 0, 0, { NULL, 0, 0 } };
 	struct certstore *cs;
+	struct pairs ps = { NULL, NULL, 0, 0 };
+	/* reading and parsing 100,000 pairs is most of a large start-up; both split over the cores */
+	unsigned threads = pool_threads(4);
 
 	char *top = xstrdup(dir);
 	size_t n = strlen(top);
@@ -831,9 +874,11 @@ certstore_load(const char *dir, struct diag_list *dl)
 		return NULL;
 	}
 	free(top);
-	cs = xcalloc(1, sizeof(*cs));
+	cs = certstore_new();
+	ps.cs = cs;
+	pool_run(fl.n, threads, read_candidate, &fl);
 	for (size_t i = 0; i < fl.n; i++) {
-		read_candidate(&fl.v[i], dl);
+		report_read_error(&fl.v[i], dl);
 		hmap_put(&fl.by_path, fl.v[i].path, (void *)(uintptr_t)(i + 1));
 	}
 
@@ -849,14 +894,14 @@ certstore_load(const char *dir, struct diag_list *dl)
 			x->used = true;
 		if ((x = find_in_dir(&fl, f->dir, "chain.pem")) != NULL)
 			x->used = true;
-		add_pair(cs, f, k, dl);
+		add_pair(&ps, f, k);
 	}
 	/* one file holding both the chain and the key */
 	for (size_t i = 0; i < fl.n; i++) {
 		struct file *f = &fl.v[i];
 
 		if (!f->used && f->has_cert && f->has_key)
-			add_pair(cs, f, f, dl);
+			add_pair(&ps, f, f);
 	}
 	/* NAME.key beside NAME.crt, NAME.pem or NAME.cer */
 	for (size_t i = 0; i < fl.n; i++) {
@@ -871,11 +916,23 @@ certstore_load(const char *dir, struct diag_list *dl)
 
 			free(base);
 			if (f != NULL) {
-				add_pair(cs, f, k, dl);
+				add_pair(&ps, f, k);
 				break;
 			}
 		}
 	}
+	pool_run(ps.n, threads, load_one, &ps);
+	for (size_t i = 0; i < ps.n; i++) {
+		struct pair *p = &ps.v[i];
+
+		diag_take(dl, &p->dl);
+		diag_free(&p->dl);
+		if (p->c != NULL) {
+			p->c->idx = cs->n;
+			APPEND(cs->certs, cs->n, cs->cap, p->c);
+		}
+	}
+	free(ps.v);
 	for (size_t i = 0; i < fl.n; i++) {
 		struct file *f = &fl.v[i];
 
@@ -925,6 +982,7 @@ certstore_free(struct certstore *cs)
 		inter_free(cs->inter_list[i]);
 	free(cs->inter_list);
 	hmap_free(&cs->inters);
+	pthread_mutex_destroy(&cs->lock);
 	free(cs);
 }
 
@@ -1367,7 +1425,7 @@ certstore_check(const struct config *cfg, struct diag_list *dl)
 		return;
 	/* an unreadable folder is reported; every domain is then uncovered too */
 	if ((cs = certstore_load(cfg->tls_certs, dl)) == NULL)
-		cs = xcalloc(1, sizeof(*cs));
+		cs = certstore_new();
 	/* serve builds GnuTLS's form of a chain on its first handshake; check builds them all now */
 	for (size_t i = 0; i < cs->n; i++)
 		(void)cert_chain(cs->certs[i], dl);

@@ -47,6 +47,25 @@ diag_add(struct diag_list *dl, enum diag_level level, int line, int col, const c
 		dl->warnings++;
 }
 
+void
+diag_take(struct diag_list *dst, struct diag_list *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		if (dst->n == dst->cap) {
+			dst->cap = dst->cap ? dst->cap * 2 : 8;
+			dst->items = xreallocarray(dst->items, dst->cap, sizeof(*dst->items));
+		}
+		dst->items[dst->n] = src->items[i];
+		dst->items[dst->n].seq = dst->n;
+		dst->n++;
+	}
+	dst->errors += src->errors;
+	dst->warnings += src->warnings;
+	free(src->items);
+	src->items = NULL;
+	src->n = src->cap = src->errors = src->warnings = 0;
+}
+
 static int
 cmp_pos(const void *a, const void *b)
 {

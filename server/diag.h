@@ -29,6 +29,8 @@ void diag_free(struct diag_list *dl);
 /* Append one entry; LINE and COL are 1-based. Aborts on out-of-memory. */
 void diag_add(struct diag_list *dl, enum diag_level level, int line, int col,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Move every entry of SRC to the end of DST, in order; SRC is left empty (its file name is kept). */
+void diag_take(struct diag_list *dst, struct diag_list *src);
 /* Sort the entries by position (stable), so output follows the file. */
 void diag_sort(struct diag_list *dl);
 /* Print every entry as FILE:LINE:COL: [warning: ]message, one per line. */

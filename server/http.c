@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* http: the listeners (HTTPS, plain HTTP, admin) on libmicrohttpd; the only file that includes <microhttpd.h>. */
-#define _GNU_SOURCE		/* sched_getaffinity, CPU_COUNT */
 #include "http.h"
 #include "certstore.h"
 #include "log.h"
 #include "metrics.h"
+#include "pool.h"
 #include "proxyaccept.h"
 #include "route.h"
 #include "util.h"
@@ -468,19 +468,6 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
  * more threads than cores only adds context switches, measured at about a
  * third fewer handshakes per CPU second with two threads pinned to one core.
  */
-static unsigned
-cores(void)
-{
-	cpu_set_t set;
-	long n;
-
-	if (sched_getaffinity(0, sizeof(set), &set) == 0)
-		n = CPU_COUNT(&set);
-	else
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
-}
-
 /* A connection whose PROXY header was read: MHD takes it (and closes it on failure). */
 static void
 proxy_handoff(void *arg, int fd, const struct sockaddr *sa, socklen_t salen)
@@ -495,7 +482,7 @@ static int
 start_listener(struct listener *l, const struct config_listener *cl, const struct config_limits *lim)
 {
 	unsigned flags = MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	unsigned pool = l->kind == LISTEN_ADMIN ? 1 : cores();
+	unsigned pool = l->kind == LISTEN_ADMIN ? 1 : pool_threads(64);
 	struct MHD_OptionItem ops[16];
 	int n = 0;
 

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: MIT */
+/* pool: run a function over the items 0..n-1 on a few threads, for work that splits into independent items. */
+#ifndef MTASTSD_POOL_H
+#define MTASTSD_POOL_H
+
+#include <stddef.h>
+
+typedef void (*pool_fn)(void *ctx, size_t i);
+
+/*
+ * Call FN(CTX, i) once for every i < N, spread over up to THREADS threads
+ * (the calling one included), in batches taken in increasing order; returns
+ * when every call has returned. With THREADS <= 1, or when a thread cannot
+ * be started, the calling thread does the rest itself.
+ */
+void pool_run(size_t n, unsigned threads, pool_fn fn, void *ctx);
+
+/* How many threads are worth it: the CPUs this process may run on (its affinity mask), at most MAX. */
+unsigned pool_threads(unsigned max);
+
+#endif
