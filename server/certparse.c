@@ -186,6 +186,7 @@ static const unsigned char OID_P256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x
 static const unsigned char OID_P384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
 static const unsigned char OID_P521[] = { 0x2b, 0x81, 0x04, 0x00, 0x23 };
 static const unsigned char OID_SAN[] = { 0x55, 0x1d, 0x11 };
+static const unsigned char OID_IAN[] = { 0x55, 0x1d, 0x12 };
 static const unsigned char OID_BASIC_CONSTRAINTS[] = { 0x55, 0x1d, 0x13 };
 
 static int
@@ -409,6 +410,13 @@ parse_extensions(const struct tlv *t, struct certparse_info *ci)
 				return -1;
 			ci->san = names.val;
 			ci->san_len = names.len;
+		} else if (tlv_is(&oid, OID_IAN, sizeof(OID_IAN))) {
+			/* GnuTLS reads the issuer's alternative names on import too */
+			struct der v = der_inside(&value);
+			struct tlv names;
+
+			if (der_expect(&v, TAG_SEQUENCE, &names) < 0 || !der_done(&v) || check_san(&names) < 0)
+				return -1;
 		} else if (tlv_is(&oid, OID_BASIC_CONSTRAINTS, sizeof(OID_BASIC_CONSTRAINTS))) {
 			if (parse_basic_constraints(&value, &ci->is_ca) < 0)
 				return -1;
