@@ -580,21 +580,22 @@ certparse_next_dns(const struct certparse_info *ci, size_t *pos, const char **na
 
 /* ---- PEM ---- */
 
-static int
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* Base64 digit values; 64 for whitespace, 65 for '=', 66 for anything else. */
+static const unsigned char b64[256] = {
+#define X66_8 66, 66, 66, 66, 66, 66, 66, 66
+#define X66_16 X66_8, X66_8
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 64, 64, 66, 66, 64, 66, 66,	/* \t \n \r */
+	X66_16,
+	64, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 62, 66, 66, 66, 63,	/* ' ' + / */
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 66, 66, 66, 65, 66, 66,	/* 0-9 = */
+	66, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 66, 66, 66, 66, 66,
+	66, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 66, 66, 66, 66, 66,
+	X66_16, X66_16, X66_16, X66_16, X66_16, X66_16, X66_16, X66_16,
+#undef X66_16
+#undef X66_8
+};
 
 static const char *
 find(const char *p, const char *end, const char *s)
@@ -624,33 +625,31 @@ b64_decode(const char *p, const char *end, unsigned char **out, size_t *out_len)
 	if (buf == NULL)
 		return -1;
 	for (; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
-		int v;
+		unsigned v = b64[(unsigned char)*p];
 
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (c == '=') {
+		if (v < 64) {
+			if (pad > 0)
+				goto fail;
+			acc = (acc << 6) | v;
+			if (++chars % 4 == 0) {
+				buf[n++] = (unsigned char)(acc >> 16);
+				buf[n++] = (unsigned char)(acc >> 8);
+				buf[n++] = (unsigned char)acc;
+				acc = 0;
+			}
+		} else if (v == 65) {
 			pad++;
 			chars++;
 			acc <<= 6;
 			if (chars % 4 == 0)
 				break;
-			continue;
-		}
-		if (pad > 0 || (v = b64_value(c)) < 0)
+		} else if (v == 66)
 			goto fail;
-		acc = (acc << 6) | (uint32_t)v;
-		if (++chars % 4 == 0) {
-			buf[n++] = (unsigned char)(acc >> 16);
-			buf[n++] = (unsigned char)(acc >> 8);
-			buf[n++] = (unsigned char)acc;
-			acc = 0;
-		}
 	}
 	if (pad > 0) {
 		/* the group ended with padding: only whitespace may follow */
 		for (p++; p < end; p++)
-			if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			if (b64[(unsigned char)*p] != 64)
 				goto fail;
 		if (pad > 2 || chars % 4 != 0)
 			goto fail;

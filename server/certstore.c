@@ -10,6 +10,7 @@
 #include "util.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -168,8 +169,9 @@ certstore_tls_version(void)
 /* ---- loading ---- */
 
 struct file {
-	char *path;
-	char *dir, *base, *stem, *ext;	/* dir and base of path; base split at its last dot */
+	char *path;			/* DIR/BASE */
+	const char *base, *ext;		/* into path: the file's name, and what follows its last dot */
+	size_t dir_len;
 	char *data;
 	size_t len;
 	mode_t mode;
@@ -192,9 +194,6 @@ file_free(struct file *f)
 {
 	wipe_free(f->data, f->len);
 	free(f->path);
-	free(f->dir);
-	free(f->base);
-	free(f->stem);
 }
 
 static bool
@@ -225,17 +224,29 @@ cmp_name(const void *a, const void *b)
 	return strcmp(((const struct dirent_name *)a)->name, ((const struct dirent_name *)b)->name);
 }
 
+/* DIR/NAME, in one allocation (200,000 files make a plain asprintf show up) */
+static char *
+join(const char *dir, size_t dir_len, const char *name, size_t name_len)
+{
+	char *p = xmalloc(dir_len + 1 + name_len + 1);
+
+	memcpy(p, dir, dir_len);
+	p[dir_len] = '/';
+	memcpy(p + dir_len + 1, name, name_len);
+	p[dir_len + 1 + name_len] = '\0';
+	return p;
+}
+
+/* Takes PATH, DIR/NAME with DIR DIR_LEN bytes long. */
 static void
-add_file(struct filelist *fl, const char *path, const char *dir, const char *name)
+add_file(struct filelist *fl, char *path, size_t dir_len)
 {
 	struct file f = { 0 };
-	const char *dot = strrchr(name, '.');
 
-	f.path = xstrdup(path);
-	f.dir = xstrdup(dir);
-	f.base = xstrdup(name);
-	f.stem = xstrndup(name, (size_t)(dot - name));
-	f.ext = f.base + (dot - name) + 1;
+	f.path = path;
+	f.dir_len = dir_len;
+	f.base = path + dir_len + 1;
+	f.ext = strrchr(f.base, '.') + 1;
 	APPEND(fl->v, fl->n, fl->cap, f);
 }
 
@@ -254,7 +265,7 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	DIR *d;
 	struct dirent *de;
 	struct dirent_name *names = NULL;
-	size_t n = 0, cap = 0;
+	size_t n = 0, cap = 0, dir_len = strlen(dir);
 	bool letsencrypt;
 
 	if ((d = opendir(dir)) == NULL) {
@@ -293,15 +304,17 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 			free(names[i].name);
 			continue;
 		}
-		path = xasprintf("%s/%s", dir, name);
+		path = join(dir, dir_len, name, strlen(name));
 		/* readdir's type spares a stat per file; a link (certbot's live/ links into archive/) is followed */
 		if (type != DT_REG && type != DT_DIR)
 			type = stat(path, &st) < 0 ? DT_UNKNOWN : S_ISDIR(st.st_mode) ? DT_DIR :
 			    S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
 		if (type == DT_DIR && depth < MAX_DEPTH)
 			scan(path, depth + 1, fl, dl);
-		else if (type == DT_REG && interesting(name))
-			add_file(fl, path, dir, name);
+		else if (type == DT_REG && interesting(name)) {
+			add_file(fl, path, dir_len);
+			path = NULL;
+		}
 		free(path);
 		free(names[i].name);
 	}
@@ -815,10 +828,11 @@ load_one(void *ctx, size_t i)
 	p->c = load_pair(ps->cs, p->cf, p->kf, &p->dl, &skip);
 }
 
+/* The unused file BASE (BASE_LEN bytes) in the folder of NEAR, or NULL. */
 static struct file *
-find_in_dir(struct filelist *fl, const char *dir, const char *base)
+find_in_dir(struct filelist *fl, const struct file *near, const char *base, size_t base_len)
 {
-	char *path = xasprintf("%s/%s", dir, base);
+	char *path = join(near->path, near->dir_len, base, base_len);
 	uintptr_t i = (uintptr_t)hmap_get(&fl->by_path, path);
 
 	free(path);
@@ -888,11 +902,11 @@ certstore_load(const char *dir, struct diag_list *dl)
 
 		if (f->used || strcmp(f->base, "fullchain.pem") != 0)
 			continue;
-		if ((k = find_in_dir(&fl, f->dir, "privkey.pem")) == NULL)
+		if ((k = find_in_dir(&fl, f, "privkey.pem", 11)) == NULL)
 			continue;
-		if ((x = find_in_dir(&fl, f->dir, "cert.pem")) != NULL)
+		if ((x = find_in_dir(&fl, f, "cert.pem", 8)) != NULL)
 			x->used = true;
-		if ((x = find_in_dir(&fl, f->dir, "chain.pem")) != NULL)
+		if ((x = find_in_dir(&fl, f, "chain.pem", 9)) != NULL)
 			x->used = true;
 		add_pair(&ps, f, k);
 	}
@@ -911,11 +925,15 @@ certstore_load(const char *dir, struct diag_list *dl)
 		if (k->used || strcmp(k->ext, "key") != 0)
 			continue;
 		for (size_t e = 0; e < 3; e++) {
-			char *base = xasprintf("%s.%s", k->stem, exts[e]);
-			struct file *f = find_in_dir(&fl, k->dir, base);
+			size_t stem = (size_t)(k->ext - k->base);	/* "NAME." */
+			char base[NAME_MAX + 1];
+			struct file *f;
 
-			free(base);
-			if (f != NULL) {
+			if (stem + 3 > NAME_MAX)
+				continue;
+			memcpy(base, k->base, stem);
+			memcpy(base + stem, exts[e], 4);
+			if ((f = find_in_dir(&fl, k, base, stem + 3)) != NULL) {
 				add_pair(&ps, f, k);
 				break;
 			}
