@@ -56,13 +56,14 @@ if pool:
     med = lambda rs, key: statistics.median(r[key] for r in rs) if rs else 0.0
     tot = [b["rps"] / a["rps"] for a, b in zip(one, two) if a["rps"] > 0]
     per = [b["per_cpu_s"] / a["per_cpu_s"] for a, b in zip(one, two) if a["per_cpu_s"] > 0]
-    print(f"\n{'thread pool (TLS 1.3, N=%d)' % n:28} {'req/s':>9} {'req/cpu-s':>10} {'server cpu':>11}")
+    print(f"\n{'thread pool (server side of TLS 1.3 handshakes, N=%d)' % n}")
+    print(f"{'':28} {'hs/s':>9} {'hs/cpu-s':>10} {'server cpu':>11}")
     for name, rs in (("mtastsd, core 0", one), ("mtastsd, cores 0-1", two)):
         cpu = med(rs, "cpu_s")
         print(f"{name:28} {med(rs, 'rps'):>9.0f} {med(rs, 'per_cpu_s'):>10.0f} {cpu:>10.2f}s")
     if tot:
         print(f"{'2 cores / 1 core':28} {statistics.median(tot):>9.2f} {statistics.median(per):>10.2f}"
-              "   (load generator shares core 1 with the server)")
+              "   (the load generator shares core 1 with the server)")
     out["pool"] = {"n": n, "one_core": one, "two_cores": two,
                    "total_ratio": statistics.median(tot) if tot else None,
                    "per_cpu_ratio": statistics.median(per) if per else None}
