@@ -38,9 +38,12 @@
  * handshake that needs them: 100,000 pairs then load in a second instead of
  * nine, and a name nobody asks for costs a kilobyte instead of eight. A
  * chain certparse does not read is imported by GnuTLS at load, as before.
- * The private key is imported at load too (a few microseconds), so a key
- * that does not parse or match is an error before anything is served; then
- * only its DER is kept (GnuTLS's parsed form takes 5 KiB).
+ * An EC key certparse reads is matched by comparing the public point it
+ * carries with the certificate's (GnuTLS compares the same stored values);
+ * any other key (RSA: GnuTLS checks its arithmetic) is imported by GnuTLS
+ * at load and matched there. Either way a key that does not parse or match
+ * is an error before anything is served, and only the key's DER is kept
+ * until the first handshake (GnuTLS's parsed form takes 5 KiB).
  */
 
 /* An intermediate certificate, shared by every chain that sends it. */

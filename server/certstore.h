@@ -31,16 +31,18 @@ void certstore_global_deinit(void);
  * Scan DIR recursively for PEM certificates and keys: certbot's layout
  * (fullchain.pem + privkey.pem in one folder; in a certbot root only live/
  * is read, not archive/, keys/ or csr/), NAME.crt|NAME.pem|NAME.cer +
- * NAME.key, or one file holding the chain and the key. Each pair is parsed
- * once here (chain, key, key match, SAN dNSNames, expiry) into the form the
- * handshake uses. A file that cannot be parsed or a key that does not match
- * its certificate is an error in DL (no position; the message names the
- * file); a certificate or key without a partner, a certificate without SAN
- * DNS names (the CN is ignored), an expired certificate and a private key
- * readable by group or others are warnings. CA certificates are skipped.
- * Returns the store (owned by the caller, free with certstore_free), also
- * when DL got errors, so `check` can report more; NULL only when DIR cannot
- * be read at all (an error was added).
+ * NAME.key, or one file holding the chain and the key. Files are read and
+ * pairs loaded on every CPU the process may use. Each pair is read once
+ * here (SAN dNSNames, expiry, the key and whether it matches the
+ * certificate); GnuTLS's form of it is built on the first handshake that
+ * needs it (see certstore.c). A file that cannot be parsed or a key that
+ * does not match its certificate is an error in DL (no position; the
+ * message names the file); a certificate or key without a partner, a
+ * certificate without SAN DNS names (the CN is ignored), an expired
+ * certificate and a private key readable by group or others are warnings.
+ * CA certificates are skipped. Returns the store (owned by the caller, free
+ * with certstore_free), also when DL got errors, so `check` can report
+ * more; NULL only when DIR cannot be read at all (an error was added).
  */
 struct certstore *certstore_load(const char *dir, struct diag_list *dl);
 void certstore_free(struct certstore *cs);
@@ -95,7 +97,8 @@ typedef void (*certstore_fnptr)(void);
 certstore_fnptr certstore_retrieve_callback(void);
 
 /*
- * The certificate part of `check`, appended to DL: every domain's
+ * The certificate part of `check`, appended to DL: GnuTLS's form of every
+ * pair is built (what serve does on a name's first handshake), every domain's
  * mta-sts.<domain> must be covered by a loaded pair that is not expired (an
  * error at the domain's position), less than 21 days left is a warning, a
  * pair no configured host would be served is a warning, and so is every
