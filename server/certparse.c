@@ -188,6 +188,7 @@ static const unsigned char OID_P521[] = { 0x2b, 0x81, 0x04, 0x00, 0x23 };
 static const unsigned char OID_SAN[] = { 0x55, 0x1d, 0x11 };
 static const unsigned char OID_IAN[] = { 0x55, 0x1d, 0x12 };
 static const unsigned char OID_BASIC_CONSTRAINTS[] = { 0x55, 0x1d, 0x13 };
+static const unsigned char OID_KEY_USAGE[] = { 0x55, 0x1d, 0x0f };
 
 static int
 curve_of(const struct tlv *oid, enum certparse_curve *curve)
@@ -371,6 +372,21 @@ parse_basic_constraints(const struct tlv *t, bool *ca)
 	return der_done(&in) ? 0 : -1;
 }
 
+/* KeyUsage: a BIT STRING of one or two bytes, its unused bits zero (DER) */
+static int
+parse_key_usage(const struct tlv *t, unsigned *usage)
+{
+	struct der d = der_inside(t);
+	struct tlv bits;
+	unsigned unused;
+
+	if (der_expect(&d, TAG_BIT_STRING, &bits) < 0 || !der_done(&d) || bits.len < 2 || bits.len > 3 ||
+	    (unused = bits.val[0]) > 7 || (bits.val[bits.len - 1] & ((1u << unused) - 1)) != 0)
+		return -1;
+	*usage = bits.val[1] | (bits.len == 3 ? (unsigned)bits.val[2] << 8 : 0);
+	return 0;
+}
+
 static int
 parse_extensions(const struct tlv *t, struct certparse_info *ci)
 {
@@ -419,6 +435,9 @@ parse_extensions(const struct tlv *t, struct certparse_info *ci)
 				return -1;
 		} else if (tlv_is(&oid, OID_BASIC_CONSTRAINTS, sizeof(OID_BASIC_CONSTRAINTS))) {
 			if (parse_basic_constraints(&value, &ci->is_ca) < 0)
+				return -1;
+		} else if (tlv_is(&oid, OID_KEY_USAGE, sizeof(OID_KEY_USAGE))) {
+			if (parse_key_usage(&value, &ci->key_usage) < 0)
 				return -1;
 		}
 	}

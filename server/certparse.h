@@ -29,6 +29,7 @@ struct certparse_info {
 	size_t exp_len;
 	const unsigned char *san;		/* the SAN extension's GeneralNames contents, or NULL */
 	size_t san_len;
+	unsigned key_usage;			/* keyUsage bits as GnuTLS numbers them (first byte | second << 8), 0 without */
 };
 
 /*

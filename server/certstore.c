@@ -70,6 +70,7 @@ struct cert {
 	size_t idx;			/* position in certstore.certs */
 	unsigned char *leaf;		/* DER of the leaf, until GnuTLS's form is built */
 	size_t leaf_len;
+	struct certparse_info info;	/* what certparse read from leaf (pointers into it) */
 	unsigned char *key;		/* DER of the private key, likewise */
 	size_t key_len;
 	struct inter **inters;
@@ -411,8 +412,8 @@ add_name(struct cert *c, const char *name, size_t len)
 
 	if (len == 0 || memchr(name, '\0', len) != NULL)
 		return;
-	if (name[len - 1] == '.')
-		len--;
+	if (name[len - 1] == '.' && --len == 0)
+		return;
 	s = xstrndup(name, len);
 	str_lower(s);
 	c->names = xreallocarray(c->names, c->n_names + 1, sizeof(*c->names));
@@ -596,6 +597,7 @@ read_chain_fast(struct certstore *cs, struct cert *c, const struct file *cf, str
 	}
 	if (rc < 0 || n == 0)
 		goto not_ours;
+	c->info = *ci;
 	c->n_inters = n - 1;
 	c->inters = xcalloc(n, sizeof(*c->inters));
 	memcpy(c->inters, inters, (n - 1) * sizeof(*inters));
@@ -1248,6 +1250,67 @@ inter_pcert(struct inter *in, int *rc)
 	return p;
 }
 
+int
+certstore_pubkey_from_parse(const struct certparse_info *ci, void *pubkey)
+{
+	static const gnutls_ecc_curve_t curves[] = {
+		[CERTPARSE_CURVE_P256] = GNUTLS_ECC_CURVE_SECP256R1,
+		[CERTPARSE_CURVE_P384] = GNUTLS_ECC_CURVE_SECP384R1,
+		[CERTPARSE_CURVE_P521] = GNUTLS_ECC_CURVE_SECP521R1,
+	};
+	gnutls_pubkey_t pub = pubkey;
+	gnutls_datum_t a, b;
+	int rc;
+
+	if (ci->pk == CERTPARSE_PK_EC) {
+		size_t half = (ci->pub_len - 1) / 2;
+
+		a.data = (unsigned char *)ci->pub + 1;
+		b.data = a.data + half;
+		a.size = b.size = (unsigned)half;
+		rc = gnutls_pubkey_import_ecc_raw(pub, curves[ci->curve], &a, &b);
+	} else if (ci->pk == CERTPARSE_PK_RSA) {
+		a.data = (unsigned char *)ci->pub;
+		a.size = (unsigned)ci->pub_len;
+		b.data = (unsigned char *)ci->exp;
+		b.size = (unsigned)ci->exp_len;
+		rc = gnutls_pubkey_import_rsa_raw(pub, &a, &b);
+	} else
+		rc = GNUTLS_E_INVALID_REQUEST;
+	/* what gnutls_pubkey_import_x509 takes from the certificate besides the key */
+	if (rc >= 0)
+		rc = gnutls_pubkey_set_key_usage(pub, ci->key_usage);
+	return rc;
+}
+
+/*
+ * The leaf of a chain certparse read, in GnuTLS's form, without parsing it
+ * again: the public key from the values certparse read, the DER as it is.
+ * (gnutls_pcert_import_x509_raw parses and re-encodes the certificate,
+ * about 15 us, which every name's first handshake would pay.)
+ */
+static int
+leaf_pcert(const struct cert *c, gnutls_pcert_st *pc)
+{
+	int rc;
+
+	memset(pc, 0, sizeof(*pc));
+	if ((rc = gnutls_pubkey_init(&pc->pubkey)) < 0)
+		return rc;
+	if ((rc = certstore_pubkey_from_parse(&c->info, pc->pubkey)) >= 0 &&
+	    (pc->cert.data = gnutls_malloc(c->leaf_len)) == NULL)
+		rc = GNUTLS_E_MEMORY_ERROR;
+	if (rc < 0) {
+		gnutls_pubkey_deinit(pc->pubkey);
+		pc->pubkey = NULL;
+		return rc;
+	}
+	memcpy(pc->cert.data, c->leaf, c->leaf_len);
+	pc->cert.size = (unsigned)c->leaf_len;
+	pc->type = GNUTLS_CRT_X509;
+	return 0;
+}
+
 /*
  * GnuTLS's form of the chain certparse read into C, with KEY (taken, freed
  * on failure too) or else the key imported from C's DER. NULL with *RC on failure.
@@ -1256,7 +1319,7 @@ static struct chain *
 build_chain(struct cert *c, gnutls_privkey_t key, int *rc)
 {
 	struct chain *ch = xcalloc(1, sizeof(*ch) + (1 + c->n_inters) * sizeof(ch->pcerts[0]));
-	gnutls_datum_t d = { c->leaf, (unsigned)c->leaf_len }, k = { c->key, (unsigned)c->key_len };
+	gnutls_datum_t k = { c->key, (unsigned)c->key_len };
 
 	ch->key = key;
 	if (ch->key == NULL && (*rc = gnutls_privkey_init(&ch->key)) >= 0 &&
@@ -1268,7 +1331,7 @@ build_chain(struct cert *c, gnutls_privkey_t key, int *rc)
 		free(ch);
 		return NULL;
 	}
-	if ((*rc = gnutls_pcert_import_x509_raw(&ch->pcerts[0], &d, GNUTLS_X509_FMT_DER, 0)) < 0) {
+	if ((*rc = leaf_pcert(c, &ch->pcerts[0])) < 0) {
 		chain_free(ch);
 		return NULL;
 	}

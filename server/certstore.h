@@ -107,6 +107,15 @@ certstore_fnptr certstore_retrieve_callback(void);
 struct config;
 void certstore_check(const struct config *cfg, struct diag_list *dl);
 
+/*
+ * GnuTLS's public key for the certificate certparse read as CI, as the first
+ * handshake builds it: PUBKEY is a gnutls_pubkey_t the caller initialised.
+ * Returns 0 or a GnuTLS error code. (Exposed for fuzz_cert, which checks it
+ * against GnuTLS's own reading of the certificate.)
+ */
+struct certparse_info;
+int certstore_pubkey_from_parse(const struct certparse_info *ci, void *pubkey);
+
 /* TLS priorities: TLS 1.2 and 1.3 only, AEAD ciphers, forward secrecy. */
 const char *certstore_priorities(void);
 /* Version string of the TLS library, for build info. */

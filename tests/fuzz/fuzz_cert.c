@@ -8,6 +8,7 @@
  * anyway, so refusing is always safe.)
  */
 #include "certparse.h"
+#include "certstore.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -105,8 +106,24 @@ check_cert(const uint8_t *der, size_t size)
 	gnutls_free(a.data);
 	gnutls_free(b.data);
 	gnutls_x509_crt_deinit(crt);
-	/* what the first handshake does with it */
+	/* the first handshake builds the public key from what certparse read: the same key, the same usage */
 	CHECK(gnutls_pcert_import_x509_raw(&pc, &d, GNUTLS_X509_FMT_DER, 0) >= 0);
+	{
+		gnutls_pubkey_t mine;
+		unsigned char id1[64], id2[64];
+		size_t l1 = sizeof(id1), l2 = sizeof(id2);
+		unsigned u1 = 0, u2 = 0;
+
+		CHECK(gnutls_pubkey_init(&mine) >= 0);
+		CHECK(certstore_pubkey_from_parse(&ci, mine) >= 0);
+		CHECK(gnutls_pubkey_get_key_id(mine, GNUTLS_KEYID_USE_SHA256, id1, &l1) >= 0);
+		CHECK(gnutls_pubkey_get_key_id(pc.pubkey, GNUTLS_KEYID_USE_SHA256, id2, &l2) >= 0);
+		CHECK(l1 == l2 && memcmp(id1, id2, l1) == 0);
+		CHECK(gnutls_pubkey_get_pk_algorithm(mine, NULL) == gnutls_pubkey_get_pk_algorithm(pc.pubkey, NULL));
+		CHECK(gnutls_pubkey_get_key_usage(mine, &u1) >= 0 && gnutls_pubkey_get_key_usage(pc.pubkey, &u2) >= 0);
+		CHECK(u1 == u2);
+		gnutls_pubkey_deinit(mine);
+	}
 	gnutls_pcert_deinit(&pc);
 }
 
