@@ -52,6 +52,7 @@ struct inter {
 	size_t len;
 	char id[17];				/* hash of the DER, the key in certstore.inters */
 	_Atomic(gnutls_pcert_st *) pcert;	/* GnuTLS form, built on first use */
+	atomic_int refs;			/* the store that made it, and every pair that sends it */
 };
 
 /* A chain as GnuTLS sends it, and its key; the first n_owned entries belong to it, the rest are shared intermediates. */
@@ -61,13 +62,14 @@ struct chain {
 	gnutls_pcert_st pcerts[];
 };
 
+/* A certificate and its key. Shared by the stores of successive reloads while their files do not change. */
 struct cert {
+	atomic_int refs;
 	char *path, *key_path;
 	enum certstore_key kind;
 	time_t not_after;
 	char **names;			/* SAN dNSNames, lower case, no trailing dot */
 	size_t n_names;
-	size_t idx;			/* position in certstore.certs */
 	unsigned char *leaf;		/* DER of the leaf, until GnuTLS's form is built */
 	size_t leaf_len;
 	struct certparse_info info;	/* what certparse read from leaf (pointers into it) */
@@ -79,9 +81,20 @@ struct cert {
 	atomic_bool failed;		/* building it failed (logged once); not retried */
 };
 
-/* The best pair per key type for one SAN name. */
+/* The best pair per key type for one SAN name: positions in certstore.certs, or -1. */
 struct entry {
-	struct cert *best[2];
+	long best[2];
+};
+
+/* A file as it was read: a reload reuses what was read from it while these stay the same. */
+struct filerec {
+	char *path;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtim, ctim;
+	mode_t mode;
+	bool has_cert, has_key;
 };
 
 struct certstore {
@@ -94,6 +107,11 @@ struct certstore {
 	struct inter **inter_list;
 	size_t n_inters, cap_inters;
 	pthread_mutex_t lock;		/* the intermediates, while pairs load in parallel */
+	struct hmap by_path;		/* struct cert.path -> struct cert */
+	struct hmap files;		/* struct filerec.path -> struct filerec */
+	struct filerec *filerecs;
+	size_t n_filerecs;
+	size_t n_reused;		/* pairs taken over from the previous store */
 };
 
 /* Append X to the array *V of *N elements with room for *CAP, doubling it when full. */
@@ -178,9 +196,10 @@ struct file {
 	size_t dir_len;
 	char *data;
 	size_t len;
-	mode_t mode;
+	struct stat st;			/* as it was read (or found unchanged) */
 	int read_errno;			/* reading it failed (reported once every file was read) */
 	bool has_cert, has_key, used;
+	bool unchanged;			/* as the previous store read it: not read again */
 };
 
 static void
@@ -215,6 +234,7 @@ struct filelist {
 	struct file *v;
 	size_t n, cap;
 	struct hmap by_path;		/* path -> index + 1 (as a pointer), built once v is complete */
+	const struct certstore *prev;	/* the store of the previous load, or NULL */
 };
 
 struct dirent_name {
@@ -326,21 +346,51 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	return 0;
 }
 
-/* pool_fn: read candidate I of the struct filelist CTX */
+static bool
+same_file(const struct stat *st, const struct filerec *r)
+{
+	return st->st_dev == r->dev && st->st_ino == r->ino && st->st_size == r->size &&
+	    st->st_mtim.tv_sec == r->mtim.tv_sec && st->st_mtim.tv_nsec == r->mtim.tv_nsec &&
+	    st->st_ctim.tv_sec == r->ctim.tv_sec && st->st_ctim.tv_nsec == r->ctim.tv_nsec;
+}
+
+/* Read F now (its contents are needed); 0, or -1 with read_errno set and F marked used. */
+static int
+read_now(struct file *f)
+{
+	if (f->data != NULL)
+		return 0;
+	if (read_file_max(f->path, MAX_FILE, &f->data, &f->len, &f->st) < 0) {
+		f->read_errno = errno;
+		f->used = true;
+		return -1;
+	}
+	f->has_cert = strstr(f->data, "-----BEGIN CERTIFICATE-----") != NULL;
+	f->has_key = strstr(f->data, "PRIVATE KEY-----") != NULL;
+	return 0;
+}
+
+/*
+ * pool_fn: candidate I of the struct filelist CTX. A file the previous
+ * store read, unchanged since (same inode, size, mtime and ctime: certbot
+ * and cert-manager replace files, editors rewrite them), costs a stat
+ * instead of a read; the pair it belongs to is then taken over as it is.
+ */
 static void
 read_candidate(void *ctx, size_t i)
 {
-	struct file *f = &((struct filelist *)ctx)->v[i];
-	struct stat st;
+	struct filelist *fl = ctx;
+	struct file *f = &fl->v[i];
+	const struct filerec *r;
 
-	if (read_file_max(f->path, MAX_FILE, &f->data, &f->len, &st) < 0) {
-		f->read_errno = errno;
-		f->used = true;
+	if (fl->prev != NULL && (r = hmap_get(&fl->prev->files, f->path)) != NULL && stat(f->path, &f->st) == 0 &&
+	    same_file(&f->st, r)) {
+		f->unchanged = true;
+		f->has_cert = r->has_cert;
+		f->has_key = r->has_key;
 		return;
 	}
-	f->mode = st.st_mode;
-	f->has_cert = strstr(f->data, "-----BEGIN CERTIFICATE-----") != NULL;
-	f->has_key = strstr(f->data, "PRIVATE KEY-----") != NULL;
+	(void)read_now(f);
 }
 
 static void
@@ -366,12 +416,16 @@ chain_free(struct chain *ch)
 	free(ch);
 }
 
+static void inter_unref(struct inter *in);
+
 static void
-cert_free(struct cert *c)
+cert_unref(struct cert *c)
 {
-	if (c == NULL)
+	if (c == NULL || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	chain_free(atomic_load(&c->chain));
+	for (unsigned i = 0; i < c->n_inters; i++)
+		inter_unref(c->inters[i]);
 	wipe_free(c->key, c->key_len);
 	for (size_t i = 0; i < c->n_names; i++)
 		free(c->names[i]);
@@ -384,10 +438,13 @@ cert_free(struct cert *c)
 }
 
 static void
-inter_free(struct inter *in)
+inter_unref(struct inter *in)
 {
-	gnutls_pcert_st *p = atomic_load(&in->pcert);
+	gnutls_pcert_st *p;
 
+	if (in == NULL || atomic_fetch_sub_explicit(&in->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	p = atomic_load(&in->pcert);
 	if (p != NULL) {
 		gnutls_pcert_deinit(p);
 		free(p);
@@ -523,8 +580,9 @@ mem_hash(const unsigned char *p, size_t n)
 }
 
 /*
- * The shared intermediate with this DER, made when new; takes DER. NULL when
- * certparse does not read it (DER is freed): the chain then goes to GnuTLS.
+ * The shared intermediate with this DER, made when new, with a reference for
+ * the caller; takes DER. NULL when certparse does not read it (DER is
+ * freed): the chain then goes to GnuTLS.
  */
 static struct inter *
 intern(struct certstore *cs, unsigned char *der, size_t len)
@@ -545,10 +603,13 @@ intern(struct certstore *cs, unsigned char *der, size_t len)
 		in = xcalloc(1, sizeof(*in));
 		in->der = der;
 		in->len = len;
+		atomic_init(&in->refs, 1);	/* the store's */
 		memcpy(in->id, id, sizeof(id));
 		hmap_put(&cs->inters, in->id, in);
 		APPEND(cs->inter_list, cs->n_inters, cs->cap_inters, in);
 	}
+	if (in != NULL)
+		atomic_fetch_add_explicit(&in->refs, 1, memory_order_relaxed);	/* the caller's */
 	pthread_mutex_unlock(&cs->lock);
 	return in;
 }
@@ -606,6 +667,8 @@ read_chain_fast(struct certstore *cs, struct cert *c, const struct file *cf, str
 	c->not_after = ci->not_after;
 	return true;
 not_ours:
+	for (unsigned i = 0; i + 1 < n; i++)
+		inter_unref(inters[i]);
 	free(c->leaf);
 	c->leaf = NULL;
 	c->leaf_len = 0;
@@ -755,6 +818,20 @@ fail:
 	return -1;
 }
 
+/* What a loaded pair is warned about, every time it is loaded or taken over. */
+static void
+pair_warnings(const struct cert *c, const struct file *kf, struct diag_list *dl)
+{
+	if (c->n_names == 0)
+		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has no SAN DNS names (the CN is ignored); not used",
+		    c->path);
+	if (c->not_after <= time(NULL))
+		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has expired", c->path);
+	if ((kf->st.st_mode & 077) != 0)
+		diag_add(dl, DIAG_WARNING, 0, 0, "private key '%s' is readable by group or others (mode %03o)",
+		    kf->path, (unsigned)(kf->st.st_mode & 0777));
+}
+
 /*
  * Read the chain in CF and the key in KF into a pair. Returns the pair, or
  * NULL with *SKIP set when the chain is a CA certificate (not for serving),
@@ -769,6 +846,7 @@ load_pair(struct certstore *cs, struct file *cf, struct file *kf, struct diag_li
 	bool fast;
 	int rc = 0;
 
+	atomic_init(&c->refs, 1);
 	*skip = false;
 	c->path = xstrdup(cf->path);
 	c->key_path = xstrdup(kf->path);
@@ -786,17 +864,10 @@ load_pair(struct certstore *cs, struct file *cf, struct file *kf, struct diag_li
 		c->kind = ci.pk == CERTPARSE_PK_RSA ? CERTSTORE_KEY_RSA : CERTSTORE_KEY_EC;
 	} else if (load_key(c, kf, fast ? &ci : NULL, dl) < 0)
 		goto fail;
-	if (c->n_names == 0)
-		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has no SAN DNS names (the CN is ignored); not used",
-		    cf->path);
-	if (c->not_after <= time(NULL))
-		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has expired", cf->path);
-	if ((kf->mode & 077) != 0)
-		diag_add(dl, DIAG_WARNING, 0, 0, "private key '%s' is readable by group or others (mode %03o)",
-		    kf->path, (unsigned)(kf->mode & 0777));
+	pair_warnings(c, kf, dl);
 	return c;
 fail:
-	cert_free(c);
+	cert_unref(c);
 	return NULL;
 }
 
@@ -804,11 +875,13 @@ fail:
 struct pair {
 	struct file *cf, *kf;
 	struct cert *c;			/* the loaded pair, or NULL */
+	bool reused;			/* c was taken over from the previous store */
 	struct diag_list dl;		/* what loading it said */
 };
 
 struct pairs {
 	struct certstore *cs;
+	const struct certstore *prev;
 	struct pair *v;
 	size_t n, cap;
 };
@@ -816,20 +889,35 @@ struct pairs {
 static void
 add_pair(struct pairs *ps, struct file *cf, struct file *kf)
 {
-	struct pair p = { cf, kf, NULL, { 0 } };
+	struct pair p = { cf, kf, NULL, false, { 0 } };
 
 	cf->used = kf->used = true;
 	APPEND(ps->v, ps->n, ps->cap, p);
 }
 
-/* pool_fn: load pair I of the struct pairs CTX */
+/* pool_fn: load pair I of the struct pairs CTX, or take it over from the previous store */
 static void
 load_one(void *ctx, size_t i)
 {
 	struct pairs *ps = ctx;
 	struct pair *p = &ps->v[i];
+	struct cert *old;
 	bool skip;
 
+	p->reused = false;
+	if (ps->prev != NULL && p->cf->unchanged && p->kf->unchanged &&
+	    (old = hmap_get(&ps->prev->by_path, p->cf->path)) != NULL && strcmp(old->key_path, p->kf->path) == 0) {
+		/* the same files as last time: the same pair, with whatever GnuTLS form it has by now */
+		atomic_fetch_add_explicit(&old->refs, 1, memory_order_relaxed);
+		p->c = old;
+		p->reused = true;
+		pair_warnings(old, p->kf, &p->dl);
+		return;
+	}
+	if (read_now(p->cf) < 0 || read_now(p->kf) < 0) {
+		report_read_error(p->cf->read_errno ? p->cf : p->kf, &p->dl);
+		return;
+	}
 	p->c = load_pair(ps->cs, p->cf, p->kf, &p->dl, &skip);
 }
 
@@ -847,9 +935,11 @@ find_in_dir(struct filelist *fl, const struct file *near, const char *base, size
 	return &fl->v[i - 1];
 }
 
+/* Index pair IDX of CS under its names, and remember its files for the next reload. */
 static void
-index_cert(struct certstore *cs, struct cert *c)
+index_cert(struct certstore *cs, size_t idx)
 {
+	struct cert *c = cs->certs[idx];
 	int k = c->kind == CERTSTORE_KEY_RSA ? 1 : 0;
 
 	for (size_t i = 0; i < c->n_names; i++) {
@@ -857,11 +947,38 @@ index_cert(struct certstore *cs, struct cert *c)
 
 		if (e == NULL) {
 			e = xcalloc(1, sizeof(*e));
+			e->best[0] = e->best[1] = -1;
 			hmap_put(&cs->index, c->names[i], e);
 			APPEND(cs->entry_list, cs->n_entries, cs->cap_entries, e);
 		}
-		if (e->best[k] == NULL || c->not_after > e->best[k]->not_after)
-			e->best[k] = c;
+		if (e->best[k] < 0 || c->not_after > cs->certs[e->best[k]]->not_after)
+			e->best[k] = (long)idx;
+	}
+	hmap_put(&cs->by_path, c->path, c);
+}
+
+/* What the next reload needs to know of the files read now, to skip those it finds unchanged. */
+static void
+remember_files(struct certstore *cs, const struct filelist *fl)
+{
+	cs->filerecs = xcalloc(fl->n ? fl->n : 1, sizeof(*cs->filerecs));
+	for (size_t i = 0; i < fl->n; i++) {
+		const struct file *f = &fl->v[i];
+		struct filerec *r = &cs->filerecs[cs->n_filerecs];
+
+		if (f->read_errno != 0 || (f->data == NULL && !f->unchanged))
+			continue;
+		r->path = xstrdup(f->path);
+		r->dev = f->st.st_dev;
+		r->ino = f->st.st_ino;
+		r->size = f->st.st_size;
+		r->mtim = f->st.st_mtim;
+		r->ctim = f->st.st_ctim;
+		r->mode = f->st.st_mode;
+		r->has_cert = f->has_cert;
+		r->has_key = f->has_key;
+		hmap_put(&cs->files, r->path, r);
+		cs->n_filerecs++;
 	}
 }
 
@@ -877,9 +994,15 @@ certstore_new(void)
 struct certstore *
 certstore_load(const char *dir, struct diag_list *dl)
 {
-	struct filelist fl = { NULL, 0, 0, { NULL, 0, 0 } };
+	return certstore_reload(dir, NULL, dl);
+}
+
+struct certstore *
+certstore_reload(const char *dir, const struct certstore *prev, struct diag_list *dl)
+{
+	struct filelist fl = { NULL, 0, 0, { NULL, 0, 0 }, prev };
 	struct certstore *cs;
-	struct pairs ps = { NULL, NULL, 0, 0 };
+	struct pairs ps = { NULL, prev, NULL, 0, 0 };
 	/* reading and parsing 100,000 pairs is most of a large start-up; both split over the cores */
 	unsigned threads = pool_threads(4);
 
@@ -950,10 +1073,9 @@ certstore_load(const char *dir, struct diag_list *dl)
 
 		diag_take(dl, &p->dl);
 		diag_free(&p->dl);
-		if (p->c != NULL) {
-			p->c->idx = cs->n;
+		if (p->c != NULL)
 			APPEND(cs->certs, cs->n, cs->cap, p->c);
-		}
+		cs->n_reused += p->reused;
 	}
 	free(ps.v);
 	for (size_t i = 0; i < fl.n; i++) {
@@ -965,9 +1087,15 @@ certstore_load(const char *dir, struct diag_list *dl)
 			diag_add(dl, DIAG_WARNING, 0, 0, "private key '%s' has no certificate beside it; ignored", f->path);
 		else if (f->has_cert) {
 			gnutls_x509_crt_t crt;
-			gnutls_datum_t data = { (unsigned char *)f->data, (unsigned)f->len };
+			gnutls_datum_t data;
 			bool ca = false;
 
+			if (read_now(f) < 0) {
+				report_read_error(f, dl);
+				continue;
+			}
+			data.data = (unsigned char *)f->data;
+			data.size = (unsigned)f->len;
 			if (gnutls_x509_crt_init(&crt) >= 0) {
 				if (gnutls_x509_crt_import(crt, &data, GNUTLS_X509_FMT_PEM) >= 0)
 					ca = is_ca(crt);
@@ -979,13 +1107,14 @@ certstore_load(const char *dir, struct diag_list *dl)
 		} else if (strcmp(f->ext, "key") == 0 || strcmp(f->ext, "crt") == 0)
 			diag_add(dl, DIAG_WARNING, 0, 0, "'%s' holds no PEM certificate or key; ignored", f->path);
 	}
+	remember_files(cs, &fl);
 	hmap_free(&fl.by_path);
 	for (size_t i = 0; i < fl.n; i++)
 		file_free(&fl.v[i]);
 	free(fl.v);
 
 	for (size_t i = 0; i < cs->n; i++)
-		index_cert(cs, cs->certs[i]);
+		index_cert(cs, i);
 	return cs;
 }
 
@@ -999,12 +1128,17 @@ certstore_free(struct certstore *cs)
 	free(cs->entry_list);
 	hmap_free(&cs->index);
 	for (size_t i = 0; i < cs->n; i++)
-		cert_free(cs->certs[i]);
+		cert_unref(cs->certs[i]);
 	free(cs->certs);
 	for (size_t i = 0; i < cs->n_inters; i++)
-		inter_free(cs->inter_list[i]);
+		inter_unref(cs->inter_list[i]);
 	free(cs->inter_list);
 	hmap_free(&cs->inters);
+	hmap_free(&cs->by_path);
+	hmap_free(&cs->files);
+	for (size_t i = 0; i < cs->n_filerecs; i++)
+		free(cs->filerecs[i].path);
+	free(cs->filerecs);
 	pthread_mutex_destroy(&cs->lock);
 	free(cs);
 }
@@ -1013,6 +1147,12 @@ size_t
 certstore_count(const struct certstore *cs)
 {
 	return cs ? cs->n : 0;
+}
+
+size_t
+certstore_count_reused(const struct certstore *cs)
+{
+	return cs ? cs->n_reused : 0;
 }
 
 const char *
@@ -1055,13 +1195,13 @@ certstore_cert_name(const struct certstore *cs, size_t i, size_t j)
 
 /* Candidates for HOST in order of preference: exact EC, exact RSA, wildcard EC, wildcard RSA. */
 static void
-candidates(const struct certstore *cs, const char *host, struct cert *out[4])
+candidates(const struct certstore *cs, const char *host, long out[4])
 {
 	const struct entry *e;
 	const char *dot;
 	char wild[300];
 
-	memset(out, 0, 4 * sizeof(*out));
+	out[0] = out[1] = out[2] = out[3] = -1;
 	if (cs == NULL)
 		return;
 	if ((e = hmap_get(&cs->index, host)) != NULL) {
@@ -1080,12 +1220,12 @@ candidates(const struct certstore *cs, const char *host, struct cert *out[4])
 long
 certstore_lookup(const struct certstore *cs, const char *host, enum certstore_key want)
 {
-	struct cert *cand[4];
+	long cand[4];
 
 	candidates(cs, host, cand);
 	for (int i = 0; i < 4; i++)
-		if (cand[i] != NULL && (want == CERTSTORE_KEY_ANY || cand[i]->kind == want))
-			return (long)cand[i]->idx;
+		if (cand[i] >= 0 && (want == CERTSTORE_KEY_ANY || cs->certs[cand[i]]->kind == want))
+			return cand[i];
 	return -1;
 }
 
@@ -1117,7 +1257,11 @@ post_client_hello(gnutls_session_t session)
 		if (host[len - 1] == '.')
 			host[len - 1] = '\0';
 		str_lower(host);
-		candidates(s->cs, host, s->cand);
+		long idx[4];
+
+		candidates(s->cs, host, idx);
+		for (int i = 0; i < 4; i++)
+			s->cand[i] = idx[i] >= 0 ? s->cs->certs[idx[i]] : NULL;
 		memcpy(s->sni, host, strlen(host) + 1);
 		s->has_sni = true;
 		if (s->cand[0] || s->cand[1] || s->cand[2] || s->cand[3])

@@ -45,10 +45,19 @@ void certstore_global_deinit(void);
  * more; NULL only when DIR cannot be read at all (an error was added).
  */
 struct certstore *certstore_load(const char *dir, struct diag_list *dl);
+/*
+ * The same for a reload while PREV (may be NULL) is serving: a pair whose
+ * two files are unchanged since PREV read them (same inode, size, mtime and
+ * ctime) is taken over from PREV as it is, GnuTLS form included, and its
+ * files cost a stat instead of a read. Warnings are given again. PREV is
+ * only read, and may keep serving meanwhile.
+ */
+struct certstore *certstore_reload(const char *dir, const struct certstore *prev, struct diag_list *dl);
 void certstore_free(struct certstore *cs);
 
-/* Number of certificate/key pairs loaded. */
+/* Number of certificate/key pairs loaded; of those, taken over unchanged by certstore_reload. */
 size_t certstore_count(const struct certstore *cs);
+size_t certstore_count_reused(const struct certstore *cs);
 /* Facts about pair I (< certstore_count): file of the chain, key file, expiry, key type, SAN names. */
 const char *certstore_cert_path(const struct certstore *cs, size_t i);
 const char *certstore_key_path(const struct certstore *cs, size_t i);

@@ -136,8 +136,8 @@ reload_now(const char *config_path)
 	metrics_reload(1);
 	metrics_set_domains(snap->n_sites);
 	metrics_set_loaded((long long)snap->loaded_at);
-	log_info("reloaded config=%s domains=%zu certificates=%zu", config_path, snap->n_sites,
-	    certstore_count(snap->certs));
+	log_info("reloaded config=%s domains=%zu certificates=%zu unchanged=%zu", config_path, snap->n_sites,
+	    certstore_count(snap->certs), certstore_count_reused(snap->certs));
 	/* the new policies are served before anything announces them */
 	reload_publish(snap->cfg);
 	snapshot_unref(snap);

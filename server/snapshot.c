@@ -48,6 +48,7 @@ snapshot_build(const char *config_path, struct diag_list *dl)
 {
 	struct config *cfg;
 	struct certstore *certs;
+	struct snapshot *prev;
 	size_t errors;
 
 	if ((cfg = config_load(config_path, dl)) == NULL)
@@ -56,7 +57,10 @@ snapshot_build(const char *config_path, struct diag_list *dl)
 	if (cfg->n_https == 0)
 		return snapshot_from(cfg, NULL);
 	errors = dl->errors;
-	certs = certstore_load(cfg->tls_certs, dl);
+	/* what the serving snapshot read and has not changed on disk is taken over, not read again */
+	prev = snapshot_current();
+	certs = certstore_reload(cfg->tls_certs, prev ? prev->certs : NULL, dl);
+	snapshot_unref(prev);
 	if (certs == NULL || dl->errors > errors) {
 		certstore_free(certs);
 		config_free(cfg);

@@ -373,6 +373,15 @@ put_pair(const char *name, enum gencert_key kind, const char *host, bool pkcs8, 
 	gnutls_free(p8.data);
 }
 
+static int
+chmod_key(const char *name, mode_t mode)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s.key", dir, name);
+	return chmod(path, mode);
+}
+
 Test(certstore, every_key_kind_and_format_loads_and_check_builds_each_chain)
 {
 	static const char yaml[] =
@@ -435,4 +444,49 @@ Test(certstore, keys_swapped_between_certificates_do_not_match)
 	cr_assert(has_diag(DIAG_ERROR, "e2.key' does not match certificate"));
 	cr_assert_eq(certstore_count(cs), 0);
 	certstore_free(cs);
+}
+
+Test(certstore, reload_takes_over_unchanged_pairs_and_rereads_changed_ones)
+{
+	struct certstore *a, *b, *c;
+	long i;
+	time_t before;
+
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	put_pair("two", GENCERT_P256, "mta-sts.two.example", true, NULL);
+	put_pair("three", GENCERT_RSA2048, "mta-sts.three.example", false, NULL);
+	cr_assert_eq(chmod_key("three", 0640), 0);
+	a = load();
+	cr_assert_eq(certstore_count(a), 3);
+	cr_assert_eq(certstore_count_reused(a), 0);
+	cr_assert_eq(dl.warnings, 1, "three.key is group-readable");
+
+	/* nothing changed: every pair taken over, and the warning given again */
+	b = certstore_reload(dir, a, &dl);
+	cr_assert_eq(certstore_count(b), 3);
+	cr_assert_eq(certstore_count_reused(b), 3);
+	cr_assert_eq(dl.warnings, 2);
+	/* the old store goes away while the new one serves (ASan would see a pair freed under it) */
+	certstore_free(a);
+	cr_assert_str_eq(pick(b, "mta-sts.three.example", CERTSTORE_KEY_RSA), "three.crt");
+
+	/* one pair renewed (new files), one added, one removed */
+	i = certstore_lookup(b, "mta-sts.one.example", CERTSTORE_KEY_ANY);
+	cr_assert_geq(i, 0);
+	before = certstore_cert_not_after(b, (size_t)i);
+	sleep(1);
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	put_pair("four", GENCERT_P384, "mta-sts.four.example", true, NULL);
+	cr_assert_eq(sh("rm '%s/two.crt' '%s/two.key'", dir, dir), 0);
+	c = certstore_reload(dir, b, &dl);
+	certstore_free(b);
+	cr_assert_eq(certstore_count(c), 3);
+	cr_assert_eq(certstore_count_reused(c), 1, "only three is unchanged");
+	i = certstore_lookup(c, "mta-sts.one.example", CERTSTORE_KEY_ANY);
+	cr_assert_geq(i, 0);
+	cr_assert_gt(certstore_cert_not_after(c, (size_t)i), before, "the renewed certificate is read");
+	cr_assert_str_eq(pick(c, "mta-sts.four.example", CERTSTORE_KEY_EC), "four.crt");
+	cr_assert_str_eq(pick(c, "mta-sts.two.example", CERTSTORE_KEY_ANY), "-");
+	cr_assert_str_eq(pick(c, "mta-sts.three.example", CERTSTORE_KEY_RSA), "three.crt");
+	certstore_free(c);
 }
