@@ -26,7 +26,25 @@ struct tlv {
 	size_t len, total;
 };
 
-/* The next TLV, in strict DER: low tag numbers, definite minimal lengths. */
+/* An OBJECT IDENTIFIER's contents in DER: subidentifiers of at most 4 bytes, none padded with 0x80 */
+static bool
+oid_ok(const unsigned char *p, size_t n)
+{
+	size_t run = 0;
+
+	if (n == 0 || (p[n - 1] & 0x80))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (run == 0 && p[i] == 0x80)
+			return false;
+		run = (p[i] & 0x80) ? run + 1 : 0;
+		if (run >= 4)
+			return false;
+	}
+	return true;
+}
+
+/* The next TLV, in strict DER: low tag numbers, definite minimal lengths, well-formed OIDs. */
 static int
 der_next(struct der *d, struct tlv *t)
 {
@@ -56,7 +74,7 @@ der_next(struct der *d, struct tlv *t)
 	t->len = len;
 	d->p += len;
 	t->total = (size_t)(d->p - t->start);
-	return 0;
+	return t->tag == TAG_OID && !oid_ok(t->val, t->len) ? -1 : 0;
 }
 
 static int
