@@ -197,6 +197,7 @@ struct file {
 	char *data;
 	size_t len;
 	struct stat st;			/* as it was read (or found unchanged) */
+	bool have_st;			/* st was taken while listing (the previous load read this file) */
 	int read_errno;			/* reading it failed (reported once every file was read) */
 	bool has_cert, has_key, used;
 	bool unchanged;			/* as the previous store read it: not read again */
@@ -308,7 +309,6 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 		e.type = de->d_type;
 		APPEND(names, n, cap, e);
 	}
-	closedir(d);
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_name);
 	letsencrypt = has_name(names, n, "live") && has_name(names, n, "archive");
@@ -337,11 +337,15 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 			scan(path, depth + 1, fl, dl);
 		else if (type == DT_REG && interesting(name)) {
 			add_file(fl, path, dir_len);
+			/* a file the previous load read: a stat relative to the open folder tells whether it changed */
+			if (fl->prev != NULL && hmap_get(&fl->prev->files, path) != NULL)
+				fl->v[fl->n - 1].have_st = fstatat(dirfd(d), name, &fl->v[fl->n - 1].st, 0) == 0;
 			path = NULL;
 		}
 		free(path);
 		free(names[i].name);
 	}
+	closedir(d);
 	free(names);
 	return 0;
 }
@@ -383,8 +387,7 @@ read_candidate(void *ctx, size_t i)
 	struct file *f = &fl->v[i];
 	const struct filerec *r;
 
-	if (fl->prev != NULL && (r = hmap_get(&fl->prev->files, f->path)) != NULL && stat(f->path, &f->st) == 0 &&
-	    same_file(&f->st, r)) {
+	if (f->have_st && (r = hmap_get(&fl->prev->files, f->path)) != NULL && same_file(&f->st, r)) {
 		f->unchanged = true;
 		f->has_cert = r->has_cert;
 		f->has_key = r->has_key;

@@ -175,10 +175,10 @@ watch_dir_tree(struct watch *w, const char *dir, int depth)
 		char *path;
 		struct stat st;
 
-		if (de->d_name[0] == '.')
-			continue;
+		if (de->d_name[0] == '.' || de->d_type == DT_REG)
+			continue;	/* readdir's type spares a stat per file: 200,000 of them with 100,000 pairs */
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		if (de->d_type == DT_DIR || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
 			watch_dir_tree(w, path, depth + 1);
 		free(path);
 	}
