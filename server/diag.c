@@ -24,15 +24,22 @@ diag_free(struct diag_list *dl)
 	memset(dl, 0, sizeof(*dl));
 }
 
+/* Room for one more entry at dl->items[dl->n]. */
+static void
+reserve(struct diag_list *dl)
+{
+	if (dl->n == dl->cap) {
+		dl->cap = dl->cap ? dl->cap * 2 : 8;
+		dl->items = xreallocarray(dl->items, dl->cap, sizeof(*dl->items));
+	}
+}
+
 void
 diag_add(struct diag_list *dl, enum diag_level level, int line, int col, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (dl->n == dl->cap) {
-		dl->cap = dl->cap ? dl->cap * 2 : 8;
-		dl->items = xreallocarray(dl->items, dl->cap, sizeof(*dl->items));
-	}
+	reserve(dl);
 	va_start(ap, fmt);
 	dl->items[dl->n].msg = xvasprintf(fmt, ap);
 	va_end(ap);
@@ -51,10 +58,7 @@ void
 diag_take(struct diag_list *dst, struct diag_list *src)
 {
 	for (size_t i = 0; i < src->n; i++) {
-		if (dst->n == dst->cap) {
-			dst->cap = dst->cap ? dst->cap * 2 : 8;
-			dst->items = xreallocarray(dst->items, dst->cap, sizeof(*dst->items));
-		}
+		reserve(dst);
 		dst->items[dst->n] = src->items[i];
 		dst->items[dst->n].seq = dst->n;
 		dst->n++;
