@@ -126,6 +126,16 @@ der_uint(const struct tlv *t, const unsigned char **v, size_t *n)
 	return 0;
 }
 
+bool
+certparse_uint_eq(const unsigned char *a, size_t na, const unsigned char *b, size_t nb)
+{
+	while (na > 0 && *a == 0)
+		a++, na--;
+	while (nb > 0 && *b == 0)
+		b++, nb--;
+	return na == nb && memcmp(a, b, na) == 0;
+}
+
 /* ---- time ---- */
 
 time_t

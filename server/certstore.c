@@ -526,18 +526,11 @@ key_matches_pubkey(gnutls_privkey_t key, gnutls_pubkey_t pub)
 	    key_id_of_priv(key, id2, &len2) >= 0 && len1 == len2 && memcmp(id1, id2, len1) == 0;
 }
 
-/* Big-endian unsigned integers D and V[0..N) are equal; leading zeros do not count. */
+/* GnuTLS's integer D (maybe with a leading zero) equals V[0..N) */
 static bool
 uint_eq(const gnutls_datum_t *d, const unsigned char *v, size_t n)
 {
-	const unsigned char *a = d->data;
-	size_t na = d->size;
-
-	while (na > 0 && *a == 0)
-		a++, na--;
-	while (n > 0 && *v == 0)
-		v++, n--;
-	return na == n && memcmp(a, v, n) == 0;
+	return certparse_uint_eq(d->data, d->size, v, n);
 }
 
 /* KEY belongs to the certificate certparse read as CI (comparing public values: no arithmetic). */

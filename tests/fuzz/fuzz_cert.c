@@ -31,14 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int
 same_uint(const gnutls_datum_t *d, const unsigned char *v, size_t n)
 {
-	const unsigned char *a = d->data;
-	size_t na = d->size;
-
-	while (na > 0 && *a == 0)
-		a++, na--;
-	while (n > 0 && *v == 0)
-		v++, n--;
-	return na == n && memcmp(a, v, n) == 0;
+	return certparse_uint_eq(d->data, d->size, v, n);
 }
 
 static const gnutls_ecc_curve_t curves[] = {
