@@ -74,25 +74,35 @@ t = closed_within(idle_tls, 6)
 print("idle_tls_closed", t is not None and t < 5)
 # 3. per-address limit of 5: of 6 silent connections from one address exactly one is closed
 # at once (without a limit all would stay open until the 3 s timeout). Which one is up to the
-# order the server's threads accept them in, so all six are watched.
-held = [socket.create_connection(("127.0.0.1", h)) for _ in range(6)]
-closed = 0
-deadline = time.time() + 1.5
-open_ = list(held)
-while open_ and time.time() < deadline:
-    ready, _, _ = select.select(open_, [], [], max(0, deadline - time.time()))
-    for s in ready:
-        try:
-            gone = s.recv(1) == b""
-        except OSError:
-            gone = True
-        if gone:
-            closed += 1
-            open_.remove(s)
-print("per_ip_limit", closed == 1)
-for s in held:
-    s.close()
-time.sleep(0.3)
+# order the server's threads accept them in, so all six are watched. The server may not have
+# counted the connections of steps 1 and 2 out yet on a loaded machine (then two would be
+# closed): the count is taken again, up to three times, after the six are released.
+def closed_of_six():
+    held = [socket.create_connection(("127.0.0.1", h)) for _ in range(6)]
+    closed = 0
+    deadline = time.time() + 1.5
+    open_ = list(held)
+    while open_ and time.time() < deadline:
+        ready, _, _ = select.select(open_, [], [], max(0, deadline - time.time()))
+        for s in ready:
+            try:
+                gone = s.recv(1) == b""
+            except OSError:
+                gone = True
+            if gone:
+                closed += 1
+                open_.remove(s)
+    for s in held:
+        s.close()
+    time.sleep(0.3)
+    return closed
+counts = []
+for _ in range(3):
+    counts.append(closed_of_six())
+    if counts[-1] == 1:
+        break
+print("closed of six:", counts)
+print("per_ip_limit", counts[-1] == 1)
 print("after_release", get_plain())
 PY
 )
