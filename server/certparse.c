@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* certparse: SAN names, expiry, CA flag and public key of a certificate, from PEM and DER; pure. */
 #include "certparse.h"
+#include "util.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -138,71 +139,28 @@ certparse_uint_eq(const unsigned char *a, size_t na, const unsigned char *b, siz
 
 /* ---- time ---- */
 
-time_t
-certparse_timegm(int year, int mon, int mday, int hour, int min, int sec)
-{
-	/* days from 1970-01-01 to the civil date (H. Hinnant's algorithm) */
-	long long y = year - (mon <= 2);
-	long long era = (y >= 0 ? y : y - 399) / 400;
-	long long yoe = y - era * 400;
-	long long doy = (153LL * (mon + (mon > 2 ? -3 : 9)) + 2) / 5 + mday - 1;
-	long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	long long days = era * 146097 + doe - 719468;
-
-	return (time_t)(days * 86400 + hour * 3600 + min * 60 + sec);
-}
-
-static int
-digits(const unsigned char *p, int n)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		v = v * 10 + (p[i] - '0');
-	}
-	return v;
-}
-
-static int
-days_in_month(int year, int mon)
-{
-	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-
-	return mon == 2 && leap ? 29 : days[mon - 1];
-}
-
 /* UTCTime YYMMDDHHMMSSZ (RFC 5280: 50-99 are 19xx) or GeneralizedTime YYYYMMDDHHMMSSZ. */
 static int
 parse_time(const struct tlv *t, time_t *out)
 {
-	const unsigned char *p = t->val;
-	int year, mon, mday, hour, min, sec;
+	const char *p = (const char *)t->val;
+	int64_t when;
+	int year;
 
 	if (t->tag == TAG_UTC_TIME && t->len == 13) {
-		if ((year = digits(p, 2)) < 0)
+		if ((year = str_digits(p, 2)) < 0)
 			return -1;
 		year += year < 50 ? 2000 : 1900;
 		p += 2;
 	} else if (t->tag == TAG_GENERALIZED_TIME && t->len == 15) {
-		year = digits(p, 4);
+		year = str_digits(p, 4);
 		p += 4;
 	} else
 		return -1;
 	/* GnuTLS reads a time before 1970 as 0; nothing after 2199 is a serving certificate */
-	if (year < 1970 || year > 2199)
+	if (year < 1970 || year > 2199 || p[10] != 'Z' || utc_from_mdhms(year, p, &when) < 0)
 		return -1;
-	mon = digits(p, 2);
-	mday = digits(p + 2, 2);
-	hour = digits(p + 4, 2);
-	min = digits(p + 6, 2);
-	sec = digits(p + 8, 2);
-	if (p[10] != 'Z' || mon < 1 || mon > 12 || mday < 1 || mday > days_in_month(year, mon) || hour < 0 ||
-	    hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 59)
-		return -1;
-	*out = certparse_timegm(year, mon, mday, hour, min, sec);
+	*out = (time_t)when;
 	return 0;
 }
 

@@ -82,7 +82,5 @@ int certparse_pem_next(const char *text, size_t len, size_t *pos, char *label, s
 /* Big-endian unsigned integers A[0..NA) and B[0..NB) are equal; leading zero bytes do not count. */
 bool certparse_uint_eq(const unsigned char *a, size_t na, const unsigned char *b, size_t nb);
 
-/* Seconds since the epoch for a UTC civil date and time; no range checks. */
-time_t certparse_timegm(int year, int mon, int mday, int hour, int min, int sec);
 
 #endif

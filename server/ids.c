@@ -11,18 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t
-days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
 static void
 civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 {
@@ -84,39 +72,14 @@ ids_iso8601(int64_t t, char out[21])
 	    p.min, p.sec);
 }
 
-static unsigned
-digits(const char *s, size_t n)
-{
-	unsigned v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v = v * 10 + (unsigned)(s[i] - '0');
-	return v;
-}
-
 int
 ids_parse(const char *id, int64_t *t)
 {
-	static const unsigned mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	unsigned y, mo, d, h, mi, s;
+	int y;
 
-	for (size_t i = 0; i < IDS_ID_LEN; i++)
-		if (id[i] < '0' || id[i] > '9')
-			return -1;
-	if (id[IDS_ID_LEN] != '\0')
+	if (strlen(id) != IDS_ID_LEN || (y = str_digits(id, 4)) < 1970)
 		return -1;
-	y = digits(id, 4);
-	mo = digits(id + 4, 2);
-	d = digits(id + 6, 2);
-	h = digits(id + 8, 2);
-	mi = digits(id + 10, 2);
-	s = digits(id + 12, 2);
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || s > 59)
-		return -1;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-		return -1;
-	*t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
-	return 0;
+	return utc_from_mdhms(y, id + 4, t);
 }
 
 int

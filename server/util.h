@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -44,6 +45,17 @@ int read_file_max(const char *path, size_t max, char **out, size_t *len, struct 
 char *path_join(const char *dir, const char *path);
 /* The folder part of PATH ("." when there is none); result owned by the caller. */
 char *path_dirname(const char *path);
+
+/* The N decimal digits at S as a number, or -1 when one is not a digit. */
+int str_digits(const char *s, size_t n);
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+/*
+ * Seconds since the epoch of the UTC time YEAR plus "MMDDhhmmss" at S (two
+ * digits each): 0 and *OUT, or -1 when a digit is missing or that date or
+ * time does not exist (leap years counted; no leap seconds).
+ */
+int utc_from_mdhms(int64_t year, const char *s, int64_t *out);
 
 /* FNV-1a 64-bit hash of a string, for hash tables. */
 unsigned long long str_hash(const char *s);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "certparse.h"
+#include "util.h"
 #include "gencert.h"
 
 static const char *const two[] = { "mta-sts.example.com", "*.Example.ORG" };
@@ -243,10 +244,18 @@ Test(certparse, malformed_pem_is_refused)
 	}
 }
 
-Test(certparse, timegm_matches_the_calendar)
+Test(certparse, utc_times_match_the_calendar)
 {
-	cr_assert_eq(certparse_timegm(1970, 1, 1, 0, 0, 0), 0);
-	cr_assert_eq(certparse_timegm(2000, 2, 29, 12, 34, 56), 951827696);
-	cr_assert_eq(certparse_timegm(2100, 3, 1, 0, 0, 0), 4107542400);
-	cr_assert_eq(certparse_timegm(1950, 1, 1, 0, 0, 0), -631152000);
+	int64_t t;
+
+	cr_assert_eq(utc_from_mdhms(1970, "0101000000", &t), 0);
+	cr_assert_eq(t, 0);
+	cr_assert_eq(utc_from_mdhms(2000, "0229123456", &t), 0);
+	cr_assert_eq(t, 951827696);
+	cr_assert_eq(utc_from_mdhms(2100, "0301000000", &t), 0);
+	cr_assert_eq(t, 4107542400);
+	cr_assert_eq(utc_from_mdhms(2100, "0229000000", &t), -1, "2100 is not a leap year");
+	cr_assert_eq(utc_from_mdhms(2024, "0431000000", &t), -1);
+	cr_assert_eq(utc_from_mdhms(2024, "0101240000", &t), -1);
+	cr_assert_eq(utc_from_mdhms(2024, "01010000x0", &t), -1);
 }
