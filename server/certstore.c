@@ -197,7 +197,7 @@ struct file {
 	char *data;
 	size_t len;
 	struct stat st;			/* as it was read (or found unchanged) */
-	bool have_st;			/* st was taken while listing (the previous load read this file) */
+	const struct filerec *was;	/* the previous load's record of it, when st was taken while listing */
 	int read_errno;			/* reading it failed (reported once every file was read) */
 	bool has_cert, has_key, used;
 	bool unchanged;			/* as the previous store read it: not read again */
@@ -216,7 +216,10 @@ wipe_free(void *p, size_t len)
 static void
 file_free(struct file *f)
 {
-	wipe_free(f->data, f->len);
+	if (f->has_key)
+		wipe_free(f->data, f->len);
+	else
+		free(f->data);		/* certificates only: nothing to wipe */
 	free(f->path);
 }
 
@@ -337,9 +340,13 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 			scan(path, depth + 1, fl, dl);
 		else if (type == DT_REG && interesting(name)) {
 			add_file(fl, path, dir_len);
+			struct file *f = &fl->v[fl->n - 1];
+			const struct filerec *r;
+
 			/* a file the previous load read: a stat relative to the open folder tells whether it changed */
-			if (fl->prev != NULL && hmap_get(&fl->prev->files, path) != NULL)
-				fl->v[fl->n - 1].have_st = fstatat(dirfd(d), name, &fl->v[fl->n - 1].st, 0) == 0;
+			if (fl->prev != NULL && (r = hmap_get(&fl->prev->files, path)) != NULL &&
+			    fstatat(dirfd(d), name, &f->st, 0) == 0)
+				f->was = r;
 			path = NULL;
 		}
 		free(path);
@@ -383,14 +390,12 @@ read_now(struct file *f)
 static void
 read_candidate(void *ctx, size_t i)
 {
-	struct filelist *fl = ctx;
-	struct file *f = &fl->v[i];
-	const struct filerec *r;
+	struct file *f = &((struct filelist *)ctx)->v[i];
 
-	if (f->have_st && (r = hmap_get(&fl->prev->files, f->path)) != NULL && same_file(&f->st, r)) {
+	if (f->was != NULL && same_file(&f->st, f->was)) {
 		f->unchanged = true;
-		f->has_cert = r->has_cert;
-		f->has_key = r->has_key;
+		f->has_cert = f->was->has_cert;
+		f->has_key = f->was->has_key;
 		return;
 	}
 	(void)read_now(f);
