@@ -873,11 +873,12 @@ preview(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_
 int
 dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
 {
-	struct ids_state st;
+	struct ids_state old;
 	struct diag_list sdl;
 	char err[256];
 	int64_t now;
 	int version;
+	bool exists;
 
 	*out = NULL;
 	*n = 0;
@@ -886,7 +887,7 @@ dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
 		return -1;
 	}
 	diag_init(&sdl, cfg->dns_state);
-	if (preview(cfg, now, &st, NULL, &version, &sdl) < 0) {
+	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, &sdl) < 0) {
 		for (size_t i = 0; i < sdl.n; i++) {
 			char line[4096];
 			diag_format(&sdl, i, line, sizeof(line));
@@ -896,14 +897,12 @@ dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
 		return -1;
 	}
 	diag_free(&sdl);
-	for (size_t i = 0; i < st.n; i++)
-		if (st.d[i].retiring)
-			(*n)++;
-	*out = xcalloc(*n, sizeof(**out));
-	for (size_t i = 0, k = 0; i < st.n; i++)
-		if (st.d[i].retiring)
-			ids_retiring_policy(&st.d[i], &(*out)[k++]);
-	ids_state_free(&st);
+	/* only the entries no longer configured matter: no ids are assigned for the others (a reload serves, dns_publish records) */
+	*out = xcalloc(old.n ? old.n : 1, sizeof(**out));
+	for (size_t i = 0; i < old.n; i++)
+		if (hmap_get(&cfg->by_name, old.d[i].name) == NULL && ids_retiring_at(&old.d[i], now))
+			ids_retiring_policy(&old.d[i], &(*out)[(*n)++]);
+	ids_state_free(&old);
 	return 0;
 }
 

@@ -287,6 +287,17 @@ assign_active(const struct config_domain *d, const struct ids_domain *old, int64
 	return 0;
 }
 
+bool
+ids_retiring_at(const struct ids_domain *old, int64_t now)
+{
+	/* the cases of assign_retiring: expired stays over, retiring lasts until deletable, active starts now */
+	if (old->expired)
+		return false;
+	if (old->retiring)
+		return now < ids_deletable_at(old);
+	return true;
+}
+
 /* Entry for OLD, a domain no longer configured. Returns 1 when it is dropped. */
 static int
 assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,

@@ -88,6 +88,13 @@ const struct ids_domain *ids_find(const struct ids_state *s, const char *name);
 void ids_retiring_policy(const struct ids_domain *e, struct config_domain *out);
 void ids_domain_config_free(struct config_domain *d);
 
+/*
+ * Whether OLD, an entry of the previous state whose domain is no longer
+ * configured, is served as retiring at NOW: what ids_assign would mark it,
+ * without assigning the whole state (a reload needs only this).
+ */
+bool ids_retiring_at(const struct ids_domain *old, int64_t now);
+
 /* Time from which a retiring entry's records may be deleted: the time of its id plus its largest max_age. */
 int64_t ids_deletable_at(const struct ids_domain *e);
 /* Time at which an expired entry is dropped from the state: ids_deletable_at plus IDS_EXPIRED_GRACE. */

@@ -498,3 +498,41 @@ Test(ids, expired_domain_that_returns_gets_a_new_id)
 	ids_state_free(&s4);
 	ids_changes_free(&c4);
 }
+
+/* ids_retiring_at, which a reload uses, says what ids_assign records, at every point of a retirement */
+Test(ids, retiring_at_agrees_with_assign)
+{
+	struct dom two[2], one[1];
+	struct ids_state s = { 0 }, next;
+	static const int64_t offs[] = { 0, 1, 604799, 604800, 604801, 1209599, 1209600, 1209601,
+	    1209600 + IDS_EXPIRED_GRACE - 1, 1209600 + IDS_EXPIRED_GRACE, 1209600 + IDS_EXPIRED_GRACE + 1 };
+	int64_t base = T0 + 100;
+	size_t checked = 0;
+
+	mkdom(&two[0], "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
+	mkdom(&two[1], "old.example", POLICY_MODE_ENFORCE, 1209600, "mx.old.example", NULL, NULL);
+	one[0] = two[0];
+	one[0].d.mx = one[0].mx;
+	step(NULL, two, 2, T0, &s, NULL);
+	/* before the first step without it, old.example is active: removing it starts a retirement */
+	cr_assert(ids_retiring_at(ids_find(&s, "old.example"), base));
+	for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+		const struct ids_domain *was = ids_find(&s, "old.example"), *now;
+		bool predicted;
+
+		if (was == NULL)
+			break;
+		predicted = ids_retiring_at(was, base + offs[k]);
+		step(&s, one, 1, base + offs[k], &next, NULL);
+		now = ids_find(&next, "old.example");
+		cr_assert_eq(predicted, now != NULL && now->retiring, "at +%lld: predicted %d",
+		    (long long)offs[k], predicted);
+		ids_state_free(&s);
+		s = next;
+		checked++;
+	}
+	/* the walk went through retiring, expired and dropped */
+	cr_assert_null(ids_find(&s, "old.example"));
+	cr_assert_geq(checked, 8);
+	ids_state_free(&s);
+}
