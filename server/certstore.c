@@ -95,6 +95,7 @@ struct filerec {
 	struct timespec mtim, ctim;
 	mode_t mode;
 	bool has_cert, has_key;
+	struct cert *cert;		/* the pair whose certificate this file holds, or NULL (borrowed) */
 };
 
 struct certstore {
@@ -107,7 +108,6 @@ struct certstore {
 	struct inter **inter_list;
 	size_t n_inters, cap_inters;
 	pthread_mutex_t lock;		/* the intermediates, while pairs load in parallel */
-	struct hmap by_path;		/* struct cert.path -> struct cert */
 	struct hmap files;		/* struct filerec.path -> struct filerec */
 	struct filerec *filerecs;
 	size_t n_filerecs;
@@ -201,6 +201,7 @@ struct file {
 	int read_errno;			/* reading it failed (reported once every file was read) */
 	bool has_cert, has_key, used;
 	bool unchanged;			/* as the previous store read it: not read again */
+	struct cert *cert;		/* the pair loaded with this file as its certificate */
 };
 
 static void
@@ -237,8 +238,10 @@ interesting(const char *name)
 struct filelist {
 	struct file *v;
 	size_t n, cap;
-	struct hmap by_path;		/* path -> index + 1 (as a pointer), built once v is complete */
+	struct hmap by_path;		/* path -> index + 1 (as a pointer), built when first needed */
+	bool by_path_built;
 	const struct certstore *prev;	/* the store of the previous load, or NULL */
+	size_t hint;			/* the previous store's record after the last one found */
 };
 
 struct dirent_name {
@@ -284,6 +287,24 @@ has_name(const struct dirent_name *v, size_t n, const char *name)
 	struct dirent_name key = { (char *)name, 0 };
 
 	return n > 0 && bsearch(&key, v, n, sizeof(*v), cmp_name) != NULL;
+}
+
+/* The previous load's record of PATH, or NULL. */
+static const struct filerec *
+prev_record(struct filelist *fl, const char *path)
+{
+	const struct certstore *p = fl->prev;
+	const struct filerec *r;
+
+	if (p == NULL)
+		return NULL;
+	/* the tree is listed in the same order each time: the record after the last one found is usually it */
+	if (fl->hint < p->n_filerecs && strcmp(p->filerecs[fl->hint].path, path) == 0)
+		r = &p->filerecs[fl->hint];
+	else if ((r = hmap_get(&p->files, path)) == NULL)
+		return NULL;
+	fl->hint = (size_t)(r - p->filerecs) + 1;
+	return r;
 }
 
 /* Collect candidate files under DIR, sorted, so the result does not depend on readdir order. */
@@ -344,8 +365,7 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 			const struct filerec *r;
 
 			/* a file the previous load read: a stat relative to the open folder tells whether it changed */
-			if (fl->prev != NULL && (r = hmap_get(&fl->prev->files, path)) != NULL &&
-			    fstatat(dirfd(d), name, &f->st, 0) == 0)
+			if ((r = prev_record(fl, path)) != NULL && fstatat(dirfd(d), name, &f->st, 0) == 0)
 				f->was = r;
 			path = NULL;
 		}
@@ -566,18 +586,6 @@ key_matches_info(gnutls_privkey_t key, const struct certparse_info *ci)
 	gnutls_free(a.data);
 	gnutls_free(b.data);
 	return ok;
-}
-
-static unsigned long long
-mem_hash(const unsigned char *p, size_t n)
-{
-	unsigned long long h = 1469598103934665603ULL;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
 }
 
 /*
@@ -906,8 +914,8 @@ load_one(void *ctx, size_t i)
 	bool skip;
 
 	p->reused = false;
-	if (ps->prev != NULL && p->cf->unchanged && p->kf->unchanged &&
-	    (old = hmap_get(&ps->prev->by_path, p->cf->path)) != NULL && strcmp(old->key_path, p->kf->path) == 0) {
+	if (p->cf->unchanged && p->kf->unchanged && (old = p->cf->was->cert) != NULL &&
+	    strcmp(old->key_path, p->kf->path) == 0) {
 		/* the same files as last time: the same pair, with whatever GnuTLS form it has by now */
 		atomic_fetch_add_explicit(&old->refs, 1, memory_order_relaxed);
 		p->c = old;
@@ -926,11 +934,27 @@ load_one(void *ctx, size_t i)
 static struct file *
 find_in_dir(struct filelist *fl, const struct file *near, const char *base, size_t base_len)
 {
-	char *path = join(near->path, near->dir_len, base, base_len);
-	uintptr_t i = (uintptr_t)hmap_get(&fl->by_path, path);
+	size_t at = (size_t)(near - fl->v);
+	uintptr_t i = 0;
+	char *path;
 
+	/* listed sorted, a pair's files are next to each other (NAME.crt, NAME.key; cert, chain, fullchain, privkey) */
+	for (size_t j = at > 3 ? at - 3 : 0; j < fl->n && j <= at + 3; j++) {
+		const struct file *f = &fl->v[j];
+
+		if (j != at && f->dir_len == near->dir_len && memcmp(f->path, near->path, near->dir_len) == 0 &&
+		    strcmp(f->base, base) == 0)
+			return f->used ? NULL : &fl->v[j];
+	}
+	/* else a hash lookup: tens of thousands of pairs must not cost a quadratic scan */
+	if (!fl->by_path_built) {
+		for (size_t j = 0; j < fl->n; j++)
+			hmap_put(&fl->by_path, fl->v[j].path, (void *)(uintptr_t)(j + 1));
+		fl->by_path_built = true;
+	}
+	path = join(near->path, near->dir_len, base, base_len);
+	i = (uintptr_t)hmap_get(&fl->by_path, path);
 	free(path);
-	/* a hash lookup: tens of thousands of pairs must not cost a quadratic scan */
 	if (i == 0 || fl->v[i - 1].used)
 		return NULL;
 	return &fl->v[i - 1];
@@ -955,21 +979,21 @@ index_cert(struct certstore *cs, size_t idx)
 		if (e->best[k] < 0 || c->not_after > cs->certs[e->best[k]]->not_after)
 			e->best[k] = (long)idx;
 	}
-	hmap_put(&cs->by_path, c->path, c);
 }
 
-/* What the next reload needs to know of the files read now, to skip those it finds unchanged. */
+/* What the next reload needs to know of the files read now, to skip those it finds unchanged (takes their paths). */
 static void
-remember_files(struct certstore *cs, const struct filelist *fl)
+remember_files(struct certstore *cs, struct filelist *fl)
 {
 	cs->filerecs = xcalloc(fl->n ? fl->n : 1, sizeof(*cs->filerecs));
 	for (size_t i = 0; i < fl->n; i++) {
-		const struct file *f = &fl->v[i];
+		struct file *f = &fl->v[i];
 		struct filerec *r = &cs->filerecs[cs->n_filerecs];
 
 		if (f->read_errno != 0 || (f->data == NULL && !f->unchanged))
 			continue;
-		r->path = xstrdup(f->path);
+		r->path = f->path;
+		f->path = NULL;
 		r->dev = f->st.st_dev;
 		r->ino = f->st.st_ino;
 		r->size = f->st.st_size;
@@ -978,6 +1002,7 @@ remember_files(struct certstore *cs, const struct filelist *fl)
 		r->mode = f->st.st_mode;
 		r->has_cert = f->has_cert;
 		r->has_key = f->has_key;
+		r->cert = f->cert;
 		hmap_put(&cs->files, r->path, r);
 		cs->n_filerecs++;
 	}
@@ -1001,7 +1026,7 @@ certstore_load(const char *dir, struct diag_list *dl)
 struct certstore *
 certstore_reload(const char *dir, const struct certstore *prev, struct diag_list *dl)
 {
-	struct filelist fl = { NULL, 0, 0, { NULL, 0, 0 }, prev };
+	struct filelist fl = { .prev = prev };
 	struct certstore *cs;
 	struct pairs ps = { NULL, prev, NULL, 0, 0 };
 	/* reading and parsing 100,000 pairs is most of a large start-up; both split over the cores */
@@ -1020,10 +1045,8 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 	cs = certstore_new();
 	ps.cs = cs;
 	pool_run(fl.n, threads, read_candidate, &fl);
-	for (size_t i = 0; i < fl.n; i++) {
+	for (size_t i = 0; i < fl.n; i++)
 		report_read_error(&fl.v[i], dl);
-		hmap_put(&fl.by_path, fl.v[i].path, (void *)(uintptr_t)(i + 1));
-	}
 
 	/* certbot: fullchain.pem + privkey.pem; cert.pem and chain.pem beside them are parts of the same */
 	for (size_t i = 0; i < fl.n; i++) {
@@ -1074,8 +1097,10 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 
 		diag_take(dl, &p->dl);
 		diag_free(&p->dl);
-		if (p->c != NULL)
+		if (p->c != NULL) {
 			APPEND(cs->certs, cs->n, cs->cap, p->c);
+			p->cf->cert = p->c;
+		}
 		cs->n_reused += p->reused;
 	}
 	free(ps.v);
@@ -1135,7 +1160,6 @@ certstore_free(struct certstore *cs)
 		inter_unref(cs->inter_list[i]);
 	free(cs->inter_list);
 	hmap_free(&cs->inters);
-	hmap_free(&cs->by_path);
 	hmap_free(&cs->files);
 	for (size_t i = 0; i < cs->n_filerecs; i++)
 		free(cs->filerecs[i].path);

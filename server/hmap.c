@@ -32,7 +32,8 @@ hmap_put(struct hmap *m, const char *key, void *value)
 	unsigned long long h;
 	size_t i;
 
-	if ((m->n + 1) * 4 > m->cap * 3)
+	/* at most half full: linear probing stays at one or two slots a lookup, hit or miss */
+	if ((m->n + 1) * 2 > m->cap)
 		grow(m);
 	h = str_hash(key);
 	for (i = (size_t)h & (m->cap - 1); m->slots[i].key != NULL; i = (i + 1) & (m->cap - 1))

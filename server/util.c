@@ -183,7 +183,11 @@ read_file_max(const char *path, size_t max, char **out, size_t *len, struct stat
 		errno = EFBIG;
 		goto fail;
 	}
-	/* sized from fstat (a byte to spare to see the end): one allocation, one read and the EOF read */
+	/*
+	 * Sized from fstat, with a byte to spare: one allocation and one read. A
+	 * regular file read up to its size is done (a file still being written is
+	 * caught by the next stat); anything else is read until the end.
+	 */
 	b.cap = (size_t)(st.st_size > 0 ? st.st_size : 0) + 2;
 	b.data = xmalloc(b.cap);
 	b.data[0] = '\0';
@@ -209,6 +213,8 @@ read_file_max(const char *path, size_t max, char **out, size_t *len, struct stat
 			errno = EFBIG;
 			goto fail;
 		}
+		if (S_ISREG(st.st_mode) && st.st_size > 0 && b.len == (size_t)st.st_size)
+			break;
 	}
 	close(fd);
 	b.data[b.len] = '\0';
@@ -294,13 +300,31 @@ utc_from_mdhms(int64_t year, const char *s, int64_t *out)
 }
 
 unsigned long long
+mem_hash(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	unsigned long long h = 0x9e3779b97f4a7c15ULL ^ n, w;
+
+	/* eight bytes a step (paths and names are 20-40 bytes), a multiply and a shift to spread them */
+	for (; n >= 8; s += 8, n -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	/* murmur3's finaliser: every input bit reaches the low bits a table indexes by */
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+unsigned long long
 str_hash(const char *s)
 {
-	unsigned long long h = 1469598103934665603ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
+	return mem_hash(s, strlen(s));
 }

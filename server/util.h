@@ -57,7 +57,9 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
  */
 int utc_from_mdhms(int64_t year, const char *s, int64_t *out);
 
-/* FNV-1a 64-bit hash of a string, for hash tables. */
+/* A fast 64-bit hash of N bytes at P, for hash tables (not for anything stored or compared across runs). */
+unsigned long long mem_hash(const void *p, size_t n);
+/* mem_hash of a string. */
 unsigned long long str_hash(const char *s);
 
 #endif

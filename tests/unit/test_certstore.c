@@ -490,3 +490,24 @@ Test(certstore, reload_takes_over_unchanged_pairs_and_rereads_changed_ones)
 	cr_assert_str_eq(pick(c, "mta-sts.three.example", CERTSTORE_KEY_RSA), "three.crt");
 	certstore_free(c);
 }
+
+/* A key and its certificate with other files listed between them are still paired (the lookup past the neighbours). */
+Test(certstore, pairs_far_apart_in_the_listing_are_found)
+{
+	struct certstore *cs;
+
+	put_pair("x", GENCERT_P256, "mta-sts.x.example", false, NULL);
+	/* listed x.crt, x.crta.crt, x.crta.key, x.crtb.crt, x.crtb.key, x.key: x's files are five apart */
+	put_pair("x.crta", GENCERT_P256, "mta-sts.a.example", false, NULL);
+	put_pair("x.crtb", GENCERT_P256, "mta-sts.b.example", false, NULL);
+	cs = load();
+	for (size_t i = 0; i < dl.n; i++)
+		cr_log_info("diag: %s", dl.items[i].msg);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(dl.warnings, 0, "a key was left without its certificate");
+	cr_assert_eq(certstore_count(cs), 3);
+	cr_assert_str_eq(pick(cs, "mta-sts.x.example", CERTSTORE_KEY_EC), "x.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.a.example", CERTSTORE_KEY_EC), "x.crta.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.b.example", CERTSTORE_KEY_EC), "x.crtb.crt");
+	certstore_free(cs);
+}
