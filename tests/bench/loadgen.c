@@ -157,6 +157,8 @@ prepare_request(struct conn *c)
 	c->resp_len = 0;
 }
 
+static void step(struct conn *c);
+
 static void
 conn_start(struct conn *c, double due)
 {
@@ -179,6 +181,19 @@ conn_start(struct conn *c, double due)
 		close(c->fd);
 		c->fd = -1;
 		c->st = C_IDLE;
+		return;
+	}
+	if (g.flight) {
+		/*
+		 * Over loopback the TCP handshake is usually over when connect
+		 * returns: send the ClientHello at once, and wait for writability
+		 * only if it is not (one epoll_ctl and one wake-up less per connection).
+		 */
+		c->hello_off = 0;
+		c->hdr_have = c->rec_left = 0;
+		c->records = 0;
+		c->st = C_HELLO;
+		step(c);
 		return;
 	}
 	c->st = C_CONNECTING;
@@ -395,7 +410,8 @@ step(struct conn *c)
 				return;
 			}
 			if (n < 0) {
-				fail(c, &g.tls_errors);
+				/* the first send is where a refused connection shows */
+				fail(c, c->hello_off == 0 ? &g.connect_errors : &g.tls_errors);
 				return;
 			}
 			c->hello_off += (size_t)n;

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Turn the raw rows of tests/bench/tls.sh into a table and a JSON file.
 
-Throughput rows: server n scenario requests errors cpu_s rps p50_ms p99_ms
-Start-up rows:   server n startup seconds rss_kib [reload_s requests errors]
+Throughput rows: server n scenario requests errors cpu_s rps p50_ms p99_ms gen_cpu_s
+Start-up rows:   server n startup seconds rss_kib reload_s "requests errors applied" runs
+                 (seconds is the median of the timed starts listed in runs; the reload
+                 fields are empty for nginx)
 The figure compared is requests per server CPU-second; the ratio is taken round
 by round (the two servers ran back to back) and the median of those is reported.
 """
@@ -21,13 +23,14 @@ for line in open(sys.argv[1]):
     req, err, cpu = int(f[3]), int(f[4]), float(f[5])
     rows[(scen, n, server)].append({"requests": req, "errors": err, "cpu_s": cpu,
                                     "rps": float(f[6]), "p50_ms": float(f[7]), "p99_ms": float(f[8]),
+                                    "gen_cpu_s": float(f[9]) if len(f) > 9 else 0.0,
                                     "per_cpu_s": req / cpu if cpu > 0 else 0.0})
 
 names = {"tls13": "TLS 1.3 handshake+GET", "tls12": "TLS 1.2 handshake+GET",
          "keepalive": "keep-alive GETs (TLS)", "latency": "latency at 500/s (TLS 1.3)"}
 out = {"throughput": [], "latency": [], "startup": []}
 print(f"{'figure':28} {'N':>7} {'mtastsd/cpu-s':>14} {'nginx/cpu-s':>12} {'ratio':>6} {'errors m/n':>11}")
-pool = {k: v for k, v in rows.items() if k[0] == "pool"}
+pool = {k: v for k, v in rows.items() if k[0].startswith("pool-")}
 for k in pool:
     del rows[k]
 for (scen, n) in sorted({(k[0], k[1]) for k in rows}, key=lambda k: (list(names).index(k[0]), k[1])):
@@ -50,23 +53,31 @@ for (scen, n) in sorted({(k[0], k[1]) for k in rows}, key=lambda k: (list(names)
           f"{sum(r['errors'] for r in m):>5}/{sum(r['errors'] for r in x):<5}")
     out["throughput"].append({"figure": scen, "n": n, "ratio_median": ratio, "ratios": ratios,
                               "mtastsd": m, "nginx": x})
-if pool:
-    n = next(iter(pool))[1]
-    one, two = pool.get(("pool", n, "1core"), []), pool.get(("pool", n, "2cores"), [])
+keys = {"pool-ec": "ECDSA P-256", "pool-rsa": "RSA-2048"}
+out["pool"] = []
+for scen in sorted({k[0] for k in pool}):
+    n = next(k[1] for k in pool if k[0] == scen)
+    one, two = pool.get((scen, n, "1core"), []), pool.get((scen, n, "2cores"), [])
     med = lambda rs, key: statistics.median(r[key] for r in rs) if rs else 0.0
     tot = [b["rps"] / a["rps"] for a, b in zip(one, two) if a["rps"] > 0]
     per = [b["per_cpu_s"] / a["per_cpu_s"] for a, b in zip(one, two) if a["per_cpu_s"] > 0]
-    print(f"\n{'thread pool (server side of TLS 1.3 handshakes, N=%d)' % n}")
-    print(f"{'':28} {'hs/s':>9} {'hs/cpu-s':>10} {'server cpu':>11}")
+    # the generator's CPU per handshake against the server's, in the two-core runs: two cores
+    # shared with it can do at most 2 / (1 + share) of what one unshared server core does
+    share = [b["gen_cpu_s"] / b["cpu_s"] for b in two if b["cpu_s"] > 0 and b["gen_cpu_s"] > 0]
+    print(f"\nthread pool, {keys.get(scen, scen)} (server side of TLS 1.3 handshakes, N={n})")
+    print(f"{'':28} {'hs/s':>9} {'hs/cpu-s':>10} {'server cpu':>11} {'generator cpu':>14}")
     for name, rs in (("mtastsd, core 0", one), ("mtastsd, cores 0-1", two)):
-        cpu = med(rs, "cpu_s")
-        print(f"{name:28} {med(rs, 'rps'):>9.0f} {med(rs, 'per_cpu_s'):>10.0f} {cpu:>10.2f}s")
+        print(f"{name:28} {med(rs, 'rps'):>9.0f} {med(rs, 'per_cpu_s'):>10.0f} {med(rs, 'cpu_s'):>10.2f}s"
+              f" {med(rs, 'gen_cpu_s'):>13.2f}s")
+    rec = {"key": scen[5:], "n": n, "one_core": one, "two_cores": two,
+           "total_ratio": statistics.median(tot) if tot else None,
+           "per_cpu_ratio": statistics.median(per) if per else None,
+           "generator_share": statistics.median(share) if share else None}
     if tot:
-        print(f"{'2 cores / 1 core':28} {statistics.median(tot):>9.2f} {statistics.median(per):>10.2f}"
-              "   (the load generator shares core 1 with the server)")
-    out["pool"] = {"n": n, "one_core": one, "two_cores": two,
-                   "total_ratio": statistics.median(tot) if tot else None,
-                   "per_cpu_ratio": statistics.median(per) if per else None}
+        bound = f", at most {2 / (1 + rec['generator_share']):.2f} with the generator on core 1" if share else ""
+        print(f"{'2 cores / 1 core':28} {rec['total_ratio']:>9.2f} {rec['per_cpu_ratio']:>10.2f}"
+              f"   (generator CPU = {rec['generator_share'] or 0:.2f} of the server's{bound})")
+    out["pool"].append(rec)
 if startup:
     print(f"\n{'start-up':28} {'N':>7} {'seconds':>9} {'peak RSS MiB':>13}  reload under load")
 for f in startup:
@@ -76,13 +87,18 @@ for f in startup:
         out["startup"].append({"server": server, "n": n, "skipped": f[3]})
         continue
     rec = {"server": server, "n": n, "seconds": float(f[3]), "rss_mib": int(f[4]) / 1024}
+    if len(f) > 7 and f[7]:
+        rec["runs"] = [float(x) for x in f[7].split(",")]
     extra = ""
     if len(f) > 5 and f[5]:
         rec["reload_s"] = float(f[5])
-        req, err = f[6].split() if len(f) > 6 else ("0", "0")
+        req, err, applied = (f[6].split() + ["0", "0", "no"])[:3]
         rec["reload_requests"], rec["reload_errors"] = int(req), int(err)
-        extra = f"{rec['reload_s']:.2f} s, {req} requests during it, {err} errors"
-    print(f"{server:28} {n:>7} {rec['seconds']:>9.2f} {rec['rss_mib']:>13.1f}  {extra}")
+        rec["reload_applied"] = applied == "yes"
+        extra = (f"{rec['reload_s']:.2f} s, {req} requests during it, {err} errors, "
+                 f"changed policy served after it: {applied}")
+    runs = " (" + ", ".join(f"{x:.2f}" for x in rec["runs"]) + ")" if len(rec.get("runs", [])) > 1 else ""
+    print(f"{server:28} {n:>7} {rec['seconds']:>9.2f} {rec['rss_mib']:>13.1f}  {extra}{runs}")
     out["startup"].append(rec)
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 print(f"\nresults written to {sys.argv[2]}")

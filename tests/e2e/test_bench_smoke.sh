@@ -21,5 +21,14 @@ for t in r["throughput"]:
             assert run["errors"] == 0, f"{side} {t['figure']} n={t['n']}: {run['errors']} errors"
 m = [s for s in r["startup"] if s["server"] == "mtastsd"]
 assert m and m[0]["reload_errors"] == 0 and m[0]["reload_requests"] > 0, f"reload under load: {m}"
+assert m[0]["reload_applied"], f"the reloaded config's changed policy was not served: {m}"
+import os
+if len(os.sched_getaffinity(0)) >= 2:
+    keys = {p["key"] for p in r["pool"]}
+    assert keys == {"ec", "rsa"}, f"thread pool figures for {keys}, not ECDSA and RSA"
+    for p in r["pool"]:
+        for run in p["one_core"] + p["two_cores"]:
+            assert run["requests"] > 0 and run["errors"] == 0, f"pool {p['key']}: {run}"
+            assert run["gen_cpu_s"] > 0, f"pool {p['key']}: the generator's CPU was not measured"
 print("bench smoke: every figure produced, no errors")
 PY
