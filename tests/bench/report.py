@@ -2,9 +2,10 @@
 """Turn the raw rows of tests/bench/tls.sh into a table and a JSON file.
 
 Throughput rows: server n scenario requests errors cpu_s rps p50_ms p99_ms gen_cpu_s
-Start-up rows:   server n startup seconds rss_kib reload_s "requests errors applied" runs
-                 (seconds is the median of the timed starts listed in runs; the reload
-                 fields are empty for nginx)
+Start-up rows:   server n startup seconds rss_kib reload_s "requests errors applied" runs reload_runs
+                 (seconds and reload_s are the medians of the timed starts listed in runs and
+                 of one reload in each, listed in reload_runs; the reload fields are empty for
+                 nginx; requests and errors are summed over the reloads)
 The figure compared is requests per server CPU-second; the ratio is taken round
 by round (the two servers ran back to back) and the median of those is reported.
 """
@@ -79,7 +80,7 @@ for scen in sorted({k[0] for k in pool}):
               f"   (generator CPU = {rec['generator_share'] or 0:.2f} of the server's{bound})")
     out["pool"].append(rec)
 if startup:
-    print(f"\n{'start-up':28} {'N':>7} {'seconds':>9} {'peak RSS MiB':>13}  reload under load")
+    print(f"\n{'start-up':28} {'N':>7} {'seconds (median of)':>29} {'RSS MiB':>8}  reload under load")
 for f in startup:
     server, n = f[0], int(f[1])
     if f[3].startswith("skipped"):
@@ -95,10 +96,14 @@ for f in startup:
         req, err, applied = (f[6].split() + ["0", "0", "no"])[:3]
         rec["reload_requests"], rec["reload_errors"] = int(req), int(err)
         rec["reload_applied"] = applied == "yes"
-        extra = (f"{rec['reload_s']:.2f} s, {req} requests during it, {err} errors, "
-                 f"changed policy served after it: {applied}")
+        if len(f) > 8 and f[8]:
+            rec["reload_runs"] = [float(x) for x in f[8].split(",")]
+        rr = rec.get("reload_runs", [])
+        extra = (f"{rec['reload_s']:.2f} s" + (" (" + ", ".join(f"{x:.2f}" for x in rr) + ")" if len(rr) > 1 else "")
+                 + f", {req} requests during {'them' if len(rr) > 1 else 'it'}, {err} errors,"
+                 f" changed policy served after: {applied}")
     runs = " (" + ", ".join(f"{x:.2f}" for x in rec["runs"]) + ")" if len(rec.get("runs", [])) > 1 else ""
-    print(f"{server:28} {n:>7} {rec['seconds']:>9.2f} {rec['rss_mib']:>13.1f}  {extra}{runs}")
+    print(f"{server:28} {n:>7} {rec['seconds']:>9.2f}{runs:<20} {rec['rss_mib']:>8.1f}  {extra}")
     out["startup"].append(rec)
 json.dump(out, open(sys.argv[2], "w"), indent=1)
 print(f"\nresults written to {sys.argv[2]}")

@@ -203,8 +203,10 @@ fi
 
 # start-up time, peak RSS, and a reload under load (mtastsd) for the large configs.
 # The files were just written: sync, then one untimed start reads them into the
-# page cache the way a running machine has them; the figure is the median of the
-# timed starts after it (a restart, not a first boot with a cold cache).
+# page cache the way a running machine has them; the figures are the medians of the
+# timed starts after it (a restart, not a first boot with a cold cache), and of one
+# reload in each of them.
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 startup_runs=3; [ -n "$quick" ] && startup_runs=1
 for n in $startup_ns; do
   [ -d "$work/$n" ] || setup "$n"
@@ -217,12 +219,11 @@ for n in $startup_ns; do
     start_server "$which" "$n"
     wait_ready "$sport" >/dev/null
     stop_server "$spid"
-    times=() reload=
+    times=() rtimes=() rreq=0 rerr=0 applied=yes
     for ((k = 1; k <= startup_runs; k++)); do
       start_server "$which" "$n"
       times+=("$(wait_ready "$sport")")
       rss=$(rss_kib "$spid")
-      [ "$k" -lt "$startup_runs" ] && { stop_server "$spid"; continue; }
       if [ "$which" = mtastsd ]; then
         # a reload of a changed config (d0 gets a second MX) while a fresh-handshake
         # load runs; every request must succeed and d0's new policy must be served after
@@ -239,17 +240,23 @@ for n in $startup_ns; do
           sleep 0.01
         done
         r1=$(date +%s.%N)
-        applied=no
         curl -sf --max-time 2 -k --resolve mta-sts.d0.example:"$sport":127.0.0.1 \
-          https://mta-sts.d0.example:"$sport"/.well-known/mta-sts.txt 2>/dev/null | grep -q 'mx: mx2.d0.example' && applied=yes
+          https://mta-sts.d0.example:"$sport"/.well-known/mta-sts.txt 2>/dev/null | grep -q 'mx: mx2.d0.example' || applied=no
         wait "$lg" || true
-        reload="$(echo "$r1 - $r0" | bc -l)	$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], r["errors"])' "$work/reload.json") $applied"
+        rtimes+=("$(echo "$r1 - $r0" | bc -l)")
+        read -r q e < <(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["requests"], r["errors"])' "$work/reload.json")
+        rreq=$((rreq + q)) rerr=$((rerr + e))
       fi
       stop_server "$spid"
     done
-    t=$(printf '%s\n' "${times[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
     runs=$(printf '%.3f,' "${times[@]}")
-    printf '%s\t%s\tstartup\t%.3f\t%s\t%s\t%s\n' "$which" "$n" "$t" "$rss" "${reload:-	}" "${runs%,}" >>"$results"
+    if [ "$which" = mtastsd ]; then
+      rruns=$(printf '%.3f,' "${rtimes[@]}")
+      printf '%s\t%s\tstartup\t%.3f\t%s\t%.3f\t%s %s %s\t%s\t%s\n' "$which" "$n" "$(median "${times[@]}")" "$rss" \
+        "$(median "${rtimes[@]}")" "$rreq" "$rerr" "$applied" "${runs%,}" "${rruns%,}" >>"$results"
+    else
+      printf '%s\t%s\tstartup\t%.3f\t%s\t\t\t%s\n' "$which" "$n" "$(median "${times[@]}")" "$rss" "${runs%,}" >>"$results"
+    fi
   done
 done
 
