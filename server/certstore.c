@@ -2,6 +2,7 @@
 /* certstore: certificates and keys found under tls.certs, indexed by SAN DNS name for SNI; the only GnuTLS user. */
 #include "certstore.h"
 #include "certparse.h"
+#include "dirlist.h"
 #include "config.h"
 #include "hmap.h"
 #include "log.h"
@@ -112,6 +113,9 @@ struct certstore {
 	struct filerec *filerecs;
 	size_t n_filerecs;
 	size_t n_reused;		/* pairs taken over from the previous store */
+	struct dirlist **dirs;		/* the folders as listed, which the next load takes over while unchanged */
+	size_t n_dirs, n_dirs_reused;
+	struct hmap dirs_by_path;	/* struct dirlist.path -> struct dirlist */
 };
 
 /* Append X to the array *V of *N elements with room for *CAP, doubling it when full. */
@@ -242,18 +246,9 @@ struct filelist {
 	bool by_path_built;
 	const struct certstore *prev;	/* the store of the previous load, or NULL */
 	size_t hint;			/* the previous store's record after the last one found */
+	struct dirlist **dirs;		/* every folder listed, for the next load */
+	size_t n_dirs, cap_dirs, n_dirs_reused;
 };
-
-struct dirent_name {
-	char *name;
-	unsigned char type;		/* d_type: DT_UNKNOWN or a symbolic link needs a stat */
-};
-
-static int
-cmp_name(const void *a, const void *b)
-{
-	return strcmp(((const struct dirent_name *)a)->name, ((const struct dirent_name *)b)->name);
-}
 
 /* DIR/NAME, in one allocation (200,000 files make a plain asprintf show up) */
 static char *
@@ -281,14 +276,6 @@ add_file(struct filelist *fl, char *path, size_t dir_len)
 	APPEND(fl->v, fl->n, fl->cap, f);
 }
 
-static bool
-has_name(const struct dirent_name *v, size_t n, const char *name)
-{
-	struct dirent_name key = { (char *)name, 0 };
-
-	return n > 0 && bsearch(&key, v, n, sizeof(*v), cmp_name) != NULL;
-}
-
 /* The previous load's record of PATH, or NULL. */
 static const struct filerec *
 prev_record(struct filelist *fl, const char *path)
@@ -312,33 +299,22 @@ static int
 scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 {
 	DIR *d;
-	struct dirent *de;
-	struct dirent_name *names = NULL;
-	size_t n = 0, cap = 0, dir_len = strlen(dir);
-	bool letsencrypt;
+	struct dirlist *l;
+	size_t dir_len = strlen(dir);
+	bool letsencrypt, reused;
 
 	if ((d = opendir(dir)) == NULL) {
 		diag_add(dl, DIAG_ERROR, 0, 0, "tls.certs: cannot read folder '%s': %s", dir, strerror(errno));
 		return -1;
 	}
-	while ((de = readdir(d)) != NULL) {
-		struct dirent_name e;
-
-		if (de->d_name[0] == '.')
-			continue;
-		/* a regular file whose name is not a certificate's or key's is nothing to us */
-		if (de->d_type == DT_REG && !interesting(de->d_name))
-			continue;
-		e.name = xstrdup(de->d_name);
-		e.type = de->d_type;
-		APPEND(names, n, cap, e);
-	}
-	if (n > 0)
-		qsort(names, n, sizeof(*names), cmp_name);
-	letsencrypt = has_name(names, n, "live") && has_name(names, n, "archive");
-	for (size_t i = 0; i < n; i++) {
-		const char *name = names[i].name;
-		unsigned char type = names[i].type;
+	/* a regular file whose name is not a certificate's or key's is nothing to us */
+	l = dirlist_read(d, dir, fl->prev ? hmap_get(&fl->prev->dirs_by_path, dir) : NULL, interesting, &reused);
+	APPEND(fl->dirs, fl->n_dirs, fl->cap_dirs, l);
+	fl->n_dirs_reused += reused;
+	letsencrypt = dirlist_has(l, "live") && dirlist_has(l, "archive");
+	for (size_t i = 0; i < l->n; i++) {
+		const char *name = l->v[i].name;
+		unsigned char type = l->v[i].type;
 		char *path;
 		struct stat st;
 
@@ -348,10 +324,8 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 		 * spare keys and requests. Only live/ is what certbot serves.
 		 */
 		if (letsencrypt && (strcmp(name, "archive") == 0 || strcmp(name, "keys") == 0 ||
-		    strcmp(name, "csr") == 0 || strcmp(name, "accounts") == 0)) {
-			free(names[i].name);
+		    strcmp(name, "csr") == 0 || strcmp(name, "accounts") == 0))
 			continue;
-		}
 		path = join(dir, dir_len, name, strlen(name));
 		/* readdir's type spares a stat per file; a link (certbot's live/ links into archive/) is followed */
 		if (type != DT_REG && type != DT_DIR)
@@ -370,10 +344,8 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 			path = NULL;
 		}
 		free(path);
-		free(names[i].name);
 	}
 	closedir(d);
-	free(names);
 	return 0;
 }
 
@@ -1006,6 +978,13 @@ remember_files(struct certstore *cs, struct filelist *fl)
 		hmap_put(&cs->files, r->path, r);
 		cs->n_filerecs++;
 	}
+	cs->dirs = fl->dirs;
+	cs->n_dirs = fl->n_dirs;
+	cs->n_dirs_reused = fl->n_dirs_reused;
+	fl->dirs = NULL;
+	fl->n_dirs = 0;
+	for (size_t i = 0; i < cs->n_dirs; i++)
+		hmap_put(&cs->dirs_by_path, cs->dirs[i]->path, cs->dirs[i]);
 }
 
 static struct certstore *
@@ -1161,6 +1140,10 @@ certstore_free(struct certstore *cs)
 	free(cs->inter_list);
 	hmap_free(&cs->inters);
 	hmap_free(&cs->files);
+	for (size_t i = 0; i < cs->n_dirs; i++)
+		dirlist_free(cs->dirs[i]);
+	free(cs->dirs);
+	hmap_free(&cs->dirs_by_path);
 	for (size_t i = 0; i < cs->n_filerecs; i++)
 		free(cs->filerecs[i].path);
 	free(cs->filerecs);
@@ -1178,6 +1161,12 @@ size_t
 certstore_count_reused(const struct certstore *cs)
 {
 	return cs ? cs->n_reused : 0;
+}
+
+size_t
+certstore_count_folders_reused(const struct certstore *cs)
+{
+	return cs ? cs->n_dirs_reused : 0;
 }
 
 const char *

@@ -58,6 +58,8 @@ void certstore_free(struct certstore *cs);
 /* Number of certificate/key pairs loaded; of those, taken over unchanged by certstore_reload. */
 size_t certstore_count(const struct certstore *cs);
 size_t certstore_count_reused(const struct certstore *cs);
+/* Folders whose listing was taken over from the previous store (unchanged since), not read again. */
+size_t certstore_count_folders_reused(const struct certstore *cs);
 /* Facts about pair I (< certstore_count): file of the chain, key file, expiry, key type, SAN names. */
 const char *certstore_cert_path(const struct certstore *cs, size_t i);
 const char *certstore_key_path(const struct certstore *cs, size_t i);

@@ -511,3 +511,29 @@ Test(certstore, pairs_far_apart_in_the_listing_are_found)
 	cr_assert_str_eq(pick(cs, "mta-sts.b.example", CERTSTORE_KEY_EC), "x.crtb.crt");
 	certstore_free(cs);
 }
+
+/* A reload takes over the listing of a folder that has not changed, and lists again one that has. */
+Test(certstore, reload_lists_a_folder_again_only_when_it_changed)
+{
+	struct certstore *a, *b, *c;
+	struct timespec settle = { 1, 200 * 1000 * 1000 };
+
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	/* a listing made within a second of the folder's last change is never taken over */
+	nanosleep(&settle, NULL);
+	a = load();
+	cr_assert_eq(certstore_count_folders_reused(a), 0);
+	b = certstore_reload(dir, a, &dl);
+	certstore_free(a);
+	cr_assert_eq(certstore_count_folders_reused(b), 1);
+	cr_assert_eq(certstore_count_reused(b), 1);
+	/* a pair added to it: the folder changed, so it is listed again and the new pair found */
+	put_pair("two", GENCERT_P256, "mta-sts.two.example", false, NULL);
+	c = certstore_reload(dir, b, &dl);
+	certstore_free(b);
+	cr_assert_eq(certstore_count_folders_reused(c), 0);
+	cr_assert_eq(certstore_count(c), 2);
+	cr_assert_str_eq(pick(c, "mta-sts.two.example", CERTSTORE_KEY_EC), "two.crt");
+	cr_assert_str_eq(pick(c, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt");
+	certstore_free(c);
+}
