@@ -1622,7 +1622,7 @@ certstore_session_cork(struct certstore_session *s)
 }
 
 void
-certstore_session_flush(struct certstore_session *s, int fd)
+certstore_session_flush(struct certstore_session *s, int fd, bool last)
 {
 	static const int off = 0;
 	int rc;
@@ -1630,8 +1630,12 @@ certstore_session_flush(struct certstore_session *s, int fd)
 	if (s == NULL || !s->corked)
 		return;
 	s->corked = false;
-	if (!s->tcp_uncorked && fd >= 0) {
-		/* MHD corked the socket for the header it meant to send alone */
+	/*
+	 * MHD corked the socket for the header it meant to send alone. On a last
+	 * response it stays corked: closing the socket sends what it holds, and
+	 * a sender fetching one policy gets it, the alert and the FIN together.
+	 */
+	if (!s->tcp_uncorked && fd >= 0 && !last) {
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
 		s->tcp_uncorked = true;
 	}

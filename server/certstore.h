@@ -94,11 +94,14 @@ const char *certstore_session_sni(const struct certstore_session *s);
  * before the response is queued makes the header and body writes collect in
  * GnuTLS; certstore_session_flush(s, fd) sends them as one record once the
  * response was handed over. The first flush of a connection also clears
- * TCP_CORK, which libmicrohttpd leaves set. If the client does not take the
- * bytes within 50 ms (its receive window full) the connection is shut down.
+ * TCP_CORK, which libmicrohttpd leaves set, unless LAST says the connection
+ * closes after this response: the record then leaves with the close_notify
+ * alert and the FIN, in one segment, when libmicrohttpd closes the socket.
+ * If the client does not take the bytes within 50 ms (its receive window
+ * full) the connection is shut down.
  */
 void certstore_session_cork(struct certstore_session *s);
-void certstore_session_flush(struct certstore_session *s, int fd);
+void certstore_session_flush(struct certstore_session *s, int fd, bool last);
 
 /*
  * The callback to give MHD_OPTION_HTTPS_CERT_CALLBACK (a

@@ -423,7 +423,9 @@ completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestT
 		if (conn != NULL && conn->tls != NULL) {
 			const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 
-			certstore_session_flush(conn->tls, fi ? fi->connect_fd : -1);
+			const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
+
+			certstore_session_flush(conn->tls, fi ? fi->connect_fd : -1, route_connection_closes(v));
 		}
 	}
 	if (*req_cls != NULL) {

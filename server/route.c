@@ -2,6 +2,7 @@
 /* route: the pure request router; which answer a request gets from SNI, Host, method and path. */
 #include "route.h"
 #include "dname.h"
+#include "util.h"
 
 #include <string.h>
 
@@ -51,4 +52,28 @@ route(const struct snapshot *snap, const char *sni, const char *host, const char
 	r = fixed(200, site->body, site->body_len, head);
 	r.site = site;
 	return r;
+}
+
+bool
+route_connection_closes(const char *value)
+{
+	const char *p = value;
+
+	while (p != NULL && *p != '\0') {
+		size_t n;
+
+		p += strspn(p, " \t,");
+		n = strcspn(p, " \t,");
+		if (n == 5 && str_eq_ci(p, "close", 5)) {
+			/* the token ends here, unless only whitespace leads to the next comma or the end */
+			const char *q = p + n;
+
+			q += strspn(q, " \t");
+			if (*q == ',' || *q == '\0')
+				return true;
+		}
+		p += n;
+		p += strcspn(p, ",");
+	}
+	return false;
 }

@@ -35,4 +35,11 @@ struct route_result {
 struct route_result route(const struct snapshot *snap, const char *sni, const char *host,
     const char *method, const char *path);
 
+/*
+ * Whether a Connection header VALUE (NULL when absent) asks to close the
+ * connection after the response: a "close" token among its comma-separated
+ * options, in any case (RFC 9110 section 7.6.1). Pure.
+ */
+bool route_connection_closes(const char *value);
+
 #endif

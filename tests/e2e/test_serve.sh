@@ -95,6 +95,34 @@ PY
 )
 check "HEAD: no body bytes on the wire (got $body)" [ "$body" = 0 ]
 
+# ---- Connection: close: the whole policy, then the TLS close_notify, then the end of the stream
+# (the response, the alert and the FIN leave together; a bare FIN would be a truncation to the client)
+for v in TLSv1_2 TLSv1_3; do
+  got=$(python3 - "$P" "$CA" "$v" "$WORK/want.example.com" <<'PY'
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+ctx.minimum_version = ctx.maximum_version = getattr(ssl.TLSVersion, sys.argv[3])
+want = open(sys.argv[4], "rb").read()
+with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5) as s:
+    with ctx.wrap_socket(s, server_hostname="mta-sts.example.com", suppress_ragged_eofs=False) as t:
+        t.sendall(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n")
+        data = b""
+        try:
+            while True:
+                b = t.recv(4096)
+                if not b:
+                    break
+                data += b
+        except ssl.SSLEOFError:
+            print("no close_notify")
+            sys.exit()
+head, _, body = data.partition(b"\r\n\r\n")
+print("ok" if head.startswith(b"HTTP/1.1 200") and body == want else "wrong response %r" % data[:200])
+PY
+)
+  check "Connection: close over $v: the policy, then close_notify ($got)" [ "$got" = ok ]
+done
+
 # ---- every status
 code() { tls_get "$@" -o /dev/null -w '%{http_code}' || true; }
 check "421 when Host and SNI disagree" [ "$(code mta-sts.example.com "$P" "$WK" -H 'Host: mta-sts.example.org')" = 421 ]

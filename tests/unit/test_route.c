@@ -222,3 +222,18 @@ Test(route, every_site_has_its_host_and_body)
 	}
 	cr_assert_null(snapshot_site(snap, "example.com"));
 }
+
+Test(route, connection_close_token)
+{
+	cr_assert(route_connection_closes("close"));
+	cr_assert(route_connection_closes("Close"));
+	cr_assert(route_connection_closes(" keep-alive , CLOSE "));
+	cr_assert(route_connection_closes("TE,close"));
+	cr_assert(route_connection_closes("close\t, Upgrade"));
+	cr_assert_not(route_connection_closes(NULL));
+	cr_assert_not(route_connection_closes(""));
+	cr_assert_not(route_connection_closes("keep-alive"));
+	cr_assert_not(route_connection_closes("closed"));
+	cr_assert_not(route_connection_closes("x-close, enclose"));
+	cr_assert_not(route_connection_closes("close x"));
+}
