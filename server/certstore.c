@@ -953,7 +953,7 @@ index_cert(struct certstore *cs, size_t idx)
 	}
 }
 
-/* What the next reload needs to know of the files read now, to skip those it finds unchanged (takes their paths). */
+/* What the next reload needs to know of the files and folders read now, to skip what it finds unchanged (takes both). */
 static void
 remember_files(struct certstore *cs, struct filelist *fl)
 {
