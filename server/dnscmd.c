@@ -898,10 +898,15 @@ dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
 	}
 	diag_free(&sdl);
 	/* only the entries no longer configured matter: no ids are assigned for the others (a reload serves, dns_publish records) */
-	*out = xcalloc(old.n ? old.n : 1, sizeof(**out));
+	/* counted first (marked in the state just read, freed below): the list lives as long as the snapshot */
 	for (size_t i = 0; i < old.n; i++)
-		if (hmap_get(&cfg->by_name, old.d[i].name) == NULL && ids_retiring_at(&old.d[i], now))
-			ids_retiring_policy(&old.d[i], &(*out)[(*n)++]);
+		if ((old.d[i].retiring = hmap_get(&cfg->by_name, old.d[i].name) == NULL &&
+		    ids_retiring_at(&old.d[i], now)))
+			(*n)++;
+	*out = xcalloc(*n ? *n : 1, sizeof(**out));
+	for (size_t i = 0, k = 0; i < old.n; i++)
+		if (old.d[i].retiring)
+			ids_retiring_policy(&old.d[i], &(*out)[k++]);
 	ids_state_free(&old);
 	return 0;
 }
