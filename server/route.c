@@ -57,23 +57,18 @@ route(const struct snapshot *snap, const char *sni, const char *host, const char
 bool
 route_connection_closes(const char *value)
 {
-	const char *p = value;
+	for (const char *p = value; p != NULL && *p != '\0';) {
+		size_t n = strcspn(p, ",");
+		const char *b = p, *e = p + n;
 
-	while (p != NULL && *p != '\0') {
-		size_t n;
-
-		p += strspn(p, " \t,");
-		n = strcspn(p, " \t,");
-		if (n == 5 && str_eq_ci(p, "close", 5)) {
-			/* the token ends here, unless only whitespace leads to the next comma or the end */
-			const char *q = p + n;
-
-			q += strspn(q, " \t");
-			if (*q == ',' || *q == '\0')
-				return true;
-		}
-		p += n;
-		p += strcspn(p, ",");
+		/* one comma-separated option, without the whitespace around it */
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e - b == 5 && str_eq_ci(b, "close", 5))
+			return true;
+		p += n + (p[n] == ',');
 	}
 	return false;
 }

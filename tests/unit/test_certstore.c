@@ -71,6 +71,19 @@ load(void)
 	return cs;
 }
 
+/* load(), with every diagnostic in the test's log and none expected: WHY says what a warning would mean. */
+static struct certstore *
+load_clean(const char *why)
+{
+	struct certstore *cs = load();
+
+	for (size_t i = 0; i < dl.n; i++)
+		cr_log_info("diag: %s", dl.items[i].msg);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(dl.warnings, 0, "%s", why);
+	return cs;
+}
+
 /* The file name (last path component) of the pair serving HOST, or "-". */
 static const char *
 pick(const struct certstore *cs, const char *host, enum certstore_key want)
@@ -210,11 +223,7 @@ Test(certstore, certbot_layout_single_file_and_pem_key_pairs)
 	    "cp src/mta-sts.h.example.crt one/h.pem && cp src/mta-sts.h.example.key one/h.key && "
 	    "chmod 600 one/* live/mta-sts.f.example/privkey.pem && rm src/mta-sts.*", dir);
 	cr_assert_eq(rc, 0);
-	cs = load();
-	for (size_t i = 0; i < dl.n; i++)
-		cr_log_info("diag: %s", dl.items[i].msg);
-	cr_assert_eq(dl.errors, 0);
-	cr_assert_eq(dl.warnings, 0, "cert.pem and chain.pem beside fullchain.pem are not strays");
+	cs = load_clean("cert.pem and chain.pem beside fullchain.pem are not strays");
 	cr_assert_eq(certstore_count(cs), 3);
 	cr_assert_str_eq(pick(cs, "mta-sts.f.example", CERTSTORE_KEY_ANY), "fullchain.pem");
 	cr_assert_str_eq(pick(cs, "mta-sts.g.example", CERTSTORE_KEY_ANY), "g.pem");
@@ -248,11 +257,7 @@ Test(certstore, certbot_root_reads_live_only)
 	    "ln -s ../../archive/p/chain2.pem le/live/p/chain.pem && "
 	    "chmod 600 le/archive/p/privkey* le/keys/* && rm -r src", dir);
 	cr_assert_eq(rc, 0);
-	cs = load();
-	for (size_t i = 0; i < dl.n; i++)
-		cr_log_info("diag: %s", dl.items[i].msg);
-	cr_assert_eq(dl.errors, 0);
-	cr_assert_eq(dl.warnings, 0, "archive/ and keys/ are not strays in a certbot root");
+	cs = load_clean("archive/ and keys/ are not strays in a certbot root");
 	cr_assert_eq(certstore_count(cs), 1);
 	cr_assert_str_eq(pick(cs, "mta-sts.p.example", CERTSTORE_KEY_ANY), "fullchain.pem");
 	cr_assert(certstore_cert_not_after(cs, 0) > time(NULL) + 79 * 86400L, "the current (renewed) one");
@@ -402,10 +407,7 @@ Test(certstore, every_key_kind_and_format_loads_and_check_builds_each_chain)
 	/* `openssl ecparam -genkey` puts the curve's parameters before the key */
 	put_pair("params", GENCERT_P256, "mta-sts.params.example", false,
 	    "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n");
-	cs = load();
-	for (size_t i = 0; i < dl.n; i++)
-		cr_log_info("diag %s", dl.items[i].msg);
-	cr_assert_eq(dl.errors + dl.warnings, 0);
+	cs = load_clean("every kind and format loads without a warning");
 	cr_assert_eq(certstore_count(cs), 4);
 	cr_assert_str_eq(pick(cs, "mta-sts.ed.example", CERTSTORE_KEY_EC), "ed.crt");
 	cr_assert_str_eq(pick(cs, "mta-sts.rsa.example", CERTSTORE_KEY_RSA), "rsa.crt");
@@ -500,11 +502,7 @@ Test(certstore, pairs_far_apart_in_the_listing_are_found)
 	/* listed x.crt, x.crta.crt, x.crta.key, x.crtb.crt, x.crtb.key, x.key: x's files are five apart */
 	put_pair("x.crta", GENCERT_P256, "mta-sts.a.example", false, NULL);
 	put_pair("x.crtb", GENCERT_P256, "mta-sts.b.example", false, NULL);
-	cs = load();
-	for (size_t i = 0; i < dl.n; i++)
-		cr_log_info("diag: %s", dl.items[i].msg);
-	cr_assert_eq(dl.errors, 0);
-	cr_assert_eq(dl.warnings, 0, "a key was left without its certificate");
+	cs = load_clean("a key was left without its certificate");
 	cr_assert_eq(certstore_count(cs), 3);
 	cr_assert_str_eq(pick(cs, "mta-sts.x.example", CERTSTORE_KEY_EC), "x.crt");
 	cr_assert_str_eq(pick(cs, "mta-sts.a.example", CERTSTORE_KEY_EC), "x.crta.crt");
