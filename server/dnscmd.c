@@ -498,17 +498,26 @@ absolute(const char *path)
 
 /*
  * Run CMD with /bin/sh -c in the folder DIR (the config's, so a relative
- * command or path in it means what it means in the config); ZONE (made
- * absolute) and CHANGED are added to its environment. Returns 0 when it
+ * command or path in it means what it means in the config). Its environment
+ * gets MTASTSD_ZONE (ZONE made absolute), MTASTSD_CHANGED_FILE (the file
+ * CHANGED_FILE, one name a line), MTASTSD_CHANGED_COUNT (N) and
+ * MTASTSD_CHANGED (NAMES, space-separated, or empty when that would not fit
+ * in DNS_CHANGED_ENV_MAX: the kernel refuses any one environment string
+ * past 128 KiB, and then the hook would never run). Returns 0 when it
  * exited 0.
  */
 static int
-run_on_change(const char *cmd, const char *dir, const char *zone, const char *changed)
+run_on_change(const char *cmd, const char *dir, const char *zone, const char *changed_file, const char *names,
+    size_t count)
 {
-	size_t n = 0;
-	char *azone = zone[0] ? absolute(zone) : xstrdup(""), *adir = absolute(dir);
-	char **envp, *zvar = xasprintf("MTASTSD_ZONE=%s", azone), *cvar = xasprintf("MTASTSD_CHANGED=%s", changed);
+	size_t n = 0, nlen = strlen(names);
+	char *azone = zone[0] ? absolute(zone) : xstrdup(""), *adir = absolute(dir), *afile = absolute(changed_file);
+	char **envp, *zvar = xasprintf("MTASTSD_ZONE=%s", azone);
+	char *cvar = xasprintf("MTASTSD_CHANGED=%s", nlen < DNS_CHANGED_ENV_MAX ? names : "");
+	char *fvar = xasprintf("MTASTSD_CHANGED_FILE=%s", afile), *nvar = xasprintf("MTASTSD_CHANGED_COUNT=%zu", count);
 	char *argv[] = { "sh", "-c", (char *)(uintptr_t)cmd, NULL };
+	static const char *const ours[] = { "MTASTSD_ZONE=", "MTASTSD_CHANGED=", "MTASTSD_CHANGED_FILE=",
+		"MTASTSD_CHANGED_COUNT=" };
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t mask, dfl;
@@ -517,13 +526,19 @@ run_on_change(const char *cmd, const char *dir, const char *zone, const char *ch
 
 	while (environ[n] != NULL)
 		n++;
-	envp = xcalloc(n + 3, sizeof(*envp));
+	envp = xcalloc(n + 5, sizeof(*envp));
 	n = 0;
-	for (char **e = environ; *e != NULL; e++)
-		if (strncmp(*e, "MTASTSD_ZONE=", 13) != 0 && strncmp(*e, "MTASTSD_CHANGED=", 16) != 0)
+	for (char **e = environ; *e != NULL; e++) {
+		bool mine = false;
+		for (size_t k = 0; k < sizeof(ours) / sizeof(ours[0]); k++)
+			mine = mine || strncmp(*e, ours[k], strlen(ours[k])) == 0;
+		if (!mine)
 			envp[n++] = *e;
+	}
 	envp[n++] = zvar;
 	envp[n++] = cvar;
+	envp[n++] = fvar;
+	envp[n++] = nvar;
 	envp[n] = NULL;
 	/*
 	 * posix_spawn, not fork: safe in a threaded server. serve blocks SIGHUP,
@@ -600,8 +615,11 @@ done:
 	free(envp);
 	free(azone);
 	free(adir);
+	free(afile);
 	free(zvar);
 	free(cvar);
+	free(fvar);
+	free(nvar);
 	return rc;
 }
 
@@ -725,9 +743,10 @@ merge_names(const char *a, const char *b)
 
 /*
  * The pending-publish marker: STATE.pending exists from before the zone is
- * rewritten until on_change has exited 0, and holds the domains it has yet to
- * be told about. While it exists every publish (each reload, and start-up)
- * runs on_change again, even when the zone itself is unchanged by then.
+ * rewritten until on_change has exited 0, and lists, one a line, the domains
+ * it has yet to be told about; it is the file MTASTSD_CHANGED_FILE names.
+ * While it exists every publish (each reload, and start-up) runs on_change
+ * again, even when the zone itself is unchanged by then.
  */
 static char *
 pending_path(const struct config *cfg)
@@ -736,20 +755,75 @@ pending_path(const struct config *cfg)
 }
 
 /*
- * Add CHANGED to the names in *PENDING (NULL: none yet) and record them in
- * the marker MARKER. A marker that cannot be written is logged; the hook
- * still runs now, it just would not be retried after a crash.
+ * Add CHANGED (space-separated, may be NULL) to the names in *PENDING (NULL:
+ * none yet) and make the marker MARKER list them, one a line; *ONDISK is
+ * what it holds now (NULL: no marker) and is updated. Returns 0, or -1 when
+ * the marker cannot be written (logged; *PENDING and MARKER unchanged): the
+ * hook must not run then, since the file it is given would be wrong.
  */
-static void
-mark_pending(const char *marker, char **pending, const char *changed)
+static int
+mark_pending(const char *marker, char **pending, char **ondisk, const char *changed)
 {
-	char *names = merge_names(*pending, changed), *text = xasprintf("%s\n", names), err[1024];
+	char *names = merge_names(*pending, changed), *text, err[1024];
+	size_t len = strlen(names);
 
-	if (dnsstate_write_atomic(marker, text, strlen(text), 0644, err, sizeof(err)) < 0)
-		log_error("dns publish: cannot mark on_change as pending: %s", err);
+	/* one name a line; none: an empty file */
+	text = len > 0 ? xasprintf("%s\n", names) : xstrdup("");
+	for (size_t i = 0; i < len; i++)
+		if (text[i] == ' ')
+			text[i] = '\n';
+	if (*ondisk != NULL && strcmp(*ondisk, text) == 0) {
+		free(text);
+	} else if (dnsstate_write_atomic(marker, text, strlen(text), 0644, err, sizeof(err)) < 0) {
+		log_error("dns publish: cannot record the domains on_change is to be told about: %s", err);
+		free(text);
+		free(names);
+		return -1;
+	} else {
+		free(*ondisk);
+		*ondisk = text;
+	}
 	free(*pending);
 	*pending = names;
-	free(text);
+	return 0;
+}
+
+static size_t
+count_names(const char *names)
+{
+	size_t n = 0;
+
+	for (const char *p = names; *p != '\0'; p++)
+		if (*p != ' ' && (p == names || p[-1] == ' '))
+			n++;
+	return n;
+}
+
+char *
+dns_names_excerpt(const char *names, size_t max)
+{
+	size_t total = count_names(names), shown = 0, end = 0;
+	struct buf b = {0};
+
+	/* whole names only, and room left for the " … and N more" that says what was cut */
+	for (size_t i = 0; names[i] != '\0';) {
+		size_t j = i;
+		while (names[j] != '\0' && names[j] != ' ')
+			j++;
+		if (j > i) {
+			if (j > max || (names[j] != '\0' && j + 32 > max))
+				break;
+			end = j;
+			shown++;
+		}
+		i = names[j] == ' ' ? j + 1 : j;
+	}
+	buf_append(&b, names, end);
+	if (shown < total)
+		buf_printf(&b, "%s\xe2\x80\xa6 and %zu more", end > 0 ? " " : "", total - shown);
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return b.data;
 }
 
 void
@@ -759,7 +833,7 @@ dns_publish(const struct config *cfg)
 	struct ids_changes ch;
 	struct diag_list sdl;
 	struct buf changed = {0};
-	char err[1024], *zone = NULL, *cur = NULL, *marker = NULL, *pending = NULL;
+	char err[1024], *zone = NULL, *cur = NULL, *marker = NULL, *pending = NULL, *ondisk = NULL;
 	bool hook = cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0';
 	int64_t now;
 
@@ -784,17 +858,15 @@ dns_publish(const struct config *cfg)
 	diag_free(&sdl);
 
 	marker = pending_path(cfg);
-	if (read_file(marker, &pending, NULL) < 0) {
-		pending = NULL;
+	if (read_file(marker, &ondisk, NULL) < 0) {
+		ondisk = NULL;
 	} else if (hook) {
-		char *names = merge_names(pending, NULL);
-		free(pending);
-		pending = names;
+		pending = merge_names(ondisk, NULL);
 	} else {
 		/* nothing left to run it */
 		unlink(marker);
-		free(pending);
-		pending = NULL;
+		free(ondisk);
+		ondisk = NULL;
 	}
 	if (cfg->dns_zone != NULL) {
 		enum zone_side side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
@@ -804,12 +876,16 @@ dns_publish(const struct config *cfg)
 			goto done;
 		}
 		if (read_file(cfg->dns_zone, &cur, NULL) < 0 || strcmp(cur, zone) != 0) {
-			char *dir = path_dirname(cfg->dns_zone);
+			char *dir = path_dirname(cfg->dns_zone), *excerpt;
 			/* from the zones themselves, so ttl, host_target and earlier `dns` runs count too */
 			zone_changed_domains(cur, zone, &changed);
 			/* marked before the zone changes: a crash in between still runs the hook at start-up */
-			if (hook)
-				mark_pending(marker, &pending, changed.data);
+			if (hook && mark_pending(marker, &pending, &ondisk, changed.data) < 0) {
+				log_error("dns publish: zone not written, so that on_change is told about every change");
+				publish_failed();
+				free(dir);
+				goto done;
+			}
 			err[0] = '\0';
 			if (dnsstate_mkdirs(dir) < 0)
 				snprintf(err, sizeof(err), "cannot create the folder '%s': %s", dir, strerror(errno));
@@ -822,17 +898,28 @@ dns_publish(const struct config *cfg)
 				goto done;
 			}
 			free(dir);
-			log_info("dns zone rewritten file=%s changed=\"%s\"", cfg->dns_zone, changed.data);
+			excerpt = dns_names_excerpt(changed.data ? changed.data : "", DNS_LOG_NAMES_MAX);
+			log_info("dns zone rewritten file=%s domains=%zu changed=\"%s\"", cfg->dns_zone,
+			    count_names(changed.data ? changed.data : ""), excerpt);
+			free(excerpt);
 		}
 	} else if (ch.n > 0) {
 		for (size_t i = 0; i < ch.n; i++)
 			buf_printf(&changed, "%s%s", changed.len ? " " : "", ch.c[i].name);
-		if (hook)
-			mark_pending(marker, &pending, changed.data);
+		if (hook && mark_pending(marker, &pending, &ondisk, changed.data) < 0) {
+			publish_failed();
+			goto done;
+		}
+	}
+	/* a marker in another layout (space-separated, from an older mtastsd) is rewritten one name a line */
+	if (hook && pending != NULL && mark_pending(marker, &pending, &ondisk, NULL) < 0) {
+		publish_failed();
+		goto done;
 	}
 	if (hook && pending != NULL) {
 		/* this change and every one an earlier failed or interrupted run was not told about */
-		if (run_on_change(cfg->dns_on_change, cfg->dir, cfg->dns_zone ? cfg->dns_zone : "", pending) < 0) {
+		if (run_on_change(cfg->dns_on_change, cfg->dir, cfg->dns_zone ? cfg->dns_zone : "", marker, pending,
+		    count_names(pending)) < 0) {
 			log_warnx("dns on_change will run again at the next reload or start-up (%s remains)", marker);
 			publish_failed();
 		} else if (unlink(marker) < 0 && errno != ENOENT) {
@@ -842,6 +929,7 @@ dns_publish(const struct config *cfg)
 done:
 	free(marker);
 	free(pending);
+	free(ondisk);
 	free(zone);
 	free(cur);
 	buf_free(&changed);

@@ -13,8 +13,11 @@
  * (after a successful reload swap, and once at start-up). Assigns ids and
  * updates the state file, rewrites dns.zone atomically when a record changed,
  * then runs dns.on_change through /bin/sh -c in the config's folder with
- * MTASTSD_ZONE (the zone path, absolute) and MTASTSD_CHANGED (space-separated
- * domains) in its environment. Until the hook has exited 0, STATE.pending
+ * MTASTSD_ZONE (the zone path, absolute), MTASTSD_CHANGED_FILE (absolute
+ * path of STATE.pending: the domains it has not yet been told about, one a
+ * line), MTASTSD_CHANGED_COUNT (their number) and MTASTSD_CHANGED (the same,
+ * space-separated, while shorter than DNS_CHANGED_ENV_MAX bytes, else
+ * empty) in its environment. Until the hook has exited 0, STATE.pending
  * exists and every publish (each reload, start-up) runs it again. The first
  * call takes a shared flock on STATE.serving, kept until exit: while it is
  * held, `mtastsd dns` leaves the ids to serve.
@@ -25,6 +28,16 @@
  */
 void dns_publish(const struct config *cfg);
 #define DNS_ON_CHANGE_TIMEOUT 120
+/* MTASTSD_CHANGED stays below 64 KiB, half the kernel's limit for one environment string */
+#define DNS_CHANGED_ENV_MAX 65536
+/* How much of a list of names one log line shows */
+#define DNS_LOG_NAMES_MAX 1024
+
+/*
+ * The space-separated NAMES cut to at most MAX bytes at a name boundary,
+ * with " … and N more" naming what was left out (owned by the caller).
+ */
+char *dns_names_excerpt(const char *names, size_t max);
 
 /* Failed publications (state, zone or on_change) since start-up. */
 unsigned long dns_publish_failures(void);

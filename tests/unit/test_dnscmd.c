@@ -533,3 +533,151 @@ Test(dnscmd, a_pending_signal_stops_on_change_and_its_children, .init = setup, .
 	free(cmd);
 	config_free(cfg);
 }
+
+/* A config in DIR with N domains dNNNNN.example.com that all inherit MODE from defaults:. */
+static struct config *
+load_many(const char *on_change, size_t n, const char *mode)
+{
+	struct diag_list dl;
+	struct config *cfg;
+	struct buf y = {0};
+	char *path = xasprintf("%s/mtastsd.yaml", dir);
+
+	buf_printf(&y, "dns:\n  state: st/state\n  zone: zone/mta-sts.zone\n  on_change: \"%s\"\n"
+	    "defaults:\n  mode: %s\n  mx: [mx.example.net]\ndomains:\n", on_change, mode);
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&y, "  - name: d%05zu.example.com\n", i);
+	diag_init(&dl, path);
+	cfg = config_load_mem(path, dir, y.data, y.len, &dl);
+	if (cfg == NULL)
+		diag_print(&dl, stderr);
+	cr_assert_not_null(cfg);
+	diag_free(&dl);
+	buf_free(&y);
+	free(path);
+	return cfg;
+}
+
+/* The names the hook's copy of MTASTSD_CHANGED_FILE lists must be d00000 .. d(N-1), one a line, sorted. */
+static void
+assert_lists_all(const char *copy, size_t n)
+{
+	struct buf want = {0};
+
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&want, "d%05zu.example.com\n", i);
+	cr_assert_not_null(copy, "the hook did not copy MTASTSD_CHANGED_FILE");
+	cr_assert(strcmp(copy, want.data) == 0, "the changed file does not list exactly the %zu domains", n);
+	buf_free(&want);
+}
+
+Test(dnscmd, on_change_runs_for_ten_thousand_changed_domains, .init = setup, .fini = teardown)
+{
+	/* a real hook reading the file: its copy, the count it was given, and what MTASTSD_CHANGED held */
+	char *cmd = xasprintf("n=$(ls %s | grep -c '^copy') || true; cp \\\"$MTASTSD_CHANGED_FILE\\\" %s/copy$n; "
+	    "echo \\\"$MTASTSD_CHANGED_COUNT ${#MTASTSD_CHANGED} $(wc -l < \\\"$MTASTSD_CHANGED_FILE\\\")\\\" >> %s/runs",
+	    dir, dir, dir);
+	char *marker = xasprintf("%s/st/state.pending", dir), *runs, *copy;
+	struct config *cfg = load_many(cmd, 10000, "testing"), *cfg2;
+	unsigned long before = dns_publish_failures();
+
+	/* a first start with 10,000 domains: 190,000 bytes of names, past the kernel's 128 KiB for one string */
+	dns_publish(cfg);
+	cr_assert_eq(dns_publish_failures(), before, "on_change failed at 10,000 domains");
+	runs = slurp("runs");
+	cr_assert_not_null(runs, "on_change did not run at 10,000 domains");
+	cr_assert_str_eq(runs, "10000 0 10000\n", "count, MTASTSD_CHANGED length, lines in the file");
+	free(runs);
+	copy = slurp("copy0");
+	assert_lists_all(copy, 10000);
+	free(copy);
+	cr_assert_neq(access(marker, F_OK), 0, "the changed file was kept after on_change succeeded");
+
+	/* one change of defaults: every domain gets a new id, the hook runs once more with all of them */
+	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
+	cfg2 = load_many(cmd, 10000, "enforce");
+	dns_publish(cfg2);
+	cr_assert_eq(dns_publish_failures(), before);
+	runs = slurp("runs");
+	cr_assert_str_eq(runs, "10000 0 10000\n10000 0 10000\n");
+	free(runs);
+	copy = slurp("copy1");
+	assert_lists_all(copy, 10000);
+	free(copy);
+	cr_assert_neq(access(marker, F_OK), 0);
+	config_free(cfg);
+	config_free(cfg2);
+	free(marker);
+	free(cmd);
+}
+
+Test(dnscmd, on_change_gets_the_names_in_its_environment_while_they_fit, .init = setup, .fini = teardown)
+{
+	char *cmd = xasprintf("echo \\\"$MTASTSD_CHANGED_COUNT $MTASTSD_CHANGED\\\" > %s/runs; cat \\\"$MTASTSD_CHANGED_FILE\\\" > %s/file",
+	    dir, dir);
+	struct config *cfg = load(cmd, two);
+	char *runs, *file;
+
+	dns_publish(cfg);
+	runs = slurp("runs");
+	cr_assert_not_null(runs);
+	cr_assert_str_eq(runs, "2 example.com example.org\n");
+	file = slurp("file");
+	cr_assert_str_eq(file, "example.com\nexample.org\n");
+	free(file);
+	free(runs);
+	free(cmd);
+	config_free(cfg);
+}
+
+Test(dnscmd, a_marker_from_an_older_version_is_read_and_rewritten_one_name_a_line, .init = setup, .fini = teardown)
+{
+	char *cmd = xasprintf("cat \\\"$MTASTSD_CHANGED_FILE\\\" > %s/file", dir), *file;
+	struct config *cfg = load(cmd, two);
+
+	dns_publish(cfg);
+	/* an older mtastsd left a space-separated marker; nothing changes now */
+	char *m = xasprintf("%s/st/state.pending", dir);
+	FILE *fp = fopen(m, "w");
+	fputs("example.org a.example\n", fp);
+	fclose(fp);
+	dns_publish(cfg);
+	file = slurp("file");
+	cr_assert_str_eq(file, "a.example\nexample.org\n");
+	cr_assert_neq(access(m, F_OK), 0);
+	free(file);
+	free(m);
+	free(cmd);
+	config_free(cfg);
+}
+
+Test(dnscmd, a_list_in_a_log_line_is_cut_at_a_name_with_a_count)
+{
+	char *e;
+	struct buf b = {0};
+
+	e = dns_names_excerpt("a.example b.example", 1024);
+	cr_assert_str_eq(e, "a.example b.example");
+	free(e);
+	e = dns_names_excerpt("", 1024);
+	cr_assert_str_eq(e, "");
+	free(e);
+	for (size_t i = 0; i < 10000; i++)
+		buf_printf(&b, "%sd%05zu.example.com", i ? " " : "", i);
+	e = dns_names_excerpt(b.data, 1024);
+	cr_assert_leq(strlen(e), 1024);
+	/* whole names, then what was left out */
+	const char *cut = strstr(e, " \xe2\x80\xa6 and ");
+	cr_assert_not_null(cut, "%s", e);
+	cr_assert(strncmp(cut - 18, "d", 1) == 0 && strncmp(cut - 12, ".example.com", 12) == 0, "%s", e);
+	size_t shown = (size_t)(cut - e + 1) / 19;
+	char *want = xasprintf(" \xe2\x80\xa6 and %zu more", 10000 - shown);
+	cr_assert_str_eq(cut, want);
+	free(want);
+	free(e);
+	/* a single name longer than the limit is not cut in the middle */
+	e = dns_names_excerpt("averyveryverylongname.example", 10);
+	cr_assert_str_eq(e, "\xe2\x80\xa6 and 1 more");
+	free(e);
+	buf_free(&b);
+}
