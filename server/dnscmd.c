@@ -1059,6 +1059,15 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 		    " (`dns` keeps saying so, and nsupdate scripts keep deleting them, until %s)",
 		    st.d[i].name, until);
 	}
+	for (size_t i = 0; i < cfg->n_domains; i++) {
+		struct zone_params zp = { .host_target = cfg->dns_host_target };
+		const struct config_domain *d = &cfg->domains[i];
+		if (zone_is_host_target(&zp, d->name))
+			diag_add(dl, DIAG_WARNING, d->line, d->col,
+			    "domain '%s': its policy host is dns.host_target 'mta-sts.%s' itself, so no CNAME is"
+			    " written for it (it would point at itself); give mta-sts.%s A/AAAA records",
+			    d->name, d->name, d->name);
+	}
 	z = render(cfg, &st, &ch, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, err,
 	    sizeof(err));
 	if (z == NULL)

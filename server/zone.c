@@ -154,8 +154,14 @@ build(const struct zone_params *p, const char *name, const char *id, const char 
 			add_rec(rs, xstrdup(tls), RT_TXT, zone_tlsrpt_value(rua, n_rua));
 		add_del(rs, tls, RT_TXT);
 	}
-	/* the policy host lives in the customer's zone; with delegation it is part of the customer side */
-	if (p->host_target != NULL && p->side != ZONE_PROVIDER) {
+	/*
+	 * The policy host lives in the customer's zone; with delegation it is part
+	 * of the customer side. Never for the domain whose policy host is
+	 * host_target itself (a provider hosting its own domain): that would be a
+	 * CNAME to itself, a loop that also stops the zone loading next to the
+	 * host's A record.
+	 */
+	if (p->host_target != NULL && p->side != ZONE_PROVIDER && !zone_is_host_target(p, name)) {
 		if (id != NULL)
 			add_rec(rs, xstrdup(host), RT_CNAME, xasprintf("%s.", p->host_target));
 		add_del(rs, host, RT_CNAME);
@@ -163,6 +169,14 @@ build(const struct zone_params *p, const char *name, const char *id, const char 
 	free(sts);
 	free(tls);
 	free(host);
+}
+
+bool
+zone_is_host_target(const struct zone_params *p, const char *name)
+{
+	const char *t = p->host_target;
+
+	return t != NULL && strncmp(t, "mta-sts.", 8) == 0 && strcmp(t + 8, name) == 0;
 }
 
 static bool
@@ -242,6 +256,9 @@ render_bind(struct buf *b, const struct zone_params *p, const struct zone_domain
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(b, ";\n");
 		domain_comment(b, &d[i]);
+		if (p->side != ZONE_PROVIDER && zone_is_host_target(p, d[i].name))
+			buf_printf(b, "; mta-sts.%s is dns.host_target itself: give it A/AAAA records, no CNAME\n",
+			    d[i].name);
 		for (size_t k = 0; k < rs[i].n; k++)
 			rec_line(b, "", &rs[i].r[k], p->ttl);
 	}

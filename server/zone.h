@@ -47,6 +47,12 @@ char *zone_render(const struct zone_params *p, const struct zone_domain *domains
     enum zone_format format, char *err, size_t errlen);
 
 /*
+ * Whether P's host_target is mta-sts.NAME itself: the policy host of NAME
+ * then gets no CNAME (it would point at itself).
+ */
+bool zone_is_host_target(const struct zone_params *p, const char *name);
+
+/*
  * The TXT RDATA of VALUE in presentation format: split into quoted
  * character-strings of at most 255 bytes each, with '"' and '\' escaped and
  * bytes outside printable ASCII written as \DDD. Owned by the caller.

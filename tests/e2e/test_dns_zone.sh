@@ -119,6 +119,17 @@ grep -qx 'mta-sts.shop.example.com. 1800 IN CNAME mta-sts.provider.example.net.'
 { head -5 "$work/zones/example.com.zone"; printf '$ORIGIN .\n'; cat "$work/records2.txt"; } >"$work/z2.zone"
 named-checkzone -q example.com "$work/z2.zone" || fail "named-checkzone refused the zone with host_target"
 
+# host_target naming a configured domain's own policy host (a provider hosting its own domain):
+# that host gets no CNAME to itself, and the zone with its A record loads
+sed -i 's/^  host_target: .*$/  host_target: mta-sts.example.com/' "$work/mtastsd.yaml"
+"$MTASTSD" -c "$work/mtastsd.yaml" dns >"$work/records3.txt" || fail "mtastsd dns with host_target = own host exited $?"
+grep -q '^mta-sts\.example\.com\. .*CNAME' "$work/records3.txt" && fail "mta-sts.example.com got a CNAME to itself"
+grep -qx 'mta-sts.shop.example.com. 1800 IN CNAME mta-sts.example.com.' "$work/records3.txt" ||
+  fail "the other domains lost their CNAME to host_target"
+{ head -5 "$work/zones/example.com.zone"; printf 'mta-sts IN A 127.0.0.1\n$ORIGIN .\n'; cat "$work/records3.txt"; } >"$work/z3.zone"
+named-checkzone -q example.com "$work/z3.zone" ||
+  { named-checkzone example.com "$work/z3.zone" >&2 || true; fail "named-checkzone refused the zone with host_target = own host"; }
+
 # delegated hosting: the provider side loads as the provider's zone, the customer side as the
 # customer's zone, and a lookup of the customer name follows the CNAME to the provider's TXT
 kill "$knot_pid"; wait "$knot_pid" 2>/dev/null || true; knot_pid=

@@ -19,6 +19,7 @@
 static char dir[64];
 static int ttl = 300;
 static const char *basedir;	/* the config's folder when not DIR */
+static const char *dns_extra = "";	/* more dns: keys, each line indented by two */
 
 static void
 setup(void)
@@ -35,6 +36,7 @@ teardown(void)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	cr_assert_eq(system(cmd), 0);
 	unsetenv("SOURCE_DATE_EPOCH");
+	dns_extra = "";
 }
 
 /* A config in DIR with the given domains block and on_change command. */
@@ -48,8 +50,8 @@ load(const char *on_change, const char *domains)
 	    "  state: st/state\n"
 	    "  zone: zone/mta-sts.zone\n"
 	    "  ttl: %d\n"
-	    "  on_change: \"%s\"\n"
-	    "domains:\n%s", ttl, on_change, domains);
+	    "  on_change: \"%s\"\n%s"
+	    "domains:\n%s", ttl, on_change, dns_extra, domains);
 	char *path = xasprintf("%s/mtastsd.yaml", dir);
 
 	diag_init(&dl, path);
@@ -680,4 +682,27 @@ Test(dnscmd, a_list_in_a_log_line_is_cut_at_a_name_with_a_count)
 	cr_assert_str_eq(e, "\xe2\x80\xa6 and 1 more");
 	free(e);
 	buf_free(&b);
+}
+
+Test(dnscmd, check_says_why_the_host_target_domain_gets_no_cname, .init = setup, .fini = teardown)
+{
+	struct config *cfg;
+	size_t e, w;
+	char *m, *zone;
+
+	dns_extra = "  host_target: mta-sts.example.org\n";
+	cfg = load("", two);
+	m = check_messages(cfg, &e, &w);
+	cr_assert_eq(e, 0, "%s", m);
+	cr_assert_eq(w, 1, "%s", m);
+	cr_assert(strstr(m, "domain 'example.org': its policy host is dns.host_target 'mta-sts.example.org' itself,"
+	    " so no CNAME is written for it (it would point at itself); give mta-sts.example.org A/AAAA records") != NULL,
+	    "%s", m);
+	free(m);
+	dns_publish(cfg);
+	zone = slurp("zone/mta-sts.zone");
+	cr_assert(strstr(zone, "\nmta-sts.example.com. 300 IN CNAME mta-sts.example.org.\n") != NULL, "%s", zone);
+	cr_assert(strstr(zone, "\nmta-sts.example.org. 300 IN CNAME") == NULL, "%s", zone);
+	free(zone);
+	config_free(cfg);
 }

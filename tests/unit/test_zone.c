@@ -316,3 +316,33 @@ Test(zone, too_long_cname_targets_are_refused)
 	cr_assert_not_null(out, "%s", err);
 	free(out);
 }
+
+Test(zone, host_target_of_a_configured_domain_gets_no_cname_to_itself)
+{
+	/* a provider hosting its own domain: host_target is example.org's policy host */
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 300, .host_target = "mta-sts.example.org" };
+	char *out = render(&p, doms, 2, ZONE_BIND), *ns;
+
+	cr_assert(strstr(out, "\nmta-sts.example.com. 300 IN CNAME mta-sts.example.org.\n") != NULL, "%s", out);
+	cr_assert(strstr(out, "\nmta-sts.example.org. 300 IN CNAME") == NULL, "a CNAME loop was emitted: %s", out);
+	cr_assert(strstr(out, "; mta-sts.example.org is dns.host_target itself: give it A/AAAA records") != NULL, "%s", out);
+	cr_assert_eq(data_lines(out), 4);
+	free(out);
+	/* nor on the customer side, nor does an nsupdate script touch a CNAME there */
+	p.side = ZONE_CUSTOMER;
+	p.delegate_zone = "sts.provider.example";
+	out = render(&p, doms, 2, ZONE_BIND);
+	cr_assert(strstr(out, "\nmta-sts.example.org. 300 IN CNAME") == NULL, "%s", out);
+	free(out);
+	p.side = ZONE_DIRECT;
+	p.delegate_zone = NULL;
+	ns = render(&p, doms, 2, ZONE_NSUPDATE);
+	cr_assert(strstr(ns, "mta-sts.example.org. CNAME") == NULL, "%s", ns);
+	cr_assert(strstr(ns, "update delete mta-sts.example.com. CNAME\n") != NULL, "%s", ns);
+	free(ns);
+	/* a name that only ends like it is not the same host */
+	p.host_target = "mta-sts.xexample.org";
+	out = render(&p, doms, 2, ZONE_BIND);
+	cr_assert(strstr(out, "\nmta-sts.example.org. 300 IN CNAME mta-sts.xexample.org.\n") != NULL, "%s", out);
+	free(out);
+}
