@@ -3,6 +3,7 @@
 #include "reload.h"
 #include "log.h"
 #include "metrics.h"
+#include "signals.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -270,10 +271,7 @@ reload_loop(const char *config_path)
 	int sfd, tfd, rc = -1;
 	struct watch w = { -1, -1, NULL, NULL, 0 };
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	signals_serve_set(&set);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
 		log_warn("%s: signalfd", __func__);
 		return -1;
@@ -297,14 +295,23 @@ reload_loop(const char *config_path)
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				if (si.ssi_signo == SIGHUP) {
-					log_info("SIGHUP received");
+				char name[32];
+				int signo = (int)si.ssi_signo;
+
+				signals_name(signo, name, sizeof(name));
+				if (signals_action(signo) == SIGNALS_RELOAD) {
+					log_info("%s received", name);
 					reload_now(config_path);
 					watch_setup(&w, config_path);
-				} else {
-					log_info("%s received: shutting down", strsignal((int)si.ssi_signo));
+				} else if (signals_action(signo) == SIGNALS_STOP) {
+					log_info("%s received: shutting down", name);
 					rc = 0;
 					break;
+				} else if (signo == SIGUSR1) {
+					log_info("%s received from pid %u: ignored (logs go to stderr: nothing to reopen)",
+					    name, (unsigned)si.ssi_pid);
+				} else {
+					log_info("%s received from pid %u: ignored", name, (unsigned)si.ssi_pid);
 				}
 			}
 		}

@@ -44,11 +44,12 @@ struct snapshot *reload_build(const char *config_path);
 int reload_now(const char *config_path);
 
 /*
- * Wait for SIGHUP, SIGTERM/SIGINT and changes to the config file or to
- * anything under the serving config's tls.certs folder (inotify, with a
- * settle delay), reloading as needed. The signals must already be blocked in
- * every thread (serve does this before starting any). Returns 0 when
- * SIGTERM or SIGINT arrived, -1 when waiting itself failed.
+ * Wait for signals (signals_serve_set: SIGHUP reloads, SIGTERM/SIGINT/
+ * SIGQUIT stop, any other is logged and ignored) and changes to the config
+ * file or to anything under the serving config's tls.certs folder (inotify,
+ * with a settle delay), reloading as needed. The signals must already be
+ * blocked in every thread (serve does this before starting any). Returns 0
+ * when a stop signal arrived, -1 when waiting itself failed.
  */
 int reload_loop(const char *config_path);
 

@@ -8,6 +8,7 @@
 #include "metrics.h"
 #include "privdrop.h"
 #include "reload.h"
+#include "signals.h"
 #include "snapshot.h"
 
 #include <signal.h>
@@ -28,10 +29,7 @@ cmd_serve(const char *config_path, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* blocked before any thread exists, so only the reload loop ever sees them (signalfd) */
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
+	signals_serve_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
