@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/* dnsupdate: RFC 2136 UPDATE messages signed with TSIG, their answers, the SOA lookup of a zone and the UDP/TCP exchange (ldns). */
+#ifndef MTASTSD_DNSUPDATE_H
+#define MTASTSD_DNSUPDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "tsigkey.h"
+
+/* The result of one update, as logged, recorded and counted (metric label: dnsupdate_result_name). */
+enum dnsupdate_result {
+	DNSUPDATE_NOERROR,	/* applied */
+	DNSUPDATE_FORMERR,
+	DNSUPDATE_SERVFAIL,
+	DNSUPDATE_NXDOMAIN,
+	DNSUPDATE_NOTIMP,
+	DNSUPDATE_REFUSED,
+	DNSUPDATE_YXDOMAIN,
+	DNSUPDATE_YXRRSET,
+	DNSUPDATE_NXRRSET,
+	DNSUPDATE_NOTAUTH,	/* the server is not authoritative for the zone, or refused the key */
+	DNSUPDATE_NOTZONE,	/* a name is outside the zone */
+	DNSUPDATE_OTHER,	/* any other RCODE */
+	DNSUPDATE_BADSIG,	/* an answer without a valid TSIG signature of our key */
+	DNSUPDATE_NOZONE,	/* the server answered no SOA query with a zone holding the name */
+	DNSUPDATE_TIMEOUT,	/* no answer in time */
+	DNSUPDATE_NETWORK,	/* no connection, or a malformed answer */
+	DNSUPDATE_RESULT_N
+};
+
+/* Lower-case label: "noerror", "refused", "notauth", "timeout", ... */
+const char *dnsupdate_result_name(enum dnsupdate_result r);
+/* Whether R is about the server rather than one zone (timeout, network): the other domains would fare the same. */
+bool dnsupdate_result_server_wide(enum dnsupdate_result r);
+
+/* One RRset to replace: OWNER (absolute, trailing dot) of TYPE; VALUE NULL deletes it only. */
+struct dnsupdate_rr {
+	const char *owner;
+	bool cname;		/* CNAME, else TXT */
+	const char *value;	/* TXT: the unsplit text; CNAME: absolute target */
+};
+
+/*
+ * The UPDATE message (RFC 2136) for ZONE (absolute) with message id ID: for
+ * each of RR[0..N) in order, delete the RRset OWNER/TYPE, then add VALUE
+ * with TTL when VALUE is set; signed with KEY (NULL: unsigned). On success
+ * *WIRE (owned by the caller, free()) holds *LEN bytes. Returns 0, or -1
+ * with a message in ERR.
+ */
+int dnsupdate_message(const char *zone, const struct dnsupdate_rr *rr, size_t n, unsigned long ttl,
+    const struct tsigkey *key, uint16_t id, uint8_t **wire, size_t *len, char *err, size_t errlen);
+
+/*
+ * Judge the answer REPLY (RLEN bytes) to the signed message QUERY: its id
+ * must match, and with KEY its TSIG must verify (an error RCODE that the
+ * server could not sign, BADKEY say, is still that RCODE, with the TSIG
+ * error in DETAIL). Returns the result; DETAIL says more when it is not
+ * NOERROR ("" otherwise).
+ */
+enum dnsupdate_result dnsupdate_judge(const uint8_t *query, size_t qlen, const uint8_t *reply, size_t rlen,
+    const struct tsigkey *key, char *detail, size_t dlen);
+
+/*
+ * Whether the answer REPLY (RLEN bytes) has the TC bit: the exchange is
+ * then repeated over TCP.
+ */
+bool dnsupdate_truncated(const uint8_t *reply, size_t rlen);
+
+/*
+ * Send QUERY to SA over UDP and wait for the answer with the same id, at most
+ * TIMEOUT_MS (twice, the second time after a resend); a truncated answer is
+ * fetched again over TCP (*TCP set). Returns DNSUPDATE_NOERROR with *REPLY
+ * (owned by the caller) and *RLEN, DNSUPDATE_TIMEOUT, or DNSUPDATE_NETWORK
+ * with the reason in DETAIL.
+ */
+enum dnsupdate_result dnsupdate_exchange(const struct sockaddr *sa, socklen_t salen, const uint8_t *query,
+    size_t qlen, unsigned timeout_ms, uint8_t **reply, size_t *rlen, bool *tcp, char *detail, size_t dlen);
+
+/*
+ * The zone on the server SA that holds NAME (absolute): the owner of the SOA
+ * record in the answer to "NAME SOA" (answer or authority section), asking
+ * again for the parent name while the server refuses or gives no SOA. A
+ * referral (the name is delegated away) ends the search. Returns
+ * DNSUPDATE_NOERROR with *ZONE (absolute, owned by the caller),
+ * DNSUPDATE_NOZONE, or the exchange's failure; DETAIL says more.
+ */
+enum dnsupdate_result dnsupdate_find_zone(const struct sockaddr *sa, socklen_t salen, const char *name,
+    unsigned timeout_ms, char **zone, char *detail, size_t dlen);
+
+#endif
