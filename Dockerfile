@@ -10,7 +10,7 @@ WORKDIR /src
 COPY scripts/install-deps scripts/install-deps
 RUN ./scripts/install-deps --build-only
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTS=OFF -DENABLE_WERROR=ON \
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTS=OFF -DENABLE_WERROR=ON \
  && cmake --build /build -j"$(nproc)" \
  && strip /build/mtastsd \
  && ./scripts/rootfs /build/mtastsd /rootfs

@@ -14,7 +14,10 @@
 enum policy_mode { POLICY_MODE_NONE, POLICY_MODE_TESTING, POLICY_MODE_ENFORCE };
 
 #define POLICY_MAX_AGE_MAX 31557600UL
-#define CONFIG_DEFAULT_PATH "/etc/mtastsd/mtastsd.yaml"
+/* CONFIG_DEFAULT_PATH comes from CMake: SYSCONFDIR/mtastsd/mtastsd.yaml of the install */
+#ifndef CONFIG_DEFAULT_PATH
+#error "CONFIG_DEFAULT_PATH must be defined by the build (CMakeLists.txt)"
+#endif
 
 struct config_cidr {
 	int family;			/* AF_INET or AF_INET6 */

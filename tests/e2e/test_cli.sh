@@ -216,10 +216,13 @@ expect_rc 1 "MTASTSD_CONFIG pointing at a bad config"
 expect_match "$err" "^$bad:" "MTASTSD_CONFIG file named in diagnostics"
 run MTASTSD_CONFIG="$bad" -- -c "$conf" check
 expect_rc 0 "-c overrides MTASTSD_CONFIG"
-if [ ! -e /etc/mtastsd/mtastsd.yaml ]; then
+# the built-in default follows the install's SYSCONFDIR; --help names it
+default=$("$MTASTSD" --help | sed -n 's/.*else \(\/[^) ]*\)).*/\1/p')
+expect_match "$default" "^/.*/mtastsd/mtastsd\.yaml$" "--help names the built-in default path"
+if [ -n "$default" ] && [ ! -e "$default" ]; then
 	run MTASTSD_CONFIG= -- check
 	expect_rc 1 "without -c and MTASTSD_CONFIG"
-	expect_match "$err" "/etc/mtastsd/mtastsd.yaml" "the built-in default path is used"
+	expect_match "$err" "$default" "the built-in default path is used"
 fi
 
 # ---- relative config path, and paths inside it relative to the config's folder

@@ -88,24 +88,112 @@ else
   [ $rc -eq 0 ] && ok "chroot: SIGTERM exits 0" || bad "chroot: exit status $rc after SIGTERM"
 fi
 
-# --- systemd unit
-if command -v systemd-analyze >/dev/null; then
-  unit=$(mktemp -d)/mtastsd.service
-  sed "s#/usr/sbin/mtastsd#$MTASTSD#g" config/systemd/mtastsd.service >"$unit"
-  if out=$(systemd-analyze verify --man=no "$unit" 2>&1) && [ -z "$out" ]; then
-    ok "systemd: systemd-analyze verify passes"
+# --- cmake --install: the binary, the unit, the man page and the config name the same paths.
+# Scratch builds of the source tree (only the mtastsd target) for two prefixes: /usr into a
+# DESTDIR, as a package build does, and an arbitrary one that is then run from where it landed.
+if ! command -v cmake >/dev/null; then
+  echo "SKIP install: cmake is not installed"
+else
+  inst=$(mktemp -d)
+  trap 'rm -rf "$inst" ${work:+"$work"}' EXIT
+  scratch_build() { # scratch_build DIR PREFIX: configure and build mtastsd only; log in DIR.log
+    cmake -S "$SOURCE_ROOT" -B "$1" -DCMAKE_INSTALL_PREFIX="$2" -DBUILD_TESTS=OFF >"$1.log" 2>&1 &&
+      cmake --build "$1" --target mtastsd -j2 >>"$1.log" 2>&1
+  }
+  D=$inst/destdir
+  if scratch_build "$inst/usr" /usr && DESTDIR=$D cmake --install "$inst/usr" >"$inst/install.log" 2>&1; then
+    ok "install: prefix /usr into a DESTDIR"
   else
-    bad "systemd: $out"
+    bad "install: prefix /usr failed"; tail -n 20 "$inst/usr.log" "$inst/install.log"
   fi
   absent=
-  for k in DynamicUser=yes StateDirectory=mtastsd AmbientCapabilities=CAP_NET_BIND_SERVICE \
-           ProtectSystem=strict NoNewPrivileges=yes SystemCallFilter=@system-service 'ExecReload=/bin/kill -HUP $MAINPID'; do
-    grep -qxF "$k" config/systemd/mtastsd.service || absent+=" $k"
+  for f in /usr/sbin/mtastsd /usr/lib/systemd/system/mtastsd.service /usr/share/man/man8/mtastsd.8 \
+           /etc/mtastsd/mtastsd.yaml /etc/mtastsd/certs /usr/share/doc/mtastsd/example.yaml; do
+    [ -e "$D$f" ] || absent+=" $f"
   done
-  [ -z "$absent" ] && ok "systemd: hardening settings and reload present" || bad "systemd: missing$absent"
-else
-  echo "SKIP systemd: systemd-analyze is not installed"
+  [ -z "$absent" ] && ok "install: binary, unit, man page, config, certificate folder, example" \
+    || bad "install: not installed:$absent ($(cd "$D" 2>/dev/null && find . -type f | tr '\n' ' '))"
+  [ ! -e "$D/usr/etc" ] && ok "install: nothing under /usr/etc" || bad "install: files under /usr/etc"
+
+  unit=$D/usr/lib/systemd/system/mtastsd.service
+  # every absolute path the unit names (Exec* without their -@:+! prefixes, environment values,
+  # *Paths=, LoadCredential sources): the install's own under DESTDIR, system tools on the host
+  mapfile -t named < <(grep -v '^[#;]' "$unit" 2>/dev/null | sed -n 's/^[A-Za-z]*=//p' |
+    grep -oE '(^|[ =:])[-@:+!]*/[^ :"]+' | sed -E 's/^[ =:]?[-@:+!]*//' | sort -u)
+  [ "${#named[@]}" -ge 3 ] && ok "unit: names ${#named[@]} paths: ${named[*]}" || bad "unit: names too few paths: ${named[*]}"
+  absent=
+  for f in "${named[@]}"; do
+    case "$f" in
+      /usr/*|/etc/mtastsd|/etc/mtastsd/*) [ -e "$D$f" ] || absent+=" $f (not installed)" ;;
+      *) [ -e "$f" ] || absent+=" $f (not on this system)" ;;
+    esac
+  done
+  [ -z "$absent" ] && ok "unit: every path it names exists in the DESTDIR (or is a system tool)" \
+    || bad "unit: missing:$absent"
+  grep -q '^Documentation=man:mtastsd(8)$' "$unit" && [ -e "$D/usr/share/man/man8/mtastsd.8" ] \
+    && ok "unit: its man page is installed" || bad "unit: Documentation= names no installed man page"
+  uconf=$(sed -n 's/^Environment=MTASTSD_CONFIG=//p' "$unit" 2>/dev/null || true)
+  bconf=$("$D/usr/sbin/mtastsd" --help 2>/dev/null | sed -n 's/.*else \(\/[^) ]*\)).*/\1/p' || true)
+  [ "$uconf" = /etc/mtastsd/mtastsd.yaml ] && [ "$bconf" = "$uconf" ] \
+    && ok "install: the unit's and the binary's default config are both /etc/mtastsd/mtastsd.yaml" \
+    || bad "install: unit config '$uconf', binary default '$bconf'"
+  grep -q '^\.I /etc/mtastsd/mtastsd\.yaml$' "$D/usr/share/man/man8/mtastsd.8" 2>/dev/null \
+    && ok "man: FILES names the installed config" || bad "man: FILES does not name /etc/mtastsd/mtastsd.yaml"
+  cfg=$D/etc/mtastsd/mtastsd.yaml
+  certs=$(sed -n 's/^  certs: //p' "$cfg" 2>/dev/null || true) state=$(sed -n 's/^  state: //p' "$cfg" 2>/dev/null || true)
+  [ "$certs" = /etc/mtastsd/certs/ ] && [ -d "$D$certs" ] && [ "$state" = /var/lib/mtastsd/mtastsd.state ] \
+    && grep -qx 'StateDirectory=mtastsd' "$unit" \
+    && ok "config: certificates in the installed folder, state in the unit's StateDirectory" \
+    || bad "config: certs '$certs', state '$state'"
+
+  # an edited config survives a reinstall; `--prefix` at install time is refused
+  echo "# edited" >>"$cfg" || true
+  DESTDIR=$D cmake --install "$inst/usr" >/dev/null 2>&1
+  tail -n1 "$cfg" 2>/dev/null | grep -qx '# edited' && ok "install: a reinstall keeps the operator's config" \
+    || bad "install: a reinstall replaced the config"
+  if DESTDIR=$inst/other cmake --install "$inst/usr" --prefix /opt/elsewhere >"$inst/other.log" 2>&1; then
+    bad "install: --prefix at install time accepted (the binary still looks in /etc)"
+  else
+    grep -q "configured for prefix '/usr'" "$inst/other.log" && [ ! -e "$inst/other/opt/elsewhere/sbin" ] \
+      && ok "install: --prefix at install time refused before installing anything" \
+      || bad "install: --prefix refused without the reason: $(tail -n 3 "$inst/other.log")"
+  fi
+
+  # systemd reads the installed unit (install paths pointed into the DESTDIR to verify them)
+  if command -v systemd-analyze >/dev/null; then
+    sed -e "s#=\([-@:+!]*\)/usr/sbin/#=\1$D/usr/sbin/#g" "$unit" >"$inst/mtastsd.service" || true
+    if out=$(systemd-analyze verify --man=no "$inst/mtastsd.service" 2>&1) && [ -z "$out" ]; then
+      ok "systemd: systemd-analyze verify passes on the installed unit"
+    else
+      bad "systemd: $out"
+    fi
+  else
+    echo "SKIP systemd verify: systemd-analyze is not installed"
+  fi
+
+  # any other prefix: the installed binary finds the installed config without -c
+  P=$inst/any/prefix
+  if scratch_build "$inst/any.b" "$P" && cmake --install "$inst/any.b" >/dev/null 2>&1; then
+    scripts/gen-dev-certs -o "$P/etc/mtastsd/certs" example.com example.org example.net >/dev/null || true
+    got=$(env -u MTASTSD_CONFIG "$P/sbin/mtastsd" policy example.com 2>&1) || true
+    want=$("$P/sbin/mtastsd" -c "$P/etc/mtastsd/mtastsd.yaml" policy example.com 2>&1) || true
+    [ -n "$want" ] && [ "$got" = "$want" ] \
+      && ok "install: prefix $P: the binary reads $P/etc/mtastsd/mtastsd.yaml by default" \
+      || bad "install: prefix $P: policy without -c: $got"
+    grep -qx "ExecStart=$P/sbin/mtastsd serve" "$P/lib/systemd/system/mtastsd.service" \
+      && grep -qx "Environment=MTASTSD_CONFIG=$P/etc/mtastsd/mtastsd.yaml" "$P/lib/systemd/system/mtastsd.service" \
+      && ok "install: prefix $P: the unit names the same binary and config" || bad "install: prefix $P: unit paths"
+  else
+    bad "install: prefix $P failed"; tail -n 20 "$inst/any.b.log"
+  fi
 fi
+hard=config/systemd/mtastsd.service.in
+absent=
+for k in DynamicUser=yes StateDirectory=mtastsd AmbientCapabilities=CAP_NET_BIND_SERVICE \
+         ProtectSystem=strict NoNewPrivileges=yes SystemCallFilter=@system-service 'ExecReload=/bin/kill -HUP $MAINPID'; do
+  grep -qxF "$k" $hard || absent+=" $k"
+done
+[ -z "$absent" ] && ok "systemd: hardening settings and reload present" || bad "systemd: missing$absent"
 
 # --- man page
 if command -v groff >/dev/null; then
