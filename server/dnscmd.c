@@ -131,7 +131,7 @@ update_state(const struct config *cfg, int64_t now, struct ids_state *st, struct
  * ones by name. Pointers borrow from CFG and ST.
  */
 static struct zone_domain *
-zone_domains(const struct config *cfg, const struct ids_state *st, size_t *n)
+zone_domains(const struct config *cfg, const struct ids_state *st, int64_t now, size_t *n)
 {
 	struct zone_domain *zd = xcalloc(st->n, sizeof(*zd));
 	size_t k = 0;
@@ -146,6 +146,7 @@ zone_domains(const struct config *cfg, const struct ids_state *st, size_t *n)
 		zd[k].fp = e->fp;
 		zd[k].rua = (const char *const *)d->tlsrpt;
 		zd[k].n_rua = d->n_tlsrpt;
+		zd[k].delete_tlsrpt = ids_tlsrpt_to_delete(e, now);
 		ids_parse(e->id, &zd[k].changed);
 		k++;
 	}
@@ -158,6 +159,7 @@ zone_domains(const struct config *cfg, const struct ids_state *st, size_t *n)
 		zd[k].fp = e->fp;
 		zd[k].retiring = true;
 		zd[k].deletable_at = ids_deletable_at(e);
+		zd[k].delete_tlsrpt = ids_tlsrpt_to_delete(e, now);
 		ids_parse(e->id, &zd[k].changed);
 		k++;
 	}
@@ -165,16 +167,23 @@ zone_domains(const struct config *cfg, const struct ids_state *st, size_t *n)
 	return zd;
 }
 
-/* The entries of ST whose retirement is over: their records are to be deleted, in every run until forgotten. */
+/*
+ * The entries of ST whose retirement is over: their records are to be
+ * deleted, in every run until forgotten. *TLS (owned by the caller) says,
+ * per name, whether mtastsd had published a TLSRPT record for it.
+ */
 static const char **
-expired_names(const struct ids_state *st, size_t *n)
+expired_names(const struct ids_state *st, int64_t now, bool **tls, size_t *n)
 {
 	const char **names = xcalloc(st->n + 1, sizeof(*names));
 
+	*tls = xcalloc(st->n + 1, sizeof(**tls));
 	*n = 0;
 	for (size_t i = 0; i < st->n; i++)
-		if (st->d[i].expired)
+		if (st->d[i].expired) {
+			(*tls)[*n] = ids_tlsrpt_to_delete(&st->d[i], now);
 			names[(*n)++] = st->d[i].name;
+		}
 	return names;
 }
 
@@ -250,7 +259,8 @@ serve_owns_ids(const char *state)
 
 static char *
 render_domains(const struct config *cfg, const struct zone_domain *zd, size_t n, const char **expired,
-    size_t n_expired, enum zone_side side, enum zone_format fmt, char *err, size_t errlen)
+    const bool *expired_tls, size_t n_expired, enum zone_side side, enum zone_format fmt, char *err,
+    size_t errlen)
 {
 	struct zone_params p = {0};
 
@@ -260,6 +270,7 @@ render_domains(const struct config *cfg, const struct zone_domain *zd, size_t n,
 	p.delegate_zone = cfg->dns_delegate_zone;
 	p.source = cfg->path;
 	p.expired = expired;
+	p.expired_tlsrpt = expired_tls;
 	p.n_expired = n_expired;
 	return zone_render(&p, zd, n, fmt, err, errlen);
 }
@@ -271,11 +282,11 @@ render_domains(const struct config *cfg, const struct zone_domain *zd, size_t n,
  * only when the config's rua list is the one the state recorded.
  */
 static char *
-render_published(const struct config *cfg, const struct ids_state *st, enum zone_side side,
+render_published(const struct config *cfg, const struct ids_state *st, int64_t now, enum zone_side side,
     enum zone_format fmt, char *err, size_t errlen)
 {
 	struct zone_domain *zd = xcalloc(st->n + 1, sizeof(*zd));
-	bool *done = xcalloc(st->n + 1, sizeof(*done));
+	bool *done = xcalloc(st->n + 1, sizeof(*done)), *expired_tls;
 	const char **expired;
 	size_t k = 0, n_expired;
 	char *out;
@@ -296,6 +307,7 @@ render_published(const struct config *cfg, const struct ids_state *st, enum zone
 			zd[k].id = e->id;
 			zd[k].fp = e->fp;
 			zd[k].retiring = e->retiring;
+			zd[k].delete_tlsrpt = ids_tlsrpt_to_delete(e, now);
 			if (e->retiring)
 				zd[k].deletable_at = ids_deletable_at(e);
 			if (d == NULL && !e->retiring)
@@ -315,21 +327,23 @@ render_published(const struct config *cfg, const struct ids_state *st, enum zone
 			k++;
 		}
 	}
-	expired = expired_names(st, &n_expired);
-	out = render_domains(cfg, zd, k, expired, n_expired, side, fmt, err, errlen);
+	expired = expired_names(st, now, &expired_tls, &n_expired);
+	out = render_domains(cfg, zd, k, expired, expired_tls, n_expired, side, fmt, err, errlen);
 	free(expired);
+	free(expired_tls);
 	free(zd);
 	free(done);
 	return out;
 }
 
 static char *
-render(const struct config *cfg, const struct ids_state *st, const struct ids_changes *ch,
+render(const struct config *cfg, const struct ids_state *st, const struct ids_changes *ch, int64_t now,
     enum zone_side side, enum zone_format fmt, char *err, size_t errlen)
 {
 	struct zone_params p = {0};
 	struct zone_domain *zd;
 	const char **expired;
+	bool *expired_tls;
 	size_t n;
 	char *out;
 
@@ -339,12 +353,14 @@ render(const struct config *cfg, const struct ids_state *st, const struct ids_ch
 	p.delegate_zone = cfg->dns_delegate_zone;
 	p.source = cfg->path;
 	(void)ch;
-	expired = expired_names(st, &p.n_expired);
+	expired = expired_names(st, now, &expired_tls, &p.n_expired);
 	p.expired = expired;
-	zd = zone_domains(cfg, st, &n);
+	p.expired_tlsrpt = expired_tls;
+	zd = zone_domains(cfg, st, now, &n);
 	out = zone_render(&p, zd, n, fmt, err, errlen);
 	free(zd);
 	free(expired);
+	free(expired_tls);
 	return out;
 }
 
@@ -457,13 +473,13 @@ cmd_dns(const char *config_path, int argc, char **argv)
 			goto done;
 		}
 		memset(&ch, 0, sizeof(ch));
-		out = render_published(cfg, &st, side, fmt, err, sizeof(err));
+		out = render_published(cfg, &st, now, side, fmt, err, sizeof(err));
 	} else if (update_state_locked(cfg, now, &st, &ch, &sdl) < 0) {
 		diag_print(&sdl, stderr);
 		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
 		goto done;
 	} else {
-		out = render(cfg, &st, &ch, side, fmt, err, sizeof(err));
+		out = render(cfg, &st, &ch, now, side, fmt, err, sizeof(err));
 	}
 	if (out == NULL) {
 		fprintf(stderr, "mtastsd: dns: %s\n", err);
@@ -870,7 +886,7 @@ dns_publish(const struct config *cfg)
 	}
 	if (cfg->dns_zone != NULL) {
 		enum zone_side side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
-		if ((zone = render(cfg, &st, &ch, side, ZONE_BIND, err, sizeof(err))) == NULL) {
+		if ((zone = render(cfg, &st, &ch, now, side, ZONE_BIND, err, sizeof(err))) == NULL) {
 			log_error("dns publish: %s", err);
 			publish_failed();
 			goto done;
@@ -1068,7 +1084,7 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 			    " written for it (it would point at itself); give mta-sts.%s A/AAAA records",
 			    d->name, d->name, d->name);
 	}
-	z = render(cfg, &st, &ch, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, err,
+	z = render(cfg, &st, &ch, now, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, err,
 	    sizeof(err));
 	if (z == NULL)
 		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);

@@ -110,8 +110,9 @@ parse_fp(struct diag_list *dl, int line, const struct token *t, size_t off, char
 static bool
 parse_v2_line(struct diag_list *dl, int line, const struct token *tok, int n, struct ids_domain *e)
 {
-	static const char *const keys[] = { "id", "fp", "max_age", "rua", "status" };
-	bool seen[5] = { false };
+	/* the first five are required; tlsrpt_del (version 3, written only when set) is not */
+	static const char *const keys[] = { "id", "fp", "max_age", "rua", "status", "tlsrpt_del" };
+	bool seen[6] = { false };
 	bool ok = true;
 
 	if (!tok_is(&tok[0], "domain")) {
@@ -135,10 +136,10 @@ parse_v2_line(struct diag_list *dl, int line, const struct token *tok, int n, st
 		size_t klen = eq ? (size_t)(eq - t->s) : t->len, off = klen + 1;
 		int k;
 
-		for (k = 0; k < 5; k++)
+		for (k = 0; k < 6; k++)
 			if (strlen(keys[k]) == klen && memcmp(keys[k], t->s, klen) == 0)
 				break;
-		if (eq == NULL || k == 5) {
+		if (eq == NULL || k == 6) {
 			diag_add(dl, DIAG_ERROR, line, t->col, "unknown field '%.*s'", (int)klen, t->s);
 			ok = false;
 			continue;
@@ -199,6 +200,9 @@ parse_v2_line(struct diag_list *dl, int line, const struct token *tok, int n, st
 				    "status '%.*s' is not 'active', 'retiring' or 'expired'", (int)(t->len - off), t->s + off);
 				ok = false;
 			}
+			break;
+		case 5:
+			ok &= parse_id(dl, line, t, off, e->tlsrpt_del);
 			break;
 		}
 	}
@@ -398,9 +402,12 @@ dnsstate_format(const struct ids_state *s)
 	buf_puts(&b, "# ids and policy fingerprints of mtastsd; written by mtastsd, do not edit\n");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct ids_domain *e = &s->d[i];
-		buf_printf(&b, "domain %s id=%s fp=%s max_age=%lu rua=%s status=%s\n", e->name, e->id,
+		buf_printf(&b, "domain %s id=%s fp=%s max_age=%lu rua=%s status=%s", e->name, e->id,
 		    e->fp, e->max_age, e->rua[0] ? e->rua : "-",
 		    e->retiring ? "retiring" : e->expired ? "expired" : "active");
+		if (e->tlsrpt_del[0] != '\0')
+			buf_printf(&b, " tlsrpt_del=%s", e->tlsrpt_del);
+		buf_puts(&b, "\n");
 	}
 	buf_printf(&b, "end %zu\n", s->n);
 	return b.data;

@@ -166,6 +166,24 @@ ids_forget_at(const struct ids_domain *e)
 	return t > IDS_TIME_MAX - IDS_EXPIRED_GRACE ? IDS_TIME_MAX : t + IDS_EXPIRED_GRACE;
 }
 
+bool
+ids_tlsrpt_to_delete(const struct ids_domain *e, int64_t now)
+{
+	int64_t t;
+
+	if (e->tlsrpt_del[0] == '\0' || ids_parse(e->tlsrpt_del, &t) < 0)
+		return false;
+	return e->expired || now < t + IDS_EXPIRED_GRACE;
+}
+
+/* A TLSRPT record of OLD (rua hash, or "-"/"" when none or unknown) withdrawn at NOW: remember it in E. */
+static void
+tlsrpt_withdrawn(const struct ids_domain *old, int64_t now, struct ids_domain *e)
+{
+	if (old->rua[0] != '\0' && strcmp(old->rua, "-") != 0 && ids_format(now, e->tlsrpt_del) < 0)
+		e->tlsrpt_del[0] = '\0';
+}
+
 const struct ids_domain *
 ids_find(const struct ids_state *s, const char *name)
 {
@@ -273,6 +291,13 @@ assign_active(const struct config_domain *d, const struct ids_domain *old, int64
 	}
 	if (old->max_age > e->max_age)
 		e->max_age = old->max_age;
+	/* a withdrawn TLSRPT record is owed a delete for a while; a new rua list replaces it anyway */
+	if (strcmp(e->rua, "-") == 0) {
+		memcpy(e->tlsrpt_del, old->tlsrpt_del, sizeof(e->tlsrpt_del));
+		tlsrpt_withdrawn(old, now, e);
+		if (!ids_tlsrpt_to_delete(e, now))
+			e->tlsrpt_del[0] = '\0';
+	}
 	if (strcmp(old->fp, e->fp) != 0) {
 		*kind = IDS_CHANGED;
 		*changed = true;
@@ -328,6 +353,7 @@ assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,
 	*e = *old;
 	e->name = xstrdup(old->name);
 	e->retiring = true;
+	tlsrpt_withdrawn(old, now, e);
 	strcpy(e->rua, "-");
 	ids_retiring_policy(old, &none);
 	fingerprint(&none, e->fp);

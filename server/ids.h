@@ -30,6 +30,12 @@ struct ids_domain {
 	char fp[65];			/* policy_fingerprint() of the policy the id stands for */
 	unsigned long max_age;		/* largest max_age the domain was ever published with */
 	char rua[17];			/* short hash of the TLSRPT rua list, "-" for none, "" unknown */
+	/*
+	 * When a TLSRPT record mtastsd published was withdrawn (rua list emptied,
+	 * or the domain retired), as an id; "" when none is owed. nsupdate scripts
+	 * delete _smtp._tls only then, never a record mtastsd did not publish.
+	 */
+	char tlsrpt_del[IDS_ID_LEN + 1];
 	bool retiring;			/* removed from the config, served as mode none */
 	bool expired;			/* retirement over: not served, records to delete (never with retiring) */
 };
@@ -99,6 +105,13 @@ bool ids_retiring_at(const struct ids_domain *old, int64_t now);
 int64_t ids_deletable_at(const struct ids_domain *e);
 /* Time at which an expired entry is dropped from the state: ids_deletable_at plus IDS_EXPIRED_GRACE. */
 int64_t ids_forget_at(const struct ids_domain *e);
+
+/*
+ * Whether the _smtp._tls record of E is to be deleted at NOW: mtastsd
+ * published one that was withdrawn (E->tlsrpt_del) less than
+ * IDS_EXPIRED_GRACE ago, or the entry is expired (its records all go).
+ */
+bool ids_tlsrpt_to_delete(const struct ids_domain *e, int64_t now);
 
 /* Format T as an id into OUT; -1 when T is outside 1970..9999. */
 int ids_format(int64_t t, char out[IDS_ID_LEN + 1]);

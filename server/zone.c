@@ -121,11 +121,18 @@ recset_free(struct recset *rs)
 	memset(rs, 0, sizeof(*rs));
 }
 
-/* The records of one domain on side P->side; RUA empty for expired domains (records then only deleted). */
+/*
+ * The records of one domain on side P->side; ID NULL for expired domains
+ * (records then only deleted). The TLSRPT name is deleted (nsupdate) only
+ * where a record is written or DEL_TLS says mtastsd published one before:
+ * never a record published by other means.
+ */
 static void
 build(const struct zone_params *p, const char *name, const char *id, const char *const *rua,
-    size_t n_rua, struct recset *rs)
+    size_t n_rua, bool del_tls, struct recset *rs)
 {
+	bool tls_rec = id != NULL && n_rua > 0;
+
 	const char *z = p->delegate_zone;
 	char *sts, *tls, *host = xasprintf("mta-sts.%s.", name);
 
@@ -136,9 +143,10 @@ build(const struct zone_params *p, const char *name, const char *id, const char 
 		if (id != NULL)
 			add_rec(rs, xstrdup(sts), RT_CNAME, xasprintf("_mta-sts.%s.%s.", name, z));
 		add_del(rs, sts, RT_CNAME);
-		if (id != NULL && n_rua > 0)
+		if (tls_rec)
 			add_rec(rs, xstrdup(tls), RT_CNAME, xasprintf("_smtp._tls.%s.%s.", name, z));
-		add_del(rs, tls, RT_CNAME);
+		if (tls_rec || del_tls)
+			add_del(rs, tls, RT_CNAME);
 	} else {
 		if (p->side == ZONE_PROVIDER) {
 			sts = xasprintf("_mta-sts.%s.%s.", name, z);
@@ -150,9 +158,10 @@ build(const struct zone_params *p, const char *name, const char *id, const char 
 		if (id != NULL)
 			add_rec(rs, xstrdup(sts), RT_TXT, zone_sts_value(id));
 		add_del(rs, sts, RT_TXT);
-		if (id != NULL && n_rua > 0)
+		if (tls_rec)
 			add_rec(rs, xstrdup(tls), RT_TXT, zone_tlsrpt_value(rua, n_rua));
-		add_del(rs, tls, RT_TXT);
+		if (tls_rec || del_tls)
+			add_del(rs, tls, RT_TXT);
 	}
 	/*
 	 * The policy host lives in the customer's zone; with delegation it is part
@@ -356,11 +365,12 @@ zone_render(const struct zone_params *p, const struct zone_domain *domains, size
 	bool ok = true;
 
 	for (size_t i = 0; i < n; i++) {
-		build(p, domains[i].name, domains[i].id, domains[i].rua, domains[i].n_rua, &rs[i]);
+		build(p, domains[i].name, domains[i].id, domains[i].rua, domains[i].n_rua, domains[i].delete_tlsrpt,
+		    &rs[i]);
 		ok = ok && names_fit(&rs[i], err, errlen);
 	}
 	for (size_t i = 0; i < p->n_expired; i++)
-		build(p, p->expired[i], NULL, NULL, 0, &ex[i]);
+		build(p, p->expired[i], NULL, NULL, 0, p->expired_tlsrpt != NULL && p->expired_tlsrpt[i], &ex[i]);
 	if (ok) {
 		switch (format) {
 		case ZONE_BIND:

@@ -25,6 +25,7 @@ struct zone_domain {
 	size_t n_rua;
 	int64_t changed;		/* time the id stands for */
 	bool retiring;			/* served as mode none until DELETABLE_AT */
+	bool delete_tlsrpt;		/* no rua now, but a TLSRPT record mtastsd published is to be deleted */
 	int64_t deletable_at;
 };
 
@@ -35,6 +36,7 @@ struct zone_params {
 	const char *delegate_zone;	/* provider zone, or NULL (then side is DIRECT) */
 	const char *source;		/* config path named in the header, or NULL */
 	const char *const *expired;	/* domains whose retirement just ended: records to delete */
+	const bool *expired_tlsrpt;	/* per expired domain: it had a TLSRPT record to delete (NULL: none had) */
 	size_t n_expired;
 };
 

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The nsupdate output of `mtastsd dns`, applied with nsupdate (RFC 2136) to a
 # running Knot DNS server, changes exactly the intended records: stale ids are
-# replaced, a dropped TLSRPT record is deleted, unrelated records are kept;
-# after a policy change only that domain's record changes.
+# replaced, a TLSRPT record mtastsd published and dropped is deleted, unrelated records are kept;
+# after a policy change only that domain's record changes; a TLSRPT record is
+# deleted only when mtastsd published it (one published by other means stays).
 set -euo pipefail
 
 : "${MTASTSD:?MTASTSD must name the mtastsd binary}"
@@ -116,7 +117,6 @@ zone_dump >"$work/after1"
 diff "$work/before" "$work/after1" | grep '^[<>]' | sort >"$work/d1" || true
 cat >"$work/d1.want" <<'WANT'
 < _mta-sts.example.com. 3600 TXT "v=STSv1; id=19990101000000;"
-< _smtp._tls.shop.example.com. 3600 TXT "v=TLSRPTv1; rua=mailto:old@shop.example.com"
 > _mta-sts.example.com. 600 TXT "v=STSv1; id=20260101000000;"
 > _mta-sts.shop.example.com. 600 TXT "v=STSv1; id=20260101000000;"
 > _smtp._tls.example.com. 600 TXT "v=TLSRPTv1; rua=mailto:tls@example.com"
@@ -140,6 +140,25 @@ printf '%s\n' \
   '< _mta-sts.shop.example.com. 600 TXT "v=STSv1; id=20260101000000;"' \
   '> _mta-sts.shop.example.com. 600 TXT "v=STSv1; id=20260101010000;"' >"$work/d2.want"
 diff -u "$work/d2.want" "$work/d2" || fail "second update changed other records than the changed domain's"
+
+# shop.example.com has no tlsrpt: the TLSRPT record published for it by other means is not touched
+grep -q '_smtp._tls.shop' "$work/u1" "$work/u2" && fail "an nsupdate script touches shop's TLSRPT record it never wrote"
+grep -qx '_smtp._tls.shop.example.com. 3600 TXT "v=TLSRPTv1; rua=mailto:old@shop.example.com"' "$work/after2" ||
+  fail "the TLSRPT record mtastsd does not own was deleted"
+
+# example.com drops its tlsrpt: the record mtastsd published is deleted, even when a bind run came
+# first (the state keeps the deletion owed, so one run cannot use it up)
+sed -i '/tlsrpt: \["mailto:tls@example.com"\]/d' "$work/mtastsd.yaml"
+SOURCE_DATE_EPOCH=1767230000 "$MTASTSD" -c "$work/mtastsd.yaml" dns >/dev/null || fail "bind run exited $?"
+grep -q ' tlsrpt_del=20260101011320$' "$work/state/mtastsd.state" || fail "the state does not remember the withdrawn TLSRPT record"
+SOURCE_DATE_EPOCH=1767230100 "$MTASTSD" -c "$work/mtastsd.yaml" dns --format nsupdate >"$work/u2b" ||
+  fail "mtastsd dns after dropping tlsrpt exited $?"
+apply "$work/u2b"
+zone_dump >"$work/after2b"
+diff "$work/after2" "$work/after2b" | grep '^[<>]' | sort >"$work/d2b" || true
+printf '%s\n' '< _smtp._tls.example.com. 600 TXT "v=TLSRPTv1; rua=mailto:tls@example.com"' >"$work/d2b.want"
+diff -u "$work/d2b.want" "$work/d2b" || fail "dropping tlsrpt changed other records than its own TLSRPT record"
+cp "$work/after2b" "$work/after2"
 
 # a removed domain retires: its record gets a new id (served as mode none), it is not deleted
 sed -i '/name: shop.example.com/,$d' "$work/mtastsd.yaml"

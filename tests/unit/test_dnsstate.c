@@ -394,3 +394,36 @@ Test(dnsstate, version_3_round_trip_and_empty_state)
 	cr_assert_eq(back.n, 0);
 	diag_free(&dl);
 }
+
+Test(dnsstate, a_withdrawn_tlsrpt_record_is_remembered)
+{
+	static const char fp[] = "0000000000000000000000000000000000000000000000000000000000000000";
+	char *in = xasprintf("mtastsd-state 3\n"
+	    "domain a.example id=20260101000000 fp=%s max_age=86400 rua=- status=active tlsrpt_del=20260102000000\n"
+	    "domain b.example id=20260101000000 fp=%s max_age=86400 rua=- status=active\n"
+	    "end 2\n", fp, fp);
+	struct diag_list dl;
+	struct ids_state s;
+	int version;
+	char *out;
+
+	diag_init(&dl, "state");
+	cr_assert_eq(dnsstate_parse(in, strlen(in), &s, &version, &dl), 0);
+	cr_assert_str_eq(s.d[0].tlsrpt_del, "20260102000000");
+	cr_assert_str_eq(s.d[1].tlsrpt_del, "");
+	/* written only where set: a state without any is what it always was */
+	out = dnsstate_format(&s);
+	cr_assert(strstr(out, "status=active tlsrpt_del=20260102000000\n") != NULL, "%s", out);
+	cr_assert(strstr(out, "rua=- status=active\nend 2\n") != NULL, "%s", out);
+	free(out);
+	ids_state_free(&s);
+	/* a bad value is refused with its position */
+	free(in);
+	in = xasprintf("mtastsd-state 3\ndomain a.example id=20260101000000 fp=%s max_age=86400 rua=- status=active"
+	    " tlsrpt_del=2026\nend 1\n", fp);
+	cr_assert_eq(dnsstate_parse(in, strlen(in), &s, &version, &dl), -1);
+	cr_assert_eq(dl.items[0].line, 2);
+	cr_assert(strstr(dl.items[0].msg, "id '2026' is not 14 digits") != NULL, "%s", dl.items[0].msg);
+	free(in);
+	diag_free(&dl);
+}

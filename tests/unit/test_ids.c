@@ -536,3 +536,47 @@ Test(ids, retiring_at_agrees_with_assign)
 	cr_assert_geq(checked, 8);
 	ids_state_free(&s);
 }
+
+Test(ids, a_withdrawn_tlsrpt_record_is_owed_a_delete_for_a_while)
+{
+	struct ids_state s0 = {0}, s1, s2, s3, s4, s5;
+	struct dom x[2];
+	const struct ids_domain *e;
+
+	mkdom(&x[0], "a.example", POLICY_MODE_TESTING, 86400, "mx.a.example", NULL, "mailto:t@a.example");
+	mkdom(&x[1], "b.example", POLICY_MODE_TESTING, 86400, "mx.b.example", NULL, NULL);
+	step(&s0, x, 2, T0, &s1, NULL);
+	/* never published one: nothing owed */
+	e = ids_find(&s1, "b.example");
+	cr_assert_str_eq(e->tlsrpt_del, "");
+	cr_assert(!ids_tlsrpt_to_delete(e, T0));
+	/* a's rua list emptied: its record is to be deleted, from now */
+	mkdom(&x[0], "a.example", POLICY_MODE_TESTING, 86400, "mx.a.example", NULL, NULL);
+	step(&s1, x, 2, T0 + 10, &s2, NULL);
+	e = ids_find(&s2, "a.example");
+	cr_assert_str_eq(e->tlsrpt_del, "20260101000010");
+	cr_assert(ids_tlsrpt_to_delete(e, T0 + 10));
+	/* kept across runs (a bind run does not use it up), until IDS_EXPIRED_GRACE has passed */
+	step(&s2, x, 2, T0 + 10 + IDS_EXPIRED_GRACE - 1, &s3, NULL);
+	cr_assert_str_eq(ids_find(&s3, "a.example")->tlsrpt_del, "20260101000010");
+	step(&s3, x, 2, T0 + 10 + IDS_EXPIRED_GRACE, &s4, NULL);
+	cr_assert_str_eq(ids_find(&s4, "a.example")->tlsrpt_del, "");
+	ids_state_free(&s4);
+	/* a domain that retires with a record: owed from the retirement; b (none) is owed nothing */
+	mkdom(&x[0], "a.example", POLICY_MODE_TESTING, 86400, "mx.a.example", NULL, "mailto:t@a.example");
+	step(&s1, NULL, 0, T0 + 100, &s5, NULL);
+	cr_assert_str_eq(ids_find(&s5, "a.example")->tlsrpt_del, "20260101000140");
+	cr_assert_str_eq(ids_find(&s5, "b.example")->tlsrpt_del, "");
+	/* and when its retirement is over, the expired entry deletes it too, even after the grace */
+	ids_state_free(&s4);
+	step(&s5, NULL, 0, T0 + 100 + 86400, &s4, NULL);
+	e = ids_find(&s4, "a.example");
+	cr_assert(e->expired);
+	cr_assert(ids_tlsrpt_to_delete(e, T0 + 100 + 86400 + IDS_EXPIRED_GRACE - 1));
+	cr_assert(!ids_tlsrpt_to_delete(ids_find(&s4, "b.example"), T0 + 100 + 86400));
+	ids_state_free(&s1);
+	ids_state_free(&s2);
+	ids_state_free(&s3);
+	ids_state_free(&s4);
+	ids_state_free(&s5);
+}

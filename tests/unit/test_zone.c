@@ -178,7 +178,9 @@ Test(zone, retiring_and_expired_domains_are_explained)
 		  .retiring = true, .deletable_at = T0 + 100 + 86400 },
 	};
 	const char *const expired[] = { "gone.example" };
-	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 3600, .expired = expired, .n_expired = 1 };
+	const bool expired_tls[] = { true };
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 3600, .expired = expired, .expired_tlsrpt = expired_tls,
+		.n_expired = 1 };
 	char *out = render(&p, d, 1, ZONE_BIND);
 
 	cr_assert(strstr(out, "; old.example: retiring (removed from the configuration, served as mode: none since 2026-01-01T00:01:40Z); its records may be deleted from 2026-01-02T00:01:40Z\n") != NULL);
@@ -191,7 +193,7 @@ Test(zone, retiring_and_expired_domains_are_explained)
 	cr_assert(strstr(out, "\"expired\": [\"gone.example\"]") != NULL);
 	free(out);
 	out = render(&p, d, 1, ZONE_NSUPDATE);
-	/* the expired domain's records are deleted, nothing added for it */
+	/* the expired domain's records (it had a TLSRPT record) are deleted, nothing added for it */
 	cr_assert(strstr(out, "update delete _mta-sts.gone.example. TXT\nupdate delete _smtp._tls.gone.example. TXT\nsend\n") != NULL);
 	free(out);
 }
@@ -206,9 +208,9 @@ Test(zone, nsupdate_replaces_exactly_the_records)
 	    "update add _mta-sts.example.com. 600 IN TXT \"v=STSv1; id=20260101000000;\"\n"
 	    "update add _smtp._tls.example.com. 600 IN TXT \"v=TLSRPTv1; rua=mailto:tls@example.com,https://r.example.com/tlsrpt\"\n"
 	    "send\n";
+	/* example.org has no TLSRPT record of mtastsd's: whatever is at its _smtp._tls is not touched */
 	const char *want2 =
 	    "update delete _mta-sts.example.org. TXT\n"
-	    "update delete _smtp._tls.example.org. TXT\n"
 	    "update add _mta-sts.example.org. 600 IN TXT \"v=STSv1; id=20260101000005;\"\n"
 	    "send\n";
 
@@ -218,7 +220,40 @@ Test(zone, nsupdate_replaces_exactly_the_records)
 	for (char *l = out; *l; l = strchr(l, '\n') + 1) {
 		cr_assert(*l == ';' || strncmp(l, "update ", 7) == 0 || strncmp(l, "send\n", 5) == 0, "line: %.40s", l);
 	}
-	cr_assert_eq(data_lines(out), 9);
+	cr_assert_eq(data_lines(out), 8);
+	cr_assert(strstr(out, "_smtp._tls.example.org") == NULL, "%s", out);
+	free(out);
+}
+
+Test(zone, nsupdate_deletes_only_a_tlsrpt_record_mtastsd_published)
+{
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 600 };
+	struct zone_domain d[2] = { doms[0], doms[1] };
+	static const char *const gone[] = { "old.example" };
+	static const bool gone_tls[] = { false };
+	char *out;
+
+	/* example.org had one (its rua list was emptied): deleted, nothing added */
+	d[1].delete_tlsrpt = true;
+	out = render(&p, d, 2, ZONE_NSUPDATE);
+	cr_assert(strstr(out, "update delete _mta-sts.example.org. TXT\n"
+	    "update delete _smtp._tls.example.org. TXT\n"
+	    "update add _mta-sts.example.org. 600 IN TXT \"v=STSv1; id=20260101000005;\"\n"
+	    "send\n") != NULL, "%s", out);
+	free(out);
+	/* an expired domain that never had one: only its _mta-sts record goes */
+	p.expired = gone;
+	p.expired_tlsrpt = gone_tls;
+	p.n_expired = 1;
+	out = render(&p, doms, 0, ZONE_NSUPDATE);
+	cr_assert(strstr(out, "update delete _mta-sts.old.example. TXT\nsend\n") != NULL, "%s", out);
+	free(out);
+	/* the customer side likewise */
+	p.side = ZONE_CUSTOMER;
+	p.delegate_zone = "z.example";
+	p.n_expired = 0;
+	out = render(&p, &doms[1], 1, ZONE_NSUPDATE);
+	cr_assert(strstr(out, "_smtp._tls") == NULL, "%s", out);
 	free(out);
 }
 
