@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,8 +46,8 @@ struct conn {
 	struct certstore_session *tls;
 };
 
-/* Fixed answers shared by every snapshot: 404, 405 and 421 do not depend on the config. */
-static struct MHD_Response *resp_404, *resp_405, *resp_421;
+/* Fixed answers shared by every snapshot: 400, 404, 405 and 421 do not depend on the config. */
+static struct MHD_Response *resp_400, *resp_404, *resp_405, *resp_421;
 static atomic_uint in_flight;
 static char request_marker;
 
@@ -247,6 +248,31 @@ request_complete(void **req_cls, size_t *upload_data_size)
 	return true;
 }
 
+/*
+ * MHD would percent-decode the path in place, and an encoded NUL would cut
+ * it short ("/.well-known/mta-sts.txt%00.x" served as the policy): the
+ * path reaches route() as sent, which normalises it itself.
+ */
+static size_t
+keep_escapes(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static enum MHD_Result
+count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	size_t *n = cls;
+	(void)kind;
+	(void)value;
+
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+		(*n)++;
+	return MHD_YES;
+}
+
 static enum MHD_Result
 policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -255,10 +281,10 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	struct snapshot *snap;
 	struct conn *conn = NULL;
 	const char *host, *sni = NULL;
+	struct route_request req = { 0 };
 	struct route_result r;
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
-	(void)version;
 	(void)upload_data;
 
 	if (!request_complete(req_cls, upload_data_size))
@@ -271,12 +297,21 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 		sni = conn ? certstore_session_sni(conn->tls) : NULL;
 	}
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	req.sni = sni;
+	req.host = host;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &req.n_host);
+	req.method = method;
+	req.target = url;
+	req.http10 = strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
 	/* the newest snapshot: a keep-alive connection sees a reload on its next request */
 	snap = snapshot_current();
-	r = route(snap, sni, host, method, url);
+	r = route(snap, &req);
 	switch (r.status) {
 	case 200:
 		resp = r.site->prebuilt;
+		break;
+	case 400:
+		resp = resp_400;
 		break;
 	case 405:
 		resp = resp_405;
@@ -528,6 +563,7 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 	if (l->kind == LISTEN_HTTPS)
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, policy_handler, l,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, l,
 		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
 		    MHD_OPTION_HTTPS_CERT_CALLBACK, certstore_retrieve_callback(),
@@ -538,6 +574,7 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL,
 		    l->kind == LISTEN_ADMIN ? admin_handler : policy_handler, l,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		    MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
 		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		    MHD_OPTION_ARRAY, ops,
 		    MHD_OPTION_END);
@@ -562,10 +599,12 @@ http_start(struct snapshot *snap)
 {
 	const struct config *cfg = snap->cfg;
 	struct http *h = xcalloc(1, sizeof(*h));
-	static const char b404[] = "not found\n", b405[] = "method not allowed\n",
+	static const char b400[] = "bad request\n", b404[] = "not found\n", b405[] = "method not allowed\n",
 	    b421[] = "misdirected request: the Host header does not match the TLS server name\n";
 
 	if (resp_404 == NULL) {
+		/* a malformed request may have desynchronised the stream: the connection closes */
+		resp_400 = make_response(b400, sizeof(b400) - 1, false, true);
 		resp_404 = make_response(b404, sizeof(b404) - 1, false, false);
 		resp_405 = make_response(b405, sizeof(b405) - 1, true, false);
 		/* the client should retry on a connection whose SNI names the host it wants */
@@ -628,8 +667,9 @@ http_shutdown(struct http *h)
 	free(h->l);
 	snapshot_unref(h->boot);
 	free(h);
+	MHD_destroy_response(resp_400);
 	MHD_destroy_response(resp_404);
 	MHD_destroy_response(resp_405);
 	MHD_destroy_response(resp_421);
-	resp_404 = resp_405 = resp_421 = NULL;
+	resp_400 = resp_404 = resp_405 = resp_421 = NULL;
 }

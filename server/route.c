@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+static const char body_400[] = "bad request\n";
 static const char body_404[] = "not found\n";
 static const char body_405[] = "method not allowed\n";
 static const char body_421[] = "misdirected request: the Host header does not match the TLS server name\n";
@@ -20,34 +21,199 @@ fixed(unsigned status, const char *body, size_t len, bool head)
 	return r;
 }
 
+static bool
+is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool
+is_unreserved(char c)
+{
+	return is_alnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static bool
+is_sub_delim(char c)
+{
+	return c != '\0' && strchr("!$&'()*+,;=", c) != NULL;
+}
+
+static int
+hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Check that S[0..LEN) is `uri-host [":" port]` (RFC 9110 section 7.2, RFC
+ * 3986 section 3.2.2) and set NAME/NAME_LEN to the host without its port.
+ * The port, when there is a colon, is 1 to 5 digits: an empty one is refused
+ * (URI normalisers drop an empty port with its colon; no client sends one).
+ */
+static bool
+parse_authority(const char *s, size_t len, const char **name, size_t *name_len)
+{
+	size_t i = 0;
+
+	if (len > 0 && s[0] == '[') {
+		/* an IP literal: never one of our hosts, but a valid Host */
+		for (i = 1; i < len && s[i] != ']'; i++)
+			if (!is_unreserved(s[i]) && !is_sub_delim(s[i]) && s[i] != ':')
+				return false;
+		if (i == len)
+			return false;
+		i++;
+	} else {
+		for (; i < len && s[i] != ':'; i++) {
+			if (s[i] == '%' && i + 2 < len && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0)
+				i += 2;
+			else if (!is_unreserved(s[i]) && !is_sub_delim(s[i]))
+				return false;
+		}
+	}
+	*name = s;
+	*name_len = i;
+	if (i == len)
+		return true;
+	if (s[i] != ':' || len - i - 1 < 1 || len - i - 1 > 5)
+		return false;
+	for (i++; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+/* A Host field value: the authority between optional whitespace (RFC 9110 section 5.5). */
+static bool
+parse_host(const char *v, const char **name, size_t *name_len)
+{
+	size_t len;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	len = strlen(v);
+	while (len > 0 && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+		len--;
+	return parse_authority(v, len, name, name_len);
+}
+
+/*
+ * Compare the path P (up to a '?' or its end) with WANT after RFC 3986
+ * section 6.2.2 normalisation: escapes of unreserved characters decoded,
+ * every other escape kept. Returns 1 equal, 0 different, -1 when P holds a
+ * byte no path may hold or a broken escape (the whole path is checked).
+ */
+static int
+path_is(const char *p, const char *want)
+{
+	size_t w = 0;
+	bool same = true;
+
+	for (; *p != '\0' && *p != '?'; p++) {
+		char c = *p;
+
+		if (c == '%') {
+			int h = hex(p[1]), l = h < 0 ? -1 : hex(p[2]);
+
+			if (l < 0)
+				return -1;
+			c = (char)(h * 16 + l);
+			p += 2;
+			if (!is_unreserved(c)) {
+				/* an escape that stays one cannot match a path without '%' */
+				same = false;
+				continue;
+			}
+		} else if (!is_unreserved(c) && !is_sub_delim(c) && c != ':' && c != '@' && c != '/') {
+			return -1;
+		}
+		if (same && want[w] == c)
+			w++;
+		else
+			same = false;
+	}
+	return same && want[w] == '\0';
+}
+
+/*
+ * Split an absolute-form target "http://authority/path" into its host and
+ * path; false for any other scheme, a userinfo or an empty host.
+ */
+static bool
+parse_absolute(const char *t, const char **name, size_t *name_len, const char **path)
+{
+	size_t skip, n;
+
+	if (strlen(t) > 7 && str_eq_ci(t, "http://", 7))
+		skip = 7;
+	else if (strlen(t) > 8 && str_eq_ci(t, "https://", 8))
+		skip = 8;
+	else
+		return false;
+	t += skip;
+	n = strcspn(t, "/?#");
+	if (n == 0 || memchr(t, '@', n) != NULL || !parse_authority(t, n, name, name_len) || *name_len == 0)
+		return false;
+	*path = t + n;
+	return true;
+}
+
 struct route_result
-route(const struct snapshot *snap, const char *sni, const char *host, const char *method,
-    const char *path)
+route(const struct snapshot *snap, const struct route_request *req)
 {
 	char sni_c[DNAME_MAX + 2], host_c[DNAME_MAX + 2];
 	int sni_ok = -1, host_ok = -1;
-	const char *name;
+	const char *name = NULL, *path = req->target;
+	size_t name_len = 0;
+	bool has_host = false;
 	const struct site *site;
-	bool head = method != NULL && strcmp(method, "HEAD") == 0;
+	bool head = req->method != NULL && strcmp(req->method, "HEAD") == 0;
 	struct route_result r;
+	int match;
 
-	if (sni != NULL)
-		sni_ok = dname_canon_host(sni, strlen(sni), false, sni_c, sizeof(sni_c));
-	if (host != NULL)
-		host_ok = dname_canon_host(host, strlen(host), true, host_c, sizeof(host_c));
+	/* RFC 9112 section 3.2: 400 for a missing, repeated or invalid Host */
+	if (req->n_host > 1 || (req->host == NULL && !req->http10))
+		return fixed(400, body_400, sizeof(body_400) - 1, head);
+	if (req->host != NULL) {
+		if (!parse_host(req->host, &name, &name_len))
+			return fixed(400, body_400, sizeof(body_400) - 1, head);
+		has_host = true;
+	}
+	if (path == NULL || path[0] == '\0')
+		return fixed(400, body_400, sizeof(body_400) - 1, head);
+	if (path[0] != '/' && strcmp(path, "*") != 0) {
+		/* absolute-form: the target's authority names the host, the Host header does not count */
+		if (!parse_absolute(req->target, &name, &name_len, &path))
+			return fixed(400, body_400, sizeof(body_400) - 1, head);
+		has_host = true;
+	}
+	if ((match = path_is(path, ROUTE_POLICY_PATH)) < 0)
+		return fixed(400, body_400, sizeof(body_400) - 1, head);
+
+	if (req->sni != NULL)
+		sni_ok = dname_canon_host(req->sni, strlen(req->sni), false, sni_c, sizeof(sni_c));
+	if (has_host)
+		host_ok = dname_canon_host(name, name_len, false, host_c, sizeof(host_c));
 
 	/* an SNI that is no host name cannot have passed the handshake; it does not count */
-	if (sni_ok >= 0 && host != NULL && (host_ok < 0 || strcmp(sni_c, host_c) != 0))
+	if (sni_ok >= 0 && has_host && (host_ok < 0 || strcmp(sni_c, host_c) != 0))
 		return fixed(421, body_421, sizeof(body_421) - 1, head);
-	if (host != NULL)
+	if (has_host)
 		name = host_ok < 0 ? NULL : host_c;
 	else
 		name = sni_ok < 0 ? NULL : sni_c;	/* HTTP/1.0 without Host: the SNI names the site */
 	if (name == NULL || (site = snapshot_site(snap, name)) == NULL)
 		return fixed(404, body_404, sizeof(body_404) - 1, head);
-	if (path == NULL || strcmp(path, ROUTE_POLICY_PATH) != 0)
+	if (!match)
 		return fixed(404, body_404, sizeof(body_404) - 1, head);
-	if (method == NULL || (!head && strcmp(method, "GET") != 0))
+	if (req->method == NULL || (!head && strcmp(req->method, "GET") != 0))
 		return fixed(405, body_405, sizeof(body_405) - 1, head);
 	r = fixed(200, site->body, site->body_len, head);
 	r.site = site;

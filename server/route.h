@@ -11,8 +11,18 @@
 #define ROUTE_POLICY_PATH "/.well-known/mta-sts.txt"
 #define ROUTE_ALLOW "GET, HEAD"
 
+/* One request as received; nothing in it is decoded or trimmed yet. */
+struct route_request {
+	const char *sni;	/* the TLS server name, NULL on plain HTTP */
+	const char *host;	/* the Host header, NULL when absent */
+	size_t n_host;		/* Host header lines in the request (a second one is an error) */
+	const char *method;
+	const char *target;	/* the request-target as sent, percent-encoding included */
+	bool http10;		/* an HTTP/1.0 request, which may omit Host */
+};
+
 struct route_result {
-	unsigned status;		/* 200, 404, 405 or 421 */
+	unsigned status;		/* 200, 400, 404, 405 or 421 */
 	const struct site *site;	/* the policy served (200 only), owned by the snapshot */
 	const char *content_type;	/* always "text/plain" */
 	const char *allow;		/* ROUTE_ALLOW for 405, else NULL */
@@ -22,18 +32,23 @@ struct route_result {
 };
 
 /*
- * Route one request. SNI is the TLS server name (NULL on plain HTTP), HOST
- * the Host header (NULL when absent), METHOD and PATH as received (path
- * without query). Host and SNI are compared after canonicalisation (case,
- * a trailing dot and the Host's port do not count). Rules, in order:
- *  - SNI and Host both present but naming different hosts: 421;
- *  - the host (Host, else SNI) is not mta-sts.<configured domain>: 404;
- *  - any path but ROUTE_POLICY_PATH: 404;
+ * Route one request REQ. Host and SNI are compared after canonicalisation
+ * (case, a trailing dot and the Host's port do not count). Rules, in order:
+ *  - malformed (RFC 9112 section 3.2): two Host lines, no Host in HTTP/1.1,
+ *    a Host that is no `uri-host [":" port]` (an empty port included), a
+ *    target that is neither origin-form nor an http(s) absolute-form with a
+ *    host, bad percent-encoding or bytes a URI cannot hold: 400;
+ *  - an absolute-form target names the host by its authority (its Host
+ *    header is then ignored, RFC 9112 section 3.2.2), else the Host does;
+ *  - SNI and that host both present but naming different hosts: 421;
+ *  - the host (else SNI, HTTP/1.0 only) is not mta-sts.<configured domain>: 404;
+ *  - a path other than ROUTE_POLICY_PATH once percent-encoded unreserved
+ *    characters are decoded (RFC 3986 section 6.2.2; an encoded NUL, `/` or
+ *    `?` stays encoded and never matches); the query does not count: 404;
  *  - GET: 200 with the policy; HEAD: the same without body; else 405.
  * Never a redirect. Pure: no I/O, no allocation.
  */
-struct route_result route(const struct snapshot *snap, const char *sni, const char *host,
-    const char *method, const char *path);
+struct route_result route(const struct snapshot *snap, const struct route_request *req);
 
 /*
  * Whether a Connection header VALUE (NULL when absent) asks to close the

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: request routing. The input is split at NUL bytes into SNI, Host,
- * method and path; an empty SNI or Host field stands for "absent".
+ * method and request target; an empty SNI or Host field stands for "absent"
+ * (an HTTP/1.0 request then, which may omit Host).
  */
 #include "config.h"
 #include "diag.h"
@@ -11,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,28 @@ static const char yaml[] =
     "  - {name: sub.example.com, mx: [mx.sub.example.com]}\n";
 
 static struct snapshot *snap;
+
+/* The path of TARGET (origin- or absolute-form) fully percent-decoded, up to its query. */
+static void
+decoded_path(const char *t, char *out, size_t len)
+{
+	size_t n = 0;
+	const char *p = strstr(t, "://");
+
+	if (t[0] != '/' && p != NULL)
+		t = p + 3 + strcspn(p + 3, "/?#");
+	for (; *t != '\0' && *t != '?' && n + 1 < len; t++) {
+		unsigned v;
+
+		if (*t == '%' && sscanf(t + 1, "%2x", &v) == 1) {
+			out[n++] = v ? (char)v : '\x01';
+			t += 2;
+		} else {
+			out[n++] = *t;
+		}
+	}
+	out[n] = '\0';
+}
 
 static void
 init(void)
@@ -45,6 +69,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *buf, *field[4] = { "", "", "GET", "/" };
 	size_t n = 0, start = 0;
 	struct route_result rr;
+	struct route_request req;
+	char path[64];
 
 	if (snap == NULL)
 		init();
@@ -59,13 +85,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			start = i + 1;
 		}
 	}
-	rr = route(snap, field[0][0] ? field[0] : NULL, field[1][0] ? field[1] : NULL, field[2], field[3]);
+	req = (struct route_request){ field[0][0] ? field[0] : NULL, field[1][0] ? field[1] : NULL,
+		field[1][0] != '\0', field[2], field[3], field[1][0] == '\0' };
+	rr = route(snap, &req);
+	decoded_path(field[3], path, sizeof(path));
 	switch (rr.status) {
 	case 200:
 		/* a policy is only ever the rendered body of a configured domain, for GET or HEAD */
 		if (rr.site == NULL || rr.body_len != rr.site->body_len ||
 		    memcmp(rr.body, rr.site->body, rr.body_len) != 0 ||
-		    strcmp(field[3], ROUTE_POLICY_PATH) != 0)
+		    strcmp(path, ROUTE_POLICY_PATH) != 0)
 			__builtin_trap();
 		{
 			size_t len;
@@ -77,6 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rr.send_body != (strcmp(field[2], "GET") == 0))
 			__builtin_trap();
 		break;
+	case 400:
 	case 404:
 	case 405:
 	case 421:

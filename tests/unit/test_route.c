@@ -66,6 +66,23 @@ teardown(void)
 
 TestSuite(route, .init = setup, .fini = teardown);
 
+/* An HTTP/1.1 request with at most one Host line. */
+static struct route_result
+rt(const struct snapshot *sn, const char *sni, const char *host, const char *method, const char *target)
+{
+	struct route_request req = { sni, host, host != NULL, method, target, false };
+
+	return route(sn, &req);
+}
+
+static struct route_result
+rt10(const char *sni, const char *host, const char *target)
+{
+	struct route_request req = { sni, host, host != NULL, "GET", target, true };
+
+	return route(snap, &req);
+}
+
 static void
 expect_policy(struct route_result r, const char *body)
 {
@@ -79,7 +96,7 @@ expect_policy(struct route_result r, const char *body)
 
 Test(route, get_policy_over_tls_is_the_rendered_body)
 {
-	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", PATH);
+	struct route_result r = rt(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", PATH);
 	size_t len;
 	char *rendered = policy_render(config_find_domain(snap->cfg, "example.com"), &len);
 
@@ -93,12 +110,12 @@ Test(route, get_policy_over_tls_is_the_rendered_body)
 
 Test(route, mode_none_domain_is_still_served)
 {
-	expect_policy(route(snap, "mta-sts.example.net", "mta-sts.example.net", "GET", PATH), body_net);
+	expect_policy(rt(snap, "mta-sts.example.net", "mta-sts.example.net", "GET", PATH), body_net);
 }
 
 Test(route, head_has_no_body_but_the_same_length)
 {
-	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "HEAD", PATH);
+	struct route_result r = rt(snap, "mta-sts.example.com", "mta-sts.example.com", "HEAD", PATH);
 
 	expect_policy(r, body_com);
 	cr_assert_not(r.send_body);
@@ -106,10 +123,10 @@ Test(route, head_has_no_body_but_the_same_length)
 
 Test(route, plain_http_routes_by_host_only)
 {
-	expect_policy(route(snap, NULL, "mta-sts.example.com", "GET", PATH), body_com);
-	cr_assert_eq(route(snap, NULL, "mta-sts.example.invalid", "GET", PATH).status, 404);
-	cr_assert_eq(route(snap, NULL, NULL, "GET", PATH).status, 404);
-	cr_assert_eq(route(snap, NULL, "127.0.0.1:8080", "GET", PATH).status, 404);
+	expect_policy(rt(snap, NULL, "mta-sts.example.com", "GET", PATH), body_com);
+	cr_assert_eq(rt(snap, NULL, "mta-sts.example.invalid", "GET", PATH).status, 404);
+	cr_assert_eq(rt10(NULL, NULL, PATH).status, 404);
+	cr_assert_eq(rt(snap, NULL, "127.0.0.1:8080", "GET", PATH).status, 404);
 }
 
 Test(route, host_is_canonicalised)
@@ -120,31 +137,128 @@ Test(route, host_is_canonicalised)
 	};
 
 	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-		expect_policy(route(snap, NULL, hosts[i], "GET", PATH), body_com);
-		expect_policy(route(snap, "mta-sts.example.com", hosts[i], "GET", PATH), body_com);
+		expect_policy(rt(snap, NULL, hosts[i], "GET", PATH), body_com);
+		expect_policy(rt(snap, "mta-sts.example.com", hosts[i], "GET", PATH), body_com);
 	}
 	/* the SNI is canonicalised too, but never carries a port */
-	expect_policy(route(snap, "MTA-STS.EXAMPLE.COM.", "mta-sts.example.com", "GET", PATH), body_com);
+	expect_policy(rt(snap, "MTA-STS.EXAMPLE.COM.", "mta-sts.example.com", "GET", PATH), body_com);
 }
 
 Test(route, sni_and_host_disagree_is_421)
 {
-	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", PATH);
+	struct route_result r = rt(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", PATH);
 
 	cr_assert_eq(r.status, 421);
 	cr_assert_null(r.site);
 	cr_assert_str_eq(r.content_type, "text/plain");
 	cr_assert(r.body_len > 0);
 	/* also when the Host is not a host name at all, or unknown, or another path */
-	cr_assert_eq(route(snap, "mta-sts.example.com", "127.0.0.1", "GET", PATH).status, 421);
-	cr_assert_eq(route(snap, "mta-sts.example.com", "mta-sts.unknown.example", "GET", PATH).status, 421);
-	cr_assert_eq(route(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", "/").status, 421);
+	cr_assert_eq(rt(snap, "mta-sts.example.com", "127.0.0.1", "GET", PATH).status, 421);
+	cr_assert_eq(rt(snap, "mta-sts.example.com", "mta-sts.unknown.example", "GET", PATH).status, 421);
+	cr_assert_eq(rt(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", "/").status, 421);
 }
 
-Test(route, missing_host_uses_the_sni)
+Test(route, missing_host_uses_the_sni_in_http10_only)
 {
-	expect_policy(route(snap, "mta-sts.example.org", NULL, "GET", PATH),
+	expect_policy(rt10("mta-sts.example.org", NULL, PATH),
 	    "version: STSv1\r\nmode: testing\r\nmx: mail.example.org\r\nmax_age: 604800\r\n");
+	/* RFC 9112 section 3.2: an HTTP/1.1 request without Host is 400 on every listener */
+	cr_assert_eq(rt(snap, "mta-sts.example.org", NULL, "GET", PATH).status, 400);
+	cr_assert_eq(rt(snap, NULL, NULL, "GET", PATH).status, 400);
+}
+
+Test(route, two_host_lines_are_400)
+{
+	struct route_request req = { "mta-sts.example.com", "mta-sts.example.com", 2, "GET", PATH, false };
+	struct route_result r = route(snap, &req);
+
+	cr_assert_eq(r.status, 400);
+	cr_assert_null(r.site);
+	cr_assert_str_eq(r.content_type, "text/plain");
+	req.sni = NULL;
+	req.http10 = true;
+	cr_assert_eq(route(snap, &req).status, 400);
+}
+
+Test(route, invalid_host_values_are_400)
+{
+	static const char *const hosts[] = {
+		"mta-sts.example.com:", "mta-sts.example.com:x", "mta-sts.example.com:123456",
+		"mta-sts.example.com:443:443", "mta-sts.example.com/x", "mta-sts.example.com x",
+		"user@mta-sts.example.com", "mta-sts.example.com\r", "[::1", "[::1]x", "[::1]:",
+		"mta-sts.exa\x7fmple.com", "mta-sts.ex\xc3\xa4mple.com", "mta-sts.example.com%zz",
+	};
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		cr_assert_eq(rt(snap, NULL, hosts[i], "GET", PATH).status, 400, "host '%s'", hosts[i]);
+		cr_assert_eq(rt(snap, "mta-sts.example.com", hosts[i], "GET", PATH).status, 400, "host '%s'", hosts[i]);
+	}
+}
+
+Test(route, host_whitespace_is_not_part_of_the_name)
+{
+	static const char *const hosts[] = {
+		"mta-sts.example.com ", "mta-sts.example.com\t", " mta-sts.example.com \t ", "mta-sts.example.com:443 ",
+	};
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		expect_policy(rt(snap, NULL, hosts[i], "GET", PATH), body_com);
+		expect_policy(rt(snap, "mta-sts.example.com", hosts[i], "GET", PATH), body_com);
+	}
+	/* valid but no host of ours */
+	cr_assert_eq(rt(snap, NULL, "[::1]:8080", "GET", PATH).status, 404);
+	cr_assert_eq(rt(snap, NULL, "mta%2Dsts.example.com", "GET", PATH).status, 404);
+	cr_assert_eq(rt(snap, "mta-sts.example.com", "[::1]", "GET", PATH).status, 421);
+}
+
+Test(route, paths_are_compared_after_normalisation)
+{
+	/* escapes of unreserved characters are the characters themselves (RFC 3986 section 6.2.2.2) */
+	expect_policy(rt(snap, NULL, "mta-sts.example.com", "GET", "/.well-known/mta%2Dsts%2etxt"), body_com);
+	expect_policy(rt(snap, NULL, "mta-sts.example.com", "GET", "/%2Ewell-known/mta-sts.txt"), body_com);
+	expect_policy(rt(snap, NULL, "mta-sts.example.com", "GET", PATH "?x=%00"), body_com);
+	/* an encoded NUL, slash or question mark stays what it is, and matches nothing */
+	static const char *const other[] = {
+		PATH "%00", PATH "%00.x", "/.well-known%2Fmta-sts.txt", PATH "%3F", "/.well-known/mta-sts.tx%74%00",
+	};
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++)
+		cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", other[i]).status, 404, "path '%s'", other[i]);
+	/* broken escapes and bytes no URI holds are malformed */
+	static const char *const bad[] = {
+		PATH "%", PATH "%0", PATH "%zz", "/.well-known/mta-sts.txt x", "/.well-known/\x01", "/\xc3\xa4",
+		"/.well-known/mta-sts.txt#frag", "", "mta-sts.txt", "/a\\b",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", bad[i]).status, 400, "path '%s'", bad[i]);
+}
+
+Test(route, absolute_form_is_routed_by_its_authority)
+{
+	/* RFC 9112 section 3.2.2: the target's authority names the host, the Host header is ignored */
+	expect_policy(rt(snap, NULL, "unrelated.example", "GET", "http://mta-sts.example.com" PATH), body_com);
+	expect_policy(rt(snap, NULL, "mta-sts.example.org", "GET", "HTTPS://MTA-STS.example.com:443" PATH), body_com);
+	expect_policy(rt(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", "https://mta-sts.example.com" PATH),
+	    body_com);
+	expect_policy(rt10(NULL, NULL, "http://mta-sts.example.com" PATH "?q"), body_com);
+	cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", "http://mta-sts.example.org" PATH).status, 200);
+	cr_assert_str_eq(rt(snap, NULL, "mta-sts.example.com", "GET", "http://mta-sts.example.org" PATH).site->host,
+	    "mta-sts.example.org");
+	/* it must still agree with the SNI */
+	cr_assert_eq(rt(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", "https://mta-sts.example.org" PATH).status,
+	    421);
+	cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", "http://mta-sts.unknown.example" PATH).status, 404);
+	cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", "http://mta-sts.example.com").status, 404);
+	cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", "http://mta-sts.example.com/").status, 404);
+	/* other schemes, userinfo, an empty host or port, garbage: malformed */
+	static const char *const bad[] = {
+		"ftp://mta-sts.example.com" PATH, "http://user@mta-sts.example.com" PATH, "http://" PATH,
+		"http:///x", "http://mta-sts.example.com:" PATH, "http:mta-sts.example.com" PATH,
+		"mta-sts.example.com:443", "http://mta-sts.example.com" PATH "%",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", bad[i]).status, 400, "target '%s'", bad[i]);
+	/* an HTTP/1.1 absolute-form request still needs its Host line */
+	cr_assert_eq(rt(snap, NULL, NULL, "GET", "http://mta-sts.example.com" PATH).status, 400);
 }
 
 Test(route, unknown_host_is_404)
@@ -155,7 +269,7 @@ Test(route, unknown_host_is_404)
 	};
 
 	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-		struct route_result r = route(snap, hosts[i], hosts[i], "GET", PATH);
+		struct route_result r = rt(snap, hosts[i], hosts[i], "GET", PATH);
 
 		cr_assert_eq(r.status, 404, "host '%s'", hosts[i]);
 		cr_assert_null(r.site);
@@ -169,18 +283,18 @@ Test(route, other_paths_are_404_never_a_redirect)
 	static const char *const paths[] = {
 		"/", "/.well-known/", "/.well-known/mta-sts.txt/", "/.well-known/MTA-STS.TXT",
 		"/.well-known/mta-sts.txt.bak", "//.well-known/mta-sts.txt", "/.well-known//mta-sts.txt",
-		"/.well-known/../.well-known/mta-sts.txt", "",
+		"/.well-known/../.well-known/mta-sts.txt", "*",
 	};
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", paths[i]);
+		struct route_result r = rt(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", paths[i]);
 
 		cr_assert_eq(r.status, 404, "path '%s'", paths[i]);
 		cr_assert_null(r.allow);
 		cr_assert_eq(r.body_len, strlen("not found\n"));
 		cr_assert(memcmp(r.body, "not found\n", r.body_len) == 0);
 	}
-	cr_assert_eq(route(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", NULL).status, 404);
+	cr_assert_eq(rt(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", NULL).status, 400);
 }
 
 Test(route, other_methods_are_405_with_allow)
@@ -188,7 +302,7 @@ Test(route, other_methods_are_405_with_allow)
 	static const char *const methods[] = { "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "get", "head" };
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", methods[i], PATH);
+		struct route_result r = rt(snap, "mta-sts.example.com", "mta-sts.example.com", methods[i], PATH);
 
 		cr_assert_eq(r.status, 405, "method '%s'", methods[i]);
 		cr_assert_not_null(r.allow);
@@ -200,7 +314,7 @@ Test(route, other_methods_are_405_with_allow)
 
 Test(route, head_on_an_error_has_no_body)
 {
-	struct route_result r = route(snap, "mta-sts.example.com", "mta-sts.example.com", "HEAD", "/nope");
+	struct route_result r = rt(snap, "mta-sts.example.com", "mta-sts.example.com", "HEAD", "/nope");
 
 	cr_assert_eq(r.status, 404);
 	cr_assert_not(r.send_body);
@@ -208,7 +322,7 @@ Test(route, head_on_an_error_has_no_body)
 
 Test(route, no_snapshot_is_404)
 {
-	cr_assert_eq(route(NULL, "mta-sts.example.com", "mta-sts.example.com", "GET", PATH).status, 404);
+	cr_assert_eq(rt(NULL, "mta-sts.example.com", "mta-sts.example.com", "GET", PATH).status, 404);
 }
 
 Test(route, every_site_has_its_host_and_body)
