@@ -69,6 +69,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
 	log_debug("mhd: %s", msg);
+	metrics_mhd_answer(msg);
 }
 
 static struct MHD_Response *

@@ -10,7 +10,7 @@
 #include <string.h>
 
 /* the statuses mtastsd can answer with; anything else is counted as "other" */
-static const unsigned statuses[] = { 200, 400, 404, 405, 408, 413, 414, 421, 431, 500, 503 };
+static const unsigned statuses[] = { 200, 400, 404, 405, 408, 413, 414, 421, 431, 500, 503, 505 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
 
 static atomic_ullong req_count[N_STATUS + 1];
@@ -33,6 +33,17 @@ void
 metrics_request(unsigned status)
 {
 	atomic_fetch_add_explicit(&req_count[status_slot(status)], 1, memory_order_relaxed);
+}
+
+void
+metrics_mhd_answer(const char *msg)
+{
+	static const char prefix[] = "Error processing request (HTTP response code is ";
+	unsigned status;
+
+	/* libmicrohttpd 0.9.75 says so for each 4xx/5xx it sends itself (transmit_error_response_len) */
+	if (strncmp(msg, prefix, sizeof(prefix) - 1) == 0 && sscanf(msg + sizeof(prefix) - 1, "%u", &status) == 1)
+		metrics_request(status);
 }
 
 void

@@ -15,6 +15,12 @@ enum metrics_tls_failure {
 
 /* Count one answered request with HTTP STATUS (any value; rare ones share "other"). */
 void metrics_request(unsigned status);
+/*
+ * Count the answer a libmicrohttpd log message MSG reports it sent itself
+ * (400, 413, 414, 431, 505 for requests it refuses before any handler sees
+ * them); any other message counts nothing. Pure parsing, then one counter.
+ */
+void metrics_mhd_answer(const char *msg);
 void metrics_tls_failure(enum metrics_tls_failure why);
 void metrics_reload(int ok);
 /* Count one failed DNS publication after a reload (state, zone file or on_change). */
