@@ -6,11 +6,22 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
+
+/*
+ * The schema nests five collections deep (top level, listen, https, a
+ * listener, its proxy_from). libyaml's time grows with the square of the
+ * depth, so a deeper file is refused at the first collection past the limit,
+ * before the parser has read the rest.
+ */
+#define CONFIG_MAX_DEPTH 8
 
 /*
  * The YAML file as a compact tree, built from libyaml's event stream rather
@@ -161,6 +172,11 @@ get_uint(struct ctx *c, struct ynode *n, const char *key, unsigned long min, uns
 		return -1;
 	}
 	v = sval(n);
+	/* "-5" is a number out of range, not something that is not a number */
+	if (v[0] == '-' && v[1] != '\0' && strspn(v + 1, "0123456789") == strlen(v + 1)) {
+		ERR(c, n, "'%s' is out of range (%lu..%lu): %s", key, min, max, v);
+		return -1;
+	}
 	for (const char *p = v; *p; p++) {
 		if (*p < '0' || *p > '9') {
 			ERR(c, n, "'%s' must be an integer, not '%s'", key, v);
@@ -385,7 +401,19 @@ static const char *const listener_keys[] = { "address", "proxy_protocol", "proxy
 struct listener_arg {
 	struct config_listener *l;
 	bool have_address;
+	struct ynode *from_any;	/* "proxy_from: any", where written */
 };
+
+/* "proxy_from: any": every IPv4 and IPv6 source, written out so that nothing else treats "none" as "any" */
+static void
+cidr_any(struct config_cidr **out, size_t *n)
+{
+	*out = xreallocarray(*out, *n + 2, sizeof(**out));
+	memset(&(*out)[*n], 0, 2 * sizeof(**out));
+	(*out)[*n].family = AF_INET;
+	(*out)[*n + 1].family = AF_INET6;
+	*n += 2;
+}
 
 static void
 listener_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
@@ -407,7 +435,12 @@ listener_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, 
 	} else if (strcmp(key, "proxy_protocol") == 0) {
 		get_bool(c, v, "proxy_protocol", &la->l->proxy_protocol);
 	} else if (strcmp(key, "proxy_from") == 0) {
-		cidr_list(c, v, "proxy_from", &la->l->proxy_from, &la->l->n_proxy_from);
+		if (is_plain(v) && strcmp(sval(v), "any") == 0) {
+			la->from_any = v;
+			cidr_any(&la->l->proxy_from, &la->l->n_proxy_from);
+		} else {
+			cidr_list(c, v, "proxy_from", &la->l->proxy_from, &la->l->n_proxy_from);
+		}
 	}
 }
 
@@ -432,7 +465,7 @@ parse_listener(struct ctx *c, struct ynode *n, const char *where, struct config_
 		return 0;
 	}
 	if (n->type == YAML_MAPPING_NODE) {
-		struct listener_arg la = { l, false };
+		struct listener_arg la = { l, false, NULL };
 		size_t errors = c->dl->errors;
 		walk_mapping(c, n, where, listener_keys, listener_pair, &la);
 		if (!la.have_address) {
@@ -441,6 +474,16 @@ parse_listener(struct ctx *c, struct ynode *n, const char *where, struct config_
 		}
 		if (l->n_proxy_from > 0 && !l->proxy_protocol)
 			WARN(c, n, "'proxy_from' has no effect without 'proxy_protocol: true'");
+		/*
+		 * A PROXY header names the client: from anyone but the balancers it
+		 * is a forged address, which also steps around max_connections_per_ip.
+		 */
+		if (l->proxy_protocol && l->n_proxy_from == 0 && c->dl->errors == errors)
+			ERR(c, n, "listener '%s' with 'proxy_protocol: true' needs 'proxy_from' (the addresses of "
+			    "the balancers), or 'proxy_from: any'", l->address);
+		else if (l->proxy_protocol && la.from_any)
+			WARN(c, la.from_any, "'proxy_from: any' on '%s': every client can claim any address in a "
+			    "PROXY header", l->address);
 		return c->dl->errors == errors ? 0 : -1;
 	}
 	ERR(c, n, "a listener in '%s' must be an address string or a mapping, not %s", where, type_name(n));
@@ -1089,6 +1132,38 @@ set_defaults(struct config *cfg)
 	cfg->limits.max_header_size = 8192;
 }
 
+static unsigned
+listener_port(const struct config_listener *l)
+{
+	if (l->sa.ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)(const void *)&l->sa)->sin6_port);
+	return ntohs(((const struct sockaddr_in *)(const void *)&l->sa)->sin_port);
+}
+
+/* 0.0.0.0 or [::] */
+static bool
+is_wildcard(const struct config_listener *l)
+{
+	if (l->sa.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)&l->sa)->sin6_addr);
+	return ((const struct sockaddr_in *)(const void *)&l->sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+}
+
+/*
+ * Two different addresses of one family and port, one of them the wildcard:
+ * the second bind fails with "address in use" (an exact duplicate is
+ * reported on its own).
+ */
+static bool
+wildcard_clash(const struct config_listener *a, const struct config_listener *b)
+{
+	if (a->sa.ss_family != b->sa.ss_family || listener_port(a) != listener_port(b))
+		return false;
+	if (a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0)
+		return false;
+	return is_wildcard(a) || is_wildcard(b);
+}
+
 static void
 check_listeners(struct ctx *c)
 {
@@ -1124,6 +1199,37 @@ check_listeners(struct ctx *c)
 					    at->address, other->line);
 				break;
 			}
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < i; j++)
+			if (wildcard_clash(all[i], all[j])) {
+				const struct config_listener *at = all[i]->line || !all[j]->line ? all[i] : all[j];
+				const struct config_listener *other = at == all[i] ? all[j] : all[i];
+				const struct config_listener *wild = is_wildcard(all[i]) ? all[i] : all[j];
+				char where[64];
+
+				if (other->line)
+					snprintf(where, sizeof(where), "line %d", other->line);
+				else
+					snprintf(where, sizeof(where), "a default listener");
+				diag_add(c->dl, DIAG_ERROR, at->line, at->col,
+				    "address '%s' cannot be bound beside '%s' (%s): '%s' already takes the port on "
+				    "every local %s address", at->address, other->address, where, wild->address,
+				    wild->sa.ss_family == AF_INET ? "IPv4" : "IPv6");
+				break;
+			}
+	/* mtastsd binds [::] with IPV6_V6ONLY, so IPv4 senders need their own listener on the port */
+	for (size_t i = 0; i < n; i++) {
+		bool v4 = false;
+
+		if (all[i]->sa.ss_family != AF_INET6 || !is_wildcard(all[i]))
+			continue;
+		for (size_t j = 0; j < n && !v4; j++)
+			v4 = all[j]->sa.ss_family == AF_INET && listener_port(all[j]) == listener_port(all[i]);
+		if (!v4)
+			diag_add(c->dl, DIAG_WARNING, all[i]->line, all[i]->col,
+			    "'%s' accepts IPv6 connections only: add '0.0.0.0:%u' for IPv4 clients", all[i]->address,
+			    listener_port(all[i]));
+	}
 	if (cfg->n_https == 0 && cfg->n_http == 0)
 		diag_add(c->dl, DIAG_WARNING, 0, 0, "no https or http listener: 'serve' would answer nothing");
 }
@@ -1134,10 +1240,30 @@ check_listeners(struct ctx *c)
  * mistake (an unclosed quote is found only at the end of the file).
  */
 static void
-syntax_error(struct diag_list *dl, const yaml_parser_t *parser)
+syntax_error(struct diag_list *dl, const yaml_parser_t *parser, const char *data, size_t len)
 {
 	const char *problem = parser->problem ? parser->problem : "unknown problem";
 
+	if (parser->error == YAML_READER_ERROR) {
+		/*
+		 * The reader (a NUL or another control character, bad UTF-8) gives
+		 * only a byte offset, not a mark: count the lines and characters
+		 * up to it, as the marks of the other errors do.
+		 */
+		size_t end = parser->problem_offset < len ? parser->problem_offset : len;
+		int line = 1, col = 1;
+
+		for (size_t i = 0; i < end; i++) {
+			if (data[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+				col++;
+			}
+		}
+		diag_add(dl, DIAG_ERROR, line, col, "YAML syntax error: %s", problem);
+		return;
+	}
 	if (parser->context && (parser->context_mark.line != parser->problem_mark.line ||
 	    parser->context_mark.column != parser->problem_mark.column))
 		diag_add(dl, DIAG_ERROR, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
@@ -1202,7 +1328,8 @@ push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
  * document is reported but does not discard the first.
  */
 static int
-ytree_load(struct ytree *t, yaml_parser_t *parser, struct diag_list *dl, uint32_t *root)
+ytree_load(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, struct diag_list *dl,
+    uint32_t *root)
 {
 	uint32_t *open = NULL, *pending = NULL;	/* open collections; children not yet placed */
 	size_t n_open = 0, cap_open = 0, n_pending = 0, cap_pending = 0;
@@ -1217,7 +1344,7 @@ ytree_load(struct ytree *t, yaml_parser_t *parser, struct diag_list *dl, uint32_
 		const unsigned char *anchor = NULL;
 
 		if (!yaml_parser_parse(parser, &ev)) {
-			syntax_error(dl, parser);
+			syntax_error(dl, parser, data, len);
 			rc = -1;
 			break;
 		}
@@ -1258,6 +1385,13 @@ ytree_load(struct ytree *t, yaml_parser_t *parser, struct diag_list *dl, uint32_
 		case YAML_MAPPING_START_EVENT: {
 			struct ynode *n;
 
+			if (ev.type != YAML_SCALAR_EVENT && n_open >= CONFIG_MAX_DEPTH) {
+				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				    "lists and mappings are nested more than %d deep; the configuration needs 5",
+				    CONFIG_MAX_DEPTH);
+				rc = -1;
+				break;
+			}
 			if (t->n_nodes >= UINT32_MAX - 1) {
 				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
 				    "the configuration is too large");
@@ -1354,7 +1488,7 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 		return NULL;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (ytree_load(&tree, &parser, diags, &root_idx) < 0) {
+	if (ytree_load(&tree, &parser, data, len, diags, &root_idx) < 0) {
 		ytree_free(&tree);
 		yaml_parser_delete(&parser);
 		diag_sort(diags);
@@ -1393,6 +1527,75 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 	return cfg;
 }
 
+/*
+ * Read the configuration: a regular file of at most CONFIG_MAX_SIZE bytes.
+ * Opened without blocking, so a FIFO or a device put in its place is refused
+ * instead of stalling the reload loop (and SIGTERM with it) on the open or
+ * the read. Returns 0, or -1 after adding a diagnostic.
+ */
+static int
+read_config(const char *path, char **out, size_t *len, struct diag_list *diags)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+	char *data;
+	size_t got = 0;
+
+	if (fd < 0) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "the configuration is not a regular file (it is %s)",
+		    S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a folder" :
+		    S_ISSOCK(st.st_mode) ? "a socket" : "a device");
+		close(fd);
+		return -1;
+	}
+	if (st.st_size > CONFIG_MAX_SIZE) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "the configuration is %lld bytes, more than the limit of %d MiB",
+		    (long long)st.st_size, CONFIG_MAX_SIZE >> 20);
+		close(fd);
+		return -1;
+	}
+	/* one byte more than the limit tells a file that grew since the fstat */
+	data = xmalloc((size_t)st.st_size + 2);
+	for (;;) {
+		size_t room = (size_t)st.st_size + 1 - got;
+		ssize_t n;
+
+		if (room == 0)
+			break;
+		n = read(fd, data + got, room);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+			free(data);
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (got > (size_t)st.st_size) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "the configuration changed while it was read: try again");
+		free(data);
+		return -1;
+	}
+	data[got] = '\0';
+	*out = data;
+	*len = got;
+	return 0;
+}
+
 struct config *
 config_load(const char *path, struct diag_list *diags)
 {
@@ -1400,10 +1603,8 @@ config_load(const char *path, struct diag_list *diags)
 	size_t len;
 	struct config *cfg;
 
-	if (read_file(path, &data, &len) < 0) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+	if (read_config(path, &data, &len, diags) < 0)
 		return NULL;
-	}
 	dir = path_dirname(path);
 	cfg = config_load_mem(path, dir, data, len, diags);
 	free(dir);

@@ -18,6 +18,8 @@ enum policy_mode { POLICY_MODE_NONE, POLICY_MODE_TESTING, POLICY_MODE_ENFORCE };
 #ifndef CONFIG_DEFAULT_PATH
 #error "CONFIG_DEFAULT_PATH must be defined by the build (CMakeLists.txt)"
 #endif
+/* the largest configuration read: 100,000 domains take about 12 MiB */
+#define CONFIG_MAX_SIZE (64 << 20)
 
 struct config_cidr {
 	int family;			/* AF_INET or AF_INET6 */
@@ -30,7 +32,7 @@ struct config_listener {
 	struct sockaddr_storage sa;	/* parsed numeric address and port */
 	socklen_t salen;
 	bool proxy_protocol;		/* a PROXY v1/v2 header precedes every connection */
-	struct config_cidr *proxy_from;	/* sources allowed to send PROXY headers (none = any) */
+	struct config_cidr *proxy_from;	/* sources allowed to send PROXY headers (never empty with proxy_protocol) */
 	size_t n_proxy_from;
 	int line, col;
 };
@@ -85,7 +87,9 @@ struct config {
 };
 
 /*
- * Load and validate the configuration at PATH. Every problem found is added
+ * Load and validate the configuration at PATH, which must be a regular file of
+ * at most CONFIG_MAX_SIZE bytes (anything else, a FIFO included, is refused
+ * without blocking). Every problem found is added
  * to DIAGS (which must be initialised by the caller, normally with PATH).
  * Returns the configuration (owned by the caller, free with config_free) when
  * there is no error, NULL otherwise; warnings alone do not fail the load.

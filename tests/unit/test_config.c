@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -480,6 +481,66 @@ Test(config, missing_file)
 	cr_expect_eq(dl.errors, 1);
 	diag_format(&dl, 0, line, sizeof(line));
 	cr_expect_str_eq(line, "t.yaml: cannot read the configuration: No such file or directory");
+}
+
+/* A FIFO in the config's place would block the open and the read, and with them reloads and SIGTERM. */
+Test(config, fifo_refused_without_blocking, .timeout = 10)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", *path, line[512];
+
+	cr_assert_not_null(mkdtemp(dir));
+	path = xasprintf("%s/mtastsd.yaml", dir);
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_expect_null(config_load(path, &dl));
+	cr_assert_eq(dl.n, 1);
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect_str_eq(line, "t.yaml: the configuration is not a regular file (it is a FIFO)");
+	reset();
+	cr_expect_null(config_load(dir, &dl));
+	cr_assert_eq(dl.n, 1);
+	cr_expect_str_eq(dl.items[0].msg, "the configuration is not a regular file (it is a folder)");
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
+Test(config, size_bounded)
+{
+	char dir[] = "/tmp/test_config.XXXXXX", *path;
+	FILE *fp;
+
+	cr_assert_not_null(mkdtemp(dir));
+	path = xasprintf("%s/mtastsd.yaml", dir);
+	cr_assert_not_null(fp = fopen(path, "w"));
+	fputs("domains: [example.com]\n#", fp);
+	fclose(fp);
+	/* sparse: one byte over the limit costs no disk */
+	cr_assert_eq(truncate(path, (off_t)(64 << 20) + 1), 0);
+	cr_expect_null(config_load(path, &dl));
+	cr_assert_eq(dl.n, 1);
+	cr_expect_str_eq(dl.items[0].msg, "the configuration is 67108865 bytes, more than the limit of 64 MiB");
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
+/* 200 KB of nesting took 23 s in libyaml; refused at the ninth level it takes no time. */
+Test(config, deep_nesting_refused_early, .timeout = 10)
+{
+	size_t depth = 200000, len = 0;
+	char *yaml = malloc(2 * depth + 16);
+
+	len += (size_t)sprintf(yaml, "a: ");
+	memset(yaml + len, '[', depth);
+	len += depth;
+	memset(yaml + len, ']', depth);
+	len += depth;
+	yaml[len] = '\0';
+	cr_assert_null(config_load_mem("t.yaml", "/srv", yaml, len, &dl));
+	cr_assert_eq(dl.n, 1);
+	cr_expect_eq(dl.items[0].line, 1);
+	cr_expect_eq(dl.items[0].col, 11);	/* the eighth "[" below the top-level mapping */
+	free(yaml);
 }
 
 Test(config, every_error_in_one_run)

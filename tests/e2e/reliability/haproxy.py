@@ -26,7 +26,7 @@ def listen_block(srv):
         "listen:",
         "  https:",
         f'    - {{address: "127.0.0.1:{ports["p1"]}", proxy_protocol: true, proxy_from: ["127.0.0.1/32"]}}',
-        f'    - {{address: "127.0.0.1:{ports["p2"]}", proxy_protocol: true}}',
+        f'    - {{address: "127.0.0.1:{ports["p2"]}", proxy_protocol: true, proxy_from: ["127.0.0.0/8"]}}',
         f'    - "127.0.0.1:{ports["direct"]}"',
         f'  http: ["127.0.0.1:{ports["ph"]}"]',
         f'  admin: "127.0.0.1:{srv.admin_port}"',
