@@ -2,6 +2,7 @@
 /* http: the listeners (HTTPS, plain HTTP, admin) on libmicrohttpd; the only file that includes <microhttpd.h>. */
 #include "http.h"
 #include "certstore.h"
+#include "forwarded.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
@@ -131,47 +132,24 @@ clean(const char *s, char *out, size_t len)
 	return i ? out : "-";
 }
 
-/*
- * The address a trusted proxy says the client has: the last entry of
- * X-Forwarded-For (the one the proxy itself added), else the last for= of
- * Forwarded. Written into OUT only when it is a valid IP address.
- */
-static bool
-forwarded_for(struct MHD_Connection *c, char *out, size_t len)
+/* Every line of the two forwarding headers, in order. */
+struct fwd_lines {
+	const char *xff[16], *fwd[16];
+	size_t n_xff, n_fwd;
+};
+
+static enum MHD_Result
+collect_forwarded(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
-	const char *v, *p;
-	char ip[INET6_ADDRSTRLEN + 8];
-	unsigned char bin[16];
-	size_t n;
+	struct fwd_lines *fl = cls;
+	(void)kind;
 
-	if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For")) != NULL) {
-		p = strrchr(v, ',');
-		p = p ? p + 1 : v;
-	} else if ((v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Forwarded")) != NULL) {
-		const char *f = NULL;
-
-		for (const char *q = v; (q = strstr(q, "for=")) != NULL; q += 4)
-			f = q + 4;
-		if (f == NULL)
-			return false;
-		p = f;
-	} else
-		return false;
-	while (*p == ' ' || *p == '"' || *p == '[')
-		p++;
-	for (n = 0; p[n] != '\0' && p[n] != ',' && p[n] != ';' && p[n] != '"' && p[n] != ']' && p[n] != ' '; n++)
-		;
-	if (n == 0 || n >= sizeof(ip))
-		return false;
-	memcpy(ip, p, n);
-	ip[n] = '\0';
-	/* Forwarded: for="192.0.2.43:4711" carries a port after an IPv4 address */
-	if (strchr(ip, '.') != NULL && strchr(ip, ':') != NULL && strchr(ip, ':') == strrchr(ip, ':'))
-		*strchr(ip, ':') = '\0';
-	if (inet_pton(AF_INET, ip, bin) != 1 && inet_pton(AF_INET6, ip, bin) != 1)
-		return false;
-	snprintf(out, len, "%s", ip);
-	return true;
+	/* more lines than kept: the walk then ends at a trusted address, never beyond */
+	if (strcasecmp(key, "X-Forwarded-For") == 0 && fl->n_xff < 16)
+		fl->xff[fl->n_xff++] = value;
+	else if (strcasecmp(key, "Forwarded") == 0 && fl->n_fwd < 16)
+		fl->fwd[fl->n_fwd++] = value;
+	return MHD_YES;
 }
 
 static void
@@ -185,9 +163,14 @@ client_ip(struct MHD_Connection *c, const struct snapshot *snap, bool forwarded,
 	if (sa == NULL)
 		return;
 	/* only a listed proxy may name another client (an empty list trusts nobody) */
-	if (forwarded && cfg->n_trusted_proxies > 0 && proxyaccept_allowed(cfg->trusted_proxies, cfg->n_trusted_proxies, sa) &&
-	    forwarded_for(c, out, len))
-		return;
+	if (forwarded && cfg->n_trusted_proxies > 0 && proxyaccept_allowed(cfg->trusted_proxies, cfg->n_trusted_proxies, sa)) {
+		struct fwd_lines fl = { 0 };
+
+		MHD_get_connection_values(c, MHD_HEADER_KIND, collect_forwarded, &fl);
+		if (forwarded_client(fl.xff, fl.n_xff, fl.fwd, fl.n_fwd, cfg->trusted_proxies, cfg->n_trusted_proxies,
+		    out, len))
+			return;
+	}
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out, (socklen_t)len);
 	else if (sa->sa_family == AF_INET6)

@@ -119,6 +119,45 @@ backend bh
     r.check(st == 200 and body == srv.expected_body("example.com"), f"TLS termination at HAProxy: policy over plain HTTP ({st})")
     r.check(any(c == "127.0.0.4" and sni == "-" for c, sni in access_clients()),
             "X-Forwarded-For from a trusted proxy names the client (127.0.0.4)")
+
+    def fetch_via_term(extra, source):
+        with socket.create_connection(("127.0.0.1", ports["hh"]), source_address=(source, 0), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="mta-sts.example.com") as s:
+                s.sendall(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\n" + extra +
+                          b"Connection: close\r\n\r\n")
+                data = b""
+                while True:
+                    c = s.recv(65536)
+                    if not c:
+                        break
+                    data += c
+        return parse_response(data)[0]
+
+    # a client that sends its own X-Forwarded-For through HAProxy's option forwardfor
+    # (HAProxy appends a second line): its real address is logged, never the one it chose
+    n0 = len(access_clients())
+    st = fetch_via_term(b"X-Forwarded-For: 192.0.2.66\r\n", "127.0.0.7")
+    st2 = fetch_via_term(b"X-Forwarded-For: 192.0.2.67, 127.0.0.1\r\n", "127.0.0.8")
+    # a Forwarded header HAProxy does not write disagrees with its X-Forwarded-For: neither is believed
+    st3 = fetch_via_term(b"Forwarded: for=192.0.2.68\r\n", "127.0.0.9")
+    time.sleep(0.2)
+    got = [c for c, _ in access_clients()[n0:]]
+    r.check(st == 200 and st2 == 200 and st3 == 200 and got == ["127.0.0.7", "127.0.0.8", "127.0.0.1"],
+            f"a client's own X-Forwarded-For or Forwarded through HAProxy mode http + option forwardfor is not believed: logged {got}")
+
+    def direct_http(extra):
+        with socket.create_connection(("127.0.0.1", ports["ph"]), source_address=("127.0.0.1", 0), timeout=5) as s:
+            s.sendall(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\n" + extra +
+                      b"Connection: close\r\n\r\n")
+            while s.recv(65536):
+                pass
+        time.sleep(0.2)
+        return access_clients()[-1][0]
+
+    got = direct_http(b"X-Forwarded-For: 198.51.100.6, 127.0.0.1\r\n")
+    r.check(got == "198.51.100.6", f"X-Forwarded-For: 198.51.100.6, 127.0.0.1 from trusted 127.0.0.1 logs 198.51.100.6 ({got})")
+    got = direct_http(b"Forwarded: FOR=198.51.100.7;Proto=https\r\n")
+    r.check(got == "198.51.100.7", f"Forwarded parameter names are case-insensitive (logged {got})")
     # the same header from an untrusted peer is not believed
     with socket.create_connection(("127.0.0.1", ports["ph"]), source_address=("127.0.0.5", 0), timeout=5) as s:
         s.sendall(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\nX-Forwarded-For: 198.51.100.9\r\n"
