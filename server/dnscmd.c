@@ -29,6 +29,27 @@ extern char **environ;
 
 static atomic_ulong publish_failures;
 
+/*
+ * The state file serve has published from (NULL before its first publish).
+ * Once serve had a state, a missing one is an accident, never a fresh
+ * start: every id would be new and the retiring domains would vanish.
+ */
+static char *known_state;
+
+static bool
+state_known(const char *path)
+{
+	return known_state != NULL && strcmp(known_state, path) == 0;
+}
+
+static void
+lost_state_message(const char *path, struct diag_list *sdl)
+{
+	diag_add(sdl, DIAG_ERROR, 0, 0, "the state file '%s' is gone although serve published from it: refusing to "
+	    "start afresh (every id new, retiring domains dropped); restore it, or run `mtastsd dns --start-over` "
+	    "to begin with an empty one, then reload", path);
+}
+
 static void
 publish_failed(void)
 {
@@ -60,8 +81,8 @@ domain_ptrs(const struct config *cfg)
  * takes and releases the lock around it.
  */
 static int
-update_state_locked(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
-    struct diag_list *sdl)
+update_state_locked(const struct config *cfg, int64_t now, bool must_exist, struct ids_state *st,
+    struct ids_changes *ch, struct diag_list *sdl)
 {
 	struct ids_state old;
 	const struct config_domain **doms;
@@ -73,6 +94,10 @@ update_state_locked(const struct config *cfg, int64_t now, struct ids_state *st,
 	memset(ch, 0, sizeof(*ch));
 	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, sdl) < 0)
 		goto done;
+	if (!exists && must_exist) {
+		lost_state_message(cfg->dns_state, sdl);
+		goto done;
+	}
 	doms = domain_ptrs(cfg);
 	rc = ids_assign(&old, doms, cfg->n_domains, now, st, ch);
 	free(doms);
@@ -109,7 +134,7 @@ done:
 }
 
 static int
-update_state(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
+update_state(const struct config *cfg, int64_t now, bool must_exist, struct ids_state *st, struct ids_changes *ch,
     struct diag_list *sdl)
 {
 	char err[1024];
@@ -121,7 +146,7 @@ update_state(const struct config *cfg, int64_t now, struct ids_state *st, struct
 		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
 		return -1;
 	}
-	rc = update_state_locked(cfg, now, st, ch, sdl);
+	rc = update_state_locked(cfg, now, must_exist, st, ch, sdl);
 	dnsstate_unlock(fd);
 	return rc;
 }
@@ -364,15 +389,44 @@ render(const struct config *cfg, const struct ids_state *st, const struct ids_ch
 	return out;
 }
 
+/*
+ * `dns --start-over`, with the state lock held: an empty state file where
+ * none is, never over an existing one (that would throw its ids away).
+ */
+static int
+dns_start_over(const char *state)
+{
+	struct ids_state empty = {0};
+	char err[1024];
+
+	if (access(state, F_OK) == 0) {
+		fprintf(stderr, "mtastsd: dns: --start-over: the state file '%s' exists; it was left as it is "
+		    "(starting over is only for a state file that is gone)\n", state);
+		return EXIT_INVALID;
+	}
+	if (dnsstate_save(state, &empty, err, sizeof(err)) < 0) {
+		fprintf(stderr, "mtastsd: dns: --start-over: %s\n", err);
+		return EXIT_INVALID;
+	}
+	fprintf(stderr, "mtastsd: dns: started over with an empty state file '%s': every domain gets a new id at "
+	    "the next publish (a running serve: reload it, e.g. SIGHUP)\n", state);
+	return EXIT_OK;
+}
+
 static void
 dns_usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: mtastsd [-c FILE] dns [--format bind|json|nsupdate] [--side provider|customer]\n"
+	    "       mtastsd [-c FILE] dns --start-over\n"
 	    "  --format F   bind (default): a zone file snippet; json: records, ids, change times\n"
 	    "               and fingerprints; nsupdate: an RFC 2136 script replacing the records\n"
 	    "  --side S     with dns.delegate_zone: provider (default) prints the records served in\n"
 	    "               the provider's zone, customer the CNAMEs each customer publishes once\n"
+	    "  --start-over write an empty state file where dns.state is gone (after an accident a\n"
+	    "               running serve publishes nothing until the file is restored or this\n"
+	    "               is run; then reload it): every domain gets a new id, and domains\n"
+	    "               that were retiring are forgotten\n"
 	    "Assigns ids and records them in the state file (dns.state). While a `serve` runs\n"
 	    "for the same state file it owns the ids: dns then prints the records serve published.\n");
 }
@@ -383,11 +437,13 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
 		{ "side", required_argument, NULL, 's' },
+		{ "start-over", no_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	enum zone_format fmt = ZONE_BIND;
 	const char *side_arg = NULL;
+	bool start_over = false;
 	enum zone_side side;
 	struct config *cfg;
 	struct ids_state st;
@@ -418,6 +474,9 @@ cmd_dns(const char *config_path, int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			side_arg = optarg;
+			break;
+		case 'o':
+			start_over = true;
 			break;
 		case 'h':
 			dns_usage(stdout);
@@ -462,6 +521,10 @@ cmd_dns(const char *config_path, int argc, char **argv)
 		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
 		goto done;
 	}
+	if (start_over) {
+		rc = dns_start_over(cfg->dns_state);
+		goto done;
+	}
 	if (serve_owns_ids(cfg->dns_state)) {
 		int version;
 		bool exists;
@@ -474,7 +537,7 @@ cmd_dns(const char *config_path, int argc, char **argv)
 		}
 		memset(&ch, 0, sizeof(ch));
 		out = render_published(cfg, &st, now, side, fmt, err, sizeof(err));
-	} else if (update_state_locked(cfg, now, &st, &ch, &sdl) < 0) {
+	} else if (update_state_locked(cfg, now, false, &st, &ch, &sdl) < 0) {
 		diag_print(&sdl, stderr);
 		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
 		goto done;
@@ -860,7 +923,7 @@ dns_publish(const struct config *cfg)
 	}
 	hold_serving(cfg->dns_state);
 	diag_init(&sdl, cfg->dns_state);
-	if (update_state(cfg, now, &st, &ch, &sdl) < 0) {
+	if (update_state(cfg, now, state_known(cfg->dns_state), &st, &ch, &sdl) < 0) {
 		for (size_t i = 0; i < sdl.n; i++) {
 			char line[4096];
 			diag_format(&sdl, i, line, sizeof(line));
@@ -872,6 +935,10 @@ dns_publish(const struct config *cfg)
 		return;
 	}
 	diag_free(&sdl);
+	if (!state_known(cfg->dns_state)) {
+		free(known_state);
+		known_state = xstrdup(cfg->dns_state);
+	}
 
 	marker = pending_path(cfg);
 	if (read_file(marker, &ondisk, NULL) < 0) {
@@ -981,7 +1048,7 @@ dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
 	struct diag_list sdl;
 	char err[256];
 	int64_t now;
-	int version;
+	int version, rc;
 	bool exists;
 
 	*out = NULL;
@@ -991,14 +1058,21 @@ dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
 		return -1;
 	}
 	diag_init(&sdl, cfg->dns_state);
-	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, &sdl) < 0) {
+	if ((rc = dnsstate_load(cfg->dns_state, &old, &version, &exists, &sdl)) == 0 && !exists &&
+	    state_known(cfg->dns_state)) {
+		/* the reload is refused: the serving snapshot keeps its retiring domains */
+		lost_state_message(cfg->dns_state, &sdl);
+		publish_failed();
+		rc = DNS_STATE_LOST;
+	}
+	if (rc < 0) {
 		for (size_t i = 0; i < sdl.n; i++) {
 			char line[4096];
 			diag_format(&sdl, i, line, sizeof(line));
 			log_error("dns: %s", line);
 		}
 		diag_free(&sdl);
-		return -1;
+		return rc;
 	}
 	diag_free(&sdl);
 	/* only the entries no longer configured matter: no ids are assigned for the others (a reload serves, dns_publish records) */

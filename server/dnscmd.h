@@ -48,10 +48,13 @@ unsigned long dns_publish_failures(void);
  * state file (never writes it) and applies the same rules as dns_publish at
  * the current clock, so a domain removed by this very reload is included.
  * Returns 0 with *OUT (array of *N, owned by the caller; free with
- * dns_retiring_free), or -1 when the state file is unreadable or damaged
- * (logged; *OUT is then NULL and *N 0).
+ * dns_retiring_free), or -1 when the state file is unreadable or damaged,
+ * or DNS_STATE_LOST when serve published from a state file that is gone
+ * (logged and counted: a reload must not serve that; *OUT is then NULL and
+ * *N 0).
  */
 int dns_retiring(const struct config *cfg, struct config_domain **out, size_t *n);
+#define DNS_STATE_LOST (-2)
 void dns_retiring_free(struct config_domain *d, size_t n);
 
 /* `check`: state file problems as errors (printed with their FILE:LINE:COL), retiring domains as warnings. */

@@ -84,6 +84,11 @@ reload_build(const char *config_path)
 	diag_free(&dl);
 	if (snap == NULL)
 		return NULL;
+	if (snap->dns_state_lost) {
+		/* the retiring domains would vanish: the serving snapshot stays (dns_retiring logged why) */
+		snapshot_unref(snap);
+		return NULL;
+	}
 	if (prepare_fn != NULL && prepare_fn(snap) < 0) {
 		snapshot_unref(snap);
 		return NULL;

@@ -17,13 +17,16 @@ struct snapshot *
 snapshot_from(struct config *cfg, struct certstore *certs)
 {
 	struct snapshot *snap = xcalloc(1, sizeof(*snap));
+	int rc;
 
 	atomic_init(&snap->refs, 1);
 	snap->cfg = cfg;
 	snap->certs = certs;
 	snap->loaded_at = time(NULL);
 	/* RFC 8461 section 8.3: removed domains keep answering, as mode none, until senders' caches expire */
-	if (dns_retiring(cfg, &snap->retiring, &snap->n_retiring) < 0)
+	if ((rc = dns_retiring(cfg, &snap->retiring, &snap->n_retiring)) == DNS_STATE_LOST)
+		snap->dns_state_lost = true;
+	else if (rc < 0)
 		log_warnx("removed domains are not served as mode none: the DNS state is unreadable");
 	snap->sites = xcalloc(cfg->n_domains + snap->n_retiring + 1, sizeof(*snap->sites));
 	for (size_t i = 0; i < cfg->n_domains + snap->n_retiring; i++) {

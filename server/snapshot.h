@@ -28,6 +28,7 @@ struct snapshot {
 	size_t n_sites;
 	struct config_domain *retiring;	/* removed domains still served as mode none (dns_retiring) */
 	size_t n_retiring;
+	bool dns_state_lost;		/* serve's DNS state file is gone (dns_retiring): not to be served */
 	struct hmap by_host;		/* site->host -> struct site * */
 	time_t loaded_at;
 	/* set by the HTTP layer when it prebuilt responses; called once before the snapshot is freed */

@@ -706,3 +706,48 @@ Test(dnscmd, check_says_why_the_host_target_domain_gets_no_cname, .init = setup,
 	free(zone);
 	config_free(cfg);
 }
+
+Test(dnscmd, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setup, .fini = teardown)
+{
+	char *cmd = hook_cmd(), *f = xasprintf("%s/st/state", dir), *zone, *zone2, *runs;
+	struct config *cfg = load(cmd, two), *cfg2;
+	struct config_domain *r;
+	size_t n;
+	unsigned long before;
+
+	dns_publish(cfg);
+	zone = slurp("zone/mta-sts.zone");
+	cr_assert_not_null(zone);
+	/* the state goes (an operator's rm, a volume mounted empty); example.org is removed meanwhile */
+	cr_assert_eq(unlink(f), 0);
+	cfg2 = load(cmd, one);
+	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
+	before = dns_publish_failures();
+	/* the reload is refused (so the serving snapshot keeps example.org as it is), and counted */
+	cr_assert_eq(dns_retiring(cfg2, &r, &n), DNS_STATE_LOST, "a reload started afresh without the state");
+	cr_assert_eq(dns_publish_failures(), before + 1);
+	/* nothing is published: no new state, the zone as it was, no hook run */
+	dns_publish(cfg2);
+	cr_assert_eq(dns_publish_failures(), before + 2);
+	cr_assert_neq(access(f, F_OK), 0, "a fresh state was written");
+	zone2 = slurp("zone/mta-sts.zone");
+	cr_assert_str_eq(zone2, zone);
+	runs = slurp("runs");
+	cr_assert_eq(strchr(runs, '\n'), runs + strlen(runs) - 1, "on_change ran again: %s", runs);
+	free(runs);
+	free(zone2);
+	/* the file restored (an empty one, as `dns --start-over` writes, will do): publishing resumes */
+	write_state("mtastsd-state 3\nend 0\n");
+	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
+	dns_retiring_free(r, n);
+	dns_publish(cfg2);
+	cr_assert_eq(dns_publish_failures(), before + 2);
+	zone2 = slurp("zone/mta-sts.zone");
+	cr_assert(strstr(zone2, "_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101010000;\"") != NULL, "%s", zone2);
+	free(zone2);
+	free(zone);
+	free(f);
+	free(cmd);
+	config_free(cfg);
+	config_free(cfg2);
+}
