@@ -2,6 +2,7 @@
 /* certstore: certificates and keys found under tls.certs, indexed by SAN DNS name for SNI; the only GnuTLS user. */
 #include "certstore.h"
 #include "certparse.h"
+#include "clienthello.h"
 #include "dirlist.h"
 #include "config.h"
 #include "hmap.h"
@@ -26,7 +27,9 @@
 #include <sys/stat.h>
 
 #include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/socket.h>
 #include <gnutls/x509.h>
 
 #define MAX_DEPTH 8
@@ -137,11 +140,23 @@ struct certstore_session {
 	char sni[256];
 	bool has_sni;
 	struct cert *cand[4];		/* candidates for the SNI, found once per handshake */
-	bool hello_seen;		/* the ClientHello's cipher suites were read */
-	bool suites_ec, suites_rsa;	/* suites usable with an EC / RSA certificate */
+	bool hello_seen;		/* the first ClientHello was read into hello */
+	struct clienthello hello;
+	/* what the client sent while the handshake ran (pull), to tell why it failed */
+	int fd;
+	unsigned long long rx;		/* bytes received */
+	unsigned char first;		/* the first of them */
+	bool waiting;			/* the last read found nothing yet */
+	bool gone;			/* the client closed or reset the connection */
 };
 
 static gnutls_datum_t ticket_key;
+/* the same priorities with P-256 or P-384 first, for a client that sent a key share for it only */
+static gnutls_priority_t prio_p256, prio_p384;
+
+#define PRIORITIES_BASE                                                                                  \
+	"SECURE128:%SERVER_PRECEDENCE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:"     \
+	"+AES-256-GCM:+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:"
 
 int
 certstore_global_init(void)
@@ -152,6 +167,14 @@ certstore_global_init(void)
 		return 0;
 	if ((rc = gnutls_session_ticket_key_generate(&ticket_key)) < 0) {
 		log_error("%s: cannot generate the session ticket key: %s", __func__, gnutls_strerror(rc));
+		return -1;
+	}
+	if ((rc = gnutls_priority_init(&prio_p256, PRIORITIES_BASE
+	    "+GROUP-SECP256R1:+GROUP-X25519:+GROUP-SECP384R1", NULL)) < 0 ||
+	    (rc = gnutls_priority_init(&prio_p384, PRIORITIES_BASE
+	    "+GROUP-SECP384R1:+GROUP-X25519:+GROUP-SECP256R1", NULL)) < 0) {
+		log_error("%s: cannot set the TLS priorities: %s", __func__, gnutls_strerror(rc));
+		certstore_global_deinit();
 		return -1;
 	}
 	return 0;
@@ -166,6 +189,11 @@ certstore_global_deinit(void)
 		ticket_key.data = NULL;
 		ticket_key.size = 0;
 	}
+	if (prio_p256 != NULL)
+		gnutls_priority_deinit(prio_p256);
+	if (prio_p384 != NULL)
+		gnutls_priority_deinit(prio_p384);
+	prio_p256 = prio_p384 = NULL;
 }
 
 const char *
@@ -176,14 +204,13 @@ certstore_priorities(void)
 	 * client lists AES-256-GCM-SHA384 first (OpenSSL and GnuTLS do): the
 	 * TLS 1.3 key schedule is dozens of HMACs, and SHA-256 runs on the
 	 * CPU's SHA extensions where SHA-384 does not. Measured: 22% more
-	 * TLS 1.3 and 13-20% more TLS 1.2 handshakes per CPU second. The group
-	 * order puts X25519 first, which OpenSSL, Go and GnuTLS clients all send
-	 * a key share for, so server precedence asks none of them for another
-	 * share (a HelloRetryRequest costs a round trip; e2e test_serve checks).
+	 * TLS 1.3 and 13-20% more TLS 1.2 handshakes per CPU second. Server
+	 * precedence also orders the groups, X25519 first; a client that sent
+	 * a key share for P-256 or P-384 only gets priorities with that group
+	 * first (post_client_hello), so no client that sent a usable share is
+	 * asked for another (a HelloRetryRequest costs a round trip).
 	 */
-	return "SECURE128:%SERVER_PRECEDENCE:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
-	    "+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:"
-	    "+GROUP-SECP384R1";
+	return PRIORITIES_BASE "+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1";
 }
 
 const char *
@@ -1252,6 +1279,37 @@ session_state(gnutls_session_t session)
 	return gnutls_db_get_ptr(session);
 }
 
+/*
+ * Tickets are sealed with a key derived from the SNI name, so a ticket
+ * issued under one name cannot be opened under another tenant's name (GnuTLS
+ * checks no name when it resumes a TLS 1.3 session): it is a full handshake
+ * there. Called before GnuTLS reads the ticket extensions.
+ */
+static void
+name_ticket_key(gnutls_session_t session, const char *host)
+{
+	unsigned char key[64];
+	gnutls_datum_t k = { key, sizeof(key) };
+
+	if (ticket_key.data == NULL || ticket_key.size != sizeof(key))
+		return;
+	if (gnutls_hmac_fast(GNUTLS_MAC_SHA512, ticket_key.data, ticket_key.size, host, strlen(host), key) >= 0)
+		gnutls_session_ticket_enable_server(session, &k);
+	gnutls_memset(key, 0, sizeof(key));
+}
+
+/* Server precedence among the groups the client sent a key share for, not among all it supports. */
+static void
+prefer_sent_share(const struct certstore_session *s, gnutls_session_t session)
+{
+	if (!s->hello_seen || s->hello.share_x25519)
+		return;
+	if (s->hello.share_p256 && prio_p256 != NULL)
+		gnutls_priority_set(session, prio_p256);
+	else if (s->hello.share_p384 && prio_p384 != NULL)
+		gnutls_priority_set(session, prio_p384);
+}
+
 static int
 post_client_hello(gnutls_session_t session)
 {
@@ -1278,8 +1336,11 @@ post_client_hello(gnutls_session_t session)
 			s->cand[i] = idx[i] >= 0 ? s->cs->certs[idx[i]] : NULL;
 		memcpy(s->sni, host, strlen(host) + 1);
 		s->has_sni = true;
-		if (s->cand[0] || s->cand[1] || s->cand[2] || s->cand[3])
+		if (s->cand[0] || s->cand[1] || s->cand[2] || s->cand[3]) {
+			name_ticket_key(session, host);
+			prefer_sent_share(s, session);
 			return 0;
+		}
 	}
 	/* RFC 8461 section 7.1: abort rather than present a certificate for another name */
 	s->state = CERTSTORE_HS_UNKNOWN_SNI;
@@ -1290,40 +1351,11 @@ post_client_hello(gnutls_session_t session)
 
 /*
  * GnuTLS asks for the certificate once, before it picks a TLS 1.2 suite, and
- * tells the callback nothing about the client's suites. Read them from the
- * ClientHello so a TLS 1.2 client offering only ECDHE-RSA suites gets the
- * RSA certificate. TLS 1.3 suites work with either key type.
+ * tells the callback nothing about the client's suites. They are read from
+ * the ClientHello so a TLS 1.2 client offering only ECDHE-RSA suites gets the
+ * RSA certificate (TLS 1.3 suites work with either key type), and so are its
+ * key shares (prefer_sent_share).
  */
-static void
-read_suites(struct certstore_session *s, const gnutls_datum_t *msg)
-{
-	const unsigned char *p = msg->data, *end = msg->data + msg->size;
-	size_t n;
-
-	if (msg->size < 35)
-		return;
-	p += 34;			/* legacy_version, random */
-	n = *p++;			/* session id */
-	if ((size_t)(end - p) < n + 2)
-		return;
-	p += n;
-	n = ((size_t)p[0] << 8) | p[1];
-	p += 2;
-	if ((size_t)(end - p) < n)
-		return;
-	s->hello_seen = true;
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		unsigned cs = ((unsigned)p[i] << 8) | p[i + 1];
-
-		if ((cs >> 8) == 0x13)
-			s->suites_ec = s->suites_rsa = true;
-		else if (cs == 0xC02B || cs == 0xC02C || cs == 0xCCA9)
-			s->suites_ec = true;
-		else if (cs == 0xC02F || cs == 0xC030 || cs == 0xCCA8)
-			s->suites_rsa = true;
-	}
-}
-
 static int
 handshake_hook(gnutls_session_t session, unsigned htype, unsigned when, unsigned incoming,
     const gnutls_datum_t *msg)
@@ -1336,7 +1368,7 @@ handshake_hook(gnutls_session_t session, unsigned htype, unsigned when, unsigned
 		s->state = CERTSTORE_HS_STARTED;
 	if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && when == GNUTLS_HOOK_PRE && msg != NULL &&
 	    !s->hello_seen)
-		read_suites(s, msg);
+		s->hello_seen = clienthello_read(msg->data, msg->size, &s->hello) == 0;
 	if (htype == GNUTLS_HANDSHAKE_FINISHED && incoming && when == GNUTLS_HOOK_POST &&
 	    s->state == CERTSTORE_HS_STARTED)
 		s->state = CERTSTORE_HS_DONE;
@@ -1369,8 +1401,8 @@ client_accepts(const struct certstore_session *s, gnutls_session_t session,
 		*rsa = true;
 	}
 	if (s->hello_seen) {
-		*ec = *ec && s->suites_ec;
-		*rsa = *rsa && s->suites_rsa;
+		*ec = *ec && s->hello.suites_ec;
+		*rsa = *rsa && s->hello.suites_rsa;
 	}
 	if (pk_algos != NULL && n_pk > 0) {
 		bool pec = false, prsa = false;
@@ -1574,6 +1606,45 @@ certstore_retrieve_callback(void)
 	return (certstore_fnptr)fn;
 }
 
+/*
+ * The connection's reads go through here so that a handshake that fails
+ * before GnuTLS understood anything can be told apart: bytes that are no
+ * TLS, a ClientHello cut short by the client, or a client that went quiet.
+ */
+static ssize_t
+pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct certstore_session *s = ptr;
+	ssize_t n = recv(s->fd, buf, len, 0);
+
+	if (n > 0) {
+		if (s->rx == 0)
+			s->first = *(unsigned char *)buf;
+		s->rx += (unsigned long long)n;
+		s->waiting = false;
+	} else if (n == 0) {
+		s->gone = true;
+	} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		s->waiting = true;
+	} else if (errno != EINTR) {
+		s->gone = true;
+	}
+	return n;
+}
+
+static int
+pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms)
+{
+	struct certstore_session *s = ptr;
+	struct pollfd pfd = { s->fd, POLLIN, 0 };
+	int rc;
+
+	do
+		rc = poll(&pfd, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+	while (rc < 0 && errno == EINTR);
+	return rc;
+}
+
 struct certstore_session *
 certstore_session_attach(const struct certstore *cs, void *session)
 {
@@ -1586,11 +1657,17 @@ certstore_session_attach(const struct certstore *cs, void *session)
 	s->cs = cs;
 	s->gs = gs;
 	s->state = CERTSTORE_HS_NONE;
+	s->fd = gnutls_transport_get_int(gs);
+	/* kernel TLS would take the receive pointer for the socket: leave such a session alone */
+	if (s->fd >= 0 && !gnutls_transport_is_ktls_enabled(gs)) {
+		gnutls_transport_set_ptr2(gs, s, (gnutls_transport_ptr_t)(intptr_t)s->fd);
+		gnutls_transport_set_pull_function(gs, pull);
+		gnutls_transport_set_pull_timeout_function(gs, pull_timeout);
+	}
 	gnutls_db_set_ptr(gs, s);
 	gnutls_handshake_set_post_client_hello_function(gs, post_client_hello);
 	gnutls_handshake_set_hook_function(gs, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_BOTH, handshake_hook);
-	if (ticket_key.data != NULL)
-		gnutls_session_ticket_enable_server(gs, &ticket_key);
+	/* tickets are enabled once the SNI name is known (name_ticket_key) */
 	return s;
 }
 
@@ -1603,6 +1680,13 @@ certstore_session_free(struct certstore_session *s)
 enum certstore_hs
 certstore_session_result(const struct certstore_session *s)
 {
+	if (s != NULL && (s->state == CERTSTORE_HS_NONE || s->state == CERTSTORE_HS_STARTED)) {
+		/* the server closed while the handshake waited for the client (a close would have been read) */
+		if (!s->gone && (s->waiting || s->rx == 0))
+			return CERTSTORE_HS_TIMEOUT;
+		if (s->state == CERTSTORE_HS_NONE && s->rx > 0)
+			return s->gone && s->first == 22 ? CERTSTORE_HS_TRUNCATED : CERTSTORE_HS_GARBAGE;
+	}
 	return s ? s->state : CERTSTORE_HS_NONE;
 }
 

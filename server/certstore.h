@@ -16,10 +16,13 @@ enum certstore_key { CERTSTORE_KEY_EC, CERTSTORE_KEY_RSA, CERTSTORE_KEY_ANY };
 
 /* What became of one TLS handshake, for metrics. */
 enum certstore_hs {
-	CERTSTORE_HS_NONE,		/* nothing (or nothing parseable) received */
+	CERTSTORE_HS_NONE,		/* nothing received (a TCP check that connects and closes) */
 	CERTSTORE_HS_STARTED,		/* a ClientHello arrived, not finished yet */
 	CERTSTORE_HS_UNKNOWN_SNI,	/* aborted: no SNI or a name without certificate */
-	CERTSTORE_HS_DONE		/* handshake completed */
+	CERTSTORE_HS_DONE,		/* handshake completed */
+	CERTSTORE_HS_GARBAGE,		/* what arrived is no TLS handshake GnuTLS could read */
+	CERTSTORE_HS_TRUNCATED,		/* the client closed in the middle of its first ClientHello */
+	CERTSTORE_HS_TIMEOUT		/* closed while waiting for the client's next handshake bytes */
 };
 
 /* Process-wide set-up (session ticket key); call once before any handshake. Returns 0 or -1. */
@@ -81,11 +84,22 @@ long certstore_lookup(const struct certstore *cs, const char *host, enum certsto
  * void * so callers need not include GnuTLS) before its handshake: the
  * certificate is then taken from CS (which must outlive the session's
  * handshake), an unknown or missing SNI aborts the handshake with an
- * unrecognized_name alert, and session tickets are enabled. Returns the state
+ * unrecognized_name alert, and session tickets are enabled, sealed with a
+ * key of the SNI name's own (a ticket resumes only under the name it was
+ * issued for). A client that sent a key share for P-256 or P-384 but none
+ * for X25519 gets its group without a HelloRetryRequest. The connection's
+ * reads go through S (for certstore_session_result). Returns the state
  * (free with certstore_session_free after the connection closed), or NULL.
  */
 struct certstore_session *certstore_session_attach(const struct certstore *cs, void *session);
 void certstore_session_free(struct certstore_session *s);
+/*
+ * How the handshake of S ended, asked when its connection closed: DONE,
+ * UNKNOWN_SNI, or, for a handshake that had not finished, TIMEOUT when the
+ * server closed it while waiting for the client, GARBAGE or TRUNCATED when
+ * nothing GnuTLS could read came before the failure or the client's close,
+ * STARTED (a protocol failure) otherwise; NONE when nothing was received.
+ */
 enum certstore_hs certstore_session_result(const struct certstore_session *s);
 /* The SNI name the client sent (lower case, no trailing dot), or NULL. */
 const char *certstore_session_sni(const struct certstore_session *s);

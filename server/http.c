@@ -475,8 +475,22 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		conn = *socket_context;
 		if (conn == NULL)
 			return;
-		if (certstore_session_result(conn->tls) == CERTSTORE_HS_STARTED)
+		switch (certstore_session_result(conn->tls)) {
+		case CERTSTORE_HS_STARTED:
 			metrics_tls_failure(METRICS_TLS_PROTOCOL);
+			break;
+		case CERTSTORE_HS_GARBAGE:
+			metrics_tls_failure(METRICS_TLS_GARBAGE);
+			break;
+		case CERTSTORE_HS_TRUNCATED:
+			metrics_tls_failure(METRICS_TLS_TRUNCATED);
+			break;
+		case CERTSTORE_HS_TIMEOUT:
+			metrics_tls_failure(METRICS_TLS_TIMEOUT);
+			break;
+		default:	/* done, unknown SNI (counted when refused), nothing received */
+			break;
+		}
 		certstore_session_free(conn->tls);
 		snapshot_unref(conn->snap);
 		free(conn);

@@ -108,8 +108,13 @@ metrics_render(struct buf *b)
 	buf_printf(b, "# HELP mtastsd_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
 	    "# TYPE mtastsd_tls_handshake_failures_total counter\n"
 	    "mtastsd_tls_handshake_failures_total{reason=\"unknown_sni\"} %llu\n"
-	    "mtastsd_tls_handshake_failures_total{reason=\"protocol\"} %llu\n",
-	    atomic_load(&tls_fail[METRICS_TLS_UNKNOWN_SNI]), atomic_load(&tls_fail[METRICS_TLS_PROTOCOL]));
+	    "mtastsd_tls_handshake_failures_total{reason=\"protocol\"} %llu\n"
+	    "mtastsd_tls_handshake_failures_total{reason=\"garbage\"} %llu\n"
+	    "mtastsd_tls_handshake_failures_total{reason=\"truncated\"} %llu\n"
+	    "mtastsd_tls_handshake_failures_total{reason=\"timeout\"} %llu\n",
+	    atomic_load(&tls_fail[METRICS_TLS_UNKNOWN_SNI]), atomic_load(&tls_fail[METRICS_TLS_PROTOCOL]),
+	    atomic_load(&tls_fail[METRICS_TLS_GARBAGE]), atomic_load(&tls_fail[METRICS_TLS_TRUNCATED]),
+	    atomic_load(&tls_fail[METRICS_TLS_TIMEOUT]));
 	buf_printf(b, "# HELP mtastsd_reloads_total Configuration reloads, by result.\n"
 	    "# TYPE mtastsd_reloads_total counter\n"
 	    "mtastsd_reloads_total{result=\"ok\"} %llu\n"

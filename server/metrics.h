@@ -10,6 +10,9 @@
 enum metrics_tls_failure {
 	METRICS_TLS_UNKNOWN_SNI,	/* no SNI, or a name without a certificate */
 	METRICS_TLS_PROTOCOL,		/* any other handshake failure */
+	METRICS_TLS_GARBAGE,		/* bytes that are no TLS handshake */
+	METRICS_TLS_TRUNCATED,		/* the client closed in the middle of its ClientHello */
+	METRICS_TLS_TIMEOUT,		/* the handshake timed out waiting for the client */
 	METRICS_TLS_N
 };
 
