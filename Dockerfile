@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # mtastsd container image: build with the same scripts and CMake build as the tests,
-# run from a runtime stage holding only the binary, its shared libraries and configs.
+# run from debian:12-slim with scripts/rootfs's tree (the binary, its shared libraries,
+# the public suffix list, the configs, passwd/group for uid 10001) copied over it.
 #   docker build -t mtastsd .
 #   docker run -p 443:8443 -v $PWD/certs:/etc/mtastsd/certs:ro -v $PWD/mtastsd.yaml:/etc/mtastsd/mtastsd.yaml:ro \
 #              -v mtastsd-state:/var/lib/mtastsd --read-only mtastsd

@@ -4,7 +4,11 @@
 #include "commands.h"
 #include "dnscmd.h"
 
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <string.h>
 
 struct config *
 cmd_load_config(const char *path)
@@ -26,9 +30,26 @@ cmd_load_config(const char *path)
 	return cfg;
 }
 
+int
+check_identity(const struct config *cfg, struct diag_list *dl)
+{
+	size_t errors = dl->errors;
+
+	errno = 0;
+	if (cfg->user != NULL && getpwnam(cfg->user) == NULL)
+		diag_add(dl, DIAG_ERROR, cfg->user_line, cfg->user_col, "user '%s' does not exist%s%s", cfg->user,
+		    errno ? ": " : "", errno ? strerror(errno) : "");
+	errno = 0;
+	if (cfg->group != NULL && getgrnam(cfg->group) == NULL)
+		diag_add(dl, DIAG_ERROR, cfg->group_line, cfg->group_col, "group '%s' does not exist%s%s",
+		    cfg->group, errno ? ": " : "", errno ? strerror(errno) : "");
+	return dl->errors == errors ? 0 : -1;
+}
+
 void
 check_extra(const struct config *cfg, struct diag_list *dl)
 {
+	check_identity(cfg, dl);
 	/* certificates and the DNS state are checked by their own modules as they arrive */
 	(void)cfg;
 	(void)dl;

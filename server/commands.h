@@ -19,6 +19,13 @@ struct config *cmd_load_config(const char *path);
  */
 void check_extra(const struct config *cfg, struct diag_list *dl);
 
+/*
+ * The configured user and group exist (getpwnam, getgrnam): an error at the
+ * key's position for each one that does not. Returns 0 or -1. Run by `check`
+ * (within check_extra) and by `serve` before it binds anything.
+ */
+int check_identity(const struct config *cfg, struct diag_list *dl);
+
 /* `serve`: run the policy server in the foreground until SIGTERM/SIGINT. Defined in serve.c. */
 int cmd_serve(const char *config_path, int argc, char **argv);
 

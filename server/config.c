@@ -1084,8 +1084,12 @@ top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 
 	if (strcmp(key, "user") == 0) {
 		cfg->user = dup_opt_str(c, v, "user");
+		cfg->user_line = LINE(v);
+		cfg->user_col = COL(v);
 	} else if (strcmp(key, "group") == 0) {
 		cfg->group = dup_opt_str(c, v, "group");
+		cfg->group_line = LINE(v);
+		cfg->group_col = COL(v);
 	} else if (strcmp(key, "listen") == 0) {
 		walk_mapping(c, v, "listen", listen_keys, listen_pair, NULL);
 	} else if (strcmp(key, "tls") == 0) {

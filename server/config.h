@@ -61,6 +61,7 @@ struct config {
 	char *dir;			/* folder relative paths are resolved against */
 
 	char *user, *group;		/* drop privileges to these after start-up (optional) */
+	int user_line, user_col, group_line, group_col;	/* where they were written */
 
 	struct config_listener *https, *http;
 	size_t n_https, n_http;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -508,6 +509,27 @@ proxy_handoff(void *arg, int fd, const struct sockaddr *sa, socklen_t salen)
 		log_debug("%s: connection on '%s' not taken", __func__, l->address);
 }
 
+/* A listening socket on CL's address ([::] is IPv6 only), or -1 after logging the system's reason. */
+static int
+listen_socket(const struct config_listener *cl)
+{
+	int fd, one = 1;
+
+	if ((fd = socket(cl->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
+		log_error("cannot listen on '%s': %s", cl->address, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (cl->sa.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&cl->sa, cl->salen) < 0 || listen(fd, 1024) < 0) {
+		log_error("cannot listen on '%s': %s", cl->address, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int
 start_listener(struct listener *l, const struct config_listener *cl, const struct config_limits *lim)
 {
@@ -520,7 +542,7 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 	 */
 	unsigned pool = l->kind == LISTEN_ADMIN ? 1 : pool_threads(64);
 	struct MHD_OptionItem ops[16];
-	int n = 0;
+	int n = 0, fd = -1;
 
 	if (cl->sa.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -552,9 +574,10 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		/* the PROXY acceptor owns the socket and hands each connection over after its header */
 		flags |= MHD_USE_NO_LISTEN_SOCKET;
 	} else {
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024, NULL };
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_SOCK_ADDR, 0,
-		    (void *)(uintptr_t)(const void *)&cl->sa };
+		/* bound here, not by MHD, so a failure says the system's reason */
+		if ((fd = listen_socket(cl)) < 0)
+			return -1;
+		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
 	}
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
@@ -577,7 +600,9 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		    MHD_OPTION_ARRAY, ops,
 		    MHD_OPTION_END);
 	if (l->daemon == NULL) {
-		log_error("%s: cannot listen on '%s' (address in use, or not allowed?)", __func__, cl->address);
+		log_error("cannot start the server on '%s'", cl->address);
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
 	if (cl->proxy_protocol) {

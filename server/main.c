@@ -7,6 +7,7 @@
 #include "util.h"
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +27,9 @@ usage(FILE *out)
 	    "                        S: provider (default), customer, with\n"
 	    "                        dns.delegate_zone set)\n"
 	    "\n"
-	    "options:\n"
+	    "options (before or after the command):\n"
 	    "  -c FILE               configuration (default: $MTASTSD_CONFIG, else %s)\n"
-	    "  -h, --help            this help\n"
+	    "  -h, --help            this help; after a command, that command's usage\n"
 	    "  --version             print the version\n"
 	    "\n"
 	    "exit status: 0 ok, 1 invalid input, 2 usage error\n", CONFIG_DEFAULT_PATH);
@@ -98,12 +99,82 @@ cmd_policy(const char *path, int argc, char **argv)
 static const struct command {
 	const char *name;
 	int (*fn)(const char *config_path, int argc, char **argv);
+	const char *usage;	/* NULL: the command prints its own (dns) */
+	const char *const *valued;	/* its own options that take a value (not scanned for -c or -h) */
 } commands[] = {
-	{ "check", cmd_check },
-	{ "policy", cmd_policy },
-	{ "dns", cmd_dns },
-	{ "serve", cmd_serve },
+	{ "check", cmd_check,
+	    "usage: mtastsd [-c FILE] check\n"
+	    "\n"
+	    "Validate the configuration, the certificates and the DNS state. Every problem\n"
+	    "is printed on stderr as FILE:LINE:COL: message; \"configuration OK\" on stdout.\n"
+	    "\n"
+	    "exit status: 0 valid (warnings may be printed), 1 invalid, 2 usage error\n", NULL },
+	{ "policy", cmd_policy,
+	    "usage: mtastsd [-c FILE] policy DOMAIN\n"
+	    "\n"
+	    "Print the exact policy body served for DOMAIN (a U-label or A-label name).\n"
+	    "\n"
+	    "exit status: 0 printed, 1 unknown domain or invalid configuration, 2 usage error\n", NULL },
+	{ "dns", cmd_dns, NULL, (const char *const[]){ "--format", "--side", NULL } },
+	{ "serve", cmd_serve,
+	    "usage: mtastsd [-c FILE] serve\n"
+	    "\n"
+	    "Run the policy server in the foreground, logging on stderr. SIGHUP (or a change\n"
+	    "of the configuration or under tls.certs) reloads; SIGTERM or SIGINT stops.\n"
+	    "\n"
+	    "exit status: 0 stopped by a signal, 1 invalid configuration or start-up failure,\n"
+	    "2 usage error\n", NULL },
 };
+
+static bool
+takes_value(const struct command *cmd, const char *arg)
+{
+	for (const char *const *v = cmd->valued; v && *v; v++)
+		if (strcmp(arg, *v) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Take the global options out of a command's arguments (ARGV[1..]), so that
+ * "check -c FILE" works as "-c FILE check" does. Sets *PATH and *HELP; stops
+ * at "--". Returns the new argument count, or -1 after a usage message.
+ */
+static int
+take_global_options(const struct command *cmd, int argc, char **argv, const char **path, bool *help)
+{
+	int out = 1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (strcmp(a, "--") == 0) {
+			while (i < argc)
+				argv[out++] = argv[i++];
+			break;
+		}
+		if (takes_value(cmd, a) && i + 1 < argc) {
+			argv[out++] = argv[i++];
+			argv[out++] = argv[i];
+		} else if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "mtastsd: option '%s' needs a FILE\n", a);
+				return -1;
+			}
+			*path = argv[++i];
+		} else if (strncmp(a, "--config=", 9) == 0) {
+			*path = a + 9;
+		} else if (strncmp(a, "-c", 2) == 0) {
+			*path = a + 2;
+		} else if (cmd->usage != NULL && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
+			*help = true;
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
 
 int
 main(int argc, char **argv)
@@ -115,6 +186,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("MTASTSD_CONFIG");
+	bool help = false, version = false;
 	int ch;
 
 	if (path == NULL || path[0] == '\0')
@@ -126,26 +198,51 @@ main(int argc, char **argv)
 			path = optarg;
 			break;
 		case 'h':
-			usage(stdout);
-			return EXIT_OK;
+			help = true;
+			break;
 		case 'V':
-			printf("mtastsd %s\n", MTASTSD_VERSION);
-			return EXIT_OK;
+			version = true;
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;
 		}
+	}
+	if (version) {
+		if (optind < argc || help) {
+			fprintf(stderr, "mtastsd: --version takes no command or arguments\n");
+			return EXIT_USAGE;
+		}
+		printf("mtastsd %s\n", MTASTSD_VERSION);
+		return EXIT_OK;
+	}
+	if (help && optind >= argc) {
+		usage(stdout);
+		return EXIT_OK;
 	}
 	if (optind >= argc) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
-		if (strcmp(commands[i].name, argv[optind]) == 0) {
-			int sub_argc = argc - optind;
+		const struct command *cmd = &commands[i];
+
+		if (strcmp(cmd->name, argv[optind]) == 0) {
 			char **sub_argv = argv + optind;
+			int sub_argc = take_global_options(cmd, argc - optind, sub_argv, &path, &help);
+
+			if (sub_argc < 0)
+				return EXIT_USAGE;
+			if (help && cmd->usage != NULL) {
+				fputs(cmd->usage, stdout);
+				return EXIT_OK;
+			}
+			if (help) {	/* "--help dns": the command prints its own */
+				sub_argv[sub_argc++] = (char *)"--help";
+				sub_argv[sub_argc] = NULL;
+			}
 			optind = 1;	/* reset getopt for the command */
-			return commands[i].fn(path, sub_argc, sub_argv);
+			return cmd->fn(path, sub_argc, sub_argv);
 		}
 	}
 	fprintf(stderr, "mtastsd: unknown command '%s'\n", argv[optind]);

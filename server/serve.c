@@ -15,6 +15,23 @@
 #include <stdio.h>
 #include <string.h>
 
+static bool
+identity_ok(const struct config *cfg, const char *config_path)
+{
+	struct diag_list dl;
+	char line[4096];
+	int rc;
+
+	diag_init(&dl, config_path);
+	rc = check_identity(cfg, &dl);
+	for (size_t i = 0; i < dl.n; i++) {
+		diag_format(&dl, i, line, sizeof(line));
+		log_error("%s", line);
+	}
+	diag_free(&dl);
+	return rc == 0;
+}
+
 int
 cmd_serve(const char *config_path, int argc, char **argv)
 {
@@ -40,6 +57,13 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	reload_set_publish_hook(dns_publish);
 	if ((snap = reload_build(config_path)) == NULL) {
 		log_error("not starting: the configuration has errors");
+		certstore_global_deinit();
+		return EXIT_INVALID;
+	}
+	/* privileges are dropped only after binding: a user that cannot exist is refused before */
+	if (!identity_ok(snap->cfg, config_path)) {
+		log_error("not starting: the configuration has errors");
+		snapshot_unref(snap);
 		certstore_global_deinit();
 		return EXIT_INVALID;
 	}

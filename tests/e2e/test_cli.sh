@@ -205,6 +205,33 @@ done
 run -- -h
 expect_rc 0 "-h"
 
+# ---- each command's --help (exit 0, its own usage), options after the command
+for c in check policy serve dns; do
+	run -- "$c" --help
+	expect_rc 0 "$c --help"
+	expect_match "$out" "^usage: mtastsd \[-c FILE\] $c" "$c --help prints the usage of $c"
+	run -- -c "$conf" "$c" -h
+	expect_rc 0 "$c -h"
+	run -- --help "$c"
+	expect_rc 0 "--help $c"
+	expect_match "$out" "^usage: mtastsd \[-c FILE\] $c" "--help $c prints the usage of $c"
+done
+run -- -c "$tmp/nonexistent.yaml" check -c "$conf"
+expect_rc 0 "check -c FILE (the option after the command wins)"
+expect_eq "$out" "configuration OK" "check -c FILE output"
+run -- check --config="$conf"
+expect_rc 0 "check --config=FILE"
+run -- policy -c "$conf" example.org
+expect_rc 0 "policy -c FILE DOMAIN"
+run -- dns -c "$conf" --format json
+expect_rc 0 "dns -c FILE --format json"
+run -- check -c
+expect_rc 2 "check -c without FILE"
+run -- --version extra
+expect_rc 2 "--version with an argument"
+run -- --version check
+expect_rc 2 "--version with a command"
+
 # ---- $MTASTSD_CONFIG is the default for -c; -c wins over it
 run MTASTSD_CONFIG="$conf" -- check
 expect_rc 0 "check with MTASTSD_CONFIG"
@@ -246,6 +273,86 @@ run -- -c ../conf/tls.yaml check
 expect_rc 1 "check with an https listener and no certificates"
 expect_match "$err" "'\.\./conf/mycerts/?'" "certificate folder resolved against the config folder"
 cd - >/dev/null || exit 1
+
+# ---- serve: a free TCP port on 127.0.0.1
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+serve_conf() {	# FILE HTTP_PORT ADMIN_PORT [TOP-LEVEL LINES]: a plain-HTTP serve config
+	{
+		printf '%s' "${4:-}"
+		printf 'listen:\n  https: []\n  http: ["127.0.0.1:%s"]\n  admin: "127.0.0.1:%s"\n' "$2" "$3"
+		printf 'dns:\n  state: state/s.state\n  zone: state/s.zone\n'
+		printf 'domains: [{name: example.com, mode: none}]\n'
+	} >"$1"
+}
+# wait_for N CMD...: poll CMD every 0.1 s, at most N times
+wait_for() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- user/group that do not exist: check and serve say so, with the key's position, before binding
+mkdir -p "$tmp/serve"
+hp=$(free_port)
+ap=$(free_port)
+ucf="$tmp/serve/user.yaml"
+serve_conf "$ucf" "$hp" "$ap" $'user: nosuchuser-mtastsd\ngroup: nosuchgroup-mtastsd\n'
+run -- -c "$ucf" check
+expect_rc 1 "check with a user and group that do not exist"
+expect_match "$err" "^$ucf:1:7: user 'nosuchuser-mtastsd' does not exist$" "check: unknown user at its position"
+expect_match "$err" "^$ucf:2:8: group 'nosuchgroup-mtastsd' does not exist$" "check: unknown group at its position"
+expect_eq "$out" "" "no 'configuration OK' with an unknown user"
+run -- -c "$ucf" serve
+expect_rc 1 "serve with a user that does not exist"
+expect_match "$err" "error $ucf:1:7: user 'nosuchuser-mtastsd' does not exist$" "serve: unknown user at its position"
+if grep -q "listening" <<<"$err"; then fail "serve bound a port before refusing the user: $err"; else pass; fi
+
+# ---- a listen failure says the system's reason
+hp=$(free_port)
+ap=$(free_port)
+serve_conf "$tmp/serve/busy.yaml" "$hp" "$ap"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("held", flush=True); time.sleep(60)' "$hp" >"$tmp/held" &
+holder=$!
+wait_for 100 grep -qs held "$tmp/held" || fail "could not hold port $hp"
+run -- -c "$tmp/serve/busy.yaml" serve
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
+expect_rc 1 "serve on a port in use"
+expect_match "$err" "cannot listen on '127\.0\.0\.1:$hp': Address already in use" "listen failure names errno"
+if grep -q "start_listener" <<<"$err"; then fail "listen failure names an internal function: $err"; else pass; fi
+
+# ---- a FIFO put in place of the config blocks neither the reload nor SIGTERM
+hp=$(free_port)
+ap=$(free_port)
+fcf="$tmp/serve/fifo.yaml"
+serve_conf "$fcf" "$hp" "$ap"
+"$MTASTSD" -c "$fcf" serve 2>"$tmp/serve/fifo.log" &
+spid=$!
+if wait_for 100 curl -fs -o /dev/null "http://127.0.0.1:$ap/healthz"; then pass; else fail "serve did not start: $(cat "$tmp/serve/fifo.log")"; fi
+rm -f "$fcf"
+mkfifo "$fcf"
+kill -HUP "$spid"
+if wait_for 100 grep -q "the configuration is not a regular file (it is a FIFO)" "$tmp/serve/fifo.log"; then pass; else
+	fail "reload of a FIFO config not refused: $(cat "$tmp/serve/fifo.log")"
+fi
+if curl -fsS -o /dev/null "http://127.0.0.1:$ap/healthz"; then pass; else fail "not serving after the refused reload"; fi
+kill -TERM "$spid"
+if wait_for 100 eval '! kill -0 "$spid" 2>/dev/null'; then pass; else
+	fail "serve ignores SIGTERM with a FIFO as its config"
+	kill -9 "$spid"
+fi
+wait "$spid"
+rc=$?
+err=$(cat "$tmp/serve/fifo.log")
+expect_rc 0 "serve exits 0 on SIGTERM after a FIFO reload"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
