@@ -905,7 +905,7 @@ dns_names_excerpt(const char *names, size_t max)
 	return b.data;
 }
 
-void
+int
 dns_publish(const struct config *cfg)
 {
 	struct ids_state st;
@@ -915,11 +915,12 @@ dns_publish(const struct config *cfg)
 	char err[1024], *zone = NULL, *cur = NULL, *marker = NULL, *pending = NULL, *ondisk = NULL;
 	bool hook = cfg->dns_on_change != NULL && cfg->dns_on_change[0] != '\0';
 	int64_t now;
+	int rc = -1;
 
 	if (ids_now(&now, err, sizeof(err)) < 0) {
 		log_error("dns publish: %s", err);
 		publish_failed();
-		return;
+		return -1;
 	}
 	hold_serving(cfg->dns_state);
 	diag_init(&sdl, cfg->dns_state);
@@ -932,7 +933,7 @@ dns_publish(const struct config *cfg)
 		log_error("dns publish: nothing published; the state file was left unchanged");
 		publish_failed();
 		diag_free(&sdl);
-		return;
+		return -1;
 	}
 	diag_free(&sdl);
 	if (!state_known(cfg->dns_state)) {
@@ -1003,12 +1004,14 @@ dns_publish(const struct config *cfg)
 		/* this change and every one an earlier failed or interrupted run was not told about */
 		if (run_on_change(cfg->dns_on_change, cfg->dir, cfg->dns_zone ? cfg->dns_zone : "", marker, pending,
 		    count_names(pending)) < 0) {
-			log_warnx("dns on_change will run again at the next reload or start-up (%s remains)", marker);
+			log_warnx("dns on_change will run again (%s remains)", marker);
 			publish_failed();
+			goto done;
 		} else if (unlink(marker) < 0 && errno != ENOENT) {
 			log_warn("dns publish: cannot remove '%s'", marker);
 		}
 	}
+	rc = 0;
 done:
 	free(marker);
 	free(pending);
@@ -1018,6 +1021,7 @@ done:
 	buf_free(&changed);
 	ids_state_free(&st);
 	ids_changes_free(&ch);
+	return rc;
 }
 
 /* Assign ids in memory only (never writes): what the next dns run or reload would record. */

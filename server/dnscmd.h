@@ -21,12 +21,13 @@
  * exists and every publish (each reload, start-up) runs it again. The first
  * call takes a shared flock on STATE.serving, kept until exit: while it is
  * held, `mtastsd dns` leaves the ids to serve.
- * Failures are logged and counted (dns_publish_failures), never fatal.
+ * Failures are logged and counted (dns_publish_failures), never fatal;
+ * returns 0, or -1 when anything failed (serve then retries on a backoff).
  * Blocks while on_change runs (at most DNS_ON_CHANGE_TIMEOUT seconds, and
  * no longer once SIGHUP, SIGINT or SIGTERM is pending: the hook's process
  * group is then killed and the hook runs again at the next publish).
  */
-void dns_publish(const struct config *cfg);
+int dns_publish(const struct config *cfg);
 #define DNS_ON_CHANGE_TIMEOUT 120
 /* MTASTSD_CHANGED stays below 64 KiB, half the kernel's limit for one environment string */
 #define DNS_CHANGED_ENV_MAX 65536

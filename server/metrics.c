@@ -16,7 +16,8 @@ static const unsigned statuses[] = { 200, 400, 404, 405, 408, 413, 414, 421, 431
 static atomic_ullong req_count[N_STATUS + 1];
 static atomic_ullong tls_fail[METRICS_TLS_N];
 static atomic_ullong reloads_ok, reloads_failed;
-static atomic_ullong dns_publish_failed;
+static atomic_ullong dns_publish_failed, dns_publish_retries;
+static atomic_int dns_retry_pending;
 static atomic_ullong domains;
 static atomic_llong loaded_at;
 
@@ -51,6 +52,18 @@ metrics_tls_failure(enum metrics_tls_failure why)
 {
 	if (why < METRICS_TLS_N)
 		atomic_fetch_add_explicit(&tls_fail[why], 1, memory_order_relaxed);
+}
+
+void
+metrics_dns_publish_retry(void)
+{
+	atomic_fetch_add_explicit(&dns_publish_retries, 1, memory_order_relaxed);
+}
+
+void
+metrics_set_dns_retry_pending(int pending)
+{
+	atomic_store(&dns_retry_pending, pending ? 1 : 0);
 }
 
 void
@@ -123,6 +136,12 @@ metrics_render(struct buf *b)
 	buf_printf(b, "# HELP mtastsd_dns_publish_failures_total DNS publications (state, zone, on_change) that failed.\n"
 	    "# TYPE mtastsd_dns_publish_failures_total counter\n"
 	    "mtastsd_dns_publish_failures_total %llu\n", atomic_load(&dns_publish_failed));
+	buf_printf(b, "# HELP mtastsd_dns_publish_retries_total Retries of a failed DNS publication, on a backoff.\n"
+	    "# TYPE mtastsd_dns_publish_retries_total counter\n"
+	    "mtastsd_dns_publish_retries_total %llu\n"
+	    "# HELP mtastsd_dns_publish_retry_pending 1 while a failed DNS publication waits for its next retry.\n"
+	    "# TYPE mtastsd_dns_publish_retry_pending gauge\n"
+	    "mtastsd_dns_publish_retry_pending %d\n", atomic_load(&dns_publish_retries), atomic_load(&dns_retry_pending));
 	buf_printf(b, "# HELP mtastsd_domains Domains whose policy is being served.\n"
 	    "# TYPE mtastsd_domains gauge\n"
 	    "mtastsd_domains %llu\n", atomic_load(&domains));

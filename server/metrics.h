@@ -28,6 +28,9 @@ void metrics_tls_failure(enum metrics_tls_failure why);
 void metrics_reload(int ok);
 /* Count one failed DNS publication after a reload (state, zone file or on_change). */
 void metrics_dns_publish_failure(void);
+/* Count one retry of a failed DNS publication; PENDING: whether a retry is now scheduled. */
+void metrics_dns_publish_retry(void);
+void metrics_set_dns_retry_pending(int pending);
 /* Gauges set by the reload path when a snapshot is swapped in. */
 void metrics_set_domains(size_t n);
 void metrics_set_loaded(long long unix_time);

@@ -23,20 +23,75 @@
 #define SETTLE_MS 200
 #define MAX_WATCH_DEPTH 8
 
-static void (*publish_hook)(const struct config *cfg);
+static int (*publish_hook)(const struct config *cfg);
 static int (*prepare_fn)(struct snapshot *snap);
 
+/*
+ * A failed publication is retried by itself, on a backoff, until it succeeds
+ * (a later reload also retries, and resets the backoff when it succeeds).
+ * retry_ms is the delay before the next attempt, 0 while nothing failed;
+ * retry_armed says whether reload_loop has set its timer for it.
+ */
+static long retry_ms;
+static unsigned retry_attempt;
+static bool retry_armed;
+
 void
-reload_set_publish_hook(void (*fn)(const struct config *cfg))
+reload_set_publish_hook(int (*fn)(const struct config *cfg))
 {
 	publish_hook = fn;
 }
 
-void
+int
 reload_publish(const struct config *cfg)
 {
-	if (publish_hook != NULL)
-		publish_hook(cfg);
+	if (publish_hook == NULL || publish_hook(cfg) == 0) {
+		if (retry_ms > 0)
+			log_info("dns publish succeeded after %u failed attempt%s", retry_attempt,
+			    retry_attempt == 1 ? "" : "s");
+		retry_ms = 0;
+		retry_attempt = 0;
+		metrics_set_dns_retry_pending(0);
+		return 0;
+	}
+	retry_attempt++;
+	retry_ms = retry_ms == 0 ? RELOAD_RETRY_FIRST_MS : retry_ms * 2;
+	if (retry_ms > RELOAD_RETRY_MAX_MS)
+		retry_ms = RELOAD_RETRY_MAX_MS;
+	retry_armed = false;
+	metrics_set_dns_retry_pending(1);
+	log_warnx("dns publish failed: retrying in %ld s by itself (attempt %u)", (retry_ms + 999) / 1000,
+	    retry_attempt);
+	return -1;
+}
+
+/* Arm TFD for the pending retry, once per failure. */
+static void
+retry_arm(int tfd)
+{
+	struct itimerspec its = { { 0, 0 }, { retry_ms / 1000, (retry_ms % 1000) * 1000000L } };
+
+	if (retry_ms == 0 || retry_armed)
+		return;
+	if (timerfd_settime(tfd, 0, &its, NULL) < 0)
+		log_warn("%s: timerfd_settime", __func__);
+	retry_armed = true;
+}
+
+/* The retry timer fired: publish the serving configuration again. */
+static void
+retry_now(void)
+{
+	struct snapshot *snap = snapshot_current();
+
+	if (retry_ms == 0 || snap == NULL) {
+		snapshot_unref(snap);
+		return;
+	}
+	metrics_dns_publish_retry();
+	log_info("dns publish: retrying (attempt %u)", retry_attempt + 1);
+	reload_publish(snap->cfg);
+	snapshot_unref(snap);
 }
 
 void
@@ -273,7 +328,7 @@ int
 reload_loop(const char *config_path)
 {
 	sigset_t set;
-	int sfd, tfd, rc = -1;
+	int sfd, tfd, rfd, rc = -1;
 	struct watch w = { -1, -1, NULL, NULL, 0 };
 
 	signals_serve_set(&set);
@@ -281,16 +336,21 @@ reload_loop(const char *config_path)
 		log_warn("%s: signalfd", __func__);
 		return -1;
 	}
-	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
+	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
+	    (rfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0) {
 		log_warn("%s: timerfd_create", __func__);
+		if (tfd >= 0)
+			close(tfd);
 		close(sfd);
 		return -1;
 	}
 	watch_setup(&w, config_path);
 	for (;;) {
-		struct pollfd pfd[3] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 } };
+		/* poll ignores a negative fd: w.fd without inotify */
+		struct pollfd pfd[4] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 }, { rfd, POLLIN, 0 } };
 
-		if (poll(pfd, w.fd >= 0 ? 3 : 2, -1) < 0) {
+		retry_arm(rfd);
+		if (poll(pfd, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("%s: poll", __func__);
@@ -335,8 +395,15 @@ reload_loop(const char *config_path)
 				watch_setup(&w, config_path);
 			}
 		}
+		if (pfd[3].revents & POLLIN) {
+			unsigned long long exp;
+
+			if (read(rfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp))
+				retry_now();
+		}
 	}
 	watch_close(&w);
+	close(rfd);
 	close(tfd);
 	close(sfd);
 	return rc;

@@ -2,34 +2,44 @@
 /* Unit tests of reload.c, snapshot.c and metrics.c: build-then-swap, the publish hook, refcounts, counters. */
 #include <criterion/criterion.h>
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "metrics.h"
 #include "util.h"
 #include "reload.h"
+#include "signals.h"
 #include "snapshot.h"
 
 static char dir[64], path[128];
 static int hook_calls;
 static size_t hook_domains;
 static char hook_first[64];
+static int hook_failures;	/* the next calls that fail */
 
-static void
+static int
 hook(const struct config *cfg)
 {
 	struct snapshot *cur = snapshot_current();
 
-	hook_calls++;
+	__atomic_add_fetch(&hook_calls, 1, __ATOMIC_SEQ_CST);
 	hook_domains = cfg->n_domains;
 	snprintf(hook_first, sizeof(hook_first), "%s", cfg->n_domains ? cfg->domains[0].name : "");
 	/* the hook runs only once the new config is the one being served */
 	cr_assert_not_null(cur);
 	cr_assert_eq(cur->cfg, cfg, "publish hook called before the swap");
 	snapshot_unref(cur);
+	if (hook_failures > 0) {
+		hook_failures--;
+		return -1;
+	}
+	return 0;
 }
 
 static void
@@ -97,6 +107,62 @@ Test(reload, swap_then_publish)
 	cr_assert(serves("mx: mx2.example.com\r\n"));
 	cr_assert_eq(metrics_reloads(1), 2);
 	cr_assert_eq(metrics_reloads(0), 0);
+}
+
+static void *
+loop_thread(void *arg)
+{
+	return (void *)(intptr_t)reload_loop((const char *)arg);
+}
+
+static unsigned long long
+metric_value(const char *name)
+{
+	struct buf b = {0};
+	const char *p;
+	unsigned long long v = ~0ULL;
+	char *key = xasprintf("\n%s ", name);
+
+	metrics_render(&b);
+	if ((p = strstr(b.data, key)) != NULL)
+		v = strtoull(p + strlen(key), NULL, 10);
+	buf_free(&b);
+	free(key);
+	return v;
+}
+
+Test(reload, a_failed_publish_is_retried_by_itself_on_a_backoff)
+{
+	sigset_t set;
+	pthread_t t;
+	struct timespec t0, t1;
+	void *ret;
+
+	/* as serve does: the loop's signals blocked before any thread starts */
+	signals_serve_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	write_config("mx1.example.com", "");
+	/* the publish after this reload fails twice (a full disk, a failing on_change) */
+	hook_failures = 2;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	cr_assert_eq(reload_now(path), 0);
+	cr_assert_eq(hook_calls, 1);
+	cr_assert_eq(metric_value("mtastsd_dns_publish_retry_pending"), 1);
+	cr_assert_eq(pthread_create(&t, NULL, loop_thread, path), 0);
+	/* no reload, no signal: the loop publishes again, first after 2 s, then after 4 more */
+	for (int i = 0; i < 200 && __atomic_load_n(&hook_calls, __ATOMIC_SEQ_CST) < 3; i++)
+		usleep(50000);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(__atomic_load_n(&hook_calls, __ATOMIC_SEQ_CST), 3, "the failed publish was not retried by itself");
+	cr_assert_geq(t1.tv_sec - t0.tv_sec, 5, "retried without a backoff (%ld s)", (long)(t1.tv_sec - t0.tv_sec));
+	cr_assert_eq(metric_value("mtastsd_dns_publish_retries_total"), 2);
+	cr_assert_eq(metric_value("mtastsd_dns_publish_retry_pending"), 0);
+	/* succeeded: nothing more is retried */
+	usleep(300000);
+	cr_assert_eq(__atomic_load_n(&hook_calls, __ATOMIC_SEQ_CST), 3);
+	kill(getpid(), SIGTERM);
+	cr_assert_eq(pthread_join(t, &ret), 0);
+	cr_assert_eq((intptr_t)ret, 0);
 }
 
 Test(reload, invalid_config_keeps_the_old_snapshot)
