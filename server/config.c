@@ -2,6 +2,7 @@
 /* config: loads the YAML configuration into plain data, validates it and reports every problem with its position. */
 #include "config.h"
 #include "dname.h"
+#include "tsigkey.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -574,7 +575,137 @@ tls_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 }
 
 static const char *const dns_keys[] = { "state", "zone", "ttl", "on_change", "host_target",
-	"delegate_zone", NULL };
+	"delegate_zone", "update", NULL };
+static const char *const update_keys[] = { "server", "tsig", "timeout", "retry", "retry_max", NULL };
+static const char *const tsig_keys[] = { "name", "algorithm", "secret_file", NULL };
+
+/* dns.update.tsig while it is read: the key file is read once every key is known */
+struct tsig_arg {
+	const char *name, *alg, *file;
+	struct ynode *file_node;
+};
+
+static void
+tsig_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
+{
+	struct tsig_arg *t = arg;
+	const char *s = NULL;
+	(void)k;
+
+	if (strcmp(key, "name") == 0 && (s = get_str(c, v, "dns.update.tsig.name")) != NULL) {
+		if (s[0] == '\0' || strlen(s) > 253 || strpbrk(s, " \t\r\n\"\\;{}") != NULL || strstr(s, "..") != NULL)
+			ERR(c, v, "'dns.update.tsig.name' must be a domain name, not '%s'", s);
+		t->name = s;
+	} else if (strcmp(key, "algorithm") == 0 && (s = get_str(c, v, "dns.update.tsig.algorithm")) != NULL) {
+		enum tsigkey_alg a;
+		if (tsigkey_alg_parse(s, &a) < 0)
+			ERR(c, v, "unknown TSIG algorithm '%s' (hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224 or "
+			    "hmac-sha1)", s);
+		t->alg = s;
+	} else if (strcmp(key, "secret_file") == 0 && (s = get_str(c, v, "dns.update.tsig.secret_file")) != NULL) {
+		t->file = s;
+		t->file_node = v;
+	}
+}
+
+/* what update_section checks once the mapping is read */
+struct update_arg {
+	bool tsig;
+	struct ynode *retry_max;
+};
+
+static void
+update_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
+{
+	struct config_dns_update *u = c->cfg->dns_update;
+	struct update_arg *ua = arg;
+	unsigned long x;
+	const char *s;
+	(void)k;
+
+	if (strcmp(key, "server") == 0 && (s = get_str(c, v, "dns.update.server")) != NULL) {
+		/* the port may be left out: 53 */
+		size_t len = strlen(s);
+		char *addr = strchr(s, ':') == NULL || (s[0] == '[' && s[len - 1] == ']') ? xasprintf("%s:53", s) :
+		    xstrdup(s), err[256];
+
+		if (parse_address(addr, &u->sa, &u->salen, err, sizeof(err)) < 0 && strlen(addr) > len)
+			ERR(c, v, "'dns.update.server' must be an IP address (IPV4, [IPV6], with an optional :PORT), "
+			    "not '%s'", s);
+		else if (u->salen == 0)
+			ERR(c, v, "'dns.update.server': %s", err);
+		free(u->server);
+		u->server = addr;
+	} else if (strcmp(key, "tsig") == 0) {
+		struct tsig_arg t = {0};
+		ua->tsig = true;
+		if (!walk_mapping(c, v, "dns.update.tsig", tsig_keys, tsig_pair, &t))
+			return;
+		if (t.file == NULL || t.file[0] == '\0') {
+			ERR(c, v, "'dns.update.tsig' needs a 'secret_file'");
+		} else {
+			struct diag_list kdl;
+			char err[1024];
+
+			free(u->secret_file);
+			u->secret_file = path_join(c->cfg->dir, t.file);
+			tsigkey_clear(&u->key);
+			diag_init(&kdl, "");
+			if (tsigkey_load(u->secret_file, t.name, t.alg, &u->key, &kdl, err, sizeof(err)) < 0)
+				ERR(c, t.file_node, "%s", err);
+			else
+				u->signed_ = true;
+			for (size_t i = 0; i < kdl.n; i++)
+				WARN(c, t.file_node, "%s", kdl.items[i].msg);
+			diag_free(&kdl);
+		}
+	} else if (strcmp(key, "timeout") == 0) {
+		if (get_uint(c, v, "dns.update.timeout", 1, 60, &x) == 0)
+			u->timeout = (unsigned)x;
+	} else if (strcmp(key, "retry") == 0) {
+		get_uint(c, v, "dns.update.retry", 1, 86400, &u->retry);
+	} else if (strcmp(key, "retry_max") == 0) {
+		get_uint(c, v, "dns.update.retry_max", 1, 7 * 86400, &u->retry_max);
+		ua->retry_max = v;
+	}
+}
+
+static void
+update_free(struct config_dns_update *u)
+{
+	if (u == NULL)
+		return;
+	free(u->server);
+	free(u->secret_file);
+	tsigkey_clear(&u->key);
+	free(u);
+}
+
+/* dns.update: a mapping, or nothing (no updates). */
+static void
+update_section(struct ctx *c, struct ynode *v)
+{
+	struct config_dns_update *u;
+	struct update_arg ua = { false, NULL };
+
+	update_free(c->cfg->dns_update);
+	c->cfg->dns_update = NULL;
+	if (is_null(v))
+		return;
+	u = c->cfg->dns_update = xcalloc(1, sizeof(*u));
+	u->timeout = 3;
+	u->retry = 60;
+	u->retry_max = 3600;
+	if (!walk_mapping(c, v, "dns.update", update_keys, update_pair, &ua))
+		return;
+	if (u->server == NULL)
+		ERR(c, v, "'dns.update' needs a 'server' (IP address, optionally with :PORT)");
+	if (!ua.tsig)
+		WARN(c, v, "'dns.update' has no 'tsig': updates are sent unsigned");
+	if (u->retry_max < u->retry)
+		ERR(c, ua.retry_max ? ua.retry_max : v, "'dns.update.retry_max' (%lu) is shorter than 'dns.update.retry' (%lu)",
+		    u->retry_max, u->retry);
+}
 
 static char *
 normalized_host(struct ctx *c, struct ynode *v, const char *key)
@@ -628,6 +759,8 @@ dns_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 		cfg->dns_host_target = normalized_host(c, v, "dns.host_target");
 	} else if (strcmp(key, "delegate_zone") == 0) {
 		cfg->dns_delegate_zone = normalized_host(c, v, "dns.delegate_zone");
+	} else if (strcmp(key, "update") == 0) {
+		update_section(c, v);
 	}
 }
 
@@ -1045,13 +1178,13 @@ static const char *const top_keys[] = { "user", "group", "listen", "tls", "dns",
 
 /*
  * dns.zone must not be the state file or one of the files kept beside it
- * (STATE.lock, STATE.serving, STATE.pending, STATE.tmp.*): rewriting the
+ * (STATE.lock, STATE.serving, STATE.pending, STATE.update, STATE.tmp.*): rewriting the
  * zone would replace or lock against the ids.
  */
 static void
 check_dns_paths(struct ctx *c)
 {
-	static const char *const beside[] = { ".lock", ".serving", ".pending", NULL };
+	static const char *const beside[] = { ".lock", ".serving", ".pending", ".update", NULL };
 	const char *zone = c->cfg->dns_zone, *state = c->cfg->dns_state;
 	int line = c->zone_line ? c->zone_line : c->state_line, col = c->zone_line ? c->zone_col : c->state_col;
 	size_t sl;
@@ -1645,6 +1778,7 @@ config_free(struct config *cfg)
 	free(cfg->dns_on_change);
 	free(cfg->dns_host_target);
 	free(cfg->dns_delegate_zone);
+	update_free(cfg->dns_update);
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->path);

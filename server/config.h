@@ -10,6 +10,7 @@
 
 #include "diag.h"
 #include "hmap.h"
+#include "tsigkey.h"
 
 enum policy_mode { POLICY_MODE_NONE, POLICY_MODE_TESTING, POLICY_MODE_ENFORCE };
 
@@ -56,6 +57,19 @@ struct config_limits {
 	unsigned max_header_size;	/* bytes of request line + headers */
 };
 
+/* dns.update: where and how RFC 2136 updates are sent. */
+struct config_dns_update {
+	char *server;			/* as written */
+	struct sockaddr_storage sa;	/* parsed numeric address and port (53 when not written) */
+	socklen_t salen;
+	bool signed_;			/* tsig given: KEY holds it */
+	struct tsigkey key;		/* read from tsig.secret_file at load */
+	char *secret_file;		/* resolved path, NULL without tsig */
+	unsigned timeout;		/* seconds to wait for an answer, per try */
+	unsigned long retry;		/* seconds before a failed domain is tried again; doubled per failure */
+	unsigned long retry_max;	/* the longest wait between two tries */
+};
+
 struct config {
 	char *path;			/* the file as given */
 	char *dir;			/* folder relative paths are resolved against */
@@ -77,6 +91,7 @@ struct config {
 	char *dns_on_change;		/* command, NULL when unset */
 	char *dns_host_target;		/* CNAME target for mta-sts.<domain>, NULL when unset */
 	char *dns_delegate_zone;	/* provider zone for delegated hosting, NULL when unset */
+	struct config_dns_update *dns_update;	/* NULL: no RFC 2136 updates */
 
 	struct config_limits limits;
 	bool access_log;

@@ -10,6 +10,7 @@
 #include <criterion/parameterized.h>
 
 #include <dirent.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,7 +770,7 @@ Test(config, long_lists_deduplicated)
 Test(config, dns_zone_must_not_be_the_state_or_its_lock_files)
 {
 	static const char *const zones[] = { "state/x.state", "state/x.state.lock", "state/x.state.serving",
-		"state/x.state.pending", "state/x.state.tmp.abc123", NULL };
+		"state/x.state.pending", "state/x.state.update", "state/x.state.tmp.abc123", NULL };
 	char line[1024];
 
 	for (size_t i = 0; zones[i] != NULL; i++) {
@@ -801,4 +802,79 @@ Test(config, dns_zone_must_not_be_the_state_or_its_lock_files)
 	diag_init(&dl, "t.yaml");
 	cr_expect_null(load("dns:\n  state: state/mta-sts.zone\ndomains: [{name: example.com, mode: none}]\n"));
 	cr_expect_eq(dl.errors, 1);
+}
+
+/* dns.update read from a real secret file in a temporary folder */
+static struct config *
+load_update(const char *dir, const char *update)
+{
+	char *yaml = xasprintf("dns:\n  update:\n%sdomains: [{name: example.com, mode: none}]\n", update);
+	struct config *cfg;
+
+	diag_free(&dl);
+	diag_init(&dl, "t.yaml");
+	cfg = config_load_mem("t.yaml", dir, yaml, strlen(yaml), &dl);
+	free(yaml);
+	return cfg;
+}
+
+Test(config, dns_update)
+{
+	char dir[] = "/tmp/test_config_update.XXXXXX", *key, line[1024];
+	struct config *cfg;
+	FILE *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	key = xasprintf("%s/update.key", dir);
+	cr_assert_not_null(f = fopen(key, "w"));
+	fputs("key \"mtastsd-update\" {\n\talgorithm hmac-sha512;\n\tsecret \"QUJDREVGR0g=\";\n};\n", f);
+	fclose(f);
+	chmod(key, 0600);
+
+	cfg = load_update(dir, "    server: 192.0.2.53\n    tsig: {secret_file: update.key}\n    retry: 5\n");
+	cr_assert_not_null(cfg, "%zu errors", dl.errors);
+	cr_assert_not_null(cfg->dns_update);
+	cr_expect_eq(dl.n, 0);
+	cr_expect_str_eq(cfg->dns_update->server, "192.0.2.53:53");
+	cr_expect_eq(ntohs(((struct sockaddr_in *)&cfg->dns_update->sa)->sin_port), 53);
+	cr_expect(cfg->dns_update->signed_);
+	cr_expect_str_eq(cfg->dns_update->key.name, "mtastsd-update.");
+	cr_expect_eq(cfg->dns_update->key.alg, TSIGKEY_HMAC_SHA512);
+	cr_expect_eq(cfg->dns_update->timeout, 3);
+	cr_expect_eq(cfg->dns_update->retry, 5);
+	cr_expect_eq(cfg->dns_update->retry_max, 3600);
+	config_free(cfg);
+
+	cfg = load_update(dir, "    server: \"[::1]:5353\"\n");
+	cr_assert_not_null(cfg);
+	cr_expect_eq(cfg->dns_update->sa.ss_family, AF_INET6);
+	cr_expect(!cfg->dns_update->signed_);
+	cr_assert_eq(dl.warnings, 1);
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect_str_eq(line, "t.yaml:3:5: warning: 'dns.update' has no 'tsig': updates are sent unsigned");
+	config_free(cfg);
+
+	/* a secret others can read is refused at the file's position; one the group reads is a warning */
+	chmod(key, 0644);
+	cr_expect_null(load_update(dir, "    server: 192.0.2.53\n    tsig: {secret_file: update.key}\n"));
+	cr_assert_eq(dl.errors, 1);
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect(strncmp(line, "t.yaml:4:25: the secret file '", 30) == 0, "%s", line);
+	cr_expect(strstr(line, "is readable by others (mode 644): refused") != NULL, "%s", line);
+	chmod(key, 0640);
+	cfg = load_update(dir, "    server: 192.0.2.53\n    tsig: {secret_file: update.key, name: other}\n");
+	cr_expect_null(cfg);
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect(strstr(line, "no key 'other.' in the file") != NULL, "%s", line);
+	cfg = load_update(dir, "    server: 192.0.2.53\n    tsig: {secret_file: update.key}\n");
+	cr_assert_not_null(cfg);
+	cr_expect_eq(dl.warnings, 1);
+	config_free(cfg);
+
+	cr_expect_null(load_update(dir, "    tsig: {secret_file: update.key}\n"));
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect_str_eq(line, "t.yaml:3:5: 'dns.update' needs a 'server' (IP address, optionally with :PORT)");
+	unlink(key);
+	rmdir(dir);
+	free(key);
 }
