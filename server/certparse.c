@@ -435,7 +435,6 @@ certparse_cert(const unsigned char *der, size_t len, struct certparse_info *ci)
 {
 	struct der d = { der, der + len }, c, tbs, v, validity;
 	struct tlv cert, t, sig_alg, sig_alg2, sig, version, serial, issuer, nb, na, subject, spki, ext;
-	time_t not_before;
 
 	memset(ci, 0, sizeof(*ci));
 	if (der_expect(&d, TAG_SEQUENCE, &cert) < 0 || !der_done(&d))
@@ -464,7 +463,7 @@ certparse_cert(const unsigned char *der, size_t len, struct certparse_info *ci)
 		return -1;
 	validity = der_inside(&t);
 	if (der_next(&validity, &nb) < 0 || der_next(&validity, &na) < 0 || !der_done(&validity) ||
-	    parse_time(&nb, &not_before) < 0 || parse_time(&na, &ci->not_after) < 0)
+	    parse_time(&nb, &ci->not_before) < 0 || parse_time(&na, &ci->not_after) < 0)
 		return -1;
 	if (der_expect(&tbs, TAG_SEQUENCE, &subject) < 0 || check_name(&subject) < 0 ||
 	    der_expect(&tbs, TAG_SEQUENCE, &spki) < 0 || parse_spki(&spki, ci) < 0)

@@ -19,7 +19,7 @@ enum certparse_pk { CERTPARSE_PK_OTHER, CERTPARSE_PK_RSA, CERTPARSE_PK_EC };
 enum certparse_curve { CERTPARSE_CURVE_NONE, CERTPARSE_CURVE_P256, CERTPARSE_CURVE_P384, CERTPARSE_CURVE_P521 };
 
 struct certparse_info {
-	time_t not_after;
+	time_t not_before, not_after;		/* validity, inclusive both ends (RFC 5280 4.1.2.5) */
 	bool is_ca;				/* basicConstraints cA is TRUE */
 	enum certparse_pk pk;
 	enum certparse_curve curve;		/* for CERTPARSE_PK_EC */

@@ -71,7 +71,7 @@ struct cert {
 	atomic_int refs;
 	char *path, *key_path;
 	enum certstore_key kind;
-	time_t not_after;
+	time_t not_before, not_after;	/* validity, both inclusive: a candidate only in between */
 	char **names;			/* SAN dNSNames, lower case, no trailing dot */
 	size_t n_names;
 	unsigned char *leaf;		/* DER of the leaf, until GnuTLS's form is built */
@@ -85,9 +85,15 @@ struct cert {
 	atomic_bool failed;		/* building it failed (logged once); not retried */
 };
 
-/* The best pair per key type for one SAN name: positions in certstore.certs, or -1. */
+/*
+ * Every pair under one SAN name, positions in certstore.certs. Which of them
+ * serves is decided at each lookup, against the clock: a pair that comes into
+ * or goes out of validity changes the choice without a reload.
+ */
 struct entry {
-	long best[2];
+	size_t n;
+	long first;
+	long *more;			/* n - 1 further positions */
 };
 
 /* A file as it was read: a reload reuses what was read from it while these stay the same. */
@@ -99,6 +105,7 @@ struct filerec {
 	struct timespec mtim, ctim;
 	mode_t mode;
 	bool has_cert, has_key;
+	bool broken;			/* its pair did not load; cert is the earlier version kept in service */
 	struct cert *cert;		/* the pair whose certificate this file holds, or NULL (borrowed) */
 };
 
@@ -116,6 +123,7 @@ struct certstore {
 	struct filerec *filerecs;
 	size_t n_filerecs;
 	size_t n_reused;		/* pairs taken over from the previous store */
+	size_t n_broken;		/* pairs (or their files) that could not be loaded: their names only go unserved */
 	struct dirlist **dirs;		/* the folders as listed, which the next load takes over while unchanged */
 	size_t n_dirs, n_dirs_reused;
 	struct hmap dirs_by_path;	/* struct dirlist.path -> struct dirlist */
@@ -232,6 +240,7 @@ struct file {
 	int read_errno;			/* reading it failed (reported once every file was read) */
 	bool has_cert, has_key, used;
 	bool unchanged;			/* as the previous store read it: not read again */
+	bool broken;			/* its pair did not load (cert: the earlier version kept) */
 	struct cert *cert;		/* the pair loaded with this file as its certificate */
 };
 
@@ -331,7 +340,9 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	bool letsencrypt, reused;
 
 	if ((d = opendir(dir)) == NULL) {
-		diag_add(dl, DIAG_ERROR, 0, 0, "tls.certs: cannot read folder '%s': %s", dir, strerror(errno));
+		/* the top folder is the configuration's; one below it holds some tenants' pairs only */
+		diag_add(dl, depth == 0 ? DIAG_ERROR : DIAG_UNSERVED, 0, 0, "tls.certs: cannot read folder '%s': %s",
+		    dir, strerror(errno));
 		return -1;
 	}
 	/* a regular file whose name is not a certificate's or key's is nothing to us */
@@ -426,7 +437,7 @@ report_read_error(const struct file *f, struct diag_list *dl)
 	if (f->read_errno == EFBIG)
 		diag_add(dl, DIAG_WARNING, 0, 0, "'%s' is larger than 1 MiB, ignored", f->path);
 	else if (f->read_errno != 0)
-		diag_add(dl, DIAG_ERROR, 0, 0, "cannot read '%s': %s", f->path, strerror(f->read_errno));
+		diag_add(dl, DIAG_UNSERVED, 0, 0, "cannot read '%s': %s", f->path, strerror(f->read_errno));
 }
 
 static struct chain *build_chain(struct cert *c, gnutls_privkey_t key, int *rc);
@@ -672,6 +683,7 @@ read_chain_fast(struct certstore *cs, struct cert *c, const struct file *cf, str
 	memcpy(c->inters, inters, (n - 1) * sizeof(*inters));
 	for (size_t p = 0; certparse_next_dns(ci, &p, (const char **)&der, &len);)
 		add_name(c, (const char *)der, len);
+	c->not_before = ci->not_before;
 	c->not_after = ci->not_after;
 	return true;
 not_ours:
@@ -699,7 +711,7 @@ read_chain_gnutls(struct cert *c, const struct file *cf, struct diag_list *dl)
 
 	rc = gnutls_x509_crt_list_import2(&crts, &n_crts, &data, GNUTLS_X509_FMT_PEM, 0);
 	if (rc < 0 || n_crts == 0) {
-		diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be parsed: %s", cf->path,
+		diag_add(dl, DIAG_UNSERVED, 0, 0, "certificate '%s' cannot be parsed: %s", cf->path,
 		    rc < 0 ? gnutls_strerror(rc) : "no certificate");
 		goto out;
 	}
@@ -708,16 +720,17 @@ read_chain_gnutls(struct cert *c, const struct file *cf, struct diag_list *dl)
 		goto out;
 	}
 	if (n_crts > MAX_CHAIN) {
-		diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' has more than %d certificates", cf->path, MAX_CHAIN);
+		diag_add(dl, DIAG_UNSERVED, 0, 0, "certificate '%s' has more than %d certificates", cf->path, MAX_CHAIN);
 		goto out;
 	}
 	collect_names(c, crts[0]);
+	c->not_before = gnutls_x509_crt_get_activation_time(crts[0]);
 	c->not_after = gnutls_x509_crt_get_expiration_time(crts[0]);
 	ch = xcalloc(1, sizeof(*ch) + n_crts * sizeof(ch->pcerts[0]));
 	ch->n = n_crts;
 	if ((rc = gnutls_pcert_import_x509_list(ch->pcerts, crts, &ch->n, 0)) < 0) {
 		free(ch);
-		diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be used: %s", cf->path, gnutls_strerror(rc));
+		diag_add(dl, DIAG_UNSERVED, 0, 0, "certificate '%s' cannot be used: %s", cf->path, gnutls_strerror(rc));
 		goto out;
 	}
 	ch->n_owned = ch->n;
@@ -798,11 +811,11 @@ load_key(struct cert *c, const struct file *kf, const struct certparse_info *ci,
 		    NULL, 0);
 	}
 	if (rc < 0) {
-		diag_add(dl, DIAG_ERROR, 0, 0, "private key '%s' cannot be parsed: %s", kf->path, gnutls_strerror(rc));
+		diag_add(dl, DIAG_UNSERVED, 0, 0, "private key '%s' cannot be parsed: %s", kf->path, gnutls_strerror(rc));
 		goto fail;
 	}
 	if (ci ? !fast_key_matches(c, key, ci) : !key_matches_pubkey(key, atomic_load(&c->chain)->pcerts[0].pubkey)) {
-		diag_add(dl, DIAG_ERROR, 0, 0, "private key '%s' does not match certificate '%s'", kf->path, c->path);
+		diag_add(dl, DIAG_UNSERVED, 0, 0, "private key '%s' does not match certificate '%s'", kf->path, c->path);
 		goto fail;
 	}
 	pk = gnutls_privkey_get_pk_algorithm(key, NULL);
@@ -814,7 +827,7 @@ load_key(struct cert *c, const struct file *kf, const struct certparse_info *ci,
 	} else {
 		/* a key file we cannot cut the key out of: build the whole chain now */
 		if ((ch = build_chain(c, key, &rc)) == NULL) {
-			diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
+			diag_add(dl, DIAG_UNSERVED, 0, 0, "certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
 			return -1;
 		}
 		atomic_store(&c->chain, ch);
@@ -826,6 +839,16 @@ fail:
 	return -1;
 }
 
+/* T as "YYYY-MM-DD HH:MM:SSZ" into WHEN. */
+static void
+utc_when(time_t t, char when[32])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(when, 32, "%Y-%m-%d %H:%M:%SZ", &tm);
+}
+
 /* What a loaded pair is warned about, every time it is loaded or taken over. */
 static void
 pair_warnings(const struct cert *c, const struct file *kf, struct diag_list *dl)
@@ -833,8 +856,17 @@ pair_warnings(const struct cert *c, const struct file *kf, struct diag_list *dl)
 	if (c->n_names == 0)
 		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has no SAN DNS names (the CN is ignored); not used",
 		    c->path);
-	if (c->not_after <= time(NULL))
-		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has expired", c->path);
+	time_t now = time(NULL);
+
+	if (c->not_after < now)
+		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' has expired; not used", c->path);
+	else if (c->not_before > now) {
+		char when[32];
+
+		utc_when(c->not_before, when);
+		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' is not valid before %s; used from then on",
+		    c->path, when);
+	}
 	if ((kf->st.st_mode & 077) != 0)
 		diag_add(dl, DIAG_WARNING, 0, 0, "private key '%s' is readable by group or others (mode %03o)",
 		    kf->path, (unsigned)(kf->st.st_mode & 0777));
@@ -884,6 +916,7 @@ struct pair {
 	struct file *cf, *kf;
 	struct cert *c;			/* the loaded pair, or NULL */
 	bool reused;			/* c was taken over from the previous store */
+	bool kept;			/* the files are broken now; c is the version that served before */
 	struct diag_list dl;		/* what loading it said */
 };
 
@@ -897,7 +930,7 @@ struct pairs {
 static void
 add_pair(struct pairs *ps, struct file *cf, struct file *kf)
 {
-	struct pair p = { cf, kf, NULL, false, { 0 } };
+	struct pair p = { cf, kf, NULL, false, false, { 0 } };
 
 	cf->used = kf->used = true;
 	APPEND(ps->v, ps->n, ps->cap, p);
@@ -912,8 +945,8 @@ load_one(void *ctx, size_t i)
 	struct cert *old;
 	bool skip;
 
-	p->reused = false;
-	if (p->cf->unchanged && p->kf->unchanged && (old = p->cf->was->cert) != NULL &&
+	p->reused = p->kept = false;
+	if (p->cf->unchanged && p->kf->unchanged && (old = p->cf->was->cert) != NULL && !p->cf->was->broken &&
 	    strcmp(old->key_path, p->kf->path) == 0) {
 		/* the same files as last time: the same pair, with whatever GnuTLS form it has by now */
 		atomic_fetch_add_explicit(&old->refs, 1, memory_order_relaxed);
@@ -922,11 +955,19 @@ load_one(void *ctx, size_t i)
 		pair_warnings(old, p->kf, &p->dl);
 		return;
 	}
-	if (read_now(p->cf) < 0 || read_now(p->kf) < 0) {
+	if (read_now(p->cf) < 0 || read_now(p->kf) < 0)
 		report_read_error(p->cf->read_errno ? p->cf : p->kf, &p->dl);
-		return;
+	else
+		p->c = load_pair(ps->cs, p->cf, p->kf, &p->dl, &skip);
+	if (p->c == NULL && p->dl.unserved > 0 && p->cf->was != NULL && (old = p->cf->was->cert) != NULL &&
+	    strcmp(old->key_path, p->kf->path) == 0) {
+		/* a half-written renewal: the version that served goes on serving until these files load */
+		atomic_fetch_add_explicit(&old->refs, 1, memory_order_relaxed);
+		p->c = old;
+		p->kept = true;
+		diag_add(&p->dl, DIAG_WARNING, 0, 0, "the version of '%s' that was serving is kept until the pair loads",
+		    old->path);
 	}
-	p->c = load_pair(ps->cs, p->cf, p->kf, &p->dl, &skip);
 }
 
 /* The unused file BASE (BASE_LEN bytes) in the folder of NEAR, or NULL. */
@@ -964,19 +1005,21 @@ static void
 index_cert(struct certstore *cs, size_t idx)
 {
 	struct cert *c = cs->certs[idx];
-	int k = c->kind == CERTSTORE_KEY_RSA ? 1 : 0;
 
 	for (size_t i = 0; i < c->n_names; i++) {
 		struct entry *e = hmap_get(&cs->index, c->names[i]);
 
 		if (e == NULL) {
 			e = xcalloc(1, sizeof(*e));
-			e->best[0] = e->best[1] = -1;
+			e->first = (long)idx;
+			e->n = 1;
 			hmap_put(&cs->index, c->names[i], e);
 			APPEND(cs->entry_list, cs->n_entries, cs->cap_entries, e);
+			continue;
 		}
-		if (e->best[k] < 0 || c->not_after > cs->certs[e->best[k]]->not_after)
-			e->best[k] = (long)idx;
+		/* one name, several pairs: rare (a renewal beside the old one, EC and RSA), so grown one by one */
+		e->more = xreallocarray(e->more, e->n, sizeof(*e->more));
+		e->more[e->n++ - 1] = (long)idx;
 	}
 }
 
@@ -1002,6 +1045,7 @@ remember_files(struct certstore *cs, struct filelist *fl)
 		r->has_cert = f->has_cert;
 		r->has_key = f->has_key;
 		r->cert = f->cert;
+		r->broken = f->broken;
 		hmap_put(&cs->files, r->path, r);
 		cs->n_filerecs++;
 	}
@@ -1051,8 +1095,10 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 	cs = certstore_new();
 	ps.cs = cs;
 	pool_run(fl.n, threads, read_candidate, &fl);
-	for (size_t i = 0; i < fl.n; i++)
+	for (size_t i = 0; i < fl.n; i++) {
 		report_read_error(&fl.v[i], dl);
+		cs->n_broken += fl.v[i].read_errno != 0 && fl.v[i].read_errno != EFBIG;
+	}
 
 	/* certbot: fullchain.pem + privkey.pem; cert.pem and chain.pem beside them are parts of the same */
 	for (size_t i = 0; i < fl.n; i++) {
@@ -1101,11 +1147,14 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 	for (size_t i = 0; i < ps.n; i++) {
 		struct pair *p = &ps.v[i];
 
+		/* a pair that did not load is a problem for its own names only: everything else still serves */
+		cs->n_broken += (p->c == NULL || p->kept) && p->dl.unserved > 0;
 		diag_take(dl, &p->dl);
 		diag_free(&p->dl);
 		if (p->c != NULL) {
 			APPEND(cs->certs, cs->n, cs->cap, p->c);
 			p->cf->cert = p->c;
+			p->cf->broken = p->kept;
 		}
 		cs->n_reused += p->reused;
 	}
@@ -1155,8 +1204,10 @@ certstore_free(struct certstore *cs)
 {
 	if (cs == NULL)
 		return;
-	for (size_t i = 0; i < cs->n_entries; i++)
+	for (size_t i = 0; i < cs->n_entries; i++) {
+		free(cs->entry_list[i]->more);
 		free(cs->entry_list[i]);
+	}
 	free(cs->entry_list);
 	hmap_free(&cs->index);
 	for (size_t i = 0; i < cs->n; i++)
@@ -1185,6 +1236,12 @@ certstore_count(const struct certstore *cs)
 }
 
 size_t
+certstore_count_broken(const struct certstore *cs)
+{
+	return cs ? cs->n_broken : 0;
+}
+
+size_t
 certstore_count_reused(const struct certstore *cs)
 {
 	return cs ? cs->n_reused : 0;
@@ -1206,6 +1263,12 @@ const char *
 certstore_key_path(const struct certstore *cs, size_t i)
 {
 	return cs->certs[i]->key_path;
+}
+
+time_t
+certstore_cert_not_before(const struct certstore *cs, size_t i)
+{
+	return cs->certs[i]->not_before;
 }
 
 time_t
@@ -1234,40 +1297,105 @@ certstore_cert_name(const struct certstore *cs, size_t i, size_t j)
 
 /* ---- lookup ---- */
 
-/* Candidates for HOST in order of preference: exact EC, exact RSA, wildcard EC, wildcard RSA. */
-static void
-candidates(const struct certstore *cs, const char *host, long out[4])
+/* RFC 5280 4.1.2.5: the validity period includes both of its ends. */
+static bool
+valid_at(const struct cert *c, time_t now)
 {
-	const struct entry *e;
-	const char *dot;
-	char wild[300];
+	return c->not_before <= now && now <= c->not_after;
+}
 
-	out[0] = out[1] = out[2] = out[3] = -1;
+/* Of the pairs under E whose key is KIND and that are valid at NOW, the one expiring last (the first found on a tie), or -1. */
+static long
+best_of(const struct certstore *cs, const struct entry *e, enum certstore_key kind, time_t now)
+{
+	long best = -1;
+
+	for (size_t i = 0; e != NULL && i < e->n; i++) {
+		long at = i == 0 ? e->first : e->more[i - 1];
+		const struct cert *c = cs->certs[at];
+
+		/* a chain GnuTLS refused at its first handshake is passed over from then on */
+		if (c->kind == kind && valid_at(c, now) && !atomic_load_explicit(&c->failed, memory_order_relaxed) &&
+		    (best < 0 || c->not_after > cs->certs[best]->not_after))
+			best = at;
+	}
+	return best;
+}
+
+/* The index entries for HOST itself and for the wildcard standing for its first label (either NULL). */
+static void
+entries(const struct certstore *cs, const char *host, const struct entry **exact, const struct entry **wild)
+{
+	const char *dot;
+	char name[300];
+
+	*exact = *wild = NULL;
 	if (cs == NULL)
 		return;
-	if ((e = hmap_get(&cs->index, host)) != NULL) {
-		out[0] = e->best[0];
-		out[1] = e->best[1];
-	}
+	*exact = hmap_get(&cs->index, host);
 	/* a wildcard stands for exactly one label, and never for the whole name */
 	if ((dot = strchr(host, '.')) != NULL && dot != host && strchr(dot + 1, '.') != NULL &&
-	    (size_t)snprintf(wild, sizeof(wild), "*%s", dot) < sizeof(wild) &&
-	    (e = hmap_get(&cs->index, wild)) != NULL) {
-		out[2] = e->best[0];
-		out[3] = e->best[1];
-	}
+	    (size_t)snprintf(name, sizeof(name), "*%s", dot) < sizeof(name))
+		*wild = hmap_get(&cs->index, name);
+}
+
+/*
+ * The choice itself, the one place it is made (handshakes, `check`, what a
+ * snapshot counts as served): of the pairs valid at NOW, for HOST, in order
+ * of preference: exact EC, exact RSA, wildcard EC, wildcard RSA, each the
+ * one of its kind expiring last. The handshake then takes the first its
+ * client accepts.
+ */
+static void
+candidates(const struct certstore *cs, const char *host, time_t now, long out[4])
+{
+	const struct entry *exact, *wild;
+
+	entries(cs, host, &exact, &wild);
+	out[0] = best_of(cs, exact, CERTSTORE_KEY_EC, now);
+	out[1] = best_of(cs, exact, CERTSTORE_KEY_RSA, now);
+	out[2] = best_of(cs, wild, CERTSTORE_KEY_EC, now);
+	out[3] = best_of(cs, wild, CERTSTORE_KEY_RSA, now);
+}
+
+long
+certstore_lookup_at(const struct certstore *cs, const char *host, enum certstore_key want, time_t now)
+{
+	long cand[4];
+
+	candidates(cs, host, now, cand);
+	for (int i = 0; i < 4; i++)
+		if (cand[i] >= 0 && (want == CERTSTORE_KEY_ANY || cs->certs[cand[i]]->kind == want))
+			return cand[i];
+	return -1;
 }
 
 long
 certstore_lookup(const struct certstore *cs, const char *host, enum certstore_key want)
 {
-	long cand[4];
+	return certstore_lookup_at(cs, host, want, time(NULL));
+}
 
-	candidates(cs, host, cand);
-	for (int i = 0; i < 4; i++)
-		if (cand[i] >= 0 && (want == CERTSTORE_KEY_ANY || cs->certs[cand[i]]->kind == want))
-			return cand[i];
-	return -1;
+bool
+certstore_covers(const struct certstore *cs, const char *host, time_t now)
+{
+	return certstore_lookup_at(cs, host, CERTSTORE_KEY_ANY, now) >= 0;
+}
+
+time_t
+certstore_next_change(const struct certstore *cs, time_t now)
+{
+	time_t next = 0;
+
+	for (size_t i = 0; cs != NULL && i < cs->n; i++) {
+		const struct cert *c = cs->certs[i];
+		/* a pair enters validity at not_before and leaves it the second after not_after */
+		time_t t = c->not_before > now ? c->not_before : c->not_after >= now ? c->not_after + 1 : 0;
+
+		if (t > 0 && (next == 0 || t < next))
+			next = t;
+	}
+	return next;
 }
 
 /* ---- handshake ---- */
@@ -1331,7 +1459,8 @@ post_client_hello(gnutls_session_t session)
 		str_lower(host);
 		long idx[4];
 
-		candidates(s->cs, host, idx);
+		/* against the clock of this handshake: no reload is needed when a pair comes into or goes out of validity */
+		candidates(s->cs, host, time(NULL), idx);
 		for (int i = 0; i < 4; i++)
 			s->cand[i] = idx[i] >= 0 ? s->cs->certs[idx[i]] : NULL;
 		memcpy(s->sni, host, strlen(host) + 1);
@@ -1555,7 +1684,7 @@ cert_chain(struct cert *c, struct diag_list *dl)
 		return NULL;
 	if ((ch = build_chain(c, NULL, &rc)) == NULL) {
 		if (dl != NULL)
-			diag_add(dl, DIAG_ERROR, 0, 0, "certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
+			diag_add(dl, DIAG_UNSERVED, 0, 0, "certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
 		else if (!atomic_exchange(&c->failed, true))
 			log_error("certificate '%s' cannot be used: %s", c->path, gnutls_strerror(rc));
 		return NULL;
@@ -1742,61 +1871,41 @@ certstore_session_flush(struct certstore_session *s, int fd, bool last)
 
 /* ---- check ---- */
 
-#define EXPIRY_WARN_DAYS 21
+void
+certstore_check_chains(struct certstore *cs, struct diag_list *dl)
+{
+	/* serve builds GnuTLS's form of a chain on its first handshake; check builds them all now */
+	for (size_t i = 0; cs != NULL && i < cs->n; i++)
+		if (cert_chain(cs->certs[i], dl) == NULL)
+			cs->n_broken++;
+}
 
 void
-certstore_check(const struct config *cfg, struct diag_list *dl)
+certstore_explain(const struct certstore *cs, const char *dir, const char *host, time_t now, char *buf, size_t len)
 {
-	struct certstore *cs;
-	bool *used;
-	time_t now = time(NULL);
+	const struct entry *e[2];
+	const struct cert *late = NULL;
 
-	if (cfg->n_https == 0 || cfg->tls_certs == NULL)
-		return;
-	/* an unreadable folder is reported; every domain is then uncovered too */
-	if ((cs = certstore_load(cfg->tls_certs, dl)) == NULL)
-		cs = certstore_new();
-	/* serve builds GnuTLS's form of a chain on its first handshake; check builds them all now */
-	for (size_t i = 0; i < cs->n; i++)
-		(void)cert_chain(cs->certs[i], dl);
-	used = xcalloc(cs->n ? cs->n : 1, sizeof(*used));
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		const struct config_domain *d = &cfg->domains[i];
-		char *host = xasprintf("mta-sts.%s", d->name);
-		long ec = certstore_lookup(cs, host, CERTSTORE_KEY_EC);
-		long rsa = certstore_lookup(cs, host, CERTSTORE_KEY_RSA);
-		long best = ec;
+	entries(cs, host, &e[0], &e[1]);
+	/* of the pairs covering HOST at any time, the one expiring last says best why none serves now */
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 0; e[k] != NULL && i < e[k]->n; i++) {
+			const struct cert *c = cs->certs[i == 0 ? e[k]->first : e[k]->more[i - 1]];
 
-		if (ec >= 0)
-			used[ec] = true;
-		if (rsa >= 0)
-			used[rsa] = true;
-		if (best < 0 || (rsa >= 0 && cs->certs[rsa]->not_after > cs->certs[best]->not_after))
-			best = rsa;
-		if (best < 0) {
-			diag_add(dl, DIAG_ERROR, d->line, d->col, "no certificate under '%s' covers '%s'",
-			    cfg->tls_certs, host);
-		} else {
-			const struct cert *c = cs->certs[best];
-			char when[32];
-			struct tm tm;
-
-			gmtime_r(&c->not_after, &tm);
-			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-			if (c->not_after <= now)
-				diag_add(dl, DIAG_ERROR, d->line, d->col,
-				    "the certificate for '%s' ('%s') expired on %s", host, c->path, when);
-			else if (c->not_after - now < (time_t)EXPIRY_WARN_DAYS * 86400)
-				diag_add(dl, DIAG_WARNING, d->line, d->col,
-				    "the certificate for '%s' ('%s') expires in %lld days (%s)", host, c->path,
-				    (long long)((c->not_after - now) / 86400), when);
+			if (late == NULL || c->not_after > late->not_after)
+				late = c;
 		}
-		free(host);
+	if (late == NULL) {
+		snprintf(buf, len, "no certificate under '%s' covers '%s'", dir ? dir : "", host);
+	} else {
+		char when[32];
+		bool early = late->not_before > now;
+
+		utc_when(early ? late->not_before : late->not_after, when);
+		if (early || late->not_after < now)
+			snprintf(buf, len, "no certificate valid now covers '%s' ('%s' %s %s)", host, late->path,
+			    early ? "is not valid before" : "expired on", when);
+		else
+			snprintf(buf, len, "no usable certificate covers '%s' ('%s' cannot be used)", host, late->path);
 	}
-	for (size_t i = 0; i < cs->n; i++)
-		if (!used[i] && cs->certs[i]->n_names > 0)
-			diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' is not used by any configured domain",
-			    cs->certs[i]->path);
-	free(used);
-	certstore_free(cs);
 }

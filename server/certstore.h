@@ -38,22 +38,26 @@ void certstore_global_deinit(void);
  * pairs loaded on every CPU the process may use. Each pair is read once
  * here (SAN dNSNames, expiry, the key and whether it matches the
  * certificate); GnuTLS's form of it is built on the first handshake that
- * needs it (see certstore.c). A file that cannot be parsed or a key that
- * does not match its certificate is an error in DL (no position; the
- * message names the file); a certificate or key without a partner, a
- * certificate without SAN DNS names (the CN is ignored), an expired
- * certificate and a private key readable by group or others are warnings.
- * CA certificates are skipped. Returns the store (owned by the caller, free
- * with certstore_free), also when DL got errors, so `check` can report
- * more; NULL only when DIR cannot be read at all (an error was added).
+ * needs it (see certstore.c). A file that cannot be read or parsed, a key
+ * that does not match its certificate and a folder below DIR that cannot be
+ * read are DIAG_UNSERVED entries in DL (no position; the message names the
+ * file) and count as broken (certstore_count_broken): those pairs are left
+ * out, every other one loads. A certificate or key without a partner, a
+ * certificate without SAN DNS names (the CN is ignored), one not valid now
+ * and a private key readable by group or others are warnings. CA
+ * certificates are skipped. Returns the store (owned by the caller, free
+ * with certstore_free); NULL only when DIR itself cannot be read (an error
+ * was added).
  */
 struct certstore *certstore_load(const char *dir, struct diag_list *dl);
 /*
  * The same for a reload while PREV (may be NULL) is serving: a pair whose
  * two files are unchanged since PREV read them (same inode, size, mtime and
  * ctime) is taken over from PREV as it is, GnuTLS form included, and its
- * files cost a stat instead of a read. Warnings are given again. PREV is
- * only read, and may keep serving meanwhile.
+ * files cost a stat instead of a read. Warnings are given again. A pair
+ * whose files no longer load (a half-written renewal) is reported as broken
+ * and the version PREV had of it is kept in service, until they load. PREV
+ * is only read, and may keep serving meanwhile.
  */
 struct certstore *certstore_reload(const char *dir, const struct certstore *prev, struct diag_list *dl);
 void certstore_free(struct certstore *cs);
@@ -61,23 +65,34 @@ void certstore_free(struct certstore *cs);
 /* Number of certificate/key pairs loaded; of those, taken over unchanged by certstore_reload. */
 size_t certstore_count(const struct certstore *cs);
 size_t certstore_count_reused(const struct certstore *cs);
+/* Pairs (or their files) that could not be loaded or used: DIAG_UNSERVED entries, their names alone unserved. */
+size_t certstore_count_broken(const struct certstore *cs);
 /* Folders whose listing was taken over from the previous store (unchanged since), not read again. */
 size_t certstore_count_folders_reused(const struct certstore *cs);
-/* Facts about pair I (< certstore_count): file of the chain, key file, expiry, key type, SAN names. */
+/* Facts about pair I (< certstore_count): file of the chain, key file, validity, key type, SAN names. */
 const char *certstore_cert_path(const struct certstore *cs, size_t i);
 const char *certstore_key_path(const struct certstore *cs, size_t i);
+time_t certstore_cert_not_before(const struct certstore *cs, size_t i);
 time_t certstore_cert_not_after(const struct certstore *cs, size_t i);
 enum certstore_key certstore_cert_key(const struct certstore *cs, size_t i);
 size_t certstore_cert_n_names(const struct certstore *cs, size_t i);
 const char *certstore_cert_name(const struct certstore *cs, size_t i, size_t j);
 
 /*
- * The pair that serves HOST (lower case, no trailing dot): an exact SAN
+ * The pair that serves HOST (lower case, no trailing dot) at NOW: only pairs
+ * valid then (not_before <= NOW <= not_after) are candidates; an exact SAN
  * match beats a wildcard one (which covers one left-most label only); among
  * equals the one expiring last wins. WANT restricts the key type, or
- * CERTSTORE_KEY_ANY prefers EC. Returns the pair's index, or -1.
+ * CERTSTORE_KEY_ANY prefers EC (what a client accepting both is given).
+ * Pure: the handshakes make the same choice at their own clock. Returns the
+ * pair's index, or -1. certstore_lookup is the same at time(NULL).
  */
+long certstore_lookup_at(const struct certstore *cs, const char *host, enum certstore_key want, time_t now);
 long certstore_lookup(const struct certstore *cs, const char *host, enum certstore_key want);
+/* Some pair serves HOST at NOW (CS may be NULL: none). */
+bool certstore_covers(const struct certstore *cs, const char *host, time_t now);
+/* The first time after NOW at which some pair of CS comes into or goes out of validity, or 0 for never. */
+time_t certstore_next_change(const struct certstore *cs, time_t now);
 
 /*
  * Attach per-connection TLS state to the GnuTLS session SESSION (passed as
@@ -125,15 +140,15 @@ typedef void (*certstore_fnptr)(void);
 certstore_fnptr certstore_retrieve_callback(void);
 
 /*
- * The certificate part of `check`, appended to DL: GnuTLS's form of every
- * pair is built (what serve does on a name's first handshake), every domain's
- * mta-sts.<domain> must be covered by a loaded pair that is not expired (an
- * error at the domain's position), less than 21 days left is a warning, a
- * pair no configured host would be served is a warning, and so is every
- * problem certstore_load reports. Skipped when CFG has no https listener.
+ * The certificate part of `check` (its judgement of each host is check.c's,
+ * through certstore_lookup_at, the choice serve makes): GnuTLS's form of
+ * every pair of CS is built now, what serve does on a name's first handshake;
+ * a pair that cannot be is a DIAG_UNSERVED entry in DL and counts as broken.
  */
-struct config;
-void certstore_check(const struct config *cfg, struct diag_list *dl);
+void certstore_check_chains(struct certstore *cs, struct diag_list *dl);
+/* Why no pair of CS (loaded from DIR) serves HOST at NOW, as words for `check` and the log, into BUF of LEN bytes. */
+void certstore_explain(const struct certstore *cs, const char *dir, const char *host, time_t now, char *buf,
+    size_t len);
 
 /*
  * GnuTLS's public key for the certificate certparse read as CI, as the first

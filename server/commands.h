@@ -9,15 +9,18 @@
 #define EXIT_OK 0
 #define EXIT_INVALID 1
 #define EXIT_USAGE 2
+#define EXIT_UNSERVED 3		/* `check`: valid, serve would run it, but some tenants are not served */
 
 /* Load PATH, printing every diagnostic to stderr; NULL when it has errors. */
 struct config *cmd_load_config(const char *path);
 
 /*
- * Checks of `check` beyond the config file itself (certificates, state),
- * appended to DL. Defined in check.c.
+ * Checks of `check` beyond the config file itself (certificates, state,
+ * what is served), appended to DL: DIAG_ERROR where serve would refuse to
+ * start, DIAG_UNSERVED for tenants it would not serve. Takes CFG (freed).
+ * Defined in check.c.
  */
-void check_extra(const struct config *cfg, struct diag_list *dl);
+void check_extra(struct config *cfg, struct diag_list *dl);
 
 /*
  * The configured user and group exist (getpwnam, getgrnam): an error at the

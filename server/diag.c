@@ -50,6 +50,8 @@ diag_add(struct diag_list *dl, enum diag_level level, int line, int col, const c
 	dl->n++;
 	if (level == DIAG_ERROR)
 		dl->errors++;
+	else if (level == DIAG_UNSERVED)
+		dl->unserved++;
 	else
 		dl->warnings++;
 }
@@ -65,9 +67,10 @@ diag_take(struct diag_list *dst, struct diag_list *src)
 	}
 	dst->errors += src->errors;
 	dst->warnings += src->warnings;
+	dst->unserved += src->unserved;
 	free(src->items);
 	src->items = NULL;
-	src->n = src->cap = src->errors = src->warnings = 0;
+	src->n = src->cap = src->errors = src->warnings = src->unserved = 0;
 }
 
 static int
@@ -93,7 +96,7 @@ void
 diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len)
 {
 	const struct diag *d = &dl->items[i];
-	const char *lvl = d->level == DIAG_WARNING ? "warning: " : "";
+	const char *lvl = d->level == DIAG_WARNING ? "warning: " : d->level == DIAG_UNSERVED ? "not served: " : "";
 
 	if (d->line > 0)
 		snprintf(buf, len, "%s:%d:%d: %s%s", dl->file, d->line, d->col, lvl, d->msg);

@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <stddef.h>
 
-enum diag_level { DIAG_ERROR, DIAG_WARNING };
+/*
+ * DIAG_UNSERVED: a problem confined to some tenants (a broken certificate
+ * pair, a host no certificate covers): the rest is served, the reload goes
+ * ahead, and `check` exits 3 instead of 1. Printed as "not served: ".
+ */
+enum diag_level { DIAG_ERROR, DIAG_WARNING, DIAG_UNSERVED };
 
 struct diag {
 	enum diag_level level;
@@ -19,7 +24,7 @@ struct diag_list {
 	char *file;		/* name printed in front of every entry */
 	struct diag *items;
 	size_t n, cap;
-	size_t errors, warnings;
+	size_t errors, warnings, unserved;
 };
 
 /* Initialise an empty list whose entries are reported against FILE (copied). */
@@ -33,7 +38,7 @@ void diag_add(struct diag_list *dl, enum diag_level level, int line, int col,
 void diag_take(struct diag_list *dst, struct diag_list *src);
 /* Sort the entries by position (stable), so output follows the file. */
 void diag_sort(struct diag_list *dl);
-/* Print every entry as FILE:LINE:COL: [warning: ]message, one per line. */
+/* Print every entry as FILE:LINE:COL: [warning: |not served: ]message, one per line. */
 void diag_print(const struct diag_list *dl, FILE *out);
 /* Format entry I into BUF like diag_print does (without newline). */
 void diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len);

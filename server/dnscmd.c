@@ -74,15 +74,53 @@ domain_ptrs(const struct config *cfg)
 }
 
 /*
+ * design.md: a domain no listener can serve gets no new id until it can be.
+ * For each of HELD[0..N_HELD) (configured domains), undo what ids_assign did
+ * in ST and CH: one OLD knew keeps its entry as it was (its last published
+ * id, and the fingerprint that id stands for, so the change still counts
+ * once it is served); a new one gets no entry, hence no record yet.
+ */
+static void
+hold_unserved(const struct ids_state *old, const char *const *held, size_t n_held, struct ids_state *st,
+    struct ids_changes *ch)
+{
+	for (size_t h = 0; h < n_held; h++) {
+		const struct ids_domain *was = ids_find(old, held[h]);
+		struct ids_domain *e = (struct ids_domain *)ids_find(st, held[h]);
+		size_t k = 0;
+
+		if (e == NULL)
+			continue;
+		if (was != NULL) {
+			char *name = e->name;
+
+			*e = *was;
+			e->name = name;
+		} else {
+			free(e->name);
+			memmove(e, e + 1, (size_t)(st->d + st->n - (e + 1)) * sizeof(*e));
+			st->n--;
+		}
+		for (size_t i = 0; i < ch->n; i++) {
+			if (strcmp(ch->c[i].name, held[h]) == 0)
+				free(ch->c[i].name);
+			else
+				ch->c[k++] = ch->c[i];
+		}
+		ch->n = k;
+	}
+}
+
+/*
  * With the state locked by the caller (dnsstate_lock): read it, assign ids at
- * NOW and write it back when anything changed (or it needs an upgrade).
+ * NOW (none new for HELD[0..N_HELD), see hold_unserved) and write it back when anything changed (or it needs an upgrade).
  * Returns 0 with *ST and *CH filled, or -1 with the problem in SDL (whose
  * file is the state path); the state file is then untouched. update_state
  * takes and releases the lock around it.
  */
 static int
-update_state_locked(const struct config *cfg, int64_t now, bool must_exist, struct ids_state *st,
-    struct ids_changes *ch, struct diag_list *sdl)
+update_state_locked(const struct config *cfg, const char *const *held, size_t n_held, int64_t now, bool must_exist,
+    struct ids_state *st, struct ids_changes *ch, struct diag_list *sdl)
 {
 	struct ids_state old;
 	const struct config_domain **doms;
@@ -101,6 +139,8 @@ update_state_locked(const struct config *cfg, int64_t now, bool must_exist, stru
 	doms = domain_ptrs(cfg);
 	rc = ids_assign(&old, doms, cfg->n_domains, now, st, ch);
 	free(doms);
+	if (rc == 0)
+		hold_unserved(&old, held, n_held, st, ch);
 	ids_state_free(&old);
 	if (rc < 0) {
 		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");
@@ -134,8 +174,8 @@ done:
 }
 
 static int
-update_state(const struct config *cfg, int64_t now, bool must_exist, struct ids_state *st, struct ids_changes *ch,
-    struct diag_list *sdl)
+update_state(const struct config *cfg, const char *const *held, size_t n_held, int64_t now, bool must_exist,
+    struct ids_state *st, struct ids_changes *ch, struct diag_list *sdl)
 {
 	char err[1024];
 	int fd, rc;
@@ -146,7 +186,7 @@ update_state(const struct config *cfg, int64_t now, bool must_exist, struct ids_
 		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
 		return -1;
 	}
-	rc = update_state_locked(cfg, now, must_exist, st, ch, sdl);
+	rc = update_state_locked(cfg, held, n_held, now, must_exist, st, ch, sdl);
 	dnsstate_unlock(fd);
 	return rc;
 }
@@ -537,7 +577,7 @@ cmd_dns(const char *config_path, int argc, char **argv)
 		}
 		memset(&ch, 0, sizeof(ch));
 		out = render_published(cfg, &st, now, side, fmt, err, sizeof(err));
-	} else if (update_state_locked(cfg, now, false, &st, &ch, &sdl) < 0) {
+	} else if (update_state_locked(cfg, NULL, 0, now, false, &st, &ch, &sdl) < 0) {
 		diag_print(&sdl, stderr);
 		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
 		goto done;
@@ -908,6 +948,12 @@ dns_names_excerpt(const char *names, size_t max)
 int
 dns_publish(const struct config *cfg)
 {
+	return dns_publish_held(cfg, NULL, 0);
+}
+
+int
+dns_publish_held(const struct config *cfg, const char *const *held, size_t n_held)
+{
 	struct ids_state st;
 	struct ids_changes ch;
 	struct diag_list sdl;
@@ -924,7 +970,7 @@ dns_publish(const struct config *cfg)
 	}
 	hold_serving(cfg->dns_state);
 	diag_init(&sdl, cfg->dns_state);
-	if (update_state(cfg, now, state_known(cfg->dns_state), &st, &ch, &sdl) < 0) {
+	if (update_state(cfg, held, n_held, now, state_known(cfg->dns_state), &st, &ch, &sdl) < 0) {
 		for (size_t i = 0; i < sdl.n; i++) {
 			char line[4096];
 			diag_format(&sdl, i, line, sizeof(line));

@@ -39,6 +39,12 @@ int dns_publish(const struct config *cfg);
  * with " … and N more" naming what was left out (owned by the caller).
  */
 char *dns_names_excerpt(const char *names, size_t max);
+/*
+ * dns_publish, except that the configured domains HELD[0..N_HELD), which no
+ * listener can serve, get no new id: a new one no record yet, a changed one
+ * keeps its last published id (and changes once it is published unheld).
+ */
+int dns_publish_held(const struct config *cfg, const char *const *held, size_t n_held);
 
 /* Failed publications (state, zone or on_change) since start-up. */
 unsigned long dns_publish_failures(void);

@@ -20,7 +20,9 @@ usage(FILE *out)
 	    "\n"
 	    "commands:\n"
 	    "  serve                 run the policy server in the foreground\n"
-	    "  check                 validate the configuration and certificates\n"
+	    "  check [--would-start] validate the configuration and certificates\n"
+	    "                        (--would-start: exit 0 where it would exit 3, as\n"
+	    "                        serve starts then; for ExecStartPre)\n"
 	    "  policy DOMAIN         print the exact policy body served for DOMAIN\n"
 	    "  dns [--format F] [--side S]\n"
 	    "                        print the DNS records (F: bind, json, nsupdate;\n"
@@ -32,7 +34,8 @@ usage(FILE *out)
 	    "  -h, --help            this help; after a command, that command's usage\n"
 	    "  --version             print the version\n"
 	    "\n"
-	    "exit status: 0 ok, 1 invalid input, 2 usage error\n", CONFIG_DEFAULT_PATH);
+	    "exit status: 0 ok, 1 invalid input, 2 usage error; check: 3 valid, but some\n"
+	    "tenants are not served (each listed)\n", CONFIG_DEFAULT_PATH);
 }
 
 static int
@@ -40,25 +43,28 @@ cmd_check(const char *path, int argc, char **argv)
 {
 	struct diag_list dl;
 	struct config *cfg;
+	bool would_start = argc == 2 && strcmp(argv[1], "--would-start") == 0;
 	int rc;
-	(void)argv;
 
-	if (argc != 1) {
-		fprintf(stderr, "mtastsd: check takes no arguments\n");
+	if (argc != 1 && !would_start) {
+		fprintf(stderr, "mtastsd: check takes no arguments but --would-start\n");
 		return EXIT_USAGE;
 	}
 	diag_init(&dl, path);
-	cfg = config_load(path, &dl);
-	if (cfg != NULL)
-		check_extra(cfg, &dl);
+	if ((cfg = config_load(path, &dl)) != NULL)
+		check_extra(cfg, &dl);	/* takes cfg */
 	diag_sort(&dl);
 	diag_print(&dl, stderr);
-	rc = dl.errors == 0 ? EXIT_OK : EXIT_INVALID;
+	/* design.md: 1 exactly when serve would refuse to start; 3 when it would run but not serve everyone */
+	rc = dl.errors > 0 ? EXIT_INVALID : dl.unserved > 0 ? EXIT_UNSERVED : EXIT_OK;
 	if (rc == EXIT_OK)
 		printf("configuration OK\n");
+	else if (rc == EXIT_UNSERVED)
+		printf("configuration valid; serve runs it, but %zu problem%s above leave%s tenants unserved\n",
+		    dl.unserved, dl.unserved == 1 ? "" : "s", dl.unserved == 1 ? "s" : "");
 	diag_free(&dl);
-	config_free(cfg);
-	return rc;
+	/* a unit's ExecStartPre must not refuse a start that serve would make (issue 22.1) */
+	return would_start && rc == EXIT_UNSERVED ? EXIT_OK : rc;
 }
 
 static int
@@ -103,12 +109,15 @@ static const struct command {
 	const char *const *valued;	/* its own options that take a value (not scanned for -c or -h) */
 } commands[] = {
 	{ "check", cmd_check,
-	    "usage: mtastsd [-c FILE] check\n"
+	    "usage: mtastsd [-c FILE] check [--would-start]\n"
 	    "\n"
 	    "Validate the configuration, the certificates and the DNS state. Every problem\n"
 	    "is printed on stderr as FILE:LINE:COL: message; \"configuration OK\" on stdout.\n"
+	    "--would-start: exit 0 where the exit status would be 3 (serve starts then);\n"
+	    "for a unit's ExecStartPre.\n"
 	    "\n"
-	    "exit status: 0 valid (warnings may be printed), 1 invalid, 2 usage error\n", NULL },
+	    "exit status: 0 valid (warnings may be printed), 1 invalid (serve would refuse\n"
+	    "to start), 2 usage error, 3 valid but some tenants are not served (each listed)\n", NULL },
 	{ "policy", cmd_policy,
 	    "usage: mtastsd [-c FILE] policy DOMAIN\n"
 	    "\n"

@@ -19,6 +19,7 @@ static atomic_ullong reloads_ok, reloads_failed;
 static atomic_ullong dns_publish_failed, dns_publish_retries;
 static atomic_int dns_retry_pending;
 static atomic_ullong domains;
+static atomic_ullong domains_unserved, pairs_broken;
 static atomic_llong loaded_at;
 
 static size_t
@@ -85,6 +86,13 @@ metrics_set_domains(size_t n)
 }
 
 void
+metrics_set_unserved(size_t d, size_t broken)
+{
+	atomic_store(&domains_unserved, (unsigned long long)d);
+	atomic_store(&pairs_broken, (unsigned long long)broken);
+}
+
+void
 metrics_set_loaded(long long t)
 {
 	atomic_store(&loaded_at, t);
@@ -142,6 +150,13 @@ metrics_render(struct buf *b)
 	    "# HELP mtastsd_dns_publish_retry_pending 1 while a failed DNS publication waits for its next retry.\n"
 	    "# TYPE mtastsd_dns_publish_retry_pending gauge\n"
 	    "mtastsd_dns_publish_retry_pending %d\n", atomic_load(&dns_publish_retries), atomic_load(&dns_retry_pending));
+	buf_printf(b, "# HELP mtastsd_domains_unserved Domains (configured or retiring) no listener can serve (no certificate"
+	    " valid now covers them, no plain HTTP); no new id is published for them.\n"
+	    "# TYPE mtastsd_domains_unserved gauge\nmtastsd_domains_unserved %llu\n"
+	    "# HELP mtastsd_certificate_pairs_broken Certificate pairs (or their files) under tls.certs that"
+	    " could not be loaded; only their own names go unserved.\n"
+	    "# TYPE mtastsd_certificate_pairs_broken gauge\nmtastsd_certificate_pairs_broken %llu\n",
+	    atomic_load(&domains_unserved), atomic_load(&pairs_broken));
 	buf_printf(b, "# HELP mtastsd_domains Domains whose policy is being served.\n"
 	    "# TYPE mtastsd_domains gauge\n"
 	    "mtastsd_domains %llu\n", atomic_load(&domains));

@@ -33,6 +33,8 @@ void metrics_dns_publish_retry(void);
 void metrics_set_dns_retry_pending(int pending);
 /* Gauges set by the reload path when a snapshot is swapped in. */
 void metrics_set_domains(size_t n);
+/* Configured domains no listener can serve, and certificate pairs that could not be loaded. */
+void metrics_set_unserved(size_t domains, size_t broken_pairs);
 void metrics_set_loaded(long long unix_time);
 
 /* Read back counters (tests and /healthz). */

@@ -17,13 +17,14 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 /* long enough for an editor or certbot to finish writing, short enough to feel immediate */
 #define SETTLE_MS 200
 #define MAX_WATCH_DEPTH 8
 
-static int (*publish_hook)(const struct config *cfg);
+static int (*publish_hook)(const struct snapshot *snap);
 static int (*prepare_fn)(struct snapshot *snap);
 
 /*
@@ -37,15 +38,15 @@ static unsigned retry_attempt;
 static bool retry_armed;
 
 void
-reload_set_publish_hook(int (*fn)(const struct config *cfg))
+reload_set_publish_hook(int (*fn)(const struct snapshot *snap))
 {
 	publish_hook = fn;
 }
 
 int
-reload_publish(const struct config *cfg)
+reload_publish(const struct snapshot *snap)
 {
-	if (publish_hook == NULL || publish_hook(cfg) == 0) {
+	if (publish_hook == NULL || publish_hook(snap) == 0) {
 		if (retry_ms > 0)
 			log_info("dns publish succeeded after %u failed attempt%s", retry_attempt,
 			    retry_attempt == 1 ? "" : "s");
@@ -90,7 +91,7 @@ retry_now(void)
 	}
 	metrics_dns_publish_retry();
 	log_info("dns publish: retrying (attempt %u)", retry_attempt + 1);
-	reload_publish(snap->cfg);
+	reload_publish(snap);
 	snapshot_unref(snap);
 }
 
@@ -107,23 +108,37 @@ log_diags(const struct diag_list *dl)
 
 	for (size_t i = 0; i < dl->n; i++) {
 		diag_format(dl, i, line, sizeof(line));
-		if (dl->items[i].level == DIAG_ERROR)
+		if (dl->items[i].level != DIAG_WARNING)
 			log_error("%s", line);
 		else
 			log_warnx("%s", line);
 	}
 }
 
-/* Domains an HTTPS client could not reach: no certificate covers mta-sts.<domain>. */
+/* What SNAP does not serve (snapshot_site_serving, as `check` judges it): logged and counted. */
 static void
-warn_uncovered(const struct snapshot *snap)
+report_unserved(const struct snapshot *snap)
 {
-	if (snap->cfg->n_https == 0)
-		return;
-	for (size_t i = 0; i < snap->n_sites; i++)
-		if (certstore_lookup(snap->certs, snap->sites[i].host, CERTSTORE_KEY_ANY) < 0)
-			log_warnx("no certificate covers '%s': HTTPS requests for it fail the handshake",
-			    snap->sites[i].host);
+	time_t now = time(NULL);
+	size_t n = 0;
+	char why[1024];
+
+	for (size_t i = 0; i < snap->n_sites; i++) {
+		const struct site *s = &snap->sites[i];
+		enum snapshot_serving v = snapshot_site_serving(snap, s, now);
+
+		if (v == SNAPSHOT_SERVED)
+			continue;
+		certstore_explain(snap->certs, snap->cfg->tls_certs, s->host, now, why, sizeof(why));
+		if (v == SNAPSHOT_HTTP_ONLY) {
+			log_warnx("%s: HTTPS requests for it fail the handshake; plain HTTP serves it", why);
+		} else {
+			log_error("domain '%s' is not served (no new id is published for it): %s", s->domain->name,
+			    why);
+			n++;
+		}
+	}
+	metrics_set_unserved(n, certstore_count_broken(snap->certs));
 }
 
 struct snapshot *
@@ -148,7 +163,7 @@ reload_build(const char *config_path)
 		snapshot_unref(snap);
 		return NULL;
 	}
-	warn_uncovered(snap);
+	report_unserved(snap);
 	return snap;
 }
 
@@ -200,7 +215,7 @@ reload_now(const char *config_path)
 	log_info("reloaded config=%s domains=%zu certificates=%zu unchanged=%zu", config_path, snap->n_sites,
 	    certstore_count(snap->certs), certstore_count_reused(snap->certs));
 	/* the new policies are served before anything announces them */
-	reload_publish(snap->cfg);
+	reload_publish(snap);
 	snapshot_unref(snap);
 	return 0;
 }

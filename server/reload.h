@@ -14,19 +14,19 @@ struct snapshot;
  * snapshot, and once at start-up after the first config is serving. It runs
  * on the reload thread (the main thread of `serve`), never concurrently with
  * itself, after the new policies are already being served: this is where the
- * zone file is rewritten and on_change is run. CFG is valid only for the
+ * zone file is rewritten and on_change is run. SNAP is valid only for the
  * duration of the call. NULL (the default) disables the hook. FN returns 0,
  * or -1 when publishing failed: reload_loop then calls it again by itself
  * for the serving config, RELOAD_RETRY_FIRST_MS later, doubling up to
  * RELOAD_RETRY_MAX_MS, until it succeeds (logged; counted in
  * mtastsd_dns_publish_retries_total, mtastsd_dns_publish_retry_pending).
  */
-void reload_set_publish_hook(int (*fn)(const struct config *cfg));
+void reload_set_publish_hook(int (*fn)(const struct snapshot *snap));
 #define RELOAD_RETRY_FIRST_MS 2000L
 #define RELOAD_RETRY_MAX_MS 300000L
 
-/* Call the publish hook (if any) for CFG, scheduling a retry when it fails; used by serve at start-up. */
-int reload_publish(const struct config *cfg);
+/* Call the publish hook (if any) for SNAP, scheduling a retry when it fails; used by serve at start-up. */
+int reload_publish(const struct snapshot *snap);
 
 /*
  * Register the step that turns a freshly built snapshot into a servable one

@@ -13,7 +13,21 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* design.md: a domain nothing can serve gets no new id published until it can be */
+static int
+publish(const struct snapshot *snap)
+{
+	const char **held;
+	size_t n = snapshot_unserved(snap, time(NULL), &held);
+	int rc = dns_publish_held(snap->cfg, held, n);
+
+	free(held);
+	return rc;
+}
 
 static bool
 identity_ok(const struct config *cfg, const char *config_path)
@@ -54,7 +68,7 @@ cmd_serve(const char *config_path, int argc, char **argv)
 		return EXIT_INVALID;
 	reload_set_prepare(http_prepare);
 	/* design.md: reload first, then rewrite the zone file, then run on_change */
-	reload_set_publish_hook(dns_publish);
+	reload_set_publish_hook(publish);
 	if ((snap = reload_build(config_path)) == NULL) {
 		log_error("not starting: the configuration has errors");
 		certstore_global_deinit();
@@ -87,7 +101,7 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	}
 	log_info("serving config=%s domains=%zu certificates=%zu", config_path, snap->n_sites,
 	    certstore_count(snap->certs));
-	reload_publish(snap->cfg);
+	reload_publish(snap);
 	snapshot_unref(snap);
 
 	rc = reload_loop(config_path);

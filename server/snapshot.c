@@ -72,6 +72,32 @@ snapshot_build(const char *config_path, struct diag_list *dl)
 	return snapshot_from(cfg, certs);
 }
 
+enum snapshot_serving
+snapshot_site_serving(const struct snapshot *snap, const struct site *site, time_t now)
+{
+	if (snap->cfg->n_https > 0 && certstore_covers(snap->certs, site->host, now))
+		return SNAPSHOT_SERVED;
+	if (snap->cfg->n_http > 0)
+		return snap->cfg->n_https > 0 ? SNAPSHOT_HTTP_ONLY : SNAPSHOT_SERVED;
+	return SNAPSHOT_UNSERVED;
+}
+
+size_t
+snapshot_unserved(const struct snapshot *snap, time_t now, const char ***names)
+{
+	size_t n = 0;
+
+	*names = xcalloc(snap->n_sites + 1, sizeof(**names));
+	for (size_t i = 0; i < snap->n_sites; i++) {
+		const struct site *s = &snap->sites[i];
+
+		if (config_find_domain(snap->cfg, s->domain->name) == s->domain &&
+		    snapshot_site_serving(snap, s, now) == SNAPSHOT_UNSERVED)
+			(*names)[n++] = s->domain->name;
+	}
+	return n;
+}
+
 const struct site *
 snapshot_site(const struct snapshot *snap, const char *host)
 {

@@ -46,6 +46,27 @@ struct snapshot *snapshot_build(const char *config_path, struct diag_list *dl);
 /* As snapshot_build from a loaded CFG (ownership passes to the snapshot) and CERTS (may be NULL; owned too). */
 struct snapshot *snapshot_from(struct config *cfg, struct certstore *certs);
 
+/* How a site is reachable: what `serve` does with it, `check` judges, and DNS publishing waits for. */
+enum snapshot_serving {
+	SNAPSHOT_SERVED,		/* on every listener */
+	SNAPSHOT_HTTP_ONLY,		/* no certificate covers it, but a plain-HTTP listener serves it */
+	SNAPSHOT_UNSERVED		/* no listener can: no certificate valid at the time covers it, no plain HTTP */
+};
+
+/*
+ * The one decision of what is served: SITE of SNAP at NOW, from the
+ * listeners and certstore_lookup_at (the choice every handshake makes at
+ * its own clock). Pure.
+ */
+enum snapshot_serving snapshot_site_serving(const struct snapshot *snap, const struct site *site, time_t now);
+
+/*
+ * The configured domains of SNAP that are SNAPSHOT_UNSERVED at NOW: their
+ * names (borrowed from SNAP) in a malloc'd array (*NAMES, free it), and how
+ * many. Retiring domains are not listed: they are in no configuration.
+ */
+size_t snapshot_unserved(const struct snapshot *snap, time_t now, const char ***names);
+
 /* The site for HOST (canonical: lower case, no port, no trailing dot), or NULL. */
 const struct site *snapshot_site(const struct snapshot *snap, const char *host);
 

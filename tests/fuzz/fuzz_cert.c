@@ -66,6 +66,7 @@ check_cert(const uint8_t *der, size_t size)
 	CHECK(gnutls_x509_crt_init(&crt) >= 0);
 	CHECK(gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_DER) >= 0);
 	CHECK(gnutls_x509_crt_get_expiration_time(crt) == ci.not_after);
+	CHECK(gnutls_x509_crt_get_activation_time(crt) == ci.not_before);
 	CHECK((gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL) >= 0 && ca) == ci.is_ca);
 	for (i = 0;; i++) {
 		char name[512];

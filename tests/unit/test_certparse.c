@@ -71,6 +71,7 @@ Test(certparse, ecdsa_p256_certificate_names_expiry_and_both_key_formats)
 
 	cr_assert_eq(certparse_cert(m.cert.data, m.cert.size, &ci), 0);
 	cr_assert_eq(ci.not_after, 1893456000);
+	cr_assert_eq(ci.not_before, 1893456000 - 90 * 86400, "the start of validity is kept too");
 	cr_assert_not(ci.is_ca);
 	cr_assert_eq(ci.pk, CERTPARSE_PK_EC);
 	cr_assert_eq(ci.curve, CERTPARSE_CURVE_P256);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "certstore.h"
+#include "commands.h"
 #include "config.h"
 #include "diag.h"
 #include "gencert.h"
@@ -264,22 +265,26 @@ Test(certstore, certbot_root_reads_live_only)
 	certstore_free(cs);
 }
 
-Test(certstore, mismatched_key_and_broken_pem_are_errors)
+/* Issue 14.10: a broken pair is a problem for its own names only; every other pair loads and serves. */
+Test(certstore, mismatched_key_and_broken_pem_leave_only_their_own_names_unserved)
 {
 	struct certstore *cs;
 	int rc;
 
 	need_openssl();
-	gen("d", "i.example j.example");
+	gen("d", "i.example j.example k2.example");
 	rc = sh("cd '%s/d' && cp mta-sts.j.example.key mta-sts.i.example.key && "
 	    "printf -- '-----BEGIN CERTIFICATE-----\\nnot base64\\n' > mta-sts.j.example.crt", dir);
 	cr_assert_eq(rc, 0);
 	cs = load();
-	cr_assert_eq(dl.errors, 2);
-	cr_assert(has_diag(DIAG_ERROR, "does not match"));
-	cr_assert(has_diag(DIAG_ERROR, "cannot be parsed"));
-	cr_assert_eq(certstore_count(cs), 0);
+	cr_assert_eq(dl.errors, 0, "nothing here stops serve from starting or reloading");
+	cr_assert_eq(dl.unserved, 2);
+	cr_assert(has_diag(DIAG_UNSERVED, "does not match"));
+	cr_assert(has_diag(DIAG_UNSERVED, "cannot be parsed"));
+	cr_assert_eq(certstore_count_broken(cs), 2);
+	cr_assert_eq(certstore_count(cs), 1, "the good pair loads");
 	cr_assert_str_eq(pick(cs, "mta-sts.i.example", CERTSTORE_KEY_ANY), "-");
+	cr_assert_str_eq(pick(cs, "mta-sts.k2.example", CERTSTORE_KEY_ANY), "mta-sts.k2.example.crt");
 	certstore_free(cs);
 }
 
@@ -310,6 +315,21 @@ Test(certstore, missing_folder_is_an_error)
 	cr_assert_eq(dl.errors, 1);
 }
 
+/* `check`'s judgement (check_extra) of the config YAML in DIR; LINES gets each domain's line (up to 8). */
+static void
+check_yaml(const char *yaml, int *lines)
+{
+	struct config *cfg = config_load_mem("c.yaml", dir, yaml, strlen(yaml), &dl);
+
+	cr_assert_not_null(cfg);
+	for (size_t i = 0; lines != NULL && i < cfg->n_domains && i < 8; i++)
+		lines[i] = cfg->domains[i].line;
+	check_extra(cfg, &dl);
+	for (size_t i = 0; i < dl.n; i++)
+		cr_log_info("diag %d:%d %d %s", dl.items[i].line, dl.items[i].col, (int)dl.items[i].level,
+		    dl.items[i].msg);
+}
+
 Test(certstore, check_reports_coverage_expiry_and_unused)
 {
 	static const char yaml[] =
@@ -319,39 +339,40 @@ Test(certstore, check_reports_coverage_expiry_and_unused)
 	    "  - name: l.example\n    mx: [mx.l.example]\n"
 	    "  - name: m.example\n    mx: [mx.m.example]\n"
 	    "  - name: n.example\n    mx: [mx.n.example]\n";
-	struct config *cfg;
+	int lines[8];
 
 	need_openssl();
 	gen("d", "--days 300 l.example");
 	gen("d", "--days 5 m.example");
 	gen("d", "--name other --days 300 unrelated.example");
-	cfg = config_load_mem("c.yaml", dir, yaml, sizeof(yaml) - 1, &dl);
-	cr_assert_not_null(cfg);
-	certstore_check(cfg, &dl);
-	for (size_t i = 0; i < dl.n; i++)
-		cr_log_info("diag %d:%d %s", dl.items[i].line, dl.items[i].col, dl.items[i].msg);
-	cr_assert_eq(dl.errors, 1, "only n.example lacks a certificate");
-	cr_assert(has_diag(DIAG_ERROR, "'mta-sts.n.example'"));
+	check_yaml(yaml, lines);
+	cr_assert_eq(dl.errors, 0, "serve would run this");
+	cr_assert_eq(dl.unserved, 1, "only n.example lacks a certificate");
+	cr_assert(has_diag(DIAG_UNSERVED, "'mta-sts.n.example'"));
 	for (size_t i = 0; i < dl.n; i++) {
-		if (dl.items[i].level == DIAG_ERROR)
-			cr_assert_eq(dl.items[i].line, cfg->domains[2].line, "the error sits on the domain");
+		if (dl.items[i].level == DIAG_UNSERVED)
+			cr_assert_eq(dl.items[i].line, lines[2], "the problem sits on the domain");
 		if (strstr(dl.items[i].msg, "expires in") != NULL) {
 			cr_assert_eq(dl.items[i].level, DIAG_WARNING);
-			cr_assert_eq(dl.items[i].line, cfg->domains[1].line);
+			cr_assert_eq(dl.items[i].line, lines[1]);
 		}
 	}
 	cr_assert(has_diag(DIAG_WARNING, "'mta-sts.m.example'"));
 	cr_assert(has_diag(DIAG_WARNING, "other.crt' is not used"));
 	cr_assert_not(has_diag(DIAG_WARNING, "mta-sts.l.example'"));
-	config_free(cfg);
 }
 
-/* Write DIR/NAME.crt and DIR/NAME.key (mode 0600) for a certificate of KIND for HOST; PKCS8 picks the key format; PREFIX goes before the key. */
+/*
+ * Write DIR/NAME.crt and DIR/NAME.key (mode 0600) for a certificate of KIND
+ * for HOST, valid from NOT_AFTER - 90 days to NOT_AFTER; PKCS8 picks the key
+ * format; PREFIX goes before the key.
+ */
 static void
-put_pair(const char *name, enum gencert_key kind, const char *host, bool pkcs8, const char *prefix)
+put_pair_until(const char *name, enum gencert_key kind, const char *host, time_t not_after, bool pkcs8,
+    const char *prefix)
 {
 	const char *dns[] = { host };
-	struct gencert g = { kind, dns, 1, false, false, 3, time(NULL) + 60 * 86400 };
+	struct gencert g = { kind, dns, 1, false, false, 3, not_after };
 	gnutls_datum_t cert, key, p8;
 	static const char *const labels[] = { "EC PRIVATE KEY", "EC PRIVATE KEY", "EC PRIVATE KEY", "RSA PRIVATE KEY",
 		"PRIVATE KEY" };
@@ -378,6 +399,112 @@ put_pair(const char *name, enum gencert_key kind, const char *host, bool pkcs8, 
 	gnutls_free(p8.data);
 }
 
+static void
+put_pair(const char *name, enum gencert_key kind, const char *host, bool pkcs8, const char *prefix)
+{
+	put_pair_until(name, kind, host, time(NULL) + 60 * 86400, pkcs8, prefix);
+}
+
+/* The file name of the pair serving HOST at T, or "-". */
+static const char *
+pick_at(const struct certstore *cs, const char *host, enum certstore_key want, time_t t)
+{
+	long i = certstore_lookup_at(cs, host, want, t);
+	const char *p;
+
+	if (i < 0)
+		return "-";
+	p = strrchr(certstore_cert_path(cs, (size_t)i), '/');
+	return p ? p + 1 : certstore_cert_path(cs, (size_t)i);
+}
+
+#define DAY (86400L)
+
+/* Issue 14.1: an exact name beats a wildcard only while it is valid; the choice follows the clock, no reload. */
+Test(certstore, an_expired_exact_certificate_gives_way_to_a_valid_wildcard)
+{
+	time_t t = time(NULL);
+	struct certstore *cs;
+
+	put_pair_until("exact", GENCERT_P256, "mta-sts.a.example", t + 30 * DAY, false, NULL);
+	put_pair_until("wild", GENCERT_P256, "*.a.example", t + 60 * DAY, false, NULL);
+	cs = load_clean("both are valid now");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY, t), "exact.crt");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY, t + 30 * DAY), "exact.crt",
+	    "valid up to and including its last second");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY, t + 30 * DAY + 1), "wild.crt");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY, t + 61 * DAY), "-");
+	cr_assert(certstore_covers(cs, "mta-sts.a.example", t + 45 * DAY));
+	cr_assert_not(certstore_covers(cs, "mta-sts.a.example", t + 61 * DAY));
+	cr_assert_eq(certstore_next_change(cs, t), t + 30 * DAY + 1, "the exact one leaves validity first");
+	certstore_free(cs);
+}
+
+/* Issue 14.1: the one expiring last wins only among those valid now; a renewal placed early waits its turn. */
+Test(certstore, a_certificate_not_yet_valid_is_no_candidate)
+{
+	time_t t = time(NULL);
+	struct certstore *cs;
+
+	put_pair_until("current", GENCERT_P256, "mta-sts.b.example", t + 60 * DAY, false, NULL);
+	put_pair_until("next", GENCERT_P256, "mta-sts.b.example", t + 200 * DAY, false, NULL);
+	cs = load();
+	cr_assert_eq(dl.errors + dl.unserved, 0);
+	cr_assert(has_diag(DIAG_WARNING, "next.crt' is not valid before"));
+	cr_assert_str_eq(pick_at(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY, t), "current.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.b.example", CERTSTORE_KEY_EC), "current.crt", "at the real clock too");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY, t + 110 * DAY), "next.crt",
+	    "from its first second on");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY, t - 31 * DAY), "-");
+	cr_assert_eq(certstore_next_change(cs, t), t + 60 * DAY + 1, "the current one expires first");
+	certstore_free(cs);
+}
+
+/* Issue 14.1: key type comes last: a valid RSA pair serves when the EC one has expired. */
+Test(certstore, an_expired_ec_pair_leaves_the_valid_rsa_one)
+{
+	time_t t = time(NULL);
+	struct certstore *cs;
+
+	put_pair_until("ec", GENCERT_P256, "mta-sts.c.example", t + 10 * DAY, false, NULL);
+	put_pair_until("rsa", GENCERT_RSA2048, "mta-sts.c.example", t + 50 * DAY, false, NULL);
+	cs = load_clean("both are valid now");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.c.example", CERTSTORE_KEY_ANY, t), "ec.crt");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.c.example", CERTSTORE_KEY_ANY, t + 20 * DAY), "rsa.crt");
+	cr_assert_str_eq(pick_at(cs, "mta-sts.c.example", CERTSTORE_KEY_EC, t + 20 * DAY), "-");
+	certstore_free(cs);
+}
+
+/* Issue 14.1: `check` judges the pair serve presents, and calls none that serves "not used". */
+Test(certstore, check_judges_the_pair_serve_presents)
+{
+	static const char yaml[] =
+	    "listen:\n  https: [\"127.0.0.1:8443\"]\n"
+	    "tls:\n  certs: .\n"
+	    "domains:\n"
+	    "  - name: d.example\n    mx: [mx.d.example]\n"
+	    "  - name: e.example\n    mx: [mx.e.example]\n";
+	time_t t = time(NULL);
+	int lines[8];
+
+	/* d: the valid one expires soon, the later one is not valid yet */
+	put_pair_until("d-now", GENCERT_P256, "mta-sts.d.example", t + 10 * DAY, false, NULL);
+	put_pair_until("d-later", GENCERT_P256, "mta-sts.d.example", t + 200 * DAY, false, NULL);
+	/* e: expired only */
+	put_pair_until("e-old", GENCERT_P256, "mta-sts.e.example", t - DAY, false, NULL);
+	check_yaml(yaml, lines);
+	cr_assert_eq(dl.errors, 0, "serve runs this");
+	cr_assert(has_diag(DIAG_WARNING, "d-now.crt') expires in"), "the presented pair is judged");
+	cr_assert_not(has_diag(DIAG_WARNING, "d-now.crt' is not used"));
+	cr_assert_not(has_diag(DIAG_WARNING, "is not used"));
+	cr_assert_eq(dl.unserved, 1, "e.example cannot be fetched");
+	cr_assert(has_diag(DIAG_UNSERVED, "no certificate valid now covers 'mta-sts.e.example' ("));
+	cr_assert(has_diag(DIAG_UNSERVED, "e-old.crt' expired on"));
+	for (size_t i = 0; i < dl.n; i++)
+		if (dl.items[i].level == DIAG_UNSERVED)
+			cr_assert_eq(dl.items[i].line, lines[1]);
+}
+
 static int
 chmod_key(const char *name, mode_t mode)
 {
@@ -398,7 +525,6 @@ Test(certstore, every_key_kind_and_format_loads_and_check_builds_each_chain)
 	    "  - name: p8.example\n    mx: [mx.p8.example]\n"
 	    "  - name: params.example\n    mx: [mx.params.example]\n";
 	struct certstore *cs;
-	struct config *cfg;
 
 	/* Ed25519: a chain certparse leaves to GnuTLS; RSA: a key it leaves to GnuTLS */
 	put_pair("ed", GENCERT_ED25519, "mta-sts.ed.example", true, NULL);
@@ -416,11 +542,8 @@ Test(certstore, every_key_kind_and_format_loads_and_check_builds_each_chain)
 	cr_assert_str_eq(pick(cs, "mta-sts.params.example", CERTSTORE_KEY_EC), "params.crt");
 	certstore_free(cs);
 
-	cfg = config_load_mem("c.yaml", dir, yaml, sizeof(yaml) - 1, &dl);
-	cr_assert_not_null(cfg);
-	certstore_check(cfg, &dl);
-	cr_assert_eq(dl.errors, 0, "GnuTLS can use every chain");
-	config_free(cfg);
+	check_yaml(yaml, NULL);
+	cr_assert_eq(dl.errors + dl.unserved, 0, "GnuTLS can use every chain");
 }
 
 Test(certstore, keys_swapped_between_certificates_do_not_match)
@@ -441,9 +564,9 @@ Test(certstore, keys_swapped_between_certificates_do_not_match)
 	snprintf(b, sizeof(b), "%s/e2.key", dir);
 	cr_assert_eq(rename(a, t) | rename(b, a) | rename(t, b), 0);
 	cs = load();
-	cr_assert_eq(dl.errors, 4);
-	cr_assert(has_diag(DIAG_ERROR, "r1.key' does not match certificate"));
-	cr_assert(has_diag(DIAG_ERROR, "e2.key' does not match certificate"));
+	cr_assert_eq(dl.unserved, 4);
+	cr_assert(has_diag(DIAG_UNSERVED, "r1.key' does not match certificate"));
+	cr_assert(has_diag(DIAG_UNSERVED, "e2.key' does not match certificate"));
 	cr_assert_eq(certstore_count(cs), 0);
 	certstore_free(cs);
 }
@@ -491,6 +614,40 @@ Test(certstore, reload_takes_over_unchanged_pairs_and_rereads_changed_ones)
 	cr_assert_str_eq(pick(c, "mta-sts.two.example", CERTSTORE_KEY_ANY), "-");
 	cr_assert_str_eq(pick(c, "mta-sts.three.example", CERTSTORE_KEY_RSA), "three.crt");
 	certstore_free(c);
+}
+
+/* Issue 14.10: a pair broken by a half-written renewal keeps its serving version, in every reload until it loads. */
+Test(certstore, a_pair_broken_on_reload_keeps_the_version_that_served)
+{
+	struct certstore *a, *b, *c, *d;
+
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	put_pair("two", GENCERT_P256, "mta-sts.two.example", false, NULL);
+	a = load_clean("two good pairs");
+	cr_assert_eq(sh("printf -- '-----BEGIN CERTIFICATE-----\\nbroken\\n' > '%s/one.crt'", dir), 0);
+	b = certstore_reload(dir, a, &dl);
+	certstore_free(a);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(dl.unserved, 1);
+	cr_assert(has_diag(DIAG_UNSERVED, "one.crt' cannot be parsed"));
+	cr_assert(has_diag(DIAG_WARNING, "one.crt' that was serving is kept"));
+	cr_assert_eq(certstore_count_broken(b), 1);
+	cr_assert_str_eq(pick(b, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt");
+	cr_assert_str_eq(pick(b, "mta-sts.two.example", CERTSTORE_KEY_EC), "two.crt");
+	/* unchanged since, still broken: said and counted again, not taken over as if it were fine */
+	c = certstore_reload(dir, b, &dl);
+	certstore_free(b);
+	cr_assert_eq(dl.unserved, 2);
+	cr_assert_eq(certstore_count_broken(c), 1);
+	cr_assert_str_eq(pick(c, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt");
+	/* the renewal completes */
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	d = certstore_reload(dir, c, &dl);
+	certstore_free(c);
+	cr_assert_eq(dl.unserved, 2, "nothing new is broken");
+	cr_assert_eq(certstore_count_broken(d), 0);
+	cr_assert_str_eq(pick(d, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt");
+	certstore_free(d);
 }
 
 /* A key and its certificate with other files listed between them are still paired (the lookup past the neighbours). */

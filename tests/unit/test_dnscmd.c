@@ -115,6 +115,51 @@ Test(dnscmd, publish_writes_the_zone_then_runs_on_change, .init = setup, .fini =
 	config_free(cfg);
 }
 
+/*
+ * Issue 22.1: a domain no listener can serve gets no new id: a new one no
+ * record yet, a changed one keeps its last published id until it is served.
+ */
+Test(dnscmd, publish_holds_the_ids_of_domains_nothing_serves, .init = setup, .fini = teardown)
+{
+	static const char changed[] =
+	    "  - name: example.com\n    mode: enforce\n    mx: [mx2.example.com]\n"
+	    "    tlsrpt: [\"mailto:tls@example.com\"]\n"
+	    "  - name: example.org\n    mx: [mail.example.org]\n";
+	const char *org[] = { "example.org" }, *both[] = { "example.com", "example.org" };
+	char *cmd = hook_cmd(), *zone, *runs;
+	struct config *cfg = load(cmd, two), *cfg2;
+
+	dns_publish_held(cfg, org, 1);
+	zone = slurp("zone/mta-sts.zone");
+	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL, "%s", zone);
+	cr_assert_null(strstr(zone, "_mta-sts.example.org."), "no record for a new domain nothing serves: %s", zone);
+	free(zone);
+	runs = slurp("runs");
+	cr_assert_null(strstr(runs, "example.org"), "on_change is not told of it: %s", runs);
+	free(runs);
+
+	/* an hour later example.com changes, but nothing can serve it now */
+	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
+	cfg2 = load(cmd, changed);
+	dns_publish_held(cfg2, both, 2);
+	zone = slurp("zone/mta-sts.zone");
+	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL,
+	    "the last published id stays: %s", zone);
+	cr_assert_null(strstr(zone, "_mta-sts.example.org."), "%s", zone);
+	free(zone);
+
+	/* served again: the change is published then, and the new domain appears */
+	setenv("SOURCE_DATE_EPOCH", "1767232800", 1);
+	dns_publish_held(cfg2, NULL, 0);
+	zone = slurp("zone/mta-sts.zone");
+	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101020000;\"\n") != NULL, "%s", zone);
+	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101020000;\"\n") != NULL, "%s", zone);
+	free(zone);
+	free(cmd);
+	config_free(cfg);
+	config_free(cfg2);
+}
+
 Test(dnscmd, publish_without_a_change_touches_nothing, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *zp = xasprintf("%s/zone/mta-sts.zone", dir), *runs;
