@@ -2,6 +2,7 @@
 /* http: the listeners (HTTPS, plain HTTP, admin) on libmicrohttpd; the only file that includes <microhttpd.h>. */
 #include "http.h"
 #include "certstore.h"
+#include "conntrack.h"
 #include "forwarded.h"
 #include "log.h"
 #include "metrics.h"
@@ -34,6 +35,8 @@ struct listener {
 	struct MHD_Daemon *daemon;
 	MHD_socket quiesced;
 	struct proxyaccept *pa;		/* PROXY protocol listeners: accepts and hands connections on */
+	const struct config_listener *cl;	/* borrowed from the boot snapshot */
+	struct conntrack *ct;		/* its connections: limits and deadlines */
 };
 
 struct http {
@@ -42,10 +45,11 @@ struct http {
 	struct snapshot *boot;		/* the listeners' config; proxyaccept borrows from it */
 };
 
-/* One per TLS connection: the snapshot whose certificates its handshake uses. */
+/* One per connection: its limits and deadline, and on TLS the snapshot whose certificates its handshake uses. */
 struct conn {
 	struct snapshot *snap;
 	struct certstore_session *tls;
+	struct conntrack_conn *track;	/* NULL: refused by a limit, being closed */
 };
 
 /* Fixed answers shared by every snapshot: 400, 404, 405 and 421 do not depend on the config. */
@@ -72,6 +76,17 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 		msg[--n] = '\0';
 	log_debug("mhd: %s", msg);
 	metrics_mhd_answer(msg);
+	/* its own limit is only a backstop above conntrack's, but a refusal is a refusal */
+	if (strncmp(msg, "Server reached connection limit", 31) == 0)
+		conntrack_note_library_refusal();
+}
+
+static struct conn *
+conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
 }
 
 static struct MHD_Response *
@@ -275,12 +290,14 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	if (!request_complete(req_cls, upload_data_size))
 		return MHD_YES;
 
-	if (l->kind == LISTEN_HTTPS) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-
-		conn = ci ? ci->socket_context : NULL;
+	conn = conn_of(c);
+	/* answering: the request deadline no longer applies, the idle one starts when it is sent */
+	if (conn != NULL)
+		conntrack_busy(conn->track);
+	if (l->kind == LISTEN_HTTPS)
 		sni = conn ? certstore_session_sni(conn->tls) : NULL;
-	}
+	else
+		conn = NULL;	/* no TLS session to cork */
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	req.sni = sni;
 	req.host = host;
@@ -356,6 +373,16 @@ render_metrics(const struct snapshot *snap, struct buf *b)
 	    "mtastsd_proxy_rejected_total{reason=\"overload\"} %llu\n",
 	    proxyaccept_rejected(PROXYACCEPT_SOURCE), proxyaccept_rejected(PROXYACCEPT_INVALID),
 	    proxyaccept_rejected(PROXYACCEPT_TIMEOUT), proxyaccept_rejected(PROXYACCEPT_OVERLOAD));
+	buf_printf(b, "# HELP mtastsd_connections_refused_total Connections refused by a limit, by limit.\n"
+	    "# TYPE mtastsd_connections_refused_total counter\n"
+	    "mtastsd_connections_refused_total{reason=\"per_ip\"} %llu\n"
+	    "mtastsd_connections_refused_total{reason=\"max_connections\"} %llu\n",
+	    conntrack_events(CONNTRACK_REFUSED_PER_ADDR), conntrack_events(CONNTRACK_REFUSED_FULL));
+	buf_printf(b, "# HELP mtastsd_connections_closed_total Connections closed before a complete request, by reason.\n"
+	    "# TYPE mtastsd_connections_closed_total counter\n"
+	    "mtastsd_connections_closed_total{reason=\"timeout\"} %llu\n"
+	    "mtastsd_connections_closed_total{reason=\"evicted\"} %llu\n",
+	    conntrack_events(CONNTRACK_TIMEOUT), conntrack_events(CONNTRACK_EVICTED));
 	buf_printf(b, "# HELP mtastsd_certificate_expiry_seconds Seconds until each loaded certificate expires"
 	    " (negative: expired).\n# TYPE mtastsd_certificate_expiry_seconds gauge\n");
 	if (snap == NULL)
@@ -388,6 +415,8 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 
 	if (!request_complete(req_cls, upload_data_size))
 		return MHD_YES;
+	if (conn_of(c) != NULL)
+		conntrack_busy(conn_of(c)->track);
 	snap = snapshot_current();
 	if (strcmp(url, "/healthz") != 0 && strcmp(url, "/metrics") != 0) {
 		rc = queue(c, 404, resp_404);
@@ -434,12 +463,12 @@ static void
 completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	const struct listener *l = cls;
+	struct conn *conn = conn_of(c);
 	(void)toe;
 
-	if (l != NULL && l->kind == LISTEN_HTTPS) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		struct conn *conn = ci ? ci->socket_context : NULL;
-
+	if (conn != NULL)
+		conntrack_idle(conn->track);
+	if (l->kind == LISTEN_HTTPS) {
 		if (conn != NULL && conn->tls != NULL) {
 			const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 
@@ -454,6 +483,26 @@ completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestT
 	}
 }
 
+/*
+ * Whether a connection from SA carries many clients, so that a per-address
+ * limit would count them as one: a peer in listen.trusted_proxies (as the
+ * configuration now has it), or on a PROXY listener a source in its
+ * proxy_from (only its LOCAL health checks arrive under its own address).
+ */
+static bool
+carries_many(const struct listener *l, const struct sockaddr *sa)
+{
+	struct snapshot *snap = snapshot_current();
+	bool many = false;
+
+	if (snap != NULL && snap->cfg->n_trusted_proxies > 0)
+		many = proxyaccept_allowed(snap->cfg->trusted_proxies, snap->cfg->n_trusted_proxies, sa);
+	snapshot_unref(snap);
+	if (!many && l->cl->proxy_protocol && l->cl->n_proxy_from > 0)
+		many = proxyaccept_allowed(l->cl->proxy_from, l->cl->n_proxy_from, sa);
+	return many;
+}
+
 static void
 notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
@@ -461,22 +510,28 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 	struct listener *l = cls;
 	struct conn *conn;
 
-	if (l->kind != LISTEN_HTTPS)
-		return;
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ai = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
 		conn = xcalloc(1, sizeof(*conn));
+		*socket_context = conn;
+		if (fi != NULL && ai != NULL && ai->client_addr != NULL)
+			conn->track = conntrack_open(l->ct, fi->connect_fd, ai->client_addr, carries_many(l, ai->client_addr));
+		if (l->kind != LISTEN_HTTPS)
+			return;
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
 		/* the handshake uses the certificates current now, kept alive until the connection closes */
 		conn->snap = snapshot_current();
 		if (conn->snap != NULL && ci != NULL)
 			conn->tls = certstore_session_attach(conn->snap->certs, ci->tls_session);
-		*socket_context = conn;
 	} else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
 		conn = *socket_context;
 		if (conn == NULL)
 			return;
-		switch (certstore_session_result(conn->tls)) {
+		/* a connection refused by a limit never had a handshake to fail */
+		switch (conn->track != NULL ? certstore_session_result(conn->tls) : CERTSTORE_HS_DONE) {
 		case CERTSTORE_HS_STARTED:
 			metrics_tls_failure(METRICS_TLS_PROTOCOL);
 			break;
@@ -492,6 +547,7 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		default:	/* done, unknown SNI (counted when refused), nothing received */
 			break;
 		}
+		conntrack_close(conn->track);
 		certstore_session_free(conn->tls);
 		snapshot_unref(conn->snap);
 		free(conn);
@@ -562,12 +618,14 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)lim->connection_timeout, NULL };
 	/* the connection's pool holds the request line and headers, plus room for the response headers */
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)lim->max_header_size + 1024, NULL };
-	/* 0 means unlimited; MHD's own default would be FD_SETSIZE, even with epoll */
+	/*
+	 * conntrack enforces max_connections and the per-address limit (which
+	 * spares balancers and evicts connections that never send a request);
+	 * MHD's own limit, split evenly over its threads, is only a backstop
+	 * above it. 0 means unlimited; MHD's default would be FD_SETSIZE.
+	 */
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT,
-	    lim->max_connections > 0 ? (intptr_t)lim->max_connections : 1000000, NULL };
-	if (lim->max_connections_per_ip > 0)
-		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		    (intptr_t)lim->max_connections_per_ip, NULL };
+	    lim->max_connections > 0 ? (intptr_t)lim->max_connections * 2 + 64 : 1000000, NULL };
 	if (pool > 1)
 		ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)pool, NULL };
 	if (cl->proxy_protocol) {
@@ -581,6 +639,15 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 	}
 	ops[n++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 
+	{
+		unsigned t = lim->connection_timeout * 1000;
+		struct conntrack_limits tl = { t, lim->max_connections, lim->max_connections_per_ip, t < 2000 ? t : 2000 };
+
+		l->cl = cl;
+		l->ct = conntrack_new(cl->address, &tl);
+		if (conntrack_start(l->ct) < 0)
+			return -1;
+	}
 	if (l->kind == LISTEN_HTTPS)
 		l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, policy_handler, l,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -596,7 +663,8 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 		    l->kind == LISTEN_ADMIN ? admin_handler : policy_handler, l,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		    MHD_OPTION_UNESCAPE_CALLBACK, keep_escapes, NULL,
-		    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+		    MHD_OPTION_NOTIFY_COMPLETED, completed, l,
+		    MHD_OPTION_NOTIFY_CONNECTION, notify_connection, l,
 		    MHD_OPTION_ARRAY, ops,
 		    MHD_OPTION_END);
 	if (l->daemon == NULL) {
@@ -685,6 +753,7 @@ http_shutdown(struct http *h)
 			MHD_stop_daemon(h->l[i].daemon);
 		if (h->l[i].quiesced != MHD_INVALID_SOCKET)
 			close(h->l[i].quiesced);
+		conntrack_free(h->l[i].ct);
 		free(h->l[i].address);
 	}
 	free(h->l);
