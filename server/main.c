@@ -3,7 +3,7 @@
 #include "commands.h"
 #include "config.h"
 #include "dname.h"
-#include "policy.h"
+#include "snapshot.h"
 #include "util.h"
 
 #include <getopt.h>
@@ -71,9 +71,10 @@ static int
 cmd_policy(const char *path, int argc, char **argv)
 {
 	struct config *cfg;
-	const struct config_domain *d;
-	char err[512], *name, *body;
-	size_t len;
+	struct snapshot *snap;
+	const struct site *site;
+	char err[512], *name, *host;
+	int rc = EXIT_INVALID;
 
 	if (argc != 2) {
 		fprintf(stderr, "mtastsd: usage: mtastsd [-c FILE] policy DOMAIN\n");
@@ -87,19 +88,22 @@ cmd_policy(const char *path, int argc, char **argv)
 		free(name);
 		return EXIT_INVALID;
 	}
-	d = config_find_domain(cfg, name);
-	if (d == NULL) {
-		fprintf(stderr, "mtastsd: unknown domain '%s': not in %s\n", name, path);
-		free(name);
-		config_free(cfg);
-		return EXIT_INVALID;
+	/* the sites serve would answer for: configured domains, then the retiring ones (issue 14.7) */
+	snap = snapshot_from(cfg, NULL);
+	host = xasprintf("mta-sts.%s", name);
+	if ((site = snapshot_site(snap, host)) == NULL) {
+		fprintf(stderr, "mtastsd: unknown domain '%s': not in %s, and not retiring\n", name, path);
+	} else {
+		if (config_find_domain(snap->cfg, name) != site->domain)
+			fprintf(stderr, "mtastsd: domain '%s' is retiring: removed from %s, it is served as mode none"
+			    " until senders' cached policies have expired\n", name, path);
+		fwrite(site->body, 1, site->body_len, stdout);
+		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INVALID;
 	}
-	body = policy_render(d, &len);
-	fwrite(body, 1, len, stdout);
-	free(body);
+	free(host);
 	free(name);
-	config_free(cfg);
-	return fflush(stdout) == 0 ? EXIT_OK : EXIT_INVALID;
+	snapshot_unref(snap);
+	return rc;
 }
 
 static const struct command {
