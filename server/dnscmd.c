@@ -147,6 +147,10 @@ update_state_locked(const struct config *cfg, const char *const *held, size_t n_
 		goto done;
 	}
 	rc = -1;
+	if (ids_check_clock(now, (int64_t)time(NULL), ch, err, sizeof(err)) < 0) {
+		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
+		goto done;
+	}
 	text = dnsstate_format(st);
 	if (exists) {
 		size_t len;
@@ -1070,13 +1074,20 @@ done:
 	return rc;
 }
 
-/* Assign ids in memory only (never writes): what the next dns run or reload would record. */
+/*
+ * Assign ids in memory only (never writes): what the next dns run or reload
+ * would record. Returns 0, -1 (state unreadable or damaged, year 9999) or
+ * PREVIEW_CLOCK (the clock is too far ahead to write the new ids), with the
+ * problem in SDL.
+ */
+#define PREVIEW_CLOCK (-2)
 static int
 preview(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
     int *version, struct diag_list *sdl)
 {
 	struct ids_state old;
 	const struct config_domain **doms;
+	char err[1024];
 	bool exists;
 	int rc;
 
@@ -1086,8 +1097,14 @@ preview(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_
 	rc = ids_assign(&old, doms, cfg->n_domains, now, st, ch);
 	free(doms);
 	ids_state_free(&old);
-	if (rc < 0)
+	if (rc < 0) {
 		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");
+	} else if (ids_check_clock(now, (int64_t)time(NULL), ch, err, sizeof(err)) < 0) {
+		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
+		ids_state_free(st);
+		ids_changes_free(ch);
+		rc = PREVIEW_CLOCK;
+	}
 	return rc;
 }
 
@@ -1155,14 +1172,20 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 	struct diag_list sdl;
 	char err[1024], *z;
 	int64_t now;
-	int version;
+	int version, rc;
 
 	if (ids_now(&now, err, sizeof(err)) < 0) {
 		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);
 		return;
 	}
 	diag_init(&sdl, cfg->dns_state);
-	if (preview(cfg, now, &st, &ch, &version, &sdl) < 0) {
+	if ((rc = preview(cfg, now, &st, &ch, &version, &sdl)) == PREVIEW_CLOCK) {
+		/* serve runs, but publishes nothing while the clock is this far ahead */
+		diag_add(dl, DIAG_WARNING, 0, 0, "%s", sdl.items[0].msg);
+		diag_free(&sdl);
+		return;
+	}
+	if (rc < 0) {
 		/* the state has its own file name and positions: print them as they are */
 		diag_print(&sdl, stderr);
 		diag_add(dl, DIAG_ERROR, 0, 0,

@@ -108,6 +108,29 @@ ids_now(int64_t *now, char *err, size_t errlen)
 	return 0;
 }
 
+int
+ids_check_clock(int64_t now, int64_t real, const struct ids_changes *ch, char *err, size_t errlen)
+{
+	char when[21], sys[21];
+	size_t n = 0;
+
+	if (now <= real + IDS_CLOCK_AHEAD_MAX)
+		return 0;
+	for (size_t i = 0; ch != NULL && i < ch->n; i++)
+		if (ch->c[i].kind == IDS_ADDED || ch->c[i].kind == IDS_CHANGED || ch->c[i].kind == IDS_RETIRED)
+			n++;
+	if (n == 0)
+		return 0;
+	ids_iso8601(now, when);
+	ids_iso8601(real, sys);
+	snprintf(err, errlen, "the clock (%s%s) is more than a day ahead of the system clock (%s): refusing to write "
+	    "%zu new id%s from it, which would stay ahead of every later one (at year 9999 no change could be "
+	    "published); unset SOURCE_DATE_EPOCH or fix the clock", when,
+	    getenv("SOURCE_DATE_EPOCH") && getenv("SOURCE_DATE_EPOCH")[0] ? ", SOURCE_DATE_EPOCH" : "", sys, n,
+	    n == 1 ? "" : "s");
+	return -1;
+}
+
 void
 ids_rua_hash(const struct config_domain *d, char out[17])
 {

@@ -130,6 +130,16 @@ void ids_rua_hash(const struct config_domain *d, char out[17]);
  */
 int ids_now(int64_t *now, char *err, size_t errlen);
 
+/*
+ * Whether the ids of CH may be written at the clock NOW when the system
+ * clock says REAL: a new id (added, changed, retired) from a clock more than
+ * IDS_CLOCK_AHEAD_MAX ahead (SOURCE_DATE_EPOCH in the future) would stay
+ * ahead of every later id. Simulating time without writing ids (expiry) is
+ * fine. Returns 0, or -1 with the reason in ERR.
+ */
+int ids_check_clock(int64_t now, int64_t real, const struct ids_changes *ch, char *err, size_t errlen);
+#define IDS_CLOCK_AHEAD_MAX INT64_C(86400)
+
 const char *ids_change_name(enum ids_change_kind kind);
 
 void ids_state_free(struct ids_state *s);

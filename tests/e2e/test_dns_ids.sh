@@ -198,4 +198,16 @@ grep -qx 'mta-sts.a.example. 3600 IN CNAME mta-sts.provider.example.' "$work/cus
 grep -q 'TXT' "$work/cust" && fail "customer side contains TXT records"
 "$MTASTSD" --help | grep -q 'provider (default)' || fail "--help does not name the default side"
 
+# a clock far in the future is refused before it writes any id (at year 9999 no change could be published again)
+cp "$state" "$work/state.before"
+sed -i 's/^  - name: a.example$/  - name: new.example\n    mode: none\n  - name: a.example/' "$cfg"
+rc=0; SOURCE_DATE_EPOCH=253402300799 "$MTASTSD" -c "$cfg" dns >/dev/null 2>"$work/err" || rc=$?
+[ "$rc" = 1 ] || fail "a SOURCE_DATE_EPOCH at year 9999 gave exit $rc"
+grep -q "the clock (9999-12-31T23:59:59Z, SOURCE_DATE_EPOCH) is more than a day ahead of the system clock (.*): refusing to write 1 new id" "$work/err" ||
+  fail "no clear error for a clock in the future: $(cat "$work/err")"
+cmp -s "$state" "$work/state.before" || fail "a clock in the future changed the state"
+rc=0; SOURCE_DATE_EPOCH=253402300799 "$MTASTSD" -c "$cfg" check >/dev/null 2>"$work/err" || rc=$?
+grep -q "warning: the clock (9999-12-31T23:59:59Z, SOURCE_DATE_EPOCH) is more than a day ahead" "$work/err" ||
+  fail "check does not warn about the clock: $(cat "$work/err")"
+
 echo "PASS: ids, state file and sides behave through the binary"

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ids.h"
 #include "policy.h"
@@ -579,4 +580,35 @@ Test(ids, a_withdrawn_tlsrpt_record_is_owed_a_delete_for_a_while)
 	ids_state_free(&s3);
 	ids_state_free(&s4);
 	ids_state_free(&s5);
+}
+
+Test(ids, new_ids_from_a_clock_far_ahead_are_refused)
+{
+	struct ids_state s0 = {0}, s1, s2;
+	struct ids_changes ch;
+	struct dom x;
+	char err[512];
+	int64_t real = T0 + 100 * 86400;
+
+	mkdom(&x, "a.example", POLICY_MODE_TESTING, 86400, "mx.a.example", NULL, NULL);
+	/* year 9999: once written, no change of a.example could ever be published again */
+	step(&s0, &x, 1, IDS_TIME_MAX, &s1, &ch);
+	cr_assert_eq(ids_check_clock(IDS_TIME_MAX, real, &ch, err, sizeof(err)), -1, "an id at year 9999 was accepted");
+	cr_assert(strstr(err, "the clock (9999-12-31T23:59:59Z") != NULL, "%s", err);
+	cr_assert(strstr(err, ") is more than a day ahead of the system clock (2026-04-11T00:00:00Z): refusing to write"
+	    " 1 new id from it, which would stay ahead of every later one") != NULL, "%s", err);
+	ids_state_free(&s1);
+	ids_changes_free(&ch);
+	/* a day ahead (skew between hosts) is fine; a day and a second is not */
+	step(&s0, &x, 1, real + 86400, &s1, &ch);
+	cr_assert_eq(ids_check_clock(real + 86400, real, &ch, err, sizeof(err)), 0);
+	ids_changes_free(&ch);
+	cr_assert_eq(ids_check_clock(real + 86401, real, NULL, err, sizeof(err)), 0, "no change: nothing written");
+	/* simulating time without writing ids (a's policy unchanged) stays possible: tests, expiry */
+	step(&s1, &x, 1, real + 400 * 86400, &s2, &ch);
+	cr_assert_eq(ch.n, 0);
+	cr_assert_eq(ids_check_clock(real + 400 * 86400, real, &ch, err, sizeof(err)), 0);
+	ids_changes_free(&ch);
+	ids_state_free(&s1);
+	ids_state_free(&s2);
 }
