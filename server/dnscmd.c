@@ -3,6 +3,7 @@
 #define _GNU_SOURCE	/* posix_spawn_file_actions_addchdir_np */
 #include "dnscmd.h"
 #include "commands.h"
+#include "dnspush.h"
 #include "dnsstate.h"
 #include "ids.h"
 #include "log.h"
@@ -455,6 +456,36 @@ dns_start_over(const char *state)
 	fprintf(stderr, "mtastsd: dns: started over with an empty state file '%s': every domain gets a new id at "
 	    "the next publish (a running serve: reload it, e.g. SIGHUP)\n", state);
 	return EXIT_OK;
+}
+
+/*
+ * dns.update: every domain's records (those whose retirement is over as
+ * deletions) to the RFC 2136 sender, which sends each domain on its own;
+ * without dns.update, the sender forgets an earlier config's.
+ */
+static void
+push_updates(const struct config *cfg, const struct ids_state *st, int64_t now)
+{
+	struct zone_params p = {0};
+	struct zone_domain *zd = NULL;
+	struct dnspush_item *items = NULL;
+	const char **expired = NULL;
+	bool *expired_tls = NULL;
+	size_t n = 0, n_expired = 0, n_items = 0;
+
+	if (cfg->dns_update != NULL) {
+		p.side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
+		p.ttl = cfg->dns_ttl;
+		p.host_target = cfg->dns_host_target;
+		p.delegate_zone = cfg->dns_delegate_zone;
+		zd = zone_domains(cfg, st, now, &n);
+		expired = expired_names(st, now, &expired_tls, &n_expired);
+		items = dnspush_items(&p, cfg->dns_update->server, zd, n, expired, expired_tls, n_expired, &n_items);
+	}
+	dnspush_submit(cfg, items, n_items);
+	free(zd);
+	free(expired);
+	free(expired_tls);
 }
 
 static void
@@ -1045,6 +1076,7 @@ dns_publish_held(const struct config *cfg, const char *const *held, size_t n_hel
 			goto done;
 		}
 	}
+	push_updates(cfg, &st, now);
 	/* a marker in another layout (space-separated, from an older mtastsd) is rewritten one name a line */
 	if (hook && pending != NULL && mark_pending(marker, &pending, &ondisk, NULL) < 0) {
 		publish_failed();

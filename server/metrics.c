@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* metrics: process-wide atomic counters rendered in the Prometheus text format; no dependencies. */
 #include "metrics.h"
+#include "dnsupdate.h"
 #include "util.h"
 
 #include <stdarg.h>
@@ -18,6 +19,7 @@ static atomic_ullong tls_fail[METRICS_TLS_N];
 static atomic_ullong reloads_ok, reloads_failed;
 static atomic_ullong dns_publish_failed, dns_publish_retries;
 static atomic_int dns_retry_pending;
+static atomic_ullong dns_updates[DNSUPDATE_RESULT_N], dns_update_failing;
 static atomic_ullong domains;
 static atomic_ullong domains_unserved, pairs_broken;
 static atomic_llong loaded_at;
@@ -77,6 +79,25 @@ void
 metrics_dns_publish_failure(void)
 {
 	atomic_fetch_add_explicit(&dns_publish_failed, 1, memory_order_relaxed);
+}
+
+void
+metrics_dns_update(unsigned result)
+{
+	if (result < DNSUPDATE_RESULT_N)
+		atomic_fetch_add_explicit(&dns_updates[result], 1, memory_order_relaxed);
+}
+
+void
+metrics_set_dns_update_failing(size_t n)
+{
+	atomic_store(&dns_update_failing, (unsigned long long)n);
+}
+
+unsigned long long
+metrics_dns_updates(unsigned result)
+{
+	return result < DNSUPDATE_RESULT_N ? atomic_load(&dns_updates[result]) : 0;
 }
 
 void
@@ -157,6 +178,14 @@ metrics_render(struct buf *b)
 	    " could not be loaded; only their own names go unserved.\n"
 	    "# TYPE mtastsd_certificate_pairs_broken gauge\nmtastsd_certificate_pairs_broken %llu\n",
 	    atomic_load(&domains_unserved), atomic_load(&pairs_broken));
+	buf_printf(b, "# HELP mtastsd_dns_updates_total RFC 2136 updates sent (dns.update), one per domain, by result.\n"
+	    "# TYPE mtastsd_dns_updates_total counter\n");
+	for (unsigned i = 0; i < DNSUPDATE_RESULT_N; i++)
+		buf_printf(b, "mtastsd_dns_updates_total{result=\"%s\"} %llu\n", dnsupdate_result_name(i),
+		    atomic_load(&dns_updates[i]));
+	buf_printf(b, "# HELP mtastsd_dns_update_failing_domains Domains whose last RFC 2136 update failed, waiting to be tried again.\n"
+	    "# TYPE mtastsd_dns_update_failing_domains gauge\n"
+	    "mtastsd_dns_update_failing_domains %llu\n", atomic_load(&dns_update_failing));
 	buf_printf(b, "# HELP mtastsd_domains Domains whose policy is being served.\n"
 	    "# TYPE mtastsd_domains gauge\n"
 	    "mtastsd_domains %llu\n", atomic_load(&domains));

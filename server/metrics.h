@@ -31,6 +31,11 @@ void metrics_dns_publish_failure(void);
 /* Count one retry of a failed DNS publication; PENDING: whether a retry is now scheduled. */
 void metrics_dns_publish_retry(void);
 void metrics_set_dns_retry_pending(int pending);
+/* Count one RFC 2136 update (or its zone lookup) by RESULT (enum dnsupdate_result). */
+void metrics_dns_update(unsigned result);
+/* Domains whose last update failed, waiting for their next try. */
+void metrics_set_dns_update_failing(size_t n);
+unsigned long long metrics_dns_updates(unsigned result);
 /* Gauges set by the reload path when a snapshot is swapped in. */
 void metrics_set_domains(size_t n);
 /* Configured domains no listener can serve, and certificate pairs that could not be loaded. */

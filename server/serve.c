@@ -3,6 +3,7 @@
 #include "certstore.h"
 #include "commands.h"
 #include "dnscmd.h"
+#include "dnspush.h"
 #include "http.h"
 #include "log.h"
 #include "metrics.h"
@@ -105,6 +106,7 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	snapshot_unref(snap);
 
 	rc = reload_loop(config_path);
+	dnspush_stop();
 	http_shutdown(h);
 	snapshot_publish(NULL);
 	certstore_global_deinit();

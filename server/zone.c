@@ -188,6 +188,36 @@ zone_is_host_target(const struct zone_params *p, const char *name)
 	return t != NULL && strncmp(t, "mta-sts.", 8) == 0 && strcmp(t + 8, name) == 0;
 }
 
+size_t
+zone_rrsets(const struct zone_params *p, const struct zone_domain *d, struct zone_rrset out[ZONE_MAX_RRSETS])
+{
+	struct recset rs;
+	size_t n = 0;
+
+	build(p, d->name, d->id, d->rua, d->n_rua, d->delete_tlsrpt, &rs);
+	/* every name the domain owns is deleted first; the record of that name, when there is one, is its value */
+	for (size_t i = 0; i < rs.n_del && n < ZONE_MAX_RRSETS; i++, n++) {
+		out[n].owner = xstrdup(rs.del[i].owner);
+		out[n].cname = rs.del[i].type == RT_CNAME;
+		out[n].value = NULL;
+		for (size_t k = 0; k < rs.n; k++)
+			if (rs.r[k].type == rs.del[i].type && strcmp(rs.r[k].owner, rs.del[i].owner) == 0)
+				out[n].value = xstrdup(rs.r[k].data);
+	}
+	recset_free(&rs);
+	return n;
+}
+
+void
+zone_rrsets_free(struct zone_rrset *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(r[i].owner);
+		free(r[i].value);
+		r[i].owner = r[i].value = NULL;
+	}
+}
+
 static bool
 names_fit(const struct recset *rs, char *err, size_t errlen)
 {

@@ -61,6 +61,23 @@ bool zone_is_host_target(const struct zone_params *p, const char *name);
  */
 char *zone_txt_rdata(const char *value);
 
+/* One RRset a domain's records occupy: VALUE NULL when it is only to be deleted. */
+struct zone_rrset {
+	char *owner;			/* absolute, trailing dot */
+	bool cname;			/* CNAME, else TXT */
+	char *value;			/* TXT: the unsplit text; CNAME: absolute target; or NULL */
+};
+#define ZONE_MAX_RRSETS 3
+
+/*
+ * The RRsets of domain D on side P->side, as zone_render writes them (D->id
+ * NULL: a domain whose retirement is over, every RRset only deleted), in
+ * OUT[0..return). Strings owned by the caller: free with zone_rrsets_free.
+ * Names longer than 253 octets are not checked here (zone_render does).
+ */
+size_t zone_rrsets(const struct zone_params *p, const struct zone_domain *d, struct zone_rrset out[ZONE_MAX_RRSETS]);
+void zone_rrsets_free(struct zone_rrset *r, size_t n);
+
 /* The record values: "v=STSv1; id=ID;" and "v=TLSRPTv1; rua=U1,U2" (owned by the caller). */
 char *zone_sts_value(const char *id);
 char *zone_tlsrpt_value(const char *const *rua, size_t n);

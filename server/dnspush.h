@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* dnspush: publishes the records by RFC 2136 (dns.update) from a thread of its own: one UPDATE per domain, each with its own result and backoff. */
+#ifndef MTASTSD_DNSPUSH_H
+#define MTASTSD_DNSPUSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "updstate.h"
+#include "zone.h"
+
+/* One domain's update: the RRsets to replace and a hash of what they become. */
+struct dnspush_item {
+	char *name;				/* the domain */
+	char *base;				/* where its records live: NAME, or NAME.DELEGATE_ZONE */
+	struct zone_rrset rr[ZONE_MAX_RRSETS];
+	size_t n;
+	char hash[UPDSTATE_HASH_LEN + 1];	/* of the server, TTL and the records after the update */
+};
+
+/*
+ * The items for DOMAINS[0..N) and for EXPIRED[0..N_EXPIRED) (their records
+ * only deleted; EXPIRED_TLS[i]: with the TLSRPT name) as P renders them,
+ * sorted by name, for the server SERVER (part of each hash). Returns the
+ * array (free with dnspush_items_free) of *N_OUT items. Pure.
+ */
+struct dnspush_item *dnspush_items(const struct zone_params *p, const char *server, const struct zone_domain *domains,
+    size_t n, const char *const *expired, const bool *expired_tls, size_t n_expired, size_t *n_out);
+void dnspush_items_free(struct dnspush_item *it, size_t n);
+
+/* What one pass decides for an item, from its entry E (NULL: never tried) at NOW. */
+enum dnspush_action {
+	DNSPUSH_DONE,	/* the server already has these records */
+	DNSPUSH_WAIT,	/* these records failed; their next try is later (E->next) */
+	DNSPUSH_SEND
+};
+enum dnspush_action dnspush_decide(const struct dnspush_item *it, const struct updstate_entry *e, int64_t now);
+
+/*
+ * Record in E the result R of sending IT at NOW (ZONE: the zone used, or
+ * NULL): on NOERROR the records count as sent and the failures are
+ * forgotten; otherwise one more failure, and the same records wait
+ * updstate_backoff(fails, RETRY, RETRY_MAX) before the next try.
+ */
+void dnspush_record(struct updstate_entry *e, const struct dnspush_item *it, int r, const char *zone, int64_t now,
+    unsigned long retry, unsigned long retry_max);
+
+/*
+ * The reload publish hook's part: hand CFG's dns.update and the items to
+ * the sender thread (started on the first call) and return at once. The
+ * sender replaces whatever it had not started yet, sends every item that is
+ * due, records each result in STATE.update, and wakes up again when the
+ * next failed domain is due. Does nothing without dns.update, except
+ * stopping the sending of an earlier config.
+ */
+void dnspush_submit(const struct config *cfg, struct dnspush_item *items, size_t n);
+
+/* Stop the sender (after the update it is sending, if any) and free what it holds. */
+void dnspush_stop(void);
+
+#endif

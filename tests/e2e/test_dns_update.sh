@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# `serve` publishes by RFC 2136 itself (dns.update): one TSIG-signed UPDATE
+# per domain into a real Knot DNS primary hosting two zones, while one
+# customer domain's zone is not on the server. Every other domain is updated
+# (at start-up, after a policy change, at retirement and expiry), the failing
+# one is retried on its own backoff, results are recorded per domain and
+# counted in metrics; a real secondary (a second knotd, NOTIFY + IXFR) sees
+# each change; a UDP answer with TC set is fetched again over TCP.
+set -euo pipefail
+
+: "${MTASTSD:?MTASTSD must name the mtastsd binary}"
+for tool in knotd dig curl python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "SKIP: $tool not installed (./scripts/install-deps installs knot and bind9-dnsutils)"
+    exit 77
+  fi
+done
+
+work=$(mktemp -d /tmp/test_dns_update.XXXXXX)
+pids=()
+server_pid=
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*" >&2
+  for f in serve.log primary/knot.log secondary/knot.log tcproxy.log; do
+    [ -f "$work/$f" ] && { echo "--- $f" >&2; tail -25 "$work/$f" >&2; }
+  done
+  [ -f "$work/state/mtastsd.state.update" ] && { echo "--- state.update" >&2; cat "$work/state/mtastsd.state.update" >&2; }
+  exit 1
+}
+# wait_for DESCRIPTION COMMAND...: poll (at most 15 s) until COMMAND succeeds
+wait_for() {
+  local what="$1"; shift
+  for _ in $(seq 1 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  fail "timed out waiting for: $what"
+}
+
+read -r p1 p2 px http_port admin_port <<<"$(python3 -c '
+import socket
+ss = []
+while len(ss) < 5:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try: u.bind(("127.0.0.1", p))
+    except OSError: s.close(); continue
+    ss.append((s, u))
+print(" ".join(str(s.getsockname()[1]) for s, u in ss))')"
+
+secret=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+# as tsig-keygen writes it, readable by its owner only
+printf 'key "mtastsd-update" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$secret" >"$work/update.key"
+chmod 600 "$work/update.key"
+
+mkdir -p "$work/primary/zones" "$work/primary/db" "$work/secondary/zones" "$work/secondary/db" "$work/certs"
+cat >"$work/primary/zones/example.com.zone" <<'ZONE'
+$ORIGIN example.com.
+$TTL 3600
+@ IN SOA ns hostmaster 1 3600 600 86400 60
+@ IN NS ns
+ns IN A 127.0.0.1
+_mta-sts IN TXT "v=STSv1; id=19990101000000;"
+_mta-sts.unmanaged IN TXT "v=STSv1; id=keepme;"
+ZONE
+cat >"$work/primary/zones/example.net.zone" <<'ZONE'
+$ORIGIN example.net.
+$TTL 3600
+@ IN SOA ns hostmaster 1 3600 600 86400 60
+@ IN NS ns
+ns IN A 127.0.0.1
+ZONE
+knot_conf() { # ROLE PORT: the common part of both servers
+  cat <<CONF
+server:
+    rundir: "$work/$1"
+    listen: 127.0.0.1@$2
+database:
+    storage: "$work/$1/db"
+log:
+  - target: stderr
+    any: info
+key:
+  - id: mtastsd-update
+    algorithm: hmac-sha256
+    secret: $secret
+template:
+  - id: default
+    storage: "$work/$1/zones"
+    zonefile-sync: -1
+    journal-content: changes
+CONF
+}
+{ knot_conf primary "$p1"; cat <<CONF
+remote:
+  - id: secondary
+    address: 127.0.0.1@$p2
+acl:
+  - id: transfer
+    address: 127.0.0.1
+    action: transfer
+  - id: update
+    address: 127.0.0.1
+    key: mtastsd-update
+    action: update
+zone:
+  - domain: example.com.
+    file: example.com.zone
+    notify: secondary
+    acl: [transfer, update]
+  - domain: example.net.
+    file: example.net.zone
+    acl: [transfer, update]
+CONF
+} >"$work/primary/knot.conf"
+{ knot_conf secondary "$p2"; cat <<CONF
+remote:
+  - id: primary
+    address: 127.0.0.1@$p1
+acl:
+  - id: notify
+    address: 127.0.0.1
+    action: notify
+zone:
+  - domain: example.com.
+    master: primary
+    acl: [notify]
+CONF
+} >"$work/secondary/knot.conf"
+for role in primary secondary; do
+  knotd -c "$work/$role/knot.conf" >"$work/$role/knot.log" 2>&1 &
+  pids+=($!)
+done
+q() { # PORT NAME [TYPE]: the answer's data, one line each
+  dig +tries=1 +time=1 +short @127.0.0.1 -p "$1" "$2" "${3:-TXT}" 2>/dev/null
+}
+has() { # PORT NAME WANT: the TXT of NAME on PORT is exactly WANT
+  [ "$(q "$1" "$2")" = "$3" ]
+}
+gone() { [ -z "$(q "$1" "$2")" ]; }
+soa_up() { [ -n "$(q "$1" "$2" SOA)" ]; }
+wait_for "the primary serving example.com" soa_up "$p1" example.com
+wait_for "the secondary's first transfer" has "$p2" _mta-sts.example.com '"v=STSv1; id=19990101000000;"'
+
+# a proxy whose UDP answers are all truncated (TC, no records): the client must repeat the query over TCP
+cat >"$work/tcproxy.py" <<'PY'
+import socket, sys, threading
+port, upstream = int(sys.argv[1]), int(sys.argv[2])
+log = open(sys.argv[3], "a", buffering=1)
+def udp():
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", port))
+    while True:
+        data, peer = u.recvfrom(65535)
+        if len(data) < 12: continue
+        # same id and question count, QR and TC set, no sections (the question dropped too)
+        hdr = data[:2] + bytes([0x80 | (data[2] & 0x78) | 0x02, 0]) + b"\0" * 8
+        u.sendto(hdr, peer); log.write("udp truncated\n")
+def tcp():
+    t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    t.bind(("127.0.0.1", port)); t.listen(16)
+    while True:
+        c, _ = t.accept()
+        up = socket.create_connection(("127.0.0.1", upstream))
+        def pump(a, b):
+            try:
+                while (d := a.recv(65535)): b.sendall(d)
+            except OSError: pass
+            finally:
+                try: b.shutdown(socket.SHUT_WR)
+                except OSError: pass
+        threading.Thread(target=pump, args=(up, c), daemon=True).start()
+        pump(c, up); log.write("tcp forwarded\n")
+threading.Thread(target=udp, daemon=True).start()
+tcp()
+PY
+
+write_config() { # SERVER_PORT SHOP_MODE [EXTRA DOMAIN YAML]
+  cat >"$work/mtastsd.yaml" <<YAML
+listen:
+  https: []
+  http: ["127.0.0.1:$http_port"]
+  admin: "127.0.0.1:$admin_port"
+tls:
+  certs: certs/
+dns:
+  state: state/mtastsd.state
+  ttl: 300
+  update:
+    server: "127.0.0.1:$1"
+    tsig: {name: mtastsd-update, secret_file: update.key}
+    timeout: 1
+    retry: 1
+    retry_max: 2
+domains:
+  - name: customer.example
+    mx: [mx.customer.example]
+  - name: example.com
+    mode: enforce
+    mx: [mx.example.com]
+    tlsrpt: ["mailto:tls@example.com"]
+  - name: shop.example.com
+    mode: $2
+    mx: [mx.shop.example.com]
+${3:-}
+YAML
+}
+net_domain='  - name: example.net
+    max_age: 3600
+    mx: [mx.example.net]'
+metric() { curl -s "http://127.0.0.1:$admin_port/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+result_count() { metric "mtastsd_dns_updates_total{result=\"$1\"}"; }
+side() { # DOMAIN FIELD: from the per-domain update state
+  awk -v d="$1" -v f="$2" '$1 == "domain" && $2 == d { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' \
+    "$work/state/mtastsd.state.update" 2>/dev/null
+}
+start_serve() { # SOURCE_DATE_EPOCH
+  SOURCE_DATE_EPOCH=$1 "$MTASTSD" -c "$work/mtastsd.yaml" serve 2>>"$work/serve.log" &
+  server_pid=$!
+  wait_for "serve healthy" curl -fsS -o /dev/null "http://127.0.0.1:$admin_port/healthz"
+}
+stop_serve() {
+  kill -TERM "$server_pid"; wait "$server_pid" || fail "serve exited $? on SIGTERM"; server_pid=
+}
+at_least() { [ "${1:-0}" -ge "$2" ]; }
+# conditions re-evaluated at each poll
+count_at_least() { at_least "$(result_count "$1")" "$2"; }
+fails_at_least() { at_least "$(side "$1" fails)" "$2"; }
+
+
+t0=1767225600   # 2026-01-01T00:00:00Z: the ids' clock; TSIG and the backoff use the real one
+write_config "$p1" testing "$net_domain"
+start_serve "$t0"
+
+# 1. every domain whose zone the primary holds is updated, although the first (by name) cannot be
+wait_for "example.com updated" has "$p1" _mta-sts.example.com '"v=STSv1; id=20260101000000;"'
+wait_for "shop.example.com updated" has "$p1" _mta-sts.shop.example.com '"v=STSv1; id=20260101000000;"'
+wait_for "example.net updated" has "$p1" _mta-sts.example.net '"v=STSv1; id=20260101000000;"'
+has "$p1" _smtp._tls.example.com '"v=TLSRPTv1; rua=mailto:tls@example.com"' || fail "no TLSRPT record for example.com"
+has "$p1" _mta-sts.unmanaged.example.com '"v=STSv1; id=keepme;"' || fail "an unrelated record was touched"
+[ -z "$(q "$p1" _smtp._tls.shop.example.com)" ] || fail "a TLSRPT record for a domain without tlsrpt"
+wait_for "three noerror results" count_at_least noerror 3
+[ "$(result_count noerror)" = 3 ] || fail "noerror counted $(result_count noerror), want 3"
+for d in example.com shop.example.com example.net; do
+  [ "$(side "$d" result)" = noerror ] || fail "$d recorded as '$(side "$d" result)'"
+done
+[ "$(side example.com zone)" = example.com. ] || fail "example.com's zone recorded as '$(side example.com zone)'"
+[ "$(side shop.example.com zone)" = example.com. ] || fail "shop.example.com found in zone '$(side shop.example.com zone)'"
+grep -q 'dns update domain=shop.example.com zone=example.com. server=127.0.0.1:[0-9]* result=noerror' "$work/serve.log" ||
+  fail "no result line for shop.example.com"
+
+# 2. the domain whose zone is elsewhere fails alone, and is retried on its own backoff (1 s, then 2 s)
+wait_for "customer.example tried three times" fails_at_least customer.example 3
+[ "$(side customer.example result)" = nozone ] || fail "customer.example recorded as '$(side customer.example result)'"
+next=$(side customer.example next) at=$(side customer.example at)
+[ $((next - at)) -eq 2 ] || fail "customer.example waits $((next - at)) s after failure 3, want retry_max 2"
+at_least "$(result_count nozone)" 3 || fail "nozone counted $(result_count nozone)"
+[ "$(metric mtastsd_dns_update_failing_domains)" = 1 ] || fail "failing domains gauge $(metric mtastsd_dns_update_failing_domains)"
+grep -q "dns update domain=customer.example zone=- server=127.0.0.1:$p1 result=nozone: no zone on the server holds 'customer.example.'" \
+  "$work/serve.log" || fail "no clear result line for customer.example"
+[ -z "$(q "$p1" _mta-sts.customer.example)" ] || fail "records for customer.example appeared"
+
+# 3. the secondary follows by NOTIFY and IXFR; its serial is the primary's
+wait_for "the secondary sees example.com's new id" has "$p2" _mta-sts.example.com '"v=STSv1; id=20260101000000;"'
+wait_for "the secondary sees shop.example.com" has "$p2" _mta-sts.shop.example.com '"v=STSv1; id=20260101000000;"'
+serial() { q "$1" example.com SOA | awk '{ print $3 }'; }
+same_serial() { [ "$(serial "$p1")" = "$(serial "$p2")" ]; }
+wait_for "equal serials" same_serial
+[ "$(serial "$p1")" -gt 1 ] || fail "the primary's serial did not move"
+
+# 4. a policy change an hour later: only that domain is sent again, and reaches the secondary
+before=$(result_count noerror)
+write_config "$p1" enforce "$net_domain"
+kill -HUP "$server_pid"
+# the ids' clock is fixed at t0 here: the new id is one second later
+wait_for "shop.example.com's new id" has "$p1" _mta-sts.shop.example.com '"v=STSv1; id=20260101000001;"'
+wait_for "the secondary sees the new id" has "$p2" _mta-sts.shop.example.com '"v=STSv1; id=20260101000001;"'
+wait_for "one more noerror" count_at_least noerror $((before + 1))
+[ "$(result_count noerror)" = $((before + 1)) ] || fail "a change of one domain sent $(( $(result_count noerror) - before )) updates"
+
+# 5. a UDP answer with TC set: the update goes again over TCP (a new server sends every domain again)
+python3 "$work/tcproxy.py" "$px" "$p1" "$work/tcproxy.log" 2>>"$work/tcproxy.log" &
+pids+=($!)
+before=$(result_count noerror)
+write_config "$px" enforce "$net_domain"
+kill -HUP "$server_pid"
+wait_for "three updates through the truncating proxy" count_at_least noerror $((before + 3))
+[ "$(grep -c 'tcp forwarded' "$work/tcproxy.log")" -ge 6 ] || fail "$(grep -c 'tcp forwarded' "$work/tcproxy.log") TCP exchanges, want 6 (SOA + UPDATE per domain)"
+grep -q 'udp truncated' "$work/tcproxy.log" || fail "the proxy saw no UDP query"
+write_config "$p1" enforce "$net_domain"
+kill -HUP "$server_pid"
+wait_for "back on the primary" count_at_least noerror $((before + 6))
+
+# 6. example.net removed: it retires (a new id, served as mode none); once its max_age has passed, its records are deleted
+write_config "$p1" enforce
+kill -HUP "$server_pid"
+wait_for "example.net retiring id" has "$p1" _mta-sts.example.net '"v=STSv1; id=20260101000001;"'
+stop_serve
+sent_before=$(grep -c 'domain=example.com zone' "$work/serve.log")
+start_serve $((t0 + 1 + 3600 + 1))
+wait_for "example.net's records deleted" gone "$p1" _mta-sts.example.net
+[ "$(side example.net result)" = noerror ] || fail "the deletion recorded as '$(side example.net result)'"
+has "$p1" _mta-sts.example.com '"v=STSv1; id=20260101000000;"' || fail "example.com's record changed at the deletion"
+# the restart sent nothing that was already there (per-domain results survive restarts)
+[ "$(grep -c 'domain=example.com zone' "$work/serve.log")" = "$sent_before" ] || fail "example.com sent again after the restart"
+stop_serve
+echo "PASS: RFC 2136 updates per domain into knotd: one refused zone holds back no other; secondary follows"

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for dnspush: the per-domain items (the zone's own records), when each is sent, what a result records. */
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "dnspush.h"
+#include "dnsupdate.h"
+
+static const char *const rua[] = { "mailto:tls@example.com" };
+
+static const struct zone_domain doms[] = {
+	{ .name = "shop.example.com", .id = "20260101000000" },
+	{ .name = "example.com", .id = "20260101000000", .rua = rua, .n_rua = 1 },
+	/* rua withdrawn: the TLSRPT record mtastsd published is deleted */
+	{ .name = "old.example.com", .id = "20260101000000", .delete_tlsrpt = true },
+};
+
+static struct dnspush_item *
+items(const struct zone_params *p, const char *server, size_t *n)
+{
+	static const char *const expired[] = { "gone.example" };
+	static const bool expired_tls[] = { false };
+	return dnspush_items(p, server, doms, 3, expired, expired_tls, 1, n);
+}
+
+Test(dnspush, items_follow_the_zone)
+{
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 300 };
+	size_t n;
+	struct dnspush_item *it = items(&p, "127.0.0.1:53", &n);
+
+	cr_assert_eq(n, 4);
+	/* by name */
+	cr_expect_str_eq(it[0].name, "example.com");
+	cr_expect_str_eq(it[1].name, "gone.example");
+	cr_expect_str_eq(it[2].name, "old.example.com");
+	cr_expect_str_eq(it[3].name, "shop.example.com");
+	cr_assert_eq(it[0].n, 2);
+	cr_expect_str_eq(it[0].rr[0].owner, "_mta-sts.example.com.");
+	cr_expect_str_eq(it[0].rr[0].value, "v=STSv1; id=20260101000000;");
+	cr_expect_str_eq(it[0].rr[1].owner, "_smtp._tls.example.com.");
+	cr_expect_str_eq(it[0].rr[1].value, "v=TLSRPTv1; rua=mailto:tls@example.com");
+	/* expired: deleted only, and no TLSRPT name it never published */
+	cr_assert_eq(it[1].n, 1);
+	cr_expect_null(it[1].rr[0].value);
+	cr_assert_eq(it[2].n, 2);
+	cr_expect_str_eq(it[2].rr[1].owner, "_smtp._tls.old.example.com.");
+	cr_expect_null(it[2].rr[1].value);
+	/* no TLSRPT name at all for a domain that never had one */
+	cr_assert_eq(it[3].n, 1);
+	cr_expect_str_eq(it[3].base, "shop.example.com");
+	dnspush_items_free(it, n);
+}
+
+Test(dnspush, provider_side_and_hash)
+{
+	struct zone_params p = { .side = ZONE_PROVIDER, .ttl = 300, .delegate_zone = "sts.provider.example" };
+	struct zone_params q = { .side = ZONE_DIRECT, .ttl = 300, .host_target = "mta-sts.provider.example" };
+	size_t n, m, k;
+	struct dnspush_item *a = items(&p, "127.0.0.1:53", &n), *b = items(&p, "127.0.0.1:5353", &m);
+	struct dnspush_item *c = items(&q, "127.0.0.1:53", &k);
+
+	cr_expect_str_eq(a[3].base, "shop.example.com.sts.provider.example");
+	cr_expect_str_eq(a[3].rr[0].owner, "_mta-sts.shop.example.com.sts.provider.example.");
+	/* another server: everything is sent again */
+	cr_expect_str_neq(a[3].hash, b[3].hash);
+	/* the policy host's CNAME is part of the direct side */
+	cr_assert_eq(c[3].n, 2);
+	cr_expect(c[3].rr[1].cname);
+	cr_expect_str_eq(c[3].rr[1].value, "mta-sts.provider.example.");
+	cr_expect_str_neq(a[3].hash, c[3].hash);
+	dnspush_items_free(a, n);
+	dnspush_items_free(b, m);
+	dnspush_items_free(c, k);
+}
+
+Test(dnspush, decide_and_record)
+{
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 300 };
+	size_t n;
+	struct dnspush_item *it = items(&p, "127.0.0.1:53", &n);
+	struct updstate s = {0};
+	struct updstate_entry *e;
+
+	cr_expect_eq(dnspush_decide(&it[0], NULL, 1000), DNSPUSH_SEND);
+	e = updstate_get(&s, it[0].name);
+	dnspush_record(e, &it[0], DNSUPDATE_REFUSED, "example.com.", 1000, 60, 3600);
+	cr_expect_str_eq(e->result, "refused");
+	cr_expect_eq(e->fails, 1);
+	cr_expect_eq(e->next, 1060);
+	/* the same records wait for their backoff ... */
+	cr_expect_eq(dnspush_decide(&it[0], e, 1059), DNSPUSH_WAIT);
+	cr_expect_eq(dnspush_decide(&it[0], e, 1060), DNSPUSH_SEND);
+	dnspush_record(e, &it[0], DNSUPDATE_TIMEOUT, NULL, 1060, 60, 3600);
+	cr_expect_eq(e->fails, 2);
+	cr_expect_eq(e->next, 1180);
+	cr_expect_str_eq(e->zone, "example.com.");
+	/* ... but other records (a new id) go at once */
+	cr_expect_eq(dnspush_decide(&it[3], e, 1061), DNSPUSH_SEND);
+	dnspush_record(e, &it[0], DNSUPDATE_NOERROR, "example.com.", 1200, 60, 3600);
+	cr_expect_eq(e->fails, 0);
+	cr_expect_eq(e->next, 0);
+	cr_expect_str_eq(e->sent, it[0].hash);
+	cr_expect_eq(dnspush_decide(&it[0], e, 1201), DNSPUSH_DONE);
+	updstate_free(&s);
+	dnspush_items_free(it, n);
+}
