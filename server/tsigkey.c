@@ -184,7 +184,7 @@ key_clause(struct lexer *l, char **name, char **alg, char **secret, char *err, s
 	}
 	for (;;) {
 		int rc = next_token(l);
-		char what[16];
+		const char *what;
 
 		if (rc == 1 && !l->quoted && strcmp(l->tok, "}") == 0)
 			break;
@@ -197,7 +197,7 @@ key_clause(struct lexer *l, char **name, char **alg, char **secret, char *err, s
 			    l->tok);
 			return -1;
 		}
-		snprintf(what, sizeof(what), "%s", l->tok);
+		what = strcmp(l->tok, "algorithm") == 0 ? "algorithm" : "secret";
 		if (next_token(l) != 1 || (!l->quoted && strchr("{};", l->tok[0]) != NULL)) {
 			snprintf(err, errlen, "key '%s': '%s' needs a value", *name, what);
 			return -1;
