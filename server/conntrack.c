@@ -342,6 +342,19 @@ conntrack_idle(struct conntrack_conn *c)
 	pthread_mutex_unlock(&c->ct->mu);
 }
 
+bool
+conntrack_was_shut(struct conntrack_conn *c)
+{
+	bool shut;
+
+	if (c == NULL)
+		return false;
+	pthread_mutex_lock(&c->ct->mu);
+	shut = c->shut;
+	pthread_mutex_unlock(&c->ct->mu);
+	return shut;
+}
+
 void
 conntrack_close(struct conntrack_conn *c)
 {

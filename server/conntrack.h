@@ -51,6 +51,9 @@ void conntrack_busy(struct conntrack_conn *c);
 /* The answer was sent: the next request must be complete within timeout_ms. Accepts NULL. */
 void conntrack_idle(struct conntrack_conn *c);
 
+/* Whether C was shut down by its deadline or to make room (the peer did not close it). Accepts NULL. */
+bool conntrack_was_shut(struct conntrack_conn *c);
+
 /* The connection is closing (before its FD is closed): forget and free C. Accepts NULL. */
 void conntrack_close(struct conntrack_conn *c);
 

@@ -509,6 +509,7 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 {
 	struct listener *l = cls;
 	struct conn *conn;
+	enum certstore_hs hs;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
@@ -530,8 +531,12 @@ notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		conn = *socket_context;
 		if (conn == NULL)
 			return;
+		hs = certstore_session_result(conn->tls);
+		/* our deadline shut it down: the end of stream GnuTLS then read was not the client's */
+		if (conntrack_was_shut(conn->track) && hs != CERTSTORE_HS_DONE && hs != CERTSTORE_HS_UNKNOWN_SNI)
+			hs = CERTSTORE_HS_TIMEOUT;
 		/* a connection refused by a limit never had a handshake to fail */
-		switch (conn->track != NULL ? certstore_session_result(conn->tls) : CERTSTORE_HS_DONE) {
+		switch (conn->track != NULL ? hs : CERTSTORE_HS_DONE) {
 		case CERTSTORE_HS_STARTED:
 			metrics_tls_failure(METRICS_TLS_PROTOCOL);
 			break;
