@@ -35,4 +35,10 @@ int cmd_serve(const char *config_path, int argc, char **argv);
 /* `mtastsd dns [--format F] [--side S]`: print the DNS records, assigning ids. Defined in dnscmd.c. */
 int cmd_dns(const char *config_path, int argc, char **argv);
 
+/*
+ * `mtastsd verify [--connect HOST[:PORT]] [--ca FILE] [--all | DOMAIN...]`: fetch each
+ * policy as senders do and compare it with the rendered one. Defined in verifycmd.c.
+ */
+int cmd_verify(const char *config_path, int argc, char **argv);
+
 #endif

@@ -28,6 +28,9 @@ usage(FILE *out)
 	    "                        print the DNS records (F: bind, json, nsupdate;\n"
 	    "                        S: provider (default), customer, with\n"
 	    "                        dns.delegate_zone set)\n"
+	    "  verify [--connect HOST[:PORT]] [--ca FILE] [--all | DOMAIN...]\n"
+	    "                        fetch each changed (or listed) policy as senders do\n"
+	    "                        and compare it with the configured one\n"
 	    "\n"
 	    "options (before or after the command):\n"
 	    "  -c FILE               configuration (default: $MTASTSD_CONFIG, else %s)\n"
@@ -137,6 +140,7 @@ static const struct command {
 	    "\n"
 	    "exit status: 0 stopped by a signal, 1 invalid configuration or start-up failure,\n"
 	    "2 usage error\n", NULL },
+	{ "verify", cmd_verify, NULL, (const char *const[]){ "--connect", "--ca", "--timeout", NULL } },
 };
 
 static bool

@@ -45,7 +45,7 @@ else
     [ -e "$root$lib" ] || { libs_ok=0; echo "missing $lib"; }
   done
   [ $libs_ok = 1 ] && ok "rootfs: the binary and its whole ldd closure" || bad "rootfs: libraries missing"
-  extra=$(cd "$root" && find . -type f | grep -Ev '^\./(usr/sbin/mtastsd|etc/(passwd|group|mtastsd/mtastsd.yaml)|usr/share/doc/mtastsd/example.yaml|usr/share/publicsuffix/.*|(usr/)?lib(64|x86_64-linux-gnu)?/.*)$' || true)
+  extra=$(cd "$root" && find . -type f | grep -Ev '^\./(usr/sbin/mtastsd|etc/(passwd|group|mtastsd/mtastsd.yaml|ssl/certs/ca-certificates.crt)|usr/share/doc/mtastsd/example.yaml|usr/share/publicsuffix/.*|(usr/)?lib(64|x86_64-linux-gnu)?/.*)$' || true)
   [ -z "$extra" ] && ok "rootfs: nothing but binary, libraries, configs" || bad "rootfs: unexpected files: $extra"
 
   # certificates and a config on free ports, as an operator would mount them
