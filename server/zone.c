@@ -312,7 +312,10 @@ render_nsupdate(struct buf *b, const struct zone_params *p, const struct zone_do
 {
 	header(b, p, n, "nsupdate (RFC 2136) script replacing the records");
 	buf_puts(b, "; run as: nsupdate -k KEYFILE FILE (add \"server HOST [PORT]\" first when needed)\n");
-	buf_puts(b, "; one update (and send) per domain, since each may live in a different zone\n");
+	buf_puts(b, "; one update (and send) per domain, each finding its own zone (add no \"zone\" line);\n"
+	    "; nsupdate stops at the first refused send: feed it one domain at a time, e.g.\n"
+	    ";   csplit -s -z -f domain. FILE '/^send$/+1' '{*}'\n"
+	    ";   for f in domain.*; do (echo server HOST; cat $f) | nsupdate -k KEYFILE || echo \"failed: $f\"; done\n");
 	for (size_t i = 0; i < n + p->n_expired; i++) {
 		const struct recset *r = i < n ? &rs[i] : &ex[i - n];
 		if (i < n)

@@ -6,11 +6,14 @@
 # (at start-up, after a policy change, at retirement and expiry), the failing
 # one is retried on its own backoff, results are recorded per domain and
 # counted in metrics; a real secondary (a second knotd, NOTIFY + IXFR) sees
-# each change; a UDP answer with TC set is fetched again over TCP.
+# each change; a UDP answer with TC set is fetched again over TCP. Then the
+# two other ways README gives: a zone file $INCLUDEd by Knot with
+# zonefile-load: difference-no-serial (the secondary follows), and the
+# nsupdate script run one domain at a time (a refused zone fails alone).
 set -euo pipefail
 
 : "${MTASTSD:?MTASTSD must name the mtastsd binary}"
-for tool in knotd dig curl python3; do
+for tool in knotd knotc dig nsupdate csplit curl python3; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "SKIP: $tool not installed (./scripts/install-deps installs knot and bind9-dnsutils)"
     exit 77
@@ -75,6 +78,17 @@ $TTL 3600
 @ IN NS ns
 ns IN A 127.0.0.1
 ZONE
+# README's zone-file recipe: example.org includes the zone mtastsd writes; Knot bumps the serial itself
+mkdir -p "$work/state2"
+: >"$work/state2/mta-sts.zone"
+cat >"$work/primary/zones/example.org.zone" <<ZONE
+\$ORIGIN example.org.
+\$TTL 3600
+@ IN SOA ns hostmaster 1 3600 600 86400 60
+@ IN NS ns
+ns IN A 127.0.0.1
+\$INCLUDE $work/state2/mta-sts.zone
+ZONE
 knot_conf() { # ROLE PORT: the common part of both servers
   cat <<CONF
 server:
@@ -116,6 +130,13 @@ zone:
   - domain: example.net.
     file: example.net.zone
     acl: [transfer, update]
+  - domain: example.org.
+    file: example.org.zone
+    zonefile-load: difference-no-serial
+    journal-content: all
+    serial-policy: unixtime
+    notify: secondary
+    acl: [transfer]
 CONF
 } >"$work/primary/knot.conf"
 { knot_conf secondary "$p2"; cat <<CONF
@@ -128,6 +149,9 @@ acl:
     action: notify
 zone:
   - domain: example.com.
+    master: primary
+    acl: [notify]
+  - domain: example.org.
     master: primary
     acl: [notify]
 CONF
@@ -308,4 +332,66 @@ has "$p1" _mta-sts.example.com '"v=STSv1; id=20260101000000;"' || fail "example.
 # the restart sent nothing that was already there (per-domain results survive restarts)
 [ "$(grep -c 'domain=example.com zone' "$work/serve.log")" = "$sent_before" ] || fail "example.com sent again after the restart"
 stop_serve
+
+# 7. a zone file instead (README): serve rewrites it, on_change has Knot reload it; the secondary follows
+cat >"$work/zonefile.yaml" <<YAML
+listen:
+  https: []
+  http: ["127.0.0.1:$http_port"]
+  admin: "127.0.0.1:$admin_port"
+tls:
+  certs: certs/
+dns:
+  state: state2/mtastsd.state
+  zone: state2/mta-sts.zone
+  ttl: 300
+  on_change: "knotc -s '$work/primary/knot.sock' zone-reload example.org >/dev/null"
+domains:
+  - name: example.org
+    mx: [mx.example.org]
+  # in the same file, outside the zone: Knot ignores it there with a warning
+  - name: other.example
+    mx: [mx.other.example]
+YAML
+SOURCE_DATE_EPOCH=$t0 "$MTASTSD" -c "$work/zonefile.yaml" serve 2>>"$work/serve.log" &
+server_pid=$!
+wait_for "the secondary sees example.org's id" has "$p2" _mta-sts.example.org '"v=STSv1; id=20260101000000;"'
+s1=$(q "$p2" example.org SOA | awk '{ print $3 }')
+sed -i 's/^    mx: \[mx.example.org\]$/    mode: enforce\n    mx: [mx.example.org]/' "$work/zonefile.yaml"
+kill -HUP "$server_pid"
+wait_for "the secondary sees example.org's new id" has "$p2" _mta-sts.example.org '"v=STSv1; id=20260101000001;"'
+s2=$(q "$p2" example.org SOA | awk '{ print $3 }')
+[ "$s2" -gt "$s1" ] && [ "$s1" -gt 1 ] || fail "example.org serials on the secondary: $s1 then $s2"
+grep -q 'ignoring out-of-zone data, owner _mta-sts.other.example.' "$work/primary/knot.log" ||
+  fail "Knot did not say it ignores the other zone's record"
+stop_serve
+
+# 8. the nsupdate script (README: one domain at a time); whole, nsupdate stops at the refused first domain
+cat >"$work/nsupdate.yaml" <<YAML
+dns:
+  state: state3/mtastsd.state
+  ttl: 300
+domains:
+  - name: customer.example
+    mx: [mx.customer.example]
+  - name: example.com
+    mx: [mx.example.com]
+  - name: example.net
+    mx: [mx.example.net]
+YAML
+SOURCE_DATE_EPOCH=$((t0 + 86400)) "$MTASTSD" -c "$work/nsupdate.yaml" dns --format nsupdate >"$work/records.nsupdate" ||
+  fail "dns --format nsupdate exited $?"
+(echo "server 127.0.0.1 $p1"; cat "$work/records.nsupdate") | nsupdate -k "$work/update.key" >/dev/null 2>&1 &&
+  fail "nsupdate accepted a script with a domain in no zone of the server"
+has "$p1" _mta-sts.example.com '"v=STSv1; id=20260102000000;"' && fail "the whole script went past the refused domain"
+mkdir "$work/split"
+(cd "$work/split" && csplit -s -z -f domain. ../records.nsupdate '/^send$/+1' '{*}')
+failed=
+for f in "$work"/split/domain.*; do
+  (echo "server 127.0.0.1 $p1"; cat "$f") | nsupdate -k "$work/update.key" >/dev/null 2>&1 ||
+    failed="$failed $(grep -m1 -o '^; [a-z.]*:' "$f" | tr -d ';: ')"
+done
+[ "$failed" = " customer.example" ] || fail "per-domain nsupdate failed for '$failed', want customer.example alone"
+has "$p1" _mta-sts.example.com '"v=STSv1; id=20260102000000;"' || fail "example.com not updated by its own block"
+has "$p1" _mta-sts.example.net '"v=STSv1; id=20260102000000;"' || fail "example.net not updated by its own block"
 echo "PASS: RFC 2136 updates per domain into knotd: one refused zone holds back no other; secondary follows"
