@@ -212,6 +212,8 @@ zone_domains(const struct config *cfg, const struct ids_state *st, int64_t now, 
 		if (e == NULL)
 			continue;	/* cannot happen: every configured domain has an entry */
 		zd[k].name = d->name;
+		zd[k].line = d->line;
+		zd[k].col = d->col;
 		zd[k].id = e->id;
 		zd[k].fp = e->fp;
 		zd[k].rua = (const char *const *)d->tlsrpt;
@@ -329,8 +331,8 @@ serve_owns_ids(const char *state)
 
 static char *
 render_domains(const struct config *cfg, const struct zone_domain *zd, size_t n, const char **expired,
-    const bool *expired_tls, size_t n_expired, enum zone_side side, enum zone_format fmt, char *err,
-    size_t errlen)
+    const bool *expired_tls, size_t n_expired, enum zone_side side, enum zone_format fmt,
+    struct diag_list *problems, char *err, size_t errlen)
 {
 	struct zone_params p = {0};
 
@@ -342,6 +344,7 @@ render_domains(const struct config *cfg, const struct zone_domain *zd, size_t n,
 	p.expired = expired;
 	p.expired_tlsrpt = expired_tls;
 	p.n_expired = n_expired;
+	p.problems = problems;
 	return zone_render(&p, zd, n, fmt, err, errlen);
 }
 
@@ -353,7 +356,7 @@ render_domains(const struct config *cfg, const struct zone_domain *zd, size_t n,
  */
 static char *
 render_published(const struct config *cfg, const struct ids_state *st, int64_t now, enum zone_side side,
-    enum zone_format fmt, char *err, size_t errlen)
+    enum zone_format fmt, struct diag_list *problems, char *err, size_t errlen)
 {
 	struct zone_domain *zd = xcalloc(st->n + 1, sizeof(*zd));
 	bool *done = xcalloc(st->n + 1, sizeof(*done)), *expired_tls;
@@ -382,6 +385,10 @@ render_published(const struct config *cfg, const struct ids_state *st, int64_t n
 				zd[k].deletable_at = ids_deletable_at(e);
 			if (d == NULL && !e->retiring)
 				d = config_find_domain(cfg, e->name);
+			if (d != NULL) {
+				zd[k].line = d->line;
+				zd[k].col = d->col;
+			}
 			if (d != NULL && !e->retiring && d->n_tlsrpt > 0) {
 				char h[17];
 				ids_rua_hash(d, h);
@@ -398,7 +405,7 @@ render_published(const struct config *cfg, const struct ids_state *st, int64_t n
 		}
 	}
 	expired = expired_names(st, now, &expired_tls, &n_expired);
-	out = render_domains(cfg, zd, k, expired, expired_tls, n_expired, side, fmt, err, errlen);
+	out = render_domains(cfg, zd, k, expired, expired_tls, n_expired, side, fmt, problems, err, errlen);
 	free(expired);
 	free(expired_tls);
 	free(zd);
@@ -408,7 +415,7 @@ render_published(const struct config *cfg, const struct ids_state *st, int64_t n
 
 static char *
 render(const struct config *cfg, const struct ids_state *st, const struct ids_changes *ch, int64_t now,
-    enum zone_side side, enum zone_format fmt, char *err, size_t errlen)
+    enum zone_side side, enum zone_format fmt, struct diag_list *problems, char *err, size_t errlen)
 {
 	struct zone_params p = {0};
 	struct zone_domain *zd;
@@ -426,6 +433,7 @@ render(const struct config *cfg, const struct ids_state *st, const struct ids_ch
 	expired = expired_names(st, now, &expired_tls, &p.n_expired);
 	p.expired = expired;
 	p.expired_tlsrpt = expired_tls;
+	p.problems = problems;
 	zd = zone_domains(cfg, st, now, &n);
 	out = zone_render(&p, zd, n, fmt, err, errlen);
 	free(zd);
@@ -523,7 +531,7 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	struct config *cfg;
 	struct ids_state st;
 	struct ids_changes ch;
-	struct diag_list sdl;
+	struct diag_list sdl, probs;
 	char err[1024], *out;
 	int64_t now;
 	int c, lockfd = -1, rc = EXIT_INVALID;
@@ -585,6 +593,7 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	}
 
 	diag_init(&sdl, cfg->dns_state);
+	diag_init(&probs, cfg->path);
 	/*
 	 * The state lock first: it serialises `dns` runs, so the exclusive try on
 	 * STATE.serving below fails only because of a serve (which takes that one
@@ -611,13 +620,13 @@ cmd_dns(const char *config_path, int argc, char **argv)
 			goto done;
 		}
 		memset(&ch, 0, sizeof(ch));
-		out = render_published(cfg, &st, now, side, fmt, err, sizeof(err));
+		out = render_published(cfg, &st, now, side, fmt, &probs, err, sizeof(err));
 	} else if (update_state_locked(cfg, NULL, 0, now, false, &st, &ch, &sdl) < 0) {
 		diag_print(&sdl, stderr);
 		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
 		goto done;
 	} else {
-		out = render(cfg, &st, &ch, now, side, fmt, err, sizeof(err));
+		out = render(cfg, &st, &ch, now, side, fmt, &probs, err, sizeof(err));
 	}
 	if (out == NULL) {
 		fprintf(stderr, "mtastsd: dns: %s\n", err);
@@ -626,11 +635,16 @@ cmd_dns(const char *config_path, int argc, char **argv)
 		free(out);
 		rc = fflush(stdout) == 0 ? EXIT_OK : EXIT_INVALID;
 	}
+	/* a domain whose records cannot be written fails alone: the others are printed, the exit status says so */
+	diag_print(&probs, stderr);
+	if (probs.unserved > 0 || probs.errors > 0)
+		rc = EXIT_INVALID;
 	ids_state_free(&st);
 	ids_changes_free(&ch);
 done:
 	dnsstate_unlock(lockfd);
 	diag_free(&sdl);
+	diag_free(&probs);
 	config_free(cfg);
 	return rc;
 }
@@ -1035,7 +1049,18 @@ dns_publish_held(const struct config *cfg, const char *const *held, size_t n_hel
 	}
 	if (cfg->dns_zone != NULL) {
 		enum zone_side side = cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT;
-		if ((zone = render(cfg, &st, &ch, now, side, ZONE_BIND, err, sizeof(err))) == NULL) {
+		struct diag_list probs;
+
+		diag_init(&probs, cfg->path);
+		zone = render(cfg, &st, &ch, now, side, ZONE_BIND, &probs, err, sizeof(err));
+		/* such a domain fails alone (check lists it): every other one is published */
+		for (size_t i = 0; i < probs.n; i++) {
+			char line[4096];
+			diag_format(&probs, i, line, sizeof(line));
+			log_error("dns publish: %s", line);
+		}
+		diag_free(&probs);
+		if (zone == NULL) {
 			log_error("dns publish: %s", err);
 			publish_failed();
 			goto done;
@@ -1263,7 +1288,7 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 			    " written for it (it would point at itself); give mta-sts.%s A/AAAA records",
 			    d->name, d->name, d->name);
 	}
-	z = render(cfg, &st, &ch, now, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, err,
+	z = render(cfg, &st, &ch, now, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, dl, err,
 	    sizeof(err));
 	if (z == NULL)
 		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);

@@ -23,6 +23,7 @@ struct record {
 struct recset {
 	struct record r[3];
 	size_t n;
+	char *unfit;		/* why its records cannot be written (a name too long), or NULL */
 	/* names this domain owns, for nsupdate deletes: {owner, type} */
 	struct record del[3];
 	size_t n_del;
@@ -118,6 +119,7 @@ recset_free(struct recset *rs)
 	}
 	for (size_t i = 0; i < rs->n_del; i++)
 		free(rs->del[i].owner);
+	free(rs->unfit);
 	memset(rs, 0, sizeof(*rs));
 }
 
@@ -188,13 +190,54 @@ zone_is_host_target(const struct zone_params *p, const char *name)
 	return t != NULL && strncmp(t, "mta-sts.", 8) == 0 && strcmp(t + 8, name) == 0;
 }
 
+/* The reason a name of RS is longer than 253 octets (owned by the caller), or NULL when all fit. */
+static char *
+names_unfit(const struct recset *rs)
+{
+	for (size_t i = 0; i < rs->n_del; i++)
+		if (strlen(rs->del[i].owner) - 1 > NAME_MAX_OCTETS)
+			return xasprintf("record name '%s' is %zu octets, longer than %d", rs->del[i].owner,
+			    strlen(rs->del[i].owner) - 1, NAME_MAX_OCTETS);
+	for (size_t i = 0; i < rs->n; i++)
+		if (strlen(rs->r[i].owner) - 1 > NAME_MAX_OCTETS)
+			return xasprintf("record name '%s' is %zu octets, longer than %d", rs->r[i].owner,
+			    strlen(rs->r[i].owner) - 1, NAME_MAX_OCTETS);
+	/* a CNAME target is a name too: with delegation it is longer than the owner */
+	for (size_t i = 0; i < rs->n; i++)
+		if (rs->r[i].type == RT_CNAME && strlen(rs->r[i].data) - 1 > NAME_MAX_OCTETS)
+			return xasprintf("CNAME target '%s' of '%s' is %zu octets, longer than %d", rs->r[i].data,
+			    rs->r[i].owner, strlen(rs->r[i].data) - 1, NAME_MAX_OCTETS);
+	return NULL;
+}
+
+/* Leave out every record of RS (it cannot be written whole), remembering WHY. */
+static void
+recset_unfit(struct recset *rs, char *why)
+{
+	for (size_t i = 0; i < rs->n; i++) {
+		free(rs->r[i].owner);
+		free(rs->r[i].data);
+	}
+	for (size_t i = 0; i < rs->n_del; i++)
+		free(rs->del[i].owner);
+	rs->n = rs->n_del = 0;
+	rs->unfit = why;
+}
+
 size_t
 zone_rrsets(const struct zone_params *p, const struct zone_domain *d, struct zone_rrset out[ZONE_MAX_RRSETS])
 {
 	struct recset rs;
 	size_t n = 0;
+	char *why;
 
 	build(p, d->name, d->id, d->rua, d->n_rua, d->delete_tlsrpt, &rs);
+	if ((why = names_unfit(&rs)) != NULL) {
+		/* a name over 253 octets: nothing of this domain can be sent (zone_render reports it) */
+		free(why);
+		recset_free(&rs);
+		return 0;
+	}
 	/* every name the domain owns is deleted first; the record of that name, when there is one, is its value */
 	for (size_t i = 0; i < rs.n_del && n < ZONE_MAX_RRSETS; i++, n++) {
 		out[n].owner = xstrdup(rs.del[i].owner);
@@ -216,27 +259,6 @@ zone_rrsets_free(struct zone_rrset *r, size_t n)
 		free(r[i].value);
 		r[i].owner = r[i].value = NULL;
 	}
-}
-
-static bool
-names_fit(const struct recset *rs, char *err, size_t errlen)
-{
-	for (size_t i = 0; i < rs->n_del; i++) {
-		if (strlen(rs->del[i].owner) - 1 > NAME_MAX_OCTETS) {
-			snprintf(err, errlen, "record name '%s' is longer than %d octets", rs->del[i].owner,
-			    NAME_MAX_OCTETS);
-			return false;
-		}
-	}
-	/* a CNAME target is a name too: with delegation it is longer than the owner */
-	for (size_t i = 0; i < rs->n; i++) {
-		if (rs->r[i].type == RT_CNAME && strlen(rs->r[i].data) - 1 > NAME_MAX_OCTETS) {
-			snprintf(err, errlen, "CNAME target '%s' of '%s' is longer than %d octets", rs->r[i].data,
-			    rs->r[i].owner, NAME_MAX_OCTETS);
-			return false;
-		}
-	}
-	return true;
 }
 
 static void
@@ -295,7 +317,9 @@ render_bind(struct buf *b, const struct zone_params *p, const struct zone_domain
 	for (size_t i = 0; i < n; i++) {
 		buf_puts(b, ";\n");
 		domain_comment(b, &d[i]);
-		if (p->side != ZONE_PROVIDER && zone_is_host_target(p, d[i].name))
+		if (rs[i].unfit != NULL)
+			buf_printf(b, "; records of %s not published: %s\n", d[i].name, rs[i].unfit);
+		else if (p->side != ZONE_PROVIDER && zone_is_host_target(p, d[i].name))
 			buf_printf(b, "; mta-sts.%s is dns.host_target itself: give it A/AAAA records, no CNAME\n",
 			    d[i].name);
 		for (size_t k = 0; k < rs[i].n; k++)
@@ -318,6 +342,11 @@ render_nsupdate(struct buf *b, const struct zone_params *p, const struct zone_do
 	    ";   for f in domain.*; do (echo server HOST; cat $f) | nsupdate -k KEYFILE || echo \"failed: $f\"; done\n");
 	for (size_t i = 0; i < n + p->n_expired; i++) {
 		const struct recset *r = i < n ? &rs[i] : &ex[i - n];
+		if (r->unfit != NULL) {
+			/* nothing to send: an update that cannot be written whole is not sent in part */
+			buf_printf(b, "; records of %s not published: %s\n", i < n ? d[i].name : p->expired[i - n], r->unfit);
+			continue;
+		}
 		if (i < n)
 			domain_comment(b, &d[i]);
 		else
@@ -351,6 +380,10 @@ render_json(struct buf *b, const struct zone_params *p, const struct zone_domain
 			char del[21];
 			ids_iso8601(d[i].deletable_at, del);
 			buf_printf(b, ", \"deletable_from\": \"%s\"", del);
+		}
+		if (rs[i].unfit != NULL) {
+			buf_puts(b, ", \"error\": ");
+			json_str(b, rs[i].unfit, strlen(rs[i].unfit));
 		}
 		buf_puts(b, ",\n     \"records\": [");
 		for (size_t k = 0; k < rs[i].n; k++) {
@@ -395,27 +428,37 @@ zone_render(const struct zone_params *p, const struct zone_domain *domains, size
 {
 	struct recset *rs = xcalloc(n, sizeof(*rs)), *ex = xcalloc(p->n_expired, sizeof(*ex));
 	struct buf b = {0};
-	bool ok = true;
+	char *why;
 
+	(void)err;
+	(void)errlen;
 	for (size_t i = 0; i < n; i++) {
 		build(p, domains[i].name, domains[i].id, domains[i].rua, domains[i].n_rua, domains[i].delete_tlsrpt,
 		    &rs[i]);
-		ok = ok && names_fit(&rs[i], err, errlen);
-	}
-	for (size_t i = 0; i < p->n_expired; i++)
-		build(p, p->expired[i], NULL, NULL, 0, p->expired_tlsrpt != NULL && p->expired_tlsrpt[i], &ex[i]);
-	if (ok) {
-		switch (format) {
-		case ZONE_BIND:
-			render_bind(&b, p, domains, rs, n);
-			break;
-		case ZONE_NSUPDATE:
-			render_nsupdate(&b, p, domains, rs, n, ex);
-			break;
-		case ZONE_JSON:
-			render_json(&b, p, domains, rs, n);
-			break;
+		if ((why = names_unfit(&rs[i])) != NULL) {
+			recset_unfit(&rs[i], why);
+			if (p->problems != NULL)
+				diag_add(p->problems, DIAG_UNSERVED, domains[i].line, domains[i].col,
+				    "domain '%s': its DNS records cannot be written: %s%s%s%s", domains[i].name, why,
+				    p->delegate_zone ? " (under dns.delegate_zone '" : "",
+				    p->delegate_zone ? p->delegate_zone : "", p->delegate_zone ? "')" : "");
 		}
+	}
+	for (size_t i = 0; i < p->n_expired; i++) {
+		build(p, p->expired[i], NULL, NULL, 0, p->expired_tlsrpt != NULL && p->expired_tlsrpt[i], &ex[i]);
+		if ((why = names_unfit(&ex[i])) != NULL)
+			recset_unfit(&ex[i], why);
+	}
+	switch (format) {
+	case ZONE_BIND:
+		render_bind(&b, p, domains, rs, n);
+		break;
+	case ZONE_NSUPDATE:
+		render_nsupdate(&b, p, domains, rs, n, ex);
+		break;
+	case ZONE_JSON:
+		render_json(&b, p, domains, rs, n);
+		break;
 	}
 	for (size_t i = 0; i < n; i++)
 		recset_free(&rs[i]);
@@ -423,5 +466,7 @@ zone_render(const struct zone_params *p, const struct zone_domain *domains, size
 		recset_free(&ex[i]);
 	free(rs);
 	free(ex);
-	return ok ? b.data : NULL;
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return b.data;
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
+
 enum zone_format { ZONE_BIND, ZONE_JSON, ZONE_NSUPDATE };
 
 /*
@@ -26,6 +28,7 @@ struct zone_domain {
 	int64_t changed;		/* time the id stands for */
 	bool retiring;			/* served as mode none until DELETABLE_AT */
 	bool delete_tlsrpt;		/* no rua now, but a TLSRPT record mtastsd published is to be deleted */
+	int line, col;			/* the domain's position in the config (0: none), for problems */
 	int64_t deletable_at;
 };
 
@@ -38,12 +41,17 @@ struct zone_params {
 	const char *const *expired;	/* domains whose retirement just ended: records to delete */
 	const bool *expired_tlsrpt;	/* per expired domain: it had a TLSRPT record to delete (NULL: none had) */
 	size_t n_expired;
+	struct diag_list *problems;	/* where a domain whose records cannot be written is reported, or NULL */
 };
 
 /*
  * Render the records of DOMAINS[0..N) (in the given order) in FORMAT.
- * Returns a NUL-terminated string owned by the caller, or NULL with a message
- * in ERR when a name would exceed 253 octets.
+ * A domain one of whose names (owner or CNAME target) would exceed 253
+ * octets, as with a long name under dns.delegate_zone, fails alone: its
+ * records are left out (a comment, or "error" in JSON, says why; nsupdate
+ * touches nothing of it) and it is added to P->problems as DIAG_UNSERVED at
+ * its position. Returns a NUL-terminated string owned by the caller (ERR is
+ * kept for failures of the whole output; there are none today).
  */
 char *zone_render(const struct zone_params *p, const struct zone_domain *domains, size_t n,
     enum zone_format format, char *err, size_t errlen);
@@ -73,7 +81,8 @@ struct zone_rrset {
  * The RRsets of domain D on side P->side, as zone_render writes them (D->id
  * NULL: a domain whose retirement is over, every RRset only deleted), in
  * OUT[0..return). Strings owned by the caller: free with zone_rrsets_free.
- * Names longer than 253 octets are not checked here (zone_render does).
+ * A domain one of whose names is longer than 253 octets gets none (zone_render
+ * reports it).
  */
 size_t zone_rrsets(const struct zone_params *p, const struct zone_domain *d, struct zone_rrset out[ZONE_MAX_RRSETS]);
 void zone_rrsets_free(struct zone_rrset *r, size_t n);

@@ -210,4 +210,32 @@ rc=0; SOURCE_DATE_EPOCH=253402300799 "$MTASTSD" -c "$cfg" check >/dev/null 2>"$w
 grep -q "warning: the clock (9999-12-31T23:59:59Z, SOURCE_DATE_EPOCH) is more than a day ahead" "$work/err" ||
   fail "check does not warn about the clock: $(cat "$work/err")"
 
+# a name over 253 octets under dns.delegate_zone fails only its own domain, reported at its position
+mkdir -p "$work/long"
+label=$(printf 'a%.0s' $(seq 59))
+long="$label.$label.$label.$label"
+cat >"$work/long/mtastsd.yaml" <<YAML
+listen:
+  https: []
+  http: ["127.0.0.1:18080"]
+dns:
+  state: st/state
+  delegate_zone: sts.provider.example
+domains:
+  - name: example.com
+    mode: none
+  - name: $long
+    mode: none
+YAML
+rc=0; SOURCE_DATE_EPOCH=1767600000 "$MTASTSD" -c "$work/long/mtastsd.yaml" dns >"$work/long/out" 2>"$work/long/err" || rc=$?
+[ "$rc" = 1 ] || fail "a name over 253 octets gave exit $rc"
+grep -qx '_mta-sts.example.com.sts.provider.example. 3600 IN TXT "v=STSv1; id=20260105080000;"' "$work/long/out" ||
+  fail "the other domain was not printed: $(cat "$work/long/out")"
+grep -q "^_mta-sts.$long" "$work/long/out" && fail "a record name over 253 octets was printed"
+grep -q "^$work/long/mtastsd.yaml:10:11: not served: domain '$long': its DNS records cannot be written: record name '_mta-sts.$long.sts.provider.example.' is 269 octets, longer than 253" "$work/long/err" ||
+  fail "no positioned report of the long name: $(cat "$work/long/err")"
+rc=0; SOURCE_DATE_EPOCH=1767600000 "$MTASTSD" -c "$work/long/mtastsd.yaml" check >/dev/null 2>"$work/long/err" || rc=$?
+[ "$rc" = 3 ] || fail "check with a name over 253 octets exited $rc (3: a tenant is not served): $(cat "$work/long/err")"
+grep -q "mtastsd.yaml:10:11: not served: domain '$long'" "$work/long/err" || fail "check does not name the domain"
+
 echo "PASS: ids, state file and sides behave through the binary"

@@ -305,51 +305,98 @@ Test(zone, json_splits_long_txt)
 	free(bind);
 }
 
-Test(zone, too_long_names_are_refused)
+/* 4 labels of 59 = 239 octets: fits alone, not under a provider zone */
+static void
+long_name(char name[250])
 {
-	char name[250], err[1024];
-	struct zone_domain d = { .id = "20260101000000", .fp = "x" };
-	struct zone_params p = { .side = ZONE_PROVIDER, .ttl = 3600, .delegate_zone = "provider.example" };
-
-	/* 4 labels of 59 = 239 octets: fits alone, not under the provider zone */
 	for (int i = 0; i < 4; i++) {
 		memset(name + i * 60, 'a', 59);
 		name[i * 60 + 59] = '.';
 	}
 	name[239] = '\0';
-	d.name = name;
-	cr_assert_null(zone_render(&p, &d, 1, ZONE_BIND, err, sizeof(err)));
-	cr_assert(strstr(err, "longer than 253 octets") != NULL, "%s", err);
-	p.side = ZONE_DIRECT;
-	p.delegate_zone = NULL;
-	char *out = zone_render(&p, &d, 1, ZONE_BIND, err, sizeof(err));
-	cr_assert_not_null(out);
-	free(out);
 }
 
-Test(zone, too_long_cname_targets_are_refused)
+Test(zone, a_too_long_name_fails_only_its_own_domain)
+{
+	char name[250], err[1024], *out;
+	struct zone_domain d[3] = {
+		{ .name = "example.com", .id = "20260101000000", .fp = "x", .line = 7, .col = 11 },
+		{ .name = name, .id = "20260101000000", .fp = "x", .line = 9, .col = 11 },
+		{ .name = "example.org", .id = "20260101000000", .fp = "x", .line = 12, .col = 11 },
+	};
+	struct diag_list dl;
+	struct zone_params p = { .side = ZONE_PROVIDER, .ttl = 3600, .delegate_zone = "provider.example", .problems = &dl };
+
+	long_name(name);
+	diag_init(&dl, "mtastsd.yaml");
+	for (enum zone_format f = ZONE_BIND; f <= ZONE_NSUPDATE; f++) {
+		out = zone_render(&p, d, 3, f, err, sizeof(err));
+		cr_assert_not_null(out, "one long name failed the whole output: %s", err);
+		/* the others are there */
+		cr_assert(strstr(out, "_mta-sts.example.com.provider.example.") != NULL, "%s", out);
+		cr_assert(strstr(out, "_mta-sts.example.org.provider.example.") != NULL, "%s", out);
+		free(out);
+	}
+	/* reported once per render, with its position, as a problem of that tenant only */
+	cr_assert_eq(dl.n, 3);
+	cr_assert_eq(dl.unserved, 3);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(dl.items[0].line, 9);
+	cr_assert_eq(dl.items[0].col, 11);
+	cr_assert(strstr(dl.items[0].msg, "its DNS records cannot be written: record name '_mta-sts.aaaa") != NULL,
+	    "%s", dl.items[0].msg);
+	cr_assert(strstr(dl.items[0].msg, ".provider.example.' is 265 octets, longer than 253"
+	    " (under dns.delegate_zone 'provider.example')") != NULL, "%s", dl.items[0].msg);
+	diag_free(&dl);
+	/* the bind output says it in a comment, and has no record line of it */
+	p.problems = NULL;
+	out = zone_render(&p, d, 3, ZONE_BIND, err, sizeof(err));
+	cr_assert(strstr(out, "; records of aaaa") != NULL, "%s", out);
+	cr_assert(strstr(out, "\n_mta-sts.aaaa") == NULL, "%s", out);
+	free(out);
+	out = zone_render(&p, d, 3, ZONE_NSUPDATE, err, sizeof(err));
+	cr_assert(strstr(out, "update delete _mta-sts.aaaa") == NULL, "%s", out);
+	cr_assert(strstr(out, "update add _mta-sts.aaaa") == NULL, "%s", out);
+	free(out);
+	out = zone_render(&p, d, 3, ZONE_JSON, err, sizeof(err));
+	cr_assert(strstr(out, "\"error\": \"record name '_mta-sts.aaaa") != NULL, "%s", out);
+	free(out);
+	/* directly in its own zone, the same name fits */
+	p.side = ZONE_DIRECT;
+	p.delegate_zone = NULL;
+	diag_init(&dl, "mtastsd.yaml");
+	p.problems = &dl;
+	out = zone_render(&p, d, 3, ZONE_BIND, err, sizeof(err));
+	cr_assert_eq(dl.n, 0);
+	cr_assert(strstr(out, "\n_mta-sts.aaaa") != NULL);
+	free(out);
+	diag_free(&dl);
+}
+
+Test(zone, a_too_long_cname_target_fails_only_its_own_domain)
 {
 	char name[250], err[1024];
-	struct zone_domain d = { .id = "20260101000000", .fp = "x" };
-	struct zone_params p = { .side = ZONE_CUSTOMER, .ttl = 3600, .delegate_zone = "provider.example" };
+	struct zone_domain d[2] = {
+		{ .name = name, .id = "20260101000000", .fp = "x", .line = 3, .col = 5 },
+		{ .name = "example.com", .id = "20260101000000", .fp = "x" },
+	};
+	struct diag_list dl;
+	struct zone_params p = { .side = ZONE_CUSTOMER, .ttl = 3600, .delegate_zone = "provider.example", .problems = &dl };
+	char *out;
 
-	/* 4 labels of 59 = 239 octets: _mta-sts.NAME. (248) fits as an owner, but its target
-	 * _mta-sts.NAME.provider.example. (265) does not */
-	for (int i = 0; i < 4; i++) {
-		memset(name + i * 60, 'a', 59);
-		name[i * 60 + 59] = '.';
-	}
-	name[239] = '\0';
-	d.name = name;
-	cr_assert_null(zone_render(&p, &d, 1, ZONE_BIND, err, sizeof(err)), "a CNAME target over 253 octets was emitted");
-	cr_assert(strstr(err, "CNAME target") != NULL, "%s", err);
-	cr_assert(strstr(err, "longer than 253 octets") != NULL, "%s", err);
-	/* a host_target under the limit with a short name is fine */
-	d.name = "example.com";
-	p.host_target = "mta-sts.provider.example";
-	char *out = zone_render(&p, &d, 1, ZONE_BIND, err, sizeof(err));
-	cr_assert_not_null(out, "%s", err);
+	/* _mta-sts.NAME. (248) fits as an owner, but its target _mta-sts.NAME.provider.example. (265) does not */
+	long_name(name);
+	diag_init(&dl, "cfg");
+	out = zone_render(&p, d, 2, ZONE_BIND, err, sizeof(err));
+	cr_assert_not_null(out);
+	cr_assert(strstr(out, "CNAME _mta-sts.aaaa") == NULL, "a CNAME target over 253 octets was emitted: %s", out);
+	cr_assert(strstr(out, "\n_mta-sts.example.com. 3600 IN CNAME _mta-sts.example.com.provider.example.\n") != NULL, "%s", out);
+	cr_assert_eq(dl.n, 1);
+	cr_assert_eq(dl.items[0].line, 3);
+	cr_assert(strstr(dl.items[0].msg, "CNAME target '_mta-sts.aaaa") != NULL, "%s", dl.items[0].msg);
+	cr_assert(strstr(dl.items[0].msg, "longer than 253") != NULL, "%s", dl.items[0].msg);
 	free(out);
+	diag_free(&dl);
 }
 
 Test(zone, host_target_of_a_configured_domain_gets_no_cname_to_itself)
