@@ -284,6 +284,7 @@ struct filelist {
 	size_t hint;			/* the previous store's record after the last one found */
 	struct dirlist **dirs;		/* every folder listed, for the next load */
 	size_t n_dirs, cap_dirs, n_dirs_reused;
+	struct dirlist_seen seen;	/* every folder entered, so each is read once (links and loops) */
 };
 
 /* DIR/NAME, in one allocation (200,000 files make a plain asprintf show up) */
@@ -338,12 +339,20 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	struct dirlist *l;
 	size_t dir_len = strlen(dir);
 	bool letsencrypt, reused;
+	struct stat dst;
+	const char *first;
 
 	if ((d = opendir(dir)) == NULL) {
 		/* the top folder is the configuration's; one below it holds some tenants' pairs only */
 		diag_add(dl, depth == 0 ? DIAG_ERROR : DIAG_UNSERVED, 0, 0, "tls.certs: cannot read folder '%s': %s",
 		    dir, strerror(errno));
 		return -1;
+	}
+	/* by (device, inode): a link back up the tree is read once, not until MAX_DEPTH multiplies every pair */
+	if (fstat(dirfd(d), &dst) == 0 && !dirlist_seen_add(&fl->seen, dst.st_dev, dst.st_ino, dir, &first)) {
+		diag_add(dl, DIAG_WARNING, 0, 0, "tls.certs: folder '%s' is '%s' again (a link); read once", dir, first);
+		closedir(d);
+		return 0;
 	}
 	/* a regular file whose name is not a certificate's or key's is nothing to us */
 	l = dirlist_read(d, dir, fl->prev ? hmap_get(&fl->prev->dirs_by_path, dir) : NULL, interesting, &reused);
@@ -1189,6 +1198,7 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 			diag_add(dl, DIAG_WARNING, 0, 0, "'%s' holds no PEM certificate or key; ignored", f->path);
 	}
 	remember_files(cs, &fl);
+	dirlist_seen_free(&fl.seen);
 	hmap_free(&fl.by_path);
 	for (size_t i = 0; i < fl.n; i++)
 		file_free(&fl.v[i]);

@@ -133,3 +133,40 @@ dirlist_free(struct dirlist *l)
 	free(l->v);
 	free(l);
 }
+
+static void
+own(struct dirlist_seen *s, char *p)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->owned = xreallocarray(s->owned, s->cap, sizeof(*s->owned));
+	}
+	s->owned[s->n++] = p;
+}
+
+bool
+dirlist_seen_add(struct dirlist_seen *s, dev_t dev, ino_t ino, const char *path, const char **first)
+{
+	char *key = xasprintf("%llx:%llx", (unsigned long long)dev, (unsigned long long)ino), *was;
+
+	if ((was = hmap_get(&s->map, key)) != NULL) {
+		free(key);
+		if (first != NULL)
+			*first = was;
+		return false;
+	}
+	own(s, key);
+	own(s, was = xstrdup(path));
+	hmap_put(&s->map, key, was);
+	return true;
+}
+
+void
+dirlist_seen_free(struct dirlist_seen *s)
+{
+	hmap_free(&s->map);
+	for (size_t i = 0; i < s->n; i++)
+		free(s->owned[i]);
+	free(s->owned);
+	memset(s, 0, sizeof(*s));
+}

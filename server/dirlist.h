@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "hmap.h"
+
 struct dirlist_entry {
 	const char *name;		/* into the list's block */
 	unsigned char type;		/* d_type as readdir gave it (DT_UNKNOWN and DT_LNK need a stat) */
@@ -38,6 +40,25 @@ struct dirlist {
  */
 struct dirlist *dirlist_read(DIR *d, const char *path, const struct dirlist *was, bool (*keep)(const char *name),
     bool *reused);
+/*
+ * The folders a tree walk has entered, by (device, inode): a walk that adds
+ * each folder before reading it visits every folder once, whatever links
+ * lead to it (a link back up the tree is no loop, a second link no copy).
+ * Zero-initialise; free with dirlist_seen_free.
+ */
+struct dirlist_seen {
+	struct hmap map;		/* "dev:ino" -> the path it was first entered by */
+	char **owned;			/* every key and path, for freeing */
+	size_t n, cap;
+};
+/*
+ * Record the folder DEV/INO, entered as PATH. Returns true when it is new;
+ * false when it was entered before, with *FIRST (may be NULL) set to the
+ * path it was entered by then (owned by S).
+ */
+bool dirlist_seen_add(struct dirlist_seen *s, dev_t dev, ino_t ino, const char *path, const char **first);
+void dirlist_seen_free(struct dirlist_seen *s);
+
 /* Whether L has an entry NAME. */
 bool dirlist_has(const struct dirlist *l, const char *name);
 void dirlist_free(struct dirlist *l);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* reload: SIGHUP and file-change driven rebuild of the serving snapshot, swapped whole or not at all. */
 #include "reload.h"
+#include "dirlist.h"
 #include "log.h"
 #include "metrics.h"
 #include "signals.h"
@@ -228,15 +229,22 @@ struct watch {
 	char *cfg_base;		/* the config file's name in it */
 	int *cert_wds;
 	size_t n_cert_wds;
+	int certs_parent_wd;	/* the folder holding tls.certs: its removal and re-creation */
+	char *certs_base;	/* tls.certs's name in it */
 };
 
+/* Watch DIR and every folder below it, each once by (device, inode) whatever links lead to it (SEEN). */
 static void
-watch_dir_tree(struct watch *w, const char *dir, int depth)
+watch_dir_tree(struct watch *w, const char *dir, int depth, struct dirlist_seen *seen)
 {
 	DIR *d;
 	struct dirent *de;
+	struct stat dst;
 	int wd;
 
+	/* a link back up the tree would otherwise be walked until MAX_WATCH_DEPTH, 4^8 times for four links */
+	if (stat(dir, &dst) == 0 && !dirlist_seen_add(seen, dst.st_dev, dst.st_ino, dir, NULL))
+		return;
 	wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
 	    IN_DELETE | IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
 	if (wd < 0) {
@@ -255,7 +263,7 @@ watch_dir_tree(struct watch *w, const char *dir, int depth)
 			continue;	/* readdir's type spares a stat per file: 200,000 of them with 100,000 pairs */
 		path = xasprintf("%s/%s", dir, de->d_name);
 		if (de->d_type == DT_DIR || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-			watch_dir_tree(w, path, depth + 1);
+			watch_dir_tree(w, path, depth + 1, seen);
 		free(path);
 	}
 	closedir(d);
@@ -269,9 +277,37 @@ watch_close(struct watch *w)
 	w->fd = -1;
 	free(w->cfg_base);
 	free(w->cert_wds);
+	free(w->certs_base);
 	w->cfg_base = NULL;
 	w->cert_wds = NULL;
+	w->certs_base = NULL;
 	w->n_cert_wds = 0;
+}
+
+/*
+ * Watch the folder holding CERTS for CERTS's own name: a watch on CERTS dies
+ * with it, so a tls.certs removed and made again (rm -r, a restore, a
+ * volume remounted) would go unseen; its re-creation now triggers the reload
+ * that watches the new one. IN_MASK_ADD: the folder may be the config's.
+ */
+static void
+watch_certs_parent(struct watch *w, const char *certs)
+{
+	char *top = xstrdup(certs), *parent, *slash;
+	size_t n = strlen(top);
+
+	while (n > 1 && top[n - 1] == '/')
+		top[--n] = '\0';
+	slash = strrchr(top, '/');
+	free(w->certs_base);
+	w->certs_base = xstrdup(slash ? slash + 1 : top);
+	parent = path_dirname(top);
+	w->certs_parent_wd = inotify_add_watch(w->fd, parent, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+	    IN_ATTRIB | IN_MASK_ADD);
+	if (w->certs_parent_wd < 0)
+		log_warn("%s: cannot watch '%s'", __func__, parent);
+	free(parent);
+	free(top);
 }
 
 /*
@@ -298,8 +334,13 @@ watch_setup(struct watch *w, const char *config_path)
 	w->cfg_wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
 	if (w->cfg_wd < 0)
 		log_warn("%s: cannot watch '%s'", __func__, dir);
-	if (snap != NULL && snap->cfg->n_https > 0 && snap->cfg->tls_certs != NULL)
-		watch_dir_tree(w, snap->cfg->tls_certs, 0);
+	if (snap != NULL && snap->cfg->n_https > 0 && snap->cfg->tls_certs != NULL) {
+		struct dirlist_seen seen = { 0 };
+
+		watch_certs_parent(w, snap->cfg->tls_certs);
+		watch_dir_tree(w, snap->cfg->tls_certs, 0, &seen);
+		dirlist_seen_free(&seen);
+	}
 	free(dir);
 	snapshot_unref(snap);
 }
@@ -332,6 +373,10 @@ watch_read(struct watch *w)
 				else if (ev->wd == w->cfg_wd && ev->len > 0 &&
 				    (strcmp(ev->name, w->cfg_base) == 0 || strncmp(ev->name, "..", 2) == 0))
 					relevant = true;
+				/* tls.certs itself made again, moved in or away */
+				if (ev->wd == w->certs_parent_wd && ev->len > 0 && w->certs_base != NULL &&
+				    strcmp(ev->name, w->certs_base) == 0)
+					relevant = true;
 			}
 			p += sizeof(struct inotify_event) + ev->len;
 		}
@@ -344,7 +389,7 @@ reload_loop(const char *config_path)
 {
 	sigset_t set;
 	int sfd, tfd, rfd, rc = -1;
-	struct watch w = { -1, -1, NULL, NULL, 0 };
+	struct watch w = { -1, -1, NULL, NULL, 0, -1, NULL };
 
 	signals_serve_set(&set);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {

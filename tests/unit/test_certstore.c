@@ -650,6 +650,25 @@ Test(certstore, a_pair_broken_on_reload_keeps_the_version_that_served)
 	certstore_free(d);
 }
 
+/* Issue 14.9: links back up the tree are followed once, by (device, inode), not until the depth limit. */
+Test(certstore, symlink_loops_are_read_once)
+{
+	struct certstore *cs;
+	char path[256];
+
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	cr_assert_eq(sh("mkdir '%s/sub' && mv '%s/one.crt' '%s/one.key' '%s/sub/' && cd '%s' && "
+	    "ln -s . a && ln -s . b && ln -s .. sub/up && ln -s ../sub sub/self", dir, dir, dir, dir, dir), 0);
+	cs = load();
+	cr_assert_eq(dl.errors + dl.unserved, 0);
+	cr_assert_eq(certstore_count(cs), 1, "one pair, not one per path through the links");
+	snprintf(path, sizeof(path), "%s/sub/one.crt", dir);
+	cr_assert_str_eq(certstore_cert_path(cs, 0), path, "the pair is known by its plain path");
+	cr_assert(has_diag(DIAG_WARNING, "/a' is '"));
+	cr_assert(has_diag(DIAG_WARNING, "(a link); read once"));
+	certstore_free(cs);
+}
+
 /* A key and its certificate with other files listed between them are still paired (the lookup past the neighbours). */
 Test(certstore, pairs_far_apart_in_the_listing_are_found)
 {
