@@ -459,24 +459,38 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 	return rc;
 }
 
+/* Whether the peer of FD has sent its FIN: the stream holds nothing more to read, ever. */
+static bool
+peer_closed(int fd)
+{
+	char b;
+
+	return fd >= 0 && recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static void
 completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	const struct listener *l = cls;
 	struct conn *conn = conn_of(c);
-	(void)toe;
+	const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int fd = fi ? fi->connect_fd : -1;
+	bool half_closed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && peer_closed(fd);
 
 	if (conn != NULL)
 		conntrack_idle(conn->track);
-	if (l->kind == LISTEN_HTTPS) {
-		if (conn != NULL && conn->tls != NULL) {
-			const union MHD_ConnectionInfo *fi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (l->kind == LISTEN_HTTPS && conn != NULL && conn->tls != NULL) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
 
-			const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
-
-			certstore_session_flush(conn->tls, fi ? fi->connect_fd : -1, route_connection_closes(v));
-		}
+		certstore_session_flush(conn->tls, fd, half_closed || route_connection_closes(v));
 	}
+	/*
+	 * The client shut its side down after its request: it sends nothing more,
+	 * so the answer is followed by our FIN at once, not after the idle
+	 * deadline (libmicrohttpd with epoll waits for an event that never comes).
+	 */
+	if (half_closed)
+		shutdown(fd, SHUT_WR);
 	if (*req_cls != NULL) {
 		atomic_fetch_sub(&in_flight, 1);
 		*req_cls = NULL;

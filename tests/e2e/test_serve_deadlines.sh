@@ -3,7 +3,8 @@
 # limits.connection_timeout bounds the whole request (accept to a complete request, the TLS
 # handshake included) and each keep-alive wait, however slowly the bytes trickle in; a full
 # listener makes room by closing the connection that has waited longest for its request, so a
-# few addresses cannot hold max_connections; every refusal and close is counted and logged.
+# few addresses cannot hold max_connections; every refusal and close is counted and logged; a
+# half-closed client gets its answer and the FIN at once.
 . "$(dirname "$0")/lib.sh"
 need curl openssl python3
 
@@ -103,6 +104,27 @@ print("tls", results["tls"])
 print("idle", results["idle"])
 print("keepalive_served", served)
 
+# half-closed: a client that sends its request and shuts its write side down gets the answer
+# and then the FIN at once, not after the deadline (plain HTTP, and TLS with a TCP half-close)
+# (whether the FIN arrives with the request or after it varies: five tries each, the slowest counts)
+for kind, port in (("plain", h), ("tls", p)):
+    good, slowest = True, 0.0
+    for _ in range(5):
+        s = connect(port, tls=kind == "tls")
+        s.sendall(REQ)
+        socket.socket.shutdown(s, socket.SHUT_WR)
+        t0 = time.time()
+        ok = answer(s)
+        try:
+            s.settimeout(5)
+            fin = s.recv(4096) == b""
+        except (OSError, ssl.SSLError):
+            fin = True
+        good = good and ok and fin
+        slowest = max(slowest, time.time() - t0)
+        s.close()
+    print(f"halfclose_{kind}", good, round(slowest, 2))
+
 # four addresses hold all 20 slots with silent connections (5 each, the per-address limit);
 # after two seconds a fifth address is still served: the oldest silent one makes room
 def gone(x):
@@ -148,6 +170,10 @@ check "plain HTTP, one byte a second: closed by the 3 s request deadline ($(val 
 check "TLS after its handshake, one byte a second: closed by the request deadline ($(val tls) s)" within "$(val tls)" 5
 check "keep-alive: the next request trickled in is closed 3 s after the answer ($(val idle) s)" within "$(val idle)" 5
 check "a keep-alive client asking every second for 5 s gets every answer ($(val keepalive_served) of 5)" [ "$(val keepalive_served)" = 5 ]
+for k in plain tls; do
+  hc=$(awk -v k="halfclose_$k" '$1 == k { print $2, $3 }' <<<"$out")
+  check "half-closed $k client: the answer, then the FIN at once ($hc s)" python3 -c "import sys; ok, t = sys.argv[1].split(); sys.exit(0 if ok == 'True' and float(t) < 1 else 1)" "$hc"
+done
 check "20 silent connections from 4 addresses were all accepted ($(val hogs_open) open)" [ "$(val hogs_open)" = 20 ]
 check "they do not hold max_connections 20: a fifth address is served" [ "$(val served_when_full)" = True ]
 check "the one that waited longest made room ($(val hogs_open_after) of 20 still open)" [ "$(val hogs_open_after)" = 19 ]
