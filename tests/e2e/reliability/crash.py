@@ -25,7 +25,10 @@ ROUNDS = int(os.environ.get("CRASH_ROUNDS", "60"))
 def config_text(state_dir, max_age, port=None, certs="certs/", n=N):
     lines = []
     if port:
-        lines += [f'listen: {{https: ["127.0.0.1:{port[0]}"], http: [], admin: "127.0.0.1:{port[1]}"}}']
+        # the plain-HTTP listener makes every domain servable (only d0..dN's certificates are
+        # missing): a domain nothing can serve gets no id, and this test wants every id in the zone
+        lines += [f'listen: {{https: ["127.0.0.1:{port[0]}"], http: ["127.0.0.1:{port[2]}"],'
+                  f' admin: "127.0.0.1:{port[1]}"}}']
     lines += [f"tls: {{certs: {certs}}}",
               f"dns: {{state: {state_dir}/mtastsd.state, zone: {state_dir}/mta-sts.zone}}",
               f"defaults: {{mode: enforce, max_age: {max_age}}}", "domains:"]
@@ -100,7 +103,7 @@ try:
     srv = Server(["example.com"])
     try:
         n_zone = 5000
-        port = (srv.port, srv.admin_port)
+        port = (srv.port, srv.admin_port, srv.http_port)
         write(srv.config, config_text("state", 604800, port, n=n_zone).replace(
             "domains:\n", "domains:\n  - {name: example.com, mx: [mail.example.com, backup.example.com]}\n"))
         zone = f"{srv.dir}/state/mta-sts.zone"
