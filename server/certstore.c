@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "privsep.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -342,10 +343,10 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	struct stat dst;
 	const char *first;
 
-	if ((d = opendir(dir)) == NULL) {
+	if ((d = privsep_opendir(dir)) == NULL) {
 		/* the top folder is the configuration's; one below it holds some tenants' pairs only */
 		diag_add(dl, depth == 0 ? DIAG_ERROR : DIAG_UNSERVED, 0, 0, "tls.certs: cannot read folder '%s': %s",
-		    dir, strerror(errno));
+		    dir, errno == EACCES || errno == EPERM ? "permission denied" : strerror(errno));
 		return -1;
 	}
 	/* by (device, inode): a link back up the tree is read once, not until MAX_DEPTH multiplies every pair */
@@ -375,9 +376,17 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 			continue;
 		path = join(dir, dir_len, name, strlen(name));
 		/* readdir's type spares a stat per file; a link (certbot's live/ links into archive/) is followed */
-		if (type != DT_REG && type != DT_DIR)
-			type = stat(path, &st) < 0 ? DT_UNKNOWN : S_ISDIR(st.st_mode) ? DT_DIR :
-			    S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+		if (type != DT_REG && type != DT_DIR) {
+			if (privsep_stat(path, &st) == 0)
+				type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+			else if (errno == EACCES || errno == EPERM) {
+				/* what we may not read is reported as that (a file when it is read), not left out as missing */
+				if (!interesting(name))
+					diag_add(dl, DIAG_WARNING, 0, 0, "cannot read '%s': permission denied", path);
+				type = DT_REG;
+			} else
+				type = DT_UNKNOWN;
+		}
 		if (type == DT_DIR && depth < MAX_DEPTH)
 			scan(path, depth + 1, fl, dl);
 		else if (type == DT_REG && interesting(name)) {
@@ -386,7 +395,8 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 			const struct filerec *r;
 
 			/* a file the previous load read: a stat relative to the open folder tells whether it changed */
-			if ((r = prev_record(fl, path)) != NULL && fstatat(dirfd(d), name, &f->st, 0) == 0)
+			if ((r = prev_record(fl, path)) != NULL &&
+			    (fstatat(dirfd(d), name, &f->st, 0) == 0 || privsep_stat(path, &f->st) == 0))
 				f->was = r;
 			path = NULL;
 		}
@@ -410,7 +420,7 @@ read_now(struct file *f)
 {
 	if (f->data != NULL)
 		return 0;
-	if (read_file_max(f->path, MAX_FILE, &f->data, &f->len, &f->st) < 0) {
+	if (privsep_read_file(f->path, MAX_FILE, &f->data, &f->len, &f->st) < 0) {
 		f->read_errno = errno;
 		f->used = true;
 		return -1;
@@ -446,7 +456,8 @@ report_read_error(const struct file *f, struct diag_list *dl)
 	if (f->read_errno == EFBIG)
 		diag_add(dl, DIAG_WARNING, 0, 0, "'%s' is larger than 1 MiB, ignored", f->path);
 	else if (f->read_errno != 0)
-		diag_add(dl, DIAG_UNSERVED, 0, 0, "cannot read '%s': %s", f->path, strerror(f->read_errno));
+		diag_add(dl, DIAG_UNSERVED, 0, 0, "cannot read '%s': %s", f->path,
+		    f->read_errno == EACCES || f->read_errno == EPERM ? "permission denied" : strerror(f->read_errno));
 }
 
 static struct chain *build_chain(struct cert *c, gnutls_privkey_t key, int *rc);
@@ -1009,6 +1020,26 @@ find_in_dir(struct filelist *fl, const struct file *near, const char *base, size
 	return &fl->v[i - 1];
 }
 
+/*
+ * Whether a file BASE beside NEAR could not be read (its error is reported):
+ * NEAR's pair is then not "without a key", only unreadable. Looked for among
+ * the neighbours only, where sorting puts a pair's files.
+ */
+static bool
+unreadable_near(const struct filelist *fl, const struct file *near, const char *base)
+{
+	size_t at = (size_t)(near - fl->v);
+
+	for (size_t j = at > 3 ? at - 3 : 0; j < fl->n && j <= at + 3; j++) {
+		const struct file *f = &fl->v[j];
+
+		if (j != at && f->read_errno != 0 && f->dir_len == near->dir_len &&
+		    memcmp(f->path, near->path, near->dir_len) == 0 && strcmp(f->base, base) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Index pair IDX of CS under its names, and remember its files for the next reload. */
 static void
 index_cert(struct certstore *cs, size_t idx)
@@ -1115,8 +1146,10 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 
 		if (f->used || strcmp(f->base, "fullchain.pem") != 0)
 			continue;
-		if ((k = find_in_dir(&fl, f, "privkey.pem", 11)) == NULL)
+		if ((k = find_in_dir(&fl, f, "privkey.pem", 11)) == NULL) {
+			f->used = unreadable_near(&fl, f, "privkey.pem");
 			continue;
+		}
 		if ((x = find_in_dir(&fl, f, "cert.pem", 8)) != NULL)
 			x->used = true;
 		if ((x = find_in_dir(&fl, f, "chain.pem", 9)) != NULL)
@@ -1135,7 +1168,7 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 		static const char *const exts[] = { "crt", "pem", "cer" };
 		struct file *k = &fl.v[i];
 
-		if (k->used || strcmp(k->ext, "key") != 0)
+		if ((k->used && k->read_errno == 0) || strcmp(k->ext, "key") != 0)
 			continue;
 		for (size_t e = 0; e < 3; e++) {
 			size_t stem = (size_t)(k->ext - k->base);	/* "NAME." */
@@ -1147,7 +1180,10 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 			memcpy(base, k->base, stem);
 			memcpy(base + stem, exts[e], 4);
 			if ((f = find_in_dir(&fl, k, base, stem + 3)) != NULL) {
-				add_pair(&ps, f, k);
+				if (k->read_errno != 0)
+					f->used = true;	/* its key is unreadable (reported), not missing */
+				else
+					add_pair(&ps, f, k);
 				break;
 			}
 		}

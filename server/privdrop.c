@@ -3,6 +3,7 @@
 #define _GNU_SOURCE	/* setresuid, setresgid */
 #include "privdrop.h"
 #include "log.h"
+#include "privsep.h"
 
 #include <errno.h>
 #include <grp.h>
@@ -18,9 +19,17 @@ warn_unreadable(const struct config *cfg)
 {
 	if (access(cfg->path, R_OK) != 0)
 		log_warn("config '%s' is not readable by user '%s': reloads will fail", cfg->path, cfg->user);
-	if (access(cfg->tls_certs, R_OK | X_OK) != 0)
+	if (access(cfg->tls_certs, R_OK | X_OK) != 0 && !privsep_running())
 		log_warn("certificate folder '%s' is not readable by user '%s': reloads will fail",
 		    cfg->tls_certs, cfg->user);
+}
+
+bool
+privdrop_needed(const struct config *cfg)
+{
+	struct passwd *pw;
+
+	return geteuid() == 0 && cfg->user != NULL && (pw = getpwnam(cfg->user)) != NULL && pw->pw_uid != 0;
 }
 
 int

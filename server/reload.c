@@ -4,6 +4,7 @@
 #include "dirlist.h"
 #include "log.h"
 #include "metrics.h"
+#include "privsep.h"
 #include "signals.h"
 #include "snapshot.h"
 #include "util.h"
@@ -243,9 +244,9 @@ watch_dir_tree(struct watch *w, const char *dir, int depth, struct dirlist_seen 
 	int wd;
 
 	/* a link back up the tree would otherwise be walked until MAX_WATCH_DEPTH, 4^8 times for four links */
-	if (stat(dir, &dst) == 0 && !dirlist_seen_add(seen, dst.st_dev, dst.st_ino, dir, NULL))
+	if (privsep_stat(dir, &dst) == 0 && !dirlist_seen_add(seen, dst.st_dev, dst.st_ino, dir, NULL))
 		return;
-	wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+	wd = privsep_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
 	    IN_DELETE | IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
 	if (wd < 0) {
 		log_warn("%s: cannot watch '%s'", __func__, dir);
@@ -253,7 +254,7 @@ watch_dir_tree(struct watch *w, const char *dir, int depth, struct dirlist_seen 
 	}
 	w->cert_wds = xreallocarray(w->cert_wds, w->n_cert_wds + 1, sizeof(int));
 	w->cert_wds[w->n_cert_wds++] = wd;
-	if (depth >= MAX_WATCH_DEPTH || (d = opendir(dir)) == NULL)
+	if (depth >= MAX_WATCH_DEPTH || (d = privsep_opendir(dir)) == NULL)
 		return;
 	while ((de = readdir(d)) != NULL) {
 		char *path;
@@ -262,7 +263,7 @@ watch_dir_tree(struct watch *w, const char *dir, int depth, struct dirlist_seen 
 		if (de->d_name[0] == '.' || de->d_type == DT_REG)
 			continue;	/* readdir's type spares a stat per file: 200,000 of them with 100,000 pairs */
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (de->d_type == DT_DIR || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+		if (de->d_type == DT_DIR || (privsep_stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
 			watch_dir_tree(w, path, depth + 1, seen);
 		free(path);
 	}

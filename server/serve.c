@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privdrop.h"
+#include "privsep.h"
 #include "reload.h"
 #include "signals.h"
 #include "snapshot.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* design.md: a domain nothing can serve gets no new id published until it can be */
 static int
@@ -64,6 +66,9 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	signals_serve_set(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* forked before any thread exists and before any key is in memory: the reader holds none */
+	if (geteuid() == 0)
+		(void)privsep_start();
 
 	if (certstore_global_init() < 0)
 		return EXIT_INVALID;
@@ -92,7 +97,11 @@ cmd_serve(const char *config_path, int argc, char **argv)
 		certstore_global_deinit();
 		return EXIT_INVALID;
 	}
-	/* ports are bound and keys loaded: root is no longer needed */
+	/* ports are bound and keys loaded: root is no longer needed, but to open what is under tls.certs */
+	if (privdrop_needed(snap->cfg) && snap->cfg->n_https > 0 && snap->cfg->tls_certs != NULL)
+		(void)privsep_lock(snap->cfg->tls_certs);
+	else
+		privsep_stop();
 	if (privdrop_apply(snap->cfg) < 0) {
 		http_shutdown(h);
 		snapshot_unref(snap);
@@ -108,6 +117,7 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	rc = reload_loop(config_path);
 	dnspush_stop();
 	http_shutdown(h);
+	privsep_stop();
 	snapshot_publish(NULL);
 	certstore_global_deinit();
 	log_info("stopped");

@@ -171,6 +171,13 @@ int
 read_file_max(const char *path, size_t max, char **out, size_t *len, struct stat *st_out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	return read_fd_max(fd, max, out, len, st_out);
+}
+
+int
+read_fd_max(int fd, size_t max, char **out, size_t *len, struct stat *st_out)
+{
 	struct stat st;
 	struct buf b = {0};
 	ssize_t n;

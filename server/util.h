@@ -40,6 +40,8 @@ int read_file(const char *path, char **out, size_t *len);
  */
 struct stat;
 int read_file_max(const char *path, size_t max, char **out, size_t *len, struct stat *st);
+/* The same from FD (open for reading; -1 fails with errno as it is), which is closed in every case. */
+int read_fd_max(int fd, size_t max, char **out, size_t *len, struct stat *st);
 
 /* Join DIR and PATH unless PATH is absolute; result owned by the caller. */
 char *path_join(const char *dir, const char *path);
