@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
 """Least privilege: started as root with `user:`, mtastsd binds a privileged port, loads its
 keys, then runs as that user and group with no way back to root; reloads still work with keys
-readable by that user, and a key only root can read fails the reload (the old one keeps
-serving). As root without `user:` it runs but warns."""
+readable by that user; a key only root can read, in a folder the user owns (so the privileged
+reader refuses it too), leaves only its own domain without a certificate, logged as
+'permission denied' with the reader's reason. As root without `user:` it runs but warns."""
 import os
 import pwd
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -81,16 +83,26 @@ try:
     key = os.path.join(srv.certs, "mta-sts.example.org.key")
     os.chown(key, 0, 0)
     os.chmod(key, 0o600)
-    failed0 = srv.metric('mtastsd_reloads_total{result="failed"}')
-    changed = reload_and_get("enforce")
-    time.sleep(0.5)
-    r.check(not changed and srv.metric('mtastsd_reloads_total{result="failed"}') > failed0,
-            "a key only root can read fails the reload, counted")
-    st, _, body = srv.get("example.org")
-    r.check(st == 200 and body == srv.expected_body("example.org", mode="testing"),
-            "and the previous policy keeps serving")
+    # the folder is nobody's, so the privileged reader refuses it too: only example.org is hit
+    srv.write_config(srv.domains, mode="enforce")
+    srv.proc.send_signal(signal.SIGHUP)
+    want = f"cannot read '{key}': permission denied"
+    deadline = time.time() + 5
+    while want not in open(srv.log.name).read() and time.time() < deadline:
+        time.sleep(0.05)
     log = open(srv.log.name).read()
-    r.check("mta-sts.example.org.key" in log, "the log names the unreadable key")
+    r.check(want in log, "a key only root can read is logged as 'permission denied', naming it")
+    r.check("the privileged reader refused" in log and "can be changed by others than root" in log,
+            "with the reason the privileged reader refused it (its folder is nobody's)")
+    st, _, body = srv.get("example.com")
+    r.check(st == 200 and body == srv.expected_body("example.com", mode="enforce"),
+            "the reload still took effect for the other domain")
+    try:
+        srv.get("example.org")
+        refused = False
+    except (ssl.SSLError, OSError):
+        refused = True
+    r.check(refused, "the domain of the unreadable key gets no certificate (no wrong one either)")
     r.check(srv.stop() == 0, "SIGTERM exits 0 as nobody")
 finally:
     srv.cleanup()
