@@ -628,6 +628,8 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	} else {
 		out = render(cfg, &st, &ch, now, side, fmt, &probs, err, sizeof(err));
 	}
+	if (side == ZONE_CUSTOMER && cfg->dns_host_target == NULL)
+		fprintf(stderr, "mtastsd: dns: warning: %s\n", ZONE_NO_HOST_TARGET);
 	if (out == NULL) {
 		fprintf(stderr, "mtastsd: dns: %s\n", err);
 	} else {
@@ -1279,6 +1281,10 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 		    " (`dns` keeps saying so, and nsupdate scripts keep deleting them, until %s)",
 		    st.d[i].name, until);
 	}
+	if (cfg->dns_delegate_zone != NULL && cfg->dns_host_target == NULL)
+		diag_add(dl, DIAG_WARNING, 0, 0, "dns.delegate_zone '%s' without dns.host_target: `dns --side customer` "
+		    "cannot say where each customer's mta-sts.<domain> must point; set dns.host_target to the host "
+		    "that serves the policies", cfg->dns_delegate_zone);
 	for (size_t i = 0; i < cfg->n_domains; i++) {
 		struct zone_params zp = { .host_target = cfg->dns_host_target };
 		const struct config_domain *d = &cfg->domains[i];

@@ -183,6 +183,12 @@ build(const struct zone_params *p, const char *name, const char *id, const char 
 }
 
 bool
+zone_policy_host_unknown(const struct zone_params *p)
+{
+	return p->side == ZONE_CUSTOMER && p->host_target == NULL;
+}
+
+bool
 zone_is_host_target(const struct zone_params *p, const char *name)
 {
 	const char *t = p->host_target;
@@ -291,6 +297,8 @@ header(struct buf *b, const struct zone_params *p, size_t n, const char *what)
 	else if (p->side == ZONE_CUSTOMER)
 		buf_printf(b, "; customer side: each domain publishes these once, in its own zone");
 	buf_puts(b, "\n");
+	if (zone_policy_host_unknown(p))
+		buf_printf(b, "; %s\n", ZONE_NO_HOST_TARGET);
 }
 
 static void
@@ -319,11 +327,15 @@ render_bind(struct buf *b, const struct zone_params *p, const struct zone_domain
 		domain_comment(b, &d[i]);
 		if (rs[i].unfit != NULL)
 			buf_printf(b, "; records of %s not published: %s\n", d[i].name, rs[i].unfit);
+
 		else if (p->side != ZONE_PROVIDER && zone_is_host_target(p, d[i].name))
 			buf_printf(b, "; mta-sts.%s is dns.host_target itself: give it A/AAAA records, no CNAME\n",
 			    d[i].name);
 		for (size_t k = 0; k < rs[i].n; k++)
 			rec_line(b, "", &rs[i].r[k], p->ttl);
+		if (rs[i].unfit == NULL && zone_policy_host_unknown(p))
+			buf_printf(b, "; for mta-sts.%s. add A/AAAA records (or a CNAME) pointing at the server of the"
+			    " policies: mtastsd does not know it\n", d[i].name);
 	}
 	for (size_t i = 0; i < p->n_expired; i++)
 		buf_printf(b, ";\n; %s: retirement over: its records are no longer published, delete them\n",
@@ -366,6 +378,11 @@ render_json(struct buf *b, const struct zone_params *p, const struct zone_domain
 {
 	buf_printf(b, "{\n  \"generator\": \"mtastsd %s\",\n  \"side\": \"%s\",\n  \"ttl\": %lu,\n",
 	    MTASTSD_VERSION, side_name(p->side), p->ttl);
+	if (zone_policy_host_unknown(p)) {
+		buf_puts(b, "  \"policy_host\": null,\n  \"warnings\": [");
+		json_str(b, ZONE_NO_HOST_TARGET, strlen(ZONE_NO_HOST_TARGET));
+		buf_puts(b, "],\n");
+	}
 	buf_puts(b, "  \"domains\": [");
 	for (size_t i = 0; i < n; i++) {
 		char when[21];

@@ -57,6 +57,17 @@ char *zone_render(const struct zone_params *p, const struct zone_domain *domains
     enum zone_format format, char *err, size_t errlen);
 
 /*
+ * Whether the customer side of P cannot name the target of each
+ * mta-sts.<domain> (dns.delegate_zone without dns.host_target): the output
+ * then says, per domain, what the customer must add, and why it is not
+ * written (ZONE_NO_HOST_TARGET).
+ */
+bool zone_policy_host_unknown(const struct zone_params *p);
+#define ZONE_NO_HOST_TARGET "no dns.host_target: each customer must also point mta-sts.<domain> at the server " \
+	"of the policies (A/AAAA, or a CNAME to its host); set dns.host_target to that host to have the CNAMEs " \
+	"written here"
+
+/*
  * Whether P's host_target is mta-sts.NAME itself: the policy host of NAME
  * then gets no CNAME (it would point at itself).
  */

@@ -197,6 +197,16 @@ grep -qx '_mta-sts.a.example. 3600 IN CNAME _mta-sts.a.example.sts.provider.exam
 grep -qx 'mta-sts.a.example. 3600 IN CNAME mta-sts.provider.example.' "$work/cust" || fail "customer policy host CNAME"
 grep -q 'TXT' "$work/cust" && fail "customer side contains TXT records"
 "$MTASTSD" --help | grep -q 'provider (default)' || fail "--help does not name the default side"
+# without host_target the customer side still says what the customer adds for the policy host, and warns
+sed -i '/^  host_target: mta-sts.provider.example$/d' "$cfg"
+SOURCE_DATE_EPOCH=1767600000 "$MTASTSD" -c "$cfg" dns --side customer >"$work/cust2" 2>"$work/err" || fail "customer side without host_target"
+grep -qx '; for mta-sts.a.example. add A/AAAA records (or a CNAME) pointing at the server of the policies: mtastsd does not know it' "$work/cust2" ||
+  fail "the customer side omits the policy host: $(cat "$work/cust2")"
+grep -q '^mtastsd: dns: warning: no dns.host_target: each customer must also point mta-sts.<domain> at the server' "$work/err" ||
+  fail "dns --side customer does not warn: $(cat "$work/err")"
+SOURCE_DATE_EPOCH=1767600000 "$MTASTSD" -c "$cfg" check >/dev/null 2>"$work/err" || fail "check without host_target exited $?"
+grep -q "warning: dns.delegate_zone 'sts.provider.example' without dns.host_target" "$work/err" ||
+  fail "check says nothing of the missing host_target: $(cat "$work/err")"
 
 # a clock far in the future is refused before it writes any id (at year 9999 no change could be published again)
 cp "$state" "$work/state.before"

@@ -796,3 +796,27 @@ Test(dnscmd, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setu
 	config_free(cfg);
 	config_free(cfg2);
 }
+
+Test(dnscmd, check_warns_of_a_delegate_zone_without_host_target, .init = setup, .fini = teardown)
+{
+	struct config *cfg;
+	size_t e, w;
+	char *m;
+
+	dns_extra = "  delegate_zone: sts.provider.example\n";
+	cfg = load("", two);
+	m = check_messages(cfg, &e, &w);
+	cr_assert_eq(e, 0, "%s", m);
+	cr_assert_eq(w, 1, "%s", m);
+	cr_assert(strstr(m, "dns.delegate_zone 'sts.provider.example' without dns.host_target: `dns --side customer`"
+	    " cannot say where each customer's mta-sts.<domain> must point; set dns.host_target to the host that"
+	    " serves the policies") != NULL, "%s", m);
+	free(m);
+	config_free(cfg);
+	dns_extra = "  delegate_zone: sts.provider.example\n  host_target: mta-sts.provider.example\n";
+	cfg = load("", two);
+	m = check_messages(cfg, &e, &w);
+	cr_assert_eq(e + w, 0, "%s", m);
+	free(m);
+	config_free(cfg);
+}

@@ -428,3 +428,35 @@ Test(zone, host_target_of_a_configured_domain_gets_no_cname_to_itself)
 	cr_assert(strstr(out, "\nmta-sts.example.org. 300 IN CNAME mta-sts.xexample.org.\n") != NULL, "%s", out);
 	free(out);
 }
+
+Test(zone, customer_side_without_host_target_says_what_the_policy_host_needs)
+{
+	struct zone_params p = { .side = ZONE_CUSTOMER, .ttl = 3600, .delegate_zone = "sts.provider.example" };
+	char *out = render(&p, doms, 2, ZONE_BIND);
+
+	cr_assert(strstr(out, "\n; no dns.host_target: each customer must also point mta-sts.<domain> at the server of"
+	    " the policies (A/AAAA, or a CNAME to its host); set dns.host_target to that host to have the CNAMEs"
+	    " written here\n") != NULL, "%s", out);
+	cr_assert(strstr(out, "\n_mta-sts.example.com. 3600 IN CNAME _mta-sts.example.com.sts.provider.example.\n"
+	    "_smtp._tls.example.com. 3600 IN CNAME _smtp._tls.example.com.sts.provider.example.\n"
+	    "; for mta-sts.example.com. add A/AAAA records (or a CNAME) pointing at the server of the policies:"
+	    " mtastsd does not know it\n") != NULL, "%s", out);
+	cr_assert(strstr(out, "; for mta-sts.example.org. add A/AAAA records") != NULL, "%s", out);
+	free(out);
+	out = render(&p, doms, 2, ZONE_JSON);
+	cr_assert(strstr(out, "\"policy_host\": null,\n  \"warnings\": [\"no dns.host_target: each customer must") != NULL,
+	    "%s", out);
+	free(out);
+	/* with host_target the CNAME is written, and nothing is said */
+	p.host_target = "mta-sts.provider.example";
+	out = render(&p, doms, 2, ZONE_BIND);
+	cr_assert(strstr(out, "no dns.host_target") == NULL, "%s", out);
+	cr_assert(strstr(out, "; for mta-sts.") == NULL, "%s", out);
+	free(out);
+	/* the provider side never has the policy hosts */
+	p.side = ZONE_PROVIDER;
+	p.host_target = NULL;
+	out = render(&p, doms, 2, ZONE_BIND);
+	cr_assert(strstr(out, "no dns.host_target") == NULL, "%s", out);
+	free(out);
+}
