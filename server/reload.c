@@ -385,11 +385,42 @@ watch_read(struct watch *w)
 	return relevant;
 }
 
+/*
+ * Arm VFD (CLOCK_REALTIME) for the next time a pair of the serving store
+ * comes into or goes out of validity. Handshakes follow the clock on their
+ * own; what is published and counted as served is judged again then.
+ */
+static void
+validity_arm(int vfd)
+{
+	struct snapshot *snap = snapshot_current();
+	time_t t = snap ? certstore_next_change(snap->certs, time(NULL)) : 0;
+	struct itimerspec its = { { 0, 0 }, { t, 0 } };
+
+	snapshot_unref(snap);
+	if (vfd >= 0 && timerfd_settime(vfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+		log_warn("%s: timerfd_settime", __func__);
+}
+
+/* A pair came into or went out of validity: the serving snapshot is judged again, and published. */
+static void
+validity_now(void)
+{
+	struct snapshot *snap = snapshot_current();
+
+	if (snap == NULL)
+		return;
+	log_info("a certificate came into or went out of validity: judging what is served again");
+	report_unserved(snap);
+	reload_publish(snap);
+	snapshot_unref(snap);
+}
+
 int
 reload_loop(const char *config_path)
 {
 	sigset_t set;
-	int sfd, tfd, rfd, rc = -1;
+	int sfd, tfd, rfd, vfd, rc = -1;
 	struct watch w = { -1, -1, NULL, NULL, 0, -1, NULL };
 
 	signals_serve_set(&set);
@@ -405,13 +436,18 @@ reload_loop(const char *config_path)
 		close(sfd);
 		return -1;
 	}
+	/* without it, only the handshakes follow certificates into and out of validity */
+	if ((vfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+		log_warn("%s: timerfd_create", __func__);
 	watch_setup(&w, config_path);
 	for (;;) {
 		/* poll ignores a negative fd: w.fd without inotify */
-		struct pollfd pfd[4] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 }, { rfd, POLLIN, 0 } };
+		struct pollfd pfd[5] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 }, { rfd, POLLIN, 0 },
+			{ vfd, POLLIN, 0 } };
 
 		retry_arm(rfd);
-		if (poll(pfd, 4, -1) < 0) {
+		validity_arm(vfd);
+		if (poll(pfd, 5, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("%s: poll", __func__);
@@ -462,7 +498,15 @@ reload_loop(const char *config_path)
 			if (read(rfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp))
 				retry_now();
 		}
+		if (pfd[4].revents & POLLIN) {
+			unsigned long long exp;
+
+			if (read(vfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp))
+				validity_now();
+		}
 	}
+	if (vfd >= 0)
+		close(vfd);
 	watch_close(&w);
 	close(rfd);
 	close(tfd);
