@@ -14,8 +14,22 @@ COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTS=OFF -DENABLE_WERROR=ON \
  && cmake --build /build -j"$(nproc)" \
  && strip /build/mtastsd \
- && ./scripts/rootfs /build/mtastsd /rootfs
+ && ./scripts/rootfs /build/mtastsd /rootfs \
+ && ./scripts/runtime-packages /build/mtastsd >/build/runtime-packages
 
+# The DNS publisher of config/kubernetes: mtastsd beside nsupdate and a shell, its libraries
+# from apt (the packages scripts/runtime-packages found). Only built when asked for:
+#   docker build --target tools -t mtastsd-tools .
+FROM debian:12-slim AS tools
+COPY --from=build /build/runtime-packages /tmp/runtime-packages
+RUN apt-get update -qq \
+ && xargs -a /tmp/runtime-packages apt-get install -y -qq --no-install-recommends bind9-dnsutils ca-certificates publicsuffix \
+ && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages
+COPY --from=build /build/mtastsd /usr/sbin/mtastsd
+USER 10001:10001
+ENV MTASTSD_CONFIG=/etc/mtastsd/mtastsd.yaml
+
+# The server image (the last stage: what `docker build .` gives)
 FROM debian:12-slim
 COPY --from=build /rootfs/ /
 USER 10001:10001

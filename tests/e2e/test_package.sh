@@ -12,7 +12,9 @@ bad() { echo "FAIL $*"; fail=$((fail + 1)); }
 
 # --- Dockerfile: stages, and every file they name exists
 df=Dockerfile
-[ "$(grep -c '^FROM debian:12-slim' $df)" -eq 2 ] && ok "dockerfile: two stages on debian:12-slim" || bad "dockerfile: stages"
+[ "$(grep -c '^FROM debian:12-slim' $df)" -eq 3 ] && grep -q '^FROM debian:12-slim AS tools$' $df \
+  && [ "$(grep '^FROM' $df | tail -n1)" = "FROM debian:12-slim" ] \
+  && ok "dockerfile: build, tools and (last, the default) server stages on debian:12-slim" || bad "dockerfile: stages"
 grep -q '^RUN ./scripts/install-deps' $df && ok "dockerfile: build stage uses scripts/install-deps" || bad "dockerfile: install-deps"
 grep -q 'scripts/rootfs' $df && ok "dockerfile: runtime files come from scripts/rootfs" || bad "dockerfile: rootfs"
 missing=
@@ -24,11 +26,23 @@ for f in $(grep -o 'scripts/[a-z-]*' $df | sort -u) $(grep -o 'config/[a-z.]*yam
   [ -e "$f" ] || missing+=" $f"
 done
 [ -z "$missing" ] && ok "dockerfile: every named file exists" || bad "dockerfile: missing:$missing"
-[ "$(awk '/^FROM/{s++} s==2 && /^(COPY|ADD|RUN)/' $df | grep -vc -- '--from=build /rootfs/ /')" -eq 0 ] \
+[ "$(awk '/^FROM/{s++} s==3 && /^(COPY|ADD|RUN)/' $df | grep -vc -- '--from=build /rootfs/ /')" -eq 0 ] \
   && ok "dockerfile: runtime stage only copies the assembled rootfs" || bad "dockerfile: runtime stage adds more"
 grep -q '^USER 10001' $df && grep -q '^STOPSIGNAL SIGTERM' $df && grep -q '^HEALTHCHECK' $df \
   && grep -q '^EXPOSE 8443 8080 9100' $df && grep -q '^VOLUME \["/etc/mtastsd", "/var/lib/mtastsd"\]' $df \
   && ok "dockerfile: non-root user, stop signal, healthcheck, ports, volumes" || bad "dockerfile: runtime settings"
+# the tools stage (the Kubernetes DNS publisher) installs what the binary links, found from it
+want_pkgs=$(scripts/runtime-packages "$MTASTSD" | tr '\n' ' ')
+absent=
+for p in libcurl3-gnutls libmicrohttpd12 libgnutls30 libyaml-0-2; do
+  grep -qw "$p" <<<"$want_pkgs" || absent+=" $p"
+done
+for p in $want_pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || absent+=" $p(not a package here)"
+done
+[ -z "$absent" ] && awk '/^FROM .* AS tools/{t=1} /^FROM/ && !/AS tools/{t=0} t' $df | grep -q 'runtime-packages.*bind9-dnsutils' \
+  && ok "dockerfile: the tools stage installs the binary's libraries ($want_pkgs) and nsupdate" \
+  || bad "dockerfile: tools stage:$absent"
 
 # --- the runtime file system, run from a read-only chroot
 if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
