@@ -53,7 +53,7 @@ struct conn {
 };
 
 /* Fixed answers shared by every snapshot: 400, 404, 405 and 421 do not depend on the config. */
-static struct MHD_Response *resp_400, *resp_404, *resp_405, *resp_421;
+static struct MHD_Response *resp_ok, *resp_400, *resp_404, *resp_405, *resp_421;
 static atomic_uint in_flight;
 static char request_marker;
 
@@ -310,7 +310,7 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	r = route(snap, &req);
 	switch (r.status) {
 	case 200:
-		resp = r.site->prebuilt;
+		resp = r.health ? resp_ok : r.site->prebuilt;
 		break;
 	case 400:
 		resp = resp_400;
@@ -325,7 +325,9 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 		resp = resp_404;
 		break;
 	}
-	access_line(c, l, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
+	/* a balancer checks every few seconds: counted, not logged */
+	if (!r.health)
+		access_line(c, l, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
 	/* header and body leave as one TLS record and one send, flushed in completed() */
 	if (conn != NULL)
 		certstore_session_cork(conn->tls);
@@ -709,12 +711,13 @@ http_start(struct snapshot *snap)
 {
 	const struct config *cfg = snap->cfg;
 	struct http *h = xcalloc(1, sizeof(*h));
-	static const char b400[] = "bad request\n", b404[] = "not found\n", b405[] = "method not allowed\n",
+	static const char bok[] = "ok\n", b400[] = "bad request\n", b404[] = "not found\n", b405[] = "method not allowed\n",
 	    b421[] = "misdirected request: the Host header does not match the TLS server name\n";
 
 	if (resp_404 == NULL) {
 		/* a malformed request may have desynchronised the stream: the connection closes */
 		resp_400 = make_response(b400, sizeof(b400) - 1, false, true);
+		resp_ok = make_response(bok, sizeof(bok) - 1, false, false);
 		resp_404 = make_response(b404, sizeof(b404) - 1, false, false);
 		resp_405 = make_response(b405, sizeof(b405) - 1, true, false);
 		/* the client should retry on a connection whose SNI names the host it wants */
@@ -778,9 +781,10 @@ http_shutdown(struct http *h)
 	free(h->l);
 	snapshot_unref(h->boot);
 	free(h);
+	MHD_destroy_response(resp_ok);
 	MHD_destroy_response(resp_400);
 	MHD_destroy_response(resp_404);
 	MHD_destroy_response(resp_405);
 	MHD_destroy_response(resp_421);
-	resp_400 = resp_404 = resp_405 = resp_421 = NULL;
+	resp_ok = resp_400 = resp_404 = resp_405 = resp_421 = NULL;
 }

@@ -9,12 +9,13 @@
 static const char body_400[] = "bad request\n";
 static const char body_404[] = "not found\n";
 static const char body_405[] = "method not allowed\n";
+static const char body_ok[] = "ok\n";
 static const char body_421[] = "misdirected request: the Host header does not match the TLS server name\n";
 
 static struct route_result
 fixed(unsigned status, const char *body, size_t len, bool head)
 {
-	struct route_result r = { status, NULL, "text/plain", NULL, body, len, !head };
+	struct route_result r = { status, NULL, "text/plain", NULL, body, len, !head, false };
 
 	if (status == 405)
 		r.allow = ROUTE_ALLOW;
@@ -209,8 +210,17 @@ route(const struct snapshot *snap, const struct route_request *req)
 		name = host_ok < 0 ? NULL : host_c;
 	else
 		name = sni_ok < 0 ? NULL : sni_c;	/* HTTP/1.0 without Host: the SNI names the site */
-	if (name == NULL || (site = snapshot_site(snap, name)) == NULL)
+	if (name == NULL || (site = snapshot_site(snap, name)) == NULL) {
+		/* a policy host never has this path; a balancer checking a backend address does */
+		if (req->sni == NULL && path_is(path, ROUTE_HEALTH_PATH) == 1) {
+			if (req->method == NULL || (!head && strcmp(req->method, "GET") != 0))
+				return fixed(405, body_405, sizeof(body_405) - 1, head);
+			r = fixed(200, body_ok, sizeof(body_ok) - 1, head);
+			r.health = true;
+			return r;
+		}
 		return fixed(404, body_404, sizeof(body_404) - 1, head);
+	}
 	if (!match)
 		return fixed(404, body_404, sizeof(body_404) - 1, head);
 	if (req->method == NULL || (!head && strcmp(req->method, "GET") != 0))

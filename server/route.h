@@ -9,6 +9,7 @@
 #include "snapshot.h"
 
 #define ROUTE_POLICY_PATH "/.well-known/mta-sts.txt"
+#define ROUTE_HEALTH_PATH "/healthz"
 #define ROUTE_ALLOW "GET, HEAD"
 
 /* One request as received; nothing in it is decoded or trimmed yet. */
@@ -29,6 +30,7 @@ struct route_result {
 	const char *body;		/* the full body as a GET gets it (static or the site's) */
 	size_t body_len;		/* its length: the Content-Length, also for HEAD */
 	bool send_body;			/* false for HEAD */
+	bool health;			/* a balancer's health check (200, body "ok") */
 };
 
 /*
@@ -46,7 +48,10 @@ struct route_result {
  *    characters are decoded (RFC 3986 section 6.2.2; an encoded NUL, `/` or
  *    `?` stays encoded and never matches); the query does not count: 404;
  *  - GET: 200 with the policy; HEAD: the same without body; else 405.
- * Never a redirect. Pure: no I/O, no allocation.
+ * One exception, for balancers that check the traffic port: on plain HTTP
+ * (no SNI), ROUTE_HEALTH_PATH for a host that is no policy host (a backend
+ * address, or no Host in HTTP/1.0) is a health check: 200 "ok" (GET, HEAD;
+ * else 405), with `health` set. Never a redirect. Pure: no I/O, no allocation.
  */
 struct route_result route(const struct snapshot *snap, const struct route_request *req);
 

@@ -91,6 +91,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	decoded_path(field[3], path, sizeof(path));
 	switch (rr.status) {
 	case 200:
+		/* a health check only on plain HTTP, for its path */
+		if (rr.health) {
+			if (req.sni != NULL || rr.site != NULL || strcmp(path, ROUTE_HEALTH_PATH) != 0)
+				__builtin_trap();
+			break;
+		}
 		/* a policy is only ever the rendered body of a configured domain, for GET or HEAD */
 		if (rr.site == NULL || rr.body_len != rr.site->body_len ||
 		    memcmp(rr.body, rr.site->body, rr.body_len) != 0 ||

@@ -337,6 +337,30 @@ Test(route, every_site_has_its_host_and_body)
 	cr_assert_null(snapshot_site(snap, "example.com"));
 }
 
+Test(route, health_check_on_plain_http_for_backend_addresses_only)
+{
+	static const char *const hosts[] = { "10.0.0.11:8080", "127.0.0.1", "[::1]:8080", "lb-check.internal" };
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		struct route_result r = rt(snap, NULL, hosts[i], "GET", "/healthz");
+
+		cr_assert_eq(r.status, 200, "host '%s'", hosts[i]);
+		cr_assert(r.health);
+		cr_assert_null(r.site);
+		cr_assert_eq(r.body_len, 3);
+		cr_assert(memcmp(r.body, "ok\n", 3) == 0);
+		cr_assert_not(rt(snap, NULL, hosts[i], "HEAD", "/healthz").send_body);
+		cr_assert_eq(rt(snap, NULL, hosts[i], "POST", "/healthz").status, 405);
+	}
+	cr_assert(rt10(NULL, NULL, "/healthz").health);
+	/* a policy host keeps its one path; TLS listeners have no health path */
+	cr_assert_eq(rt(snap, NULL, "mta-sts.example.com", "GET", "/healthz").status, 404);
+	cr_assert_eq(rt(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", "/healthz").status, 404);
+	cr_assert_eq(rt10("mta-sts.example.com", NULL, "/healthz").status, 404);
+	cr_assert_eq(rt(snap, NULL, "10.0.0.11", "GET", "/metrics").status, 404);
+	cr_assert_not(rt(snap, NULL, "mta-sts.example.com", "GET", PATH).health);
+}
+
 Test(route, connection_close_token)
 {
 	cr_assert(route_connection_closes("close"));

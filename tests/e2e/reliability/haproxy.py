@@ -48,6 +48,7 @@ try:
     with open(cfg, "w") as f:
         f.write(f"""global
   maxconn 1000
+  stats socket {os.path.join(srv.dir, "haproxy.sock")} level user
 defaults
   timeout connect 2s
   timeout client 20s
@@ -73,7 +74,8 @@ frontend term
   default_backend bh
 backend bh
   mode http
-  server sh 127.0.0.1:{ports["ph"]}
+  option httpchk GET /healthz
+  server sh 127.0.0.1:{ports["ph"]} check inter 300 fall 1 rise 1
 """)
     hap = subprocess.Popen(["haproxy", "-db", "-f", cfg], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
@@ -102,6 +104,31 @@ backend bh
     seen = access_clients()
     r.check(("127.0.0.2", "mta-sts.example.com") in seen and ("127.0.0.3", "mta-sts.example.org") in seen,
             f"access log shows the clients' own addresses, not HAProxy's: {seen[-3:]}")
+
+    # the README's health check on the traffic port of a plain-HTTP backend marks it UP
+    import socket as _s
+
+    def server_status():
+        with _s.socket(_s.AF_UNIX) as u:
+            u.connect(os.path.join(srv.dir, "haproxy.sock"))
+            u.sendall(b"show stat\n")
+            data = b""
+            while True:
+                c = u.recv(65536)
+                if not c:
+                    break
+                data += c
+        for line in data.decode().splitlines():
+            f = line.split(",")
+            if len(f) > 17 and f[0] == "bh" and f[1] == "sh":
+                return f[17]
+        return "?"
+    deadline = time.time() + 10
+    status = server_status()
+    while not status.startswith("UP") and time.time() < deadline:
+        time.sleep(0.2)
+        status = server_status()
+    r.check(status.startswith("UP"), f"HAProxy option httpchk GET /healthz on the plain-HTTP traffic port: backend {status}")
 
     # TLS terminated at HAProxy, X-Forwarded-For from a trusted proxy
     ctx = ssl.create_default_context(cafile=srv.ca)
