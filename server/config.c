@@ -945,7 +945,7 @@ rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain
 	hmap_free(&set);
 }
 
-static const char *const domain_keys[] = { "name", "mode", "max_age", "mx", "tlsrpt", NULL };
+static const char *const domain_keys[] = { "name", "mode", "max_age", "mx", "tlsrpt", "zone", NULL };
 static const char *const defaults_keys[] = { "mode", "max_age", "mx", "tlsrpt", NULL };
 
 struct domain_arg {
@@ -954,6 +954,7 @@ struct domain_arg {
 	const char *where;
 	struct ynode *name_node;
 	struct ynode *mx_node;
+	struct ynode *zone_node;
 };
 
 static void domain_field(struct ctx *, const char *, struct ynode *, struct ynode *, void *);
@@ -1021,6 +1022,11 @@ domain_field(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, v
 	} else if (strcmp(key, "tlsrpt") == 0) {
 		da->set.tlsrpt = true;
 		rua_list(c, v, da->where, d);
+	} else if (strcmp(key, "zone") == 0) {
+		/* the name is checked against the domain once both are read */
+		free(d->zone);
+		d->zone = normalized_host(c, v, "zone");
+		da->zone_node = v;
 	}
 }
 
@@ -1043,6 +1049,8 @@ body_length(const struct config_domain *d)
 static void
 free_domain_lists(struct config_domain *d)
 {
+	free(d->zone);
+	d->zone = NULL;
 	if (d->owns_mx) {
 		for (size_t i = 0; i < d->n_mx; i++)
 			free(d->mx[i]);
@@ -1085,7 +1093,7 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 {
 	struct config *cfg = c->cfg;
 	struct config_domain d = {0};
-	struct domain_arg da = { &d, {0}, "domains[]", NULL, NULL };
+	struct domain_arg da = { &d, {0}, "domains[]", NULL, NULL, NULL };
 	struct ynode *pos = n;
 	size_t errors = c->dl->errors;
 	char err[512];
@@ -1123,6 +1131,11 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 	}
 	d.line = LINE(pos);
 	d.col = COL(pos);
+	if (d.name && d.zone) {
+		size_t nl = strlen(d.name), zl = strlen(d.zone);
+		if (!(nl == zl || (nl > zl && d.name[nl - zl - 1] == '.')) || strcmp(d.name + nl - zl, d.zone) != 0)
+			ERR(c, da.zone_node, "'zone': domain '%s' is not inside the zone '%s'", d.name, d.zone);
+	}
 	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors &&
 	    !(!da.set.mode && c->defaults_mode_bad) && !(!da.set.mx && c->defaults_mx_bad))
 		ERR(c, pos, "domain '%s' in mode %s needs at least one mx", d.name, config_mode_name(d.mode));
@@ -1235,7 +1248,7 @@ top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 	} else if (strcmp(key, "log") == 0) {
 		walk_mapping(c, v, "log", log_keys, log_pair, NULL);
 	} else if (strcmp(key, "defaults") == 0) {
-		struct domain_arg da = { &cfg->defaults, {0}, "defaults", NULL, NULL };
+		struct domain_arg da = { &cfg->defaults, {0}, "defaults", NULL, NULL, NULL };
 		if (!walk_mapping(c, v, "defaults", defaults_keys, domain_pair, &da))
 			c->defaults_mode_bad = c->defaults_mx_bad = true;
 	}

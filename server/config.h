@@ -47,6 +47,7 @@ struct config_domain {
 	char **tlsrpt;			/* rua URIs, config order, duplicates dropped */
 	size_t n_tlsrpt;
 	bool owns_mx, owns_tlsrpt;	/* false when the lists are the defaults' (shared) */
+	char *zone;			/* dns.update: the zone holding its records, NULL: found by SOA query */
 	int line, col;			/* position of the domain's name */
 };
 

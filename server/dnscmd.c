@@ -477,7 +477,7 @@ push_updates(const struct config *cfg, const struct ids_state *st, int64_t now)
 	struct zone_params p = {0};
 	struct zone_domain *zd = NULL;
 	struct dnspush_item *items = NULL;
-	const char **expired = NULL;
+	const char **expired = NULL, **zones = NULL;
 	bool *expired_tls = NULL;
 	size_t n = 0, n_expired = 0, n_items = 0;
 
@@ -487,10 +487,17 @@ push_updates(const struct config *cfg, const struct ids_state *st, int64_t now)
 		p.host_target = cfg->dns_host_target;
 		p.delegate_zone = cfg->dns_delegate_zone;
 		zd = zone_domains(cfg, st, now, &n);
+		zones = xcalloc(n + 1, sizeof(*zones));
+		for (size_t i = 0; i < n; i++) {
+			const struct config_domain *d = zd[i].retiring ? NULL : config_find_domain(cfg, zd[i].name);
+			zones[i] = d ? d->zone : NULL;
+		}
 		expired = expired_names(st, now, &expired_tls, &n_expired);
-		items = dnspush_items(&p, cfg->dns_update->server, zd, n, expired, expired_tls, n_expired, &n_items);
+		items = dnspush_items(&p, cfg->dns_update->server, zd, zones, n, expired, expired_tls, n_expired,
+		    &n_items);
 	}
 	dnspush_submit(cfg, items, n_items);
+	free(zones);
 	free(zd);
 	free(expired);
 	free(expired_tls);

@@ -26,15 +26,17 @@ cmp_item(const void *a, const void *b)
 }
 
 static void
-item_fill(struct dnspush_item *it, const struct zone_params *p, const char *server, const struct zone_domain *d)
+item_fill(struct dnspush_item *it, const struct zone_params *p, const char *server, const struct zone_domain *d,
+    const char *zone)
 {
 	struct buf h = {0};
 
 	it->name = xstrdup(d->name);
+	it->zone = zone != NULL ? xasprintf("%s.", zone) : NULL;
 	it->base = p->side == ZONE_PROVIDER ? xasprintf("%s.%s", d->name, p->delegate_zone) : xstrdup(d->name);
 	it->n = zone_rrsets(p, d, it->rr);
 	/* what the server holds afterwards: a change of any of these is a new update */
-	buf_printf(&h, "%s\n%lu\n", server, p->ttl);
+	buf_printf(&h, "%s\n%lu\n%s\n", server, p->ttl, it->zone ? it->zone : "-");
 	for (size_t i = 0; i < it->n; i++)
 		buf_printf(&h, "%s %s %s\n", it->rr[i].owner, it->rr[i].cname ? "CNAME" : "TXT",
 		    it->rr[i].value ? it->rr[i].value : "-");
@@ -43,16 +45,17 @@ item_fill(struct dnspush_item *it, const struct zone_params *p, const char *serv
 }
 
 struct dnspush_item *
-dnspush_items(const struct zone_params *p, const char *server, const struct zone_domain *domains, size_t n,
-    const char *const *expired, const bool *expired_tls, size_t n_expired, size_t *n_out)
+dnspush_items(const struct zone_params *p, const char *server, const struct zone_domain *domains,
+    const char *const *zones, size_t n, const char *const *expired, const bool *expired_tls, size_t n_expired,
+    size_t *n_out)
 {
 	struct dnspush_item *it = xcalloc(n + n_expired + 1, sizeof(*it));
 
 	for (size_t i = 0; i < n; i++)
-		item_fill(&it[i], p, server, &domains[i]);
+		item_fill(&it[i], p, server, &domains[i], zones ? zones[i] : NULL);
 	for (size_t i = 0; i < n_expired; i++) {
 		struct zone_domain d = { .name = expired[i], .delete_tlsrpt = expired_tls && expired_tls[i] };
-		item_fill(&it[n + i], p, server, &d);
+		item_fill(&it[n + i], p, server, &d, NULL);
 	}
 	*n_out = n + n_expired;
 	if (*n_out > 1)
@@ -66,6 +69,7 @@ dnspush_items_free(struct dnspush_item *it, size_t n)
 	for (size_t i = 0; i < n && it != NULL; i++) {
 		free(it[i].name);
 		free(it[i].base);
+		free(it[i].zone);
 		zone_rrsets_free(it[i].rr, it[i].n);
 	}
 	free(it);
@@ -162,8 +166,13 @@ send_one(const struct job *j, const struct dnspush_item *it, char **zone, char *
 	bool tcp;
 	enum dnsupdate_result res;
 
-	res = dnsupdate_find_zone((const struct sockaddr *)&j->sa, j->salen, lookup, j->timeout_ms, zone, detail,
-	    dlen);
+	if (it->zone != NULL) {
+		*zone = xstrdup(it->zone);
+		res = DNSUPDATE_NOERROR;
+	} else {
+		res = dnsupdate_find_zone((const struct sockaddr *)&j->sa, j->salen, lookup, j->timeout_ms, zone,
+		    detail, dlen);
+	}
 	free(lookup);
 	if (res != DNSUPDATE_NOERROR)
 		return res;

@@ -15,19 +15,22 @@
 struct dnspush_item {
 	char *name;				/* the domain */
 	char *base;				/* where its records live: NAME, or NAME.DELEGATE_ZONE */
+	char *zone;				/* the zone to update (absolute), NULL: found by SOA query */
 	struct zone_rrset rr[ZONE_MAX_RRSETS];
 	size_t n;
 	char hash[UPDSTATE_HASH_LEN + 1];	/* of the server, TTL and the records after the update */
 };
 
 /*
- * The items for DOMAINS[0..N) and for EXPIRED[0..N_EXPIRED) (their records
- * only deleted; EXPIRED_TLS[i]: with the TLSRPT name) as P renders them,
- * sorted by name, for the server SERVER (part of each hash). Returns the
- * array (free with dnspush_items_free) of *N_OUT items. Pure.
+ * The items for DOMAINS[0..N) (ZONES[i]: the zone configured for it, or
+ * NULL; ZONES may be NULL) and for EXPIRED[0..N_EXPIRED) (their records only
+ * deleted; EXPIRED_TLS[i]: with the TLSRPT name) as P renders them, sorted by
+ * name, for the server SERVER (part of each hash). Returns the array (free
+ * with dnspush_items_free) of *N_OUT items. Pure.
  */
 struct dnspush_item *dnspush_items(const struct zone_params *p, const char *server, const struct zone_domain *domains,
-    size_t n, const char *const *expired, const bool *expired_tls, size_t n_expired, size_t *n_out);
+    const char *const *zones, size_t n, const char *const *expired, const bool *expired_tls, size_t n_expired,
+    size_t *n_out);
 void dnspush_items_free(struct dnspush_item *it, size_t n);
 
 /* What one pass decides for an item, from its entry E (NULL: never tried) at NOW. */

@@ -176,8 +176,10 @@ cat >"$work/tcproxy.py" <<'PY'
 import socket, sys, threading
 port, upstream = int(sys.argv[1]), int(sys.argv[2])
 log = open(sys.argv[3], "a", buffering=1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", port))
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", port)); t.listen(16)
 def udp():
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", port))
     while True:
         data, peer = u.recvfrom(65535)
         if len(data) < 12: continue
@@ -185,8 +187,6 @@ def udp():
         hdr = data[:2] + bytes([0x80 | (data[2] & 0x78) | 0x02, 0]) + b"\0" * 8
         u.sendto(hdr, peer); log.write("udp truncated\n")
 def tcp():
-    t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    t.bind(("127.0.0.1", port)); t.listen(16)
     while True:
         c, _ = t.accept()
         up = socket.create_connection(("127.0.0.1", upstream))
@@ -200,6 +200,7 @@ def tcp():
         threading.Thread(target=pump, args=(up, c), daemon=True).start()
         pump(c, up); log.write("tcp forwarded\n")
 threading.Thread(target=udp, daemon=True).start()
+log.write("ready\n")
 tcp()
 PY
 
@@ -230,6 +231,11 @@ domains:
   - name: shop.example.com
     mode: $2
     mx: [mx.shop.example.com]
+    zone: example.com
+  # a zone named here, but not on the server: the server says NOTAUTH
+  - name: elsewhere.example
+    mx: [mx.elsewhere.example]
+    zone: elsewhere.example
 ${3:-}
 YAML
 }
@@ -277,13 +283,16 @@ done
 grep -q 'dns update domain=shop.example.com zone=example.com. server=127.0.0.1:[0-9]* result=noerror' "$work/serve.log" ||
   fail "no result line for shop.example.com"
 
-# 2. the domain whose zone is elsewhere fails alone, and is retried on its own backoff (1 s, then 2 s)
+# 2. the domains whose zones are elsewhere fail alone, and are retried on their own backoff (1 s, then 2 s)
 wait_for "customer.example tried three times" fails_at_least customer.example 3
 [ "$(side customer.example result)" = nozone ] || fail "customer.example recorded as '$(side customer.example result)'"
 next=$(side customer.example next) at=$(side customer.example at)
 [ $((next - at)) -eq 2 ] || fail "customer.example waits $((next - at)) s after failure 3, want retry_max 2"
 at_least "$(result_count nozone)" 3 || fail "nozone counted $(result_count nozone)"
-[ "$(metric mtastsd_dns_update_failing_domains)" = 1 ] || fail "failing domains gauge $(metric mtastsd_dns_update_failing_domains)"
+wait_for "elsewhere.example refused" fails_at_least elsewhere.example 1
+[ "$(side elsewhere.example result)" = notauth ] || fail "elsewhere.example recorded as '$(side elsewhere.example result)'"
+at_least "$(result_count notauth)" 1 || fail "notauth counted $(result_count notauth)"
+[ "$(metric mtastsd_dns_update_failing_domains)" = 2 ] || fail "failing domains gauge $(metric mtastsd_dns_update_failing_domains)"
 grep -q "dns update domain=customer.example zone=- server=127.0.0.1:$p1 result=nozone: no zone on the server holds 'customer.example.'" \
   "$work/serve.log" || fail "no clear result line for customer.example"
 [ -z "$(q "$p1" _mta-sts.customer.example)" ] || fail "records for customer.example appeared"
@@ -309,11 +318,14 @@ wait_for "one more noerror" count_at_least noerror $((before + 1))
 # 5. a UDP answer with TC set: the update goes again over TCP (a new server sends every domain again)
 python3 "$work/tcproxy.py" "$px" "$p1" "$work/tcproxy.log" 2>>"$work/tcproxy.log" &
 pids+=($!)
+proxy_ready() { grep -q '^ready$' "$work/tcproxy.log"; }
+wait_for "the proxy listening" proxy_ready
 before=$(result_count noerror)
 write_config "$px" enforce "$net_domain"
 kill -HUP "$server_pid"
 wait_for "three updates through the truncating proxy" count_at_least noerror $((before + 3))
-[ "$(grep -c 'tcp forwarded' "$work/tcproxy.log")" -ge 6 ] || fail "$(grep -c 'tcp forwarded' "$work/tcproxy.log") TCP exchanges, want 6 (SOA + UPDATE per domain)"
+# an UPDATE for each of the three, and the SOA queries of the two without a configured zone
+[ "$(grep -c 'tcp forwarded' "$work/tcproxy.log")" -ge 5 ] || fail "$(grep -c 'tcp forwarded' "$work/tcproxy.log") TCP exchanges, want 5 or more"
 grep -q 'udp truncated' "$work/tcproxy.log" || fail "the proxy saw no UDP query"
 write_config "$p1" enforce "$net_domain"
 kill -HUP "$server_pid"

@@ -22,7 +22,8 @@ items(const struct zone_params *p, const char *server, size_t *n)
 {
 	static const char *const expired[] = { "gone.example" };
 	static const bool expired_tls[] = { false };
-	return dnspush_items(p, server, doms, 3, expired, expired_tls, 1, n);
+	static const char *const zones[] = { NULL, NULL, "example.com" };
+	return dnspush_items(p, server, doms, zones, 3, expired, expired_tls, 1, n);
 }
 
 Test(dnspush, items_follow_the_zone)
@@ -48,6 +49,9 @@ Test(dnspush, items_follow_the_zone)
 	cr_assert_eq(it[2].n, 2);
 	cr_expect_str_eq(it[2].rr[1].owner, "_smtp._tls.old.example.com.");
 	cr_expect_null(it[2].rr[1].value);
+	/* a configured zone is used as it is; otherwise an SOA query finds it */
+	cr_expect_str_eq(it[2].zone, "example.com.");
+	cr_expect_null(it[0].zone);
 	/* no TLSRPT name at all for a domain that never had one */
 	cr_assert_eq(it[3].n, 1);
 	cr_expect_str_eq(it[3].base, "shop.example.com");
