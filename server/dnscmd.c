@@ -4,6 +4,7 @@
 #include "dnscmd.h"
 #include "commands.h"
 #include "dnspush.h"
+#include "updstate.h"
 #include "dnsstate.h"
 #include "ids.h"
 #include "log.h"
@@ -1230,6 +1231,30 @@ dns_retiring_free(struct config_domain *d, size_t n)
 	free(d);
 }
 
+/* `check` with dns.update: each domain whose last RFC 2136 updates failed, from STATE.update (only read). */
+static void
+update_warnings(const struct config *cfg, struct diag_list *dl)
+{
+	char *path = xasprintf("%s.update", cfg->dns_state), err[1024];
+	struct updstate us;
+
+	if (cfg->dns_update != NULL && updstate_load(path, &us, err, sizeof(err)) < 0)
+		diag_add(dl, DIAG_WARNING, 0, 0, "%s; serve sends every domain again", err);
+	else if (cfg->dns_update != NULL) {
+		for (size_t i = 0; i < us.n; i++) {
+			char next[21];
+			if (us.e[i].fails == 0)
+				continue;
+			ids_iso8601(us.e[i].next, next);
+			diag_add(dl, DIAG_WARNING, 0, 0, "domain '%s': its last %u RFC 2136 update%s failed (%s, zone '%s');"
+			    " the next try is from %s", us.e[i].name, us.e[i].fails, us.e[i].fails == 1 ? "" : "s",
+			    us.e[i].result, us.e[i].zone ? us.e[i].zone : "not found", next);
+		}
+		updstate_free(&us);
+	}
+	free(path);
+}
+
 void
 dns_check(const struct config *cfg, struct diag_list *dl)
 {
@@ -1288,6 +1313,7 @@ dns_check(const struct config *cfg, struct diag_list *dl)
 		    " (`dns` keeps saying so, and nsupdate scripts keep deleting them, until %s)",
 		    st.d[i].name, until);
 	}
+	update_warnings(cfg, dl);
 	if (cfg->dns_delegate_zone != NULL && cfg->dns_host_target == NULL)
 		diag_add(dl, DIAG_WARNING, 0, 0, "dns.delegate_zone '%s' without dns.host_target: `dns --side customer` "
 		    "cannot say where each customer's mta-sts.<domain> must point; set dns.host_target to the host "

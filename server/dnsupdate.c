@@ -208,6 +208,9 @@ dnsupdate_judge(const uint8_t *query, size_t qlen, const uint8_t *reply, size_t 
 		if (res == DNSUPDATE_NOERROR) {
 			res = DNSUPDATE_BADSIG;
 			snprintf(detail, dlen, "the answer is not signed with key '%s'", key->name);
+		} else if (res == DNSUPDATE_NOTAUTH) {
+			snprintf(detail, dlen, "unsigned answer: the server has no such zone, or does not know key '%s'",
+			    key->name);
 		} else {
 			snprintf(detail, dlen, "unsigned answer");
 		}

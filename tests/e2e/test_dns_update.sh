@@ -296,6 +296,13 @@ at_least "$(result_count notauth)" 1 || fail "notauth counted $(result_count not
 grep -q "dns update domain=customer.example zone=- server=127.0.0.1:$p1 result=nozone: no zone on the server holds 'customer.example.'" \
   "$work/serve.log" || fail "no clear result line for customer.example"
 [ -z "$(q "$p1" _mta-sts.customer.example)" ] || fail "records for customer.example appeared"
+# check says which domains fail, from the recorded results
+"$MTASTSD" -c "$work/mtastsd.yaml" check >"$work/check.out" 2>&1 || true
+grep -q "warning: domain 'customer.example': its last [0-9]* RFC 2136 updates failed (nozone, zone 'not found'); the next try is from 20" \
+  "$work/check.out" || fail "check does not warn about customer.example: $(cat "$work/check.out")"
+grep -q "warning: domain 'elsewhere.example': its last [0-9]* RFC 2136 update[s]* failed (notauth, zone 'elsewhere.example.')" \
+  "$work/check.out" || fail "check does not warn about elsewhere.example"
+grep -q "domain 'example.com': its last" "$work/check.out" && fail "check warns about a domain that was updated"
 
 # 3. the secondary follows by NOTIFY and IXFR; its serial is the primary's
 wait_for "the secondary sees example.com's new id" has "$p2" _mta-sts.example.com '"v=STSv1; id=20260101000000;"'

@@ -166,7 +166,9 @@ Test(dnsupdate, judge_answers)
 		{ LDNS_RCODE_REFUSED, SECRET, 0, 0, DNSUPDATE_REFUSED, "" },
 		{ LDNS_RCODE_NOTZONE, SECRET, 0, 0, DNSUPDATE_NOTZONE, "" },
 		/* the key is unknown to the server: NOTAUTH, unsigned (RFC 8945 section 5.2.2) */
-		{ LDNS_RCODE_NOTAUTH, NULL, 0, 0, DNSUPDATE_NOTAUTH, "unsigned answer" },
+		{ LDNS_RCODE_NOTAUTH, NULL, 0, 0, DNSUPDATE_NOTAUTH,
+		  "unsigned answer: the server has no such zone, or does not know key 'mtastsd-update.'" },
+		{ LDNS_RCODE_REFUSED, NULL, 0, 0, DNSUPDATE_REFUSED, "unsigned answer" },
 		{ LDNS_RCODE_NOTAUTH, SECRET, 17, 0, DNSUPDATE_NOTAUTH, "TSIG error BADKEY for key 'mtastsd-update.'" },
 		/* a success nobody signed, or signed with another key, is not believed */
 		{ LDNS_RCODE_NOERROR, NULL, 0, 0, DNSUPDATE_BADSIG, "the answer is not signed with key 'mtastsd-update.'" },
