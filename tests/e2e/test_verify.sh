@@ -14,12 +14,12 @@ gen_certs "$CERTS" example.com example.org
 gen_certs "$WORK/other" example.com
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-# write_config FILE HTTPS_ADDRESS ADMIN MODE_OF_EXAMPLE_ORG [EXTRA_DOMAIN_YAML]: the state is
+# write_config FILE HTTPS_ITEMS (quoted, comma-separated) ADMIN MODE_OF_EXAMPLE_ORG [EXTRA_DOMAIN_YAML]: the state is
 # the publisher's (as the Kubernetes CronJob's), apart from the one each server keeps beside FILE
 write_config() {
   cat >"$1.tmp" <<EOF
 listen:
-  https: ["$2"]
+  https: [$2]
   http: []
   admin: "$3"
 tls:
@@ -41,8 +41,11 @@ EOF
 # S is what the server runs; A says the same, B has another mode for example.org
 S=$WORK/srv/mtastsd.yaml A=$WORK/a/mtastsd.yaml B=$WORK/b/mtastsd.yaml
 mkdir -p "$WORK/srv" "$WORK/a" "$WORK/b"
-STATE=$WORK/srv write_config "$S" "127.0.0.1:$P" "127.0.0.1:$ADMIN_PORT" testing
-write_config "$A" "127.0.0.1:$P" "127.0.0.1:$ADMIN_PORT" testing
+# the server listens on ::1 too where the machine has IPv6
+LISTEN="\"127.0.0.1:$P\""
+if have_ipv6; then LISTEN="$LISTEN, \"[::1]:$P\""; fi
+STATE=$WORK/srv write_config "$S" "$LISTEN" "127.0.0.1:$ADMIN_PORT" testing
+write_config "$A" "$LISTEN" "127.0.0.1:$ADMIN_PORT" testing
 start_server "$S" "$ADMIN_PORT" || exit 1
 
 # run LABEL CONFIG ARGS...: verify's stdout in OUT, stderr in ERR, exit status in RC
@@ -60,6 +63,10 @@ check "served config: exit 0 (got $RC: $OUT $ERR)" [ "$RC" = 0 ]
 check "served config: one ok line per domain" [ "$(grep -c ': ok (127.0.0.1:'"$P"')$' <<<"$OUT")" = 2 ]
 run "$A" --connect "127.0.0.1:$P" --ca "$CA" --all
 check "--all: both domains ok" bash -c "[ \"\$(grep -c ': ok ' <<<\"\$1\")\" = 2 ] && [ $RC = 0 ]" _ "$OUT"
+if have_ipv6; then
+  run "$A" --connect "[::1]:$P" --ca "$CA" example.com
+  check "an IPv6 address in brackets" [ "$RC:$OUT" = "0:example.com: ok ([::1]:$P)" ]
+fi
 run "$A" --connect "127.0.0.1:$P" --ca "$CA" EXAMPLE.org.
 check "a listed name is normalised and checked alone" [ "$RC:$OUT" = "0:example.org: ok (127.0.0.1:$P)" ]
 
@@ -71,7 +78,7 @@ run "$A" --connect "127.0.0.1:$P" --ca "$CA"
 check "after dns: nothing to verify, exit 0" bash -c "[ $RC = 0 ] && grep -q '^nothing to verify' <<<\"\$1\"" _ "$OUT"
 
 # ---- a config the server has not loaded: another mode for example.org
-write_config "$B" "127.0.0.1:$P" "127.0.0.1:$ADMIN_PORT" enforce
+write_config "$B" "$LISTEN" "127.0.0.1:$ADMIN_PORT" enforce
 run "$B" --connect "127.0.0.1:$P" --ca "$CA"
 check "changed mode: exit 1 (got $RC)" [ "$RC" = 1 ]
 check "changed mode: the line names example.org and the difference" \
@@ -89,7 +96,7 @@ check "retired domain: exit 1, named, mode none expected" \
   bash -c "[ $RC = 1 ] && grep -q \"^example.org: failed: 127.0.0.1:$P: line 2 is 'mode: testing', expected 'mode: none'\" <<<\"\$1\"" _ "$OUT"
 
 # ---- a domain the server does not know, a wrong CA, nothing listening
-write_config "$WORK/b/new.yaml" "127.0.0.1:$P" "127.0.0.1:$ADMIN_PORT" testing \
+write_config "$WORK/b/new.yaml" "$LISTEN" "127.0.0.1:$ADMIN_PORT" testing \
   "  - {name: example.net, mode: testing, mx: [mail.example.net]}"
 run "$WORK/b/new.yaml" --connect "127.0.0.1:$P" --ca "$CA"
 check "new domain not served: exit 1, named" bash -c "[ $RC = 1 ] && grep -q '^example.net: failed: 127.0.0.1:$P: ' <<<\"\$1\"" _ "$OUT"
@@ -106,7 +113,7 @@ check "usage error: exit 2" [ "$RC" = 2 ]
 # ---- two replicas behind one name: the one still serving the old policy is named
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
   ADMIN2=$(free_port)
-  STATE=$WORK/srv2 write_config "$WORK/b/replica.yaml" "127.0.0.2:$P" "127.0.0.1:$ADMIN2" enforce
+  STATE=$WORK/srv2 write_config "$WORK/b/replica.yaml" "\"127.0.0.2:$P\"" "127.0.0.1:$ADMIN2" enforce
   "$MTASTSD" -c "$WORK/b/replica.yaml" serve 2>>"$WORK/serve2.log" &
   EXTRA_PIDS=$!
   for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN2/healthz" 2>/dev/null && break; sleep 0.1; done
@@ -124,7 +131,7 @@ else
 fi
 
 # ---- once the server loads the new config, verify passes
-STATE=$WORK/srv write_config "$S" "127.0.0.1:$P" "127.0.0.1:$ADMIN_PORT" enforce
+STATE=$WORK/srv write_config "$S" "$LISTEN" "127.0.0.1:$ADMIN_PORT" enforce
 passes() { "$MTASTSD" -c "$B" verify --connect "127.0.0.1:$P" --ca "$CA" >/dev/null 2>&1; }
 ok_within() { local i; for i in $(seq 100); do passes && return 0; sleep 0.05; done; return 1; }
 check "after the reload: verify passes within 5 s" ok_within
