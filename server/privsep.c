@@ -252,7 +252,12 @@ reply_to(int s, const struct reply *r, int fd)
 	(void)sendmsg(s, &m, MSG_NOSIGNAL);
 }
 
-/* Of root's powers keep only reading: CAP_DAC_READ_SEARCH, in every set and the bounding set. */
+/*
+ * Of root's powers keep only reading: CAP_DAC_READ_SEARCH in the permitted
+ * and effective sets (what is dropped there cannot come back), with no new
+ * privileges through exec; the bounding set too where CAP_SETPCAP allows
+ * (a systemd unit's CapabilityBoundingSet= usually leaves it out).
+ */
 static int
 keep_only_reading(void)
 {
@@ -260,7 +265,8 @@ keep_only_reading(void)
 	struct __user_cap_data_struct d[2];
 
 	for (int cap = 0; cap <= 63; cap++)
-		if (cap != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+		if (cap != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL &&
+		    errno != EPERM)
 			return -1;
 	memset(d, 0, sizeof(d));
 	d[0].effective = d[0].permitted = 1u << CAP_DAC_READ_SEARCH;
