@@ -3,8 +3,9 @@
 # the same paths (MTASTSD_CONFDIR, MTASTSD_CONFIG_DEFAULT from CMakeLists.txt). Included by
 # the top-level CMakeLists.txt after the mtastsd target.
 
-# The unit's StateDirectory=mtastsd is /var/lib/mtastsd whatever the prefix, and the installed
-# config keeps its state there, so both agree under ProtectSystem=strict.
+# The unit's state folder (ReadWritePaths=, made by its ExecStartPre) is /var/lib/mtastsd
+# whatever the prefix, and the installed config keeps its state there, so both agree under
+# ProtectSystem=strict.
 set(MTASTSD_STATEDIR /var/lib/mtastsd)
 # Relative: under the prefix. systemd looks in /usr/lib/systemd/system and
 # /usr/local/lib/systemd/system; other prefixes set it, e.g. -DSYSTEMD_UNITDIR=/etc/systemd/system.
@@ -44,11 +45,13 @@ mtastsd_subst(${CMAKE_SOURCE_DIR}/doc/mtastsd.8 ${gen}/mtastsd.8 REPLACE
   "\n\\.I /etc/mtastsd/mtastsd\\.yaml\n" "\n.I ${MTASTSD_CONFIG_DEFAULT}\n"
   "\n\\.I /var/lib/mtastsd/\n" "\n.I ${MTASTSD_STATEDIR}/\n")
 mtastsd_subst(${CMAKE_SOURCE_DIR}/config/example.yaml ${gen}/example.yaml HEADER "# Installed from config/example.yaml with the paths of this install: state in the
-# unit's StateDirectory, certificates beside this file. Edit listen, domains and mx.
+# unit's state folder, certificates beside this file, user mtastsd (the unit starts as root).
+# Edit listen, domains and mx.
 " REPLACE
   "\n  certs: [^\n]*" "\n  certs: ${MTASTSD_CONFDIR}/certs/"
   "\n  state: [^\n]*" "\n  state: ${MTASTSD_STATEDIR}/mtastsd.state"
-  "\n  zone: [^\n]*" "\n  zone: ${MTASTSD_STATEDIR}/mta-sts.zone")
+  "\n  zone: [^\n]*" "\n  zone: ${MTASTSD_STATEDIR}/mta-sts.zone"
+  "\n# user: mtastsd\n# group: mtastsd\n" "\nuser: mtastsd\ngroup: mtastsd\n")
 
 # `cmake --install --prefix P` cannot move the paths compiled into the binary and written
 # into the unit: refuse it rather than install files that disagree.
@@ -60,6 +63,8 @@ install(CODE "
   endif()")
 install(TARGETS mtastsd DESTINATION ${CMAKE_INSTALL_SBINDIR})
 install(FILES ${gen}/mtastsd.service DESTINATION ${SYSTEMD_UNITDIR})
+# the unit starts as root and serve leaves it for the installed config's `user: mtastsd`
+install(FILES ${CMAKE_SOURCE_DIR}/config/systemd/mtastsd.sysusers DESTINATION lib/sysusers.d RENAME mtastsd.conf)
 install(FILES ${gen}/mtastsd.8 DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES ${gen}/example.yaml DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY DESTINATION ${MTASTSD_CONFDIR}/certs)

@@ -139,6 +139,7 @@ else
   for f in "${named[@]}"; do
     case "$f" in
       /usr/*|/etc/mtastsd|/etc/mtastsd/*) [ -e "$D$f" ] || absent+=" $f (not installed)" ;;
+      /var/lib/mtastsd) ;;  # the state folder: the unit's first ExecStartPre makes it
       *) [ -e "$f" ] || absent+=" $f (not on this system)" ;;
     esac
   done
@@ -156,8 +157,8 @@ else
   cfg=$D/etc/mtastsd/mtastsd.yaml
   certs=$(sed -n 's/^  certs: //p' "$cfg" 2>/dev/null || true) state=$(sed -n 's/^  state: //p' "$cfg" 2>/dev/null || true)
   [ "$certs" = /etc/mtastsd/certs/ ] && [ -d "$D$certs" ] && [ "$state" = /var/lib/mtastsd/mtastsd.state ] \
-    && grep -qx 'StateDirectory=mtastsd' "$unit" \
-    && ok "config: certificates in the installed folder, state in the unit's StateDirectory" \
+    && grep -qx 'ReadWritePaths=/var/lib/mtastsd' "$unit" \
+    && ok "config: certificates in the installed folder, state in the unit's state folder" \
     || bad "config: certs '$certs', state '$state'"
 
   # an edited config survives a reinstall; `--prefix` at install time is refused
@@ -203,7 +204,7 @@ else
 fi
 hard=config/systemd/mtastsd.service.in
 absent=
-for k in DynamicUser=yes StateDirectory=mtastsd AmbientCapabilities=CAP_NET_BIND_SERVICE \
+for k in ReadWritePaths=/var/lib/mtastsd 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE CAP_SETUID CAP_SETGID CAP_DAC_READ_SEARCH' \
          ProtectSystem=strict NoNewPrivileges=yes SystemCallFilter=@system-service 'ExecReload=/bin/kill -HUP $MAINPID'; do
   grep -qxF "$k" $hard || absent+=" $k"
 done
