@@ -63,7 +63,17 @@ conntrack_events(enum conntrack_event e)
 void
 conntrack_note_library_refusal(void)
 {
+	static atomic_llong last = -LOG_EVERY_MS;
+	static atomic_ullong unlogged;
+	long long now = conntrack_now_ms(), then = atomic_load(&last);
+
 	atomic_fetch_add(&events[CONNTRACK_REFUSED_FULL], 1);
+	if (now - then < LOG_EVERY_MS || !atomic_compare_exchange_strong(&last, &then, now)) {
+		atomic_fetch_add(&unlogged, 1);
+		return;
+	}
+	log_warnx("connection refused: the HTTP library's own connection limit reached more_since_last=%llu",
+	    atomic_exchange(&unlogged, 0));
 }
 
 long long

@@ -47,6 +47,8 @@ struct proxyaccept {
 	size_t n_pending;
 	pthread_t thread;
 	bool running;
+	long long overload_logged_ms;	/* the last log line about PENDING_MAX */
+	unsigned long long overload_unlogged;
 };
 
 static atomic_ullong rejected[PROXYACCEPT_N];
@@ -107,6 +109,7 @@ proxyaccept_new(unsigned timeout_ms)
 	struct proxyaccept *pa = xcalloc(1, sizeof(*pa));
 
 	pa->timeout_ms = timeout_ms ? timeout_ms : 5000;
+	pa->overload_logged_ms = -10000;
 	pa->ep = epoll_create1(EPOLL_CLOEXEC);
 	pa->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (pa->ep < 0 || pa->stopfd < 0) {
@@ -192,8 +195,19 @@ accept_all(struct proxyaccept *pa, struct plistener *l)
 			continue;
 		}
 		if (pa->n_pending >= PENDING_MAX) {
+			long long now = now_ms();
+
 			atomic_fetch_add(&rejected[PROXYACCEPT_OVERLOAD], 1);
 			close(fd);
+			/* a refusal by a limit is logged, once every 10 s at most */
+			if (now - pa->overload_logged_ms >= 10000) {
+				log_warnx("proxy: connection refused: %d connections already wait for their PROXY header on "
+				    "'%s' more_since_last=%llu", PENDING_MAX, l->cl->address, pa->overload_unlogged);
+				pa->overload_logged_ms = now;
+				pa->overload_unlogged = 0;
+			} else {
+				pa->overload_unlogged++;
+			}
 			continue;
 		}
 		p = xcalloc(1, sizeof(*p));
