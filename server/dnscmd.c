@@ -49,7 +49,7 @@ lost_state_message(const char *path, struct diag_list *sdl)
 {
 	diag_add(sdl, DIAG_ERROR, 0, 0, "the state file '%s' is gone although serve published from it: refusing to "
 	    "start afresh (every id new, retiring domains dropped); restore it, or run `mtastsd dns --start-over` "
-	    "to begin with an empty one, then reload", path);
+	    "to begin with an empty one (serve retries by itself)", path);
 }
 
 static void
@@ -463,7 +463,8 @@ dns_start_over(const char *state)
 		return EXIT_INVALID;
 	}
 	fprintf(stderr, "mtastsd: dns: started over with an empty state file '%s': every domain gets a new id at "
-	    "the next publish (a running serve: reload it, e.g. SIGHUP)\n", state);
+	    "the next publish (a serve that refused to go on without the file retries by itself; SIGHUP makes "
+	    "it at once)\n", state);
 	return EXIT_OK;
 }
 
@@ -516,8 +517,8 @@ dns_usage(FILE *out)
 	    "               the provider's zone, customer the CNAMEs each customer publishes once\n"
 	    "  --start-over write an empty state file where dns.state is gone (after an accident a\n"
 	    "               running serve publishes nothing until the file is restored or this\n"
-	    "               is run; then reload it): every domain gets a new id, and domains\n"
-	    "               that were retiring are forgotten\n"
+	    "               is run): every domain gets a new id, and domains that were retiring\n"
+	    "               are forgotten\n"
 	    "Assigns ids and records them in the state file (dns.state). While a `serve` runs\n"
 	    "for the same state file it owns the ids: dns then prints the records serve published.\n");
 }

@@ -38,6 +38,20 @@ static int (*prepare_fn)(struct snapshot *snap);
 static long retry_ms;
 static unsigned retry_attempt;
 static bool retry_armed;
+/* the last reload was refused because serve's DNS state file is gone: the retry is a reload */
+static bool retry_reload;
+
+/* Schedule the next retry, twice the last delay (RELOAD_RETRY_FIRST_MS at first). */
+static void
+retry_later(void)
+{
+	retry_attempt++;
+	retry_ms = retry_ms == 0 ? RELOAD_RETRY_FIRST_MS : retry_ms * 2;
+	if (retry_ms > RELOAD_RETRY_MAX_MS)
+		retry_ms = RELOAD_RETRY_MAX_MS;
+	retry_armed = false;
+	metrics_set_dns_retry_pending(1);
+}
 
 void
 reload_set_publish_hook(int (*fn)(const struct snapshot *snap))
@@ -57,12 +71,7 @@ reload_publish(const struct snapshot *snap)
 		metrics_set_dns_retry_pending(0);
 		return 0;
 	}
-	retry_attempt++;
-	retry_ms = retry_ms == 0 ? RELOAD_RETRY_FIRST_MS : retry_ms * 2;
-	if (retry_ms > RELOAD_RETRY_MAX_MS)
-		retry_ms = RELOAD_RETRY_MAX_MS;
-	retry_armed = false;
-	metrics_set_dns_retry_pending(1);
+	retry_later();
 	log_warnx("dns publish failed: retrying in %ld s by itself (attempt %u)", (retry_ms + 999) / 1000,
 	    retry_attempt);
 	return -1;
@@ -81,20 +90,33 @@ retry_arm(int tfd)
 	retry_armed = true;
 }
 
-/* The retry timer fired: publish the serving configuration again. */
-static void
-retry_now(void)
+/*
+ * The retry timer fired: publish the serving configuration again, or, when
+ * the last reload was refused for a lost state file, reload (so restoring
+ * the file is enough). Returns true when it reloaded.
+ */
+static bool
+retry_now(const char *config_path)
 {
-	struct snapshot *snap = snapshot_current();
+	struct snapshot *snap;
 
+	if (retry_reload && retry_ms > 0) {
+		metrics_dns_publish_retry();
+		log_info("dns state: reloading again to see whether the state file is back (attempt %u)",
+		    retry_attempt + 1);
+		reload_now(config_path);
+		return true;
+	}
+	snap = snapshot_current();
 	if (retry_ms == 0 || snap == NULL) {
 		snapshot_unref(snap);
-		return;
+		return false;
 	}
 	metrics_dns_publish_retry();
 	log_info("dns publish: retrying (attempt %u)", retry_attempt + 1);
 	reload_publish(snap);
 	snapshot_unref(snap);
+	return false;
 }
 
 void
@@ -158,6 +180,7 @@ reload_build(const char *config_path)
 		return NULL;
 	if (snap->dns_state_lost) {
 		/* the retiring domains would vanish: the serving snapshot stays (dns_retiring logged why) */
+		retry_reload = true;
 		snapshot_unref(snap);
 		return NULL;
 	}
@@ -200,9 +223,15 @@ reload_now(const char *config_path)
 	struct snapshot *snap, *old;
 
 	log_info("reloading config=%s", config_path);
+	retry_reload = false;
 	if ((snap = reload_build(config_path)) == NULL) {
 		metrics_reload(0);
 		log_error("reload failed: keeping the configuration that is serving");
+		if (retry_reload) {
+			retry_later();
+			log_warnx("dns state: reloading again in %ld s by itself, until the state file is restored or "
+			    "`mtastsd dns --start-over` has run (attempt %u)", (retry_ms + 999) / 1000, retry_attempt);
+		}
 		return -1;
 	}
 	if ((old = snapshot_current()) != NULL) {
@@ -495,8 +524,8 @@ reload_loop(const char *config_path)
 		if (pfd[3].revents & POLLIN) {
 			unsigned long long exp;
 
-			if (read(rfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp))
-				retry_now();
+			if (read(rfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp) && retry_now(config_path))
+				watch_setup(&w, config_path);
 		}
 		if (pfd[4].revents & POLLIN) {
 			unsigned long long exp;
