@@ -1221,6 +1221,126 @@ check_dns_paths(struct ctx *c)
 		}
 }
 
+/*
+ * PATH made absolute (when RESOLVE) and free of ".", ".." and repeated
+ * slashes; with RESOLVE, symbolic links are resolved as far as the path
+ * exists. Owned by the caller.
+ */
+static char *
+canon_path(const char *path, bool resolve)
+{
+	struct buf out = {0};
+	char *abs = NULL, *r, *copy, *save = NULL;
+	size_t *marks = NULL, n_marks = 0;
+
+	if (resolve) {
+		char *dir, cwd[PATH_MAX];
+		const char *slash = strrchr(path, '/');
+
+		if ((r = realpath(path, NULL)) != NULL)
+			return r;
+		dir = path_dirname(path);
+		r = realpath(dir, NULL);
+		free(dir);
+		if (r != NULL) {
+			abs = xasprintf("%s/%s", strcmp(r, "/") == 0 ? "" : r, slash ? slash + 1 : path);
+			free(r);
+			path = abs;
+		} else if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) != NULL) {
+			abs = xasprintf("%s/%s", cwd, path);
+			path = abs;
+		}
+	}
+	copy = xstrdup(path);
+	for (char *part = strtok_r(copy, "/", &save); part != NULL; part = strtok_r(NULL, "/", &save)) {
+		if (strcmp(part, ".") == 0)
+			continue;
+		if (strcmp(part, "..") == 0 && n_marks > 0) {
+			out.len = marks[--n_marks];
+			continue;
+		}
+		marks = xreallocarray(marks, n_marks + 1, sizeof(*marks));
+		marks[n_marks++] = out.len;
+		if (out.len > 0 || path[0] == '/')
+			buf_puts(&out, "/");
+		buf_puts(&out, part);
+	}
+	if (out.len == 0)
+		buf_puts(&out, path[0] == '/' ? "/" : ".");
+	free(copy);
+	free(marks);
+	free(abs);
+	return out.data;
+}
+
+/* INNER is OUTER or lies below it (both canonical). */
+static bool
+path_within(const char *inner, const char *outer)
+{
+	size_t n = strlen(outer);
+
+	if (strcmp(outer, "/") == 0)
+		return inner[0] == '/';
+	return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+/* Two existing paths name one file (a hard link, or links resolved to it). */
+static bool
+same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/*
+ * No file mtastsd writes (the zone; the state and STATE.lock, .pending and
+ * .serving beside it; their temporaries, in the same folders) may be a file
+ * it reads: the configuration, or anything under tls.certs. Each is reported
+ * once, at the key that placed it (or without a position for a default).
+ * With RESOLVE the paths are compared as the file system resolves them
+ * (symbolic links, hard links); config_load_mem compares them as written.
+ */
+static void
+check_output_paths(struct ctx *c, bool resolve)
+{
+	static const char *const beside[] = { "", ".lock", ".pending", ".serving", NULL };
+	static const char *const beside_name[] = { "", "its lock file ", "its pending-publish marker ",
+		"its serve lock ", NULL };
+	const struct config *cfg = c->cfg;
+	char *conf = canon_path(cfg->path, resolve), *certs = canon_path(cfg->tls_certs, resolve);
+
+	for (int which = 0; which < 2; which++) {
+		const char *key = which == 0 ? "dns.state" : "dns.zone", *base = which == 0 ? cfg->dns_state : cfg->dns_zone;
+		int line = which == 0 ? c->state_line : c->zone_line, col = which == 0 ? c->state_col : c->zone_col;
+
+		if (base == NULL)
+			continue;
+		for (size_t i = 0; beside[i] != NULL && (which == 0 || i == 0); i++) {
+			char *out = xasprintf("%s%s", base, beside[i]), *cout = canon_path(out, resolve);
+			bool bad = true;
+
+			if (strcmp(cout, conf) == 0 || (resolve && same_file(out, cfg->path)))
+				diag_add(c->dl, DIAG_ERROR, line, col,
+				    "'%s' puts %s'%s' on the configuration file '%s': mtastsd would overwrite it", key,
+				    beside_name[i], out, cfg->path);
+			else if (path_within(cout, certs))
+				diag_add(c->dl, DIAG_ERROR, line, col,
+				    "'%s' puts %s'%s' inside tls.certs '%s': mtastsd would write among the certificates "
+				    "and keys, and every write would trigger a reload", key, beside_name[i], out,
+				    cfg->tls_certs);
+			else
+				bad = false;
+			free(cout);
+			free(out);
+			if (bad)
+				break;
+		}
+	}
+	free(conf);
+	free(certs);
+}
+
 static void
 top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
@@ -1617,9 +1737,9 @@ ytree_load(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len,
 	return rc;
 }
 
-struct config *
-config_load_mem(const char *path, const char *basedir, const char *data, size_t len,
-    struct diag_list *diags)
+static struct config *
+load_mem(const char *path, const char *basedir, const char *data, size_t len, struct diag_list *diags,
+    bool resolve)
 {
 	yaml_parser_t parser;
 	struct ytree tree = {0};
@@ -1666,6 +1786,7 @@ config_load_mem(const char *path, const char *basedir, const char *data, size_t 
 		if (cfg->n_domains == 0 && diags->errors == 0)
 			ERR(&c, domains ? domains : root, "no domains configured");
 		check_listeners(&c);
+		check_output_paths(&c, resolve);
 	}
 	ytree_free(&tree);
 	yaml_parser_delete(&parser);
@@ -1747,6 +1868,13 @@ read_config(const char *path, char **out, size_t *len, struct diag_list *diags)
 }
 
 struct config *
+config_load_mem(const char *path, const char *basedir, const char *data, size_t len,
+    struct diag_list *diags)
+{
+	return load_mem(path, basedir, data, len, diags, false);
+}
+
+struct config *
 config_load(const char *path, struct diag_list *diags)
 {
 	char *data, *dir;
@@ -1756,7 +1884,7 @@ config_load(const char *path, struct diag_list *diags)
 	if (read_config(path, &data, &len, diags) < 0)
 		return NULL;
 	dir = path_dirname(path);
-	cfg = config_load_mem(path, dir, data, len, diags);
+	cfg = load_mem(path, dir, data, len, diags, true);
 	free(dir);
 	free(data);
 	return cfg;

@@ -113,7 +113,13 @@ struct config {
  */
 struct config *config_load(const char *path, struct diag_list *diags);
 
-/* As config_load, from memory; relative paths are resolved against BASEDIR. */
+/*
+ * Files mtastsd writes (dns.zone, dns.state and the files beside it) must not
+ * be the configuration file or lie inside tls.certs: an error at the key.
+ * config_load compares the paths as the file system resolves them.
+ */
+
+/* As config_load, from memory; relative paths are resolved against BASEDIR and compared as written. */
 struct config *config_load_mem(const char *path, const char *basedir, const char *data,
     size_t len, struct diag_list *diags);
 

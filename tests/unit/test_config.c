@@ -878,3 +878,69 @@ Test(config, dns_update)
 	rmdir(dir);
 	free(key);
 }
+
+/* ------------------------------------------------- output paths (issue 14.4) */
+
+/*
+ * dns.zone and dns.state (with STATE.lock, .pending, .serving) are written
+ * by serve: none may be the configuration or lie inside tls.certs, however
+ * the path reaches it (.., a symbolic link, a hard link, a linked folder).
+ */
+Test(config, output_paths_never_inputs)
+{
+	static const struct {
+		const char *conf;	/* the config's file name */
+		const char *dns;	/* the dns section's body */
+		const char *want;	/* the error, after "c.yaml:LINE:COL: ", NULL: none */
+	} cases[] = {
+		{ "c.yaml", "  zone: c.yaml\n", "'dns.zone' puts '" },
+		{ "c.yaml", "  zone: ./sub/../c.yaml\n", "'dns.zone' puts '" },
+		{ "c.yaml", "  state: c.yaml\n", "'dns.state' puts '" },
+		{ "m.lock", "  state: m\n", "'dns.state' puts its lock file '" },
+		{ "m.pending", "  state: m\n", "'dns.state' puts its pending-publish marker '" },
+		{ "c.yaml", "  zone: certs/mta-sts.zone\n", "'dns.zone' puts '" },
+		{ "c.yaml", "  state: certs/sub/../state\n", "'dns.state' puts '" },
+		{ "c.yaml", "  zone: key-link.zone\n", "'dns.zone' puts '" },
+		{ "c.yaml", "  zone: hard.zone\n", "'dns.zone' puts '" },
+		{ "c.yaml", "  state: linked-dir/s.state\n", "'dns.state' puts '" },
+		{ "c.yaml", "  state: state/s.state\n  zone: state/s.zone\n", NULL },
+	};
+	char dir[] = "/tmp/test_config.XXXXXX", line[2048];
+
+	cr_assert_not_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *cmd = xasprintf("cd %s && rm -rf ./* && mkdir -p certs/sub sub && touch certs/key.pem && "
+		    "ln -s certs/key.pem key-link.zone && ln -s certs linked-dir", dir);
+		char *path = xasprintf("%s/%s", dir, cases[i].conf), *hard = xasprintf("%s/hard.zone", dir);
+		FILE *fp;
+		struct config *cfg;
+
+		cr_assert_eq(system(cmd), 0);
+		cr_assert_not_null(fp = fopen(path, "w"));
+		fprintf(fp, "dns:\n%sdomains: [{name: example.com, mode: none}]\n", cases[i].dns);
+		fclose(fp);
+		cr_assert_eq(link(path, hard), 0);
+		reset();
+		cfg = config_load(path, &dl);
+		if (cases[i].want == NULL) {
+			cr_expect_not_null(cfg, "case %zu: refused", i);
+			cr_expect_eq(dl.errors, 0, "case %zu: %zu errors", i, dl.errors);
+		} else {
+			cr_expect_null(cfg, "case %zu (%s): accepted", i, cases[i].dns);
+			cr_assert_eq(dl.errors, 1, "case %zu (%s): %zu errors", i, cases[i].dns, dl.errors);
+			diag_format(&dl, 0, line, sizeof(line));
+			/* at the key's value, in the dns section */
+			cr_expect(dl.items[0].line == 2 || dl.items[0].line == 3, "case %zu: %s", i, line);
+			cr_expect_eq(dl.items[0].col, strncmp(cases[i].want, "'dns.zone'", 10) == 0 ? 9 : 10,
+			    "case %zu: %s", i, line);
+			cr_expect(strstr(line, cases[i].want) != NULL, "case %zu: %s", i, line);
+		}
+		config_free(cfg);
+		free(cmd);
+		free(path);
+		free(hard);
+	}
+	char *rm = xasprintf("rm -rf %s", dir);
+	cr_expect_eq(system(rm), 0);
+	free(rm);
+}
