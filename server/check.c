@@ -6,12 +6,14 @@
 #include "snapshot.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define EXPIRY_WARN_DAYS 21
@@ -122,6 +124,80 @@ check_sites(const struct snapshot *snap, time_t now, struct diag_list *dl)
 	free(used);
 }
 
+struct layout_walk {
+	const char *targets[2];	/* canonical folders of dns.state and dns.zone (NULL: none) */
+	bool found[2];
+	struct { dev_t dev; ino_t ino; } *seen;	/* each folder walked once, links or not */
+	size_t n_seen;
+	struct diag_list *dl;
+	const char *certs;
+};
+
+/*
+ * Walk the folders below DIR as the reload watcher does (linked folders
+ * included, 8 levels), warning when one of them is the state's or the
+ * zone's folder: the watcher then sees mtastsd's own writes (it ignores
+ * them by name, but the layout is a mistake).
+ */
+static void
+layout_walk(struct layout_walk *lw, const char *dir, int depth)
+{
+	struct stat st;
+	char *real;
+	DIR *d;
+	struct dirent *de;
+
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	for (size_t i = 0; i < lw->n_seen; i++)
+		if (lw->seen[i].dev == st.st_dev && lw->seen[i].ino == st.st_ino)
+			return;
+	lw->seen = xreallocarray(lw->seen, lw->n_seen + 1, sizeof(*lw->seen));
+	lw->seen[lw->n_seen].dev = st.st_dev;
+	lw->seen[lw->n_seen++].ino = st.st_ino;
+	if ((real = realpath(dir, NULL)) != NULL) {
+		for (int i = 0; i < 2; i++)
+			if (lw->targets[i] && !lw->found[i] && strcmp(real, lw->targets[i]) == 0) {
+				lw->found[i] = true;
+				diag_add(lw->dl, DIAG_WARNING, 0, 0,
+				    "tls.certs '%s' reaches the folder of %s through '%s': keep the files mtastsd "
+				    "writes outside the certificate folder", lw->certs, i == 0 ? "dns.state" : "dns.zone", dir);
+			}
+		free(real);
+	}
+	if (depth >= 8 || (d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *path;
+
+		if (de->d_name[0] == '.' || de->d_type == DT_REG)
+			continue;
+		path = xasprintf("%s%s%s", dir, dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/", de->d_name);
+		layout_walk(lw, path, depth + 1);
+		free(path);
+	}
+	closedir(d);
+}
+
+static void
+check_layout(const struct config *cfg, struct diag_list *dl)
+{
+	struct layout_walk lw = { { NULL, NULL }, { false, false }, NULL, 0, dl, cfg->tls_certs };
+	char *dirs[2] = { path_dirname(cfg->dns_state), cfg->dns_zone ? path_dirname(cfg->dns_zone) : NULL };
+
+	for (int i = 0; i < 2; i++)
+		lw.targets[i] = dirs[i] ? realpath(dirs[i], NULL) : NULL;
+	if (lw.targets[1] && lw.targets[0] && strcmp(lw.targets[0], lw.targets[1]) == 0)
+		lw.found[1] = true;	/* one folder, one warning */
+	if (lw.targets[0] || lw.targets[1])
+		layout_walk(&lw, cfg->tls_certs, 0);
+	for (int i = 0; i < 2; i++) {
+		free((char *)lw.targets[i]);
+		free(dirs[i]);
+	}
+	free(lw.seen);
+}
+
 void
 check_extra(struct config *cfg, struct diag_list *dl)
 {
@@ -129,6 +205,7 @@ check_extra(struct config *cfg, struct diag_list *dl)
 	struct snapshot *snap;
 
 	check_identity(cfg, dl);
+	check_layout(cfg, dl);
 	dns_check(cfg, dl);
 	/* exactly what serve loads and serves: the same store, the same sites (retiring ones too) */
 	if (cfg->n_https > 0 && cfg->tls_certs != NULL) {

@@ -261,7 +261,39 @@ struct watch {
 	size_t n_cert_wds;
 	int certs_parent_wd;	/* the folder holding tls.certs: its removal and re-creation */
 	char *certs_base;	/* tls.certs's name in it */
+	char *own_state, *own_zone;	/* names of the files serve writes (NULL: none) */
 };
+
+/* The last component of PATH (NULL stays NULL); owned by the caller. */
+static char *
+base_name(const char *path)
+{
+	const char *slash = path ? strrchr(path, '/') : NULL;
+
+	return path == NULL ? NULL : xstrdup(slash ? slash + 1 : path);
+}
+
+bool
+reload_own_file(const char *name, const char *state, const char *zone)
+{
+	static const char *const beside[] = { ".lock", ".pending", ".serving", ".update", NULL };
+	size_t n;
+
+	if (zone != NULL && strncmp(name, zone, n = strlen(zone)) == 0 &&
+	    (name[n] == '\0' || strncmp(name + n, ".tmp.", 5) == 0))
+		return true;
+	if (state == NULL || strncmp(name, state, n = strlen(state)) != 0)
+		return false;
+	name += n;
+	if (name[0] == '\0' || strncmp(name, ".tmp.", 5) == 0)
+		return true;
+	for (size_t i = 0; beside[i] != NULL; i++) {
+		size_t b = strlen(beside[i]);
+		if (strncmp(name, beside[i], b) == 0 && (name[b] == '\0' || strncmp(name + b, ".tmp.", 5) == 0))
+			return true;
+	}
+	return false;
+}
 
 /* Watch DIR and every folder below it, each once by (device, inode) whatever links lead to it (SEEN). */
 static void
@@ -308,6 +340,9 @@ watch_close(struct watch *w)
 	free(w->cfg_base);
 	free(w->cert_wds);
 	free(w->certs_base);
+	free(w->own_state);
+	free(w->own_zone);
+	w->own_state = w->own_zone = NULL;
 	w->cfg_base = NULL;
 	w->cert_wds = NULL;
 	w->certs_base = NULL;
@@ -361,6 +396,10 @@ watch_setup(struct watch *w, const char *config_path)
 	free(w->cfg_base);
 	w->cfg_base = xstrdup(slash ? slash + 1 : config_path);
 	w->n_cert_wds = 0;
+	free(w->own_state);
+	free(w->own_zone);
+	w->own_state = base_name(snap ? snap->cfg->dns_state : NULL);
+	w->own_zone = base_name(snap ? snap->cfg->dns_zone : NULL);
 	w->cfg_wd = inotify_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_ATTRIB);
 	if (w->cfg_wd < 0)
 		log_warn("%s: cannot watch '%s'", __func__, dir);
@@ -397,7 +436,15 @@ watch_read(struct watch *w)
 				for (size_t i = 0; i < w->n_cert_wds; i++)
 					if (w->cert_wds[i] == ev->wd)
 						cert = true;
-				if (cert)
+				/*
+				 * mtastsd's own writes (the state, its lock and marker, the
+				 * zone, their temporaries) never trigger a reload, wherever
+				 * they lie: in a watched folder each publish would start
+				 * the next reload, forever.
+				 */
+				if (cert && ev->len > 0 && reload_own_file(ev->name, w->own_state, w->own_zone))
+					;
+				else if (cert)
 					relevant = true;
 				/* the file itself, or a ConfigMap-style "..data" symlink swap beside it */
 				else if (ev->wd == w->cfg_wd && ev->len > 0 &&
@@ -450,7 +497,7 @@ reload_loop(const char *config_path)
 {
 	sigset_t set;
 	int sfd, tfd, rfd, vfd, rc = -1;
-	struct watch w = { -1, -1, NULL, NULL, 0, -1, NULL };
+	struct watch w = { -1, -1, NULL, NULL, 0, -1, NULL, NULL, NULL };
 
 	signals_serve_set(&set);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {

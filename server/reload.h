@@ -50,6 +50,15 @@ struct snapshot *reload_build(const char *config_path);
 int reload_now(const char *config_path);
 
 /*
+ * Whether NAME (a file name in a watched folder) is one serve writes itself,
+ * given the file names (no folder) of dns.state, STATE, and dns.zone, ZONE
+ * (either may be NULL): the state, STATE.lock, STATE.pending, STATE.serving,
+ * STATE.update, the zone, or a temporary of one of them (NAME.tmp.*). Events for these
+ * never trigger a reload.
+ */
+bool reload_own_file(const char *name, const char *state, const char *zone);
+
+/*
  * Wait for signals (signals_serve_set: SIGHUP reloads, SIGTERM/SIGINT/
  * SIGQUIT stop, any other is logged and ignored) and changes to the config
  * file or to anything under the serving config's tls.certs folder (inotify,

@@ -481,6 +481,8 @@ Test(certstore, check_judges_the_pair_serve_presents)
 	static const char yaml[] =
 	    "listen:\n  https: [\"127.0.0.1:8443\"]\n"
 	    "tls:\n  certs: .\n"
+	    /* the default state/ would lie inside tls.certs, which the loader refuses */
+	    "dns:\n  state: ../certstore-test.state\n  zone: \"\"\n"
 	    "domains:\n"
 	    "  - name: d.example\n    mx: [mx.d.example]\n"
 	    "  - name: e.example\n    mx: [mx.e.example]\n";
@@ -519,6 +521,8 @@ Test(certstore, every_key_kind_and_format_loads_and_check_builds_each_chain)
 	static const char yaml[] =
 	    "listen:\n  https: [\"127.0.0.1:8443\"]\n"
 	    "tls:\n  certs: .\n"
+	    /* the default state/ would lie inside tls.certs, which the loader refuses */
+	    "dns:\n  state: ../certstore-test.state\n  zone: \"\"\n"
 	    "domains:\n"
 	    "  - name: ed.example\n    mx: [mx.ed.example]\n"
 	    "  - name: rsa.example\n    mx: [mx.rsa.example]\n"

@@ -282,3 +282,21 @@ Test(metrics, counters_render_in_prometheus_format)
 	cr_assert_eq(metrics_requests(200), 2);
 	free(buf);
 }
+
+/* mtastsd's own writes never trigger a reload, by name, whatever folder they are in (issue 14.8). */
+Test(reload, own_files_by_name)
+{
+	static const struct { const char *name; bool own; } cases[] = {
+		{ "m.state", true }, { "m.state.lock", true }, { "m.state.pending", true },
+		{ "m.state.serving", true }, { "m.state.update", true }, { "m.state.tmp.Ab12Cd", true }, { "m.state.pending.tmp.x1", true },
+		{ "mta-sts.zone", true }, { "mta-sts.zone.tmp.q9", true },
+		{ "m.state.pem", false }, { "m.stat", false }, { "m.state.lockx", false },
+		{ "mta-sts.zone.lock", false }, { "privkey.pem", false }, { "x.m.state", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(reload_own_file(cases[i].name, "m.state", "mta-sts.zone"), cases[i].own, "%s",
+		    cases[i].name);
+	cr_expect(!reload_own_file("mta-sts.zone", "m.state", NULL), "no zone configured");
+	cr_expect(!reload_own_file("m.state", NULL, NULL), "nothing configured");
+}
