@@ -437,9 +437,13 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 
 			gmtime_r(&snap->loaded_at, &tm);
 			strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+			char pending[256];
+
 			buf_printf(&body, "ok\nconfig: %s\nloaded: %s\ndomains: %zu\ncertificates: %zu\n"
 			    "reloads: %llu ok, %llu failed\n", snap->cfg->path, when, snap->n_sites,
 			    certstore_count(snap->certs), metrics_reloads(1), metrics_reloads(0));
+			if (metrics_restart_pending(pending, sizeof(pending)))
+				buf_printf(&body, "restart pending: %s\n", pending);
 		} else {
 			status = 503;
 			buf_printf(&body, "not serving: no valid configuration loaded\n");

@@ -4,6 +4,7 @@
 #include "dnsupdate.h"
 #include "util.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -192,4 +193,33 @@ metrics_render(struct buf *b)
 	buf_printf(b, "# HELP mtastsd_config_loaded_timestamp_seconds When the serving configuration was loaded.\n"
 	    "# TYPE mtastsd_config_loaded_timestamp_seconds gauge\n"
 	    "mtastsd_config_loaded_timestamp_seconds %lld\n", atomic_load(&loaded_at));
+	buf_printf(b, "# HELP mtastsd_restart_pending 1 while the configuration changes listeners, limits or the user"
+	    " that only a restart applies (what: /healthz).\n"
+	    "# TYPE mtastsd_restart_pending gauge\n"
+	    "mtastsd_restart_pending %d\n", metrics_restart_pending(NULL, 0) ? 1 : 0);
+}
+
+/* written by the reload thread, read by the admin listener's: a string needs the lock */
+static pthread_mutex_t restart_lock = PTHREAD_MUTEX_INITIALIZER;
+static char restart_what[256];
+
+void
+metrics_set_restart_pending(const char *what)
+{
+	pthread_mutex_lock(&restart_lock);
+	snprintf(restart_what, sizeof(restart_what), "%s", what ? what : "");
+	pthread_mutex_unlock(&restart_lock);
+}
+
+bool
+metrics_restart_pending(char *out, size_t len)
+{
+	bool pending;
+
+	pthread_mutex_lock(&restart_lock);
+	pending = restart_what[0] != '\0';
+	if (len > 0)
+		snprintf(out, len, "%s", restart_what);
+	pthread_mutex_unlock(&restart_lock);
+	return pending;
 }

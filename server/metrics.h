@@ -3,6 +3,7 @@
 #ifndef MTASTSD_METRICS_H
 #define MTASTSD_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util.h"
@@ -41,6 +42,10 @@ void metrics_set_domains(size_t n);
 /* Configured domains no listener can serve, and certificate pairs that could not be loaded. */
 void metrics_set_unserved(size_t domains, size_t broken_pairs);
 void metrics_set_loaded(long long unix_time);
+/* What waits for a restart ("listen.https, limits"), NULL or "" when nothing does. */
+void metrics_set_restart_pending(const char *what);
+/* Copies what waits for a restart into OUT (LEN bytes, may be 0); true when something does. */
+bool metrics_restart_pending(char *out, size_t len);
 
 /* Read back counters (tests and /healthz). */
 unsigned long long metrics_requests(unsigned status);

@@ -196,31 +196,91 @@ static bool
 same_listener(const struct config_listener *a, const struct config_listener *b)
 {
 	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0 &&
-	    a->proxy_protocol == b->proxy_protocol;
+	    a->proxy_protocol == b->proxy_protocol && a->n_proxy_from == b->n_proxy_from &&
+	    (a->n_proxy_from == 0 ||
+	    memcmp(a->proxy_from, b->proxy_from, a->n_proxy_from * sizeof(*a->proxy_from)) == 0);
 }
 
-/* Listeners and limits are bound at start-up; say so when a reload changes them. */
-static void
-warn_restart_needed(const struct config *old, const struct config *new)
+static bool
+same_listeners(const struct config_listener *a, size_t na, const struct config_listener *b, size_t nb)
 {
-	bool same = old->n_https == new->n_https && old->n_http == new->n_http &&
-	    (old->admin == NULL) == (new->admin == NULL) &&
-	    memcmp(&old->limits, &new->limits, sizeof(old->limits)) == 0;
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!same_listener(&a[i], &b[i]))
+			return false;
+	return true;
+}
 
-	for (size_t i = 0; same && i < old->n_https; i++)
-		same = same_listener(&old->https[i], &new->https[i]);
-	for (size_t i = 0; same && i < old->n_http; i++)
-		same = same_listener(&old->http[i], &new->http[i]);
-	if (same && old->admin != NULL)
-		same = same_listener(old->admin, new->admin);
-	if (!same)
-		log_warnx("listen addresses, proxy_protocol or limits changed: they take effect after a restart");
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+size_t
+reload_restart_diff(const struct config *running, const struct config *cfg, char *out, size_t len)
+{
+	struct buf b = {0};
+	size_t n;
+
+	if (!same_listeners(running->https, running->n_https, cfg->https, cfg->n_https))
+		buf_puts(&b, ", listen.https");
+	if (!same_listeners(running->http, running->n_http, cfg->http, cfg->n_http))
+		buf_puts(&b, ", listen.http");
+	if ((running->admin == NULL) != (cfg->admin == NULL) ||
+	    (running->admin != NULL && !same_listener(running->admin, cfg->admin)))
+		buf_puts(&b, ", listen.admin");
+	if (memcmp(&running->limits, &cfg->limits, sizeof(running->limits)) != 0)
+		buf_puts(&b, ", limits");
+	if (!same_str(running->user, cfg->user) || !same_str(running->group, cfg->group))
+		buf_puts(&b, ", user/group");
+	n = b.len > 2 ? b.len - 2 : 0;
+	if (len > 0)
+		snprintf(out, len, "%s", n ? b.data + 2 : "");
+	buf_free(&b);
+	return n;
+}
+
+/* The snapshot serve started with: its listeners, limits and user are what runs. */
+static struct snapshot *running;
+
+void
+reload_set_running(struct snapshot *snap)
+{
+	if (running != NULL)
+		snapshot_unref(running);
+	running = snap ? snapshot_ref(snap) : NULL;
+	metrics_set_restart_pending(NULL);
+}
+
+/*
+ * Listeners, limits and the user are bound at start-up. Each reload compares
+ * the new config with what runs (not with the previous reload), so a change
+ * is reported at every reload until a restart, and a revert clears it.
+ */
+static void
+warn_restart_needed(const struct config *cfg)
+{
+	char what[256];
+
+	if (running == NULL)
+		return;
+	if (reload_restart_diff(running->cfg, cfg, what, sizeof(what)) > 0) {
+		log_warnx("%s in the configuration differ from what is running: they take effect after a restart",
+		    what);
+		metrics_set_restart_pending(what);
+	} else {
+		if (metrics_restart_pending(NULL, 0))
+			log_info("listeners, limits and user match what is running again: no restart pending");
+		metrics_set_restart_pending(NULL);
+	}
 }
 
 int
 reload_now(const char *config_path)
 {
-	struct snapshot *snap, *old;
+	struct snapshot *snap;
 
 	log_info("reloading config=%s", config_path);
 	retry_reload = false;
@@ -234,10 +294,7 @@ reload_now(const char *config_path)
 		}
 		return -1;
 	}
-	if ((old = snapshot_current()) != NULL) {
-		warn_restart_needed(old->cfg, snap->cfg);
-		snapshot_unref(old);
-	}
+	warn_restart_needed(snap->cfg);
 	snapshot_ref(snap);
 	snapshot_publish(snap);
 	metrics_reload(1);

@@ -4,6 +4,7 @@
 #define MTASTSD_RELOAD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "config.h"
 
@@ -48,6 +49,21 @@ struct snapshot *reload_build(const char *config_path);
  * counted in the metrics, and -1 is returned.
  */
 int reload_now(const char *config_path);
+
+/*
+ * What of CFG takes effect only after a restart and differs from RUNNING (the
+ * config serve started with): a list such as "listen.https, limits" written
+ * to OUT (LEN bytes, truncated), "" when nothing differs. Returns the length
+ * of the list, 0 when nothing differs. Pure.
+ */
+size_t reload_restart_diff(const struct config *running, const struct config *cfg, char *out, size_t len);
+
+/*
+ * Remember SNAP (a reference is taken; NULL releases it) as what runs: every
+ * later reload is compared with it for what needs a restart, which is logged
+ * at each reload, shown in /healthz and in mtastsd_restart_pending.
+ */
+void reload_set_running(struct snapshot *snap);
 
 /*
  * Whether NAME (a file name in a watched folder) is one serve writes itself,

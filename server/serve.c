@@ -112,9 +112,12 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	log_info("serving config=%s domains=%zu certificates=%zu", config_path, snap->n_sites,
 	    certstore_count(snap->certs));
 	reload_publish(snap);
+	/* what is bound now: reloads are compared with it for what needs a restart */
+	reload_set_running(snap);
 	snapshot_unref(snap);
 
 	rc = reload_loop(config_path);
+	reload_set_running(NULL);
 	dnspush_stop();
 	http_shutdown(h);
 	privsep_stop();

@@ -354,5 +354,53 @@ rc=$?
 err=$(cat "$tmp/serve/fifo.log")
 expect_rc 0 "serve exits 0 on SIGTERM after a FIFO reload"
 
+# ---- "takes effect after a restart" is judged against what runs: at every reload, cleared by a revert
+hp=$(free_port)
+ap=$(free_port)
+pp=$(free_port)
+rcf="$tmp/serve/restart.yaml"
+restart_conf() {	# MAX_CONNECTIONS PROXY_FROM
+	{
+		printf 'listen:\n  https: []\n  http: ["127.0.0.1:%s", {address: "127.0.0.1:%s", proxy_protocol: true, proxy_from: [%s]}]\n' \
+			"$hp" "$pp" "$2"
+		printf '  admin: "127.0.0.1:%s"\nlimits: {max_connections: %s}\n' "$ap" "$1"
+		printf 'dns:\n  state: state/r.state\n  zone: state/r.zone\n'
+		printf 'domains: [{name: example.com, mode: none}]\n'
+	} >"$rcf.tmp"
+	mv "$rcf.tmp" "$rcf"	# one change, one reload
+}
+reloads_seen() { [ "$(grep -c " info reloaded config=" "$tmp/serve/restart.log")" -ge "$1" ]; }
+pending_warnings() { grep -c "differ from what is running: they take effect after a restart" "$tmp/serve/restart.log"; }
+healthz() { curl -fsS "http://127.0.0.1:$ap/healthz"; }
+restart_metric() { curl -fsS "http://127.0.0.1:$ap/metrics" | awk '$1 == "mtastsd_restart_pending" { print $2 }'; }
+restart_conf 100 127.0.0.1/32
+"$MTASTSD" -c "$rcf" serve 2>"$tmp/serve/restart.log" &
+spid=$!
+if wait_for 100 curl -fs -o /dev/null "http://127.0.0.1:$ap/healthz"; then pass; else fail "serve did not start: $(cat "$tmp/serve/restart.log")"; fi
+expect_eq "$(restart_metric)" "0" "no restart pending at start-up"
+# 1: limits changed
+restart_conf 200 127.0.0.1/32
+wait_for 100 reloads_seen 1 || fail "no reload after the limits changed"
+expect_eq "$(pending_warnings)" "1" "a changed limit needs a restart"
+expect_match "$(healthz)" "^restart pending: limits$" "/healthz shows the pending restart"
+expect_eq "$(restart_metric)" "1" "mtastsd_restart_pending is 1"
+# 2: proxy_from changed too: still pending (the old code compared with reload 1 and said only this)
+restart_conf 200 10.0.0.0/8
+wait_for 100 reloads_seen 2 || fail "no reload after proxy_from changed"
+expect_eq "$(pending_warnings)" "2" "the second reload still reports the pending restart"
+expect_match "$(grep "differ from what is running" "$tmp/serve/restart.log" | tail -1)" \
+	"listen\.http, limits in the configuration differ" "a proxy_from change needs a restart"
+# 3: everything reverted to what runs: nothing pending (the old code warned here)
+restart_conf 100 127.0.0.1/32
+wait_for 100 reloads_seen 3 || fail "no reload after the revert"
+expect_eq "$(pending_warnings)" "2" "no restart warning after a revert to what runs"
+if grep -q "restart pending" <<<"$(healthz)"; then fail "/healthz still shows a restart pending"; else pass; fi
+expect_eq "$(restart_metric)" "0" "mtastsd_restart_pending back to 0"
+kill -TERM "$spid"
+wait "$spid"
+rc=$?
+err=$(cat "$tmp/serve/restart.log")
+expect_rc 0 "serve exits 0 after the restart-pending reloads"
+
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]
