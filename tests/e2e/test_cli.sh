@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The command-line contract of design.md, against the real binary: check, policy,
-# usage errors, --version/--help, $MTASTSD_CONFIG, paths relative to the config.
+# usage errors, --version/--help (per command), options after the command,
+# $MTASTSD_CONFIG, paths relative to the config; and serve's start-up edges: an
+# unknown user or group, a port in use, a FIFO as the config, a pending restart.
 # Env: MTASTSD (binary), SOURCE_ROOT. Exit 0 pass, 1 fail, 77 skip.
 set -u
 
