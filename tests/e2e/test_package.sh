@@ -139,7 +139,9 @@ else
   for f in "${named[@]}"; do
     case "$f" in
       /usr/*|/etc/mtastsd|/etc/mtastsd/*) [ -e "$D$f" ] || absent+=" $f (not installed)" ;;
-      /var/lib/mtastsd) ;;  # the state folder: the unit's first ExecStartPre makes it
+      # the state folder: made by the unit itself (StateDirectory= or an install -d before start)
+      /var/lib/mtastsd) grep -qE '^(StateDirectory=mtastsd|ExecStartPre=[-+!]*/(usr/)?bin/install -d .*/var/lib/mtastsd)$' "$unit" \
+                          || absent+=" $f (not on this system, and the unit does not make it)" ;;
       *) [ -e "$f" ] || absent+=" $f (not on this system)" ;;
     esac
   done
