@@ -768,7 +768,7 @@ run_on_change(const char *cmd, const char *dir, const char *zone, const char *ch
 		 * SIGHUP asks for, or the next start-up, runs it again.
 		 */
 		if (sigpending(&pend) == 0 && (sigismember(&pend, SIGTERM) == 1 || sigismember(&pend, SIGINT) == 1 ||
-		    sigismember(&pend, SIGHUP) == 1)) {
+		    sigismember(&pend, SIGQUIT) == 1 || sigismember(&pend, SIGHUP) == 1)) {
 			kill(-pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;

@@ -92,4 +92,15 @@ stop_with TERM
 check "SIGTERM: exit status 0 (was $RC)" [ "$RC" = 0 ]
 check "SIGTERM: logged as a shutdown" logged "SIGTERM received: shutting down"
 
+# a stop signal does not wait for a long dns.on_change hook (run at start-up): SIGQUIT like SIGTERM
+sed -e 's#^dns:#dns:\n  on_change: "sleep 60"#' "$WORK/mtastsd.yaml" >"$WORK/hook.yaml"
+start_server "$WORK/hook.yaml" "$ADMIN_PORT" || exit 1
+wait_for 5 pgrep -f "^sleep 60" >/dev/null || true
+t0=$(date +%s%N)
+stop_with QUIT
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "SIGQUIT during a long on_change hook: exit 0 within 5 s (${ms} ms, status $RC)" \
+  bash -c '[ "$1" = 0 ] && [ "$2" -lt 5000 ]' _ "$RC" "$ms"
+check "the hook was stopped, and said so" logged "dns on_change stopped: a signal is waiting"
+
 finish
