@@ -261,16 +261,89 @@ keep_escapes(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
-static enum MHD_Result
-count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+/*
+ * libmicrohttpd 0.9.75 parses a request in place in its read buffer and
+ * hands each string out up to its first NUL byte: a literal NUL in the
+ * target or in a Host value would silently cut it short
+ * ("Host: mta-sts.example.com\0.x" routed as the policy host). The strings
+ * lie in the buffer in the order they were sent, separated only by the bytes
+ * it replaced with NULs (a space, a CR LF, a '?'); a wider gap between the
+ * end of one string and the start of the next means bytes were hidden.
+ */
+static bool
+hides_bytes(const char *s, const char *next, size_t max_gap)
 {
-	size_t *n = cls;
+	uintptr_t e = (uintptr_t)s + strlen(s), n = (uintptr_t)next;
+
+	return n < e || n - e > max_gap;
+}
+
+/* The Host lines of a request, and what follows each (its neighbour in the read buffer). */
+struct host_scan {
+	size_t n;
+	bool hidden;			/* a Host value hides bytes after a NUL */
+	const char *host;		/* the last Host value seen, until the next header shows its end */
+	const char *end;		/* the end of the request head, or NULL when unknown */
+};
+
+static enum MHD_Result
+scan_headers(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct host_scan *hs = cls;
+	(void)kind;
+
+	/* a Host value ends with CR LF (or LF) before the next header's name */
+	if (hs->host != NULL && hides_bytes(hs->host, key, 2))
+		hs->hidden = true;
+	hs->host = NULL;
+	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0) {
+		hs->n++;
+		hs->host = value;
+	}
+	return MHD_YES;
+}
+
+/* The first GET argument's name: where the query starts in the read buffer. */
+static enum MHD_Result
+first_argument(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **first = cls;
 	(void)kind;
 	(void)value;
 
-	if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
-		(*n)++;
-	return MHD_YES;
+	if (*first == NULL)
+		*first = key;
+	return MHD_NO;
+}
+
+/*
+ * Count the Host lines and tell whether the target or a Host value hid
+ * bytes behind a NUL (see hides_bytes). The gaps are only judged when the
+ * buffer is laid out as expected (the target right after the method), so a
+ * library that copies its strings elsewhere never turns requests into 400s.
+ */
+static void
+check_request(struct MHD_Connection *c, const char *method, const char *url, const char *version,
+    struct route_request *req, bool *hidden)
+{
+	const union MHD_ConnectionInfo *hi = MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	struct host_scan hs = { 0 };
+	const char *arg = NULL;
+	uintptr_t m = (uintptr_t)method + strlen(method), u = (uintptr_t)url;
+	bool in_place = u > m && u - m <= 64 && hi != NULL;
+
+	hs.end = in_place ? method + hi->header_size : NULL;
+	MHD_get_connection_values(c, MHD_HEADER_KIND, scan_headers, &hs);
+	req->n_host = hs.n;
+	*hidden = false;
+	if (!in_place)
+		return;
+	/* the last header ends with two line ends: its own and the empty line's */
+	if (hs.host != NULL && hides_bytes(hs.host, hs.end, 4))
+		hs.hidden = true;
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, first_argument, &arg);
+	/* the target ends at the space before the version, or at the '?' of its query */
+	*hidden = hs.hidden || hides_bytes(url, arg != NULL ? arg : version, arg != NULL ? 1 : 2);
 }
 
 static enum MHD_Result
@@ -283,6 +356,7 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	const char *host, *sni = NULL;
 	struct route_request req = { 0 };
 	struct route_result r;
+	bool nul;
 	struct MHD_Response *resp;
 	enum MHD_Result rc;
 	(void)upload_data;
@@ -301,13 +375,15 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 	req.sni = sni;
 	req.host = host;
-	MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &req.n_host);
+	check_request(c, method, url, version, &req, &nul);
 	req.method = method;
 	req.target = url;
 	req.http10 = strcmp(version, MHD_HTTP_VERSION_1_0) == 0;
 	/* the newest snapshot: a keep-alive connection sees a reload on its next request */
 	snap = snapshot_current();
 	r = route(snap, &req);
+	if (nul)
+		r = route_bad_request(&req);
 	switch (r.status) {
 	case 200:
 		resp = r.health ? resp_ok : r.site->prebuilt;

@@ -230,6 +230,12 @@ route(const struct snapshot *snap, const struct route_request *req)
 	return r;
 }
 
+struct route_result
+route_bad_request(const struct route_request *req)
+{
+	return fixed(400, body_400, sizeof(body_400) - 1, req->method != NULL && strcmp(req->method, "HEAD") == 0);
+}
+
 bool
 route_connection_closes(const char *value)
 {

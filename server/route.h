@@ -55,6 +55,9 @@ struct route_result {
  */
 struct route_result route(const struct snapshot *snap, const struct route_request *req);
 
+/* The 400 answer to REQ, for a request the HTTP layer found malformed itself. Pure. */
+struct route_result route_bad_request(const struct route_request *req);
+
 /*
  * Whether a Connection header VALUE (NULL when absent) asks to close the
  * connection after the response: a "close" token among its comma-separated

@@ -76,6 +76,16 @@ cases = [
     ("absolute-form: routed by its authority, not by Host", "http", b"GET http://mta-sts.example.org" + W + b" HTTP/1.1\r\nHost: unrelated.example\r\nConnection: close\r\n\r\n", 200),
     ("absolute-form over TLS", "tls", b"GET https://mta-sts.example.com" + W + b" HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n", 200),
     ("absolute-form naming another host than the SNI", "tls", b"GET https://mta-sts.example.org" + W + b" HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n", 421),
+    ("a literal NUL inside Host (a header follows)", "http", b"GET " + W + b" HTTP/1.1\r\nHost: mta-sts.example.com\x00.evil\r\nConnection: close\r\n\r\n", 400),
+    ("a literal NUL inside Host (the last header)", "tls", b"GET " + W + b" HTTP/1.1\r\nConnection: close\r\nHost: mta-sts.example.com\x00.evil\r\n\r\n", 400),
+    ("a literal NUL ending Host", "http", b"GET " + W + b" HTTP/1.1\r\nHost: mta-sts.example.com\x00\r\nConnection: close\r\n\r\n", 400),
+    ("a literal NUL in the path", "http", b"GET " + W + b"\x00.x HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n", 400),
+    ("a literal NUL in the path, before a query", "tls", b"GET " + W + b"\x00.x?a=1 HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n", 400),
+    ("a query is fine", "http", b"GET " + W + b"?a=1&b HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n", 200),
+    ("an empty query is fine", "http", b"GET " + W + b"? HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n", 200),
+    ("bare LF line ends, Host last", "http", b"GET " + W + b" HTTP/1.1\nConnection: close\nHost: mta-sts.example.com\n\n", 200),
+    ("bare LF line ends, Host first", "tls", b"GET " + W + b" HTTP/1.1\nHost: mta-sts.example.com\nConnection: close\n\n", 200),
+    ("spaces around the Host value, Host last", "http", b"GET " + W + b" HTTP/1.1\r\nConnection: close\r\nHost:    mta-sts.example.com  \r\n\r\n", 200),
     ("absolute-form with userinfo", "http", b"GET http://u@mta-sts.example.org" + W + b" HTTP/1.1\r\nHost: mta-sts.example.org\r\nConnection: close\r\n\r\n", 400),
 ]
 for name, kind, raw, want in cases:
