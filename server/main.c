@@ -28,6 +28,7 @@ usage(FILE *out)
 	    "                        print the DNS records (F: bind, json, nsupdate;\n"
 	    "                        S: provider (default), customer, with\n"
 	    "                        dns.delegate_zone set)\n"
+	    "  dns --start-over      write an empty state file where dns.state is gone\n"
 	    "  verify [--connect HOST[:PORT]] [--ca FILE] [--all | DOMAIN...]\n"
 	    "                        fetch each changed (or listed) policy as senders do\n"
 	    "                        and compare it with the configured one\n"

@@ -49,6 +49,17 @@ have_ipv6() {
   python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 2>/dev/null
 }
 
+# wait_for SECONDS COMMAND...: run COMMAND every 50 ms until it succeeds (0) or SECONDS pass (1)
+wait_for() {
+  local limit="$1" start; shift
+  start=$(date +%s%N)
+  while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((limit * 1000)) ]; do
+    if "$@"; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+
 # gen_certs DIR ARGS...: development CA + host certificates (scripts/gen-dev-certs)
 gen_certs() {
   local dir="$1"; shift

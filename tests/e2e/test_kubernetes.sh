@@ -188,11 +188,6 @@ start_server "$WORK/vol/config/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 pid=$SERVER_PID
 WK=/.well-known/mta-sts.txt
 mode_is() { tls_get mta-sts.example.com "$P" "$WK" 2>/dev/null | grep -q "^mode: $1"; }
-wait_for() { # wait_for SECONDS COMMAND...: poll every 50 ms
-  local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
-  while [ "$(date +%s%N)" -lt "$end" ]; do "$@" && return 0; sleep 0.05; done
-  return 1
-}
 check "volume: the first config is served" mode_is testing
 config enforce
 check "configmap swap: the new policy is served within 3 s" wait_for 3 mode_is enforce

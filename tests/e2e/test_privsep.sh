@@ -58,16 +58,6 @@ domains:
     mx: [mx1.example.com]
 EOF
 chmod 644 "$WORK/mtastsd.yaml"
-# wait_for SECONDS COMMAND...: poll every 50 ms until the command succeeds
-wait_for() {
-  local limit="$1" start; shift
-  start=$(date +%s%N)
-  while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((limit * 1000)) ]; do
-    if "$@"; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 logged() { grep -qF -- "$1" "$WORK/serve.log"; }
 enddate() { openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com </dev/null 2>/dev/null |
   openssl x509 -noout -enddate 2>/dev/null || true; }

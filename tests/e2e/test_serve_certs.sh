@@ -88,16 +88,6 @@ check "/metrics: one domain unserved" [ "$(metric mtastsd_domains_unserved)" = 1
 check "/metrics: two broken pairs" [ "$(metric mtastsd_certificate_pairs_broken)" = 2 ]
 check "the log names the unserved domain" grep -q "domain 'uncovered.example' is not served" "$WORK/serve.log"
 zone() { cat "$WORK/state/mta-sts.zone" 2>/dev/null || true; }
-# wait_for SECONDS COMMAND...: poll every 50 ms until the command succeeds
-wait_for() {
-  local limit="$1" start; shift
-  start=$(date +%s%N)
-  while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((limit * 1000)) ]; do
-    if "$@"; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 has_record() { zone | grep -q "^_mta-sts.$1\. "; }
 check "the zone has records for the served domains" wait_for 5 has_record good.example
 check "the zone has no _mta-sts record for the unserved domain" bash -c "! grep -q '_mta-sts.uncovered.example' '$WORK/state/mta-sts.zone'"

@@ -48,16 +48,6 @@ domains:
   - name: other.example
     mx: [mx.other.example]
 EOF
-# wait_for SECONDS COMMAND...: poll every 100 ms until the command succeeds
-wait_for() {
-  local limit="$1" t0; shift
-  t0=$(date +%s%N)
-  while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt $((limit * 1000)) ]; do
-    if "$@"; then return 0; fi
-    sleep 0.1
-  done
-  return 1
-}
 WK=/.well-known/mta-sts.txt
 serves() { tls_get "mta-sts.$1" "$P" "$WK" 2>/dev/null | grep -q "^mx: mx.$1"; }
 san() { openssl s_client -connect "127.0.0.1:$P" -servername "mta-sts.$1" </dev/null 2>/dev/null |

@@ -26,16 +26,6 @@ domains:
   - name: two.example
     mx: [mx.two.example]
 EOF
-# wait_for SECONDS COMMAND...: poll every 50 ms until the command succeeds
-wait_for() {
-  local limit="$1" t0; shift
-  t0=$(date +%s%N)
-  while [ $(( ($(date +%s%N) - t0) / 1000000 )) -lt $((limit * 1000)) ]; do
-    if "$@"; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 WK=/.well-known/mta-sts.txt
 serves() { tls_get "mta-sts.$1" "$P" "$WK" 2>/dev/null | grep -q "^mx: mx.$1"; }
 cert_lines() { curl -sS "http://127.0.0.1:$ADMIN_PORT/metrics" | grep -c "^mtastsd_certificate_expiry_seconds{" || true; }

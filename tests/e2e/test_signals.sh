@@ -25,16 +25,6 @@ domains:
     mx: [mx1.example.com]
 EOF
 WK=/.well-known/mta-sts.txt
-# wait_for SECONDS COMMAND...: poll every 50 ms until the command succeeds
-wait_for() {
-  local limit="$1" start; shift
-  start=$(date +%s%N)
-  while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((limit * 1000)) ]; do
-    if "$@"; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 serves() { [ "$(tls_get mta-sts.example.com "$P" "$WK" -o /dev/null -w '%{http_code}' 2>/dev/null)" = 200 ]; }
 logged() { grep -qF -- "$1" "$WORK/serve.log"; }
 # the process state letter from /proc: T (stopped) or Z (gone) are failures

@@ -32,16 +32,6 @@ domains:
 EOF
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 WK=/.well-known/mta-sts.txt
-# wait_for SECONDS COMMAND...: poll every 50 ms until the command succeeds
-wait_for() {
-  local limit="$1" start; shift
-  start=$(date +%s%N)
-  while [ $(( ($(date +%s%N) - start) / 1000000 )) -lt $((limit * 1000)) ]; do
-    if "$@"; then return 0; fi
-    sleep 0.05
-  done
-  return 1
-}
 s_client() { openssl s_client -connect "127.0.0.1:$P" -CAfile "$CA" "$@" 2>&1 </dev/null || true; }
 
 # ---- key shares: one ServerHello (no HelloRetryRequest) whenever a share the server takes was sent
