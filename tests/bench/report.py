@@ -10,6 +10,7 @@ The figure compared is requests per server CPU-second; the ratio is taken round
 by round (the two servers ran back to back) and the median of those is reported.
 """
 import json
+import os
 import statistics
 import sys
 from collections import defaultdict
@@ -27,24 +28,25 @@ for line in open(sys.argv[1]):
                                     "gen_cpu_s": float(f[9]) if len(f) > 9 else 0.0,
                                     "per_cpu_s": req / cpu if cpu > 0 else 0.0})
 
+B = os.environ.get("BENCH_B", "nginx")  # the server compared: nginx, or "before" (an earlier build)
 names = {"tls13": "TLS 1.3 handshake+GET", "tls12": "TLS 1.2 handshake+GET",
          "keepalive": "keep-alive GETs (TLS)", "latency": "latency at 500/s (TLS 1.3)"}
 out = {"throughput": [], "latency": [], "startup": []}
-print(f"{'figure':28} {'N':>7} {'mtastsd/cpu-s':>14} {'nginx/cpu-s':>12} {'ratio':>6} {'errors m/n':>11}")
+print(f"{'figure':28} {'N':>7} {'mtastsd/cpu-s':>14} {B + '/cpu-s':>12} {'ratio':>6} {'errors m/n':>11}")
 pool = {k: v for k, v in rows.items() if k[0].startswith("pool-")}
 for k in pool:
     del rows[k]
 for (scen, n) in sorted({(k[0], k[1]) for k in rows}, key=lambda k: (list(names).index(k[0]), k[1])):
-    m, x = rows[(scen, n, "mtastsd")], rows[(scen, n, "nginx")]
+    m, x = rows[(scen, n, "mtastsd")], rows[(scen, n, B)]
     if scen == "latency":
         mp50 = statistics.median(r["p50_ms"] for r in m) if m else 0
         mp99 = statistics.median(r["p99_ms"] for r in m) if m else 0
         np50 = statistics.median(r["p50_ms"] for r in x) if x else 0
         np99 = statistics.median(r["p99_ms"] for r in x) if x else 0
-        print(f"{names[scen]:28} {n:>7} {'p50 %.2f p99 %.2f ms' % (mp50, mp99):>27} | nginx p50 {np50:.2f} p99 {np99:.2f} ms"
+        print(f"{names[scen]:28} {n:>7} {'p50 %.2f p99 %.2f ms' % (mp50, mp99):>27} | {B} p50 {np50:.2f} p99 {np99:.2f} ms"
               f"  errors {sum(r['errors'] for r in m)}/{sum(r['errors'] for r in x)}")
         out["latency"].append({"n": n, "mtastsd": {"p50_ms": mp50, "p99_ms": mp99},
-                               "nginx": {"p50_ms": np50, "p99_ms": np99}})
+                               B: {"p50_ms": np50, "p99_ms": np99}})
         continue
     ratios = [a["per_cpu_s"] / b["per_cpu_s"] for a, b in zip(m, x) if b["per_cpu_s"] > 0]
     ratio = statistics.median(ratios) if ratios else float("nan")
@@ -53,7 +55,7 @@ for (scen, n) in sorted({(k[0], k[1]) for k in rows}, key=lambda k: (list(names)
     print(f"{names[scen]:28} {n:>7} {mv:>14.0f} {nv:>12.0f} {ratio:>6.2f} "
           f"{sum(r['errors'] for r in m):>5}/{sum(r['errors'] for r in x):<5}")
     out["throughput"].append({"figure": scen, "n": n, "ratio_median": ratio, "ratios": ratios,
-                              "mtastsd": m, "nginx": x})
+                              "mtastsd": m, B: x})
 keys = {"pool-ec": "ECDSA P-256", "pool-rsa": "RSA-2048"}
 out["pool"] = []
 for scen in sorted({k[0] for k in pool}):

@@ -9,6 +9,9 @@
 #   --rsa               RSA-2048 certificates instead of ECDSA P-256
 #   --quick             a smoke run: N=1 and 50, 1 s, 1 round, small start-up set
 #   -o FILE             machine-readable results (default bench-results.json)
+#   --vs BINARY         another mtastsd build (the one before a change) instead of nginx,
+#                       in the same alternation and on the same certificates; labelled
+#                       "before" (the thread-pool figures are then not measured)
 #
 # Each server is pinned to core 0 and the load generator to core 1. The figure
 # compared is requests per second of server CPU (utime+stime from /proc), so a
@@ -30,7 +33,7 @@ mtastsd=$build/mtastsd
 loadgen=$build/tests/bench/loadgen
 mkcerts=$build/tests/bench/mkcerts
 
-ns="1 1000 10000" startup_ns="1000 10000 100000" secs=5 rounds=3 rsa= out=bench-results.json quick=
+ns="1 1000 10000" startup_ns="1000 10000 100000" secs=5 rounds=3 rsa= out=bench-results.json quick= vs_bin=
 while [ $# -gt 0 ]; do
   case $1 in
     -n) ns=$2; shift 2 ;;
@@ -40,13 +43,22 @@ while [ $# -gt 0 ]; do
     --rsa) rsa=-r; shift ;;
     --quick) quick=1; ns="1 50"; startup_ns="200"; secs=1; rounds=1; shift ;;
     -o) out=$2; shift 2 ;;
-    *) echo "usage: scripts/bench tls [-n NS] [-s NS] [-d SECONDS] [-R ROUNDS] [--rsa] [--quick] [-o FILE]" >&2; exit 2 ;;
+    --vs) vs_bin=$2; shift 2 ;;
+    *) echo "usage: scripts/bench tls [-n NS] [-s NS] [-d SECONDS] [-R ROUNDS] [--rsa] [--quick] [-o FILE] [--vs BINARY]" >&2; exit 2 ;;
   esac
 done
 for b in "$mtastsd" "$loadgen" "$mkcerts"; do
   [ -x "$b" ] || { echo "bench: $b is missing; build first (cmake --build build)" >&2; exit 1; }
 done
-command -v nginx >/dev/null || { echo "bench: nginx is missing (scripts/install-deps)" >&2; exit 1; }
+# B, the server compared: nginx, or with --vs an earlier mtastsd build
+b_name=nginx
+if [ -n "$vs_bin" ]; then
+  [ -x "$vs_bin" ] || { echo "bench: --vs $vs_bin is not an executable" >&2; exit 1; }
+  b_name=before
+else
+  command -v nginx >/dev/null || { echo "bench: nginx is missing (scripts/install-deps)" >&2; exit 1; }
+fi
+export BENCH_B=$b_name
 command -v taskset >/dev/null || { echo "bench: taskset is missing (util-linux)" >&2; exit 1; }
 cores=$(nproc)
 srv_cpu=0 gen_cpu=1
@@ -99,10 +111,11 @@ setup() {
 start_server() {
   local which=$1 n=$2 d=$work/${3:-$2}
   sport=$(free_port)
-  if [ "$which" = mtastsd ]; then
-    local aport; aport=$(free_port)
+  if [ "$which" != nginx ]; then
+    local aport bin=$mtastsd; aport=$(free_port)
+    [ "$which" = before ] && bin=$vs_bin
     sed -e "s/PORT_M/$sport/" -e "s/PORT_A/$aport/" "$d/mtastsd.tmpl" >"$d/mtastsd.yaml"
-    taskset -c "${srv_cpus:-$srv_cpu}" "$mtastsd" -c "$d/mtastsd.yaml" serve 2>"$d/mtastsd.log" &
+    taskset -c "${srv_cpus:-$srv_cpu}" "$bin" -c "$d/mtastsd.yaml" serve 2>"$d/mtastsd.log" &
     spid=$!
     spids="$spid"
   else
@@ -165,7 +178,7 @@ for n in $ns; do
   setup "$n"
   for ((r = 1; r <= rounds; r++)); do
     for scen in tls13 tls12 keepalive latency; do
-      order="mtastsd nginx"; [ $((r % 2)) -eq 0 ] && order="nginx mtastsd"
+      order="mtastsd $b_name"; [ $((r % 2)) -eq 0 ] && order="$b_name mtastsd"
       for which in $order; do
         start_server "$which" "$n"
         wait_ready "$sport" >/dev/null
@@ -178,7 +191,7 @@ done
 
 # the thread pool: mtastsd on one core and on two, alternating, load on core 1; with
 # the run's certificates and with the other kind (ECDSA and RSA-2048 both measured)
-if [ "$cores" -ge 2 ]; then
+if [ "$cores" -ge 2 ] && [ -z "$vs_bin" ]; then
   pool_n=; for n in $ns; do [ "$n" -le 1000 ] && pool_n=$n; done
   pool_n=${pool_n:-${ns%% *}}
   this=ec other=rsa other_flag=-r
@@ -211,7 +224,7 @@ startup_runs=3; [ -n "$quick" ] && startup_runs=1
 for n in $startup_ns; do
   [ -d "$work/$n" ] || setup "$n"
   sync
-  for which in mtastsd nginx; do
+  for which in mtastsd $b_name; do
     if [ "$which" = nginx ] && [ "$n" -gt 20000 ] && [ -z "${BENCH_NGINX_HUGE:-}" ]; then
       printf '%s\t%s\tstartup\tskipped (nginx needs minutes; BENCH_NGINX_HUGE=1 runs it)\n' "$which" "$n" >>"$results"
       continue
@@ -224,7 +237,7 @@ for n in $startup_ns; do
       start_server "$which" "$n"
       times+=("$(wait_ready "$sport")")
       rss=$(rss_kib "$spid")
-      if [ "$which" = mtastsd ]; then
+      if [ "$which" != nginx ]; then
         # a reload of a changed config (d0 gets a second MX) while a fresh-handshake
         # load runs; every request must succeed and d0's new policy must be served after
         taskset -c $gen_cpu "$loadgen" -p "$sport" -n "$n" -d 4 -c 16 -m fresh -M >"$work/reload.json" &
@@ -250,7 +263,7 @@ for n in $startup_ns; do
       stop_server "$spid"
     done
     runs=$(printf '%.3f,' "${times[@]}")
-    if [ "$which" = mtastsd ]; then
+    if [ "$which" != nginx ]; then
       rruns=$(printf '%.3f,' "${rtimes[@]}")
       printf '%s\t%s\tstartup\t%.3f\t%s\t%.3f\t%s %s %s\t%s\t%s\n' "$which" "$n" "$(median "${times[@]}")" "$rss" \
         "$(median "${rtimes[@]}")" "$rreq" "$rerr" "$applied" "${runs%,}" "${rruns%,}" >>"$results"
