@@ -516,10 +516,10 @@ Test(config, size_bounded)
 	fputs("domains: [example.com]\n#", fp);
 	fclose(fp);
 	/* sparse: one byte over the limit costs no disk */
-	cr_assert_eq(truncate(path, (off_t)(64 << 20) + 1), 0);
+	cr_assert_eq(truncate(path, (off_t)(512 << 20) + 1), 0);
 	cr_expect_null(config_load(path, &dl));
 	cr_assert_eq(dl.n, 1);
-	cr_expect_str_eq(dl.items[0].msg, "the configuration is 67108865 bytes, more than the limit of 64 MiB");
+	cr_expect_str_eq(dl.items[0].msg, "the configuration is 536870913 bytes, more than the limit of 512 MiB");
 	unlink(path);
 	rmdir(dir);
 	free(path);
