@@ -1630,14 +1630,14 @@ certstore_pubkey_from_parse(const struct certparse_info *ci, void *pubkey)
 	if (ci->pk == CERTPARSE_PK_EC) {
 		size_t half = (ci->pub_len - 1) / 2;
 
-		a.data = (unsigned char *)ci->pub + 1;
+		a.data = (unsigned char *)(uintptr_t)ci->pub + 1;
 		b.data = a.data + half;
 		a.size = b.size = (unsigned)half;
 		rc = gnutls_pubkey_import_ecc_raw(pub, curves[ci->curve], &a, &b);
 	} else if (ci->pk == CERTPARSE_PK_RSA) {
-		a.data = (unsigned char *)ci->pub;
+		a.data = (unsigned char *)(uintptr_t)ci->pub;
 		a.size = (unsigned)ci->pub_len;
-		b.data = (unsigned char *)ci->exp;
+		b.data = (unsigned char *)(uintptr_t)ci->exp;
 		b.size = (unsigned)ci->exp_len;
 		rc = gnutls_pubkey_import_rsa_raw(pub, &a, &b);
 	} else

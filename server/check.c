@@ -125,7 +125,7 @@ check_sites(const struct snapshot *snap, time_t now, struct diag_list *dl)
 }
 
 struct layout_walk {
-	const char *targets[2];	/* canonical folders of dns.state and dns.zone (NULL: none) */
+	char *targets[2];	/* canonical folders of dns.state and dns.zone (NULL: none) */
 	bool found[2];
 	struct { dev_t dev; ino_t ino; } *seen;	/* each folder walked once, links or not */
 	size_t n_seen;
@@ -192,7 +192,7 @@ check_layout(const struct config *cfg, struct diag_list *dl)
 	if (lw.targets[0] || lw.targets[1])
 		layout_walk(&lw, cfg->tls_certs, 0);
 	for (int i = 0; i < 2; i++) {
-		free((char *)lw.targets[i]);
+		free(lw.targets[i]);
 		free(dirs[i]);
 	}
 	free(lw.seen);

@@ -88,7 +88,8 @@ hold_unserved(const struct ids_state *old, const char *const *held, size_t n_hel
 {
 	for (size_t h = 0; h < n_held; h++) {
 		const struct ids_domain *was = ids_find(old, held[h]);
-		struct ids_domain *e = (struct ids_domain *)ids_find(st, held[h]);
+		const struct ids_domain *found = ids_find(st, held[h]);
+		struct ids_domain *e = found ? &st->d[found - st->d] : NULL;
 		size_t k = 0;
 
 		if (e == NULL)

@@ -55,7 +55,7 @@ check_cert(const uint8_t *der, size_t size)
 {
 	struct certparse_info ci;
 	gnutls_x509_crt_t crt;
-	gnutls_datum_t d = { (unsigned char *)der, (unsigned)size }, a = { 0 }, b = { 0 };
+	gnutls_datum_t d = { (unsigned char *)(uintptr_t)der, (unsigned)size }, a = { 0 }, b = { 0 };
 	gnutls_ecc_curve_t curve;
 	gnutls_pcert_st pc;
 	unsigned ca = 0, i;
@@ -126,7 +126,7 @@ check_key(const uint8_t *der, size_t size)
 {
 	struct certparse_key k;
 	gnutls_privkey_t key;
-	gnutls_datum_t d = { (unsigned char *)der, (unsigned)size }, a = { 0 }, b = { 0 };
+	gnutls_datum_t d = { (unsigned char *)(uintptr_t)der, (unsigned)size }, a = { 0 }, b = { 0 };
 	gnutls_ecc_curve_t curve;
 
 	if (certparse_key(der, size, &k) < 0)

@@ -2,6 +2,7 @@
 /* Unit tests for ids: id assignment across sequences of configurations and clocks. */
 #include <criterion/criterion.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,16 +24,16 @@ mkdom(struct dom *x, const char *name, enum policy_mode mode, unsigned long max_
     const char *mx1, const char *mx2, const char *rua)
 {
 	memset(x, 0, sizeof(*x));
-	x->d.name = (char *)name;
+	x->d.name = (char *)(uintptr_t)name;
 	x->d.mode = mode;
 	x->d.max_age = max_age;
 	if (mx1)
-		x->mx[x->d.n_mx++] = (char *)mx1;
+		x->mx[x->d.n_mx++] = (char *)(uintptr_t)mx1;
 	if (mx2)
-		x->mx[x->d.n_mx++] = (char *)mx2;
+		x->mx[x->d.n_mx++] = (char *)(uintptr_t)mx2;
 	x->d.mx = x->mx;
 	if (rua)
-		x->rua[x->d.n_tlsrpt++] = (char *)rua;
+		x->rua[x->d.n_tlsrpt++] = (char *)(uintptr_t)rua;
 	x->d.tlsrpt = x->rua;
 }
 

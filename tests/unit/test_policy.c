@@ -4,6 +4,7 @@
 #include <criterion/parameterized.h>
 
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,10 +339,10 @@ mkdomain(const struct rvec *v)
 {
 	struct config_domain d = {0};
 
-	d.name = (char *)v->name;
+	d.name = (char *)(uintptr_t)v->name;
 	d.mode = v->mode;
 	d.max_age = v->max_age;
-	d.mx = (char **)v->mx;
+	d.mx = (char **)(uintptr_t)v->mx;
 	while (v->mx[d.n_mx])
 		d.n_mx++;
 	return d;
@@ -427,10 +428,10 @@ fp(enum policy_mode mode, unsigned long max_age, const char *const *mx, size_t n
 {
 	struct config_domain d = {0};
 
-	d.name = (char *)"example.com";
+	d.name = (char *)(uintptr_t)"example.com";
 	d.mode = mode;
 	d.max_age = max_age;
-	d.mx = (char **)mx;
+	d.mx = (char **)(uintptr_t)mx;
 	d.n_mx = n;
 	policy_fingerprint(&d, out);
 }
