@@ -701,8 +701,9 @@ read_chain_fast(struct certstore *cs, struct cert *c, const struct file *cf, str
 	c->n_inters = n - 1;
 	c->inters = xcalloc(n, sizeof(*c->inters));
 	memcpy(c->inters, inters, (n - 1) * sizeof(*inters));
-	for (size_t p = 0; certparse_next_dns(ci, &p, (const char **)&der, &len);)
-		add_name(c, (const char *)der, len);
+	const char *name;
+	for (size_t p = 0; certparse_next_dns(ci, &p, &name, &len);)
+		add_name(c, name, len);
 	c->not_before = ci->not_before;
 	c->not_after = ci->not_after;
 	return true;

@@ -39,28 +39,35 @@ parse_port(const char *s, size_t n, uint16_t *out)
 static enum proxy_result
 parse_v1(const unsigned char *buf, size_t len, struct proxy_info *info, const char **why)
 {
-	const char *p = (const char *)buf, *end, *f[6];
+	const char *p = (const char *)buf, *f[6];
 	size_t fl[6], nf = 0, llen;
 	char addr[INET6_ADDRSTRLEN + 1];
 	uint16_t sport, dport;
 	int family;
 
-	/* the line ends in CRLF within 107 bytes, and holds printable ASCII only */
-	end = memchr(p, '\r', len < V1_MAX ? len : V1_MAX);
-	if (end == NULL) {
-		for (size_t i = 0; i < len; i++)
-			if (buf[i] < 0x20 || buf[i] > 0x7e)
-				return invalid(why, "PROXY v1 header with a control or non-ASCII byte");
-		return len >= V1_MAX ? invalid(why, "PROXY v1 header longer than 107 bytes") : PROXY_NEED_MORE;
-	}
-	llen = (size_t)(end - p);
-	if (llen + 1 >= len)
-		return PROXY_NEED_MORE;
-	if (end[1] != '\n')
-		return invalid(why, "PROXY v1 header not ended by CRLF");
-	for (size_t i = 0; i < llen; i++)
-		if (buf[i] < 0x20 || buf[i] > 0x7e)
+	/*
+	 * The line: printable ASCII ended by CRLF, at most 107 bytes with the CRLF (so the CR
+	 * is at index 105 or before). Bytes are judged in order, so a bad one is refused as
+	 * soon as it arrives, however the header is split.
+	 */
+	for (llen = 0; llen < len && buf[llen] != '\r'; llen++) {
+		if (buf[llen] < 0x20 || buf[llen] > 0x7e)
 			return invalid(why, "PROXY v1 header with a control or non-ASCII byte");
+		if (llen == V1_MAX - 2)
+			return invalid(why, "PROXY v1 header longer than 107 bytes");
+	}
+	if (llen == len || llen + 1 == len)
+		return PROXY_NEED_MORE;
+	if (buf[llen + 1] != '\n')
+		return invalid(why, "PROXY v1 header not ended by CRLF");
+	memset(info, 0, sizeof(*info));
+	info->version = 1;
+	info->header_len = llen + 2;
+	if (llen >= 13 && memcmp(p, "PROXY UNKNOWN", 13) == 0 && (llen == 13 || p[13] == ' ')) {
+		/* UNKNOWN: the receiver must ignore whatever follows on the line */
+		info->local = true;
+		return PROXY_OK;
+	}
 	/* fields separated by exactly one space */
 	for (size_t i = 0, start = 0; i <= llen; i++) {
 		if (i == llen || p[i] == ' ') {
@@ -71,16 +78,8 @@ parse_v1(const unsigned char *buf, size_t len, struct proxy_info *info, const ch
 			start = i + 1;
 		}
 	}
-	memset(info, 0, sizeof(*info));
-	info->version = 1;
-	info->header_len = llen + 2;
 	if (fl[0] != 5 || memcmp(f[0], "PROXY", 5) != 0)
 		return invalid(why, "not a PROXY header");
-	if (nf >= 2 && fl[1] == 7 && memcmp(f[1], "UNKNOWN", 7) == 0) {
-		/* UNKNOWN: the receiver must ignore whatever follows on the line */
-		info->local = true;
-		return PROXY_OK;
-	}
 	if (nf != 6)
 		return invalid(why, "PROXY v1 header with wrong fields");
 	if (fl[1] == 4 && memcmp(f[1], "TCP4", 4) == 0)

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proxyproto.h"
@@ -85,6 +86,71 @@ Test(proxyproto, v1_invalid)
 	char lng[200] = "PROXY UNKNOWN ";
 	memset(lng + 14, 'a', 150);
 	cr_expect_eq(proxy_parse((unsigned char *)lng, 164, &pi, NULL), PROXY_INVALID);
+}
+
+/* The spec's 107 bytes include the CRLF: its worst case, UNKNOWN with two full IPv6 addresses. */
+Test(proxyproto, v1_limit_counts_the_crlf)
+{
+	const char *worst = "PROXY UNKNOWN ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff "
+	    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff 65535 65535\r\n";
+	char over[120];
+	struct proxy_info pi;
+	const char *why = NULL;
+
+	cr_assert_eq(strlen(worst), 107);
+	parse_ok((const unsigned char *)worst, 107, 0, &pi);
+	cr_expect(pi.local);
+	/* one byte more: the CR at index 106, 108 bytes with the LF */
+	snprintf(over, sizeof(over), "%.105s5\r\n", worst);
+	cr_assert_eq(strlen(over), 108);
+	cr_expect_eq(proxy_parse((const unsigned char *)over, 108, &pi, &why), PROXY_INVALID);
+	cr_expect(why != NULL && strstr(why, "107") != NULL, "why: %s", why ? why : "(null)");
+	/* refused as soon as 106 bytes without a CR are in: no CRLF can end it in time */
+	cr_expect_eq(proxy_parse((const unsigned char *)over, 106, &pi, NULL), PROXY_INVALID);
+	cr_expect_eq(proxy_parse((const unsigned char *)over, 105, &pi, NULL), PROXY_NEED_MORE);
+}
+
+/*
+ * A socket may deliver a header in any split, and the parser sees what has arrived so far:
+ * once a prefix is refused, every longer read of the same bytes is refused too (the spec:
+ * abort as soon as possible), never left waiting for more.
+ */
+static void
+refused_from(const char *h, size_t bad)
+{
+	size_t n = strlen(h);
+	struct proxy_info pi;
+
+	for (size_t i = 0; i <= n; i++)
+		cr_expect_eq(proxy_parse((const unsigned char *)h, i, &pi, NULL),
+		    i <= bad ? PROXY_NEED_MORE : PROXY_INVALID, "%zu of %zu bytes of \"%s\"", i, n, h);
+}
+
+Test(proxyproto, v1_split_does_not_change_the_answer)
+{
+	refused_from("PROXY UNKNOWN a\x15z\r", 15);			/* control byte, then a CR */
+	refused_from("PROXY UNKNOWN a\x15z\r\n", 15);
+	refused_from("PROXY TCP4 192.0.2.7\x7f 198.51.100.1 1 443\r", 20);	/* DEL */
+	refused_from("PROXY TCP4 192.0.2.7 198.51.100.1 1 443\n\r", 39);	/* LF before the CR */
+	refused_from("PROXY TCP4 192.0.2.7 198.51.100.1 1 443\r\r", 40);	/* CR without LF */
+}
+
+/* "PROXY UNKNOWN": the receiver must ignore anything before the CRLF (fields or not). */
+Test(proxyproto, v1_unknown_ignores_the_rest_of_the_line)
+{
+	static const char *ok[] = {
+		"PROXY UNKNOWN a b c d e f g h\r\n",
+		"PROXY UNKNOWN  two  spaces \r\n",
+		"PROXY UNKNOWN \r\n",
+	};
+	struct proxy_info pi;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		parse_ok((const unsigned char *)ok[i], strlen(ok[i]), 0, &pi);
+		cr_expect(pi.local, "%s", ok[i]);
+	}
+	cr_expect_eq(proxy_parse((const unsigned char *)"PROXY UNKNOWNX\r\n", 16, &pi, NULL), PROXY_INVALID);
+	cr_expect_eq(proxy_parse((const unsigned char *)"PROXY UNKNOWN\x01\r\n", 16, &pi, NULL), PROXY_INVALID);
 }
 
 static size_t
