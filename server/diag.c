@@ -92,25 +92,33 @@ diag_sort(struct diag_list *dl)
 		qsort(dl->items, dl->n, sizeof(*dl->items), cmp_pos);
 }
 
+static const char *
+level_prefix(enum diag_level level)
+{
+	return level == DIAG_WARNING ? "warning: " : level == DIAG_UNSERVED ? "not served: " : "";
+}
+
 void
 diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len)
 {
 	const struct diag *d = &dl->items[i];
-	const char *lvl = d->level == DIAG_WARNING ? "warning: " : d->level == DIAG_UNSERVED ? "not served: " : "";
 
 	if (d->line > 0)
-		snprintf(buf, len, "%s:%d:%d: %s%s", dl->file, d->line, d->col, lvl, d->msg);
+		snprintf(buf, len, "%s:%d:%d: %s%s", dl->file, d->line, d->col, level_prefix(d->level), d->msg);
 	else
-		snprintf(buf, len, "%s: %s%s", dl->file, lvl, d->msg);
+		snprintf(buf, len, "%s: %s%s", dl->file, level_prefix(d->level), d->msg);
 }
 
 void
 diag_print(const struct diag_list *dl, FILE *out)
 {
-	char buf[4096];
-
+	/* straight to OUT, not through a buffer: a message quoting a long value is printed whole */
 	for (size_t i = 0; i < dl->n; i++) {
-		diag_format(dl, i, buf, sizeof(buf));
-		fprintf(out, "%s\n", buf);
+		const struct diag *d = &dl->items[i];
+
+		if (d->line > 0)
+			fprintf(out, "%s:%d:%d: %s%s\n", dl->file, d->line, d->col, level_prefix(d->level), d->msg);
+		else
+			fprintf(out, "%s: %s%s\n", dl->file, level_prefix(d->level), d->msg);
 	}
 }

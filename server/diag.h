@@ -38,9 +38,12 @@ void diag_add(struct diag_list *dl, enum diag_level level, int line, int col,
 void diag_take(struct diag_list *dst, struct diag_list *src);
 /* Sort the entries by position (stable), so output follows the file. */
 void diag_sort(struct diag_list *dl);
-/* Print every entry as FILE:LINE:COL: [warning: |not served: ]message, one per line. */
+/*
+ * Print every entry, whole, one per line: FILE:LINE:COL: [warning: |not served: ]message,
+ * or FILE: [...]message for an entry without a position.
+ */
 void diag_print(const struct diag_list *dl, FILE *out);
-/* Format entry I into BUF like diag_print does (without newline). */
+/* Format entry I into BUF of LEN bytes like diag_print does (without newline), cut to fit. */
 void diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len);
 
 #endif

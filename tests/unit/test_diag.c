@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for diag: counting, moving, sorting, formatting and printing positioned diagnostics. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+/* What diag_print writes, as a string the caller frees. */
+static char *
+printed(const struct diag_list *dl)
+{
+	char *s = NULL;
+	size_t n = 0;
+	FILE *f = open_memstream(&s, &n);
+
+	cr_assert_not_null(f);
+	diag_print(dl, f);
+	cr_assert_eq(fclose(f), 0);
+	return s;
+}
+
+Test(diag, counts_each_level)
+{
+	struct diag_list dl;
+
+	diag_init(&dl, "a.yaml");
+	diag_add(&dl, DIAG_ERROR, 1, 2, "e%d", 1);
+	diag_add(&dl, DIAG_WARNING, 3, 4, "w");
+	diag_add(&dl, DIAG_UNSERVED, 0, 0, "u");
+	diag_add(&dl, DIAG_ERROR, 5, 6, "e2");
+	cr_expect_eq(dl.n, 4);
+	cr_expect_eq(dl.errors, 2);
+	cr_expect_eq(dl.warnings, 1);
+	cr_expect_eq(dl.unserved, 1);
+	cr_expect_str_eq(dl.items[0].msg, "e1");
+	diag_free(&dl);
+	cr_expect_eq(dl.n, 0);
+	cr_expect_null(dl.items);
+	cr_expect_null(dl.file);
+}
+
+Test(diag, a_list_without_a_file_name_is_dash)
+{
+	struct diag_list dl;
+	char *out;
+
+	diag_init(&dl, NULL);
+	diag_add(&dl, DIAG_ERROR, 0, 0, "no file");
+	out = printed(&dl);
+	cr_expect_str_eq(out, "-: no file\n");
+	free(out);
+	diag_free(&dl);
+}
+
+Test(diag, format_and_print_agree_on_every_level)
+{
+	struct diag_list dl;
+	char line[256], *out;
+
+	diag_init(&dl, "m.yaml");
+	diag_add(&dl, DIAG_ERROR, 7, 3, "bad key");
+	diag_add(&dl, DIAG_WARNING, 8, 1, "odd key");
+	diag_add(&dl, DIAG_UNSERVED, 0, 0, "no certificate for %s", "mta-sts.example.com");
+	diag_format(&dl, 0, line, sizeof(line));
+	cr_expect_str_eq(line, "m.yaml:7:3: bad key");
+	diag_format(&dl, 1, line, sizeof(line));
+	cr_expect_str_eq(line, "m.yaml:8:1: warning: odd key");
+	diag_format(&dl, 2, line, sizeof(line));
+	cr_expect_str_eq(line, "m.yaml: not served: no certificate for mta-sts.example.com");
+	/* diag_format cuts to the buffer it is given, NUL-terminated */
+	diag_format(&dl, 0, line, 8);
+	cr_expect_str_eq(line, "m.yaml:");
+	out = printed(&dl);
+	cr_expect_str_eq(out, "m.yaml:7:3: bad key\nm.yaml:8:1: warning: odd key\n"
+	    "m.yaml: not served: no certificate for mta-sts.example.com\n");
+	free(out);
+	diag_free(&dl);
+}
+
+/* A message quoting a long value (a path, a YAML scalar) is printed whole, not cut at 4 KiB. */
+Test(diag, print_does_not_cut_a_long_message)
+{
+	struct diag_list dl;
+	size_t n = 10000;
+	char *big = malloc(n + 1), *out, *want;
+
+	cr_assert_not_null(big);
+	memset(big, 'x', n);
+	big[n] = '\0';
+	diag_init(&dl, "long.yaml");
+	diag_add(&dl, DIAG_ERROR, 12, 5, "value %s is too long", big);
+	diag_add(&dl, DIAG_WARNING, 0, 0, "%s", big);
+	out = printed(&dl);
+	want = malloc(2 * n + 100);
+	cr_assert_not_null(want);
+	snprintf(want, 2 * n + 100, "long.yaml:12:5: value %s is too long\nlong.yaml: warning: %s\n", big, big);
+	cr_expect_eq(strlen(out), strlen(want));
+	cr_expect_str_eq(out, want);
+	free(want);
+	free(out);
+	free(big);
+	diag_free(&dl);
+}
+
+Test(diag, sort_by_position_keeps_insertion_order_on_ties)
+{
+	struct diag_list dl;
+
+	diag_init(&dl, "s.yaml");
+	diag_add(&dl, DIAG_ERROR, 9, 1, "d");
+	diag_add(&dl, DIAG_ERROR, 2, 5, "b");
+	diag_add(&dl, DIAG_WARNING, 2, 5, "c");	/* same position as b: stays after it */
+	diag_add(&dl, DIAG_ERROR, 2, 1, "a");
+	diag_add(&dl, DIAG_UNSERVED, 0, 0, "none");	/* no position: first */
+	for (int i = 0; i < 20; i++)
+		diag_add(&dl, DIAG_ERROR, 5, 0, "tie%02d", i);
+	diag_sort(&dl);
+	cr_expect_str_eq(dl.items[0].msg, "none");
+	cr_expect_str_eq(dl.items[1].msg, "a");
+	cr_expect_str_eq(dl.items[2].msg, "b");
+	cr_expect_str_eq(dl.items[3].msg, "c");
+	for (int i = 0; i < 20; i++) {
+		char want[8];
+		snprintf(want, sizeof(want), "tie%02d", i);
+		cr_expect_str_eq(dl.items[4 + i].msg, want);
+	}
+	cr_expect_str_eq(dl.items[24].msg, "d");
+	cr_expect_eq(dl.errors, 23);
+	diag_free(&dl);
+}
+
+Test(diag, take_moves_entries_and_counts)
+{
+	struct diag_list a, b;
+
+	diag_init(&a, "a");
+	diag_init(&b, "b");
+	diag_add(&a, DIAG_ERROR, 1, 1, "a1");
+	for (int i = 0; i < 30; i++)	/* past the first growth of A */
+		diag_add(&b, i % 2 ? DIAG_WARNING : DIAG_UNSERVED, i + 1, 1, "b%d", i);
+	diag_take(&a, &b);
+	cr_expect_eq(a.n, 31);
+	cr_expect_eq(a.errors, 1);
+	cr_expect_eq(a.warnings, 15);
+	cr_expect_eq(a.unserved, 15);
+	cr_expect_str_eq(a.items[1].msg, "b0");
+	cr_expect_str_eq(a.items[30].msg, "b29");
+	cr_expect_eq(b.n, 0);
+	cr_expect_eq(b.errors + b.warnings + b.unserved, 0);
+	cr_expect_str_eq(b.file, "b", "the source keeps its file name");
+	/* the moved entries sort after A's own at the same position (their order is A's now) */
+	diag_add(&a, DIAG_ERROR, 1, 1, "a2");
+	diag_sort(&a);
+	cr_expect_str_eq(a.items[0].msg, "a1");
+	cr_expect_str_eq(a.items[1].msg, "b0");
+	cr_expect_str_eq(a.items[2].msg, "a2");
+	/* and the emptied source is usable again */
+	diag_add(&b, DIAG_ERROR, 0, 0, "again");
+	cr_expect_eq(b.n, 1);
+	cr_expect_eq(b.errors, 1);
+	diag_free(&a);
+	diag_free(&b);
+}
