@@ -143,14 +143,29 @@ Test(certstore, later_expiry_wins_among_equals)
 	long i;
 
 	need_openssl();
-	/* names chosen so that file order and expiry order disagree in both directions */
+	/*
+	 * File order and expiry order disagree in both directions: for c the
+	 * longest-lived pair is listed first (a rule "last found wins" fails),
+	 * for d it is listed last and for e in the middle (a rule "first found
+	 * wins" fails).
+	 */
 	gen("d", "--name a-long --days 400 c.example");
 	gen("d", "--name b-short --days 10 c.example");
 	gen("d", "--name c-mid --days 200 c.example");
+	gen("d", "--name d1-short --days 10 d.example");
+	gen("d", "--name d2-mid --days 200 d.example");
+	gen("d", "--name d3-long --days 400 d.example");
+	gen("d", "--name e1-mid --days 200 e.example");
+	gen("d", "--name e2-long --days 400 e.example");
+	gen("d", "--name e3-short --days 10 e.example");
 	cs = load();
-	cr_assert_eq(certstore_count(cs), 3);
+	cr_assert_eq(certstore_count(cs), 9);
 	cr_assert_str_eq(pick(cs, "mta-sts.c.example", CERTSTORE_KEY_ANY), "a-long.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.d.example", CERTSTORE_KEY_ANY), "d3-long.crt");
+	cr_assert_str_eq(pick(cs, "mta-sts.e.example", CERTSTORE_KEY_ANY), "e2-long.crt");
 	i = certstore_lookup(cs, "mta-sts.c.example", CERTSTORE_KEY_EC);
+	cr_assert(certstore_cert_not_after(cs, (size_t)i) > time(NULL) + 399 * 86400L);
+	i = certstore_lookup(cs, "mta-sts.d.example", CERTSTORE_KEY_EC);
 	cr_assert(certstore_cert_not_after(cs, (size_t)i) > time(NULL) + 399 * 86400L);
 	certstore_free(cs);
 }
