@@ -1543,8 +1543,12 @@ handshake_hook(gnutls_session_t session, unsigned htype, unsigned when, unsigned
 	if (s->state == CERTSTORE_HS_NONE)
 		s->state = CERTSTORE_HS_STARTED;
 	if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && when == GNUTLS_HOOK_PRE && msg != NULL &&
-	    !s->hello_seen)
+	    !s->hello_seen) {
 		s->hello_seen = clienthello_read(msg->data, msg->size, &s->hello) == 0;
+		/* the ALPN list points into MSG, which GnuTLS frees: nothing reads it after this hook */
+		s->hello.alpn = NULL;
+		s->hello.alpn_len = 0;
+	}
 	if (htype == GNUTLS_HANDSHAKE_FINISHED && incoming && when == GNUTLS_HOOK_POST &&
 	    s->state == CERTSTORE_HS_STARTED)
 		s->state = CERTSTORE_HS_DONE;

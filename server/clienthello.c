@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* clienthello: what the TLS handshake glue needs from a ClientHello (suites, key shares); pure. */
+/* clienthello: what the TLS handshake glue needs from a ClientHello (suites, key shares, ALPN); pure. */
 #include "clienthello.h"
 
 #include <string.h>
 
+#define EXT_ALPN 16
 #define EXT_KEY_SHARE 51
 #define GROUP_SECP256R1 0x0017
 #define GROUP_SECP384R1 0x0018
@@ -19,7 +20,7 @@ u16(const unsigned char *p)
 static void
 read_shares(const unsigned char *p, size_t len, struct clienthello *ch)
 {
-	struct clienthello found = { false, false, false, false, false };
+	bool x25519 = false, p256 = false, p384 = false;
 	size_t n;
 
 	if (len < 2 || (n = u16(p)) != len - 2)
@@ -32,17 +33,57 @@ read_shares(const unsigned char *p, size_t len, struct clienthello *ch)
 			return;
 		group = u16(p);
 		if (group == GROUP_X25519)
-			found.share_x25519 = true;
+			x25519 = true;
 		else if (group == GROUP_SECP256R1)
-			found.share_p256 = true;
+			p256 = true;
 		else if (group == GROUP_SECP384R1)
-			found.share_p384 = true;
+			p384 = true;
 		p += 4 + klen;
 		n -= 4 + klen;
 	}
-	ch->share_x25519 = found.share_x25519;
-	ch->share_p256 = found.share_p256;
-	ch->share_p384 = found.share_p384;
+	ch->share_x25519 = x25519;
+	ch->share_p256 = p256;
+	ch->share_p384 = p384;
+}
+
+/* An ALPN extension's protocol_name_list (RFC 7301 3.1): a non-empty list of names of 1 to 255 bytes, or none. */
+static void
+read_alpn(const unsigned char *p, size_t len, struct clienthello *ch)
+{
+	size_t n;
+
+	ch->alpn = NULL;
+	ch->alpn_len = 0;
+	if (len < 2 || (n = u16(p)) != len - 2 || n == 0)
+		return;
+	for (size_t i = 0; i < n; i += 1 + (size_t)p[2 + i])
+		if (p[2 + i] == 0 || p[2 + i] > n - i - 1)
+			return;
+	ch->alpn = p + 2;
+	ch->alpn_len = n;
+}
+
+bool
+clienthello_alpn_next(const struct clienthello *ch, size_t *pos, const unsigned char **name, size_t *len)
+{
+	if (ch->alpn == NULL || *pos >= ch->alpn_len)
+		return false;
+	*len = ch->alpn[*pos];
+	*name = ch->alpn + *pos + 1;
+	*pos += 1 + *len;
+	return true;
+}
+
+bool
+clienthello_offers_alpn(const struct clienthello *ch, const char *proto)
+{
+	size_t pos = 0, len, want = strlen(proto);
+	const unsigned char *name;
+
+	while (clienthello_alpn_next(ch, &pos, &name, &len))
+		if (len == want && memcmp(name, proto, len) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -91,6 +132,8 @@ clienthello_read(const unsigned char *msg, size_t len, struct clienthello *ch)
 			return 0;
 		if (type == EXT_KEY_SHARE)
 			read_shares(p, elen, ch);
+		else if (type == EXT_ALPN)
+			read_alpn(p, elen, ch);
 		p += elen;
 	}
 	return 0;
