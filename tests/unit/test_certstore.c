@@ -730,3 +730,75 @@ Test(certstore, reload_lists_a_folder_again_only_when_it_changed)
 	cr_assert_str_eq(pick(c, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt");
 	certstore_free(c);
 }
+
+/* Copy DIR/FROM over DIR/TO the way tools replace files: a new file renamed into place. */
+static void
+replace_file(const char *from, const char *to)
+{
+	cr_assert_eq(sh("cd '%s' && cp '%s' '%s.tmp' && mv '%s.tmp' '%s'", dir, from, to, to, to), 0);
+}
+
+/*
+ * Issue 15: a reload whose certificate file is unchanged while its key file
+ * changed reads the key again: a new key that matches is what serves (the
+ * pair is not taken over as it was), one that no longer matches makes the
+ * pair broken for its own names only, the version that served staying in
+ * service until the pair loads again.
+ */
+Test(certstore, a_key_changed_under_an_unchanged_certificate_is_read_again)
+{
+	struct certstore *a, *b, *c, *d;
+	char path[256];
+	struct stat before, after;
+
+	need_openssl();
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	put_pair("two", GENCERT_P256, "mta-sts.two.example", false, NULL);
+	cr_assert_eq(sh("cd '%s' && cp -p one.key one.key.sec1", dir), 0);
+	snprintf(path, sizeof(path), "%s/one.crt", dir);
+	cr_assert_eq(stat(path, &before), 0);
+	a = load_clean("two good pairs");
+	cr_assert_eq(certstore_count(a), 2);
+
+	/* the same key in another file (PKCS#8 now): read again, not taken over from A */
+	put_pair("p8", GENCERT_P256, "mta-sts.p8.example", true, NULL);
+	cr_assert_eq(sh("cd '%s' && openssl pkey -in one.key.sec1 -out one.key.p8 2>/dev/null", dir), 0,
+	    "openssl converts the key to PKCS#8");
+	cr_assert_eq(sh("cd '%s' && rm p8.crt p8.key", dir), 0);
+	replace_file("one.key.p8", "one.key");
+	b = certstore_reload(dir, a, &dl);
+	certstore_free(a);
+	cr_assert_eq(dl.errors + dl.unserved + dl.warnings, 0);
+	cr_assert_eq(certstore_count(b), 2);
+	cr_assert_eq(certstore_count_reused(b), 1, "only two is unchanged: one's key file is new");
+	cr_assert_eq(certstore_count_broken(b), 0);
+	cr_assert_str_eq(pick(b, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt");
+
+	/* the key of another certificate: one is broken, for its own name only */
+	put_pair("other", GENCERT_P256, "mta-sts.other.example", false, NULL);
+	replace_file("other.key", "one.key");
+	cr_assert_eq(sh("cd '%s' && rm other.crt other.key", dir), 0);
+	c = certstore_reload(dir, b, &dl);
+	certstore_free(b);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(dl.unserved, 1);
+	cr_assert(has_diag(DIAG_UNSERVED, "one.key' does not match certificate"));
+	cr_assert(has_diag(DIAG_WARNING, "one.crt' that was serving is kept"));
+	cr_assert_eq(certstore_count_broken(c), 1);
+	cr_assert_eq(certstore_count_reused(c), 1, "two is taken over");
+	cr_assert_str_eq(pick(c, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt", "the version that served");
+	cr_assert_str_eq(pick(c, "mta-sts.two.example", CERTSTORE_KEY_EC), "two.crt");
+
+	/* the matching key back, written into the same file: the pair loads again */
+	cr_assert_eq(sh("cd '%s' && cat one.key.sec1 > one.key", dir), 0);
+	d = certstore_reload(dir, c, &dl);
+	certstore_free(c);
+	cr_assert_eq(dl.unserved, 1, "nothing new is broken");
+	cr_assert_eq(certstore_count_broken(d), 0);
+	cr_assert_eq(certstore_count(d), 2);
+	cr_assert_str_eq(pick(d, "mta-sts.one.example", CERTSTORE_KEY_EC), "one.crt");
+	cr_assert_eq(stat(path, &after), 0);
+	cr_assert(after.st_ino == before.st_ino && after.st_mtim.tv_nsec == before.st_mtim.tv_nsec,
+	    "the certificate file never changed");
+	certstore_free(d);
+}
