@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* certstore: certificates and keys found under tls.certs, indexed by SAN DNS name for SNI; the only GnuTLS user. */
+/*
+ * certstore: the certificate family's public interface: certificates and keys found under tls.certs, indexed by
+ * SAN DNS name for SNI. The family (certstore.c, certscan.c, certload.c, certindex.c, certtls.c, sharing
+ * certstore_int.h) is the only GnuTLS user.
+ */
 #ifndef MTASTSD_CERTSTORE_H
 #define MTASTSD_CERTSTORE_H
 
@@ -38,7 +42,7 @@ void certstore_global_deinit(void);
  * pairs loaded on every CPU the process may use. Each pair is read once
  * here (SAN dNSNames, expiry, the key and whether it matches the
  * certificate); GnuTLS's form of it is built on the first handshake that
- * needs it (see certstore.c). A file that cannot be read or parsed, a key
+ * needs it (see certload.c). A file that cannot be read or parsed, a key
  * that does not match its certificate and a folder below DIR that cannot be
  * read are DIAG_UNSERVED entries in DL (no position; the message names the
  * file) and count as broken (certstore_count_broken): those pairs are left
