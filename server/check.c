@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* check: loading the configuration for a command, and the parts of `check` beyond the file itself. */
+#include "certcheck.h"
 #include "certstore.h"
 #include "commands.h"
 #include "dnscmd.h"
@@ -15,8 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-#define EXPIRY_WARN_DAYS 21
 
 struct config *
 cmd_load_config(const char *path)
@@ -52,76 +51,6 @@ check_identity(const struct config *cfg, struct diag_list *dl)
 		diag_add(dl, DIAG_ERROR, cfg->group_line, cfg->group_col, "group '%s' does not exist%s%s",
 		    cfg->group, errno ? ": " : "", errno ? strerror(errno) : "");
 	return dl->errors == errors ? 0 : -1;
-}
-
-/* A warning when pair I, which serves HOST, expires within EXPIRY_WARN_DAYS of NOW. */
-static void
-warn_expiry(const struct certstore *cs, long i, const char *host, int line, int col, time_t now,
-    struct diag_list *dl)
-{
-	time_t na = certstore_cert_not_after(cs, (size_t)i);
-	char when[32];
-	struct tm tm;
-
-	if (na - now >= (time_t)EXPIRY_WARN_DAYS * 86400)
-		return;
-	gmtime_r(&na, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-	diag_add(dl, DIAG_WARNING, line, col, "the certificate for '%s' ('%s') expires in %lld days (%s)", host,
-	    certstore_cert_path(cs, (size_t)i), (long long)((na - now) / 86400), when);
-}
-
-/*
- * Every site SNAP serves (configured and retiring domains), judged by
- * snapshot_site_serving, the decision serve makes; the pairs judged are the
- * ones its handshakes present (certstore_lookup_at, per key type).
- */
-static void
-check_sites(const struct snapshot *snap, time_t now, struct diag_list *dl)
-{
-	const struct certstore *cs = snap->certs;
-	size_t n = certstore_count(cs);
-	bool *used = xcalloc(n + 1, sizeof(*used));
-
-	for (size_t i = 0; i < snap->n_sites; i++) {
-		const struct site *s = &snap->sites[i];
-		enum snapshot_serving v = snapshot_site_serving(snap, s, now);
-		const char *what = config_find_domain(snap->cfg, s->domain->name) == s->domain ? "domain" :
-		    "retiring domain";
-		int line = s->domain->line, col = s->domain->col;
-		long ec, rsa;
-		char why[1024];
-
-		if (snap->cfg->n_https == 0)
-			continue;
-		ec = certstore_lookup_at(cs, s->host, CERTSTORE_KEY_EC, now);
-		rsa = certstore_lookup_at(cs, s->host, CERTSTORE_KEY_RSA, now);
-		if (ec >= 0) {
-			used[ec] = true;
-			warn_expiry(cs, ec, s->host, line, col, now, dl);
-		}
-		if (rsa >= 0) {
-			used[rsa] = true;
-			warn_expiry(cs, rsa, s->host, line, col, now, dl);
-		}
-		if (v == SNAPSHOT_SERVED)
-			continue;
-		certstore_explain(cs, snap->cfg->tls_certs, s->host, now, why, sizeof(why));
-		if (v == SNAPSHOT_HTTP_ONLY)
-			diag_add(dl, DIAG_WARNING, line, col, "%s '%s' is served over plain HTTP only: %s", what,
-			    s->domain->name, why);
-		else
-			diag_add(dl, DIAG_UNSERVED, line, col, "%s '%s': %s", what, s->domain->name, why);
-	}
-	for (size_t i = 0; i < n; i++) {
-		/* one not valid now has its own warning already */
-		if (used[i] || certstore_cert_n_names(cs, i) == 0 || certstore_cert_not_after(cs, i) < now ||
-		    certstore_cert_not_before(cs, i) > now)
-			continue;
-		diag_add(dl, DIAG_WARNING, 0, 0, "certificate '%s' is not used by any configured or retiring domain",
-		    certstore_cert_path(cs, i));
-	}
-	free(used);
 }
 
 struct layout_walk {
@@ -218,6 +147,6 @@ check_extra(struct config *cfg, struct diag_list *dl)
 		return;
 	}
 	snap = snapshot_from(cfg, certs);
-	check_sites(snap, time(NULL), dl);
+	certcheck_sites(snap, time(NULL), dl);
 	snapshot_unref(snap);
 }
