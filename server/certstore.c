@@ -121,6 +121,18 @@ certstore_count_folders_reused(const struct certstore *cs)
 	return cs ? cs->n_dirs_reused : 0;
 }
 
+size_t
+certstore_count_folders(const struct certstore *cs)
+{
+	return cs ? cs->n_dirs : 0;
+}
+
+const char *
+certstore_folder(const struct certstore *cs, size_t i)
+{
+	return cs->dirs[i]->path;
+}
+
 const char *
 certstore_cert_path(const struct certstore *cs, size_t i)
 {

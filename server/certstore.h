@@ -73,6 +73,13 @@ size_t certstore_count_reused(const struct certstore *cs);
 size_t certstore_count_broken(const struct certstore *cs);
 /* Folders whose listing was taken over from the previous store (unchanged since), not read again. */
 size_t certstore_count_folders_reused(const struct certstore *cs);
+/*
+ * The folders the load listed under tls.certs (each once, by its first path;
+ * a certbot root's archive/, keys/, csr/ and accounts/ are not read, so not
+ * listed), for the watcher to watch: how many, and folder I's path.
+ */
+size_t certstore_count_folders(const struct certstore *cs);
+const char *certstore_folder(const struct certstore *cs, size_t i);
 /* Facts about pair I (< certstore_count): file of the chain, key file, validity, key type, SAN names. */
 const char *certstore_cert_path(const struct certstore *cs, size_t i);
 const char *certstore_key_path(const struct certstore *cs, size_t i);

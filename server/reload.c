@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* reload: SIGHUP and file-change driven rebuild of the serving snapshot, swapped whole or not at all. */
 #include "reload.h"
-#include "dirlist.h"
+#include "certstore.h"
 #include "log.h"
 #include "metrics.h"
 #include "privsep.h"
 #include "signals.h"
 #include "snapshot.h"
 #include "util.h"
+#include "wdset.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,7 +24,6 @@
 
 /* long enough for an editor or certbot to finish writing, short enough to feel immediate */
 #define SETTLE_MS 200
-#define MAX_WATCH_DEPTH 8
 
 static int (*publish_hook)(const struct snapshot *snap);
 static int (*prepare_fn)(struct snapshot *snap);
@@ -314,8 +313,7 @@ struct watch {
 	int fd;
 	int cfg_wd;		/* the config file's folder */
 	char *cfg_base;		/* the config file's name in it */
-	int *cert_wds;
-	size_t n_cert_wds;
+	struct wdset cert_wds;	/* the folders under tls.certs, by watch descriptor */
 	int certs_parent_wd;	/* the folder holding tls.certs: its removal and re-creation */
 	char *certs_base;	/* tls.certs's name in it */
 	char *own_state, *own_zone;	/* names of the files serve writes (NULL: none) */
@@ -352,40 +350,20 @@ reload_own_file(const char *name, const char *state, const char *zone)
 	return false;
 }
 
-/* Watch DIR and every folder below it, each once by (device, inode) whatever links lead to it (SEEN). */
+/* Watch every folder under tls.certs the serving store listed: the folders its pairs were looked for in. */
 static void
-watch_dir_tree(struct watch *w, const char *dir, int depth, struct dirlist_seen *seen)
+watch_cert_folders(struct watch *w, const struct certstore *cs)
 {
-	DIR *d;
-	struct dirent *de;
-	struct stat dst;
-	int wd;
+	for (size_t i = 0; i < certstore_count_folders(cs); i++) {
+		const char *dir = certstore_folder(cs, i);
+		int wd = privsep_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+		    IN_DELETE | IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
 
-	/* a link back up the tree would otherwise be walked until MAX_WATCH_DEPTH, 4^8 times for four links */
-	if (privsep_stat(dir, &dst) == 0 && !dirlist_seen_add(seen, dst.st_dev, dst.st_ino, dir, NULL))
-		return;
-	wd = privsep_add_watch(w->fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-	    IN_DELETE | IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF);
-	if (wd < 0) {
-		log_warn("%s: cannot watch '%s'", __func__, dir);
-		return;
+		if (wd < 0)
+			log_warn("%s: cannot watch '%s'", __func__, dir);
+		else
+			wdset_add(&w->cert_wds, wd);
 	}
-	w->cert_wds = xreallocarray(w->cert_wds, w->n_cert_wds + 1, sizeof(int));
-	w->cert_wds[w->n_cert_wds++] = wd;
-	if (depth >= MAX_WATCH_DEPTH || (d = privsep_opendir(dir)) == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char *path;
-		struct stat st;
-
-		if (de->d_name[0] == '.' || de->d_type == DT_REG)
-			continue;	/* readdir's type spares a stat per file: 200,000 of them with 100,000 pairs */
-		path = xasprintf("%s/%s", dir, de->d_name);
-		if (de->d_type == DT_DIR || (privsep_stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-			watch_dir_tree(w, path, depth + 1, seen);
-		free(path);
-	}
-	closedir(d);
 }
 
 static void
@@ -395,15 +373,13 @@ watch_close(struct watch *w)
 		close(w->fd);
 	w->fd = -1;
 	free(w->cfg_base);
-	free(w->cert_wds);
+	wdset_clear(&w->cert_wds);
 	free(w->certs_base);
 	free(w->own_state);
 	free(w->own_zone);
 	w->own_state = w->own_zone = NULL;
 	w->cfg_base = NULL;
-	w->cert_wds = NULL;
 	w->certs_base = NULL;
-	w->n_cert_wds = 0;
 }
 
 /*
@@ -452,7 +428,7 @@ watch_setup(struct watch *w, const char *config_path)
 	}
 	free(w->cfg_base);
 	w->cfg_base = xstrdup(slash ? slash + 1 : config_path);
-	w->n_cert_wds = 0;
+	wdset_reset(&w->cert_wds);
 	free(w->own_state);
 	free(w->own_zone);
 	w->own_state = base_name(snap ? snap->cfg->dns_state : NULL);
@@ -461,11 +437,8 @@ watch_setup(struct watch *w, const char *config_path)
 	if (w->cfg_wd < 0)
 		log_warn("%s: cannot watch '%s'", __func__, dir);
 	if (snap != NULL && snap->cfg->n_https > 0 && snap->cfg->tls_certs != NULL) {
-		struct dirlist_seen seen = { 0 };
-
 		watch_certs_parent(w, snap->cfg->tls_certs);
-		watch_dir_tree(w, snap->cfg->tls_certs, 0, &seen);
-		dirlist_seen_free(&seen);
+		watch_cert_folders(w, snap->certs);
 	}
 	free(dir);
 	snapshot_unref(snap);
@@ -488,11 +461,8 @@ watch_read(struct watch *w)
 			else if (ev->mask & IN_IGNORED)
 				;
 			else {
-				bool cert = false;
+				bool cert = wdset_has(&w->cert_wds, ev->wd);
 
-				for (size_t i = 0; i < w->n_cert_wds; i++)
-					if (w->cert_wds[i] == ev->wd)
-						cert = true;
 				/*
 				 * mtastsd's own writes (the state, its lock and marker, the
 				 * zone, their temporaries) never trigger a reload, wherever
@@ -554,7 +524,7 @@ reload_loop(const char *config_path)
 {
 	sigset_t set;
 	int sfd, tfd, rfd, vfd, rc = -1;
-	struct watch w = { -1, -1, NULL, NULL, 0, -1, NULL, NULL, NULL };
+	struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1 };
 
 	signals_serve_set(&set);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The certificate folder as `serve` walks and watches it: links back up the tree are read and
 # watched once (issue 14.9: four links used to make 87,381 copies of every pair); tls.certs
-# removed and made again is watched again, as a folder renamed into its place is (issue 14.16).
+# removed and made again is watched again, as a folder renamed into its place is (issue 14.16); a
+# folder made inside it is watched once a reload listed it (the watcher watches what the store listed).
 . "$(dirname "$0")/lib.sh"
 need curl openssl python3
 
@@ -65,5 +66,15 @@ check "a folder renamed into place of tls.certs: served" wait_for 5 serves one.e
 gen_certs "$CERTS" --name extra one.example
 check "and watched: a pair added inside it triggers a reload" \
   wait_for 5 grep -q "certificates=3 unchanged=2" "$WORK/serve.log"
+
+# ---- a folder made inside tls.certs: the reload it causes lists it, and the watcher watches what was listed
+reloads() { grep -c "reloaded config=" "$WORK/serve.log" || true; }
+reloaded_since() { [ "$(reloads)" -gt "$1" ]; }
+r=$(reloads)
+mkdir "$CERTS/sub"
+check "a folder made inside tls.certs is seen (a reload)" wait_for 5 reloaded_since "$r"
+gen_certs "$CERTS/sub" --name extra2 one.example
+check "and watched once listed: a pair added inside it triggers a reload" \
+  wait_for 5 grep -q "certificates=4 unchanged=3" "$WORK/serve.log"
 check "serve exits 0 on SIGTERM" stop_server
 finish

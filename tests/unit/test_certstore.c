@@ -802,3 +802,38 @@ Test(certstore, a_key_changed_under_an_unchanged_certificate_is_read_again)
 	    "the certificate file never changed");
 	certstore_free(d);
 }
+
+/* The folders the store lists, which the watcher watches: each once, links followed, a certbot root's spares left out. */
+Test(certstore, the_folders_listed_are_the_ones_read)
+{
+	struct certstore *cs;
+	char want[6][256];
+	bool found[6] = { false };
+	size_t n;
+
+	put_pair("one", GENCERT_P256, "mta-sts.one.example", false, NULL);
+	cr_assert_eq(sh("cd '%s' && mkdir -p a/b le/live/x le/archive/x le/keys le/csr le/accounts/acme && "
+	    "ln -s a/b again && mv one.crt one.key a/b/", dir), 0);
+	cs = load();
+	cr_assert_eq(certstore_count(cs), 1);
+	snprintf(want[0], sizeof(want[0]), "%s", dir);
+	snprintf(want[1], sizeof(want[1]), "%s/a", dir);
+	snprintf(want[2], sizeof(want[2]), "%s/a/b", dir);
+	snprintf(want[3], sizeof(want[3]), "%s/le", dir);
+	snprintf(want[4], sizeof(want[4]), "%s/le/live", dir);
+	snprintf(want[5], sizeof(want[5]), "%s/le/live/x", dir);
+	n = certstore_count_folders(cs);
+	for (size_t i = 0; i < n; i++) {
+		const char *f = certstore_folder(cs, i);
+		size_t j = 0;
+
+		while (j < 6 && strcmp(f, want[j]) != 0)
+			j++;
+		cr_assert_lt(j, 6, "'%s' is listed", f);
+		cr_assert_not(found[j], "'%s' is listed twice", f);
+		found[j] = true;
+	}
+	cr_assert_eq(n, 6, "every folder read once, the link to a/b not again, no archive/, keys/, csr/ or accounts/");
+	cr_assert_eq(certstore_count_folders(NULL), 0);
+	certstore_free(cs);
+}
