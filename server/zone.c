@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* zone: renders the `_mta-sts` and `_smtp._tls` records as a BIND snippet, JSON or an nsupdate script; pure string code. */
 #include "zone.h"
+#include "json.h"
 #include "ids.h"
 #include "util.h"
 
@@ -76,20 +77,16 @@ zone_txt_rdata(const char *value)
 	return b.data;
 }
 
+/*
+ * Everything zone renders is ASCII (names are A-labels, the config refuses
+ * non-ASCII tlsrpt URIs); were a string not UTF-8, it is written as null
+ * rather than as a guess.
+ */
 static void
 json_str(struct buf *b, const char *s, size_t len)
 {
-	buf_puts(b, "\"");
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			buf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			buf_printf(b, "\\u%04x", c);
-		else
-			buf_append(b, &s[i], 1);
-	}
-	buf_puts(b, "\"");
+	if (json_string(b, s, len) < 0)
+		buf_puts(b, "null");
 }
 
 static void

@@ -285,6 +285,19 @@ Test(zone, json_shape)
 	free(out);
 }
 
+Test(zone, json_escapes_a_utf8_character_once_not_byte_by_byte)
+{
+	/* zone is pure string code: what the config would refuse still renders as valid JSON */
+	static const char *const r[] = { "mailto:tls@ex\xc3\xa4mple.com" };
+	struct zone_domain d = { .name = "example.com", .id = "20260101000000", .fp = "x", .rua = r, .n_rua = 1 };
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 3600 };
+	char *out = render(&p, &d, 1, ZONE_JSON);
+
+	cr_assert(strstr(out, "\"strings\": [\"v=TLSRPTv1; rua=mailto:tls@ex\\u00e4mple.com\"]") != NULL, "%s", out);
+	cr_assert_null(strstr(out, "\\u00c3"), "%s", out);
+	free(out);
+}
+
 Test(zone, json_splits_long_txt)
 {
 	static char longrua[400];
