@@ -161,7 +161,10 @@ update_state_locked(const struct config *cfg, const char *const *held, size_t n_
 			cur = NULL;
 	}
 	if (cur == NULL || strcmp(cur, text) != 0) {
-		if (dnsstate_save(cfg->dns_state, st, err, sizeof(err)) < 0) {
+		if ((rc = dnsstate_save(cfg->dns_state, st, err, sizeof(err))) == DNSSTATE_NOT_DURABLE) {
+			/* the new state is in place and is what readers see: the ids go ahead */
+			log_warnx("dns state: %s", err);
+		} else if (rc < 0) {
 			diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
 			goto done;
 		}
@@ -453,13 +456,16 @@ dns_start_over(const char *state)
 {
 	struct ids_state empty = {0};
 	char err[1024];
+	int rc;
 
 	if (access(state, F_OK) == 0) {
 		fprintf(stderr, "mtastsd: dns: --start-over: the state file '%s' exists; it was left as it is "
 		    "(starting over is only for a state file that is gone)\n", state);
 		return EXIT_INVALID;
 	}
-	if (dnsstate_save(state, &empty, err, sizeof(err)) < 0) {
+	if ((rc = dnsstate_save(state, &empty, err, sizeof(err))) == DNSSTATE_NOT_DURABLE) {
+		fprintf(stderr, "mtastsd: dns: --start-over: warning: %s\n", err);
+	} else if (rc < 0) {
 		fprintf(stderr, "mtastsd: dns: --start-over: %s\n", err);
 		return EXIT_INVALID;
 	}
@@ -946,6 +952,7 @@ mark_pending(const char *marker, char **pending, char **ondisk, const char *chan
 {
 	char *names = merge_names(*pending, changed), *text, err[1024];
 	size_t len = strlen(names);
+	int rc = 0;
 
 	/* one name a line; none: an empty file */
 	text = len > 0 ? xasprintf("%s\n", names) : xstrdup("");
@@ -954,12 +961,15 @@ mark_pending(const char *marker, char **pending, char **ondisk, const char *chan
 			text[i] = '\n';
 	if (*ondisk != NULL && strcmp(*ondisk, text) == 0) {
 		free(text);
-	} else if (dnsstate_write_atomic(marker, text, strlen(text), 0644, err, sizeof(err)) < 0) {
+	} else if ((rc = dnsstate_write_atomic(marker, text, strlen(text), 0644, err, sizeof(err))) < 0 &&
+	    rc != DNSSTATE_NOT_DURABLE) {
 		log_error("dns publish: cannot record the domains on_change is to be told about: %s", err);
 		free(text);
 		free(names);
 		return -1;
 	} else {
+		if (rc == DNSSTATE_NOT_DURABLE)
+			log_warnx("dns publish: %s", err);
 		free(*ondisk);
 		*ondisk = text;
 	}
@@ -1091,8 +1101,12 @@ dns_publish_held(const struct config *cfg, const char *const *held, size_t n_hel
 			err[0] = '\0';
 			if (dnsstate_mkdirs(dir) < 0)
 				snprintf(err, sizeof(err), "cannot create the folder '%s': %s", dir, strerror(errno));
-			else
-				dnsstate_write_atomic(cfg->dns_zone, zone, strlen(zone), 0644, err, sizeof(err));
+			else if (dnsstate_write_atomic(cfg->dns_zone, zone, strlen(zone), 0644, err, sizeof(err)) ==
+			    DNSSTATE_NOT_DURABLE) {
+				/* the new zone is in place: on_change is to be told */
+				log_warnx("dns publish: %s", err);
+				err[0] = '\0';
+			}
 			if (err[0] != '\0') {
 				log_error("dns publish: zone not written: %s", err);
 				publish_failed();

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* dnspush: publishes the records by RFC 2136 (dns.update) from a thread of its own: one UPDATE per domain, each with its own result and backoff. */
 #include "dnspush.h"
+#include "dnsstate.h"
 #include "dnsupdate.h"
 #include "log.h"
 #include "metrics.h"
@@ -221,7 +222,11 @@ save(const struct job *j, const struct updstate *st)
 {
 	char err[1024];
 
-	if (updstate_save(j->side_path, st, err, sizeof(err)) < 0)
+	int rc = updstate_save(j->side_path, st, err, sizeof(err));
+
+	if (rc == DNSSTATE_NOT_DURABLE)
+		log_warnx("dns update: %s", err);
+	else if (rc < 0)
 		log_error("dns update: results not recorded: %s", err);
 }
 

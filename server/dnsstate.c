@@ -519,6 +519,11 @@ dnsstate_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 		snprintf(err, errlen, "cannot create a temporary file next to '%s': %s", path, strerror(errno));
 		goto done;
 	}
+	/* opened before the rename: once that is done, a failure can no longer leave PATH untouched */
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "cannot open the folder '%s': %s", dir, strerror(errno));
+		goto unlink;
+	}
 	if (fchmod(fd, mode) < 0) {
 		snprintf(err, errlen, "cannot set the mode of '%s': %s", tmp, strerror(errno));
 		goto unlink;
@@ -548,8 +553,10 @@ dnsstate_write_atomic(const char *path, const char *data, size_t len, mode_t mod
 		goto unlink;
 	}
 	/* the rename itself is only durable once the folder is synced */
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(dfd) < 0) {
-		snprintf(err, errlen, "cannot fsync the folder '%s': %s", dir, strerror(errno));
+	if (fsync(dfd) < 0) {
+		snprintf(err, errlen, "'%s' was replaced, but the folder '%s' could not be synced (a crash may bring "
+		    "back its old contents): %s", path, dir, strerror(errno));
+		rc = DNSSTATE_NOT_DURABLE;
 		goto done;
 	}
 	rc = 0;

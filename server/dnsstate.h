@@ -54,17 +54,22 @@ int dnsstate_load(const char *path, struct ids_state *out, int *version, bool *e
 int dnsstate_lock(const char *path, char *err, size_t errlen);
 void dnsstate_unlock(int fd);
 
-/* Write S to PATH atomically (see dnsstate_write_atomic); the caller holds the lock. */
+/* Write S to PATH atomically; returns as dnsstate_write_atomic does. The caller holds the lock. */
 int dnsstate_save(const char *path, const struct ids_state *s, char *err, size_t errlen);
 
 /*
- * Replace PATH by DATA atomically: a temporary file in the same folder,
- * fsync, rename over PATH, fsync of the folder. Readers see the old or the
- * new contents, never a mix. Returns 0, or -1 with a message in ERR (PATH is
- * then untouched).
+ * Replace PATH by DATA atomically: the folder opened, a temporary file in
+ * it, fsync, rename over PATH, fsync of the folder. Readers see the old or
+ * the new contents, never a mix. Returns 0 when PATH holds DATA durably; -1
+ * with a message in ERR when anything before the rename failed (PATH is
+ * then untouched and no temporary file is left); DNSSTATE_NOT_DURABLE with a
+ * message in ERR when the rename was done but the folder's fsync failed
+ * (PATH holds DATA, readers see it, but a crash may bring back the old
+ * contents; nothing can undo a rename, so callers go on and say so).
  */
 int dnsstate_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
     char *err, size_t errlen);
+#define DNSSTATE_NOT_DURABLE (-2)
 
 /* Create DIR and its missing parents (mode 0755). Returns 0 or -1 with errno set. */
 int dnsstate_mkdirs(const char *dir);

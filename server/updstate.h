@@ -47,7 +47,7 @@ char *updstate_format(const struct updstate *s);
 
 /* Read PATH (missing: empty, 0). Returns 0 or -1 with a message in ERR (OUT then empty). */
 int updstate_load(const char *path, struct updstate *out, char *err, size_t errlen);
-/* Write S to PATH atomically (mode 0644). Returns 0 or -1 with a message in ERR. */
+/* Write S to PATH atomically (mode 0644). Returns as dnsstate_write_atomic does (0, -1 or DNSSTATE_NOT_DURABLE). */
 int updstate_save(const char *path, const struct updstate *s, char *err, size_t errlen);
 
 /* The entry NAME, or NULL. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "dnsstate.h"
@@ -323,6 +324,59 @@ Test(dnsstate, write_atomic_failure_leaves_the_file_untouched, .init = mk_tmp, .
 	cr_assert_eq(dnsstate_write_atomic(path, "x\n", 2, 0644, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "cannot create a temporary file") != NULL, "%s", err);
 	cr_assert_eq(access(path, F_OK), -1);
+	free(path);
+}
+
+/*
+ * A folder its writer may change but not read (mode 0300): the temporary
+ * file and the rename would work, opening the folder for its fsync would
+ * not. That failure must come before the rename: PATH untouched, as the
+ * contract of a -1 says. Run as an unprivileged user, whom modes bind.
+ */
+Test(dnsstate, a_folder_that_cannot_be_opened_leaves_the_file_untouched, .init = mk_tmp, .fini = rm_tmp)
+{
+	char *dir = xasprintf("%s/d", tmpdir), *path = xasprintf("%s/d/zone", tmpdir), *data = NULL, cmd[256];
+	uid_t uid = geteuid() == 0 ? 65534 : geteuid();
+	int status;
+	pid_t pid;
+
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	{
+		FILE *f = fopen(path, "w");
+		cr_assert_not_null(f);
+		cr_assert_eq(fputs("old\n", f) >= 0 && fclose(f) == 0, true);
+	}
+	cr_assert_eq(chmod(tmpdir, 0711), 0);
+	if (geteuid() == 0)
+		cr_assert_eq(chown(dir, uid, (gid_t)-1), 0);
+	cr_assert_eq(chmod(dir, 0300), 0);
+	if ((pid = fork()) == 0) {
+		char err[512];
+		int rc;
+
+		if (getuid() == 0 && setuid(uid) < 0)
+			_exit(90);
+		if (open(dir, O_RDONLY | O_DIRECTORY) >= 0)
+			_exit(91);	/* modes do not bind this user: nothing to test */
+		rc = dnsstate_write_atomic(path, "new\n", 4, 0644, err, sizeof(err));
+		if (rc != -1)
+			_exit(rc == 0 ? 10 : 11);
+		_exit(strstr(err, "cannot open the folder") != NULL ? 0 : 12);
+	}
+	cr_assert_gt(pid, 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 91)
+		cr_skip_test("folder modes do not bind this user");
+	cr_assert_eq(chmod(dir, 0700), 0);
+	cr_assert_eq(read_file(path, &data, NULL), 0);
+	cr_assert_str_eq(data, "old\n", "a failed write replaced the file");
+	cr_assert_eq(WEXITSTATUS(status), 0, "child exit %d", WEXITSTATUS(status));
+	/* and no temporary file is left behind */
+	snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 1", dir);
+	cr_assert_eq(system(cmd), 0);
+	free(data);
+	free(dir);
 	free(path);
 }
 
