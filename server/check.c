@@ -3,7 +3,9 @@
 #include "certcheck.h"
 #include "certstore.h"
 #include "commands.h"
-#include "dnscmd.h"
+#include "checkdns.h"
+#include "dnspublish.h"
+#include "ids.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -131,11 +133,13 @@ void
 check_extra(struct config *cfg, struct diag_list *dl)
 {
 	struct certstore *certs = NULL;
+	struct config_domain *retiring;
+	size_t n_retiring;
 	struct snapshot *snap;
 
 	check_identity(cfg, dl);
 	check_layout(cfg, dl);
-	dns_check(cfg, dl);
+	checkdns_run(cfg, dl);
 	/* exactly what serve loads and serves: the same store, the same sites (retiring ones too) */
 	if (cfg->n_https > 0 && cfg->tls_certs != NULL) {
 		certs = certstore_load(cfg->tls_certs, dl);
@@ -146,7 +150,8 @@ check_extra(struct config *cfg, struct diag_list *dl)
 		config_free(cfg);
 		return;
 	}
-	snap = snapshot_from(cfg, certs);
+	dnspublish_retiring(cfg, &retiring, &n_retiring);
+	snap = snapshot_from(cfg, certs, retiring, n_retiring);
 	certcheck_sites(snap, time(NULL), dl);
 	snapshot_unref(snap);
 }

@@ -460,3 +460,34 @@ ids_changes_free(struct ids_changes *c)
 	c->c = NULL;
 	c->n = 0;
 }
+
+/* A state entry not configured in CFG whose retirement lasts at NOW. */
+static bool
+still_retiring(const struct ids_domain *e, const struct config *cfg, int64_t now)
+{
+	return hmap_get(&cfg->by_name, e->name) == NULL && ids_retiring_at(e, now);
+}
+
+size_t
+ids_retiring(const struct ids_state *st, const struct config *cfg, int64_t now, struct config_domain **out)
+{
+	size_t n = 0, k = 0;
+
+	/* only the entries no longer configured matter: no ids are assigned for the others */
+	for (size_t i = 0; i < st->n; i++)
+		if (still_retiring(&st->d[i], cfg, now))
+			n++;
+	*out = xcalloc(n ? n : 1, sizeof(**out));
+	for (size_t i = 0; i < st->n; i++)
+		if (still_retiring(&st->d[i], cfg, now))
+			ids_retiring_policy(&st->d[i], &(*out)[k++]);
+	return n;
+}
+
+void
+ids_retiring_free(struct config_domain *d, size_t n)
+{
+	for (size_t i = 0; i < n && d != NULL; i++)
+		ids_domain_config_free(&d[i]);
+	free(d);
+}

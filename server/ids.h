@@ -145,4 +145,15 @@ const char *ids_change_name(enum ids_change_kind kind);
 void ids_state_free(struct ids_state *s);
 void ids_changes_free(struct ids_changes *c);
 
+/*
+ * The entries of ST no longer in CFG that must still be served, as mode
+ * none, at NOW (RFC 8461 section 8.3; ids_retiring_at), so a domain removed
+ * by this very reload is included: their retiring policies
+ * (ids_retiring_policy) in *OUT, in ST's order (owned by the caller; free
+ * with ids_retiring_free), and how many. Pure.
+ */
+size_t ids_retiring(const struct ids_state *st, const struct config *cfg, int64_t now, struct config_domain **out);
+/* Free a list from ids_retiring (or N entries built by ids_retiring_policy). Accepts NULL. */
+void ids_retiring_free(struct config_domain *d, size_t n);
+
 #endif

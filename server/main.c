@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "config.h"
 #include "dname.h"
+#include "dnspublish.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -76,6 +77,8 @@ cmd_policy(const char *path, int argc, char **argv)
 {
 	struct config *cfg;
 	struct snapshot *snap;
+	struct config_domain *retiring;
+	size_t n_retiring;
 	const struct site *site;
 	char err[512], *name, *host;
 	int rc = EXIT_INVALID;
@@ -93,7 +96,8 @@ cmd_policy(const char *path, int argc, char **argv)
 		return EXIT_INVALID;
 	}
 	/* the sites serve would answer for: configured domains, then the retiring ones (issue 14.7) */
-	snap = snapshot_from(cfg, NULL);
+	dnspublish_retiring(cfg, &retiring, &n_retiring);
+	snap = snapshot_from(cfg, NULL, retiring, n_retiring);
 	host = xasprintf("mta-sts.%s", name);
 	if ((site = snapshot_site(snap, host)) == NULL) {
 		fprintf(stderr, "mtastsd: unknown domain '%s': not in %s, and not retiring\n", name, path);

@@ -2,6 +2,7 @@
 /* reload: SIGHUP and file-change driven rebuild of the serving snapshot, swapped whole or not at all. */
 #include "reload.h"
 #include "certstore.h"
+#include "dnspublish.h"
 #include "log.h"
 #include "metrics.h"
 #include "privsep.h"
@@ -164,25 +165,54 @@ report_unserved(const struct snapshot *snap)
 	metrics_set_unserved(n, certstore_count_broken(snap->certs));
 }
 
+/*
+ * The config at CONFIG_PATH, its certificates and the retiring domains from
+ * the DNS state, as a snapshot (NULL: an error in DL, or *STATE_LOST: the
+ * state file serve published from is gone).
+ */
+static struct snapshot *
+load(const char *config_path, struct diag_list *dl, bool *state_lost)
+{
+	struct config *cfg;
+	struct certstore *certs;
+	struct config_domain *retiring;
+	size_t n_retiring;
+
+	*state_lost = false;
+	if ((cfg = config_load(config_path, dl)) == NULL)
+		return NULL;
+	if (snapshot_load_certs(cfg, &certs, dl) < 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	if (dnspublish_retiring(cfg, &retiring, &n_retiring) == DNSPUBLISH_STATE_LOST) {
+		*state_lost = true;
+		certstore_free(certs);
+		config_free(cfg);
+		return NULL;
+	}
+	return snapshot_from(cfg, certs, retiring, n_retiring);
+}
+
 struct snapshot *
 reload_build(const char *config_path)
 {
 	struct diag_list dl;
 	struct snapshot *snap;
+	bool state_lost;
 
 	diag_init(&dl, config_path);
-	snap = snapshot_build(config_path, &dl);
+	snap = load(config_path, &dl, &state_lost);
 	diag_sort(&dl);
 	log_diags(&dl);
 	diag_free(&dl);
-	if (snap == NULL)
-		return NULL;
-	if (snap->dns_state_lost) {
-		/* the retiring domains would vanish: the serving snapshot stays (dns_retiring logged why) */
+	if (state_lost) {
+		/* the retiring domains would vanish: the serving snapshot stays (dnspublish_retiring logged why) */
 		retry_reload = true;
-		snapshot_unref(snap);
 		return NULL;
 	}
+	if (snap == NULL)
+		return NULL;
 	if (prepare_fn != NULL && prepare_fn(snap) < 0) {
 		snapshot_unref(snap);
 		return NULL;

@@ -2,7 +2,7 @@
 /* serve: the `serve` command; start-up order, the reload loop and a clean shutdown. */
 #include "certstore.h"
 #include "commands.h"
-#include "dnscmd.h"
+#include "dnspublish.h"
 #include "dnspush.h"
 #include "http.h"
 #include "log.h"
@@ -26,7 +26,7 @@ publish(const struct snapshot *snap)
 {
 	const char **held;
 	size_t n = snapshot_unserved(snap, time(NULL), &held);
-	int rc = dns_publish_held(snap->cfg, held, n);
+	int rc = dnspublish_held(snap->cfg, held, n);
 
 	free(held);
 	return rc;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* snapshot: one immutable, refcounted bundle of config, certificates and prebuilt responses; readers take a reference. */
 #include "snapshot.h"
-#include "dnscmd.h"
+#include "ids.h"
 #include "log.h"
 #include "policy.h"
 #include "util.h"
@@ -14,20 +14,17 @@ static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *current;
 
 struct snapshot *
-snapshot_from(struct config *cfg, struct certstore *certs)
+snapshot_from(struct config *cfg, struct certstore *certs, struct config_domain *retiring, size_t n_retiring)
 {
 	struct snapshot *snap = xcalloc(1, sizeof(*snap));
-	int rc;
 
 	atomic_init(&snap->refs, 1);
 	snap->cfg = cfg;
 	snap->certs = certs;
 	snap->loaded_at = time(NULL);
 	/* RFC 8461 section 8.3: removed domains keep answering, as mode none, until senders' caches expire */
-	if ((rc = dns_retiring(cfg, &snap->retiring, &snap->n_retiring)) == DNS_STATE_LOST)
-		snap->dns_state_lost = true;
-	else if (rc < 0)
-		log_warnx("removed domains are not served as mode none: the DNS state is unreadable");
+	snap->retiring = retiring;
+	snap->n_retiring = n_retiring;
 	snap->sites = xcalloc(cfg->n_domains + snap->n_retiring + 1, sizeof(*snap->sites));
 	for (size_t i = 0; i < cfg->n_domains + snap->n_retiring; i++) {
 		struct site *s = &snap->sites[snap->n_sites];
@@ -46,30 +43,27 @@ snapshot_from(struct config *cfg, struct certstore *certs)
 	return snap;
 }
 
-struct snapshot *
-snapshot_build(const char *config_path, struct diag_list *dl)
+int
+snapshot_load_certs(const struct config *cfg, struct certstore **certs, struct diag_list *dl)
 {
-	struct config *cfg;
-	struct certstore *certs;
 	struct snapshot *prev;
 	size_t errors;
 
-	if ((cfg = config_load(config_path, dl)) == NULL)
-		return NULL;
+	*certs = NULL;
 	/* behind a balancer that terminates TLS there may be no certificate folder at all */
 	if (cfg->n_https == 0)
-		return snapshot_from(cfg, NULL);
+		return 0;
 	errors = dl->errors;
 	/* what the serving snapshot read and has not changed on disk is taken over, not read again */
 	prev = snapshot_current();
-	certs = certstore_reload(cfg->tls_certs, prev ? prev->certs : NULL, dl);
+	*certs = certstore_reload(cfg->tls_certs, prev ? prev->certs : NULL, dl);
 	snapshot_unref(prev);
-	if (certs == NULL || dl->errors > errors) {
-		certstore_free(certs);
-		config_free(cfg);
-		return NULL;
+	if (*certs == NULL || dl->errors > errors) {
+		certstore_free(*certs);
+		*certs = NULL;
+		return -1;
 	}
-	return snapshot_from(cfg, certs);
+	return 0;
 }
 
 enum snapshot_serving
@@ -124,7 +118,7 @@ snapshot_unref(struct snapshot *snap)
 		free(snap->sites[i].body);
 	}
 	free(snap->sites);
-	dns_retiring_free(snap->retiring, snap->n_retiring);
+	ids_retiring_free(snap->retiring, snap->n_retiring);
 	hmap_free(&snap->by_host);
 	certstore_free(snap->certs);
 	config_free(snap->cfg);

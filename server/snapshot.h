@@ -26,9 +26,8 @@ struct snapshot {
 	struct certstore *certs;
 	struct site *sites;		/* config order, then the retiring domains */
 	size_t n_sites;
-	struct config_domain *retiring;	/* removed domains still served as mode none (dns_retiring) */
+	struct config_domain *retiring;	/* removed domains still served as mode none (ids_retiring) */
 	size_t n_retiring;
-	bool dns_state_lost;		/* serve's DNS state file is gone (dns_retiring): not to be served */
 	struct hmap by_host;		/* site->host -> struct site * */
 	time_t loaded_at;
 	/* set by the HTTP layer when it prebuilt responses; called once before the snapshot is freed */
@@ -36,15 +35,23 @@ struct snapshot {
 };
 
 /*
- * Build a snapshot from CONFIG_PATH: the config, the certificate store of its
- * tls.certs and every site's body. Every diagnostic goes to DL (initialised by
- * the caller). Returns the snapshot with one reference (owned by the caller)
- * when there is no error, else NULL.
+ * The certificate store for CFG's tls.certs, read for a new snapshot: what
+ * the serving snapshot read and has not changed on disk is taken over, not
+ * read again. Returns 0 with *CERTS (owned by the caller; NULL when CFG has
+ * no HTTPS listener, so no folder is needed), or -1 when anything added an
+ * error to DL (initialised by the caller; *CERTS then NULL).
  */
-struct snapshot *snapshot_build(const char *config_path, struct diag_list *dl);
+int snapshot_load_certs(const struct config *cfg, struct certstore **certs, struct diag_list *dl);
 
-/* As snapshot_build from a loaded CFG (ownership passes to the snapshot) and CERTS (may be NULL; owned too). */
-struct snapshot *snapshot_from(struct config *cfg, struct certstore *certs);
+/*
+ * A snapshot with one reference (owned by the caller) of CFG and CERTS (may
+ * be NULL) and every site's body: CFG's domains, then RETIRING[0..N_RETIRING)
+ * (the removed domains still served as mode none, from ids_retiring; may be
+ * NULL with 0). Ownership of all three passes to the snapshot. Does no I/O:
+ * the caller reads the state the retiring list comes from.
+ */
+struct snapshot *snapshot_from(struct config *cfg, struct certstore *certs, struct config_domain *retiring,
+    size_t n_retiring);
 
 /* How a site is reachable: what `serve` does with it, `check` judges, and DNS publishing waits for. */
 enum snapshot_serving {

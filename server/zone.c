@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* A TXT character-string holds at most 255 bytes (RFC 1035 section 3.3). */
 #define TXT_CHUNK 255
@@ -483,4 +484,90 @@ zone_render(const struct zone_params *p, const struct zone_domain *domains, size
 	if (b.data == NULL)
 		buf_puts(&b, "");
 	return b.data;
+}
+
+/* One domain's record lines in a zone written by zone_render. */
+struct block {
+	char *name;
+	struct buf recs;
+};
+
+static int
+cmp_block(const void *a, const void *b)
+{
+	return strcmp(((const struct block *)a)->name, ((const struct block *)b)->name);
+}
+
+/*
+ * Split TEXT (bind format from zone_render, may be NULL) into per-domain
+ * blocks: a comment "; NAME: ..." starts NAME's block and the record lines
+ * after it belong to it. Returns the blocks sorted by name.
+ */
+static struct block *
+zone_blocks(const char *text, size_t *n)
+{
+	struct block *b = NULL;
+	size_t cap = 0;
+	ssize_t cur = -1;
+
+	*n = 0;
+	for (const char *p = text; p != NULL && *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		if (len > 2 && p[0] == ';' && p[1] == ' ') {
+			size_t k = 2;
+			while (k < len && (p[k] == '.' || p[k] == '-' || (p[k] >= 'a' && p[k] <= 'z') ||
+			    (p[k] >= '0' && p[k] <= '9')))
+				k++;
+			if (k > 2 && k + 1 < len && p[k] == ':' && p[k + 1] == ' ') {
+				if (*n == cap) {
+					cap = cap ? cap * 2 : 16;
+					b = xreallocarray(b, cap, sizeof(*b));
+				}
+				b[*n].name = xstrndup(p + 2, k - 2);
+				memset(&b[*n].recs, 0, sizeof(b[*n].recs));
+				cur = (ssize_t)(*n)++;
+			}
+		} else if (len > 0 && p[0] != ';' && cur >= 0) {
+			buf_append(&b[cur].recs, p, len + (nl != NULL));
+		}
+		p = nl ? nl + 1 : NULL;
+	}
+	if (*n > 1)
+		qsort(b, *n, sizeof(*b), cmp_block);
+	return b;
+}
+
+static void
+blocks_free(struct block *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(b[i].name);
+		buf_free(&b[i].recs);
+	}
+	free(b);
+}
+
+void
+zone_changed_domains(const char *old, const char *new, struct buf *out)
+{
+	size_t na, nb, i = 0, j = 0;
+	struct block *a = zone_blocks(old, &na), *b = zone_blocks(new, &nb);
+
+	while (i < na || j < nb) {
+		int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i].name, b[j].name);
+		const char *x = c <= 0 && a[i].recs.data ? a[i].recs.data : "";
+		const char *y = c >= 0 && b[j].recs.data ? b[j].recs.data : "";
+		const char *name = c <= 0 ? a[i].name : b[j].name;
+
+		if (strcmp(x, y) != 0)
+			buf_printf(out, "%s%s", out->len ? " " : "", name);
+		if (c <= 0)
+			i++;
+		if (c >= 0)
+			j++;
+	}
+	blocks_free(a, na);
+	blocks_free(b, nb);
 }

@@ -102,4 +102,13 @@ void zone_rrsets_free(struct zone_rrset *r, size_t n);
 char *zone_sts_value(const char *id);
 char *zone_tlsrpt_value(const char *const *rua, size_t n);
 
+/*
+ * Append to OUT (space-separated) every domain whose records differ between
+ * the zones OLD and NEW (bind format from zone_render; either may be NULL):
+ * a comment "; NAME: ..." starts NAME's block, the record lines after it
+ * belong to it. Pure.
+ */
+struct buf;
+void zone_changed_domains(const char *old, const char *new, struct buf *out);
+
 #endif

@@ -59,7 +59,7 @@ init(void)
 	cfg = config_load_mem("fuzz.yaml", "/nonexistent", yaml, sizeof(yaml) - 1, &dl);
 	if (cfg == NULL)
 		__builtin_trap();
-	snap = snapshot_from(cfg, NULL);
+	snap = snapshot_from(cfg, NULL, NULL, 0);
 	diag_free(&dl);
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for dnscmd: the serve publish hook (zone rewrite, on_change, failures) and the retiring-domain list. */
+/* Unit tests for dnspublish: the serve publish hook (zone rewrite, on_change, failures), the retiring-domain list and the DNS checks. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "dnscmd.h"
+#include "checkdns.h"
+#include "dnspublish.h"
+#include "ids.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -90,12 +92,12 @@ hook_cmd(void)
 	return xasprintf("echo \\\"zone=$MTASTSD_ZONE changed=$MTASTSD_CHANGED\\\" >> %s/runs", dir);
 }
 
-Test(dnscmd, publish_writes_the_zone_then_runs_on_change, .init = setup, .fini = teardown)
+Test(dnspublish, publish_writes_the_zone_then_runs_on_change, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *zone, *runs, *want;
 	struct config *cfg = load(cmd, two);
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone, "zone file not written (folder created?)");
 	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL);
@@ -119,7 +121,7 @@ Test(dnscmd, publish_writes_the_zone_then_runs_on_change, .init = setup, .fini =
  * Issue 22.1: a domain no listener can serve gets no new id: a new one no
  * record yet, a changed one keeps its last published id until it is served.
  */
-Test(dnscmd, publish_holds_the_ids_of_domains_nothing_serves, .init = setup, .fini = teardown)
+Test(dnspublish, publish_holds_the_ids_of_domains_nothing_serves, .init = setup, .fini = teardown)
 {
 	static const char changed[] =
 	    "  - name: example.com\n    mode: enforce\n    mx: [mx2.example.com]\n"
@@ -129,7 +131,7 @@ Test(dnscmd, publish_holds_the_ids_of_domains_nothing_serves, .init = setup, .fi
 	char *cmd = hook_cmd(), *zone, *runs;
 	struct config *cfg = load(cmd, two), *cfg2;
 
-	dns_publish_held(cfg, org, 1);
+	dnspublish_held(cfg, org, 1);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL, "%s", zone);
 	cr_assert_null(strstr(zone, "_mta-sts.example.org."), "no record for a new domain nothing serves: %s", zone);
@@ -141,7 +143,7 @@ Test(dnscmd, publish_holds_the_ids_of_domains_nothing_serves, .init = setup, .fi
 	/* an hour later example.com changes, but nothing can serve it now */
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
 	cfg2 = load(cmd, changed);
-	dns_publish_held(cfg2, both, 2);
+	dnspublish_held(cfg2, both, 2);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL,
 	    "the last published id stays: %s", zone);
@@ -150,7 +152,7 @@ Test(dnscmd, publish_holds_the_ids_of_domains_nothing_serves, .init = setup, .fi
 
 	/* served again: the change is published then, and the new domain appears */
 	setenv("SOURCE_DATE_EPOCH", "1767232800", 1);
-	dns_publish_held(cfg2, NULL, 0);
+	dnspublish_held(cfg2, NULL, 0);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101020000;\"\n") != NULL, "%s", zone);
 	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101020000;\"\n") != NULL, "%s", zone);
@@ -160,16 +162,16 @@ Test(dnscmd, publish_holds_the_ids_of_domains_nothing_serves, .init = setup, .fi
 	config_free(cfg2);
 }
 
-Test(dnscmd, publish_without_a_change_touches_nothing, .init = setup, .fini = teardown)
+Test(dnspublish, publish_without_a_change_touches_nothing, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *zp = xasprintf("%s/zone/mta-sts.zone", dir), *runs;
 	struct config *cfg = load(cmd, two);
 	struct stat a, b;
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	cr_assert_eq(stat(zp, &a), 0);
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	cr_assert_eq(stat(zp, &b), 0);
 	cr_assert_eq(a.st_ino, b.st_ino, "zone rewritten although no record changed");
 	runs = slurp("runs");
@@ -181,16 +183,16 @@ Test(dnscmd, publish_without_a_change_touches_nothing, .init = setup, .fini = te
 	config_free(cfg);
 }
 
-Test(dnscmd, publish_after_a_change_names_only_the_changed_domains, .init = setup, .fini = teardown)
+Test(dnspublish, publish_after_a_change_names_only_the_changed_domains, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *zone, *runs;
 	struct config *cfg = load(cmd, two), *cfg2;
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	config_free(cfg);
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);	/* an hour later */
 	cfg2 = load(cmd, one);
-	dns_publish(cfg2);
+	dnspublish(cfg2);
 	zone = slurp("zone/mta-sts.zone");
 	/* example.org retires: still published, with a new id, and explained */
 	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101010000;\"\n") != NULL, "%s", zone);
@@ -204,15 +206,15 @@ Test(dnscmd, publish_after_a_change_names_only_the_changed_domains, .init = setu
 	config_free(cfg2);
 }
 
-Test(dnscmd, failing_on_change_is_counted_not_fatal, .init = setup, .fini = teardown)
+Test(dnspublish, failing_on_change_is_counted_not_fatal, .init = setup, .fini = teardown)
 {
 	struct config *cfg = load("exit 3", two);
-	unsigned long before = dns_publish_failures();
+	unsigned long before = dnspublish_failures();
 	char *zone, *m;
 	struct buf mb = {0};
 
-	dns_publish(cfg);
-	cr_assert_eq(dns_publish_failures(), before + 1);
+	dnspublish(cfg);
+	cr_assert_eq(dnspublish_failures(), before + 1);
 	/* the zone was still written before on_change ran */
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone);
@@ -225,11 +227,11 @@ Test(dnscmd, failing_on_change_is_counted_not_fatal, .init = setup, .fini = tear
 	config_free(cfg);
 }
 
-Test(dnscmd, damaged_state_publishes_nothing, .init = setup, .fini = teardown)
+Test(dnspublish, damaged_state_publishes_nothing, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *sp = xasprintf("%s/st", dir), *f = xasprintf("%s/st/state", dir);
 	struct config *cfg = load(cmd, two);
-	unsigned long before = dns_publish_failures();
+	unsigned long before = dnspublish_failures();
 	FILE *fp;
 	char *state;
 
@@ -237,8 +239,8 @@ Test(dnscmd, damaged_state_publishes_nothing, .init = setup, .fini = teardown)
 	fp = fopen(f, "w");
 	fputs("mtastsd-state 2\nthis is not a state\n", fp);
 	fclose(fp);
-	dns_publish(cfg);
-	cr_assert_eq(dns_publish_failures(), before + 1);
+	dnspublish(cfg);
+	cr_assert_eq(dnspublish_failures(), before + 1);
 	cr_assert_null(slurp("zone/mta-sts.zone"), "zone written from a damaged state");
 	cr_assert_null(slurp("runs"), "on_change ran after a failed publication");
 	state = slurp("st/state");
@@ -250,61 +252,61 @@ Test(dnscmd, damaged_state_publishes_nothing, .init = setup, .fini = teardown)
 	config_free(cfg);
 }
 
-Test(dnscmd, retiring_list_for_serving, .init = setup, .fini = teardown)
+Test(dnspublish, retiring_list_for_serving, .init = setup, .fini = teardown)
 {
 	struct config *cfg = load("", two), *cfg2;
 	struct config_domain *r;
 	size_t n;
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	config_free(cfg);
 	cfg2 = load("", one);
 	/* before any publication for the new config: example.org is already listed */
-	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(r[0].name, "example.org");
 	cr_assert_eq(r[0].mode, POLICY_MODE_NONE);
 	cr_assert_eq(r[0].max_age, 86400);
 	cr_assert_eq(r[0].n_mx, 0);
-	dns_retiring_free(r, n);
+	ids_retiring_free(r, n);
 	/* reading never writes the state: it still lists example.org as active */
 	char *state = slurp("st/state");
 	cr_assert(strstr(state, "domain example.org id=20260101000000 ") != NULL);
 	cr_assert(strstr(state, "status=retiring") == NULL);
 	free(state);
 	/* retired in the same second as its last id: the retirement id is T0+1 */
-	dns_publish(cfg2);
+	dnspublish(cfg2);
 	setenv("SOURCE_DATE_EPOCH", "1767830400", 1);
-	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
 	cr_assert_eq(n, 1, "gone one second before T0+1+604800");
-	dns_retiring_free(r, n);
+	ids_retiring_free(r, n);
 	/* after its largest max_age (604800) since that id, the domain is gone */
 	setenv("SOURCE_DATE_EPOCH", "1767830401", 1);
-	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
 	cr_assert_eq(n, 0);
-	dns_retiring_free(r, n);
+	ids_retiring_free(r, n);
 	config_free(cfg2);
 }
 
-Test(dnscmd, unwritable_zone_is_counted_and_on_change_not_run, .init = setup, .fini = teardown)
+Test(dnspublish, unwritable_zone_is_counted_and_on_change_not_run, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *blocker = xasprintf("%s/zone", dir);
 	struct config *cfg = load(cmd, two);
-	unsigned long before = dns_publish_failures();
+	unsigned long before = dnspublish_failures();
 	FILE *fp;
 
 	/* a plain file where the zone's folder should be */
 	fp = fopen(blocker, "w");
 	fclose(fp);
-	dns_publish(cfg);
-	cr_assert_eq(dns_publish_failures(), before + 1);
+	dnspublish(cfg);
+	cr_assert_eq(dnspublish_failures(), before + 1);
 	cr_assert_null(slurp("runs"), "on_change ran although the zone was not written");
 	free(blocker);
 	free(cmd);
 	config_free(cfg);
 }
 
-/* The messages dns_check adds, joined by newlines. */
+/* The messages checkdns_run adds, joined by newlines. */
 static char *
 check_messages(const struct config *cfg, size_t *errors, size_t *warnings)
 {
@@ -312,7 +314,7 @@ check_messages(const struct config *cfg, size_t *errors, size_t *warnings)
 	struct buf b = {0};
 
 	diag_init(&dl, "cfg");
-	dns_check(cfg, &dl);
+	checkdns_run(cfg, &dl);
 	for (size_t i = 0; i < dl.n; i++)
 		buf_printf(&b, "%s\n", dl.items[i].msg);
 	*errors = dl.errors;
@@ -337,7 +339,7 @@ write_state(const char *text)
 	free(f);
 }
 
-Test(dnscmd, check_reports_state_problems_and_retiring_domains, .init = setup, .fini = teardown)
+Test(dnspublish, check_reports_state_problems_and_retiring_domains, .init = setup, .fini = teardown)
 {
 	struct config *cfg = load("", two), *cfg2;
 	size_t e, w;
@@ -367,7 +369,7 @@ Test(dnscmd, check_reports_state_problems_and_retiring_domains, .init = setup, .
 	char *f = xasprintf("%s/st/state", dir);
 	unlink(f);
 	free(f);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	cfg2 = load("", one);
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
 	m = check_messages(cfg2, &e, &w);
@@ -381,7 +383,7 @@ Test(dnscmd, check_reports_state_problems_and_retiring_domains, .init = setup, .
 	config_free(cfg2);
 }
 
-Test(dnscmd, changed_domains_come_from_the_records, .init = setup, .fini = teardown)
+Test(dnspublish, changed_domains_come_from_the_records, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *runs, *want;
 	struct config *cfg = load(cmd, two), *cfg2, *cfg3;
@@ -389,14 +391,14 @@ Test(dnscmd, changed_domains_come_from_the_records, .init = setup, .fini = teard
 	    "  - name: example.com\n    mode: enforce\n    mx: [mx1.example.com]\n"
 	    "  - name: example.org\n    mx: [mail.example.org]\n";
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	/* only the ttl changes: no id moves, but every domain's records changed */
 	ttl = 600;
 	cfg2 = load(cmd, two);
-	dns_publish(cfg2);
+	dnspublish(cfg2);
 	/* the TLSRPT record of example.com goes away: only example.com */
 	cfg3 = load(cmd, two_no_rua);
-	dns_publish(cfg3);
+	dnspublish(cfg3);
 	ttl = 300;
 	runs = slurp("runs");
 	want = xasprintf("zone=%s/zone/mta-sts.zone changed=example.com example.org\n"
@@ -420,7 +422,7 @@ status_mask(const char *st, const char *key)
 	return strtoull(p + strlen(key), NULL, 16);
 }
 
-Test(dnscmd, on_change_gets_default_signals_and_its_own_process_group, .init = setup, .fini = teardown)
+Test(dnspublish, on_change_gets_default_signals_and_its_own_process_group, .init = setup, .fini = teardown)
 {
 	/* as serve runs it: SIGHUP, SIGINT, SIGTERM blocked, SIGPIPE ignored */
 	char *cmd = xasprintf("cat /proc/self/status > %s/status; cut -d' ' -f1,5 /proc/$$/stat > %s/pgrp", dir, dir);
@@ -437,7 +439,7 @@ Test(dnscmd, on_change_gets_default_signals_and_its_own_process_group, .init = s
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	signal(SIGPIPE, SIG_DFL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	st = slurp("status");
@@ -454,7 +456,7 @@ Test(dnscmd, on_change_gets_default_signals_and_its_own_process_group, .init = s
 	config_free(cfg);
 }
 
-Test(dnscmd, on_change_runs_in_the_config_folder_with_an_absolute_zone, .init = setup, .fini = teardown)
+Test(dnspublish, on_change_runs_in_the_config_folder_with_an_absolute_zone, .init = setup, .fini = teardown)
 {
 	char *hook = xasprintf("%s/hook.sh", dir), *want, *got, cwd[4096];
 	struct config *cfg;
@@ -469,7 +471,7 @@ Test(dnscmd, on_change_runs_in_the_config_folder_with_an_absolute_zone, .init = 
 	/* serve started elsewhere: a relative command and its relative paths mean the config's folder */
 	cr_assert_eq(chdir("/"), 0);
 	cfg = load("./hook.sh", two);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	config_free(cfg);
 	got = slurp("out");
 	cr_assert_not_null(got, "a relative on_change did not run in the config's folder");
@@ -483,7 +485,7 @@ Test(dnscmd, on_change_runs_in_the_config_folder_with_an_absolute_zone, .init = 
 	basedir = ".";
 	ttl = 301;
 	cfg = load("./hook.sh", two);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	config_free(cfg);
 	basedir = NULL;
 	ttl = 300;
@@ -496,36 +498,36 @@ Test(dnscmd, on_change_runs_in_the_config_folder_with_an_absolute_zone, .init = 
 	free(hook);
 }
 
-Test(dnscmd, failed_on_change_runs_again_until_it_succeeds, .init = setup, .fini = teardown)
+Test(dnspublish, failed_on_change_runs_again_until_it_succeeds, .init = setup, .fini = teardown)
 {
 	/* fails while DIR/fail exists, records every run */
 	char *cmd = xasprintf("echo \\\"changed=$MTASTSD_CHANGED\\\" >> %s/runs; test ! -e %s/fail", dir, dir);
 	char *fail = xasprintf("%s/fail", dir), *marker = xasprintf("%s/st/state.pending", dir), *runs;
 	struct config *cfg = load(cmd, two), *cfg2;
-	unsigned long before = dns_publish_failures();
+	unsigned long before = dnspublish_failures();
 	FILE *fp = fopen(fail, "w");
 
 	fclose(fp);
-	dns_publish(cfg);
-	cr_assert_eq(dns_publish_failures(), before + 1);
+	dnspublish(cfg);
+	cr_assert_eq(dnspublish_failures(), before + 1);
 	cr_assert_eq(access(marker, F_OK), 0, "no pending marker after a failed on_change");
 	/* a reload with the zone unchanged: the hook runs again, still failing, with the same domains */
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
-	dns_publish(cfg);
-	cr_assert_eq(dns_publish_failures(), before + 2, "a failed on_change was not run again");
+	dnspublish(cfg);
+	cr_assert_eq(dnspublish_failures(), before + 2, "a failed on_change was not run again");
 	/* a change meanwhile adds its domains to the pending ones */
 	cfg2 = load(cmd, one);
 	unlink(fail);
 	/* a restart: start-up publishes once with the zone up to date after this run */
-	dns_publish(cfg2);
-	cr_assert_eq(dns_publish_failures(), before + 2);
+	dnspublish(cfg2);
+	cr_assert_eq(dnspublish_failures(), before + 2);
 	cr_assert_neq(access(marker, F_OK), 0, "pending marker left after on_change succeeded");
 	runs = slurp("runs");
 	cr_assert_str_eq(runs, "changed=example.com example.org\nchanged=example.com example.org\n"
 	    "changed=example.com example.org\n");
 	free(runs);
 	/* done: nothing runs when nothing changed */
-	dns_publish(cfg2);
+	dnspublish(cfg2);
 	runs = slurp("runs");
 	cr_assert_eq(strlen(runs), 3 * strlen("changed=example.com example.org\n"), "%s", runs);
 	free(runs);
@@ -536,13 +538,13 @@ Test(dnscmd, failed_on_change_runs_again_until_it_succeeds, .init = setup, .fini
 	free(cmd);
 }
 
-Test(dnscmd, a_pending_signal_stops_on_change_and_its_children, .init = setup, .fini = teardown)
+Test(dnspublish, a_pending_signal_stops_on_change_and_its_children, .init = setup, .fini = teardown)
 {
 	/* a slow hook that starts a child, then serve gets SIGTERM (blocked, as in serve) */
 	char *cmd = xasprintf("sleep 60 & echo $! > %s/bg; kill -TERM $PPID; sleep 60", dir);
 	char *marker = xasprintf("%s/st/state.pending", dir), *bg;
 	struct config *cfg = load(cmd, two);
-	unsigned long before = dns_publish_failures();
+	unsigned long before = dnspublish_failures();
 	struct timespec t0, t1, zero = { 0, 0 };
 	sigset_t set, old;
 	long bgpid;
@@ -552,14 +554,14 @@ Test(dnscmd, a_pending_signal_stops_on_change_and_its_children, .init = setup, .
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* the SIGTERM is still there for serve's signalfd */
 	cr_assert_eq(sigtimedwait(&set, NULL, &zero), SIGTERM, "the pending SIGTERM was consumed");
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	cr_assert_lt(t1.tv_sec - t0.tv_sec, 10, "publish waited %ld s for on_change with SIGTERM pending",
 	    (long)(t1.tv_sec - t0.tv_sec));
-	cr_assert_eq(dns_publish_failures(), before + 1);
+	cr_assert_eq(dnspublish_failures(), before + 1);
 	cr_assert_eq(access(marker, F_OK), 0, "an interrupted on_change is not pending");
 	bg = slurp("bg");
 	cr_assert_not_null(bg);
@@ -618,7 +620,7 @@ assert_lists_all(const char *copy, size_t n)
 	buf_free(&want);
 }
 
-Test(dnscmd, on_change_runs_for_ten_thousand_changed_domains, .init = setup, .fini = teardown)
+Test(dnspublish, on_change_runs_for_ten_thousand_changed_domains, .init = setup, .fini = teardown)
 {
 	/* a real hook reading the file: its copy, the count it was given, and what MTASTSD_CHANGED held */
 	char *cmd = xasprintf("n=$(ls %s | grep -c '^copy') || true; cp \\\"$MTASTSD_CHANGED_FILE\\\" %s/copy$n; "
@@ -626,11 +628,11 @@ Test(dnscmd, on_change_runs_for_ten_thousand_changed_domains, .init = setup, .fi
 	    dir, dir, dir);
 	char *marker = xasprintf("%s/st/state.pending", dir), *runs, *copy;
 	struct config *cfg = load_many(cmd, 10000, "testing"), *cfg2;
-	unsigned long before = dns_publish_failures();
+	unsigned long before = dnspublish_failures();
 
 	/* a first start with 10,000 domains: 190,000 bytes of names, past the kernel's 128 KiB for one string */
-	dns_publish(cfg);
-	cr_assert_eq(dns_publish_failures(), before, "on_change failed at 10,000 domains");
+	dnspublish(cfg);
+	cr_assert_eq(dnspublish_failures(), before, "on_change failed at 10,000 domains");
 	runs = slurp("runs");
 	cr_assert_not_null(runs, "on_change did not run at 10,000 domains");
 	cr_assert_str_eq(runs, "10000 0 10000\n", "count, MTASTSD_CHANGED length, lines in the file");
@@ -643,8 +645,8 @@ Test(dnscmd, on_change_runs_for_ten_thousand_changed_domains, .init = setup, .fi
 	/* one change of defaults: every domain gets a new id, the hook runs once more with all of them */
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
 	cfg2 = load_many(cmd, 10000, "enforce");
-	dns_publish(cfg2);
-	cr_assert_eq(dns_publish_failures(), before);
+	dnspublish(cfg2);
+	cr_assert_eq(dnspublish_failures(), before);
 	runs = slurp("runs");
 	cr_assert_str_eq(runs, "10000 0 10000\n10000 0 10000\n");
 	free(runs);
@@ -658,14 +660,14 @@ Test(dnscmd, on_change_runs_for_ten_thousand_changed_domains, .init = setup, .fi
 	free(cmd);
 }
 
-Test(dnscmd, on_change_gets_the_names_in_its_environment_while_they_fit, .init = setup, .fini = teardown)
+Test(dnspublish, on_change_gets_the_names_in_its_environment_while_they_fit, .init = setup, .fini = teardown)
 {
 	char *cmd = xasprintf("echo \\\"$MTASTSD_CHANGED_COUNT $MTASTSD_CHANGED\\\" > %s/runs; cat \\\"$MTASTSD_CHANGED_FILE\\\" > %s/file",
 	    dir, dir);
 	struct config *cfg = load(cmd, two);
 	char *runs, *file;
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	runs = slurp("runs");
 	cr_assert_not_null(runs);
 	cr_assert_str_eq(runs, "2 example.com example.org\n");
@@ -677,18 +679,18 @@ Test(dnscmd, on_change_gets_the_names_in_its_environment_while_they_fit, .init =
 	config_free(cfg);
 }
 
-Test(dnscmd, a_marker_from_an_older_version_is_read_and_rewritten_one_name_a_line, .init = setup, .fini = teardown)
+Test(dnspublish, a_marker_from_an_older_version_is_read_and_rewritten_one_name_a_line, .init = setup, .fini = teardown)
 {
 	char *cmd = xasprintf("cat \\\"$MTASTSD_CHANGED_FILE\\\" > %s/file", dir), *file;
 	struct config *cfg = load(cmd, two);
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	/* an older mtastsd left a space-separated marker; nothing changes now */
 	char *m = xasprintf("%s/st/state.pending", dir);
 	FILE *fp = fopen(m, "w");
 	fputs("example.org a.example\n", fp);
 	fclose(fp);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	file = slurp("file");
 	cr_assert_str_eq(file, "a.example\nexample.org\n");
 	cr_assert_neq(access(m, F_OK), 0);
@@ -698,20 +700,20 @@ Test(dnscmd, a_marker_from_an_older_version_is_read_and_rewritten_one_name_a_lin
 	config_free(cfg);
 }
 
-Test(dnscmd, a_list_in_a_log_line_is_cut_at_a_name_with_a_count)
+Test(dnspublish, a_list_in_a_log_line_is_cut_at_a_name_with_a_count)
 {
 	char *e;
 	struct buf b = {0};
 
-	e = dns_names_excerpt("a.example b.example", 1024);
+	e = dnspublish_names_excerpt("a.example b.example", 1024);
 	cr_assert_str_eq(e, "a.example b.example");
 	free(e);
-	e = dns_names_excerpt("", 1024);
+	e = dnspublish_names_excerpt("", 1024);
 	cr_assert_str_eq(e, "");
 	free(e);
 	for (size_t i = 0; i < 10000; i++)
 		buf_printf(&b, "%sd%05zu.example.com", i ? " " : "", i);
-	e = dns_names_excerpt(b.data, 1024);
+	e = dnspublish_names_excerpt(b.data, 1024);
 	cr_assert_leq(strlen(e), 1024);
 	/* whole names, then what was left out */
 	const char *cut = strstr(e, " \xe2\x80\xa6 and ");
@@ -723,13 +725,13 @@ Test(dnscmd, a_list_in_a_log_line_is_cut_at_a_name_with_a_count)
 	free(want);
 	free(e);
 	/* a single name longer than the limit is not cut in the middle */
-	e = dns_names_excerpt("averyveryverylongname.example", 10);
+	e = dnspublish_names_excerpt("averyveryverylongname.example", 10);
 	cr_assert_str_eq(e, "\xe2\x80\xa6 and 1 more");
 	free(e);
 	buf_free(&b);
 }
 
-Test(dnscmd, check_says_why_the_host_target_domain_gets_no_cname, .init = setup, .fini = teardown)
+Test(dnspublish, check_says_why_the_host_target_domain_gets_no_cname, .init = setup, .fini = teardown)
 {
 	struct config *cfg;
 	size_t e, w;
@@ -744,7 +746,7 @@ Test(dnscmd, check_says_why_the_host_target_domain_gets_no_cname, .init = setup,
 	    " so no CNAME is written for it (it would point at itself); give mta-sts.example.org A/AAAA records") != NULL,
 	    "%s", m);
 	free(m);
-	dns_publish(cfg);
+	dnspublish(cfg);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone, "\nmta-sts.example.com. 300 IN CNAME mta-sts.example.org.\n") != NULL, "%s", zone);
 	cr_assert(strstr(zone, "\nmta-sts.example.org. 300 IN CNAME") == NULL, "%s", zone);
@@ -752,7 +754,7 @@ Test(dnscmd, check_says_why_the_host_target_domain_gets_no_cname, .init = setup,
 	config_free(cfg);
 }
 
-Test(dnscmd, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setup, .fini = teardown)
+Test(dnspublish, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *f = xasprintf("%s/st/state", dir), *zone, *zone2, *runs;
 	struct config *cfg = load(cmd, two), *cfg2;
@@ -760,20 +762,20 @@ Test(dnscmd, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setu
 	size_t n;
 	unsigned long before;
 
-	dns_publish(cfg);
+	dnspublish(cfg);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone);
 	/* the state goes (an operator's rm, a volume mounted empty); example.org is removed meanwhile */
 	cr_assert_eq(unlink(f), 0);
 	cfg2 = load(cmd, one);
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
-	before = dns_publish_failures();
+	before = dnspublish_failures();
 	/* the reload is refused (so the serving snapshot keeps example.org as it is), and counted */
-	cr_assert_eq(dns_retiring(cfg2, &r, &n), DNS_STATE_LOST, "a reload started afresh without the state");
-	cr_assert_eq(dns_publish_failures(), before + 1);
+	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), DNSPUBLISH_STATE_LOST, "a reload started afresh without the state");
+	cr_assert_eq(dnspublish_failures(), before + 1);
 	/* nothing is published: no new state, the zone as it was, no hook run */
-	dns_publish(cfg2);
-	cr_assert_eq(dns_publish_failures(), before + 2);
+	dnspublish(cfg2);
+	cr_assert_eq(dnspublish_failures(), before + 2);
 	cr_assert_neq(access(f, F_OK), 0, "a fresh state was written");
 	zone2 = slurp("zone/mta-sts.zone");
 	cr_assert_str_eq(zone2, zone);
@@ -783,10 +785,10 @@ Test(dnscmd, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setu
 	free(zone2);
 	/* the file restored (an empty one, as `dns --start-over` writes, will do): publishing resumes */
 	write_state("mtastsd-state 3\nend 0\n");
-	cr_assert_eq(dns_retiring(cfg2, &r, &n), 0);
-	dns_retiring_free(r, n);
-	dns_publish(cfg2);
-	cr_assert_eq(dns_publish_failures(), before + 2);
+	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
+	ids_retiring_free(r, n);
+	dnspublish(cfg2);
+	cr_assert_eq(dnspublish_failures(), before + 2);
 	zone2 = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone2, "_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101010000;\"") != NULL, "%s", zone2);
 	free(zone2);
@@ -797,7 +799,7 @@ Test(dnscmd, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setu
 	config_free(cfg2);
 }
 
-Test(dnscmd, check_warns_of_a_delegate_zone_without_host_target, .init = setup, .fini = teardown)
+Test(dnspublish, check_warns_of_a_delegate_zone_without_host_target, .init = setup, .fini = teardown)
 {
 	struct config *cfg;
 	size_t e, w;
