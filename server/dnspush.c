@@ -28,12 +28,13 @@ cmp_item(const void *a, const void *b)
 
 static void
 item_fill(struct dnspush_item *it, const struct zone_params *p, const char *server, const struct zone_domain *d,
-    const char *zone)
+    const char *zone, bool removed)
 {
 	struct buf h = {0};
 
 	it->name = xstrdup(d->name);
 	it->zone = zone != NULL ? xasprintf("%s.", zone) : NULL;
+	it->removed = removed;
 	it->base = p->side == ZONE_PROVIDER ? xasprintf("%s.%s", d->name, p->delegate_zone) : xstrdup(d->name);
 	it->n = zone_rrsets(p, d, it->rr);
 	/* what the server holds afterwards: a change of any of these is a new update */
@@ -53,10 +54,10 @@ dnspush_items(const struct zone_params *p, const char *server, const struct zone
 	struct dnspush_item *it = xcalloc(n + n_expired + 1, sizeof(*it));
 
 	for (size_t i = 0; i < n; i++)
-		item_fill(&it[i], p, server, &domains[i], zones ? zones[i] : NULL);
+		item_fill(&it[i], p, server, &domains[i], zones ? zones[i] : NULL, domains[i].retiring);
 	for (size_t i = 0; i < n_expired; i++) {
 		struct zone_domain d = { .name = expired[i], .delete_tlsrpt = expired_tls && expired_tls[i] };
-		item_fill(&it[n + i], p, server, &d, NULL);
+		item_fill(&it[n + i], p, server, &d, NULL, true);
 	}
 	*n_out = n + n_expired;
 	if (*n_out > 1)
@@ -74,6 +75,17 @@ dnspush_items_free(struct dnspush_item *it, size_t n)
 		zone_rrsets_free(it[i].rr, it[i].n);
 	}
 	free(it);
+}
+
+const char *
+dnspush_zone(const struct dnspush_item *it, const struct updstate_entry *e)
+{
+	if (it->zone != NULL)
+		return it->zone;
+	/* a configured domain follows its delegation; a removed one's records are where they were sent */
+	if (it->removed && e != NULL)
+		return e->zone;
+	return NULL;
 }
 
 enum dnspush_action
@@ -156,10 +168,15 @@ random_id(void)
 	return id;
 }
 
-/* One domain: find its zone, send its update, judge the answer. *ZONE: the zone found (owned by the caller). */
+/*
+ * One domain (E: its entry, or NULL): find its zone, send its update, judge
+ * the answer. *ZONE: the zone used (owned by the caller).
+ */
 static enum dnsupdate_result
-send_one(const struct job *j, const struct dnspush_item *it, char **zone, char *detail, size_t dlen)
+send_one(const struct job *j, const struct dnspush_item *it, const struct updstate_entry *e, char **zone,
+    char *detail, size_t dlen)
 {
+	const char *known = dnspush_zone(it, e);
 	struct dnsupdate_rr rr[ZONE_MAX_RRSETS];
 	char *lookup = xasprintf("%s.", it->base), err[512];
 	uint8_t *q = NULL, *r = NULL;
@@ -167,8 +184,8 @@ send_one(const struct job *j, const struct dnspush_item *it, char **zone, char *
 	bool tcp;
 	enum dnsupdate_result res;
 
-	if (it->zone != NULL) {
-		*zone = xstrdup(it->zone);
+	if (known != NULL) {
+		*zone = xstrdup(known);
 		res = DNSUPDATE_NOERROR;
 	} else {
 		res = dnsupdate_find_zone((const struct sockaddr *)&j->sa, j->salen, lookup, j->timeout_ms, zone,
@@ -260,7 +277,7 @@ run_pass(const struct job *j, struct updstate *st)
 			failing++;
 			continue;
 		}
-		res = send_one(j, it, &zone, detail, sizeof(detail));
+		res = send_one(j, it, e, &zone, detail, sizeof(detail));
 		metrics_dns_update(res);
 		e = updstate_get(st, it->name);
 		dnspush_record(e, it, res, zone, now, j->retry, j->retry_max);

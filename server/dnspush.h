@@ -15,7 +15,8 @@
 struct dnspush_item {
 	char *name;				/* the domain */
 	char *base;				/* where its records live: NAME, or NAME.DELEGATE_ZONE */
-	char *zone;				/* the zone to update (absolute), NULL: found by SOA query */
+	char *zone;				/* the zone configured (absolute), or NULL (dnspush_zone) */
+	bool removed;				/* retiring or expired: in no config any more */
 	struct zone_rrset rr[ZONE_MAX_RRSETS];
 	size_t n;
 	char hash[UPDSTATE_HASH_LEN + 1];	/* of the server, TTL and the records after the update */
@@ -32,6 +33,15 @@ struct dnspush_item *dnspush_items(const struct zone_params *p, const char *serv
     const char *const *zones, size_t n, const char *const *expired, const bool *expired_tls, size_t n_expired,
     size_t *n_out);
 void dnspush_items_free(struct dnspush_item *it, size_t n);
+
+/*
+ * The zone IT's update goes to, from its entry E (NULL: never tried): the
+ * configured one; for a removed domain (retiring or expired), the zone its
+ * records were last sent to (E->zone), so that a delegation moved since
+ * cannot send its deletion to another zone, or to none; NULL: to be found by
+ * an SOA query. Borrowed from IT or E. Pure.
+ */
+const char *dnspush_zone(const struct dnspush_item *it, const struct updstate_entry *e);
 
 /* What one pass decides for an item, from its entry E (NULL: never tried) at NOW. */
 enum dnspush_action {

@@ -352,6 +352,44 @@ has "$p1" _mta-sts.example.com '"v=STSv1; id=20260101000000;"' || fail "example.
 [ "$(grep -c 'domain=example.com zone' "$work/serve.log")" = "$sent_before" ] || fail "example.com sent again after the restart"
 stop_serve
 
+# 6b. shop.example.com removed: retiring, its records go on to example.com, the zone they were sent to. Then its
+# delegation moves to a zone of its own: the deletion at the end of its retirement still goes where the records
+# are (recorded in STATE.update), not to the zone a fresh SOA query now finds
+write_config "$p1" enforce
+sed -i '/^  - name: shop.example.com$/,/^    zone: example.com$/d' "$work/mtastsd.yaml"
+grep -q shop.example.com "$work/mtastsd.yaml" && fail "shop.example.com still configured"
+t1=$((t0 + 7200))
+start_serve "$t1"
+wait_for "shop.example.com retiring id" has "$p1" _mta-sts.shop.example.com "\"v=STSv1; id=$(date -u -d "@$t1" +%Y%m%d%H%M%S);\""
+stop_serve
+[ "$(side shop.example.com zone)" = example.com. ] || fail "shop.example.com's retiring records sent to '$(side shop.example.com zone)'"
+cat >"$work/primary/zones/shop.example.com.zone" <<'ZONE'
+$ORIGIN shop.example.com.
+$TTL 300
+@ SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 300
+@ NS ns.example.com.
+ZONE
+cat >>"$work/primary/knot.conf" <<'CONF'
+  - domain: shop.example.com.
+    file: shop.example.com.zone
+    acl: [transfer, update]
+CONF
+knotc -s "$work/primary/knot.sock" reload >/dev/null || fail "knotc reload"
+wait_for "the primary serving shop.example.com" soa_up "$p1" shop.example.com
+in_example_com() { knotc -s "$work/primary/knot.sock" zone-read example.com _mta-sts.shop.example.com. TXT 2>/dev/null; }
+in_example_com | grep -q 'v=STSv1' || fail "shop.example.com's record is not in example.com: $(in_example_com)"
+shop_results() { grep -c 'dns update domain=shop.example.com ' "$work/serve.log"; }
+shop_before=$(shop_results)
+start_serve $((t1 + 604800 + 1))
+shop_sent() { [ "$(shop_results)" -gt "$shop_before" ]; }
+wait_for "shop.example.com's deletion sent" shop_sent
+stop_serve
+grep 'dns update domain=shop.example.com ' "$work/serve.log" | tail -n 1 |
+  grep -q 'zone=example.com. server=127.0.0.1:[0-9]* result=noerror' ||
+  fail "the deletion went elsewhere: $(grep 'dns update domain=shop.example.com ' "$work/serve.log" | tail -n 1)"
+[ "$(side shop.example.com zone)" = example.com. ] || fail "shop.example.com's deletion sent to '$(side shop.example.com zone)'"
+in_example_com | grep -q 'v=STSv1' && fail "shop.example.com's record left behind in example.com: $(in_example_com)"
+
 # 7. a zone file instead (README): serve rewrites it, on_change has Knot reload it; the secondary follows
 cat >"$work/zonefile.yaml" <<YAML
 listen:

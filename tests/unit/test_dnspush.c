@@ -111,3 +111,37 @@ Test(dnspush, decide_and_record)
 	updstate_free(&s);
 	dnspush_items_free(it, n);
 }
+
+Test(dnspush, a_removed_domain_stays_with_the_zone_its_records_were_sent_to)
+{
+	static const struct zone_domain d[] = {
+		{ .name = "kept.example.com", .id = "20260101000000" },
+		{ .name = "retired.example.com", .id = "20260102000000", .retiring = true },
+		{ .name = "zoned.example.com", .id = "20260101000000" },
+	};
+	static const char *const zones[] = { NULL, NULL, "example.com" };
+	static const char *const expired[] = { "gone.example.com" };
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 300 };
+	struct updstate_entry e = { .zone = "example.com.", .sent = "0123456789abcdef", .tried = "-" };
+	size_t n;
+	struct dnspush_item *it = dnspush_items(&p, "127.0.0.1:53", d, zones, 3, expired, NULL, 1, &n);
+
+	cr_assert_eq(n, 4);
+	cr_assert_str_eq(it[0].name, "gone.example.com");
+	cr_assert_str_eq(it[1].name, "kept.example.com");
+	cr_assert_str_eq(it[2].name, "retired.example.com");
+	cr_assert_str_eq(it[3].name, "zoned.example.com");
+	/* removed (expired, retiring): where the records were last sent, without an SOA query */
+	cr_expect(it[0].removed && it[2].removed && !it[1].removed && !it[3].removed);
+	cr_expect_str_eq(dnspush_zone(&it[0], &e), "example.com.");
+	cr_expect_str_eq(dnspush_zone(&it[2], &e), "example.com.");
+	/* never sent: found by an SOA query */
+	cr_expect_null(dnspush_zone(&it[0], NULL));
+	cr_expect_null(dnspush_zone(&it[2], NULL));
+	/* configured without a zone: follows its delegation, found again each time */
+	cr_expect_null(dnspush_zone(&it[1], &e));
+	/* a configured zone wins */
+	e.zone = "elsewhere.example.";
+	cr_expect_str_eq(dnspush_zone(&it[3], &e), "example.com.");
+	dnspush_items_free(it, n);
+}
