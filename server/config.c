@@ -599,8 +599,8 @@ tsig_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void
 	} else if (strcmp(key, "algorithm") == 0 && (s = get_str(c, v, "dns.update.tsig.algorithm")) != NULL) {
 		enum tsigkey_alg a;
 		if (tsigkey_alg_parse(s, &a) < 0)
-			ERR(c, v, "unknown TSIG algorithm '%s' (hmac-sha256, hmac-sha512, hmac-sha384, hmac-sha224 or "
-			    "hmac-sha1)", s);
+			ERR(c, v, "unknown TSIG algorithm '%s' (hmac-sha256, hmac-sha512 or hmac-sha1: ldns cannot "
+			    "sign with any other)", s);
 		t->alg = s;
 	} else if (strcmp(key, "secret_file") == 0 && (s = get_str(c, v, "dns.update.tsig.secret_file")) != NULL) {
 		t->file = s;

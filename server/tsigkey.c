@@ -16,16 +16,12 @@
 static const char *const alg_names[TSIGKEY_ALG_N] = {
 	[TSIGKEY_HMAC_SHA256] = "hmac-sha256",
 	[TSIGKEY_HMAC_SHA1] = "hmac-sha1",
-	[TSIGKEY_HMAC_SHA224] = "hmac-sha224",
-	[TSIGKEY_HMAC_SHA384] = "hmac-sha384",
 	[TSIGKEY_HMAC_SHA512] = "hmac-sha512",
 };
 
 static const char *const alg_wire[TSIGKEY_ALG_N] = {
 	[TSIGKEY_HMAC_SHA256] = "hmac-sha256.",
 	[TSIGKEY_HMAC_SHA1] = "hmac-sha1.",
-	[TSIGKEY_HMAC_SHA224] = "hmac-sha224.",
-	[TSIGKEY_HMAC_SHA384] = "hmac-sha384.",
 	[TSIGKEY_HMAC_SHA512] = "hmac-sha512.",
 };
 
@@ -246,8 +242,8 @@ tsigkey_parse(const char *text, const char *name, const char *alg, struct tsigke
 
 	memset(out, 0, sizeof(*out));
 	if (alg != NULL && tsigkey_alg_parse(alg, &out->alg) < 0) {
-		snprintf(err, errlen, "unknown TSIG algorithm '%s' (hmac-sha256, hmac-sha512, hmac-sha384, "
-		    "hmac-sha224 or hmac-sha1)", alg);
+		snprintf(err, errlen, "unknown TSIG algorithm '%s' (hmac-sha256, hmac-sha512 or hmac-sha1: "
+		    "ldns cannot sign with any other)", alg);
 		goto done;
 	}
 	if (next_token(&l) == 1 && !l.quoted && strcmp(l.tok, "key") == 0) {

@@ -10,8 +10,6 @@
 enum tsigkey_alg {
 	TSIGKEY_HMAC_SHA256,	/* the default, what tsig-keygen and keymgr write */
 	TSIGKEY_HMAC_SHA1,
-	TSIGKEY_HMAC_SHA224,
-	TSIGKEY_HMAC_SHA384,
 	TSIGKEY_HMAC_SHA512,
 	TSIGKEY_ALG_N
 };
