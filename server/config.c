@@ -1135,6 +1135,10 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		size_t nl = strlen(d.name), zl = strlen(d.zone);
 		if (!(nl == zl || (nl > zl && d.name[nl - zl - 1] == '.')) || strcmp(d.name + nl - zl, d.zone) != 0)
 			ERR(c, da.zone_node, "'zone': domain '%s' is not inside the zone '%s'", d.name, d.zone);
+		/* dns is parsed before domains: the records go under the provider's zone, never into this one */
+		else if (cfg->dns_delegate_zone != NULL)
+			ERR(c, da.zone_node, "'zone': with dns.delegate_zone the records of '%s' live under '%s', not in "
+			    "the zone '%s': remove 'zone'", d.name, cfg->dns_delegate_zone, d.zone);
 	}
 	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors &&
 	    !(!da.set.mode && c->defaults_mode_bad) && !(!da.set.mx && c->defaults_mx_bad))
