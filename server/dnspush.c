@@ -117,6 +117,12 @@ dnspush_record(struct updstate_entry *e, const struct dnspush_item *it, int r, c
 		e->fails = 0;
 		e->next = 0;
 	} else {
+		/*
+		 * the server may have applied the update and the answer been lost: it
+		 * may hold these records, or still the earlier ones, or something else
+		 * (a timeout), so no records count as sent until one succeeds
+		 */
+		strcpy(e->sent, "-");
 		strcpy(e->tried, it->hash);
 		e->fails++;
 		e->next = now + updstate_backoff(e->fails, retry, retry_max);

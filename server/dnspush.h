@@ -54,8 +54,10 @@ enum dnspush_action dnspush_decide(const struct dnspush_item *it, const struct u
 /*
  * Record in E the result R of sending IT at NOW (ZONE: the zone used, or
  * NULL): on NOERROR the records count as sent and the failures are
- * forgotten; otherwise one more failure, and the same records wait
- * updstate_backoff(fails, RETRY, RETRY_MAX) before the next try.
+ * forgotten; otherwise no records count as sent any more (an answer lost
+ * after the server applied the update leaves its records unknown), one
+ * more failure, and the same records wait updstate_backoff(fails, RETRY,
+ * RETRY_MAX) before the next try.
  */
 void dnspush_record(struct updstate_entry *e, const struct dnspush_item *it, int r, const char *zone, int64_t now,
     unsigned long retry, unsigned long retry_max);

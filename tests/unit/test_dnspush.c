@@ -145,3 +145,25 @@ Test(dnspush, a_removed_domain_stays_with_the_zone_its_records_were_sent_to)
 	cr_expect_str_eq(dnspush_zone(&it[3], &e), "example.com.");
 	dnspush_items_free(it, n);
 }
+
+Test(dnspush, a_failed_send_forgets_what_was_sent)
+{
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 300 };
+	size_t n;
+	struct dnspush_item *it = items(&p, "127.0.0.1:53", &n);
+	struct updstate s = {0};
+	struct updstate_entry *e = updstate_get(&s, it[0].name);
+
+	/* records A applied; then records B sent, and the answer lost */
+	dnspush_record(e, &it[0], DNSUPDATE_NOERROR, "example.com.", 1000, 60, 3600);
+	cr_assert_eq(dnspush_decide(&it[0], e, 1001), DNSPUSH_DONE);
+	dnspush_record(e, &it[3], DNSUPDATE_TIMEOUT, "example.com.", 1001, 60, 3600);
+	cr_expect_str_eq(e->sent, "-");
+	cr_expect_str_eq(e->tried, it[3].hash);
+	/* back to A (a reverted config): the server may hold B, so A is sent again, at once */
+	cr_expect_eq(dnspush_decide(&it[0], e, 1002), DNSPUSH_SEND);
+	/* B itself waits for its backoff */
+	cr_expect_eq(dnspush_decide(&it[3], e, 1002), DNSPUSH_WAIT);
+	updstate_free(&s);
+	dnspush_items_free(it, n);
+}
