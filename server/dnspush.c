@@ -135,12 +135,9 @@ dnspush_record(struct updstate_entry *e, const struct dnspush_item *it, int r, c
 struct job {
 	char *side_path;		/* STATE.update */
 	char *server;
-	struct sockaddr_storage sa;
-	socklen_t salen;
-	bool signed_;
+	struct dnspush_target target;	/* its key points to KEY when signed */
 	struct tsigkey key;
-	unsigned timeout_ms;
-	unsigned long retry, retry_max, ttl;
+	unsigned long retry, retry_max;
 	struct dnspush_item *items;
 	size_t n;
 };
@@ -174,13 +171,9 @@ random_id(void)
 	return id;
 }
 
-/*
- * One domain (E: its entry, or NULL): find its zone, send its update, judge
- * the answer. *ZONE: the zone used (owned by the caller).
- */
-static enum dnsupdate_result
-send_one(const struct job *j, const struct dnspush_item *it, const struct updstate_entry *e, char **zone,
-    char *detail, size_t dlen)
+enum dnsupdate_result
+dnspush_send(const struct dnspush_target *t, const struct dnspush_item *it, const struct updstate_entry *e,
+    char **zone, char *detail, size_t dlen)
 {
 	const char *known = dnspush_zone(it, e);
 	struct dnsupdate_rr rr[ZONE_MAX_RRSETS];
@@ -190,11 +183,13 @@ send_one(const struct job *j, const struct dnspush_item *it, const struct updsta
 	bool tcp;
 	enum dnsupdate_result res;
 
+	*zone = NULL;
+	detail[0] = '\0';
 	if (known != NULL) {
 		*zone = xstrdup(known);
 		res = DNSUPDATE_NOERROR;
 	} else {
-		res = dnsupdate_find_zone((const struct sockaddr *)&j->sa, j->salen, lookup, j->timeout_ms, zone,
+		res = dnsupdate_find_zone((const struct sockaddr *)&t->sa, t->salen, lookup, t->timeout_ms, zone,
 		    detail, dlen);
 	}
 	free(lookup);
@@ -205,15 +200,15 @@ send_one(const struct job *j, const struct dnspush_item *it, const struct updsta
 		rr[i].cname = it->rr[i].cname;
 		rr[i].value = it->rr[i].value;
 	}
-	if (dnsupdate_message(*zone, rr, it->n, j->ttl, j->signed_ ? &j->key : NULL, random_id(), &q, &qlen, err,
-	    sizeof(err)) < 0) {
-		snprintf(detail, dlen, "%s", err);
-		return DNSUPDATE_FORMERR;
+	if (dnsupdate_message(*zone, rr, it->n, t->ttl, t->key, random_id(), &q, &qlen, err, sizeof(err)) < 0) {
+		/* ldns could not build or sign it: nothing reached the server, which is not to blame */
+		snprintf(detail, dlen, "%s (nothing was sent)", err);
+		return DNSUPDATE_LOCAL;
 	}
-	res = dnsupdate_exchange((const struct sockaddr *)&j->sa, j->salen, q, qlen, j->timeout_ms, &r, &rlen, &tcp,
+	res = dnsupdate_exchange((const struct sockaddr *)&t->sa, t->salen, q, qlen, t->timeout_ms, &r, &rlen, &tcp,
 	    detail, dlen);
 	if (res == DNSUPDATE_NOERROR)
-		res = dnsupdate_judge(q, qlen, r, rlen, j->signed_ ? &j->key : NULL, detail, dlen);
+		res = dnsupdate_judge(q, qlen, r, rlen, t->key, detail, dlen);
 	free(q);
 	free(r);
 	return res;
@@ -283,7 +278,7 @@ run_pass(const struct job *j, struct updstate *st)
 			failing++;
 			continue;
 		}
-		res = send_one(j, it, e, &zone, detail, sizeof(detail));
+		res = dnspush_send(&j->target, it, e, &zone, detail, sizeof(detail));
 		metrics_dns_update(res);
 		e = updstate_get(st, it->name);
 		dnspush_record(e, it, res, zone, now, j->retry, j->retry_max);
@@ -390,18 +385,18 @@ dnspush_submit(const struct config *cfg, struct dnspush_item *items, size_t n)
 	j = xcalloc(1, sizeof(*j));
 	j->side_path = xasprintf("%s.update", cfg->dns_state);
 	j->server = xstrdup(u->server);
-	j->sa = u->sa;
-	j->salen = u->salen;
-	j->signed_ = u->signed_;
+	j->target.sa = u->sa;
+	j->target.salen = u->salen;
 	if (u->signed_) {
 		j->key.name = xstrdup(u->key.name);
 		j->key.alg = u->key.alg;
 		j->key.secret = xstrdup(u->key.secret);
+		j->target.key = &j->key;
 	}
-	j->timeout_ms = u->timeout * 1000;
+	j->target.timeout_ms = u->timeout * 1000;
+	j->target.ttl = cfg->dns_ttl;
 	j->retry = u->retry;
 	j->retry_max = u->retry_max;
-	j->ttl = cfg->dns_ttl;
 	j->items = items;
 	j->n = n;
 

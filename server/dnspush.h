@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dnsupdate.h"
 #include "updstate.h"
 #include "zone.h"
 
@@ -42,6 +43,25 @@ void dnspush_items_free(struct dnspush_item *it, size_t n);
  * an SOA query. Borrowed from IT or E. Pure.
  */
 const char *dnspush_zone(const struct dnspush_item *it, const struct updstate_entry *e);
+
+/* Where and how one update is sent. */
+struct dnspush_target {
+	struct sockaddr_storage sa;	/* the server */
+	socklen_t salen;
+	const struct tsigkey *key;	/* NULL: unsigned */
+	unsigned timeout_ms;		/* per try */
+	unsigned long ttl;		/* of the records added */
+};
+
+/*
+ * Send IT's update to T (E: its entry, or NULL): find its zone
+ * (dnspush_zone, else an SOA query), build and sign the UPDATE, send it and
+ * judge the answer. *ZONE: the zone used, or NULL when none was found (owned
+ * by the caller). DNSUPDATE_LOCAL when the message could not be built or
+ * signed (nothing sent). DETAIL says more when the result is not NOERROR.
+ */
+enum dnsupdate_result dnspush_send(const struct dnspush_target *t, const struct dnspush_item *it,
+    const struct updstate_entry *e, char **zone, char *detail, size_t dlen);
 
 /* What one pass decides for an item, from its entry E (NULL: never tried) at NOW. */
 enum dnspush_action {

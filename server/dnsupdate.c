@@ -38,6 +38,7 @@ static const char *const result_names[DNSUPDATE_RESULT_N] = {
 	[DNSUPDATE_NOZONE] = "nozone",
 	[DNSUPDATE_TIMEOUT] = "timeout",
 	[DNSUPDATE_NETWORK] = "network",
+	[DNSUPDATE_LOCAL] = "local",
 };
 
 const char *

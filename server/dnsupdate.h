@@ -28,10 +28,11 @@ enum dnsupdate_result {
 	DNSUPDATE_NOZONE,	/* the server answered no SOA query with a zone holding the name */
 	DNSUPDATE_TIMEOUT,	/* no answer in time */
 	DNSUPDATE_NETWORK,	/* no connection, or a malformed answer */
+	DNSUPDATE_LOCAL,	/* the update could not be built or signed here: nothing was sent */
 	DNSUPDATE_RESULT_N
 };
 
-/* Lower-case label: "noerror", "refused", "notauth", "timeout", ... */
+/* Lower-case label: "noerror", "refused", "notauth", "timeout", "local", ... */
 const char *dnsupdate_result_name(enum dnsupdate_result r);
 /* Whether R is about the server rather than one zone (timeout, network): the other domains would fare the same. */
 bool dnsupdate_result_server_wide(enum dnsupdate_result r);

@@ -2,8 +2,12 @@
 /* Unit tests for dnspush: the per-domain items (the zone's own records), when each is sent, what a result records. */
 #include <criterion/criterion.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dnspush.h"
 #include "dnsupdate.h"
@@ -166,4 +170,53 @@ Test(dnspush, a_failed_send_forgets_what_was_sent)
 	cr_expect_eq(dnspush_decide(&it[3], e, 1002), DNSPUSH_WAIT);
 	updstate_free(&s);
 	dnspush_items_free(it, n);
+}
+
+/* A UDP socket on loopback that never answers: T sends there. */
+static int
+silent_server(struct dnspush_target *t)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&t->sa;
+	socklen_t len = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	cr_assert_geq(fd, 0);
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(bind(fd, (struct sockaddr *)sin, len), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	t->salen = len;
+	return fd;
+}
+
+Test(dnspush, an_update_that_cannot_be_built_or_signed_is_local)
+{
+	static char owner[] = "_mta-sts.a..b.example.com.", value[] = "v=STSv1; id=20260101000000;";
+	static char good[] = "_mta-sts.shop.example.com.";
+	struct tsigkey badkey = { "mtastsd-update.", TSIGKEY_HMAC_SHA256, "not base64 at all!" };
+	struct dnspush_item it = { .name = "shop.example.com", .base = "shop.example.com", .zone = "example.com.",
+		.n = 1 };
+	struct dnspush_target t = { .timeout_ms = 200, .ttl = 300 };
+	int fd = silent_server(&t);
+	char detail[512], *zone = NULL, buf[512];
+
+	it.rr[0].owner = owner;
+	it.rr[0].value = value;
+	/* a record ldns cannot build */
+	cr_expect_eq(dnspush_send(&t, &it, NULL, &zone, detail, sizeof(detail)), DNSUPDATE_LOCAL, "%s", detail);
+	cr_expect(strstr(detail, "nothing was sent") != NULL, "%s", detail);
+	cr_expect_str_eq(zone, "example.com.");
+	free(zone);
+	/* a key ldns cannot sign with */
+	it.rr[0].owner = good;
+	t.key = &badkey;
+	cr_expect_eq(dnspush_send(&t, &it, NULL, &zone, detail, sizeof(detail)), DNSUPDATE_LOCAL, "%s", detail);
+	cr_expect(strstr(detail, "cannot sign") != NULL, "%s", detail);
+	free(zone);
+	/* neither reached the server, and neither is the server's FORMERR */
+	cr_expect_lt(recv(fd, buf, sizeof(buf), 0), 0);
+	cr_expect_str_eq(dnsupdate_result_name(DNSUPDATE_LOCAL), "local");
+	cr_expect(!dnsupdate_result_server_wide(DNSUPDATE_LOCAL));
+	close(fd);
 }
