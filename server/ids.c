@@ -2,7 +2,7 @@
 /* ids: pure assignment of date-based `_mta-sts` ids from the previous state, the configured domains and a clock. */
 #include "ids.h"
 #include "policy.h"
-#include "sha256.h"
+#include "digest.h"
 #include "util.h"
 
 #include <errno.h>
@@ -143,7 +143,7 @@ ids_rua_hash(const struct config_domain *d, char out[17])
 	}
 	for (size_t i = 0; i < d->n_tlsrpt; i++)
 		buf_printf(&b, "%s\n", d->tlsrpt[i]);
-	sha256_hex(b.data, b.len, hex);
+	digest_sha256_hex(b.data, b.len, hex);
 	memcpy(out, hex, 16);
 	out[16] = '\0';
 	buf_free(&b);

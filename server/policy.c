@@ -2,7 +2,7 @@
 /* policy: renders a domain's MTA-STS policy body, parses bodies (RFC 8461 section 3.2) and fingerprints their meaning. */
 #include "policy.h"
 #include "dname.h"
-#include "sha256.h"
+#include "digest.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -330,7 +330,7 @@ policy_fingerprint(const struct config_domain *d, char out[65])
 		buf_puts(&b, mx[i]);
 		buf_puts(&b, "\n");
 	}
-	sha256_hex(b.data, b.len, out);
+	digest_sha256_hex(b.data, b.len, out);
 	if (mx != small)
 		free(mx);
 	buf_free(&b);

@@ -2,7 +2,7 @@
 /* updstate: what RFC 2136 publishing remembers per domain (STATE.update): last result, records applied, backoff. */
 #include "updstate.h"
 #include "dnsstate.h"
-#include "sha256.h"
+#include "digest.h"
 #include "util.h"
 
 #include <errno.h>
@@ -253,7 +253,7 @@ updstate_hash(const void *p, size_t n, char out[UPDSTATE_HASH_LEN + 1])
 {
 	char hex[65];
 
-	sha256_hex(p, n, hex);
+	digest_sha256_hex(p, n, hex);
 	memcpy(out, hex, UPDSTATE_HASH_LEN);
 	out[UPDSTATE_HASH_LEN] = '\0';
 }
