@@ -849,7 +849,7 @@ check_rua(const char *s, char *err, size_t errlen)
 }
 
 static bool
-in_list(char **list, size_t n, const char *s)
+in_list(const char *const *list, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(list[i], s) == 0)
@@ -858,18 +858,21 @@ in_list(char **list, size_t n, const char *s)
 }
 
 /*
- * Whether S is already in LIST (N entries): a scan while the list is short,
+ * Whether S is already in L: a scan while the list is short,
  * then a hash set (SET, borrowing the strings), so a list of thousands of
  * entries is not quadratic. The caller frees SET with hmap_free.
  */
 static bool
-seen_before(struct hmap *set, char **list, size_t n, const char *s)
+seen_before(struct hmap *set, const struct strlist *l, const char *s)
 {
+	const char *const *list = strlist_items(l);
+	size_t n = strlist_len(l);
+
 	if (set->cap == 0) {
 		if (n < 16)
 			return in_list(list, n, s);
 		for (size_t i = 0; i < n; i++)
-			hmap_put(set, list[i], list[i]);
+			hmap_put(set, list[i], (void *)(uintptr_t)1);
 	}
 	return hmap_put(set, s, (void *)(uintptr_t)1) != NULL;
 }
@@ -880,9 +883,8 @@ mx_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain 
 	struct hmap set = {0};
 	char err[512];
 
+	strlist_unref(d->mx);
 	d->mx = NULL;
-	d->n_mx = 0;
-	d->owns_mx = true;
 	if (is_null(v))
 		return;
 	if (v->type != YAML_SEQUENCE_NODE) {
@@ -900,14 +902,13 @@ mx_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain 
 			ERR(c, e, "invalid mx: %s", err);
 			continue;
 		}
-		if (seen_before(&set, d->mx, d->n_mx, norm)) {
+		if (seen_before(&set, d->mx, norm)) {
 			free(norm);
 			continue;
 		}
 		if (norm[0] == '*')
 			WARN(c, e, "wildcard mx '%s' accepts any host directly under '%s'", norm, norm + 2);
-		d->mx = xreallocarray(d->mx, d->n_mx + 1, sizeof(char *));
-		d->mx[d->n_mx++] = norm;
+		strlist_push(&d->mx, norm);
 	}
 	hmap_free(&set);
 }
@@ -918,9 +919,8 @@ rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain
 	struct hmap set = {0};
 	char err[512];
 
+	strlist_unref(d->tlsrpt);
 	d->tlsrpt = NULL;
-	d->n_tlsrpt = 0;
-	d->owns_tlsrpt = true;
 	if (is_null(v))
 		return;
 	if (v->type != YAML_SEQUENCE_NODE) {
@@ -937,10 +937,9 @@ rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain
 			ERR(c, e, "%s", err);
 			continue;
 		}
-		if (seen_before(&set, d->tlsrpt, d->n_tlsrpt, s))
+		if (seen_before(&set, d->tlsrpt, s))
 			continue;
-		d->tlsrpt = xreallocarray(d->tlsrpt, d->n_tlsrpt + 1, sizeof(char *));
-		d->tlsrpt[d->n_tlsrpt++] = xstrdup(s);
+		strlist_push(&d->tlsrpt, xstrdup(s));
 	}
 	hmap_free(&set);
 }
@@ -1038,29 +1037,12 @@ static size_t
 body_length(const struct config_domain *d)
 {
 	char num[32];
-	size_t len = strlen("version: STSv1\r\nmode: \r\nmax_age: \r\n") + strlen(config_mode_name(d->mode));
+	size_t len = strlen("version: STSv1\r\nmode: \r\nmax_age: \r\n") + strlen(policy_mode_name(d->mode));
 
 	len += (size_t)snprintf(num, sizeof(num), "%lu", d->max_age);
-	for (size_t i = 0; i < d->n_mx; i++)
-		len += strlen("mx: \r\n") + strlen(d->mx[i]);
+	for (size_t i = 0; i < strlist_len(d->mx); i++)
+		len += strlen("mx: \r\n") + strlen(d->mx->v[i]);
 	return len;
-}
-
-static void
-free_domain_lists(struct config_domain *d)
-{
-	free(d->zone);
-	d->zone = NULL;
-	if (d->owns_mx) {
-		for (size_t i = 0; i < d->n_mx; i++)
-			free(d->mx[i]);
-		free(d->mx);
-	}
-	if (d->owns_tlsrpt) {
-		for (size_t i = 0; i < d->n_tlsrpt; i++)
-			free(d->tlsrpt[i]);
-		free(d->tlsrpt);
-	}
 }
 
 /* Every entry whose name is valid, erroneous or not, so a duplicate is reported either way. */
@@ -1092,12 +1074,13 @@ static void
 parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 {
 	struct config *cfg = c->cfg;
-	struct config_domain d = {0};
+	struct config_domain d;
 	struct domain_arg da = { &d, {0}, "domains[]", NULL, NULL, NULL };
 	struct ynode *pos = n;
 	size_t errors = c->dl->errors;
 	char err[512];
 
+	domain_init(&d);
 	if (n->type == YAML_SCALAR_NODE && !is_null(n)) {
 		/* shorthand: a bare name takes every field from defaults */
 		const char *s = get_str(c, n, "name");
@@ -1119,16 +1102,11 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		d.mode = cfg->defaults.mode;
 	if (!da.set.max_age)
 		d.max_age = cfg->defaults.max_age;
-	if (!da.set.mx) {
-		d.mx = cfg->defaults.mx;
-		d.n_mx = cfg->defaults.n_mx;
-		d.owns_mx = false;
-	}
-	if (!da.set.tlsrpt) {
-		d.tlsrpt = cfg->defaults.tlsrpt;
-		d.n_tlsrpt = cfg->defaults.n_tlsrpt;
-		d.owns_tlsrpt = false;
-	}
+	/* inherited lists are shared with the defaults, not copied */
+	if (!da.set.mx)
+		d.mx = strlist_ref(cfg->defaults.mx);
+	if (!da.set.tlsrpt)
+		d.tlsrpt = strlist_ref(cfg->defaults.tlsrpt);
 	d.line = LINE(pos);
 	d.col = COL(pos);
 	if (d.name && d.zone) {
@@ -1140,9 +1118,9 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 			ERR(c, da.zone_node, "'zone': with dns.delegate_zone the records of '%s' live under '%s', not in "
 			    "the zone '%s': remove 'zone'", d.name, cfg->dns_delegate_zone, d.zone);
 	}
-	if (d.name && d.mode != POLICY_MODE_NONE && d.n_mx == 0 && c->dl->errors == errors &&
+	if (d.name && d.mode != POLICY_MODE_NONE && strlist_len(d.mx) == 0 && c->dl->errors == errors &&
 	    !(!da.set.mode && c->defaults_mode_bad) && !(!da.set.mx && c->defaults_mx_bad))
-		ERR(c, pos, "domain '%s' in mode %s needs at least one mx", d.name, config_mode_name(d.mode));
+		ERR(c, pos, "domain '%s' in mode %s needs at least one mx", d.name, policy_mode_name(d.mode));
 	if (d.name && c->dl->errors == errors && body_length(&d) > CONFIG_MAX_BODY)
 		ERR(c, da.mx_node ? da.mx_node : pos,
 		    "the policy of '%s' would be %zu bytes; senders may refuse more than %d (RFC 8461 section 3.3)",
@@ -1153,8 +1131,9 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		if (d.name) {
 			seen->dropped = xreallocarray(seen->dropped, seen->n_dropped + 1, sizeof(char *));
 			seen->dropped[seen->n_dropped++] = d.name;
+			d.name = NULL;
 		}
-		free_domain_lists(&d);
+		domain_clear(&d);
 		return;
 	}
 	cfg->domains[cfg->n_domains++] = d;
@@ -1385,9 +1364,9 @@ set_defaults(struct config *cfg)
 	struct config_listener l = {0};
 	char err[128];
 
+	domain_init(&cfg->defaults);
 	cfg->defaults.mode = POLICY_MODE_TESTING;
 	cfg->defaults.max_age = 604800;
-	cfg->defaults.owns_mx = cfg->defaults.owns_tlsrpt = true;
 	l.address = xstrdup("0.0.0.0:8443");
 	parse_address(l.address, &l.sa, &l.salen, err, sizeof(err));
 	cfg->https = xcalloc(1, sizeof(*cfg->https));
@@ -1899,12 +1878,10 @@ config_free(struct config *cfg)
 {
 	if (cfg == NULL)
 		return;
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		free(cfg->domains[i].name);
-		free_domain_lists(&cfg->domains[i]);
-	}
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		domain_clear(&cfg->domains[i]);
 	free(cfg->domains);
-	free_domain_lists(&cfg->defaults);
+	domain_clear(&cfg->defaults);
 	hmap_free(&cfg->by_name);
 	for (size_t i = 0; i < cfg->n_https; i++)
 		free_listener(&cfg->https[i]);
@@ -1935,17 +1912,4 @@ const struct config_domain *
 config_find_domain(const struct config *cfg, const char *name)
 {
 	return hmap_get(&cfg->by_name, name);
-}
-
-const char *
-config_mode_name(enum policy_mode mode)
-{
-	switch (mode) {
-	case POLICY_MODE_ENFORCE:
-		return "enforce";
-	case POLICY_MODE_TESTING:
-		return "testing";
-	default:
-		return "none";
-	}
 }

@@ -9,12 +9,10 @@
 #include <sys/socket.h>
 
 #include "diag.h"
+#include "domain.h"
 #include "hmap.h"
 #include "tsigkey.h"
 
-enum policy_mode { POLICY_MODE_NONE, POLICY_MODE_TESTING, POLICY_MODE_ENFORCE };
-
-#define POLICY_MAX_AGE_MAX 31557600UL
 /* CONFIG_DEFAULT_PATH comes from CMake: SYSCONFDIR/mtastsd/mtastsd.yaml of the install */
 #ifndef CONFIG_DEFAULT_PATH
 #error "CONFIG_DEFAULT_PATH must be defined by the build (CMakeLists.txt)"
@@ -37,19 +35,6 @@ struct config_listener {
 	struct config_cidr *proxy_from;	/* sources allowed to send PROXY headers (never empty with proxy_protocol) */
 	size_t n_proxy_from;
 	int line, col;
-};
-
-struct config_domain {
-	char *name;			/* normalised: lower-case A-labels, no trailing dot */
-	enum policy_mode mode;
-	unsigned long max_age;
-	char **mx;			/* normalised patterns, config order, duplicates dropped */
-	size_t n_mx;
-	char **tlsrpt;			/* rua URIs, config order, duplicates dropped */
-	size_t n_tlsrpt;
-	bool owns_mx, owns_tlsrpt;	/* false when the lists are the defaults' (shared) */
-	char *zone;			/* dns.update: the zone holding its records, NULL: found by SOA query */
-	int line, col;			/* position of the domain's name */
 };
 
 struct config_limits {
@@ -128,7 +113,5 @@ void config_free(struct config *cfg);
 
 /* The domain named NAME (normalised form), or NULL. */
 const struct config_domain *config_find_domain(const struct config *cfg, const char *name);
-
-const char *config_mode_name(enum policy_mode mode);
 
 #endif

@@ -56,12 +56,12 @@ render_published(const struct config *cfg, const struct ids_state *st, int64_t n
 				zd[k].line = d->line;
 				zd[k].col = d->col;
 			}
-			if (d != NULL && !e->retiring && d->n_tlsrpt > 0) {
+			if (d != NULL && !e->retiring && strlist_len(d->tlsrpt) > 0) {
 				char h[17];
 				ids_rua_hash(d, h);
 				if (strcmp(h, e->rua) == 0) {
-					zd[k].rua = (const char *const *)d->tlsrpt;
-					zd[k].n_rua = d->n_tlsrpt;
+					zd[k].rua = strlist_items(d->tlsrpt);
+					zd[k].n_rua = strlist_len(d->tlsrpt);
 				}
 			}
 			if (!e->retiring && strcmp(e->rua, "-") != 0 && zd[k].n_rua == 0)

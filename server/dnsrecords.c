@@ -21,8 +21,8 @@ dnsrecords_domains(const struct config *cfg, const struct ids_state *st, int64_t
 		zd[k].col = d->col;
 		zd[k].id = e->id;
 		zd[k].fp = e->fp;
-		zd[k].rua = (const char *const *)d->tlsrpt;
-		zd[k].n_rua = d->n_tlsrpt;
+		zd[k].rua = strlist_items(d->tlsrpt);
+		zd[k].n_rua = strlist_len(d->tlsrpt);
 		zd[k].delete_tlsrpt = ids_tlsrpt_to_delete(e, now);
 		ids_parse(e->id, &zd[k].changed);
 		k++;

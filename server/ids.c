@@ -137,12 +137,12 @@ ids_rua_hash(const struct config_domain *d, char out[17])
 	struct buf b = {0};
 	char hex[65];
 
-	if (d->n_tlsrpt == 0) {
+	if (strlist_len(d->tlsrpt) == 0) {
 		strcpy(out, "-");
 		return;
 	}
-	for (size_t i = 0; i < d->n_tlsrpt; i++)
-		buf_printf(&b, "%s\n", d->tlsrpt[i]);
+	for (size_t i = 0; i < strlist_len(d->tlsrpt); i++)
+		buf_printf(&b, "%s\n", d->tlsrpt->v[i]);
 	digest_sha256_hex(b.data, b.len, hex);
 	memcpy(out, hex, 16);
 	out[16] = '\0';
@@ -152,23 +152,10 @@ ids_rua_hash(const struct config_domain *d, char out[17])
 void
 ids_retiring_policy(const struct ids_domain *e, struct config_domain *out)
 {
-	static char *no_mx[1];
-
-	memset(out, 0, sizeof(*out));
+	domain_init(out);
 	out->name = xstrdup(e->name);
-	/* empty but not NULL lists, so code that copies them never sees a NULL source */
-	out->mx = no_mx;
-	out->tlsrpt = no_mx;
 	out->mode = POLICY_MODE_NONE;
 	out->max_age = e->max_age < IDS_RETIRE_MAX_AGE && e->max_age > 0 ? e->max_age : IDS_RETIRE_MAX_AGE;
-	out->owns_mx = out->owns_tlsrpt = true;
-}
-
-void
-ids_domain_config_free(struct config_domain *d)
-{
-	free(d->name);
-	d->name = NULL;
 }
 
 int64_t
@@ -246,21 +233,6 @@ cmp_domain_ptr(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-/*
- * policy_fingerprint of D; a domain without mx may carry a NULL list, which
- * policy_fingerprint would hand to memcpy, so pass an empty one instead.
- */
-static void
-fingerprint(const struct config_domain *d, char out[65])
-{
-	static char *no_mx[1];
-	struct config_domain c = *d;
-
-	if (c.mx == NULL)
-		c.mx = no_mx;
-	policy_fingerprint(&c, out);
-}
-
 /* The id for a change at NOW of a domain whose previous id is PREV (NULL for none). */
 static int
 next_id(const char *prev, int64_t now, char out[IDS_ID_LEN + 1])
@@ -303,7 +275,7 @@ assign_active(const struct config_domain *d, const struct ids_domain *old, int64
     struct ids_domain *e, enum ids_change_kind *kind, bool *changed)
 {
 	e->name = xstrdup(d->name);
-	fingerprint(d, e->fp);
+	policy_fingerprint(d, e->fp);
 	ids_rua_hash(d, e->rua);
 	e->max_age = d->max_age;
 	*changed = false;
@@ -379,8 +351,8 @@ assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,
 	tlsrpt_withdrawn(old, now, e);
 	strcpy(e->rua, "-");
 	ids_retiring_policy(old, &none);
-	fingerprint(&none, e->fp);
-	ids_domain_config_free(&none);
+	policy_fingerprint(&none, e->fp);
+	domain_clear(&none);
 	*kind = IDS_RETIRED;
 	*changed = true;
 	return next_id(old->id, now, e->id);
@@ -488,6 +460,6 @@ void
 ids_retiring_free(struct config_domain *d, size_t n)
 {
 	for (size_t i = 0; i < n && d != NULL; i++)
-		ids_domain_config_free(&d[i]);
+		domain_clear(&d[i]);
 	free(d);
 }

@@ -88,11 +88,10 @@ const struct ids_domain *ids_find(const struct ids_state *s, const char *name);
 
 /*
  * The policy served for a retiring entry E: mode none, max_age
- * min(IDS_RETIRE_MAX_AGE, E->max_age), no mx, no rua. OUT's name is a copy
- * owned by the caller (free with ids_domain_config_free).
+ * min(IDS_RETIRE_MAX_AGE, E->max_age), no mx, no rua. OUT is built afresh
+ * and owned by the caller (free with domain_clear).
  */
 void ids_retiring_policy(const struct ids_domain *e, struct config_domain *out);
-void ids_domain_config_free(struct config_domain *d);
 
 /*
  * Whether OLD, an entry of the previous state whose domain is no longer

@@ -2,6 +2,7 @@
 /* policy: renders a domain's MTA-STS policy body, parses bodies (RFC 8461 section 3.2) and fingerprints their meaning. */
 #include "policy.h"
 #include "dname.h"
+#include "domain.h"
 #include "digest.h"
 #include "util.h"
 
@@ -30,11 +31,11 @@ policy_render(const struct config_domain *d, size_t *len)
 	char num[21];
 
 	buf_puts(&b, "version: STSv1\r\nmode: ");
-	buf_puts(&b, config_mode_name(d->mode));
+	buf_puts(&b, policy_mode_name(d->mode));
 	buf_puts(&b, "\r\n");
-	for (size_t i = 0; i < d->n_mx; i++) {
+	for (size_t i = 0; i < strlist_len(d->mx); i++) {
 		buf_puts(&b, "mx: ");
-		buf_puts(&b, d->mx[i]);
+		buf_puts(&b, d->mx->v[i]);
 		buf_puts(&b, "\r\n");
 	}
 	buf_puts(&b, "max_age: ");
@@ -272,7 +273,7 @@ policy_parse(const char *buf, size_t len, struct policy *out, char *err, size_t 
 		goto fail;
 	}
 	if (pol.mode != POLICY_MODE_NONE && pol.n_mx == 0) {
-		snprintf(err, errlen, "mode %s needs at least one mx field", config_mode_name(pol.mode));
+		snprintf(err, errlen, "mode %s needs at least one mx field", policy_mode_name(pol.mode));
 		goto fail;
 	}
 	*out = pol;
@@ -304,7 +305,7 @@ policy_mx_match(const struct policy *p, const char *host)
 static int
 cmp_str(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /*
@@ -315,17 +316,18 @@ void
 policy_fingerprint(const struct config_domain *d, char out[65])
 {
 	struct buf b = {0};
-	char *small[16], **mx = d->n_mx <= 16 ? small : xcalloc(d->n_mx, sizeof(char *)), num[21];
+	size_t n_mx = strlist_len(d->mx);
+	const char *small[16], **mx = n_mx <= 16 ? small : xcalloc(n_mx, sizeof(char *));
+	char num[21];
 
-	if (d->n_mx)
-		memcpy(mx, d->mx, d->n_mx * sizeof(char *));
-	qsort(mx, d->n_mx, sizeof(char *), cmp_str);
+	memcpy(mx, strlist_items(d->mx), n_mx * sizeof(char *));
+	qsort(mx, n_mx, sizeof(char *), cmp_str);
 	buf_puts(&b, "STSv1\nmode=");
-	buf_puts(&b, config_mode_name(d->mode));
+	buf_puts(&b, policy_mode_name(d->mode));
 	buf_puts(&b, "\nmax_age=");
 	buf_puts(&b, ulong_str(d->max_age, num));
 	buf_puts(&b, "\n");
-	for (size_t i = 0; i < d->n_mx; i++) {
+	for (size_t i = 0; i < n_mx; i++) {
 		buf_puts(&b, "mx=");
 		buf_puts(&b, mx[i]);
 		buf_puts(&b, "\n");
@@ -334,4 +336,17 @@ policy_fingerprint(const struct config_domain *d, char out[65])
 	if (mx != small)
 		free(mx);
 	buf_free(&b);
+}
+
+const char *
+policy_mode_name(enum policy_mode mode)
+{
+	switch (mode) {
+	case POLICY_MODE_ENFORCE:
+		return "enforce";
+	case POLICY_MODE_TESTING:
+		return "testing";
+	default:
+		return "none";
+	}
 }

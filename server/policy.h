@@ -6,7 +6,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+struct config_domain;
+
+enum policy_mode { POLICY_MODE_NONE, POLICY_MODE_TESTING, POLICY_MODE_ENFORCE };
+
+/* The longest max_age a policy may give (RFC 8461 section 3.2: 31557600 seconds, a year). */
+#define POLICY_MAX_AGE_MAX 31557600UL
 
 /* Longest accepted policy body; senders may refuse more than 64 KiB (RFC 8461 section 3.3). */
 #define POLICY_MAX_BODY 65536
@@ -39,6 +44,9 @@ char *policy_render(const struct config_domain *d, size_t *len);
 int policy_parse(const char *buf, size_t len, struct policy *out, char *err, size_t errlen);
 
 void policy_free(struct policy *p);
+
+/* "enforce", "testing" or "none": MODE as a policy body writes it. */
+const char *policy_mode_name(enum policy_mode mode);
 
 /* True when any mx pattern of P matches HOST (RFC 8461 section 4.1). */
 bool policy_mx_match(const struct policy *p, const char *host);

@@ -34,7 +34,7 @@ add_retiring(struct verify_targets *v, const struct ids_domain *e)
 
 	ids_retiring_policy(e, &none);
 	add_target(v, &none, true);
-	ids_domain_config_free(&none);
+	domain_clear(&none);
 }
 
 static int

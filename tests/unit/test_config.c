@@ -214,9 +214,10 @@ find(const struct config *cfg, const char *name)
 }
 
 static void
-expect_list(char **got, size_t n, const char *const *want, const char *what)
+expect_list(const struct strlist *l, const char *const *want, const char *what)
 {
-	size_t m = 0;
+	const char *const *got = strlist_items(l);
+	size_t m = 0, n = strlist_len(l);
 
 	while (want[m])
 		m++;
@@ -239,7 +240,7 @@ Test(config, builtin_defaults)
 	d = find(cfg, "example.com");
 	cr_expect_eq(d->mode, POLICY_MODE_TESTING);
 	cr_expect_eq(d->max_age, 604800);
-	cr_expect_eq(d->n_tlsrpt, 0);
+	cr_expect_eq(strlist_len(d->tlsrpt), 0);
 	cr_expect_eq(cfg->dns_ttl, 3600);
 	cr_expect_str_eq(cfg->tls_certs, "/srv/mtastsd/certs");
 	cr_expect_str_eq(cfg->dns_state, "/srv/mtastsd/state/mtastsd.state");
@@ -284,34 +285,34 @@ Test(config, defaults_inherited_per_field)
 	d = find(cfg, "a.example.com");	/* shorthand: everything inherited */
 	cr_expect_eq(d->mode, POLICY_MODE_ENFORCE);
 	cr_expect_eq(d->max_age, 86400);
-	expect_list(d->mx, d->n_mx, pmx, "a.mx");
-	expect_list(d->tlsrpt, d->n_tlsrpt, prua, "a.tlsrpt");
-	cr_expect_not(d->owns_mx);
+	expect_list(d->mx, pmx, "a.mx");
+	expect_list(d->tlsrpt, prua, "a.tlsrpt");
+	cr_expect_eq(d->mx, cfg->defaults.mx, "an inherited list is the defaults', shared");
 
 	d = find(cfg, "b.example.com");	/* mode only */
 	cr_expect_eq(d->mode, POLICY_MODE_TESTING);
 	cr_expect_eq(d->max_age, 86400);
-	expect_list(d->mx, d->n_mx, pmx, "b.mx");
-	expect_list(d->tlsrpt, d->n_tlsrpt, prua, "b.tlsrpt");
+	expect_list(d->mx, pmx, "b.mx");
+	expect_list(d->tlsrpt, prua, "b.tlsrpt");
 
 	d = find(cfg, "c.example.com");	/* max_age only */
 	cr_expect_eq(d->mode, POLICY_MODE_ENFORCE);
 	cr_expect_eq(d->max_age, 1209600);
-	expect_list(d->mx, d->n_mx, pmx, "c.mx");
+	expect_list(d->mx, pmx, "c.mx");
 
 	d = find(cfg, "d.example.com");	/* mx replaces the default list, it does not extend it */
 	cr_expect_eq(d->mode, POLICY_MODE_ENFORCE);
-	expect_list(d->mx, d->n_mx, dmx, "d.mx");
-	expect_list(d->tlsrpt, d->n_tlsrpt, prua, "d.tlsrpt");
-	cr_expect(d->owns_mx);
+	expect_list(d->mx, dmx, "d.mx");
+	expect_list(d->tlsrpt, prua, "d.tlsrpt");
+	cr_expect_neq(d->mx, cfg->defaults.mx);
 
 	d = find(cfg, "e.example.com");	/* an explicit empty tlsrpt switches reports off */
-	expect_list(d->tlsrpt, d->n_tlsrpt, none, "e.tlsrpt");
-	expect_list(d->mx, d->n_mx, pmx, "e.mx");
+	expect_list(d->tlsrpt, none, "e.tlsrpt");
+	expect_list(d->mx, pmx, "e.mx");
 
 	d = find(cfg, "f.example.com");
 	cr_expect_eq(d->mode, POLICY_MODE_NONE);
-	expect_list(d->mx, d->n_mx, none, "f.mx");
+	expect_list(d->mx, none, "f.mx");
 	config_free(cfg);
 }
 
@@ -370,8 +371,8 @@ Test(config, mx_normalised_deduplicated_in_order)
 
 	cr_assert_not_null(cfg);
 	d = find(cfg, "example.com");
-	expect_list(d->mx, d->n_mx, mx, "mx");
-	expect_list(d->tlsrpt, d->n_tlsrpt, rua, "tlsrpt");
+	expect_list(d->mx, mx, "mx");
+	expect_list(d->tlsrpt, rua, "tlsrpt");
 	/* the wildcard is accepted with a warning, nothing else */
 	cr_expect_eq(dl.errors, 0);
 	cr_expect_eq(dl.warnings, 1);
@@ -606,12 +607,12 @@ Test(config, anchors_and_aliases)
 
 	cr_assert_not_null(cfg);
 	d = find(cfg, "a.example.com");
-	expect_list(d->mx, d->n_mx, pmx, "a.mx");
-	cr_expect(d->owns_mx, "an aliased list is the domain's own list, not the defaults'");
+	expect_list(d->mx, pmx, "a.mx");
+	cr_expect_neq(d->mx, cfg->defaults.mx, "an aliased list is the domain's own list, not the defaults'");
 	d = find(cfg, "b.example.com");
 	cr_expect_eq(d->mode, POLICY_MODE_NONE);
 	d = find(cfg, "c.example.com");
-	expect_list(d->tlsrpt, d->n_tlsrpt, rua, "c.tlsrpt");
+	expect_list(d->tlsrpt, rua, "c.tlsrpt");
 	config_free(cfg);
 }
 
@@ -757,12 +758,12 @@ Test(config, long_lists_deduplicated)
 	cfg = load(yaml);
 	cr_assert_not_null(cfg);
 	d = find(cfg, "example.com");
-	cr_assert_eq(d->n_mx, 500);
-	cr_expect_str_eq(d->mx[0], "mx0.example.com");
-	cr_expect_str_eq(d->mx[17], "mx17.example.com");
-	cr_expect_str_eq(d->mx[499], "mx499.example.com");
-	cr_assert_eq(d->n_tlsrpt, 40);
-	cr_expect_str_eq(d->tlsrpt[39], "mailto:r39@example.com");
+	cr_assert_eq(strlist_len(d->mx), 500);
+	cr_expect_str_eq(d->mx->v[0], "mx0.example.com");
+	cr_expect_str_eq(d->mx->v[17], "mx17.example.com");
+	cr_expect_str_eq(d->mx->v[499], "mx499.example.com");
+	cr_assert_eq(strlist_len(d->tlsrpt), 40);
+	cr_expect_str_eq(d->tlsrpt->v[39], "mailto:r39@example.com");
 	config_free(cfg);
 	free(yaml);
 }

@@ -9,32 +9,45 @@
 
 #include "ids.h"
 #include "policy.h"
+#include "util.h"
 
 /* 2026-01-01T00:00:00Z */
 #define T0 INT64_C(1767225600)
 
 struct dom {
 	struct config_domain d;
-	char *mx[4];
-	char *rua[2];
 };
+
+/* Every domain mkdom built in the running test, freed after it (a test may copy or rebuild one). */
+static struct config_domain made[64];
+static size_t n_made;
+
+static void
+free_made(void)
+{
+	for (size_t i = 0; i < n_made; i++)
+		domain_clear(&made[i]);
+	n_made = 0;
+}
+
+TestSuite(ids, .fini = free_made);
 
 static void
 mkdom(struct dom *x, const char *name, enum policy_mode mode, unsigned long max_age,
     const char *mx1, const char *mx2, const char *rua)
 {
-	memset(x, 0, sizeof(*x));
-	x->d.name = (char *)(uintptr_t)name;
+	cr_assert_lt(n_made, sizeof(made) / sizeof(made[0]));
+	domain_init(&x->d);
+	x->d.name = xstrdup(name);
 	x->d.mode = mode;
 	x->d.max_age = max_age;
 	if (mx1)
-		x->mx[x->d.n_mx++] = (char *)(uintptr_t)mx1;
+		strlist_push(&x->d.mx, xstrdup(mx1));
 	if (mx2)
-		x->mx[x->d.n_mx++] = (char *)(uintptr_t)mx2;
-	x->d.mx = x->mx;
+		strlist_push(&x->d.mx, xstrdup(mx2));
 	if (rua)
-		x->rua[x->d.n_tlsrpt++] = (char *)(uintptr_t)rua;
-	x->d.tlsrpt = x->rua;
+		strlist_push(&x->d.tlsrpt, xstrdup(rua));
+	made[n_made++] = x->d;
 }
 
 /* Run one step: OLD -> *NEW at NOW with domains X[0..n). */
@@ -235,7 +248,6 @@ Test(ids, other_domains_do_not_change_an_id)
 
 	mkdom(&one[0], "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
 	two[0] = one[0];
-	two[0].d.mx = two[0].mx;
 	mkdom(&two[1], "example.net", POLICY_MODE_TESTING, 604800, "mx.example.net", NULL, NULL);
 	step(NULL, one, 1, T0, &s1, NULL);
 	step(&s1, two, 2, T0 + 50, &s2, &c);
@@ -296,7 +308,6 @@ Test(ids, removed_domain_retires_as_mode_none_then_expires)
 	mkdom(&two[1], "old.example", POLICY_MODE_ENFORCE, 1209600, "mx.old.example", NULL,
 	    "mailto:r@old.example");
 	one[0] = two[0];
-	one[0].d.mx = one[0].mx;
 	step(NULL, two, 2, T0, &s1, NULL);
 
 	/* removed: kept, retiring, with a new id and the fingerprint of a mode none policy */
@@ -310,11 +321,11 @@ Test(ids, removed_domain_retires_as_mode_none_then_expires)
 	ids_retiring_policy(e, &none);
 	cr_assert_eq(none.mode, POLICY_MODE_NONE);
 	cr_assert_eq(none.max_age, IDS_RETIRE_MAX_AGE);
-	cr_assert_eq(none.n_mx, 0);
+	cr_assert_eq(strlist_len(none.mx), 0);
 	cr_assert_str_eq(none.name, "old.example");
 	policy_fingerprint(&none, fp_none);
 	cr_assert_str_eq(e->fp, fp_none);
-	ids_domain_config_free(&none);
+	domain_clear(&none);
 	cr_assert_eq(ids_deletable_at(e), T0 + 100 + 1209600);
 	cr_assert_eq(c2.n, 1);
 	cr_assert(has_change(&c2, "old.example", IDS_RETIRED));
@@ -514,7 +525,6 @@ Test(ids, retiring_at_agrees_with_assign)
 	mkdom(&two[0], "example.com", POLICY_MODE_ENFORCE, 604800, "mx1.example.com", NULL, NULL);
 	mkdom(&two[1], "old.example", POLICY_MODE_ENFORCE, 1209600, "mx.old.example", NULL, NULL);
 	one[0] = two[0];
-	one[0].d.mx = one[0].mx;
 	step(NULL, two, 2, T0, &s, NULL);
 	/* before the first step without it, old.example is active: removing it starts a retirement */
 	cr_assert(ids_retiring_at(ids_find(&s, "old.example"), base));

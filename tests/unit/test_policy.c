@@ -11,6 +11,7 @@
 #include "config.h"
 #include "dname.h"
 #include "policy.h"
+#include "util.h"
 
 /* ------------------------------------------------------------- P01-P35 */
 
@@ -337,14 +338,14 @@ static const struct rvec rvecs[] = {
 static struct config_domain
 mkdomain(const struct rvec *v)
 {
-	struct config_domain d = {0};
+	struct config_domain d;
 
-	d.name = (char *)(uintptr_t)v->name;
+	domain_init(&d);
+	d.name = xstrdup(v->name);
 	d.mode = v->mode;
 	d.max_age = v->max_age;
-	d.mx = (char **)(uintptr_t)v->mx;
-	while (v->mx[d.n_mx])
-		d.n_mx++;
+	for (size_t i = 0; v->mx[i]; i++)
+		strlist_push(&d.mx, xstrdup(v->mx[i]));
 	return d;
 }
 
@@ -368,6 +369,7 @@ Test(policy_render, byte_exact)
 				cr_expect(j + 1 < len && body[j + 1] == '\n', "%s: bare CR at %zu", d.name, j);
 		}
 		free(body);
+		domain_clear(&d);
 	}
 }
 
@@ -382,12 +384,13 @@ Test(policy_render, round_trip)
 		cr_assert_eq(policy_parse(body, len, &p, err, sizeof(err)), 0, "%s: %s", d.name, err);
 		cr_expect_eq(p.mode, d.mode, "%s", d.name);
 		cr_expect_eq(p.max_age, d.max_age, "%s", d.name);
-		cr_assert_eq(p.n_mx, d.n_mx, "%s", d.name);
-		for (size_t j = 0; j < d.n_mx; j++)
-			cr_expect_str_eq(p.mx[j], d.mx[j], "%s: mx %zu", d.name, j);
+		cr_assert_eq(p.n_mx, strlist_len(d.mx), "%s", d.name);
+		for (size_t j = 0; j < strlist_len(d.mx); j++)
+			cr_expect_str_eq(p.mx[j], d.mx->v[j], "%s: mx %zu", d.name, j);
 		cr_expect_eq(p.n_extensions, 0);
 		policy_free(&p);
 		free(body);
+		domain_clear(&d);
 	}
 }
 
@@ -411,9 +414,9 @@ Test(policy_render, from_loaded_config_round_trips)
 		cr_assert_eq(policy_parse(body, len, &p, err, sizeof(err)), 0, "%s: %s", d->name, err);
 		cr_expect_eq(p.mode, d->mode);
 		cr_expect_eq(p.max_age, d->max_age);
-		cr_assert_eq(p.n_mx, d->n_mx);
-		for (size_t j = 0; j < d->n_mx; j++)
-			cr_expect_str_eq(p.mx[j], d->mx[j]);
+		cr_assert_eq(p.n_mx, strlist_len(d->mx));
+		for (size_t j = 0; j < strlist_len(d->mx); j++)
+			cr_expect_str_eq(p.mx[j], d->mx->v[j]);
 		policy_free(&p);
 		free(body);
 	}
@@ -426,14 +429,16 @@ Test(policy_render, from_loaded_config_round_trips)
 static void
 fp(enum policy_mode mode, unsigned long max_age, const char *const *mx, size_t n, char out[65])
 {
-	struct config_domain d = {0};
+	struct config_domain d;
 
-	d.name = (char *)(uintptr_t)"example.com";
+	domain_init(&d);
+	d.name = xstrdup("example.com");
 	d.mode = mode;
 	d.max_age = max_age;
-	d.mx = (char **)(uintptr_t)mx;
-	d.n_mx = n;
+	for (size_t i = 0; i < n; i++)
+		strlist_push(&d.mx, xstrdup(mx[i]));
 	policy_fingerprint(&d, out);
+	domain_clear(&d);
 }
 
 Test(policy_fingerprint, order_and_changes)
