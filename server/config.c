@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* config: loads the YAML configuration into plain data, validates it and reports every problem with its position. */
 #include "config.h"
+#include "addr.h"
+#include "cidr.h"
 #include "dname.h"
 #include "tsigkey.h"
 #include "util.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -270,108 +271,8 @@ walk_mapping(struct ctx *c, struct ynode *m, const char *where, const char *cons
 
 /* ---------------------------------------------------------------- addresses */
 
-static int
-parse_cidr(const char *s, struct config_cidr *out, char *err, size_t errlen)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(s, '/');
-	size_t hl = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned long prefix;
-	char *end;
-
-	memset(out, 0, sizeof(*out));
-	if (hl == 0 || hl >= sizeof(host)) {
-		snprintf(err, errlen, "'%s' is not an address or CIDR block", s);
-		return -1;
-	}
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	if (inet_pton(AF_INET, host, out->addr) == 1) {
-		out->family = AF_INET;
-		out->prefix = 32;
-	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
-		out->family = AF_INET6;
-		out->prefix = 128;
-	} else {
-		snprintf(err, errlen, "'%s' is not an address or CIDR block", s);
-		return -1;
-	}
-	if (slash) {
-		errno = 0;
-		prefix = strtoul(slash + 1, &end, 10);
-		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' || errno || prefix > out->prefix) {
-			snprintf(err, errlen, "'%s' has an invalid prefix length", s);
-			return -1;
-		}
-		out->prefix = (unsigned)prefix;
-	}
-	return 0;
-}
-
-static int
-parse_address(const char *s, struct sockaddr_storage *ss, socklen_t *len, char *err, size_t errlen)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *colon, *h = s;
-	size_t hl;
-	unsigned long port;
-	char *end;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "address '%s' must be IPV4:PORT or [IPV6]:PORT", s);
-			return -1;
-		}
-		h = s + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon == NULL || memchr(s, ':', (size_t)(colon - s)) != NULL) {
-			snprintf(err, errlen, "address '%s' must be IPV4:PORT or [IPV6]:PORT", s);
-			return -1;
-		}
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= sizeof(host)) {
-		snprintf(err, errlen, "address '%s' must be IPV4:PORT or [IPV6]:PORT", s);
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno || port < 1 || port > 65535) {
-		snprintf(err, errlen, "address '%s' has an invalid port (1..65535)", s);
-		return -1;
-	}
-	if (s[0] == '[') {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-			snprintf(err, errlen, "address '%s': '%s' is not an IPv6 address", s, host);
-			return -1;
-		}
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			snprintf(err, errlen, "address '%s': '%s' is not an IPv4 address (write IPv6 as [ADDR]:PORT)",
-			    s, host);
-			return -1;
-		}
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof(*sin);
-	}
-	return 0;
-}
-
 static void
-cidr_list(struct ctx *c, struct ynode *v, const char *key, struct config_cidr **out, size_t *n)
+cidr_list(struct ctx *c, struct ynode *v, const char *key, struct cidr **out, size_t *n)
 {
 	char err[256];
 
@@ -384,11 +285,11 @@ cidr_list(struct ctx *c, struct ynode *v, const char *key, struct config_cidr **
 	for (size_t it = 0; it < v->n; it++) {
 		struct ynode *e = kid(c, v, it);
 		const char *s = get_str(c, e, key);
-		struct config_cidr cidr;
+		struct cidr cidr;
 
 		if (s == NULL)
 			continue;
-		if (parse_cidr(s, &cidr, err, sizeof(err)) < 0) {
+		if (cidr_parse(s, &cidr, err, sizeof(err)) < 0) {
 			ERR(c, e, "%s", err);
 			continue;
 		}
@@ -407,12 +308,10 @@ struct listener_arg {
 
 /* "proxy_from: any": every IPv4 and IPv6 source, written out so that nothing else treats "none" as "any" */
 static void
-cidr_any(struct config_cidr **out, size_t *n)
+cidr_list_any(struct cidr **out, size_t *n)
 {
 	*out = xreallocarray(*out, *n + 2, sizeof(**out));
-	memset(&(*out)[*n], 0, 2 * sizeof(**out));
-	(*out)[*n].family = AF_INET;
-	(*out)[*n + 1].family = AF_INET6;
+	cidr_any(&(*out)[*n]);
 	*n += 2;
 }
 
@@ -431,14 +330,14 @@ listener_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, 
 		la->l->address = xstrdup(s);
 		la->l->line = LINE(v);
 		la->l->col = COL(v);
-		if (parse_address(s, &la->l->sa, &la->l->salen, err, sizeof(err)) < 0)
+		if (addr_parse(s, &la->l->sa, &la->l->salen, err, sizeof(err)) < 0)
 			ERR(c, v, "%s", err);
 	} else if (strcmp(key, "proxy_protocol") == 0) {
 		get_bool(c, v, "proxy_protocol", &la->l->proxy_protocol);
 	} else if (strcmp(key, "proxy_from") == 0) {
 		if (is_plain(v) && strcmp(sval(v), "any") == 0) {
 			la->from_any = v;
-			cidr_any(&la->l->proxy_from, &la->l->n_proxy_from);
+			cidr_list_any(&la->l->proxy_from, &la->l->n_proxy_from);
 		} else {
 			cidr_list(c, v, "proxy_from", &la->l->proxy_from, &la->l->n_proxy_from);
 		}
@@ -459,7 +358,7 @@ parse_listener(struct ctx *c, struct ynode *n, const char *where, struct config_
 		if (s == NULL)
 			return -1;
 		l->address = xstrdup(s);
-		if (parse_address(s, &l->sa, &l->salen, err, sizeof(err)) < 0) {
+		if (addr_parse(s, &l->sa, &l->salen, err, sizeof(err)) < 0) {
 			ERR(c, n, "%s", err);
 			return -1;
 		}
@@ -629,7 +528,7 @@ update_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 		char *addr = strchr(s, ':') == NULL || (s[0] == '[' && s[len - 1] == ']') ? xasprintf("%s:53", s) :
 		    xstrdup(s), err[256];
 
-		if (parse_address(addr, &u->sa, &u->salen, err, sizeof(err)) < 0 && strlen(addr) > len)
+		if (addr_parse(addr, &u->sa, &u->salen, err, sizeof(err)) < 0 && strlen(addr) > len)
 			ERR(c, v, "'dns.update.server' must be an IP address (IPV4, [IPV6], with an optional :PORT), "
 			    "not '%s'", s);
 		else if (u->salen == 0)
@@ -1368,13 +1267,13 @@ set_defaults(struct config *cfg)
 	cfg->defaults.mode = POLICY_MODE_TESTING;
 	cfg->defaults.max_age = 604800;
 	l.address = xstrdup("0.0.0.0:8443");
-	parse_address(l.address, &l.sa, &l.salen, err, sizeof(err));
+	addr_parse(l.address, &l.sa, &l.salen, err, sizeof(err));
 	cfg->https = xcalloc(1, sizeof(*cfg->https));
 	cfg->https[0] = l;
 	cfg->n_https = 1;
 	cfg->admin = xcalloc(1, sizeof(*cfg->admin));
 	cfg->admin->address = xstrdup("127.0.0.1:9100");
-	parse_address(cfg->admin->address, &cfg->admin->sa, &cfg->admin->salen, err, sizeof(err));
+	addr_parse(cfg->admin->address, &cfg->admin->sa, &cfg->admin->salen, err, sizeof(err));
 	cfg->tls_certs = path_join(cfg->dir, "certs");
 	cfg->dns_state = path_join(cfg->dir, "state/mtastsd.state");
 	cfg->dns_zone = path_join(cfg->dir, "state/mta-sts.zone");
@@ -1388,18 +1287,13 @@ set_defaults(struct config *cfg)
 static unsigned
 listener_port(const struct config_listener *l)
 {
-	if (l->sa.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)(const void *)&l->sa)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)(const void *)&l->sa)->sin_port);
+	return addr_port(&l->sa);
 }
 
-/* 0.0.0.0 or [::] */
 static bool
 is_wildcard(const struct config_listener *l)
 {
-	if (l->sa.ss_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)&l->sa)->sin6_addr);
-	return ((const struct sockaddr_in *)(const void *)&l->sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return addr_is_wildcard(&l->sa);
 }
 
 /*

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "cidr.h"
 #include "diag.h"
 #include "domain.h"
 #include "hmap.h"
@@ -21,18 +22,12 @@
  * a million 121 MiB (a provider keeping every tenant in one file) */
 #define CONFIG_MAX_SIZE (512 << 20)
 
-struct config_cidr {
-	int family;			/* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	unsigned prefix;
-};
-
 struct config_listener {
 	char *address;			/* as written, e.g. "0.0.0.0:8443" or "[::1]:8443" */
 	struct sockaddr_storage sa;	/* parsed numeric address and port */
 	socklen_t salen;
 	bool proxy_protocol;		/* a PROXY v1/v2 header precedes every connection */
-	struct config_cidr *proxy_from;	/* sources allowed to send PROXY headers (never empty with proxy_protocol) */
+	struct cidr *proxy_from;	/* sources allowed to send PROXY headers (never empty with proxy_protocol) */
 	size_t n_proxy_from;
 	int line, col;
 };
@@ -67,7 +62,7 @@ struct config {
 	struct config_listener *https, *http;
 	size_t n_https, n_http;
 	struct config_listener *admin;	/* NULL when disabled */
-	struct config_cidr *trusted_proxies;	/* may set X-Forwarded-For / Forwarded */
+	struct cidr *trusted_proxies;	/* may set X-Forwarded-For / Forwarded */
 	size_t n_trusted_proxies;
 
 	char *tls_certs;		/* resolved path of the certificate folder */

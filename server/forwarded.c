@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* forwarded: the client address that X-Forwarded-For or Forwarded (RFC 7239) headers from trusted proxies name. */
 #include "forwarded.h"
-#include "proxyaccept.h"
+#include "cidr.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -108,7 +108,7 @@ forwarded_for(struct span el)
  * header is absent.
  */
 static int
-walk(const char *const *lines, size_t n_lines, bool is_forwarded, const struct config_cidr *trusted,
+walk(const char *const *lines, size_t n_lines, bool is_forwarded, const struct cidr *trusted,
     size_t n_trusted, struct sockaddr_storage *client)
 {
 	struct span hops[FORWARDED_MAX_HOPS];
@@ -153,7 +153,7 @@ walk(const char *const *lines, size_t n_lines, bool is_forwarded, const struct c
 			break;
 		*client = ss;
 		found = true;
-		if (n_trusted == 0 || !proxyaccept_allowed(trusted, n_trusted, (const struct sockaddr *)&ss))
+		if (!cidr_match(trusted, n_trusted, (const struct sockaddr *)&ss))
 			break;
 	}
 	return found ? 1 : 0;
@@ -173,7 +173,7 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 
 bool
 forwarded_client(const char *const *xff, size_t n_xff, const char *const *fwd, size_t n_fwd,
-    const struct config_cidr *trusted, size_t n_trusted, char *out, size_t outlen)
+    const struct cidr *trusted, size_t n_trusted, char *out, size_t outlen)
 {
 	struct sockaddr_storage a, b;
 	int ra = walk(xff, n_xff, false, trusted, n_trusted, &a);

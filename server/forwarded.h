@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
+#include "cidr.h"
 
 /* At most this many addresses are read, from the right; further left ones are never reached. */
 #define FORWARDED_MAX_HOPS 64
@@ -32,6 +32,6 @@
  * the peer). Pure: no I/O, no allocation.
  */
 bool forwarded_client(const char *const *xff, size_t n_xff, const char *const *fwd, size_t n_fwd,
-    const struct config_cidr *trusted, size_t n_trusted, char *out, size_t outlen);
+    const struct cidr *trusted, size_t n_trusted, char *out, size_t outlen);
 
 #endif

@@ -2,6 +2,7 @@
 /* http: the listeners (HTTPS, plain HTTP, admin) on libmicrohttpd; the only file that includes <microhttpd.h>. */
 #include "http.h"
 #include "certstore.h"
+#include "cidr.h"
 #include "conntrack.h"
 #include "forwarded.h"
 #include "log.h"
@@ -179,7 +180,7 @@ client_ip(struct MHD_Connection *c, const struct snapshot *snap, bool forwarded,
 	if (sa == NULL)
 		return;
 	/* only a listed proxy may name another client (an empty list trusts nobody) */
-	if (forwarded && cfg->n_trusted_proxies > 0 && proxyaccept_allowed(cfg->trusted_proxies, cfg->n_trusted_proxies, sa)) {
+	if (forwarded && cfg->n_trusted_proxies > 0 && cidr_match(cfg->trusted_proxies, cfg->n_trusted_proxies, sa)) {
 		struct fwd_lines fl = { 0 };
 
 		MHD_get_connection_values(c, MHD_HEADER_KIND, collect_forwarded, &fl);
@@ -592,7 +593,7 @@ carries_many(const struct listener *l, const struct sockaddr *sa)
 	bool many = false;
 
 	if (snap != NULL && snap->cfg->n_trusted_proxies > 0)
-		many = proxyaccept_allowed(snap->cfg->trusted_proxies, snap->cfg->n_trusted_proxies, sa);
+		many = cidr_match(snap->cfg->trusted_proxies, snap->cfg->n_trusted_proxies, sa);
 	snapshot_unref(snap);
 	if (!many && l->cl->proxy_protocol && l->cl->n_proxy_from > 0)
 		many = proxyaccept_allowed(l->cl->proxy_from, l->cl->n_proxy_from, sa);

@@ -2,6 +2,7 @@
 /* proxyaccept: accepts connections on PROXY-protocol listeners, reads and checks the header, hands them on. */
 #define _GNU_SOURCE	/* accept4 */
 #include "proxyaccept.h"
+#include "cidr.h"
 #include "log.h"
 #include "proxyproto.h"
 #include "util.h"
@@ -68,39 +69,9 @@ now_ms(void)
 }
 
 int
-proxyaccept_allowed(const struct config_cidr *cidrs, size_t n, const struct sockaddr *sa)
+proxyaccept_allowed(const struct cidr *cidrs, size_t n, const struct sockaddr *sa)
 {
-	const unsigned char *a;
-	unsigned char mapped[16];
-	int family = sa->sa_family;
-
-	if (n == 0)
-		return 1;
-	if (family == AF_INET) {
-		a = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-	} else if (family == AF_INET6) {
-		a = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-		/* an IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d */
-		static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-		if (memcmp(a, v4mapped, 12) == 0) {
-			memcpy(mapped, a + 12, 4);
-			a = mapped;
-			family = AF_INET;
-		}
-	} else {
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++) {
-		unsigned bits = cidrs[i].prefix, full = bits / 8, rest = bits % 8;
-		if (cidrs[i].family != family)
-			continue;
-		if (memcmp(cidrs[i].addr, a, full) != 0)
-			continue;
-		if (rest && ((cidrs[i].addr[full] ^ a[full]) & (0xff << (8 - rest))) != 0)
-			continue;
-		return 1;
-	}
-	return 0;
+	return n == 0 || cidr_match(cidrs, n, sa);
 }
 
 struct proxyaccept *

@@ -44,7 +44,7 @@ void proxyaccept_free(struct proxyaccept *pa);
 /* Connections refused for REASON since start-up (all acceptors). */
 unsigned long long proxyaccept_rejected(enum proxyaccept_reject reason);
 
-/* True when SA falls in one of the N blocks of CIDRS (N == 0: any address). */
-int proxyaccept_allowed(const struct config_cidr *cidrs, size_t n, const struct sockaddr *sa);
+/* True when SA may send PROXY headers: it falls in one of the N blocks of CIDRS (cidr_match), or N == 0. */
+int proxyaccept_allowed(const struct cidr *cidrs, size_t n, const struct sockaddr *sa);
 
 #endif

@@ -3,11 +3,12 @@
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "forwarded.h"
 
-static struct config_cidr trusted[2];
+static struct cidr trusted[2];
 
 static void
 setup(void)

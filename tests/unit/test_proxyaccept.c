@@ -87,7 +87,7 @@ closed_within(int fd, int ms)
 
 Test(proxyaccept, cidr_matching)
 {
-	struct config_cidr c[2] = { { AF_INET, { 10, 0, 0, 0 }, 8 }, { AF_INET6, { 0x20, 0x01, 0x0d, 0xb8 }, 32 } };
+	struct cidr c[2] = { { AF_INET, { 10, 0, 0, 0 }, 8 }, { AF_INET6, { 0x20, 0x01, 0x0d, 0xb8 }, 32 } };
 	struct sockaddr_in in = { .sin_family = AF_INET };
 	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
 
@@ -102,7 +102,7 @@ Test(proxyaccept, cidr_matching)
 	cr_expect(!proxyaccept_allowed(c, 2, (struct sockaddr *)&in6));
 	inet_pton(AF_INET6, "::ffff:10.1.2.3", &in6.sin6_addr);
 	cr_expect(proxyaccept_allowed(c, 2, (struct sockaddr *)&in6), "v4-mapped IPv6 matches the IPv4 block");
-	struct config_cidr odd = { AF_INET, { 192, 168, 1, 128 }, 25 };
+	struct cidr odd = { AF_INET, { 192, 168, 1, 128 }, 25 };
 	inet_pton(AF_INET, "192.168.1.200", &in.sin_addr);
 	cr_expect(proxyaccept_allowed(&odd, 1, (struct sockaddr *)&in));
 	inet_pton(AF_INET, "192.168.1.100", &in.sin_addr);
