@@ -39,14 +39,20 @@ done
 "$PY" -c 'import aiosqlite' 2>/dev/null || missing+=("python3-aiosqlite")
 [ ${#missing[@]} -eq 0 ] || skip "missing tools: ${missing[*]} (scripts/install-deps installs them)"
 
-# npm clients: installed from the committed package-lock.json when node_modules is missing or stale
-if ! (cd "$IX" && [ -d node_modules ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
+# npm clients: installed from the committed package-lock.json into the build folder (never into
+# the source tree) when they are missing or stale there; clients.js finds them by INTEROP_NODE_MODULES
+NPM_DIR="${BUILD_DIR:-$SOURCE_ROOT/build}/interop-npm"
+if ! (cd "$NPM_DIR" 2>/dev/null && [ -d node_modules ] && cmp -s package-lock.json "$IX/package-lock.json" \
+      && [ node_modules/.package-lock.json -nt package-lock.json ] \
       && [ -f node_modules/mailauth/lib/mta-sts.js ] && [ -f node_modules/mailauth4/lib/mta-sts.js ] \
       && [ -d node_modules/email-domain-check ]); then
-  echo "# installing npm clients (npm ci in tests/e2e/interop)"
-  (cd "$IX" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
-    || skip "npm ci in tests/e2e/interop failed (npm registry unreachable?)"
+  echo "# installing npm clients (npm ci in $NPM_DIR)"
+  mkdir -p "$NPM_DIR" && cp "$IX/package.json" "$IX/package-lock.json" "$NPM_DIR/" \
+    || skip "cannot prepare $NPM_DIR for npm ci"
+  (cd "$NPM_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+    || skip "npm ci in $NPM_DIR failed (npm registry unreachable?)"
 fi
+export INTEROP_NODE_MODULES="$NPM_DIR/node_modules"
 
 NS="mtastsd-interop-$$"
 W=$(mktemp -d /tmp/mtastsd-interop.XXXXXX)

@@ -41,11 +41,14 @@ async function mxHosts(domain) {
     }
 }
 
+// where test_interop.sh installed the npm clients (outside the source tree)
+const NODE_MODULES = process.env.INTEROP_NODE_MODULES || path.join(__dirname, 'node_modules');
+
 // a host name that no pattern of the expected policy covers
 const EVIL = 'evil.attacker.test';
 
 async function runMailauth(modName, strict) {
-    const sts = require(path.join(__dirname, 'node_modules', modName, 'lib', 'mta-sts.js'));
+    const sts = require(path.join(NODE_MODULES, modName, 'lib', 'mta-sts.js'));
     const opts = strict ? { strict: true, timeout: 10000 } : {};
     const one = async (domain, expectWhat, queryName) => {
         let known = phase !== 'initial' ? state[client][domain] || null : null;
@@ -138,7 +141,7 @@ async function runMailauth(modName, strict) {
 }
 
 async function runEmailDomainCheck() {
-    const edc = require(path.join(__dirname, 'node_modules', 'email-domain-check'));
+    const edc = require(path.join(NODE_MODULES, 'email-domain-check'));
     // failoverServers: [] keeps the library from asking public resolvers
     const checker = new edc.DomainChecker({ server: ['127.0.0.1'], failoverServers: [], useMtaSts: true, dnsTimeout: 3000, tries: 1 });
     const one = async (domain, expectWhat) => {
