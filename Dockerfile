@@ -9,7 +9,7 @@
 FROM debian:12-slim AS build
 WORKDIR /src
 COPY scripts/install-deps scripts/install-deps
-RUN ./scripts/install-deps --build-only
+RUN ./scripts/install-deps build
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr -DBUILD_TESTS=OFF -DENABLE_WERROR=ON \
  && cmake --build /build -j"$(nproc)" \
