@@ -37,8 +37,14 @@ item_fill(struct dnspush_item *it, const struct zone_params *p, const char *serv
 	it->removed = removed;
 	it->base = p->side == ZONE_PROVIDER ? xasprintf("%s.%s", d->name, p->delegate_zone) : xstrdup(d->name);
 	it->n = zone_rrsets(p, d, it->rr);
-	/* what the server holds afterwards: a change of any of these is a new update */
-	buf_printf(&h, "%s\n%lu\n%s\n", server, p->ttl, it->zone ? it->zone : "-");
+	/*
+	 * what the server holds afterwards: a change of any of these is a new
+	 * update. "2": updates that clear a CNAME in the way of our TXT records
+	 * and refuse one beside address records, so that a domain an older
+	 * mtastsd believed sent while the server had silently ignored it is
+	 * sent once more.
+	 */
+	buf_printf(&h, "2\n%s\n%lu\n%s\n", server, p->ttl, it->zone ? it->zone : "-");
 	for (size_t i = 0; i < it->n; i++)
 		buf_printf(&h, "%s %s %s\n", it->rr[i].owner, it->rr[i].cname ? "CNAME" : "TXT",
 		    it->rr[i].value ? it->rr[i].value : "-");
@@ -209,6 +215,12 @@ dnspush_send(const struct dnspush_target *t, const struct dnspush_item *it, cons
 	    detail, dlen);
 	if (res == DNSUPDATE_NOERROR)
 		res = dnsupdate_judge(q, qlen, r, rlen, t->key, detail, dlen);
+	/* the only prerequisites: no address records where the CNAME goes (failed: YXRRSET, RFC 2136 section 3.2.5) */
+	for (size_t i = 0; res == DNSUPDATE_YXRRSET && i < it->n; i++)
+		if (it->rr[i].cname && it->rr[i].value != NULL)
+			snprintf(detail, dlen, "'%s' has an A or AAAA record, so its CNAME to '%s' (dns.host_target) "
+			    "cannot be added: remove those records (nothing of this update was applied)",
+			    it->rr[i].owner, it->rr[i].value);
 	free(q);
 	free(r);
 	return res;

@@ -86,9 +86,13 @@ rr_from_str(const char *text, char *err, size_t errlen)
 	return rr;
 }
 
-/* "Delete an RRset" (RFC 2136 section 2.5.2): class ANY, TTL 0, no RDATA. */
+/*
+ * "Delete an RRset" (RFC 2136 section 2.5.2) with CLASS ANY, or the
+ * prerequisite "RRset does not exist" (section 2.4.3) with CLASS NONE: TTL 0,
+ * no RDATA.
+ */
 static ldns_rr *
-rr_delete(const char *owner, ldns_rr_type type, char *err, size_t errlen)
+rr_empty(const char *owner, ldns_rr_type type, ldns_rr_class class, char *err, size_t errlen)
 {
 	ldns_rdf *name = ldns_dname_new_frm_str(owner);
 	ldns_rr *rr;
@@ -100,7 +104,7 @@ rr_delete(const char *owner, ldns_rr_type type, char *err, size_t errlen)
 	rr = ldns_rr_new();
 	ldns_rr_set_owner(rr, name);
 	ldns_rr_set_type(rr, type);
-	ldns_rr_set_class(rr, LDNS_RR_CLASS_ANY);
+	ldns_rr_set_class(rr, class);
 	ldns_rr_set_ttl(rr, 0);
 	return rr;
 }
@@ -109,7 +113,7 @@ int
 dnsupdate_message(const char *zone, const struct dnsupdate_rr *rr, size_t n, unsigned long ttl,
     const struct tsigkey *key, uint16_t id, uint8_t **wire, size_t *len, char *err, size_t errlen)
 {
-	ldns_rr_list *up = ldns_rr_list_new();
+	ldns_rr_list *up = ldns_rr_list_new(), *pre = ldns_rr_list_new();
 	ldns_rdf *zrdf = ldns_dname_new_frm_str(zone);
 	ldns_pkt *p = NULL;
 	ldns_status s;
@@ -122,10 +126,31 @@ dnsupdate_message(const char *zone, const struct dnsupdate_rr *rr, size_t n, uns
 		goto done;
 	}
 	for (size_t i = 0; i < n; i++) {
-		ldns_rr *d = rr_delete(rr[i].owner, rr[i].cname ? LDNS_RR_TYPE_CNAME : LDNS_RR_TYPE_TXT, err, errlen);
+		ldns_rr *d = rr_empty(rr[i].owner, rr[i].cname ? LDNS_RR_TYPE_CNAME : LDNS_RR_TYPE_TXT,
+		    LDNS_RR_CLASS_ANY, err, errlen);
 		if (d == NULL)
 			goto done;
 		ldns_rr_list_push_rr(up, d);
+		/*
+		 * An add that conflicts with a CNAME, or a CNAME add beside other
+		 * data, is silently ignored (RFC 2136 section 3.4.2.2) while the
+		 * server answers NOERROR. The TXT names are ours: a CNAME there
+		 * (left by a former host) goes. The policy host may hold the
+		 * customer's own address records: the server is to refuse
+		 * (YXRRSET, section 3.2.5) rather than ignore the CNAME.
+		 */
+		if (rr[i].value != NULL && !rr[i].cname) {
+			if ((d = rr_empty(rr[i].owner, LDNS_RR_TYPE_CNAME, LDNS_RR_CLASS_ANY, err, errlen)) == NULL)
+				goto done;
+			ldns_rr_list_push_rr(up, d);
+		} else if (rr[i].value != NULL) {
+			for (int t = 0; t < 2; t++) {
+				if ((d = rr_empty(rr[i].owner, t ? LDNS_RR_TYPE_AAAA : LDNS_RR_TYPE_A, LDNS_RR_CLASS_NONE,
+				    err, errlen)) == NULL)
+					goto done;
+				ldns_rr_list_push_rr(pre, d);
+			}
+		}
 		if (rr[i].value != NULL) {
 			char *data = rr[i].cname ? xstrdup(rr[i].value) : zone_txt_rdata(rr[i].value);
 			char *text = xasprintf("%s %lu IN %s %s", rr[i].owner, ttl, rr[i].cname ? "CNAME" : "TXT", data);
@@ -137,8 +162,8 @@ dnsupdate_message(const char *zone, const struct dnsupdate_rr *rr, size_t n, uns
 			ldns_rr_list_push_rr(up, a);
 		}
 	}
-	/* takes ZRDF, copies UP */
-	p = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, NULL, up, NULL);
+	/* takes ZRDF, copies PRE and UP */
+	p = ldns_update_pkt_new(zrdf, LDNS_RR_CLASS_IN, ldns_rr_list_rr_count(pre) ? pre : NULL, up, NULL);
 	zrdf = NULL;
 	if (p == NULL) {
 		snprintf(err, errlen, "cannot build the update for '%s'", zone);
@@ -160,6 +185,7 @@ done:
 	if (zrdf != NULL)
 		ldns_rdf_deep_free(zrdf);
 	ldns_rr_list_deep_free(up);
+	ldns_rr_list_deep_free(pre);
 	if (p != NULL)
 		ldns_pkt_free(p);
 	return rc;

@@ -46,8 +46,12 @@ struct dnsupdate_rr {
 
 /*
  * The UPDATE message (RFC 2136) for ZONE (absolute) with message id ID: for
- * each of RR[0..N) in order, delete the RRset OWNER/TYPE, then add VALUE
- * with TTL when VALUE is set; signed with KEY (NULL: unsigned). On success
+ * each of RR[0..N) in order, delete the RRset OWNER/TYPE, then, when VALUE
+ * is set, add VALUE with TTL: a TXT add first deletes any CNAME at OWNER
+ * (that name is ours), a CNAME add has the prerequisites that OWNER has no
+ * A and no AAAA RRset (the server answers YXRRSET instead of silently
+ * ignoring the CNAME, RFC 2136 section 3.4.2.2). Signed with KEY (NULL:
+ * unsigned). On success
  * *WIRE (owned by the caller, free()) holds *LEN bytes. Returns 0, or -1
  * with a message in ERR.
  */
