@@ -440,6 +440,11 @@ dnsupdate_exchange(const struct sockaddr *sa, socklen_t salen, const uint8_t *qu
 	*rlen = 0;
 	*tcp = false;
 	detail[0] = '\0';
+	/* a UDP message over 512 bytes may be dropped on the way or by the server (RFC 1035 section 4.2.1) */
+	if (qlen > DNSUPDATE_UDP_MAX_QUERY) {
+		*tcp = true;
+		return exchange_tcp(sa, salen, query, qlen, timeout_ms, reply, rlen, detail, dlen);
+	}
 	res = exchange_udp(sa, salen, query, qlen, timeout_ms, reply, rlen, detail, dlen);
 	if (res != DNSUPDATE_NOERROR || !dnsupdate_truncated(*reply, *rlen))
 		return res;

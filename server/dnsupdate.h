@@ -74,10 +74,14 @@ enum dnsupdate_result dnsupdate_judge(const uint8_t *query, size_t qlen, const u
  */
 bool dnsupdate_truncated(const uint8_t *reply, size_t rlen);
 
+/* The largest message sent over UDP: a larger one goes over TCP (RFC 2136 section 2, RFC 1035 section 4.2.1). */
+#define DNSUPDATE_UDP_MAX_QUERY 512
+
 /*
  * Send QUERY to SA over UDP and wait for the answer with the same id, at most
  * TIMEOUT_MS (twice, the second time after a resend); a truncated answer is
- * fetched again over TCP (*TCP set). Returns DNSUPDATE_NOERROR with *REPLY
+ * fetched again over TCP, and a QUERY over DNSUPDATE_UDP_MAX_QUERY bytes goes
+ * over TCP at once (*TCP set either way, TIMEOUT_MS once). Returns DNSUPDATE_NOERROR with *REPLY
  * (owned by the caller) and *RLEN, DNSUPDATE_TIMEOUT, or DNSUPDATE_NETWORK
  * with the reason in DETAIL.
  */

@@ -194,7 +194,8 @@ stop_serve() {
 
 t0=1767225600   # 2026-01-01T00:00:00Z
 write_config "$P_PROXY" 1 "$leaving
-$hosted"
+$hosted
+$bigrua"
 start_serve "$t0"
 
 # 1. a CNAME at _mta-sts.D is ours to replace: the TXT is really published, the CNAME gone
@@ -217,6 +218,13 @@ check "no CNAME beside it" [ -z "$(kq mta-sts.hosted.example.com CNAME)" ]
 check "nothing of the refused update applied" [ -z "$(kq _mta-sts.hosted.example.com TXT)" ]
 check "counted as yxrrset" [ "$(metric 'mtastsd_dns_updates_total{result="yxrrset"}')" -ge 2 ]
 
+# 3. an update over 512 bytes goes over TCP (the proxy drops such UDP datagrams)
+wait_for 15 result_is bigrua.example.com noerror || bad "bigrua.example.com recorded as '$(side bigrua.example.com result)'"
+big_published() { kq _smtp._tls.bigrua.example.com TXT | grep -q 'tls-reports-14@reports.bigrua.example.com'; }
+check "bigrua.example.com's TLSRPT record published" big_published
+check "no UDP datagram over 512 bytes sent" [ -z "$(grep 'udp dropped' "$WORK/proxy.log")" ]
+check "the big update went over TCP" awk '$1 == "tcp" && $2 == "update" && $3 > 512 { f = 1 } END { exit !f }' "$WORK/proxy.log"
+check "small updates still go over UDP" awk '$1 == "udp" && $2 == "update" && $3 <= 512 { f = 1 } END { exit !f }' "$WORK/proxy.log"
 stop_serve
 
 [ "$FAIL" -eq 0 ] || { echo "--- serve.log"; tail -30 "$WORK/serve.log"; echo "--- proxy.log"; tail -20 "$WORK/proxy.log"; }
