@@ -8,6 +8,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 /* the side file is written after this many updates too, so a crash loses little */
 #define SAVE_EVERY 256
@@ -165,7 +167,8 @@ static pthread_cond_t cv;
 static pthread_t thread;
 static bool started, stopping, drop;	/* drop: dns.update was removed, forget the job */
 static struct job *next_job;	/* submitted, not yet taken by the sender */
-static atomic_bool stop_now;
+static atomic_bool stop_now, job_waiting;	/* job_waiting: NEXT_JOB set, the pass ends at the next domain */
+static int stop_pipe[2] = { -1, -1 };	/* written by dnspush_stop: ends an exchange under way */
 
 static uint16_t
 random_id(void)
@@ -195,8 +198,8 @@ dnspush_send(const struct dnspush_target *t, const struct dnspush_item *it, cons
 		*zone = xstrdup(known);
 		res = DNSUPDATE_NOERROR;
 	} else {
-		res = dnsupdate_find_zone((const struct sockaddr *)&t->sa, t->salen, lookup, t->timeout_ms, zone,
-		    detail, dlen);
+		res = dnsupdate_find_zone((const struct sockaddr *)&t->sa, t->salen, lookup, t->timeout_ms, t->stop_fd,
+		    zone, detail, dlen);
 	}
 	free(lookup);
 	if (res != DNSUPDATE_NOERROR)
@@ -211,8 +214,8 @@ dnspush_send(const struct dnspush_target *t, const struct dnspush_item *it, cons
 		snprintf(detail, dlen, "%s (nothing was sent)", err);
 		return DNSUPDATE_LOCAL;
 	}
-	res = dnsupdate_exchange((const struct sockaddr *)&t->sa, t->salen, q, qlen, t->timeout_ms, &r, &rlen, &tcp,
-	    detail, dlen);
+	res = dnsupdate_exchange((const struct sockaddr *)&t->sa, t->salen, q, qlen, t->timeout_ms, t->stop_fd, &r,
+	    &rlen, &tcp, detail, dlen);
 	if (res == DNSUPDATE_NOERROR)
 		res = dnsupdate_judge(q, qlen, r, rlen, t->key, detail, dlen);
 	/* the only prerequisites: no address records where the CNAME goes (failed: YXRRSET, RFC 2136 section 3.2.5) */
@@ -272,7 +275,8 @@ run_pass(const struct job *j, struct updstate *st)
 	size_t sent = 0, failing = 0;
 	bool server_down = false, dirty = prune(st, j);
 
-	for (size_t i = 0; i < j->n && !atomic_load(&stop_now); i++) {
+	/* a new config (a reload) is taken between two domains, not after the whole pass */
+	for (size_t i = 0; i < j->n && !atomic_load(&stop_now) && !atomic_load(&job_waiting); i++) {
 		const struct dnspush_item *it = &j->items[i];
 		struct updstate_entry *e = updstate_find(st, it->name);
 		int64_t now = (int64_t)time(NULL);
@@ -291,6 +295,11 @@ run_pass(const struct job *j, struct updstate *st)
 			continue;
 		}
 		res = dnspush_send(&j->target, it, e, &zone, detail, sizeof(detail));
+		if (atomic_load(&stop_now)) {
+			/* cut short by SIGTERM: not a result; the next start sends it again */
+			free(zone);
+			break;
+		}
 		metrics_dns_update(res);
 		e = updstate_get(st, it->name);
 		dnspush_record(e, it, res, zone, now, j->retry, j->retry_max);
@@ -356,6 +365,7 @@ sender(void *arg)
 			job_free(job);
 			job = next_job;
 			next_job = NULL;
+			atomic_store(&job_waiting, false);
 		}
 		pthread_mutex_unlock(&mu);
 		if (loaded == NULL || strcmp(loaded, job->side_path) != 0) {
@@ -406,6 +416,7 @@ dnspush_submit(const struct config *cfg, struct dnspush_item *items, size_t n)
 		j->target.key = &j->key;
 	}
 	j->target.timeout_ms = u->timeout * 1000;
+	j->target.stop_fd = -1;
 	j->target.ttl = cfg->dns_ttl;
 	j->retry = u->retry;
 	j->retry_max = u->retry_max;
@@ -419,6 +430,16 @@ dnspush_submit(const struct config *cfg, struct dnspush_item *items, size_t n)
 		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 		pthread_cond_init(&cv, &ca);
 		pthread_condattr_destroy(&ca);
+		if (stop_pipe[0] < 0) {
+			if (pipe(stop_pipe) < 0) {
+				log_warn("dns update: no stop pipe (SIGTERM waits for an update under way)");
+				stop_pipe[0] = stop_pipe[1] = -1;
+			}
+			for (int k = 0; k < 2 && stop_pipe[k] >= 0; k++) {
+				fcntl(stop_pipe[k], F_SETFD, FD_CLOEXEC);
+				fcntl(stop_pipe[k], F_SETFL, O_NONBLOCK);
+			}
+		}
 		if ((errno = pthread_create(&thread, NULL, sender, NULL)) != 0) {
 			pthread_mutex_unlock(&mu);
 			log_warn("dns update: cannot start the sender");
@@ -427,8 +448,10 @@ dnspush_submit(const struct config *cfg, struct dnspush_item *items, size_t n)
 		}
 		started = true;
 	}
+	j->target.stop_fd = stop_pipe[0];
 	job_free(next_job);
 	next_job = j;
+	atomic_store(&job_waiting, true);
 	pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
 }
@@ -443,9 +466,14 @@ dnspush_stop(void)
 	}
 	stopping = true;
 	atomic_store(&stop_now, true);
+	if (stop_pipe[1] >= 0 && write(stop_pipe[1], "x", 1) < 0)
+		log_warn("dns update: cannot wake the sender");
 	pthread_cond_signal(&cv);
 	pthread_mutex_unlock(&mu);
 	pthread_join(thread, NULL);
+	/* drained: a sender started again later is not stopped at once */
+	for (char c; stop_pipe[0] >= 0 && read(stop_pipe[0], &c, 1) == 1;)
+		;
 	pthread_mutex_lock(&mu);
 	job_free(next_job);
 	next_job = NULL;

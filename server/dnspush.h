@@ -51,6 +51,7 @@ struct dnspush_target {
 	const struct tsigkey *key;	/* NULL: unsigned */
 	unsigned timeout_ms;		/* per try */
 	unsigned long ttl;		/* of the records added */
+	int stop_fd;			/* readable: give up at once (dnsupdate_exchange); -1 none */
 };
 
 /*
@@ -85,14 +86,14 @@ void dnspush_record(struct updstate_entry *e, const struct dnspush_item *it, int
 /*
  * The reload publish hook's part: hand CFG's dns.update and the items to
  * the sender thread (started on the first call) and return at once. The
- * sender replaces whatever it had not started yet, sends every item that is
+ * sender takes the new items before its next domain, sends every item that is
  * due, records each result in STATE.update, and wakes up again when the
  * next failed domain is due. Does nothing without dns.update, except
  * stopping the sending of an earlier config.
  */
 void dnspush_submit(const struct config *cfg, struct dnspush_item *items, size_t n);
 
-/* Stop the sender (after the update it is sending, if any) and free what it holds. */
+/* Stop the sender (an exchange under way is cut short, not recorded) and free what it holds. */
 void dnspush_stop(void);
 
 #endif

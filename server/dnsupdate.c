@@ -285,22 +285,27 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until FD is ready for EVENTS or the monotonic time DEADLINE (ms): 1, 0 on timeout, -1 on error. */
+/*
+ * Wait until FD is ready for EVENTS, the monotonic time DEADLINE (ms), or
+ * STOP_FD (-1: none) readable: 1, 0 on timeout or stop, -1 on error.
+ */
 static int
-wait_fd(int fd, short events, long long deadline)
+wait_fd(int fd, short events, long long deadline, int stop_fd)
 {
 	for (;;) {
 		long long left = deadline - now_ms();
-		struct pollfd p = { fd, events, 0 };
+		struct pollfd p[2] = { { fd, events, 0 }, { stop_fd, POLLIN, 0 } };
 		int rc;
 
 		if (left <= 0)
 			return 0;
-		rc = poll(&p, 1, (int)(left > 60000 ? 60000 : left));
+		rc = poll(p, stop_fd >= 0 ? 2 : 1, (int)(left > 60000 ? 60000 : left));
 		if (rc < 0 && errno == EINTR)
 			continue;
 		if (rc < 0)
 			return -1;
+		if (stop_fd >= 0 && p[1].revents != 0)
+			return 0;
 		if (rc > 0)
 			return 1;
 	}
@@ -308,7 +313,7 @@ wait_fd(int fd, short events, long long deadline)
 
 static enum dnsupdate_result
 exchange_udp(const struct sockaddr *sa, socklen_t salen, const uint8_t *q, size_t qlen, unsigned timeout_ms,
-    uint8_t **reply, size_t *rlen, char *detail, size_t dlen)
+    int stop_fd, uint8_t **reply, size_t *rlen, char *detail, size_t dlen)
 {
 	int fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	enum dnsupdate_result res = DNSUPDATE_TIMEOUT;
@@ -329,7 +334,7 @@ exchange_udp(const struct sockaddr *sa, socklen_t salen, const uint8_t *q, size_
 			break;
 		}
 		for (;;) {
-			int w = wait_fd(fd, POLLIN, deadline);
+			int w = wait_fd(fd, POLLIN, deadline, stop_fd);
 			ssize_t got;
 
 			if (w == 0)
@@ -363,13 +368,13 @@ done:
 
 /* Write or read exactly LEN bytes before DEADLINE. */
 static int
-tcp_io(int fd, uint8_t *p, size_t len, bool writing, long long deadline)
+tcp_io(int fd, uint8_t *p, size_t len, bool writing, long long deadline, int stop_fd)
 {
 	size_t done = 0;
 
 	while (done < len) {
 		ssize_t n;
-		int w = wait_fd(fd, writing ? POLLOUT : POLLIN, deadline);
+		int w = wait_fd(fd, writing ? POLLOUT : POLLIN, deadline, stop_fd);
 
 		if (w <= 0)
 			return w == 0 ? 0 : -1;
@@ -388,7 +393,7 @@ tcp_io(int fd, uint8_t *p, size_t len, bool writing, long long deadline)
 
 static enum dnsupdate_result
 exchange_tcp(const struct sockaddr *sa, socklen_t salen, const uint8_t *q, size_t qlen, unsigned timeout_ms,
-    uint8_t **reply, size_t *rlen, char *detail, size_t dlen)
+    int stop_fd, uint8_t **reply, size_t *rlen, char *detail, size_t dlen)
 {
 	int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), rc;
 	long long deadline = now_ms() + timeout_ms;
@@ -408,14 +413,14 @@ exchange_tcp(const struct sockaddr *sa, socklen_t salen, const uint8_t *q, size_
 	msg[0] = (uint8_t)(qlen >> 8);
 	msg[1] = (uint8_t)qlen;
 	memcpy(msg + 2, q, qlen);
-	rc = tcp_io(fd, msg, qlen + 2, true, deadline);
+	rc = tcp_io(fd, msg, qlen + 2, true, deadline, stop_fd);
 	free(msg);
 	if (rc > 0)
-		rc = tcp_io(fd, hdr, 2, false, deadline);
+		rc = tcp_io(fd, hdr, 2, false, deadline, stop_fd);
 	if (rc > 0) {
 		n = (size_t)hdr[0] << 8 | hdr[1];
 		*reply = xmalloc(n ? n : 1);
-		if ((rc = tcp_io(fd, *reply, n, false, deadline)) > 0)
+		if ((rc = tcp_io(fd, *reply, n, false, deadline, stop_fd)) > 0)
 			*rlen = n;
 		else {
 			free(*reply);
@@ -432,7 +437,7 @@ exchange_tcp(const struct sockaddr *sa, socklen_t salen, const uint8_t *q, size_
 
 enum dnsupdate_result
 dnsupdate_exchange(const struct sockaddr *sa, socklen_t salen, const uint8_t *query, size_t qlen,
-    unsigned timeout_ms, uint8_t **reply, size_t *rlen, bool *tcp, char *detail, size_t dlen)
+    unsigned timeout_ms, int stop_fd, uint8_t **reply, size_t *rlen, bool *tcp, char *detail, size_t dlen)
 {
 	enum dnsupdate_result res;
 
@@ -443,16 +448,16 @@ dnsupdate_exchange(const struct sockaddr *sa, socklen_t salen, const uint8_t *qu
 	/* a UDP message over 512 bytes may be dropped on the way or by the server (RFC 1035 section 4.2.1) */
 	if (qlen > DNSUPDATE_UDP_MAX_QUERY) {
 		*tcp = true;
-		return exchange_tcp(sa, salen, query, qlen, timeout_ms, reply, rlen, detail, dlen);
+		return exchange_tcp(sa, salen, query, qlen, timeout_ms, stop_fd, reply, rlen, detail, dlen);
 	}
-	res = exchange_udp(sa, salen, query, qlen, timeout_ms, reply, rlen, detail, dlen);
+	res = exchange_udp(sa, salen, query, qlen, timeout_ms, stop_fd, reply, rlen, detail, dlen);
 	if (res != DNSUPDATE_NOERROR || !dnsupdate_truncated(*reply, *rlen))
 		return res;
 	free(*reply);
 	*reply = NULL;
 	*rlen = 0;
 	*tcp = true;
-	return exchange_tcp(sa, salen, query, qlen, timeout_ms, reply, rlen, detail, dlen);
+	return exchange_tcp(sa, salen, query, qlen, timeout_ms, stop_fd, reply, rlen, detail, dlen);
 }
 
 static uint16_t
@@ -495,7 +500,7 @@ has_type(const ldns_rr_list *list, ldns_rr_type t)
 
 enum dnsupdate_result
 dnsupdate_find_zone(const struct sockaddr *sa, socklen_t salen, const char *name, unsigned timeout_ms,
-    char **zone, char *detail, size_t dlen)
+    int stop_fd, char **zone, char *detail, size_t dlen)
 {
 	ldns_rdf *cur = ldns_dname_new_frm_str(name);
 	enum dnsupdate_result res = DNSUPDATE_NOZONE;
@@ -523,7 +528,7 @@ dnsupdate_find_zone(const struct sockaddr *sa, socklen_t salen, const char *name
 			break;
 		}
 		ldns_pkt_free(qp);
-		res = dnsupdate_exchange(sa, salen, q, qlen, timeout_ms, &r, &rlen, &tcp, detail, dlen);
+		res = dnsupdate_exchange(sa, salen, q, qlen, timeout_ms, stop_fd, &r, &rlen, &tcp, detail, dlen);
 		free(q);
 		if (res != DNSUPDATE_NOERROR)
 			break;

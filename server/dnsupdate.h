@@ -81,12 +81,14 @@ bool dnsupdate_truncated(const uint8_t *reply, size_t rlen);
  * Send QUERY to SA over UDP and wait for the answer with the same id, at most
  * TIMEOUT_MS (twice, the second time after a resend); a truncated answer is
  * fetched again over TCP, and a QUERY over DNSUPDATE_UDP_MAX_QUERY bytes goes
- * over TCP at once (*TCP set either way, TIMEOUT_MS once). Returns DNSUPDATE_NOERROR with *REPLY
+ * over TCP at once (*TCP set either way, TIMEOUT_MS once). STOP_FD (-1:
+ * none) readable ends the wait at once, as a timeout. Returns DNSUPDATE_NOERROR with *REPLY
  * (owned by the caller) and *RLEN, DNSUPDATE_TIMEOUT, or DNSUPDATE_NETWORK
  * with the reason in DETAIL.
  */
 enum dnsupdate_result dnsupdate_exchange(const struct sockaddr *sa, socklen_t salen, const uint8_t *query,
-    size_t qlen, unsigned timeout_ms, uint8_t **reply, size_t *rlen, bool *tcp, char *detail, size_t dlen);
+    size_t qlen, unsigned timeout_ms, int stop_fd, uint8_t **reply, size_t *rlen, bool *tcp, char *detail,
+    size_t dlen);
 
 /*
  * The zone on the server SA that holds NAME (absolute): the owner of the SOA
@@ -94,9 +96,10 @@ enum dnsupdate_result dnsupdate_exchange(const struct sockaddr *sa, socklen_t sa
  * again for the parent name while the server refuses or gives no SOA. A
  * referral (the name is delegated away) ends the search. Returns
  * DNSUPDATE_NOERROR with *ZONE (absolute, owned by the caller),
- * DNSUPDATE_NOZONE, or the exchange's failure; DETAIL says more.
+ * DNSUPDATE_NOZONE, or the exchange's failure; DETAIL says more. STOP_FD as
+ * for dnsupdate_exchange.
  */
 enum dnsupdate_result dnsupdate_find_zone(const struct sockaddr *sa, socklen_t salen, const char *name,
-    unsigned timeout_ms, char **zone, char *detail, size_t dlen);
+    unsigned timeout_ms, int stop_fd, char **zone, char *detail, size_t dlen);
 
 #endif

@@ -227,5 +227,30 @@ check "the big update went over TCP" awk '$1 == "tcp" && $2 == "update" && $3 > 
 check "small updates still go over UDP" awk '$1 == "udp" && $2 == "update" && $3 <= 512 { f = 1 } END { exit !f }' "$WORK/proxy.log"
 stop_serve
 
+# 5. SIGTERM while an update waits for a server that never answers (timeout 10 s): serve ends at once
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+log = open(sys.argv[2], "a", buffering=1); log.write("ready\n")
+while True: s.recv(65535); log.write("got\n")' "$P_HOLE" "$WORK/hole.log" &
+EXTRA_PIDS="$EXTRA_PIDS $!"
+hole_got() { grep -q '^got$' "$WORK/hole.log" 2>/dev/null; }
+write_config "$P_HOLE" 10 "$leaving"
+rm -f "$WORK/state/mtastsd.state.update"
+start_serve "$t0"
+wait_for 15 hole_got || bad "no update reached the silent server"
+kill -TERM "$SERVER_PID"
+gone() { ! kill -0 "$SERVER_PID" 2>/dev/null; }
+start=$(date +%s%N)
+if wait_for 3 gone; then
+  ok "serve ended within 3 s of SIGTERM during an exchange ($(( ($(date +%s%N) - start) / 1000000 )) ms)"
+else
+  bad "serve still running 3 s after SIGTERM during an exchange"
+fi
+rc=0; wait "$SERVER_PID" || rc=$?
+SERVER_PID=
+check "and exits 0 (got $rc)" [ "$rc" = 0 ]
+check "the interrupted update is not recorded as a failure" [ "$(side leaving.example.com result)" != timeout ]
+
 [ "$FAIL" -eq 0 ] || { echo "--- serve.log"; tail -30 "$WORK/serve.log"; echo "--- proxy.log"; tail -20 "$WORK/proxy.log"; }
 finish

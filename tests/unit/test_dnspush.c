@@ -197,7 +197,7 @@ Test(dnspush, an_update_that_cannot_be_built_or_signed_is_local)
 	struct tsigkey badkey = { "mtastsd-update.", TSIGKEY_HMAC_SHA256, "not base64 at all!" };
 	struct dnspush_item it = { .name = "shop.example.com", .base = "shop.example.com", .zone = "example.com.",
 		.n = 1 };
-	struct dnspush_target t = { .timeout_ms = 200, .ttl = 300 };
+	struct dnspush_target t = { .timeout_ms = 200, .ttl = 300, .stop_fd = -1 };
 	int fd = silent_server(&t);
 	char detail[512], *zone = NULL, buf[512];
 
