@@ -68,6 +68,22 @@ dnspush_items(const struct zone_params *p, const char *server, const struct zone
 		item_fill(&it[n + i], p, server, &d, NULL, true);
 	}
 	*n_out = n + n_expired;
+	/* a removed domain has no zone of its own any more: the deepest zone configured for another that holds it */
+	for (size_t i = 0; i < *n_out && zones != NULL; i++) {
+		size_t bl = strlen(it[i].base), best = 0;
+		if (!it[i].removed)
+			continue;
+		for (size_t k = 0; k < n; k++) {
+			const char *z = zones[k];
+			size_t zl = z ? strlen(z) : 0;
+			if (zl == 0 || zl <= best || zl > bl || strcmp(it[i].base + bl - zl, z) != 0 ||
+			    (zl < bl && it[i].base[bl - zl - 1] != '.'))
+				continue;
+			free(it[i].zone_guess);
+			it[i].zone_guess = xasprintf("%s.", z);
+			best = zl;
+		}
+	}
 	if (*n_out > 1)
 		qsort(it, *n_out, sizeof(*it), cmp_item);
 	return it;
@@ -80,6 +96,7 @@ dnspush_items_free(struct dnspush_item *it, size_t n)
 		free(it[i].name);
 		free(it[i].base);
 		free(it[i].zone);
+		free(it[i].zone_guess);
 		zone_rrsets_free(it[i].rr, it[i].n);
 	}
 	free(it);
@@ -200,6 +217,15 @@ dnspush_send(const struct dnspush_target *t, const struct dnspush_item *it, cons
 	} else {
 		res = dnsupdate_find_zone((const struct sockaddr *)&t->sa, t->salen, lookup, t->timeout_ms, t->stop_fd,
 		    zone, detail, dlen);
+		/*
+		 * a removed domain with no zone recorded (the update state lost, or
+		 * dns.update new) on a primary that refuses SOA queries: the zone
+		 * configured for another domain that holds it
+		 */
+		if (res == DNSUPDATE_NOZONE && it->zone_guess != NULL) {
+			*zone = xstrdup(it->zone_guess);
+			res = DNSUPDATE_NOERROR;
+		}
 	}
 	free(lookup);
 	if (res != DNSUPDATE_NOERROR)

@@ -18,6 +18,7 @@ struct dnspush_item {
 	char *base;				/* where its records live: NAME, or NAME.DELEGATE_ZONE */
 	char *zone;				/* the zone configured (absolute), or NULL (dnspush_zone) */
 	bool removed;				/* retiring or expired: in no config any more */
+	char *zone_guess;			/* removed: the deepest zone configured for another domain that holds BASE, or NULL */
 	struct zone_rrset rr[ZONE_MAX_RRSETS];
 	size_t n;
 	char hash[UPDSTATE_HASH_LEN + 1];	/* of the server, TTL and the records after the update */
@@ -40,7 +41,8 @@ void dnspush_items_free(struct dnspush_item *it, size_t n);
  * configured one; for a removed domain (retiring or expired), the zone its
  * records were last sent to (E->zone), so that a delegation moved since
  * cannot send its deletion to another zone, or to none; NULL: to be found by
- * an SOA query. Borrowed from IT or E. Pure.
+ * an SOA query (for a removed domain, IT->zone_guess when that finds none).
+ * Borrowed from IT or E. Pure.
  */
 const char *dnspush_zone(const struct dnspush_item *it, const struct updstate_entry *e);
 

@@ -195,7 +195,8 @@ stop_serve() {
 t0=1767225600   # 2026-01-01T00:00:00Z
 write_config "$P_PROXY" 1 "$leaving
 $hosted
-$bigrua"
+$bigrua
+$old"
 start_serve "$t0"
 
 # 1. a CNAME at _mta-sts.D is ours to replace: the TXT is really published, the CNAME gone
@@ -225,6 +226,28 @@ check "bigrua.example.com's TLSRPT record published" big_published
 check "no UDP datagram over 512 bytes sent" [ -z "$(grep 'udp dropped' "$WORK/proxy.log")" ]
 check "the big update went over TCP" awk '$1 == "tcp" && $2 == "update" && $3 > 512 { f = 1 } END { exit !f }' "$WORK/proxy.log"
 check "small updates still go over UDP" awk '$1 == "udp" && $2 == "update" && $3 <= 512 { f = 1 } END { exit !f }' "$WORK/proxy.log"
+wait_for 15 result_is old.example.com noerror || bad "old.example.com recorded as '$(side old.example.com result)'"
+stop_serve
+
+# 4. old.example.com removed and the update state lost: its retiring records, and their deletion once
+# its retirement is over, still go to example.com (the zone another domain names) when the SOA query is refused
+write_config "$P_PROXY" 1 "$leaving
+$hosted
+$bigrua"
+rm -f "$WORK/state/mtastsd.state.update"
+t1=$((t0 + 60))
+start_serve "$t1"
+wait_for 15 result_is old.example.com noerror || bad "retiring old.example.com recorded as '$(side old.example.com result)'"
+check "old.example.com's retiring id published" \
+  [ "$(kq _mta-sts.old.example.com TXT)" = "\"v=STSv1; id=$(date -u -d "@$t1" +%Y%m%d%H%M%S);\"" ]
+check "sent to example.com (got '$(side old.example.com zone)')" [ "$(side old.example.com zone)" = example.com. ]
+stop_serve
+rm -f "$WORK/state/mtastsd.state.update"
+start_serve $((t1 + 3600 + 1))
+deleted() { result_is old.example.com noerror && [ -z "$(kq _mta-sts.old.example.com TXT)" ]; }
+wait_for 15 deleted || bad "old.example.com's records not deleted: '$(kq _mta-sts.old.example.com TXT)' ($(side old.example.com result))"
+check "its deletion went to example.com" [ "$(side old.example.com zone)" = example.com. ]
+check "its zone was looked for first (and refused)" grep -q 'query refused' "$WORK/proxy.log"
 stop_serve
 
 # 5. SIGTERM while an update waits for a server that never answers (timeout 10 s): serve ends at once

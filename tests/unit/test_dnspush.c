@@ -220,3 +220,35 @@ Test(dnspush, an_update_that_cannot_be_built_or_signed_is_local)
 	cr_expect(!dnsupdate_result_server_wide(DNSUPDATE_LOCAL));
 	close(fd);
 }
+
+Test(dnspush, a_removed_domain_without_a_recorded_zone_can_fall_back_on_the_zone_configured_for_another)
+{
+	static const struct zone_domain d[] = {
+		{ .name = "a.example.com", .id = "20260101000000" },
+		{ .name = "b.deep.example.com", .id = "20260101000000" },
+		{ .name = "old.deep.example.com", .id = "20260102000000", .retiring = true },
+		{ .name = "other.example", .id = "20260102000000", .retiring = true },
+	};
+	static const char *const zones[] = { "example.com", "deep.example.com", NULL, NULL };
+	static const char *const expired[] = { "gone.example.com", "xexample.com" };
+	struct zone_params p = { .side = ZONE_DIRECT, .ttl = 300 };
+	size_t n;
+	struct dnspush_item *it = dnspush_items(&p, "127.0.0.1:53", d, zones, 4, expired, NULL, 2, &n);
+
+	cr_assert_eq(n, 6);
+	cr_assert_str_eq(it[2].name, "gone.example.com");
+	cr_assert_str_eq(it[3].name, "old.deep.example.com");
+	cr_assert_str_eq(it[4].name, "other.example");
+	cr_assert_str_eq(it[5].name, "xexample.com");
+	/* used when no zone is recorded and the SOA query finds none (a primary that refuses them) */
+	cr_expect_str_eq(it[2].zone_guess, "example.com.");
+	/* the deepest zone that holds it */
+	cr_expect_str_eq(it[3].zone_guess, "deep.example.com.");
+	/* no configured zone holds it (a label boundary counts) */
+	cr_expect_null(it[4].zone_guess);
+	cr_expect_null(it[5].zone_guess);
+	/* a configured domain is not guessed for */
+	cr_expect_null(it[0].zone_guess);
+	cr_expect_null(it[1].zone_guess);
+	dnspush_items_free(it, n);
+}
