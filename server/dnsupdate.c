@@ -544,7 +544,31 @@ dnsupdate_find_zone(const struct sockaddr *sa, socklen_t salen, const char *name
 		if (last_rcode == LDNS_RCODE_NOERROR || last_rcode == LDNS_RCODE_NXDOMAIN) {
 			if ((*zone = soa_owner(ldns_pkt_answer(rp))) != NULL ||
 			    (*zone = soa_owner(ldns_pkt_authority(rp))) != NULL) {
-				res = DNSUPDATE_NOERROR;
+				ldns_rdf *z = ldns_dname_new_frm_str(*zone), *want = ldns_dname_new_frm_str(name);
+				bool holds = z != NULL && want != NULL && (ldns_dname_compare(z, want) == 0 ||
+				    ldns_dname_is_subdomain(want, z));
+				char *s = ldns_rdf2str(cur);
+
+				/* only the server's own zone, and one that holds the name, is where the update goes */
+				if (!ldns_pkt_aa(rp))
+					snprintf(detail, dlen, "the server's answer to '%s SOA' is not authoritative (no AA "
+					    "bit): it is not a primary for that zone", s ? s : name);
+				else if (!holds)
+					snprintf(detail, dlen, "the server answered '%s SOA' with the SOA of '%s', which "
+					    "does not hold '%s'", s ? s : name, *zone, name);
+				else
+					res = DNSUPDATE_NOERROR;
+				free(s);
+				if (z != NULL)
+					ldns_rdf_deep_free(z);
+				if (want != NULL)
+					ldns_rdf_deep_free(want);
+				if (res != DNSUPDATE_NOERROR) {
+					free(*zone);
+					*zone = NULL;
+					ldns_pkt_free(rp);
+					break;
+				}
 			} else if (has_type(ldns_pkt_authority(rp), LDNS_RR_TYPE_NS)) {
 				char *s = ldns_rdf2str(cur);
 				snprintf(detail, dlen, "'%s' is delegated to other servers", s ? s : name);

@@ -94,7 +94,9 @@ enum dnsupdate_result dnsupdate_exchange(const struct sockaddr *sa, socklen_t sa
  * The zone on the server SA that holds NAME (absolute): the owner of the SOA
  * record in the answer to "NAME SOA" (answer or authority section), asking
  * again for the parent name while the server refuses or gives no SOA. A
- * referral (the name is delegated away) ends the search. Returns
+ * referral (the name is delegated away) ends the search, and so does an
+ * SOA in an answer without the AA bit, or one whose owner is neither NAME
+ * nor one of its ancestors (DNSUPDATE_NOZONE with the reason). Returns
  * DNSUPDATE_NOERROR with *ZONE (absolute, owned by the caller),
  * DNSUPDATE_NOZONE, or the exchange's failure; DETAIL says more. STOP_FD as
  * for dnsupdate_exchange.

@@ -4,9 +4,14 @@
 
 #include <ldns/ldns.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "dnsupdate.h"
 
@@ -218,4 +223,92 @@ Test(dnsupdate, truncated_and_names)
 	cr_expect_str_eq(dnsupdate_result_name(DNSUPDATE_TIMEOUT), "timeout");
 	cr_expect(dnsupdate_result_server_wide(DNSUPDATE_TIMEOUT));
 	cr_expect(!dnsupdate_result_server_wide(DNSUPDATE_REFUSED));
+}
+
+/* A UDP server on loopback answering each SOA query with the SOA of OWNER, with or without the AA bit. */
+struct soa_server {
+	int fd;
+	const char *owner;
+	bool aa;
+	int answers;
+};
+
+static void *
+soa_serve(void *arg)
+{
+	struct soa_server *srv = arg;
+
+	for (int i = 0; i < srv->answers; i++) {
+		uint8_t buf[512], *wire;
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t got = recvfrom(srv->fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
+		ldns_pkt *p = NULL;
+		ldns_rr *soa = NULL;
+		char text[256];
+		size_t len;
+
+		if (got <= 0 || ldns_wire2pkt(&p, buf, (size_t)got) != LDNS_STATUS_OK)
+			return NULL;
+		ldns_pkt_set_qr(p, true);
+		ldns_pkt_set_aa(p, srv->aa);
+		snprintf(text, sizeof(text), "%s 60 IN SOA ns.%s hostmaster.%s 1 3600 600 86400 60", srv->owner,
+		    srv->owner, srv->owner);
+		ldns_rr_new_frm_str(&soa, text, 0, NULL, NULL);
+		ldns_pkt_push_rr(p, LDNS_SECTION_AUTHORITY, soa);
+		ldns_pkt2wire(&wire, p, &len);
+		sendto(srv->fd, wire, len, 0, (struct sockaddr *)&peer, plen);
+		free(wire);
+		ldns_pkt_free(p);
+	}
+	return NULL;
+}
+
+static enum dnsupdate_result
+find_zone_from(const char *owner, bool aa, const char *name, char **zone, char *detail, size_t dlen)
+{
+	struct soa_server srv = { socket(AF_INET, SOCK_DGRAM, 0), owner, aa, 1 };
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t slen = sizeof(sin);
+	pthread_t t;
+	enum dnsupdate_result r;
+
+	cr_assert_eq(bind(srv.fd, (struct sockaddr *)&sin, slen), 0);
+	cr_assert_eq(getsockname(srv.fd, (struct sockaddr *)&sin, &slen), 0);
+	cr_assert_eq(pthread_create(&t, NULL, soa_serve, &srv), 0);
+	r = dnsupdate_find_zone((struct sockaddr *)&sin, slen, name, 2000, -1, zone, detail, dlen);
+	pthread_join(t, NULL);
+	close(srv.fd);
+	return r;
+}
+
+Test(dnsupdate, zone_discovery_wants_an_authoritative_soa_that_holds_the_name)
+{
+	char detail[512], *zone = NULL;
+
+	/* the server's own zone, an ancestor of the name */
+	cr_expect_eq(find_zone_from("example.com.", true, "shop.example.com.", &zone, detail, sizeof(detail)),
+	    DNSUPDATE_NOERROR, "%s", detail);
+	cr_expect_str_eq(zone, "example.com.");
+	free(zone);
+	cr_expect_eq(find_zone_from("shop.example.com.", true, "shop.example.com.", &zone, detail, sizeof(detail)),
+	    DNSUPDATE_NOERROR, "%s", detail);
+	free(zone);
+	/* no AA bit: a resolver or a secondary's cached copy, not the primary */
+	cr_expect_eq(find_zone_from("example.com.", false, "shop.example.com.", &zone, detail, sizeof(detail)),
+	    DNSUPDATE_NOZONE);
+	cr_expect_null(zone);
+	cr_expect_str_eq(detail, "the server's answer to 'shop.example.com. SOA' is not authoritative (no AA bit): "
+	    "it is not a primary for that zone");
+	/* an SOA that does not hold the name: a child, a sibling, or another zone */
+	cr_expect_eq(find_zone_from("other.example.", true, "shop.example.com.", &zone, detail, sizeof(detail)),
+	    DNSUPDATE_NOZONE);
+	cr_expect_null(zone);
+	cr_expect_str_eq(detail, "the server answered 'shop.example.com. SOA' with the SOA of 'other.example.', "
+	    "which does not hold 'shop.example.com.'");
+	cr_expect_eq(find_zone_from("a.shop.example.com.", true, "shop.example.com.", &zone, detail, sizeof(detail)),
+	    DNSUPDATE_NOZONE);
+	cr_expect_eq(find_zone_from("xample.com.", true, "shop.example.com.", &zone, detail, sizeof(detail)),
+	    DNSUPDATE_NOZONE);
+	cr_expect_null(zone);
 }
