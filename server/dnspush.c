@@ -113,6 +113,15 @@ dnspush_zone(const struct dnspush_item *it, const struct updstate_entry *e)
 	return NULL;
 }
 
+bool
+dnspush_clamp(struct updstate_entry *e, int64_t now, unsigned long retry_max)
+{
+	if (e == NULL || e->next <= now + (int64_t)retry_max)
+		return false;
+	e->next = now + (int64_t)retry_max;
+	return true;
+}
+
 enum dnspush_action
 dnspush_decide(const struct dnspush_item *it, const struct updstate_entry *e, int64_t now)
 {
@@ -306,7 +315,11 @@ run_pass(const struct job *j, struct updstate *st)
 		const struct dnspush_item *it = &j->items[i];
 		struct updstate_entry *e = updstate_find(st, it->name);
 		int64_t now = (int64_t)time(NULL);
-		enum dnspush_action a = dnspush_decide(it, e, now);
+		enum dnspush_action a;
+
+		if (dnspush_clamp(e, now, j->retry_max))
+			dirty = true;
+		a = dnspush_decide(it, e, now);
 		enum dnsupdate_result res;
 		char detail[512] = "", *zone = NULL;
 
@@ -372,6 +385,10 @@ sender(void *arg)
 		while (!stopping && !drop && next_job == NULL && (job == NULL || due == 0 || (int64_t)time(NULL) < due)) {
 			if (job != NULL && due != 0) {
 				struct timespec ts;
+				int64_t now = (int64_t)time(NULL);
+				/* the clock stepped back: no wait is longer than retry_max */
+				if (due > now + (int64_t)job->retry_max)
+					due = now + (int64_t)job->retry_max;
 				abs_deadline(&ts, due - (int64_t)time(NULL));
 				pthread_cond_timedwait(&cv, &mu, &ts);
 			} else {

@@ -66,6 +66,13 @@ struct dnspush_target {
 enum dnsupdate_result dnspush_send(const struct dnspush_target *t, const struct dnspush_item *it,
     const struct updstate_entry *e, char **zone, char *detail, size_t dlen);
 
+/*
+ * A retry time E->next further than RETRY_MAX after NOW (the clock stepped
+ * backwards since it was set) brought back to NOW + RETRY_MAX. Returns
+ * whether E changed (E NULL: false).
+ */
+bool dnspush_clamp(struct updstate_entry *e, int64_t now, unsigned long retry_max);
+
 /* What one pass decides for an item, from its entry E (NULL: never tried) at NOW. */
 enum dnspush_action {
 	DNSPUSH_DONE,	/* the server already has these records */

@@ -252,3 +252,19 @@ Test(dnspush, a_removed_domain_without_a_recorded_zone_can_fall_back_on_the_zone
 	cr_expect_null(it[1].zone_guess);
 	dnspush_items_free(it, n);
 }
+
+Test(dnspush, a_retry_after_the_clock_stepped_back_waits_no_longer_than_retry_max)
+{
+	struct updstate_entry e = { .next = 0 };
+
+	cr_expect(!dnspush_clamp(NULL, 1000, 3600));
+	cr_expect(!dnspush_clamp(&e, 1000, 3600));
+	/* set at a clock a day ahead, then the clock stepped back */
+	e.next = 1000 + 86400;
+	cr_expect(dnspush_clamp(&e, 1000, 3600));
+	cr_expect_eq(e.next, 4600);
+	cr_expect(!dnspush_clamp(&e, 1000, 3600));
+	e.next = 1500;
+	cr_expect(!dnspush_clamp(&e, 1000, 3600));
+	cr_expect_eq(e.next, 1500);
+}
