@@ -109,6 +109,18 @@ rr_empty(const char *owner, ldns_rr_type type, ldns_rr_class class, char *err, s
 	return rr;
 }
 
+/* Whether SECRET decodes as base64, as ldns_pkt_tsig_sign needs. */
+static bool
+secret_decodes(const char *secret)
+{
+	ldns_rdf *r = NULL;
+
+	if (ldns_str2rdf_b64(&r, secret) != LDNS_STATUS_OK || r == NULL)
+		return false;
+	ldns_rdf_deep_free(r);
+	return true;
+}
+
 int
 dnsupdate_message(const char *zone, const struct dnsupdate_rr *rr, size_t n, unsigned long ttl,
     const struct tsigkey *key, uint16_t id, uint8_t **wire, size_t *len, char *err, size_t errlen)
@@ -171,6 +183,11 @@ dnsupdate_message(const char *zone, const struct dnsupdate_rr *rr, size_t n, uns
 	}
 	ldns_pkt_set_rd(p, false);
 	ldns_pkt_set_id(p, id);
+	/* ldns leaks what it allocated when a secret does not decode: refused before */
+	if (key != NULL && !secret_decodes(key->secret)) {
+		snprintf(err, errlen, "cannot sign the update with key '%s': its secret is not base64", key->name);
+		goto done;
+	}
 	if (key != NULL && (s = ldns_pkt_tsig_sign(p, key->name, key->secret, TSIG_FUDGE,
 	    tsigkey_alg_name(key->alg), NULL)) != LDNS_STATUS_OK) {
 		snprintf(err, errlen, "cannot sign the update with key '%s': %s", key->name, ldns_get_errorstr_by_id(s));
