@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests for dnspublish: the serve publish hook (zone rewrite, on_change, failures), the retiring-domain list and the DNS checks. */
+/* Unit tests for dnspublish: the serve publish hook (zone rewrite, on_change, failures), and the retiring-domain list. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -12,77 +12,21 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "checkdns.h"
 #include "dnspublish.h"
 #include "ids.h"
 #include "metrics.h"
 #include "util.h"
 
-static char dir[64];
-static int ttl = 300;
-static const char *basedir;	/* the config's folder when not DIR */
-static const char *dns_extra = "";	/* more dns: keys, each line indented by two */
+#include "dnsfixture.h"
 
+/* Asserts that ZONE publishes DOMAIN's _mta-sts TXT record with ID (at the fixture's ttl of 300). */
 static void
-setup(void)
+expect_txt(const char *zone, const char *domain, const char *id)
 {
-	strcpy(dir, "/tmp/test_dnscmd.XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	setenv("SOURCE_DATE_EPOCH", "1767225600", 1);
-}
+	char *rec = xasprintf("\n_mta-sts.%s. 300 IN TXT \"v=STSv1; id=%s;\"\n", domain, id);
 
-static void
-teardown(void)
-{
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_assert_eq(system(cmd), 0);
-	unsetenv("SOURCE_DATE_EPOCH");
-	dns_extra = "";
-}
-
-/* A config in DIR with the given domains block and on_change command. */
-static struct config *
-load(const char *on_change, const char *domains)
-{
-	struct diag_list dl;
-	struct config *cfg;
-	char *yaml = xasprintf(
-	    "dns:\n"
-	    "  state: st/state\n"
-	    "  zone: zone/mta-sts.zone\n"
-	    "  ttl: %d\n"
-	    "  on_change: \"%s\"\n%s"
-	    "domains:\n%s", ttl, on_change, dns_extra, domains);
-	char *path = xasprintf("%s/mtastsd.yaml", dir);
-
-	diag_init(&dl, path);
-	cfg = config_load_mem(path, basedir ? basedir : dir, yaml, strlen(yaml), &dl);
-	if (cfg == NULL)
-		diag_print(&dl, stderr);
-	cr_assert_not_null(cfg);
-	diag_free(&dl);
-	free(yaml);
-	free(path);
-	return cfg;
-}
-
-static const char two[] =
-    "  - name: example.com\n    mode: enforce\n    mx: [mx1.example.com]\n"
-    "    tlsrpt: [\"mailto:tls@example.com\"]\n"
-    "  - name: example.org\n    mx: [mail.example.org]\n";
-static const char one[] =
-    "  - name: example.com\n    mode: enforce\n    mx: [mx1.example.com]\n"
-    "    tlsrpt: [\"mailto:tls@example.com\"]\n";
-
-static char *
-slurp(const char *name)
-{
-	char *path = xasprintf("%s/%s", dir, name), *data = NULL;
-	if (read_file(path, &data, NULL) < 0)
-		data = NULL;
-	free(path);
-	return data;
+	cr_assert(strstr(zone, rec) != NULL, "no%s in %s", rec, zone);
+	free(rec);
 }
 
 static char *
@@ -100,9 +44,9 @@ Test(dnspublish, publish_writes_the_zone_then_runs_on_change, .init = setup, .fi
 	dnspublish(cfg);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone, "zone file not written (folder created?)");
-	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL);
+	expect_txt(zone, "example.com", "20260101000000");
 	cr_assert(strstr(zone, "\n_smtp._tls.example.com. 300 IN TXT \"v=TLSRPTv1; rua=mailto:tls@example.com\"\n") != NULL);
-	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL);
+	expect_txt(zone, "example.org", "20260101000000");
 	runs = slurp("runs");
 	cr_assert_not_null(runs, "on_change did not run");
 	want = xasprintf("zone=%s/zone/mta-sts.zone changed=example.com example.org\n", dir);
@@ -133,7 +77,7 @@ Test(dnspublish, publish_holds_the_ids_of_domains_nothing_serves, .init = setup,
 
 	dnspublish_held(cfg, org, 1);
 	zone = slurp("zone/mta-sts.zone");
-	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL, "%s", zone);
+	expect_txt(zone, "example.com", "20260101000000");
 	cr_assert_null(strstr(zone, "_mta-sts.example.org."), "no record for a new domain nothing serves: %s", zone);
 	free(zone);
 	runs = slurp("runs");
@@ -154,8 +98,8 @@ Test(dnspublish, publish_holds_the_ids_of_domains_nothing_serves, .init = setup,
 	setenv("SOURCE_DATE_EPOCH", "1767232800", 1);
 	dnspublish_held(cfg2, NULL, 0);
 	zone = slurp("zone/mta-sts.zone");
-	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101020000;\"\n") != NULL, "%s", zone);
-	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101020000;\"\n") != NULL, "%s", zone);
+	expect_txt(zone, "example.com", "20260101020000");
+	expect_txt(zone, "example.org", "20260101020000");
 	free(zone);
 	free(cmd);
 	config_free(cfg);
@@ -195,9 +139,9 @@ Test(dnspublish, publish_after_a_change_names_only_the_changed_domains, .init = 
 	dnspublish(cfg2);
 	zone = slurp("zone/mta-sts.zone");
 	/* example.org retires: still published, with a new id, and explained */
-	cr_assert(strstr(zone, "\n_mta-sts.example.org. 300 IN TXT \"v=STSv1; id=20260101010000;\"\n") != NULL, "%s", zone);
+	expect_txt(zone, "example.org", "20260101010000");
 	cr_assert(strstr(zone, "; example.org: retiring") != NULL);
-	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL);
+	expect_txt(zone, "example.com", "20260101000000");
 	runs = slurp("runs");
 	cr_assert(strstr(runs, "changed=example.org\n") != NULL, "%s", runs);
 	free(runs);
@@ -304,83 +248,6 @@ Test(dnspublish, unwritable_zone_is_counted_and_on_change_not_run, .init = setup
 	free(blocker);
 	free(cmd);
 	config_free(cfg);
-}
-
-/* The messages checkdns_run adds, joined by newlines. */
-static char *
-check_messages(const struct config *cfg, size_t *errors, size_t *warnings)
-{
-	struct diag_list dl;
-	struct buf b = {0};
-
-	diag_init(&dl, "cfg");
-	checkdns_run(cfg, &dl);
-	for (size_t i = 0; i < dl.n; i++)
-		buf_printf(&b, "%s\n", dl.items[i].msg);
-	*errors = dl.errors;
-	*warnings = dl.warnings;
-	diag_free(&dl);
-	if (b.data == NULL)
-		buf_puts(&b, "");
-	return b.data;
-}
-
-static void
-write_state(const char *text)
-{
-	char *sp = xasprintf("%s/st", dir), *f = xasprintf("%s/st/state", dir);
-	FILE *fp;
-
-	mkdir(sp, 0755);
-	fp = fopen(f, "w");
-	fputs(text, fp);
-	fclose(fp);
-	free(sp);
-	free(f);
-}
-
-Test(dnspublish, check_reports_state_problems_and_retiring_domains, .init = setup, .fini = teardown)
-{
-	struct config *cfg = load("", two), *cfg2;
-	size_t e, w;
-	char *m;
-
-	/* no state yet: nothing to say */
-	m = check_messages(cfg, &e, &w);
-	cr_assert_eq(e + w, 0, "%s", m);
-	free(m);
-
-	/* a damaged state is an error (its positions go to stderr) */
-	write_state("mtastsd-state 2\ngarbage\n");
-	m = check_messages(cfg, &e, &w);
-	cr_assert_eq(e, 1);
-	cr_assert(strstr(m, "is damaged or unreadable") != NULL, "%s", m);
-	free(m);
-
-	/* a version 1 state: a warning that it will be upgraded */
-	write_state("mtastsd-state 1\nexample.com 20260101000000 " "0000000000000000000000000000000000000000000000000000000000000000\n");
-	m = check_messages(cfg, &e, &w);
-	cr_assert_eq(e, 0, "%s", m);
-	cr_assert_eq(w, 1);
-	cr_assert(strstr(m, "is version 1; the next `dns` or `serve` upgrades it to 3") != NULL, "%s", m);
-	free(m);
-
-	/* a domain removed from the config: a warning with the date its records may go */
-	char *f = xasprintf("%s/st/state", dir);
-	unlink(f);
-	free(f);
-	dnspublish(cfg);
-	cfg2 = load("", one);
-	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
-	m = check_messages(cfg2, &e, &w);
-	cr_assert_eq(e, 0, "%s", m);
-	cr_assert_eq(w, 1, "%s", m);
-	cr_assert(strstr(m, "domain 'example.org' is retiring: removed from the configuration, served as mode none"
-	    " since 2026-01-01T01:00:00Z (keep a certificate for mta-sts.example.org until then);"
-	    " its DNS records may be deleted from 2026-01-08T01:00:00Z") != NULL, "%s", m);
-	free(m);
-	config_free(cfg);
-	config_free(cfg2);
 }
 
 Test(dnspublish, changed_domains_come_from_the_records, .init = setup, .fini = teardown)
@@ -731,29 +598,6 @@ Test(dnspublish, a_list_in_a_log_line_is_cut_at_a_name_with_a_count)
 	buf_free(&b);
 }
 
-Test(dnspublish, check_says_why_the_host_target_domain_gets_no_cname, .init = setup, .fini = teardown)
-{
-	struct config *cfg;
-	size_t e, w;
-	char *m, *zone;
-
-	dns_extra = "  host_target: mta-sts.example.org\n";
-	cfg = load("", two);
-	m = check_messages(cfg, &e, &w);
-	cr_assert_eq(e, 0, "%s", m);
-	cr_assert_eq(w, 1, "%s", m);
-	cr_assert(strstr(m, "domain 'example.org': its policy host is dns.host_target 'mta-sts.example.org' itself,"
-	    " so no CNAME is written for it (it would point at itself); give mta-sts.example.org A/AAAA records") != NULL,
-	    "%s", m);
-	free(m);
-	dnspublish(cfg);
-	zone = slurp("zone/mta-sts.zone");
-	cr_assert(strstr(zone, "\nmta-sts.example.com. 300 IN CNAME mta-sts.example.org.\n") != NULL, "%s", zone);
-	cr_assert(strstr(zone, "\nmta-sts.example.org. 300 IN CNAME") == NULL, "%s", zone);
-	free(zone);
-	config_free(cfg);
-}
-
 Test(dnspublish, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *f = xasprintf("%s/st/state", dir), *zone, *zone2, *runs;
@@ -797,28 +641,4 @@ Test(dnspublish, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = 
 	free(cmd);
 	config_free(cfg);
 	config_free(cfg2);
-}
-
-Test(dnspublish, check_warns_of_a_delegate_zone_without_host_target, .init = setup, .fini = teardown)
-{
-	struct config *cfg;
-	size_t e, w;
-	char *m;
-
-	dns_extra = "  delegate_zone: sts.provider.example\n";
-	cfg = load("", two);
-	m = check_messages(cfg, &e, &w);
-	cr_assert_eq(e, 0, "%s", m);
-	cr_assert_eq(w, 1, "%s", m);
-	cr_assert(strstr(m, "dns.delegate_zone 'sts.provider.example' without dns.host_target: `dns --side customer`"
-	    " cannot say where each customer's mta-sts.<domain> must point; set dns.host_target to the host that"
-	    " serves the policies") != NULL, "%s", m);
-	free(m);
-	config_free(cfg);
-	dns_extra = "  delegate_zone: sts.provider.example\n  host_target: mta-sts.provider.example\n";
-	cfg = load("", two);
-	m = check_messages(cfg, &e, &w);
-	cr_assert_eq(e + w, 0, "%s", m);
-	free(m);
-	config_free(cfg);
 }
