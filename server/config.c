@@ -1006,6 +1006,7 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		d.mx = strlist_ref(cfg->defaults.mx);
 	if (!da.set.tlsrpt)
 		d.tlsrpt = strlist_ref(cfg->defaults.tlsrpt);
+	d.file = cfg->path;
 	d.line = LINE(pos);
 	d.col = COL(pos);
 	if (d.name && d.zone) {

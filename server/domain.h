@@ -19,6 +19,8 @@ struct config_domain {
 	struct strlist *mx;		/* normalised patterns, config order, duplicates dropped; NULL: none */
 	struct strlist *tlsrpt;		/* rua URIs, config order, duplicates dropped; NULL: none */
 	char *zone;			/* dns.update: the zone holding its records, NULL: found by SOA query */
+	const char *file;		/* the file defining it (borrowed from its owner: the config's or the
+					 * tenant file's path); NULL when not from a file */
 	int line, col;			/* position of the domain's name (0 when not from a file) */
 };
 
