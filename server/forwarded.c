@@ -90,7 +90,10 @@ forwarded_for(struct span el)
 		struct span pair;
 
 		while (p + n < end && (quoted || p[n] != ';')) {
-			if (p[n] == '"')
+			/* a quoted-pair (RFC 9110 section 5.6.4) is one character, an escaped quote included */
+			if (quoted && p[n] == '\\' && p + n + 1 < end)
+				n++;
+			else if (p[n] == '"')
 				quoted = !quoted;
 			n++;
 		}
@@ -127,11 +130,19 @@ walk(const char *const *lines, size_t n_lines, bool is_forwarded, const struct c
 			struct span el;
 
 			while (p[n] != '\0' && (quoted || p[n] != ',')) {
-				if (p[n] == '"')
+				if (quoted && p[n] == '\\' && p[n + 1] != '\0')
+					n++;
+				else if (p[n] == '"')
 					quoted = !quoted;
 				n++;
 			}
 			el = trim(p, n);
+			/*
+			 * A quote left open swallowed what a proxy appended after it on
+			 * the same line: the element is garbage, and the walk ends there.
+			 */
+			if (quoted && el.n > 0)
+				el.p = NULL;
 			/* empty list elements are allowed and do not count (RFC 9110 section 5.6.1) */
 			if (el.n > 0) {
 				hops[(first + n_hops) % FORWARDED_MAX_HOPS] = el;
@@ -147,7 +158,7 @@ walk(const char *const *lines, size_t n_lines, bool is_forwarded, const struct c
 		struct span el = hops[(first + i - 1) % FORWARDED_MAX_HOPS];
 		struct sockaddr_storage ss;
 
-		if (is_forwarded)
+		if (is_forwarded && el.p != NULL)
 			el = forwarded_for(el);
 		if (el.p == NULL || !parse_addr(el, &ss))
 			break;
@@ -169,6 +180,18 @@ same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 		    4) == 0;
 	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
 	    16) == 0;
+}
+
+void
+forwarded_keep(const char **lines, size_t *n, size_t max, const char *value)
+{
+	if (max == 0)
+		return;
+	if (*n == max) {
+		memmove(lines, lines + 1, (max - 1) * sizeof(*lines));
+		(*n)--;
+	}
+	lines[(*n)++] = value;
 }
 
 bool

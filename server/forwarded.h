@@ -31,6 +31,13 @@
  * returns true; false when no address can be believed (the caller then logs
  * the peer). Pure: no I/O, no allocation.
  */
+/*
+ * Keep VALUE (a header line, borrowed) as the last of LINES[0..*N), at most
+ * MAX of them: past MAX the leftmost goes. The lines a client sends come
+ * first, those its proxies add last, so the rightmost are the ones to keep.
+ */
+void forwarded_keep(const char **lines, size_t *n, size_t max, const char *value);
+
 bool forwarded_client(const char *const *xff, size_t n_xff, const char *const *fwd, size_t n_fwd,
     const struct cidr *trusted, size_t n_trusted, char *out, size_t outlen);
 

@@ -161,11 +161,11 @@ collect_forwarded(void *cls, enum MHD_ValueKind kind, const char *key, const cha
 	struct fwd_lines *fl = cls;
 	(void)kind;
 
-	/* more lines than kept: the walk then ends at a trusted address, never beyond */
-	if (strcasecmp(key, "X-Forwarded-For") == 0 && fl->n_xff < 16)
-		fl->xff[fl->n_xff++] = value;
-	else if (strcasecmp(key, "Forwarded") == 0 && fl->n_fwd < 16)
-		fl->fwd[fl->n_fwd++] = value;
+	/* more lines than kept: the rightmost stay, the ones the proxies appended (a client's come first) */
+	if (strcasecmp(key, "X-Forwarded-For") == 0)
+		forwarded_keep(fl->xff, &fl->n_xff, 16, value);
+	else if (strcasecmp(key, "Forwarded") == 0)
+		forwarded_keep(fl->fwd, &fl->n_fwd, 16, value);
 	return MHD_YES;
 }
 

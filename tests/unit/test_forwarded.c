@@ -162,3 +162,46 @@ Test(forwarded, only_the_rightmost_hops_are_read)
 		p += sprintf(p, ", 127.0.0.%d", i % 250 + 1);
 	cr_assert_str_eq(xff(lines, 1), "127.0.0.5");
 }
+
+Test(forwarded, an_unclosed_quote_does_not_hide_what_a_proxy_appended)
+{
+	/* the client opens a quote; its balancer appends ", for=198.51.100.6" to the same line */
+	const char *l1[] = { "for=192.0.2.66;x=\"a, for=198.51.100.6" };
+	const char *l2[] = { "192.0.2.66, \"a, 198.51.100.6" };
+
+	cr_expect_str_neq(fwd(l1, 1), "192.0.2.66", "the address the client chose is never believed");
+	cr_expect_str_eq(fwd(l1, 1), "", "the swallowed element is garbage: nothing beyond it is believed");
+	cr_expect_str_eq(xff(l2, 1), "");
+}
+
+Test(forwarded, an_escaped_quote_stays_inside_its_value)
+{
+	const char *l[] = { "for=198.51.100.7;ext=\"a\\\"b,c\"" };
+	const char *two[] = { "for=192.0.2.9", "for=198.51.100.7;ext=\"x\\\"\";proto=http" };
+
+	cr_expect_str_eq(fwd(l, 1), "198.51.100.7", "one element: the comma is inside the quoted value");
+	cr_expect_str_eq(fwd(two, 2), "198.51.100.7");
+}
+
+Test(forwarded, the_rightmost_lines_are_kept)
+{
+	const char *lines[4];
+	size_t n = 0;
+	const char *in[] = { "c1", "c2", "c3", "c4", "c5", "proxy" };
+
+	for (size_t i = 0; i < 6; i++)
+		forwarded_keep(lines, &n, 4, in[i]);
+	cr_assert_eq(n, 4);
+	cr_expect_str_eq(lines[0], "c3");
+	cr_expect_str_eq(lines[3], "proxy", "the line the proxy appended last is never pushed out");
+	/* twenty client lines, then the trusted proxy's: the proxy's view wins, not the client's */
+	{
+		const char *kept[16];
+		size_t k = 0;
+
+		for (int i = 0; i < 20; i++)
+			forwarded_keep(kept, &k, 16, "192.0.2.66");
+		forwarded_keep(kept, &k, 16, "198.51.100.6");
+		cr_expect_str_eq(xff(kept, k), "198.51.100.6");
+	}
+}
