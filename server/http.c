@@ -7,6 +7,7 @@
 #include "forwarded.h"
 #include "log.h"
 #include "metrics.h"
+#include "metricspage.h"
 #include "pool.h"
 #include "proxyaccept.h"
 #include "route.h"
@@ -413,71 +414,6 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	return rc;
 }
 
-/* A label value in the Prometheus text format: backslash, quote and newline escaped. */
-static char *
-label(const char *s)
-{
-	struct buf b = { 0 };
-
-	buf_puts(&b, "");
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			buf_append(&b, "\\", 1);
-		if (*s == '\n')
-			buf_puts(&b, "\\n");
-		else
-			buf_append(&b, s, 1);
-	}
-	return b.data;
-}
-
-static void
-render_metrics(const struct snapshot *snap, struct buf *b)
-{
-	time_t now = time(NULL);
-	char *v1 = label(MTASTSD_VERSION), *v2 = label(certstore_tls_version()), *v3 = label(http_lib_version());
-
-	metrics_render(b);
-	buf_printf(b, "# HELP mtastsd_build_info Version of mtastsd and of its TLS and HTTP libraries.\n"
-	    "# TYPE mtastsd_build_info gauge\n"
-	    "mtastsd_build_info{version=\"%s\",gnutls=\"%s\",libmicrohttpd=\"%s\"} 1\n", v1, v2, v3);
-	free(v1);
-	free(v2);
-	free(v3);
-	buf_printf(b, "# HELP mtastsd_proxy_rejected_total Connections closed on PROXY protocol listeners, by reason.\n"
-	    "# TYPE mtastsd_proxy_rejected_total counter\n"
-	    "mtastsd_proxy_rejected_total{reason=\"source\"} %llu\n"
-	    "mtastsd_proxy_rejected_total{reason=\"invalid\"} %llu\n"
-	    "mtastsd_proxy_rejected_total{reason=\"timeout\"} %llu\n"
-	    "mtastsd_proxy_rejected_total{reason=\"overload\"} %llu\n",
-	    proxyaccept_rejected(PROXYACCEPT_SOURCE), proxyaccept_rejected(PROXYACCEPT_INVALID),
-	    proxyaccept_rejected(PROXYACCEPT_TIMEOUT), proxyaccept_rejected(PROXYACCEPT_OVERLOAD));
-	buf_printf(b, "# HELP mtastsd_connections_refused_total Connections refused by a limit, by limit.\n"
-	    "# TYPE mtastsd_connections_refused_total counter\n"
-	    "mtastsd_connections_refused_total{reason=\"per_ip\"} %llu\n"
-	    "mtastsd_connections_refused_total{reason=\"max_connections\"} %llu\n",
-	    conntrack_events(CONNTRACK_REFUSED_PER_ADDR), conntrack_events(CONNTRACK_REFUSED_FULL));
-	buf_printf(b, "# HELP mtastsd_connections_closed_total Connections closed before a complete request, by reason.\n"
-	    "# TYPE mtastsd_connections_closed_total counter\n"
-	    "mtastsd_connections_closed_total{reason=\"timeout\"} %llu\n"
-	    "mtastsd_connections_closed_total{reason=\"evicted\"} %llu\n",
-	    conntrack_events(CONNTRACK_TIMEOUT), conntrack_events(CONNTRACK_EVICTED));
-	buf_printf(b, "# HELP mtastsd_certificate_expiry_seconds Seconds until each loaded certificate expires"
-	    " (negative: expired).\n# TYPE mtastsd_certificate_expiry_seconds gauge\n");
-	if (snap == NULL)
-		return;
-	for (size_t i = 0; i < certstore_count(snap->certs); i++) {
-		char *file = label(certstore_cert_path(snap->certs, i));
-		char *name = label(certstore_cert_n_names(snap->certs, i) ? certstore_cert_name(snap->certs, i, 0) : "");
-
-		buf_printf(b, "mtastsd_certificate_expiry_seconds{file=\"%s\",name=\"%s\",key=\"%s\"} %lld\n", file,
-		    name, certstore_cert_key(snap->certs, i) == CERTSTORE_KEY_RSA ? "rsa" : "ec",
-		    (long long)certstore_cert_not_after(snap->certs, i) - (long long)now);
-		free(file);
-		free(name);
-	}
-}
-
 static enum MHD_Result
 admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -526,8 +462,8 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 			buf_printf(&body, "not serving: no valid configuration loaded\n");
 		}
 	} else {
-		render_metrics(snap, &body);
-		type = "text/plain; version=0.0.4; charset=utf-8";
+		metricspage_render(snap, http_lib_version(), &body);
+		type = METRICSPAGE_CONTENT_TYPE;
 	}
 	snapshot_unref(snap);
 	r = MHD_create_response_from_buffer(body.len, body.data, MHD_RESPMEM_MUST_FREE);

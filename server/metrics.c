@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* metrics: process-wide atomic counters rendered in the Prometheus text format; no dependencies. */
+/* metrics: the process-wide counters and gauges, atomic, read back in one call (metricspage renders them). */
 #include "metrics.h"
-#include "dnsupdate.h"
-#include "util.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +11,7 @@
 /* the statuses mtastsd can answer with; anything else is counted as "other" */
 static const unsigned statuses[] = { 200, 400, 404, 405, 408, 413, 414, 421, 431, 500, 503, 505 };
 #define N_STATUS (sizeof(statuses) / sizeof(statuses[0]))
+_Static_assert(N_STATUS == METRICS_N_STATUS, "METRICS_N_STATUS counts the statuses");
 
 static atomic_ullong req_count[N_STATUS + 1];
 static atomic_ullong tls_fail[METRICS_TLS_N];
@@ -83,7 +81,7 @@ metrics_dns_publish_failure(void)
 }
 
 void
-metrics_dns_update(unsigned result)
+metrics_dns_update(enum dnsupdate_result result)
 {
 	if (result < DNSUPDATE_RESULT_N)
 		atomic_fetch_add_explicit(&dns_updates[result], 1, memory_order_relaxed);
@@ -96,7 +94,7 @@ metrics_set_dns_update_failing(size_t n)
 }
 
 unsigned long long
-metrics_dns_updates(unsigned result)
+metrics_dns_updates(enum dnsupdate_result result)
 {
 	return result < DNSUPDATE_RESULT_N ? atomic_load(&dns_updates[result]) : 0;
 }
@@ -138,67 +136,6 @@ metrics_reloads(int ok)
 	return atomic_load(ok ? &reloads_ok : &reloads_failed);
 }
 
-void
-metrics_render(struct buf *b)
-{
-	buf_printf(b, "# HELP mtastsd_http_requests_total HTTP requests answered, by status code.\n"
-	    "# TYPE mtastsd_http_requests_total counter\n");
-	for (size_t i = 0; i < N_STATUS; i++)
-		buf_printf(b, "mtastsd_http_requests_total{code=\"%u\"} %llu\n", statuses[i],
-		    atomic_load(&req_count[i]));
-	buf_printf(b, "mtastsd_http_requests_total{code=\"other\"} %llu\n",
-	    atomic_load(&req_count[N_STATUS]));
-	buf_printf(b, "# HELP mtastsd_tls_handshake_failures_total TLS handshakes that failed, by reason.\n"
-	    "# TYPE mtastsd_tls_handshake_failures_total counter\n"
-	    "mtastsd_tls_handshake_failures_total{reason=\"unknown_sni\"} %llu\n"
-	    "mtastsd_tls_handshake_failures_total{reason=\"protocol\"} %llu\n"
-	    "mtastsd_tls_handshake_failures_total{reason=\"garbage\"} %llu\n"
-	    "mtastsd_tls_handshake_failures_total{reason=\"truncated\"} %llu\n"
-	    "mtastsd_tls_handshake_failures_total{reason=\"timeout\"} %llu\n",
-	    atomic_load(&tls_fail[METRICS_TLS_UNKNOWN_SNI]), atomic_load(&tls_fail[METRICS_TLS_PROTOCOL]),
-	    atomic_load(&tls_fail[METRICS_TLS_GARBAGE]), atomic_load(&tls_fail[METRICS_TLS_TRUNCATED]),
-	    atomic_load(&tls_fail[METRICS_TLS_TIMEOUT]));
-	buf_printf(b, "# HELP mtastsd_reloads_total Configuration reloads, by result.\n"
-	    "# TYPE mtastsd_reloads_total counter\n"
-	    "mtastsd_reloads_total{result=\"ok\"} %llu\n"
-	    "mtastsd_reloads_total{result=\"failed\"} %llu\n",
-	    atomic_load(&reloads_ok), atomic_load(&reloads_failed));
-	buf_printf(b, "# HELP mtastsd_dns_publish_failures_total DNS publications (state, zone, on_change) that failed.\n"
-	    "# TYPE mtastsd_dns_publish_failures_total counter\n"
-	    "mtastsd_dns_publish_failures_total %llu\n", atomic_load(&dns_publish_failed));
-	buf_printf(b, "# HELP mtastsd_dns_publish_retries_total Retries of a failed DNS publication, on a backoff.\n"
-	    "# TYPE mtastsd_dns_publish_retries_total counter\n"
-	    "mtastsd_dns_publish_retries_total %llu\n"
-	    "# HELP mtastsd_dns_publish_retry_pending 1 while a failed DNS publication waits for its next retry.\n"
-	    "# TYPE mtastsd_dns_publish_retry_pending gauge\n"
-	    "mtastsd_dns_publish_retry_pending %d\n", atomic_load(&dns_publish_retries), atomic_load(&dns_retry_pending));
-	buf_printf(b, "# HELP mtastsd_domains_unserved Domains (configured or retiring) no listener can serve (no certificate"
-	    " valid now covers them, no plain HTTP); no new id is published for them.\n"
-	    "# TYPE mtastsd_domains_unserved gauge\nmtastsd_domains_unserved %llu\n"
-	    "# HELP mtastsd_certificate_pairs_broken Certificate pairs (or their files) under tls.certs that"
-	    " could not be loaded; only their own names go unserved.\n"
-	    "# TYPE mtastsd_certificate_pairs_broken gauge\nmtastsd_certificate_pairs_broken %llu\n",
-	    atomic_load(&domains_unserved), atomic_load(&pairs_broken));
-	buf_printf(b, "# HELP mtastsd_dns_updates_total RFC 2136 updates sent (dns.update), one per domain, by result.\n"
-	    "# TYPE mtastsd_dns_updates_total counter\n");
-	for (unsigned i = 0; i < DNSUPDATE_RESULT_N; i++)
-		buf_printf(b, "mtastsd_dns_updates_total{result=\"%s\"} %llu\n", dnsupdate_result_name(i),
-		    atomic_load(&dns_updates[i]));
-	buf_printf(b, "# HELP mtastsd_dns_update_failing_domains Domains whose last RFC 2136 update failed, waiting to be tried again.\n"
-	    "# TYPE mtastsd_dns_update_failing_domains gauge\n"
-	    "mtastsd_dns_update_failing_domains %llu\n", atomic_load(&dns_update_failing));
-	buf_printf(b, "# HELP mtastsd_domains Domains whose policy is being served.\n"
-	    "# TYPE mtastsd_domains gauge\n"
-	    "mtastsd_domains %llu\n", atomic_load(&domains));
-	buf_printf(b, "# HELP mtastsd_config_loaded_timestamp_seconds When the serving configuration was loaded.\n"
-	    "# TYPE mtastsd_config_loaded_timestamp_seconds gauge\n"
-	    "mtastsd_config_loaded_timestamp_seconds %lld\n", atomic_load(&loaded_at));
-	buf_printf(b, "# HELP mtastsd_restart_pending 1 while the configuration changes listeners, limits or the user"
-	    " that only a restart applies (what: /healthz).\n"
-	    "# TYPE mtastsd_restart_pending gauge\n"
-	    "mtastsd_restart_pending %d\n", metrics_restart_pending(NULL, 0) ? 1 : 0);
-}
-
 /* written by the reload thread, read by the admin listener's: a string needs the lock */
 static pthread_mutex_t restart_lock = PTHREAD_MUTEX_INITIALIZER;
 static char restart_what[256];
@@ -222,4 +159,29 @@ metrics_restart_pending(char *out, size_t len)
 		snprintf(out, len, "%s", restart_what);
 	pthread_mutex_unlock(&restart_lock);
 	return pending;
+}
+
+void
+metrics_read(struct metrics_values *v)
+{
+	for (size_t i = 0; i < N_STATUS; i++) {
+		v->requests[i].code = statuses[i];
+		v->requests[i].n = atomic_load(&req_count[i]);
+	}
+	v->requests_other = atomic_load(&req_count[N_STATUS]);
+	for (size_t i = 0; i < METRICS_TLS_N; i++)
+		v->tls_failures[i] = atomic_load(&tls_fail[i]);
+	v->reloads_ok = atomic_load(&reloads_ok);
+	v->reloads_failed = atomic_load(&reloads_failed);
+	v->dns_publish_failures = atomic_load(&dns_publish_failed);
+	v->dns_publish_retries = atomic_load(&dns_publish_retries);
+	v->dns_retry_pending = atomic_load(&dns_retry_pending) != 0;
+	for (size_t i = 0; i < DNSUPDATE_RESULT_N; i++)
+		v->dns_updates[i] = atomic_load(&dns_updates[i]);
+	v->dns_update_failing = atomic_load(&dns_update_failing);
+	v->domains = atomic_load(&domains);
+	v->domains_unserved = atomic_load(&domains_unserved);
+	v->pairs_broken = atomic_load(&pairs_broken);
+	v->loaded_at = atomic_load(&loaded_at);
+	v->restart_pending = metrics_restart_pending(NULL, 0);
 }

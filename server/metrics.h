@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* metrics: process-wide atomic counters rendered in the Prometheus text format; no dependencies. */
+/* metrics: the process-wide counters and gauges, atomic, read back in one call (metricspage renders them). */
 #ifndef MTASTSD_METRICS_H
 #define MTASTSD_METRICS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "util.h"
+#include "dnsresult.h"
 
 enum metrics_tls_failure {
 	METRICS_TLS_UNKNOWN_SNI,	/* no SNI, or a name without a certificate */
@@ -32,11 +32,11 @@ void metrics_dns_publish_failure(void);
 /* Count one retry of a failed DNS publication; PENDING: whether a retry is now scheduled. */
 void metrics_dns_publish_retry(void);
 void metrics_set_dns_retry_pending(int pending);
-/* Count one RFC 2136 update (or its zone lookup) by RESULT (enum dnsupdate_result). */
-void metrics_dns_update(unsigned result);
+/* Count one RFC 2136 update (or its zone lookup) by RESULT; out of range counts nothing. */
+void metrics_dns_update(enum dnsupdate_result result);
 /* Domains whose last update failed, waiting for their next try. */
 void metrics_set_dns_update_failing(size_t n);
-unsigned long long metrics_dns_updates(unsigned result);
+unsigned long long metrics_dns_updates(enum dnsupdate_result result);
 /* Gauges set by the reload path when a snapshot is swapped in. */
 void metrics_set_domains(size_t n);
 /* Configured domains no listener can serve, and certificate pairs that could not be loaded. */
@@ -52,10 +52,28 @@ unsigned long long metrics_requests(unsigned status);
 unsigned long long metrics_tls_failures(enum metrics_tls_failure why);
 unsigned long long metrics_reloads(int ok);
 
-/*
- * Append every counter in the Prometheus text exposition format (with HELP
- * and TYPE lines) to B. Per-certificate and build-info lines are added by the caller.
- */
-void metrics_render(struct buf *b);
+/* The statuses counted one by one (200, 400, 404, ...); every other status shares one "other" count. */
+#define METRICS_N_STATUS 12
+
+/* Every counter and gauge at one moment (each read atomically, not all together). */
+struct metrics_values {
+	struct {
+		unsigned code;
+		unsigned long long n;
+	} requests[METRICS_N_STATUS];	/* ascending by code */
+	unsigned long long requests_other;
+	unsigned long long tls_failures[METRICS_TLS_N];
+	unsigned long long reloads_ok, reloads_failed;
+	unsigned long long dns_publish_failures, dns_publish_retries;
+	bool dns_retry_pending;
+	unsigned long long dns_updates[DNSUPDATE_RESULT_N];
+	unsigned long long dns_update_failing;
+	unsigned long long domains, domains_unserved, pairs_broken;
+	long long loaded_at;		/* unix time */
+	bool restart_pending;
+};
+
+/* Fills V with the current values; never fails. */
+void metrics_read(struct metrics_values *v);
 
 #endif

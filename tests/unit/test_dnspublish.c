@@ -15,6 +15,7 @@
 #include "dnspublish.h"
 #include "ids.h"
 #include "metrics.h"
+#include "metricspage.h"
 #include "util.h"
 
 #include "dnsfixture.h"
@@ -162,7 +163,7 @@ Test(dnspublish, failing_on_change_is_counted_not_fatal, .init = setup, .fini = 
 	/* the zone was still written before on_change ran */
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone);
-	metrics_render(&mb);
+	metricspage_render(NULL, "", &mb);
 	m = mb.data;
 	cr_assert(strstr(m, "mtastsd_dns_publish_failures_total ") != NULL);
 	cr_assert(strstr(m, "mtastsd_dns_publish_failures_total 0\n") == NULL);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "metricspage.h"
 #include "util.h"
 #include "reload.h"
 #include "signals.h"
@@ -124,7 +125,7 @@ metric_value(const char *name)
 	unsigned long long v = ~0ULL;
 	char *key = xasprintf("\n%s ", name);
 
-	metrics_render(&b);
+	metricspage_render(NULL, "", &b);
 	if ((p = strstr(b.data, key)) != NULL)
 		v = strtoull(p + strlen(key), NULL, 10);
 	buf_free(&b);
@@ -267,7 +268,7 @@ Test(metrics, counters_render_in_prometheus_format)
 	metrics_tls_failure(METRICS_TLS_UNKNOWN_SNI);
 	metrics_reload(0);
 	metrics_set_domains(7);
-	metrics_render(&mb);
+	metricspage_render(NULL, "", &mb);
 	buf = mb.data;
 	len = mb.len;
 	cr_assert_eq(strlen(buf), len);
