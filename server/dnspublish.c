@@ -7,7 +7,6 @@
 #include "dnsstate.h"
 #include "ids.h"
 #include "log.h"
-#include "metrics.h"
 #include "onchange.h"
 #include "util.h"
 #include "zone.h"
@@ -40,7 +39,6 @@ static void
 publish_failed(void)
 {
 	atomic_fetch_add(&publish_failures, 1);
-	metrics_dns_publish_failure();
 }
 
 unsigned long

@@ -16,7 +16,7 @@ _Static_assert(N_STATUS == METRICS_N_STATUS, "METRICS_N_STATUS counts the status
 static atomic_ullong req_count[N_STATUS + 1];
 static atomic_ullong tls_fail[METRICS_TLS_N];
 static atomic_ullong reloads_ok, reloads_failed;
-static atomic_ullong dns_publish_failed, dns_publish_retries;
+static atomic_ullong dns_publish_retries;
 static atomic_int dns_retry_pending;
 static atomic_ullong dns_updates[DNSUPDATE_RESULT_N], dns_update_failing;
 static atomic_ullong domains;
@@ -72,12 +72,6 @@ void
 metrics_reload(int ok)
 {
 	atomic_fetch_add_explicit(ok ? &reloads_ok : &reloads_failed, 1, memory_order_relaxed);
-}
-
-void
-metrics_dns_publish_failure(void)
-{
-	atomic_fetch_add_explicit(&dns_publish_failed, 1, memory_order_relaxed);
 }
 
 void
@@ -173,7 +167,6 @@ metrics_read(struct metrics_values *v)
 		v->tls_failures[i] = atomic_load(&tls_fail[i]);
 	v->reloads_ok = atomic_load(&reloads_ok);
 	v->reloads_failed = atomic_load(&reloads_failed);
-	v->dns_publish_failures = atomic_load(&dns_publish_failed);
 	v->dns_publish_retries = atomic_load(&dns_publish_retries);
 	v->dns_retry_pending = atomic_load(&dns_retry_pending) != 0;
 	for (size_t i = 0; i < DNSUPDATE_RESULT_N; i++)

@@ -27,8 +27,6 @@ void metrics_request(unsigned status);
 void metrics_mhd_answer(const char *msg);
 void metrics_tls_failure(enum metrics_tls_failure why);
 void metrics_reload(int ok);
-/* Count one failed DNS publication after a reload (state, zone file or on_change). */
-void metrics_dns_publish_failure(void);
 /* Count one retry of a failed DNS publication; PENDING: whether a retry is now scheduled. */
 void metrics_dns_publish_retry(void);
 void metrics_set_dns_retry_pending(int pending);
@@ -64,7 +62,7 @@ struct metrics_values {
 	unsigned long long requests_other;
 	unsigned long long tls_failures[METRICS_TLS_N];
 	unsigned long long reloads_ok, reloads_failed;
-	unsigned long long dns_publish_failures, dns_publish_retries;
+	unsigned long long dns_publish_retries;
 	bool dns_retry_pending;
 	unsigned long long dns_updates[DNSUPDATE_RESULT_N];
 	unsigned long long dns_update_failing;

@@ -2,6 +2,7 @@
 /* metricspage: the text of GET /metrics (Prometheus text format 0.0.4), from the counters of every module. */
 #include "metricspage.h"
 #include "certstore.h"
+#include "dnspublish.h"
 #include "dnsresult.h"
 
 #include <stdlib.h>
@@ -28,10 +29,11 @@ label(struct buf *b, const char *s)
 	}
 }
 
-/* The counters metrics keeps itself. */
+/* The counters metrics keeps, with the publication failures where the page has always shown them. */
 static void
-format_counters(const struct metrics_values *m, struct buf *b)
+format_counters(const struct metricspage_values *v, struct buf *b)
 {
+	const struct metrics_values *m = &v->m;
 	static const char *const tls_reason[METRICS_TLS_N] = {
 		[METRICS_TLS_UNKNOWN_SNI] = "unknown_sni", [METRICS_TLS_PROTOCOL] = "protocol",
 		[METRICS_TLS_GARBAGE] = "garbage", [METRICS_TLS_TRUNCATED] = "truncated",
@@ -51,7 +53,7 @@ format_counters(const struct metrics_values *m, struct buf *b)
 	    m->reloads_ok, m->reloads_failed);
 	head(b, "mtastsd_dns_publish_failures_total", "counter",
 	    "DNS publications (state, zone, on_change) that failed.");
-	buf_printf(b, "mtastsd_dns_publish_failures_total %llu\n", m->dns_publish_failures);
+	buf_printf(b, "mtastsd_dns_publish_failures_total %llu\n", v->dns_publish_failures);
 	head(b, "mtastsd_dns_publish_retries_total", "counter", "Retries of a failed DNS publication, on a backoff.");
 	buf_printf(b, "mtastsd_dns_publish_retries_total %llu\n", m->dns_publish_retries);
 	head(b, "mtastsd_dns_publish_retry_pending", "gauge",
@@ -88,7 +90,7 @@ metricspage_format(const struct metricspage_values *v, struct buf *b)
 		[PROXYACCEPT_TIMEOUT] = "timeout", [PROXYACCEPT_OVERLOAD] = "overload",
 	};
 
-	format_counters(&v->m, b);
+	format_counters(v, b);
 	head(b, "mtastsd_build_info", "gauge", "Version of mtastsd and of its TLS and HTTP libraries.");
 	buf_puts(b, "mtastsd_build_info{version=\"");
 	label(b, v->version);
@@ -129,6 +131,7 @@ metricspage_render(const struct snapshot *snap, const char *libmicrohttpd, struc
 	long long now = (long long)time(NULL);
 
 	metrics_read(&v.m);
+	v.dns_publish_failures = dnspublish_failures();
 	v.gnutls = certstore_tls_version();
 	for (size_t i = 0; i < PROXYACCEPT_N; i++)
 		v.proxy_rejected[i] = proxyaccept_rejected(i);

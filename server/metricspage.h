@@ -26,6 +26,7 @@ struct metricspage_cert {
 /* Everything the page shows, as plain values; the strings are borrowed and may hold any byte but NUL. */
 struct metricspage_values {
 	struct metrics_values m;
+	unsigned long long dns_publish_failures;	/* dnspublish counts them */
 	const char *version, *gnutls, *libmicrohttpd;
 	unsigned long long proxy_rejected[PROXYACCEPT_N];
 	unsigned long long conn_events[CONNTRACK_N];
@@ -40,8 +41,8 @@ struct metricspage_values {
 void metricspage_format(const struct metricspage_values *v, struct buf *b);
 
 /*
- * Append the page of this process to B: the counters of metrics, proxyaccept
- * and conntrack, mtastsd's and GnuTLS's versions with LIBMICROHTTPD (the
+ * Append the page of this process to B: the counters of metrics, dnspublish,
+ * proxyaccept and conntrack, mtastsd's and GnuTLS's versions with LIBMICROHTTPD (the
  * caller's library version), and the expiry of each certificate of SNAP
  * (NULL: none) against the clock.
  */

@@ -172,6 +172,28 @@ Test(dnspublish, failing_on_change_is_counted_not_fatal, .init = setup, .fini = 
 	config_free(cfg);
 }
 
+/* One failed publication is one on the page: a single owner counts it, nothing else adds to it. */
+Test(dnspublish, one_failure_counts_one_on_the_metrics_page, .init = setup, .fini = teardown)
+{
+	struct config *cfg = load("exit 3", two);
+	unsigned long before = dnspublish_failures();
+	char *want[2] = { xasprintf("\nmtastsd_dns_publish_failures_total %lu\n", before),
+		xasprintf("\nmtastsd_dns_publish_failures_total %lu\n", before + 1) };
+
+	for (int i = 0; i < 2; i++) {
+		struct buf mb = {0};
+
+		if (i == 1)
+			cr_assert_eq(dnspublish(cfg), -1);
+		metricspage_render(NULL, "", &mb);
+		cr_assert_not_null(strstr(mb.data, want[i]), "wanted%s in\n%s", want[i], mb.data);
+		buf_free(&mb);
+		free(want[i]);
+	}
+	cr_assert_eq(dnspublish_failures(), before + 1);
+	config_free(cfg);
+}
+
 Test(dnspublish, damaged_state_publishes_nothing, .init = setup, .fini = teardown)
 {
 	char *cmd = hook_cmd(), *sp = xasprintf("%s/st", dir), *f = xasprintf("%s/st/state", dir);
