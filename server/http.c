@@ -54,8 +54,8 @@ struct conn {
 	struct conntrack_conn *track;	/* NULL: refused by a limit, being closed */
 };
 
-/* Fixed answers shared by every snapshot: 400, 404, 405 and 421 do not depend on the config. */
-static struct MHD_Response *resp_ok, *resp_400, *resp_404, *resp_405, *resp_421;
+/* route_answers as responses, built once: they do not depend on the config. */
+static struct MHD_Response *resp_fixed[ROUTE_N_ANSWERS];
 static atomic_uint in_flight;
 static char request_marker;
 
@@ -106,6 +106,15 @@ make_response(const char *body, size_t len, bool allow, bool close)
 		return NULL;
 	}
 	return r;
+}
+
+/* The prebuilt response of route_answer(STATUS); NULL (answered as 500) for any other status. */
+static struct MHD_Response *
+fixed_response(unsigned status)
+{
+	const struct route_answer *a = route_answer(status);
+
+	return a != NULL ? resp_fixed[a - route_answers] : NULL;
 }
 
 static void
@@ -386,23 +395,7 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	r = route(snap, &req);
 	if (nul)
 		r = route_bad_request(&req);
-	switch (r.status) {
-	case 200:
-		resp = r.health ? resp_ok : r.site->prebuilt;
-		break;
-	case 400:
-		resp = resp_400;
-		break;
-	case 405:
-		resp = resp_405;
-		break;
-	case 421:
-		resp = resp_421;
-		break;
-	default:
-		resp = resp_404;
-		break;
-	}
+	resp = r.site != NULL ? r.site->prebuilt : fixed_response(r.status);
 	/* a balancer checks every few seconds: counted, not logged */
 	if (!r.health)
 		access_line(c, l, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
@@ -434,12 +427,12 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 		conntrack_busy(conn_of(c)->track);
 	snap = snapshot_current();
 	if (strcmp(url, "/healthz") != 0 && strcmp(url, "/metrics") != 0) {
-		rc = queue(c, 404, resp_404);
+		rc = queue(c, 404, fixed_response(404));
 		snapshot_unref(snap);
 		return rc;
 	}
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
-		rc = queue(c, 405, resp_405);
+		rc = queue(c, 405, fixed_response(405));
 		snapshot_unref(snap);
 		return rc;
 	}
@@ -728,17 +721,12 @@ http_start(struct snapshot *snap)
 {
 	const struct config *cfg = snap->cfg;
 	struct http *h = xcalloc(1, sizeof(*h));
-	static const char bok[] = "ok\n", b400[] = "bad request\n", b404[] = "not found\n", b405[] = "method not allowed\n",
-	    b421[] = "misdirected request: the Host header does not match the TLS server name\n";
 
-	if (resp_404 == NULL) {
-		/* a malformed request may have desynchronised the stream: the connection closes */
-		resp_400 = make_response(b400, sizeof(b400) - 1, false, true);
-		resp_ok = make_response(bok, sizeof(bok) - 1, false, false);
-		resp_404 = make_response(b404, sizeof(b404) - 1, false, false);
-		resp_405 = make_response(b405, sizeof(b405) - 1, true, false);
-		/* the client should retry on a connection whose SNI names the host it wants */
-		resp_421 = make_response(b421, sizeof(b421) - 1, false, true);
+	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++) {
+		const struct route_answer *a = &route_answers[i];
+
+		if (resp_fixed[i] == NULL)
+			resp_fixed[i] = make_response(a->body, a->body_len, a->allow, a->close);
 	}
 	h->boot = snapshot_ref(snap);
 	h->l = xcalloc(cfg->n_https + cfg->n_http + 1, sizeof(*h->l));
@@ -798,10 +786,8 @@ http_shutdown(struct http *h)
 	free(h->l);
 	snapshot_unref(h->boot);
 	free(h);
-	MHD_destroy_response(resp_ok);
-	MHD_destroy_response(resp_400);
-	MHD_destroy_response(resp_404);
-	MHD_destroy_response(resp_405);
-	MHD_destroy_response(resp_421);
-	resp_ok = resp_400 = resp_404 = resp_405 = resp_421 = NULL;
+	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++) {
+		MHD_destroy_response(resp_fixed[i]);
+		resp_fixed[i] = NULL;
+	}
 }

@@ -6,19 +6,45 @@
 
 #include <string.h>
 
-static const char body_400[] = "bad request\n";
-static const char body_404[] = "not found\n";
-static const char body_405[] = "method not allowed\n";
-static const char body_ok[] = "ok\n";
-static const char body_421[] = "misdirected request: the Host header does not match the TLS server name\n";
+#define BODY(s) s, sizeof(s) - 1
 
+const struct route_answer route_answers[ROUTE_N_ANSWERS] = {
+	{ 200, "OK", BODY("ok\n"), false, false },
+	/* a malformed request may have desynchronised the stream */
+	{ 400, "Bad Request", BODY("bad request\n"), false, true },
+	{ 404, "Not Found", BODY("not found\n"), false, false },
+	{ 405, "Method Not Allowed", BODY("method not allowed\n"), true, false },
+	/* the client should retry on a connection whose SNI names the host it wants */
+	{ 421, "Misdirected Request", BODY("misdirected request: the Host header does not match the TLS server name\n"),
+	    false, true },
+};
+
+const struct route_answer *
+route_answer(unsigned status)
+{
+	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++)
+		if (route_answers[i].status == status)
+			return &route_answers[i];
+	return NULL;
+}
+
+/* The result of BODY[0..LEN) with STATUS; HEAD: the same without sending the body. */
 static struct route_result
-fixed(unsigned status, const char *body, size_t len, bool head)
+result(unsigned status, const char *body, size_t len, bool head)
 {
 	struct route_result r = { status, NULL, "text/plain", NULL, body, len, !head, false };
 
-	if (status == 405)
-		r.allow = ROUTE_ALLOW;
+	return r;
+}
+
+/* The fixed answer with STATUS (one of route_answers). */
+static struct route_result
+fixed(unsigned status, bool head)
+{
+	const struct route_answer *a = route_answer(status);
+	struct route_result r = result(status, a->body, a->body_len, head);
+
+	r.allow = a->allow ? ROUTE_ALLOW : NULL;
 	return r;
 }
 
@@ -181,22 +207,22 @@ route(const struct snapshot *snap, const struct route_request *req)
 
 	/* RFC 9112 section 3.2: 400 for a missing, repeated or invalid Host */
 	if (req->n_host > 1 || (req->host == NULL && !req->http10))
-		return fixed(400, body_400, sizeof(body_400) - 1, head);
+		return fixed(400, head);
 	if (req->host != NULL) {
 		if (!parse_host(req->host, &name, &name_len))
-			return fixed(400, body_400, sizeof(body_400) - 1, head);
+			return fixed(400, head);
 		has_host = true;
 	}
 	if (path == NULL || path[0] == '\0')
-		return fixed(400, body_400, sizeof(body_400) - 1, head);
+		return fixed(400, head);
 	if (path[0] != '/' && strcmp(path, "*") != 0) {
 		/* absolute-form: the target's authority names the host, the Host header does not count */
 		if (!parse_absolute(req->target, &name, &name_len, &path))
-			return fixed(400, body_400, sizeof(body_400) - 1, head);
+			return fixed(400, head);
 		has_host = true;
 	}
 	if ((match = path_is(path, ROUTE_POLICY_PATH)) < 0)
-		return fixed(400, body_400, sizeof(body_400) - 1, head);
+		return fixed(400, head);
 
 	if (req->sni != NULL)
 		sni_ok = dname_canon_host(req->sni, strlen(req->sni), false, sni_c, sizeof(sni_c));
@@ -205,7 +231,7 @@ route(const struct snapshot *snap, const struct route_request *req)
 
 	/* an SNI that is no host name cannot have passed the handshake; it does not count */
 	if (sni_ok >= 0 && has_host && (host_ok < 0 || strcmp(sni_c, host_c) != 0))
-		return fixed(421, body_421, sizeof(body_421) - 1, head);
+		return fixed(421, head);
 	if (has_host)
 		name = host_ok < 0 ? NULL : host_c;
 	else
@@ -214,18 +240,18 @@ route(const struct snapshot *snap, const struct route_request *req)
 		/* a policy host never has this path; a balancer checking a backend address does */
 		if (req->sni == NULL && path_is(path, ROUTE_HEALTH_PATH) == 1) {
 			if (req->method == NULL || (!head && strcmp(req->method, "GET") != 0))
-				return fixed(405, body_405, sizeof(body_405) - 1, head);
-			r = fixed(200, body_ok, sizeof(body_ok) - 1, head);
+				return fixed(405, head);
+			r = fixed(200, head);
 			r.health = true;
 			return r;
 		}
-		return fixed(404, body_404, sizeof(body_404) - 1, head);
+		return fixed(404, head);
 	}
 	if (!match)
-		return fixed(404, body_404, sizeof(body_404) - 1, head);
+		return fixed(404, head);
 	if (req->method == NULL || (!head && strcmp(req->method, "GET") != 0))
-		return fixed(405, body_405, sizeof(body_405) - 1, head);
-	r = fixed(200, site->body, site->body_len, head);
+		return fixed(405, head);
+	r = result(200, site->body, site->body_len, head);
 	r.site = site;
 	return r;
 }
@@ -233,7 +259,7 @@ route(const struct snapshot *snap, const struct route_request *req)
 struct route_result
 route_bad_request(const struct route_request *req)
 {
-	return fixed(400, body_400, sizeof(body_400) - 1, req->method != NULL && strcmp(req->method, "HEAD") == 0);
+	return fixed(400, req->method != NULL && strcmp(req->method, "HEAD") == 0);
 }
 
 bool

@@ -12,6 +12,27 @@
 #define ROUTE_HEALTH_PATH "/healthz"
 #define ROUTE_ALLOW "GET, HEAD"
 
+/*
+ * An answer that is the same for every configuration: the health check's
+ * 200 "ok" and the errors 400, 404, 405 and 421. Everything that answers
+ * with one of these statuses sends this body (Content-Type text/plain).
+ */
+struct route_answer {
+	unsigned status;
+	const char *reason;	/* the status line's reason phrase (RFC 9110 section 15) */
+	const char *body;	/* ends in "\n" */
+	size_t body_len;
+	bool allow;		/* sent with Allow: ROUTE_ALLOW (405) */
+	bool close;		/* the connection closes after it (400, 421) */
+};
+
+#define ROUTE_N_ANSWERS 5
+/* Every fixed answer, ascending by status. */
+extern const struct route_answer route_answers[ROUTE_N_ANSWERS];
+
+/* The fixed answer with STATUS (200: the health check's), a member of route_answers; NULL when none. Pure. */
+const struct route_answer *route_answer(unsigned status);
+
 /* One request as received; nothing in it is decoded or trimmed yet. */
 struct route_request {
 	const char *sni;	/* the TLS server name, NULL on plain HTTP */
@@ -27,7 +48,7 @@ struct route_result {
 	const struct site *site;	/* the policy served (200 only), owned by the snapshot */
 	const char *content_type;	/* always "text/plain" */
 	const char *allow;		/* ROUTE_ALLOW for 405, else NULL */
-	const char *body;		/* the full body as a GET gets it (static or the site's) */
+	const char *body;		/* the full body as a GET gets it (route_answer's or the site's) */
 	size_t body_len;		/* its length: the Content-Length, also for HEAD */
 	bool send_body;			/* false for HEAD */
 	bool health;			/* a balancer's health check (200, body "ok") */

@@ -368,3 +368,60 @@ Test(route, connection_close_token)
 	cr_assert_not(route_connection_closes("x-close, enclose"));
 	cr_assert_not(route_connection_closes("close x"));
 }
+
+/* The fixed answers, once for both route and the HTTP layer: status, reason, body, Allow, Connection: close. */
+static const struct {
+	unsigned status;
+	const char *reason, *body;
+	bool allow, close;
+} answers[] = {
+	{ 200, "OK", "ok\n", false, false },
+	{ 400, "Bad Request", "bad request\n", false, true },
+	{ 404, "Not Found", "not found\n", false, false },
+	{ 405, "Method Not Allowed", "method not allowed\n", true, false },
+	{ 421, "Misdirected Request", "misdirected request: the Host header does not match the TLS server name\n",
+	    false, true },
+};
+
+Test(route, the_fixed_answers_table)
+{
+	cr_assert_eq(sizeof(answers) / sizeof(answers[0]), ROUTE_N_ANSWERS);
+	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++) {
+		const struct route_answer *a = route_answer(answers[i].status);
+
+		cr_assert_eq(a, &route_answers[i], "status %u", answers[i].status);
+		cr_assert_str_eq(a->reason, answers[i].reason);
+		cr_assert_eq(a->body_len, strlen(answers[i].body), "status %u", a->status);
+		cr_assert(memcmp(a->body, answers[i].body, a->body_len) == 0, "status %u: '%.*s'", a->status,
+		    (int)a->body_len, a->body);
+		cr_assert_eq(a->allow, answers[i].allow, "status %u", a->status);
+		cr_assert_eq(a->close, answers[i].close, "status %u", a->status);
+	}
+	cr_assert_null(route_answer(0));
+	cr_assert_null(route_answer(500));
+	cr_assert_null(route_answer(408));
+}
+
+/* What route answers carries the table's body, the very bytes the HTTP layer builds its responses from. */
+Test(route, every_fixed_status_answers_with_the_table_body)
+{
+	const struct route_result rs[] = {
+		rt(snap, NULL, "10.0.0.11", "GET", "/healthz"),
+		rt(snap, NULL, "mta-sts.example.com:", "GET", PATH),
+		rt(snap, NULL, "mta-sts.example.com", "GET", "/nope"),
+		rt(snap, NULL, "mta-sts.example.com", "PUT", PATH),
+		rt(snap, "mta-sts.example.com", "mta-sts.example.org", "GET", PATH),
+	};
+	struct route_request bad = { NULL, "mta-sts.example.com", 1, "GET", PATH, false };
+	struct route_result r400 = route_bad_request(&bad);
+
+	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++) {
+		cr_assert_eq(rs[i].status, answers[i].status, "case %zu", i);
+		cr_assert_eq(rs[i].body_len, strlen(answers[i].body), "status %u", rs[i].status);
+		cr_assert(memcmp(rs[i].body, answers[i].body, rs[i].body_len) == 0, "status %u", rs[i].status);
+		cr_assert_eq(rs[i].body, route_answer(rs[i].status)->body, "status %u", rs[i].status);
+		cr_assert_eq(rs[i].allow != NULL, answers[i].allow, "status %u", rs[i].status);
+	}
+	cr_assert_eq(r400.status, 400);
+	cr_assert_eq(r400.body, route_answer(400)->body);
+}
