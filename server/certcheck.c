@@ -10,7 +10,7 @@
 
 /* A warning when pair I, which serves HOST, expires within EXPIRY_WARN_DAYS of NOW. */
 static void
-warn_expiry(const struct certstore *cs, long i, const char *host, int line, int col, time_t now,
+warn_expiry(const struct certstore *cs, long i, const char *host, const struct config_domain *d, time_t now,
     struct diag_list *dl)
 {
 	time_t na = certstore_cert_not_after(cs, (size_t)i);
@@ -21,7 +21,7 @@ warn_expiry(const struct certstore *cs, long i, const char *host, int line, int 
 		return;
 	gmtime_r(&na, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-	diag_add(dl, DIAG_WARNING, line, col, "the certificate for '%s' ('%s') expires in %lld days (%s)", host,
+	diag_add_in(dl, d->file, DIAG_WARNING, d->line, d->col, "the certificate for '%s' ('%s') expires in %lld days (%s)", host,
 	    certstore_cert_path(cs, (size_t)i), (long long)((na - now) / 86400), when);
 }
 
@@ -35,9 +35,9 @@ certcheck_sites(const struct snapshot *snap, time_t now, struct diag_list *dl)
 	for (size_t i = 0; i < snap->n_sites; i++) {
 		const struct site *s = &snap->sites[i];
 		enum snapshot_serving v = snapshot_site_serving(snap, s, now);
-		const char *what = config_find_domain(snap->cfg, s->domain->name) == s->domain ? "domain" :
+		const char *what = domset_find(&snap->domains, s->domain->name) == s->domain ? "domain" :
 		    "retiring domain";
-		int line = s->domain->line, col = s->domain->col;
+		const struct config_domain *d = s->domain;
 		long ec, rsa;
 		char why[1024];
 
@@ -47,20 +47,20 @@ certcheck_sites(const struct snapshot *snap, time_t now, struct diag_list *dl)
 		rsa = certstore_lookup_at(cs, s->host, CERTSTORE_KEY_RSA, now);
 		if (ec >= 0) {
 			used[ec] = true;
-			warn_expiry(cs, ec, s->host, line, col, now, dl);
+			warn_expiry(cs, ec, s->host, d, now, dl);
 		}
 		if (rsa >= 0) {
 			used[rsa] = true;
-			warn_expiry(cs, rsa, s->host, line, col, now, dl);
+			warn_expiry(cs, rsa, s->host, d, now, dl);
 		}
 		if (v == SNAPSHOT_SERVED)
 			continue;
 		certstore_explain(cs, snap->cfg->tls_certs, s->host, now, why, sizeof(why));
 		if (v == SNAPSHOT_HTTP_ONLY)
-			diag_add(dl, DIAG_WARNING, line, col, "%s '%s' is served over plain HTTP only: %s", what,
+			diag_add_in(dl, d->file, DIAG_WARNING, d->line, d->col, "%s '%s' is served over plain HTTP only: %s", what,
 			    s->domain->name, why);
 		else
-			diag_add(dl, DIAG_UNSERVED, line, col, "%s '%s': %s", what, s->domain->name, why);
+			diag_add_in(dl, d->file, DIAG_UNSERVED, d->line, d->col, "%s '%s': %s", what, s->domain->name, why);
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* one not valid now has its own warning already */

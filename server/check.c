@@ -7,6 +7,7 @@
 #include "dnspublish.h"
 #include "ids.h"
 #include "snapshot.h"
+#include "tenantdir.h"
 #include "util.h"
 
 #include <dirent.h>
@@ -129,29 +130,90 @@ check_layout(const struct config *cfg, struct diag_list *dl)
 	free(lw.seen);
 }
 
+/* Each reason why a file of T is refused, in DL as DIAG_UNSERVED: serve runs, without that file's domains. */
+static void
+add_refused(const struct tenants *t, struct diag_list *dl)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++) {
+		const struct diag_list *why = &t->v[i].why;
+
+		if (!t->v[i].refused)
+			continue;
+		for (size_t k = 0; k < why->n; k++)
+			diag_add_in(dl, why->items[k].file ? why->items[k].file : why->file, DIAG_UNSERVED,
+			    why->items[k].line, why->items[k].col, "%s", why->items[k].msg);
+	}
+}
+
+/*
+ * CFG's tenant files and configured domains into P (CFG is taken over), and
+ * with WITH_RETIRING the retiring domains from the state. Returns 0, or -1
+ * with the problem in DL (CFG freed, P empty).
+ */
+static int
+load_parts(struct config *cfg, bool with_retiring, struct snapshot_parts *p, struct diag_list *dl)
+{
+	memset(p, 0, sizeof(*p));
+	if (tenantdir_load(cfg, NULL, false, NULL, NULL, &p->tenants, NULL, dl) < 0) {
+		config_free(cfg);
+		return -1;
+	}
+	p->cfg = cfg;
+	domset_build(&p->domains, cfg, p->tenants);
+	if (with_retiring)
+		dnspublish_retiring(cfg, &p->domains, &p->retiring, &p->n_retiring);
+	return 0;
+}
+
+struct snapshot *
+cmd_load(const char *path, bool with_retiring)
+{
+	struct config *cfg = cmd_load_config(path);
+	struct snapshot_parts p;
+	struct diag_list dl;
+
+	if (cfg == NULL)
+		return NULL;
+	diag_init(&dl, path);
+	if (load_parts(cfg, with_retiring, &p, &dl) < 0) {
+		diag_print(&dl, stderr);
+		diag_free(&dl);
+		return NULL;
+	}
+	diag_free(&dl);
+	for (size_t i = 0; p.tenants != NULL && i < p.tenants->n; i++)
+		if (p.tenants->v[i].refused)
+			fprintf(stderr, "mtastsd: warning: the tenant file '%s' is refused: its domains are left out "
+			    "(`mtastsd check` says why)\n", p.tenants->v[i].path);
+	return snapshot_from(&p);
+}
+
 void
 check_extra(struct config *cfg, struct diag_list *dl)
 {
-	struct certstore *certs = NULL;
-	struct config_domain *retiring;
-	size_t n_retiring;
-	struct snapshot *snap;
+	struct snapshot_parts p;
 
 	check_identity(cfg, dl);
 	check_layout(cfg, dl);
-	checkdns_run(cfg, dl);
+	/* the tenant files as serve starts with them: each judged alone, a refused one left out */
+	if (load_parts(cfg, false, &p, dl) < 0)
+		return;
+	add_refused(p.tenants, dl);
+	checkdns_run(p.cfg, &p.domains, dl);
 	/* exactly what serve loads and serves: the same store, the same sites (retiring ones too) */
-	if (cfg->n_https > 0 && cfg->tls_certs != NULL) {
-		certs = certstore_load(cfg->tls_certs, dl);
-		certstore_check_chains(certs, dl);
+	if (p.cfg->n_https > 0 && p.cfg->tls_certs != NULL) {
+		p.certs = certstore_load(p.cfg->tls_certs, dl);
+		certstore_check_chains(p.certs, dl);
 	}
-	if (certs == NULL && cfg->n_https > 0) {
+	if (p.certs == NULL && p.cfg->n_https > 0) {
 		/* the folder cannot be read (an error already): serve refuses to start, nothing more to judge */
-		config_free(cfg);
+		snapshot_unref(snapshot_from(&p));
 		return;
 	}
-	dnspublish_retiring(cfg, &retiring, &n_retiring);
-	snap = snapshot_from(cfg, certs, retiring, n_retiring);
-	certcheck_sites(snap, time(NULL), dl);
-	snapshot_unref(snap);
+	dnspublish_retiring(p.cfg, &p.domains, &p.retiring, &p.n_retiring);
+	{
+		struct snapshot *snap = snapshot_from(&p);
+		certcheck_sites(snap, time(NULL), dl);
+		snapshot_unref(snap);
+	}
 }

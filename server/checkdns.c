@@ -37,7 +37,7 @@ update_warnings(const struct config *cfg, struct diag_list *dl)
 }
 
 void
-checkdns_run(const struct config *cfg, struct diag_list *dl)
+checkdns_run(const struct config *cfg, const struct domset *ds, struct diag_list *dl)
 {
 	struct ids_state st;
 	struct ids_changes ch;
@@ -51,7 +51,7 @@ checkdns_run(const struct config *cfg, struct diag_list *dl)
 		return;
 	}
 	diag_init(&sdl, cfg->dns_state);
-	if ((rc = dnsids_preview(cfg, now, &st, &ch, &version, &sdl)) == DNSIDS_PREVIEW_CLOCK) {
+	if ((rc = dnsids_preview(cfg, ds, now, &st, &ch, &version, &sdl)) == DNSIDS_PREVIEW_CLOCK) {
 		/* serve runs, but publishes nothing while the clock is this far ahead */
 		diag_add(dl, DIAG_WARNING, 0, 0, "%s", sdl.items[0].msg);
 		diag_free(&sdl);
@@ -99,16 +99,16 @@ checkdns_run(const struct config *cfg, struct diag_list *dl)
 		diag_add(dl, DIAG_WARNING, 0, 0, "dns.delegate_zone '%s' without dns.host_target: `dns --side customer` "
 		    "cannot say where each customer's mta-sts.<domain> must point; set dns.host_target to the host "
 		    "that serves the policies", cfg->dns_delegate_zone);
-	for (size_t i = 0; i < cfg->n_domains; i++) {
+	for (size_t i = 0; i < ds->n; i++) {
 		struct zone_params zp = { .host_target = cfg->dns_host_target };
-		const struct config_domain *d = &cfg->domains[i];
+		const struct config_domain *d = ds->v[i];
 		if (zone_is_host_target(&zp, d->name))
-			diag_add(dl, DIAG_WARNING, d->line, d->col,
+			diag_add_in(dl, d->file, DIAG_WARNING, d->line, d->col,
 			    "domain '%s': its policy host is dns.host_target 'mta-sts.%s' itself, so no CNAME is"
 			    " written for it (it would point at itself); give mta-sts.%s A/AAAA records",
 			    d->name, d->name, d->name);
 	}
-	z = dnsrecords_render(cfg, &st, now, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, dl, err,
+	z = dnsrecords_render(cfg, ds, &st, now, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, dl, err,
 	    sizeof(err));
 	if (z == NULL)
 		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);

@@ -4,6 +4,7 @@
 #define MTASTSD_CHECKDNS_H
 
 #include "config.h"
+#include "domset.h"
 #include "diag.h"
 
 /*
@@ -14,6 +15,6 @@
  * questionable dns settings as warnings, and any domain whose records
  * cannot be written (as zone_render reports it).
  */
-void checkdns_run(const struct config *cfg, struct diag_list *dl);
+void checkdns_run(const struct config *cfg, const struct domset *ds, struct diag_list *dl);
 
 #endif

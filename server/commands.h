@@ -14,6 +14,16 @@
 /* Load PATH, printing every diagnostic to stderr; NULL when it has errors. */
 struct config *cmd_load_config(const char *path);
 
+struct snapshot;
+/*
+ * PATH's configuration with its tenant files (a refused one is named on
+ * stderr and left out) as a snapshot without certificates: what `policy`,
+ * `dns` and `verify` read. WITH_RETIRING adds the retiring domains from the
+ * state file. NULL, with the errors printed, when the config is invalid or
+ * domains_dir cannot be read. Defined in check.c.
+ */
+struct snapshot *cmd_load(const char *path, bool with_retiring);
+
 /*
  * Checks of `check` beyond the config file itself (certificates, state,
  * what is served), appended to DL: DIAG_ERROR where serve would refuse to

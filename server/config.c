@@ -63,11 +63,15 @@ struct ytree {
 struct ctx {
 	struct ytree *t;
 	struct diag_list *dl;
-	struct config *cfg;
+	struct config *cfg;		/* the main file being read; NULL for a tenant file */
+	const struct config *base;	/* what domains inherit from (defaults, dns): CFG, or the main file's */
+	const char *file;		/* the file being read, as each domain's `file` names it */
+	struct config_domain *out;	/* parse_domains: the valid entries, in order */
+	size_t n_out;
 	/* an error in defaults is reported there once, not again by every domain inheriting it */
 	bool defaults_mode_bad, defaults_mx_bad;
-	/* where dns.state and dns.zone were written (0 when not) */
-	int state_line, state_col, zone_line, zone_col;
+	/* where dns.state, dns.zone and domains_dir were written (0 when not) */
+	int state_line, state_col, zone_line, zone_col, dir_line, dir_col;
 };
 
 /* Which per-domain fields a mapping set explicitly (the rest are inherited). */
@@ -864,7 +868,7 @@ domain_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 	size_t errors = c->dl->errors;
 
 	domain_field(c, key, k, v, arg);
-	if (da->d == &c->cfg->defaults && c->dl->errors != errors) {
+	if (c->cfg != NULL && da->d == &c->cfg->defaults && c->dl->errors != errors) {
 		if (strcmp(key, "mode") == 0)
 			c->defaults_mode_bad = true;
 		else if (strcmp(key, "mx") == 0)
@@ -972,7 +976,7 @@ note_name(struct ctx *c, struct seen_names *seen, const char *name, int line, in
 static void
 parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 {
-	struct config *cfg = c->cfg;
+	const struct config *base = c->base;
 	struct config_domain d;
 	struct domain_arg da = { &d, {0}, "domains[]", NULL, NULL, NULL };
 	struct ynode *pos = n;
@@ -998,15 +1002,15 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		return;
 	}
 	if (!da.set.mode)
-		d.mode = cfg->defaults.mode;
+		d.mode = base->defaults.mode;
 	if (!da.set.max_age)
-		d.max_age = cfg->defaults.max_age;
+		d.max_age = base->defaults.max_age;
 	/* inherited lists are shared with the defaults, not copied */
 	if (!da.set.mx)
-		d.mx = strlist_ref(cfg->defaults.mx);
+		d.mx = strlist_ref(base->defaults.mx);
 	if (!da.set.tlsrpt)
-		d.tlsrpt = strlist_ref(cfg->defaults.tlsrpt);
-	d.file = cfg->path;
+		d.tlsrpt = strlist_ref(base->defaults.tlsrpt);
+	d.file = c->file;
 	d.line = LINE(pos);
 	d.col = COL(pos);
 	if (d.name && d.zone) {
@@ -1014,9 +1018,9 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		if (!(nl == zl || (nl > zl && d.name[nl - zl - 1] == '.')) || strcmp(d.name + nl - zl, d.zone) != 0)
 			ERR(c, da.zone_node, "'zone': domain '%s' is not inside the zone '%s'", d.name, d.zone);
 		/* dns is parsed before domains: the records go under the provider's zone, never into this one */
-		else if (cfg->dns_delegate_zone != NULL)
+		else if (base->dns_delegate_zone != NULL)
 			ERR(c, da.zone_node, "'zone': with dns.delegate_zone the records of '%s' live under '%s', not in "
-			    "the zone '%s': remove 'zone'", d.name, cfg->dns_delegate_zone, d.zone);
+			    "the zone '%s': remove 'zone'", d.name, base->dns_delegate_zone, d.zone);
 	}
 	if (d.name && d.mode != POLICY_MODE_NONE && strlist_len(d.mx) == 0 && c->dl->errors == errors &&
 	    !(!da.set.mode && c->defaults_mode_bad) && !(!da.set.mx && c->defaults_mx_bad))
@@ -1036,30 +1040,31 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		domain_clear(&d);
 		return;
 	}
-	cfg->domains[cfg->n_domains++] = d;
+	c->out[c->n_out++] = d;
 }
 
+/* The entries of the list V into c->out[0..c->n_out) (allocated here); duplicates within it are errors. */
 static void
 parse_domains(struct ctx *c, struct ynode *v)
 {
-	struct config *cfg = c->cfg;
 	struct seen_names seen = {0};
-	size_t n;
 
+	c->out = NULL;
+	c->n_out = 0;
 	if (is_null(v))
 		return;
 	if (v->type != YAML_SEQUENCE_NODE) {
-		ERR(c, v, "'domains' must be a list, not %s", type_name(v));
+		if (c->cfg != NULL)
+			ERR(c, v, "'domains' must be a list, not %s", type_name(v));
+		else
+			ERR(c, v, "a tenant file must be a list of domain entries (as under 'domains:'), not %s",
+			    type_name(v));
 		return;
 	}
-	n = v->n;
-	cfg->domains = xcalloc(n, sizeof(*cfg->domains));
-	seen.pos = xcalloc(n, sizeof(*seen.pos));
+	c->out = xcalloc(v->n + 1, sizeof(*c->out));
+	seen.pos = xcalloc(v->n + 1, sizeof(*seen.pos));
 	for (size_t it = 0; it < v->n; it++)
 		parse_domain(c, kid(c, v, it), &seen);
-	/* duplicates were reported above; the first of each name is the one found */
-	for (size_t i = 0; i < cfg->n_domains; i++)
-		hmap_put(&cfg->by_name, cfg->domains[i].name, &cfg->domains[i]);
 	hmap_free(&seen.map);
 	for (size_t i = 0; i < seen.n_dropped; i++)
 		free(seen.dropped[i]);
@@ -1070,7 +1075,7 @@ parse_domains(struct ctx *c, struct ynode *v)
 /* --------------------------------------------------------------------- top */
 
 static const char *const top_keys[] = { "user", "group", "listen", "tls", "dns", "limits", "log",
-	"defaults", "domains", NULL };
+	"defaults", "domains", "domains_dir", NULL };
 
 /*
  * dns.zone must not be the state file or one of the files kept beside it
@@ -1192,6 +1197,7 @@ check_output_paths(struct ctx *c, bool resolve)
 		"its serve lock ", NULL };
 	const struct config *cfg = c->cfg;
 	char *conf = canon_path(cfg->path, resolve), *certs = canon_path(cfg->tls_certs, resolve);
+	char *tenants = cfg->domains_dir ? canon_path(cfg->domains_dir, resolve) : NULL;
 
 	for (int which = 0; which < 2; which++) {
 		const char *key = which == 0 ? "dns.state" : "dns.zone", *base = which == 0 ? cfg->dns_state : cfg->dns_zone;
@@ -1212,6 +1218,10 @@ check_output_paths(struct ctx *c, bool resolve)
 				    "'%s' puts %s'%s' inside tls.certs '%s': mtastsd would write among the certificates "
 				    "and keys, and every write would trigger a reload", key, beside_name[i], out,
 				    cfg->tls_certs);
+			else if (tenants != NULL && path_within(cout, tenants))
+				diag_add(c->dl, DIAG_ERROR, line, col,
+				    "'%s' puts %s'%s' inside domains_dir '%s': mtastsd would write among the tenant files",
+				    key, beside_name[i], out, cfg->domains_dir);
 			else
 				bad = false;
 			free(cout);
@@ -1222,6 +1232,17 @@ check_output_paths(struct ctx *c, bool resolve)
 	}
 	free(conf);
 	free(certs);
+	free(tenants);
+	/* tenant files are read with the config's rights; the config file itself among them would be read twice */
+	if (tenants != NULL && cfg->tls_certs != NULL) {
+		char *d = canon_path(cfg->domains_dir, resolve), *t = canon_path(cfg->tls_certs, resolve);
+		if (strcmp(d, t) == 0 || path_within(d, t) || path_within(t, d))
+			diag_add(c->dl, DIAG_ERROR, c->dir_line, c->dir_col,
+			    "'domains_dir' '%s' and tls.certs '%s' overlap: keep tenant files and keys apart",
+			    cfg->domains_dir, cfg->tls_certs);
+		free(d);
+		free(t);
+	}
 }
 
 static void
@@ -1250,6 +1271,16 @@ top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 		walk_mapping(c, v, "limits", limits_keys, limits_pair, NULL);
 	} else if (strcmp(key, "log") == 0) {
 		walk_mapping(c, v, "log", log_keys, log_pair, NULL);
+	} else if (strcmp(key, "domains_dir") == 0) {
+		const char *s = get_str(c, v, "domains_dir");
+		if (s != NULL && s[0] == '\0')
+			ERR(c, v, "'domains_dir' must name a folder");
+		else if (s != NULL) {
+			free(cfg->domains_dir);
+			cfg->domains_dir = path_join(cfg->dir, s);
+			c->dir_line = LINE(v);
+			c->dir_col = COL(v);
+		}
 	} else if (strcmp(key, "defaults") == 0) {
 		struct domain_arg da = { &cfg->defaults, {0}, "defaults", NULL, NULL, NULL };
 		if (!walk_mapping(c, v, "defaults", defaults_keys, domain_pair, &da))
@@ -1622,12 +1653,13 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 	yaml_parser_t parser;
 	struct ytree tree = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
-	struct ctx c = { &tree, diags, cfg, false, false, 0, 0, 0, 0 };
+	struct ctx c = { .t = &tree, .dl = diags, .cfg = cfg, .base = cfg };
 	struct ynode *root = NULL;
 	uint32_t root_idx;
 
 	cfg->path = xstrdup(path);
 	cfg->dir = xstrdup(basedir ? basedir : ".");
+	c.file = cfg->path;
 	set_defaults(cfg);
 
 	if (!yaml_parser_initialize(&parser)) {
@@ -1659,9 +1691,16 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 				break;
 			}
 		}
-		if (domains)
+		if (domains) {
 			parse_domains(&c, domains);
-		if (cfg->n_domains == 0 && diags->errors == 0)
+			cfg->domains = c.out;
+			cfg->n_domains = c.n_out;
+			/* duplicates were reported; the first of each name is the one found */
+			for (size_t i = 0; i < cfg->n_domains; i++)
+				hmap_put(&cfg->by_name, cfg->domains[i].name, &cfg->domains[i]);
+		}
+		/* with domains_dir the domains may all be in tenant files */
+		if (cfg->n_domains == 0 && cfg->domains_dir == NULL && diags->errors == 0)
 			ERR(&c, domains ? domains : root, "no domains configured");
 		check_listeners(&c);
 		check_output_paths(&c, resolve);
@@ -1683,7 +1722,7 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
  * the read. Returns 0, or -1 after adding a diagnostic.
  */
 static int
-read_config(const char *path, char **out, size_t *len, struct diag_list *diags)
+read_config(const char *path, const char *what, char **out, size_t *len, struct stat *stp, struct diag_list *diags)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
@@ -1691,24 +1730,24 @@ read_config(const char *path, char **out, size_t *len, struct diag_list *diags)
 	size_t got = 0;
 
 	if (fd < 0) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read %s: %s", what, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+		diag_add(diags, DIAG_ERROR, 0, 0, "cannot read %s: %s", what, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "the configuration is not a regular file (it is %s)",
+		diag_add(diags, DIAG_ERROR, 0, 0, "%s is not a regular file (it is %s)", what,
 		    S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISDIR(st.st_mode) ? "a folder" :
 		    S_ISSOCK(st.st_mode) ? "a socket" : "a device");
 		close(fd);
 		return -1;
 	}
 	if (st.st_size > CONFIG_MAX_SIZE) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "the configuration is %lld bytes, more than the limit of %d MiB",
-		    (long long)st.st_size, CONFIG_MAX_SIZE >> 20);
+		diag_add(diags, DIAG_ERROR, 0, 0, "%s is %lld bytes, more than the limit of %d MiB",
+		    what, (long long)st.st_size, CONFIG_MAX_SIZE >> 20);
 		close(fd);
 		return -1;
 	}
@@ -1724,7 +1763,7 @@ read_config(const char *path, char **out, size_t *len, struct diag_list *diags)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			diag_add(diags, DIAG_ERROR, 0, 0, "cannot read the configuration: %s", strerror(errno));
+			diag_add(diags, DIAG_ERROR, 0, 0, "cannot read %s: %s", what, strerror(errno));
 			free(data);
 			close(fd);
 			return -1;
@@ -1735,11 +1774,13 @@ read_config(const char *path, char **out, size_t *len, struct diag_list *diags)
 	}
 	close(fd);
 	if (got > (size_t)st.st_size) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "the configuration changed while it was read: try again");
+		diag_add(diags, DIAG_ERROR, 0, 0, "%s changed while it was read: try again", what);
 		free(data);
 		return -1;
 	}
 	data[got] = '\0';
+	if (stp != NULL)
+		*stp = st;
 	*out = data;
 	*len = got;
 	return 0;
@@ -1759,13 +1800,61 @@ config_load(const char *path, struct diag_list *diags)
 	size_t len;
 	struct config *cfg;
 
-	if (read_config(path, &data, &len, diags) < 0)
+	if (read_config(path, "the configuration", &data, &len, NULL, diags) < 0)
 		return NULL;
 	dir = path_dirname(path);
 	cfg = load_mem(path, dir, data, len, diags, true);
 	free(dir);
 	free(data);
 	return cfg;
+}
+
+struct config_domain *
+config_load_tenant_mem(const struct config *main, const char *path, const char *data, size_t len,
+    struct diag_list *diags, size_t *n)
+{
+	yaml_parser_t parser;
+	struct ytree tree = {0};
+	struct ctx c = { .t = &tree, .dl = diags, .base = main, .file = path };
+	uint32_t root_idx;
+	size_t errors = diags->errors;
+
+	*n = 0;
+	if (!yaml_parser_initialize(&parser)) {
+		diag_add(diags, DIAG_ERROR, 0, 0, "cannot initialise the YAML parser");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (ytree_load(&tree, &parser, data, len, diags, &root_idx) == 0 && root_idx != UINT32_MAX)
+		parse_domains(&c, node(&c, root_idx));
+	/* an empty file is a tenant with no domains yet */
+	ytree_free(&tree);
+	yaml_parser_delete(&parser);
+	diag_sort(diags);
+	if (diags->errors > errors) {
+		for (size_t i = 0; i < c.n_out; i++)
+			domain_clear(&c.out[i]);
+		free(c.out);
+		return NULL;
+	}
+	*n = c.n_out;
+	return c.out != NULL ? c.out : xcalloc(1, sizeof(*c.out));
+}
+
+struct config_domain *
+config_load_tenant(const struct config *main, const char *path, struct diag_list *diags, size_t *n,
+    struct stat *st)
+{
+	char *data;
+	size_t len;
+	struct config_domain *v;
+
+	*n = 0;
+	if (read_config(path, "the tenant file", &data, &len, st, diags) < 0)
+		return NULL;
+	v = config_load_tenant_mem(main, path, data, len, diags, n);
+	free(data);
+	return v;
 }
 
 void
@@ -1790,6 +1879,7 @@ config_free(struct config *cfg)
 	}
 	free(cfg->trusted_proxies);
 	free(cfg->tls_certs);
+	free(cfg->domains_dir);
 	free(cfg->dns_state);
 	free(cfg->dns_zone);
 	free(cfg->dns_on_change);

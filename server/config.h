@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "cidr.h"
 #include "diag.h"
@@ -66,6 +67,7 @@ struct config {
 	size_t n_trusted_proxies;
 
 	char *tls_certs;		/* resolved path of the certificate folder */
+	char *domains_dir;		/* resolved path of the tenant files' folder, NULL: none */
 
 	char *dns_state;		/* resolved path of the state file */
 	char *dns_zone;			/* resolved path of the zone file, NULL = not written */
@@ -103,6 +105,23 @@ struct config *config_load(const char *path, struct diag_list *diags);
 /* As config_load, from memory; relative paths are resolved against BASEDIR and compared as written. */
 struct config *config_load_mem(const char *path, const char *basedir, const char *data,
     size_t len, struct diag_list *diags);
+
+/*
+ * A tenant file of MAIN's domains_dir at PATH: a YAML list of domain entries
+ * in the form of `domains:`, inheriting MAIN's defaults, read like the
+ * configuration (a regular file of at most CONFIG_MAX_SIZE bytes; *ST, when
+ * not NULL, is the version read). Every problem is added to DIAGS
+ * (initialised by the caller with PATH). Returns the entries in file order
+ * (*N of them; each domain's `file` is PATH, borrowed: the caller points it
+ * at a copy it keeps) when there is no error, NULL otherwise. A domain also
+ * in MAIN or in another file is not an error here (the merge of tenants
+ * decides). An empty file has no domains.
+ */
+struct config_domain *config_load_tenant(const struct config *main, const char *path, struct diag_list *diags,
+    size_t *n, struct stat *st);
+/* As config_load_tenant, from memory. */
+struct config_domain *config_load_tenant_mem(const struct config *main, const char *path, const char *data,
+    size_t len, struct diag_list *diags, size_t *n);
 
 void config_free(struct config *cfg);
 

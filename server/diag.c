@@ -17,8 +17,10 @@ diag_init(struct diag_list *dl, const char *file)
 void
 diag_free(struct diag_list *dl)
 {
-	for (size_t i = 0; i < dl->n; i++)
+	for (size_t i = 0; i < dl->n; i++) {
 		free(dl->items[i].msg);
+		free(dl->items[i].file);
+	}
 	free(dl->items);
 	free(dl->file);
 	memset(dl, 0, sizeof(*dl));
@@ -34,16 +36,13 @@ reserve(struct diag_list *dl)
 	}
 }
 
-void
-diag_add(struct diag_list *dl, enum diag_level level, int line, int col, const char *fmt, ...)
+static void
+add(struct diag_list *dl, const char *file, enum diag_level level, int line, int col, const char *fmt, va_list ap)
 {
-	va_list ap;
-
 	reserve(dl);
-	va_start(ap, fmt);
 	dl->items[dl->n].msg = xvasprintf(fmt, ap);
-	va_end(ap);
 	dl->items[dl->n].level = level;
+	dl->items[dl->n].file = file == NULL || (dl->file != NULL && strcmp(file, dl->file) == 0) ? NULL : xstrdup(file);
 	dl->items[dl->n].line = line;
 	dl->items[dl->n].col = col;
 	dl->items[dl->n].seq = dl->n;
@@ -57,13 +56,61 @@ diag_add(struct diag_list *dl, enum diag_level level, int line, int col, const c
 }
 
 void
+diag_add(struct diag_list *dl, enum diag_level level, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add(dl, NULL, level, line, col, fmt, ap);
+	va_end(ap);
+}
+
+void
+diag_add_in(struct diag_list *dl, const char *file, enum diag_level level, int line, int col, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	add(dl, file, level, line, col, fmt, ap);
+	va_end(ap);
+}
+
+/* The file an entry of SRC is about, as an entry of DST names it: NULL when it is DST's own (a copy otherwise). */
+static char *
+file_in(const struct diag_list *dst, const struct diag_list *src, const struct diag *d)
+{
+	const char *f = d->file ? d->file : src->file;
+
+	return f == NULL || (dst->file != NULL && strcmp(f, dst->file) == 0) ? NULL : xstrdup(f);
+}
+
+static void
+append(struct diag_list *dst, const struct diag_list *src, const struct diag *d, char *msg)
+{
+	reserve(dst);
+	dst->items[dst->n] = *d;
+	dst->items[dst->n].msg = msg;
+	dst->items[dst->n].file = file_in(dst, src, d);
+	dst->items[dst->n].seq = dst->n;
+	dst->n++;
+}
+
+void
+diag_copy(struct diag_list *dst, const struct diag_list *src)
+{
+	for (size_t i = 0; i < src->n; i++)
+		append(dst, src, &src->items[i], xstrdup(src->items[i].msg));
+	dst->errors += src->errors;
+	dst->warnings += src->warnings;
+	dst->unserved += src->unserved;
+}
+
+void
 diag_take(struct diag_list *dst, struct diag_list *src)
 {
 	for (size_t i = 0; i < src->n; i++) {
-		reserve(dst);
-		dst->items[dst->n] = src->items[i];
-		dst->items[dst->n].seq = dst->n;
-		dst->n++;
+		append(dst, src, &src->items[i], src->items[i].msg);
+		free(src->items[i].file);
 	}
 	dst->errors += src->errors;
 	dst->warnings += src->warnings;
@@ -78,6 +125,13 @@ cmp_pos(const void *a, const void *b)
 {
 	const struct diag *x = a, *y = b;
 
+	if ((x->file == NULL) != (y->file == NULL))
+		return x->file == NULL ? -1 : 1;
+	if (x->file != NULL) {
+		int c = strcmp(x->file, y->file);
+		if (c != 0)
+			return c;
+	}
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	if (x->col != y->col)
@@ -102,11 +156,12 @@ void
 diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len)
 {
 	const struct diag *d = &dl->items[i];
+	const char *file = d->file ? d->file : dl->file;
 
 	if (d->line > 0)
-		snprintf(buf, len, "%s:%d:%d: %s%s", dl->file, d->line, d->col, level_prefix(d->level), d->msg);
+		snprintf(buf, len, "%s:%d:%d: %s%s", file, d->line, d->col, level_prefix(d->level), d->msg);
 	else
-		snprintf(buf, len, "%s: %s%s", dl->file, level_prefix(d->level), d->msg);
+		snprintf(buf, len, "%s: %s%s", file, level_prefix(d->level), d->msg);
 }
 
 void
@@ -115,10 +170,11 @@ diag_print(const struct diag_list *dl, FILE *out)
 	/* straight to OUT, not through a buffer: a message quoting a long value is printed whole */
 	for (size_t i = 0; i < dl->n; i++) {
 		const struct diag *d = &dl->items[i];
+		const char *file = d->file ? d->file : dl->file;
 
 		if (d->line > 0)
-			fprintf(out, "%s:%d:%d: %s%s\n", dl->file, d->line, d->col, level_prefix(d->level), d->msg);
+			fprintf(out, "%s:%d:%d: %s%s\n", file, d->line, d->col, level_prefix(d->level), d->msg);
 		else
-			fprintf(out, "%s: %s%s\n", dl->file, level_prefix(d->level), d->msg);
+			fprintf(out, "%s: %s%s\n", file, level_prefix(d->level), d->msg);
 	}
 }

@@ -17,6 +17,7 @@ struct diag {
 	enum diag_level level;
 	int line, col;		/* 1-based; 0 when the problem has no position */
 	char *msg;
+	char *file;		/* the file it is about, when not the list's (NULL: the list's) */
 	size_t seq;		/* insertion order, keeps sorting stable */
 };
 
@@ -34,9 +35,17 @@ void diag_free(struct diag_list *dl);
 /* Append one entry; LINE and COL are 1-based. Aborts on out-of-memory. */
 void diag_add(struct diag_list *dl, enum diag_level level, int line, int col,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-/* Move every entry of SRC to the end of DST, in order; SRC is left empty (its file name is kept). */
+/* As diag_add, about FILE (NULL: the list's own; a tenant file, say, in a list of the main file's). */
+void diag_add_in(struct diag_list *dl, const char *file, enum diag_level level, int line, int col,
+    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/*
+ * Move every entry of SRC to the end of DST, in order; SRC is left empty (its
+ * file name is kept). Entries about another file than DST's keep naming it.
+ */
 void diag_take(struct diag_list *dst, struct diag_list *src);
-/* Sort the entries by position (stable), so output follows the file. */
+/* Append a copy of every entry of SRC to DST, as diag_take would move them; SRC is unchanged. */
+void diag_copy(struct diag_list *dst, const struct diag_list *src);
+/* Sort the entries by position (stable), so output follows the file: the list's own file first, then by name. */
 void diag_sort(struct diag_list *dl);
 /*
  * Print every entry, whole, one per line: FILE:LINE:COL: [warning: |not served: ]message,

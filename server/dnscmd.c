@@ -6,6 +6,7 @@
 #include "dnsrecords.h"
 #include "dnsstate.h"
 #include "ids.h"
+#include "snapshot.h"
 #include "util.h"
 #include "zone.h"
 
@@ -22,7 +23,7 @@
  * only when the config's rua list is the one the state recorded.
  */
 static char *
-render_published(const struct config *cfg, const struct ids_state *st, int64_t now, enum zone_side side,
+render_published(const struct config *cfg, const struct domset *ds, const struct ids_state *st, int64_t now, enum zone_side side,
     enum zone_format fmt, struct diag_list *problems, char *err, size_t errlen)
 {
 	struct zone_domain *zd = xcalloc(st->n + 1, sizeof(*zd));
@@ -32,8 +33,8 @@ render_published(const struct config *cfg, const struct ids_state *st, int64_t n
 	char *out;
 
 	for (int pass = 0; pass < 3; pass++) {
-		for (size_t i = 0; i < (pass == 0 ? cfg->n_domains : st->n); i++) {
-			const struct config_domain *d = pass == 0 ? &cfg->domains[i] : NULL;
+		for (size_t i = 0; i < (pass == 0 ? ds->n : st->n); i++) {
+			const struct config_domain *d = pass == 0 ? ds->v[i] : NULL;
 			const struct ids_domain *e = pass == 0 ? ids_find(st, d->name) : &st->d[i];
 			size_t idx;
 
@@ -51,7 +52,7 @@ render_published(const struct config *cfg, const struct ids_state *st, int64_t n
 			if (e->retiring)
 				zd[k].deletable_at = ids_deletable_at(e);
 			if (d == NULL && !e->retiring)
-				d = config_find_domain(cfg, e->name);
+				d = domset_find(ds, e->name);
 			if (d != NULL) {
 				zd[k].line = d->line;
 				zd[k].col = d->col;
@@ -140,7 +141,9 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	const char *side_arg = NULL;
 	bool start_over = false;
 	enum zone_side side;
-	struct config *cfg;
+	struct snapshot *snap;
+	const struct config *cfg;
+	const struct domset *ds;
 	struct ids_state st;
 	struct ids_changes ch;
 	struct diag_list sdl, probs;
@@ -191,12 +194,14 @@ cmd_dns(const char *config_path, int argc, char **argv)
 		fprintf(stderr, "mtastsd: %s\n", err);
 		return EXIT_INVALID;
 	}
-	if ((cfg = cmd_load_config(config_path)) == NULL)
+	if ((snap = cmd_load(config_path, false)) == NULL)
 		return EXIT_INVALID;
+	cfg = snap->cfg;
+	ds = &snap->domains;
 	if (cfg->dns_delegate_zone == NULL) {
 		if (side_arg != NULL) {
 			fprintf(stderr, "mtastsd: dns: --side needs dns.delegate_zone in %s\n", config_path);
-			config_free(cfg);
+			snapshot_unref(snap);
 			return EXIT_USAGE;
 		}
 		side = ZONE_DIRECT;
@@ -232,13 +237,13 @@ cmd_dns(const char *config_path, int argc, char **argv)
 			goto done;
 		}
 		memset(&ch, 0, sizeof(ch));
-		out = render_published(cfg, &st, now, side, fmt, &probs, err, sizeof(err));
-	} else if (dnsids_update_locked(cfg, NULL, 0, now, false, &st, &ch, &sdl) < 0) {
+		out = render_published(cfg, ds, &st, now, side, fmt, &probs, err, sizeof(err));
+	} else if (dnsids_update_locked(cfg, ds, NULL, 0, now, false, &st, &ch, &sdl) < 0) {
 		diag_print(&sdl, stderr);
 		fprintf(stderr, "mtastsd: dns: the state file was left unchanged\n");
 		goto done;
 	} else {
-		out = dnsrecords_render(cfg, &st, now, side, fmt, &probs, err, sizeof(err));
+		out = dnsrecords_render(cfg, ds, &st, now, side, fmt, &probs, err, sizeof(err));
 	}
 	if (side == ZONE_CUSTOMER && cfg->dns_host_target == NULL)
 		fprintf(stderr, "mtastsd: dns: warning: %s\n", ZONE_NO_HOST_TARGET);
@@ -259,6 +264,6 @@ done:
 	dnsstate_unlock(lockfd);
 	diag_free(&sdl);
 	diag_free(&probs);
-	config_free(cfg);
+	snapshot_unref(snap);
 	return rc;
 }

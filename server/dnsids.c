@@ -17,16 +17,6 @@ dnsids_lost_message(const char *path, struct diag_list *sdl)
 	    "to begin with an empty one (serve retries by itself)", path);
 }
 
-static const struct config_domain **
-domain_ptrs(const struct config *cfg)
-{
-	const struct config_domain **p = xcalloc(cfg->n_domains, sizeof(*p));
-
-	for (size_t i = 0; i < cfg->n_domains; i++)
-		p[i] = &cfg->domains[i];
-	return p;
-}
-
 /*
  * design.md: a domain no listener can serve gets no new id until it can be.
  * For each of HELD[0..N_HELD) (configured domains), undo what ids_assign did
@@ -67,11 +57,11 @@ hold_unserved(const struct ids_state *old, const char *const *held, size_t n_hel
 }
 
 int
-dnsids_update_locked(const struct config *cfg, const char *const *held, size_t n_held, int64_t now, bool must_exist,
+dnsids_update_locked(const struct config *cfg, const struct domset *ds, const char *const *held, size_t n_held,
+    int64_t now, bool must_exist,
     struct ids_state *st, struct ids_changes *ch, struct diag_list *sdl)
 {
 	struct ids_state old;
-	const struct config_domain **doms;
 	char err[1024], *text = NULL, *cur = NULL;
 	bool exists;
 	int version, rc = -1;
@@ -84,9 +74,7 @@ dnsids_update_locked(const struct config *cfg, const char *const *held, size_t n
 		dnsids_lost_message(cfg->dns_state, sdl);
 		goto done;
 	}
-	doms = domain_ptrs(cfg);
-	rc = ids_assign(&old, doms, cfg->n_domains, now, st, ch);
-	free(doms);
+	rc = ids_assign(&old, ds->v, ds->n, now, st, ch);
 	if (rc == 0)
 		hold_unserved(&old, held, n_held, st, ch);
 	ids_state_free(&old);
@@ -129,7 +117,7 @@ done:
 }
 
 int
-dnsids_update(const struct config *cfg, const char *const *held, size_t n_held, int64_t now, bool must_exist,
+dnsids_update(const struct config *cfg, const struct domset *ds, const char *const *held, size_t n_held, int64_t now, bool must_exist,
     struct ids_state *st, struct ids_changes *ch, struct diag_list *sdl)
 {
 	char err[1024];
@@ -141,26 +129,23 @@ dnsids_update(const struct config *cfg, const char *const *held, size_t n_held, 
 		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
 		return -1;
 	}
-	rc = dnsids_update_locked(cfg, held, n_held, now, must_exist, st, ch, sdl);
+	rc = dnsids_update_locked(cfg, ds, held, n_held, now, must_exist, st, ch, sdl);
 	dnsstate_unlock(fd);
 	return rc;
 }
 
 int
-dnsids_preview(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
+dnsids_preview(const struct config *cfg, const struct domset *ds, int64_t now, struct ids_state *st, struct ids_changes *ch,
     int *version, struct diag_list *sdl)
 {
 	struct ids_state old;
-	const struct config_domain **doms;
 	char err[1024];
 	bool exists;
 	int rc;
 
 	if (dnsstate_load(cfg->dns_state, &old, version, &exists, sdl) < 0)
 		return -1;
-	doms = domain_ptrs(cfg);
-	rc = ids_assign(&old, doms, cfg->n_domains, now, st, ch);
-	free(doms);
+	rc = ids_assign(&old, ds->v, ds->n, now, st, ch);
 	ids_state_free(&old);
 	if (rc < 0) {
 		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");

@@ -9,11 +9,12 @@
 
 #include "config.h"
 #include "diag.h"
+#include "domset.h"
 #include "ids.h"
 
 /*
  * With the state locked by the caller (dnsstate_lock): read CFG's state
- * file, assign ids at NOW and write it back when anything changed (or it
+ * file, assign the ids of DS's domains at NOW and write it back when anything changed (or it
  * needs an upgrade). The configured domains HELD[0..N_HELD), which no
  * listener can serve, get no new id: a new one no entry, a changed one
  * keeps its last published entry. MUST_EXIST: a missing state file is an
@@ -23,11 +24,11 @@
  * untouched. A write that replaced the file but could not sync its folder
  * is logged as a warning and counts as done.
  */
-int dnsids_update_locked(const struct config *cfg, const char *const *held, size_t n_held, int64_t now,
+int dnsids_update_locked(const struct config *cfg, const struct domset *ds, const char *const *held, size_t n_held, int64_t now,
     bool must_exist, struct ids_state *st, struct ids_changes *ch, struct diag_list *sdl);
 
 /* dnsids_update_locked, taking and releasing the state lock around it (a lock failure: -1, in SDL). */
-int dnsids_update(const struct config *cfg, const char *const *held, size_t n_held, int64_t now, bool must_exist,
+int dnsids_update(const struct config *cfg, const struct domset *ds, const char *const *held, size_t n_held, int64_t now, bool must_exist,
     struct ids_state *st, struct ids_changes *ch, struct diag_list *sdl);
 
 /*
@@ -37,7 +38,7 @@ int dnsids_update(const struct config *cfg, const char *const *held, size_t n_he
  * (the clock is too far ahead to write the new ids), with the problem in
  * SDL; on failure *ST and *CH are empty.
  */
-int dnsids_preview(const struct config *cfg, int64_t now, struct ids_state *st, struct ids_changes *ch,
+int dnsids_preview(const struct config *cfg, const struct domset *ds, int64_t now, struct ids_state *st, struct ids_changes *ch,
     int *version, struct diag_list *sdl);
 #define DNSIDS_PREVIEW_CLOCK (-2)
 

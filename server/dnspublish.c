@@ -119,7 +119,7 @@ dnspublish_serve_owns_ids(const char *state)
  * without dns.update, the sender forgets an earlier config's.
  */
 static void
-push_updates(const struct config *cfg, const struct ids_state *st, int64_t now)
+push_updates(const struct config *cfg, const struct domset *ds, const struct ids_state *st, int64_t now)
 {
 	struct zone_params p = {0};
 	struct zone_domain *zd = NULL;
@@ -133,10 +133,10 @@ push_updates(const struct config *cfg, const struct ids_state *st, int64_t now)
 		p.ttl = cfg->dns_ttl;
 		p.host_target = cfg->dns_host_target;
 		p.delegate_zone = cfg->dns_delegate_zone;
-		zd = dnsrecords_domains(cfg, st, now, &n);
+		zd = dnsrecords_domains(ds, st, now, &n);
 		zones = xcalloc(n + 1, sizeof(*zones));
 		for (size_t i = 0; i < n; i++) {
-			const struct config_domain *d = zd[i].retiring ? NULL : config_find_domain(cfg, zd[i].name);
+			const struct config_domain *d = zd[i].retiring ? NULL : domset_find(ds, zd[i].name);
 			zones[i] = d ? d->zone : NULL;
 		}
 		expired = dnsrecords_expired(st, now, &expired_tls, &n_expired);
@@ -271,13 +271,13 @@ dnspublish_names_excerpt(const char *names, size_t max)
 }
 
 int
-dnspublish(const struct config *cfg)
+dnspublish(const struct config *cfg, const struct domset *ds)
 {
-	return dnspublish_held(cfg, NULL, 0);
+	return dnspublish_held(cfg, ds, NULL, 0);
 }
 
 int
-dnspublish_held(const struct config *cfg, const char *const *held, size_t n_held)
+dnspublish_held(const struct config *cfg, const struct domset *ds, const char *const *held, size_t n_held)
 {
 	struct ids_state st;
 	struct ids_changes ch;
@@ -295,7 +295,7 @@ dnspublish_held(const struct config *cfg, const char *const *held, size_t n_held
 	}
 	hold_serving(cfg->dns_state);
 	diag_init(&sdl, cfg->dns_state);
-	if (dnsids_update(cfg, held, n_held, now, state_known(cfg->dns_state), &st, &ch, &sdl) < 0) {
+	if (dnsids_update(cfg, ds, held, n_held, now, state_known(cfg->dns_state), &st, &ch, &sdl) < 0) {
 		for (size_t i = 0; i < sdl.n; i++) {
 			char line[4096];
 			diag_format(&sdl, i, line, sizeof(line));
@@ -328,7 +328,7 @@ dnspublish_held(const struct config *cfg, const char *const *held, size_t n_held
 		struct diag_list probs;
 
 		diag_init(&probs, cfg->path);
-		zone = dnsrecords_render(cfg, &st, now, side, ZONE_BIND, &probs, err, sizeof(err));
+		zone = dnsrecords_render(cfg, ds, &st, now, side, ZONE_BIND, &probs, err, sizeof(err));
 		/* such a domain fails alone (check lists it): every other one is published */
 		for (size_t i = 0; i < probs.n; i++) {
 			char line[4096];
@@ -381,7 +381,7 @@ dnspublish_held(const struct config *cfg, const char *const *held, size_t n_held
 			goto done;
 		}
 	}
-	push_updates(cfg, &st, now);
+	push_updates(cfg, ds, &st, now);
 	/* a marker in another layout (space-separated, from an older mtastsd) is rewritten one name a line */
 	if (hook && pending != NULL && mark_pending(marker, &pending, &ondisk, NULL) < 0) {
 		publish_failed();
@@ -412,7 +412,7 @@ done:
 }
 
 int
-dnspublish_retiring(const struct config *cfg, struct config_domain **out, size_t *n)
+dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct config_domain **out, size_t *n)
 {
 	struct ids_state old;
 	struct diag_list sdl;
@@ -448,7 +448,7 @@ dnspublish_retiring(const struct config *cfg, struct config_domain **out, size_t
 		return rc;
 	}
 	diag_free(&sdl);
-	*n = ids_retiring(&old, cfg, now, out);
+	*n = ids_retiring(&old, ds, now, out);
 	ids_state_free(&old);
 	return 0;
 }

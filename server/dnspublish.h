@@ -6,9 +6,11 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "domset.h"
 
 /*
- * The reload publish hook: called once the policies of CFG are being served
+ * The reload publish hook: called once the policies of CFG, whose domains
+ * are DS (the config's and its tenant files'), are being served
  * (after a successful reload swap, and once at start-up). Assigns ids and
  * updates the state file, rewrites dns.zone atomically when a record changed,
  * then runs dns.on_change (onchange_run) in the config's folder with
@@ -28,7 +30,7 @@
  * no longer once SIGHUP, SIGINT or SIGTERM is pending: the hook's process
  * group is then killed and the hook runs again at the next publish).
  */
-int dnspublish(const struct config *cfg);
+int dnspublish(const struct config *cfg, const struct domset *ds);
 /* How much of a list of names one log line shows */
 #define DNSPUBLISH_LOG_NAMES_MAX 1024
 
@@ -37,7 +39,7 @@ int dnspublish(const struct config *cfg);
  * listener can serve, get no new id: a new one no record yet, a changed one
  * keeps its last published id (and changes once it is published unheld).
  */
-int dnspublish_held(const struct config *cfg, const char *const *held, size_t n_held);
+int dnspublish_held(const struct config *cfg, const struct domset *ds, const char *const *held, size_t n_held);
 
 /* Failed publications (state, zone or on_change) since start-up. */
 unsigned long dnspublish_failures(void);
@@ -49,7 +51,7 @@ unsigned long dnspublish_failures(void);
 char *dnspublish_names_excerpt(const char *names, size_t max);
 
 /*
- * The domains that are no longer in CFG but must still be served, as mode
+ * The domains that are no longer in DS (CFG's domains) but must still be served, as mode
  * none, until their retirement ends (ids_retiring): what the caller building
  * a snapshot passes it. Reads the state file (never writes it) at the
  * current clock, so a domain removed by this very reload is included.
@@ -59,7 +61,7 @@ char *dnspublish_names_excerpt(const char *names, size_t max);
  * DNSPUBLISH_STATE_LOST when this process published from a state file that is
  * gone (logged and counted: a reload must not serve that; *OUT NULL, *N 0).
  */
-int dnspublish_retiring(const struct config *cfg, struct config_domain **out, size_t *n);
+int dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct config_domain **out, size_t *n);
 #define DNSPUBLISH_STATE_LOST (-2)
 
 /*

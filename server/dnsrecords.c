@@ -6,13 +6,13 @@
 #include <stdlib.h>
 
 struct zone_domain *
-dnsrecords_domains(const struct config *cfg, const struct ids_state *st, int64_t now, size_t *n)
+dnsrecords_domains(const struct domset *ds, const struct ids_state *st, int64_t now, size_t *n)
 {
 	struct zone_domain *zd = xcalloc(st->n, sizeof(*zd));
 	size_t k = 0;
 
-	for (size_t i = 0; i < cfg->n_domains; i++) {
-		const struct config_domain *d = &cfg->domains[i];
+	for (size_t i = 0; i < ds->n; i++) {
+		const struct config_domain *d = ds->v[i];
 		const struct ids_domain *e = ids_find(st, d->name);
 		if (e == NULL)
 			continue;	/* cannot happen: every configured domain has an entry */
@@ -79,7 +79,7 @@ dnsrecords_render_domains(const struct config *cfg, const struct zone_domain *zd
 }
 
 char *
-dnsrecords_render(const struct config *cfg, const struct ids_state *st, int64_t now, enum zone_side side,
+dnsrecords_render(const struct config *cfg, const struct domset *ds, const struct ids_state *st, int64_t now, enum zone_side side,
     enum zone_format fmt, struct diag_list *problems, char *err, size_t errlen)
 {
 	struct zone_domain *zd;
@@ -89,7 +89,7 @@ dnsrecords_render(const struct config *cfg, const struct ids_state *st, int64_t 
 	char *out;
 
 	expired = dnsrecords_expired(st, now, &expired_tls, &n_expired);
-	zd = dnsrecords_domains(cfg, st, now, &n);
+	zd = dnsrecords_domains(ds, st, now, &n);
 	out = dnsrecords_render_domains(cfg, zd, n, expired, expired_tls, n_expired, side, fmt, problems, err, errlen);
 	free(zd);
 	free(expired);

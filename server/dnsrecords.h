@@ -9,15 +9,16 @@
 
 #include "config.h"
 #include "diag.h"
+#include "domset.h"
 #include "ids.h"
 #include "zone.h"
 
 /*
- * The domains to render at NOW: CFG's configured ones (those ST has an
- * entry for) in config order, then ST's retiring ones by name. Returns the
- * array of *N (owned by the caller; its pointers borrow from CFG and ST).
+ * The domains to render at NOW: DS's configured ones (those ST has an
+ * entry for) in DS's order, then ST's retiring ones by name. Returns the
+ * array of *N (owned by the caller; its pointers borrow from DS and ST).
  */
-struct zone_domain *dnsrecords_domains(const struct config *cfg, const struct ids_state *st, int64_t now, size_t *n);
+struct zone_domain *dnsrecords_domains(const struct domset *ds, const struct ids_state *st, int64_t now, size_t *n);
 
 /*
  * The names of ST's entries whose retirement is over (records to delete in
@@ -37,8 +38,8 @@ char *dnsrecords_render_domains(const struct config *cfg, const struct zone_doma
     const char **expired, const bool *expired_tls, size_t n_expired, enum zone_side side, enum zone_format fmt,
     struct diag_list *problems, char *err, size_t errlen);
 
-/* The records of CFG with ids from ST at NOW (dnsrecords_domains, dnsrecords_expired), as dnsrecords_render_domains. */
-char *dnsrecords_render(const struct config *cfg, const struct ids_state *st, int64_t now, enum zone_side side,
+/* The records of DS with ids from ST at NOW (dnsrecords_domains, dnsrecords_expired), as dnsrecords_render_domains with CFG. */
+char *dnsrecords_render(const struct config *cfg, const struct domset *ds, const struct ids_state *st, int64_t now, enum zone_side side,
     enum zone_format fmt, struct diag_list *problems, char *err, size_t errlen);
 
 #endif

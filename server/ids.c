@@ -433,25 +433,25 @@ ids_changes_free(struct ids_changes *c)
 	c->n = 0;
 }
 
-/* A state entry not configured in CFG whose retirement lasts at NOW. */
+/* A state entry not configured in DS whose retirement lasts at NOW. */
 static bool
-still_retiring(const struct ids_domain *e, const struct config *cfg, int64_t now)
+still_retiring(const struct ids_domain *e, const struct domset *ds, int64_t now)
 {
-	return hmap_get(&cfg->by_name, e->name) == NULL && ids_retiring_at(e, now);
+	return domset_find(ds, e->name) == NULL && ids_retiring_at(e, now);
 }
 
 size_t
-ids_retiring(const struct ids_state *st, const struct config *cfg, int64_t now, struct config_domain **out)
+ids_retiring(const struct ids_state *st, const struct domset *ds, int64_t now, struct config_domain **out)
 {
 	size_t n = 0, k = 0;
 
 	/* only the entries no longer configured matter: no ids are assigned for the others */
 	for (size_t i = 0; i < st->n; i++)
-		if (still_retiring(&st->d[i], cfg, now))
+		if (still_retiring(&st->d[i], ds, now))
 			n++;
 	*out = xcalloc(n ? n : 1, sizeof(**out));
 	for (size_t i = 0; i < st->n; i++)
-		if (still_retiring(&st->d[i], cfg, now))
+		if (still_retiring(&st->d[i], ds, now))
 			ids_retiring_policy(&st->d[i], &(*out)[k++]);
 	return n;
 }

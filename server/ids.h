@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "domset.h"
 
 /* An id is YYYYMMDDHHMMSS (UTC): 14 digits and a NUL. */
 #define IDS_ID_LEN 14
@@ -151,7 +152,7 @@ void ids_changes_free(struct ids_changes *c);
  * (ids_retiring_policy) in *OUT, in ST's order (owned by the caller; free
  * with ids_retiring_free), and how many. Pure.
  */
-size_t ids_retiring(const struct ids_state *st, const struct config *cfg, int64_t now, struct config_domain **out);
+size_t ids_retiring(const struct ids_state *st, const struct domset *ds, int64_t now, struct config_domain **out);
 /* Free a list from ids_retiring (or N entries built by ids_retiring_policy). Accepts NULL. */
 void ids_retiring_free(struct config_domain *d, size_t n);
 

@@ -75,10 +75,7 @@ cmd_check(const char *path, int argc, char **argv)
 static int
 cmd_policy(const char *path, int argc, char **argv)
 {
-	struct config *cfg;
 	struct snapshot *snap;
-	struct config_domain *retiring;
-	size_t n_retiring;
 	const struct site *site;
 	char err[512], *name, *host;
 	int rc = EXIT_INVALID;
@@ -91,18 +88,16 @@ cmd_policy(const char *path, int argc, char **argv)
 		fprintf(stderr, "mtastsd: invalid domain: %s\n", err);
 		return EXIT_INVALID;
 	}
-	if ((cfg = cmd_load_config(path)) == NULL) {
+	/* the sites serve would answer for: configured domains, then the retiring ones (issue 14.7) */
+	if ((snap = cmd_load(path, true)) == NULL) {
 		free(name);
 		return EXIT_INVALID;
 	}
-	/* the sites serve would answer for: configured domains, then the retiring ones (issue 14.7) */
-	dnspublish_retiring(cfg, &retiring, &n_retiring);
-	snap = snapshot_from(cfg, NULL, retiring, n_retiring);
 	host = xasprintf("mta-sts.%s", name);
 	if ((site = snapshot_site(snap, host)) == NULL) {
 		fprintf(stderr, "mtastsd: unknown domain '%s': not in %s, and not retiring\n", name, path);
 	} else {
-		if (config_find_domain(snap->cfg, name) != site->domain)
+		if (domset_find(&snap->domains, name) != site->domain)
 			fprintf(stderr, "mtastsd: domain '%s' is retiring: removed from %s, it is served as mode none"
 			    " until senders' cached policies have expired\n", name, path);
 		fwrite(site->body, 1, site->body_len, stdout);

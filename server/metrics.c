@@ -21,6 +21,7 @@ static atomic_int dns_retry_pending;
 static atomic_ullong dns_updates[DNSUPDATE_RESULT_N], dns_update_failing;
 static atomic_ullong domains;
 static atomic_ullong domains_unserved, pairs_broken;
+static atomic_ullong tenant_files, tenant_files_refused;
 static atomic_llong loaded_at;
 
 static size_t
@@ -107,6 +108,13 @@ metrics_set_unserved(size_t d, size_t broken)
 }
 
 void
+metrics_set_tenants(size_t files, size_t refused)
+{
+	atomic_store(&tenant_files, (unsigned long long)files);
+	atomic_store(&tenant_files_refused, (unsigned long long)refused);
+}
+
+void
 metrics_set_loaded(long long t)
 {
 	atomic_store(&loaded_at, t);
@@ -175,6 +183,8 @@ metrics_read(struct metrics_values *v)
 	v->domains = atomic_load(&domains);
 	v->domains_unserved = atomic_load(&domains_unserved);
 	v->pairs_broken = atomic_load(&pairs_broken);
+	v->tenant_files = atomic_load(&tenant_files);
+	v->tenant_files_refused = atomic_load(&tenant_files_refused);
 	v->loaded_at = atomic_load(&loaded_at);
 	v->restart_pending = metrics_restart_pending(NULL, 0);
 }

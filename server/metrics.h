@@ -39,6 +39,8 @@ unsigned long long metrics_dns_updates(enum dnsupdate_result result);
 void metrics_set_domains(size_t n);
 /* Configured domains no listener can serve, and certificate pairs that could not be loaded. */
 void metrics_set_unserved(size_t domains, size_t broken_pairs);
+/* Files in domains_dir, and those whose version on disk is refused. */
+void metrics_set_tenants(size_t files, size_t refused);
 void metrics_set_loaded(long long unix_time);
 /* What waits for a restart ("listen.https, limits"), NULL or "" when nothing does. */
 void metrics_set_restart_pending(const char *what);
@@ -67,6 +69,7 @@ struct metrics_values {
 	unsigned long long dns_updates[DNSUPDATE_RESULT_N];
 	unsigned long long dns_update_failing;
 	unsigned long long domains, domains_unserved, pairs_broken;
+	unsigned long long tenant_files, tenant_files_refused;
 	long long loaded_at;		/* unix time */
 	bool restart_pending;
 };

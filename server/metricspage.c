@@ -65,6 +65,11 @@ format_counters(const struct metricspage_values *v, struct buf *b)
 	head(b, "mtastsd_certificate_pairs_broken", "gauge", "Certificate pairs (or their files) under tls.certs that"
 	    " could not be loaded; only their own names go unserved.");
 	buf_printf(b, "mtastsd_certificate_pairs_broken %llu\n", m->pairs_broken);
+	head(b, "mtastsd_tenant_files", "gauge", "Tenant files in domains_dir.");
+	buf_printf(b, "mtastsd_tenant_files %llu\n", m->tenant_files);
+	head(b, "mtastsd_tenant_files_refused", "gauge", "Tenant files whose version on disk is refused (syntax, schema, a"
+	    " domain defined elsewhere): their last good version, if any, is served.");
+	buf_printf(b, "mtastsd_tenant_files_refused %llu\n", m->tenant_files_refused);
 	head(b, "mtastsd_dns_updates_total", "counter",
 	    "RFC 2136 updates sent (dns.update), one per domain, by result.");
 	for (unsigned i = 0; i < DNSUPDATE_RESULT_N; i++)

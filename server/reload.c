@@ -8,6 +8,7 @@
 #include "privsep.h"
 #include "signals.h"
 #include "snapshot.h"
+#include "tenantdir.h"
 #include "util.h"
 #include "wdset.h"
 
@@ -165,44 +166,87 @@ report_unserved(const struct snapshot *snap)
 	metrics_set_unserved(n, certstore_count_broken(snap->certs));
 }
 
-/*
- * The config at CONFIG_PATH, its certificates and the retiring domains from
- * the DNS state, as a snapshot (NULL: an error in DL, or *STATE_LOST: the
- * state file serve published from is gone).
- */
-static struct snapshot *
-load(const char *config_path, struct diag_list *dl, bool *state_lost)
+/* The domain serving NAME in the serving snapshot ARG: what keeps a domain defined twice (tenants_merge). */
+static const struct config_domain *
+serving_in(const void *arg, const char *name)
 {
-	struct config *cfg;
-	struct certstore *certs;
-	struct config_domain *retiring;
-	size_t n_retiring;
-
-	*state_lost = false;
-	if ((cfg = config_load(config_path, dl)) == NULL)
-		return NULL;
-	if (snapshot_load_certs(cfg, &certs, dl) < 0) {
-		config_free(cfg);
-		return NULL;
-	}
-	if (dnspublish_retiring(cfg, &retiring, &n_retiring) == DNSPUBLISH_STATE_LOST) {
-		*state_lost = true;
-		certstore_free(certs);
-		config_free(cfg);
-		return NULL;
-	}
-	return snapshot_from(cfg, certs, retiring, n_retiring);
+	return domset_find(&((const struct snapshot *)arg)->domains, name);
 }
 
-struct snapshot *
-reload_build(const char *config_path)
+/* Whether A and B list the same tenant files (by name), each with the same version in force or refused. */
+static bool
+same_tenants(const struct tenants *a, const struct tenants *b)
+{
+	if (a == NULL || b == NULL || a->n != b->n)
+		return a == b;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i].name, b->v[i].name) != 0 || a->v[i].in_force != b->v[i].in_force ||
+		    a->v[i].refused != b->v[i].refused)
+			return false;
+	return true;
+}
+
+/* Log why each refused tenant file of T is refused (FILE:LINE:COL each), and count them. */
+static void
+report_tenants(const struct tenants *t)
+{
+	for (size_t i = 0; t != NULL && i < t->n; i++)
+		if (t->v[i].refused)
+			log_diags(&t->v[i].why);
+	if (t != NULL && t->n_refused > 0)
+		log_warnx("%zu of %zu tenant files refused: their last good versions (if any) are served", t->n_refused,
+		    t->n);
+	metrics_set_tenants(t ? t->n : 0, t ? t->n_refused : 0);
+}
+
+/*
+ * The config at CONFIG_PATH, its certificates, its tenant files and the
+ * retiring domains from the DNS state, as a snapshot (NULL: an error in
+ * DL, *STATE_LOST: the state file serve published from is gone, or
+ * *UNCHANGED: TENANTS_ONLY and no tenant file changed). TENANTS_ONLY: only
+ * tenant files changed, so those whose version on disk is the one the
+ * serving snapshot read are not read again; otherwise every file is read
+ * (the defaults they inherit may have changed).
+ */
+static struct snapshot *
+load(const char *config_path, bool tenants_only, struct diag_list *dl, bool *state_lost, bool *unchanged)
+{
+	struct snapshot *prev = snapshot_current(), *snap = NULL;
+	struct snapshot_parts p = {0};
+	int rc;
+
+	*state_lost = *unchanged = false;
+	if ((p.cfg = config_load(config_path, dl)) == NULL || snapshot_load_certs(p.cfg, &p.certs, dl) < 0)
+		goto done;
+	if (tenantdir_load(p.cfg, tenants_only && prev ? prev->tenants : NULL, true, prev ? serving_in : NULL, prev,
+	    &p.tenants, NULL, dl) < 0)
+		goto done;
+	if (tenants_only && prev != NULL && same_tenants(prev->tenants, p.tenants)) {
+		*unchanged = true;
+		goto done;
+	}
+	domset_build(&p.domains, p.cfg, p.tenants);
+	if ((rc = dnspublish_retiring(p.cfg, &p.domains, &p.retiring, &p.n_retiring)) == DNSPUBLISH_STATE_LOST) {
+		*state_lost = true;
+		goto done;
+	}
+	snap = snapshot_from(&p);
+done:
+	snapshot_parts_clear(&p);
+	snapshot_unref(prev);
+	return snap;
+}
+
+/* reload_build, with load's TENANTS_ONLY and UNCHANGED. */
+static struct snapshot *
+build(const char *config_path, bool tenants_only, bool *unchanged)
 {
 	struct diag_list dl;
 	struct snapshot *snap;
 	bool state_lost;
 
 	diag_init(&dl, config_path);
-	snap = load(config_path, &dl, &state_lost);
+	snap = load(config_path, tenants_only, &dl, &state_lost, unchanged);
 	diag_sort(&dl);
 	log_diags(&dl);
 	diag_free(&dl);
@@ -217,8 +261,17 @@ reload_build(const char *config_path)
 		snapshot_unref(snap);
 		return NULL;
 	}
+	report_tenants(snap->tenants);
 	report_unserved(snap);
 	return snap;
+}
+
+struct snapshot *
+reload_build(const char *config_path)
+{
+	bool unchanged;
+
+	return build(config_path, false, &unchanged);
 }
 
 static bool
@@ -306,14 +359,20 @@ warn_restart_needed(const struct config *cfg)
 	}
 }
 
-int
-reload_now(const char *config_path)
+/* reload_now, reading only the tenant files that changed when TENANTS_ONLY. */
+static int
+reload_run(const char *config_path, bool tenants_only)
 {
 	struct snapshot *snap;
+	bool unchanged;
 
-	log_info("reloading config=%s", config_path);
+	log_info("reloading config=%s%s", config_path, tenants_only ? " (tenant files changed)" : "");
 	retry_reload = false;
-	if ((snap = reload_build(config_path)) == NULL) {
+	if ((snap = build(config_path, tenants_only, &unchanged)) == NULL) {
+		if (unchanged) {
+			log_info("no tenant file changed: nothing to reload");
+			return 0;
+		}
 		metrics_reload(0);
 		log_error("reload failed: keeping the configuration that is serving");
 		if (retry_reload) {
@@ -337,6 +396,12 @@ reload_now(const char *config_path)
 	return 0;
 }
 
+int
+reload_now(const char *config_path)
+{
+	return reload_run(config_path, false);
+}
+
 /* ---- watching files ---- */
 
 struct watch {
@@ -347,6 +412,13 @@ struct watch {
 	int certs_parent_wd;	/* the folder holding tls.certs: its removal and re-creation */
 	char *certs_base;	/* tls.certs's name in it */
 	char *own_state, *own_zone;	/* names of the files serve writes (NULL: none) */
+	int tenants_wd;		/* domains_dir (-1: none) */
+};
+
+/* What a batch of events changed: watch_read's result. */
+enum {
+	WATCH_MAIN = 1,		/* the config file or the certificates: everything is read again */
+	WATCH_TENANTS = 2	/* domains_dir only: only the tenant files that changed are read */
 };
 
 /* The last component of PATH (NULL stays NULL); owned by the caller. */
@@ -459,6 +531,8 @@ watch_setup(struct watch *w, const char *config_path)
 	free(w->cfg_base);
 	w->cfg_base = xstrdup(slash ? slash + 1 : config_path);
 	wdset_reset(&w->cert_wds);
+	/* adding the same folder again returns its descriptor: no event between two setups is lost */
+	w->tenants_wd = -1;
 	free(w->own_state);
 	free(w->own_zone);
 	w->own_state = base_name(snap ? snap->cfg->dns_state : NULL);
@@ -470,16 +544,22 @@ watch_setup(struct watch *w, const char *config_path)
 		watch_certs_parent(w, snap->cfg->tls_certs);
 		watch_cert_folders(w, snap->certs);
 	}
+	/* every entry, dot-names too: a ConfigMap swaps its `..data` link, atomic writers rename temporaries */
+	if (snap != NULL && snap->cfg->domains_dir != NULL &&
+	    (w->tenants_wd = privsep_add_watch(w->fd, snap->cfg->domains_dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+	    IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF)) < 0)
+		log_warn("%s: cannot watch domains_dir '%s'", __func__, snap->cfg->domains_dir);
 	free(dir);
 	snapshot_unref(snap);
 }
 
-/* Drain the inotify queue; true when something we care about changed. */
-static bool
+/* Drain the inotify queue; what changed that we care about (WATCH_*, 0: nothing). */
+static int
 watch_read(struct watch *w)
 {
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool relevant = false;
+	int tenants = 0;
 	ssize_t n;
 
 	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
@@ -490,6 +570,8 @@ watch_read(struct watch *w)
 				relevant = true;
 			else if (ev->mask & IN_IGNORED)
 				;
+			else if (ev->wd == w->tenants_wd && w->tenants_wd >= 0)
+				tenants = WATCH_TENANTS;
 			else {
 				bool cert = wdset_has(&w->cert_wds, ev->wd);
 
@@ -515,7 +597,7 @@ watch_read(struct watch *w)
 			p += sizeof(struct inotify_event) + ev->len;
 		}
 	}
-	return relevant;
+	return (relevant ? WATCH_MAIN : 0) | tenants;
 }
 
 /*
@@ -554,7 +636,8 @@ reload_loop(const char *config_path)
 {
 	sigset_t set;
 	int sfd, tfd, rfd, vfd, rc = -1;
-	struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1 };
+	struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1, .tenants_wd = -1 };
+	int changed = 0;	/* what the events since the last reload changed (WATCH_*) */
 
 	signals_serve_set(&set);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
@@ -596,6 +679,7 @@ reload_loop(const char *config_path)
 				signals_name(signo, name, sizeof(name));
 				if (signals_action(signo) == SIGNALS_RELOAD) {
 					log_info("%s received", name);
+					changed = 0;
 					reload_now(config_path);
 					watch_setup(&w, config_path);
 				} else if (signals_action(signo) == SIGNALS_STOP) {
@@ -610,18 +694,26 @@ reload_loop(const char *config_path)
 				}
 			}
 		}
-		if (w.fd >= 0 && (pfd[2].revents & POLLIN) && watch_read(&w)) {
+		if (w.fd >= 0 && (pfd[2].revents & POLLIN)) {
+			int what = watch_read(&w);
 			/* every change restarts the delay, so a burst of writes gives one reload */
 			struct itimerspec its = { { 0, 0 }, { 0, SETTLE_MS * 1000000L } };
 
-			timerfd_settime(tfd, 0, &its, NULL);
+			if (what != 0) {
+				changed |= what;
+				timerfd_settime(tfd, 0, &its, NULL);
+			}
 		}
 		if (pfd[1].revents & POLLIN) {
 			unsigned long long exp;
 
 			if (read(tfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp)) {
-				log_info("change detected under the config or tls.certs");
-				reload_now(config_path);
+				bool tenants_only = changed == WATCH_TENANTS;
+
+				log_info("change detected %s", tenants_only ? "in domains_dir" :
+				    "under the config or tls.certs");
+				changed = 0;
+				reload_run(config_path, tenants_only);
 				watch_setup(&w, config_path);
 			}
 		}

@@ -26,7 +26,7 @@ publish(const struct snapshot *snap)
 {
 	const char **held;
 	size_t n = snapshot_unserved(snap, time(NULL), &held);
-	int rc = dnspublish_held(snap->cfg, held, n);
+	int rc = dnspublish_held(snap->cfg, &snap->domains, held, n);
 
 	free(held);
 	return rc;

@@ -14,22 +14,26 @@ static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *current;
 
 struct snapshot *
-snapshot_from(struct config *cfg, struct certstore *certs, struct config_domain *retiring, size_t n_retiring)
+snapshot_from(struct snapshot_parts *p)
 {
 	struct snapshot *snap = xcalloc(1, sizeof(*snap));
+	const struct domset *ds = &snap->domains;
 
 	atomic_init(&snap->refs, 1);
-	snap->cfg = cfg;
-	snap->certs = certs;
+	snap->cfg = p->cfg;
+	snap->tenants = p->tenants;
+	snap->domains = p->domains;
+	snap->certs = p->certs;
 	snap->loaded_at = time(NULL);
 	/* RFC 8461 section 8.3: removed domains keep answering, as mode none, until senders' caches expire */
-	snap->retiring = retiring;
-	snap->n_retiring = n_retiring;
-	snap->sites = xcalloc(cfg->n_domains + snap->n_retiring + 1, sizeof(*snap->sites));
-	for (size_t i = 0; i < cfg->n_domains + snap->n_retiring; i++) {
+	snap->retiring = p->retiring;
+	snap->n_retiring = p->n_retiring;
+	memset(p, 0, sizeof(*p));
+	snap->sites = xcalloc(ds->n + snap->n_retiring + 1, sizeof(*snap->sites));
+	for (size_t i = 0; i < ds->n + snap->n_retiring; i++) {
 		struct site *s = &snap->sites[snap->n_sites];
 
-		s->domain = i < cfg->n_domains ? &cfg->domains[i] : &snap->retiring[i - cfg->n_domains];
+		s->domain = i < ds->n ? ds->v[i] : &snap->retiring[i - ds->n];
 		s->host = xasprintf("mta-sts.%s", s->domain->name);
 		s->body = policy_render(s->domain, &s->body_len);
 		if (hmap_put(&snap->by_host, s->host, s) != NULL) {
@@ -41,6 +45,17 @@ snapshot_from(struct config *cfg, struct certstore *certs, struct config_domain 
 		snap->n_sites++;
 	}
 	return snap;
+}
+
+void
+snapshot_parts_clear(struct snapshot_parts *p)
+{
+	ids_retiring_free(p->retiring, p->n_retiring);
+	certstore_free(p->certs);
+	domset_clear(&p->domains);
+	tenants_free(p->tenants);
+	config_free(p->cfg);
+	memset(p, 0, sizeof(*p));
 }
 
 int
@@ -85,7 +100,7 @@ snapshot_unserved(const struct snapshot *snap, time_t now, const char ***names)
 	for (size_t i = 0; i < snap->n_sites; i++) {
 		const struct site *s = &snap->sites[i];
 
-		if (config_find_domain(snap->cfg, s->domain->name) == s->domain &&
+		if (domset_find(&snap->domains, s->domain->name) == s->domain &&
 		    snapshot_site_serving(snap, s, now) == SNAPSHOT_UNSERVED)
 			(*names)[n++] = s->domain->name;
 	}
@@ -121,6 +136,8 @@ snapshot_unref(struct snapshot *snap)
 	ids_retiring_free(snap->retiring, snap->n_retiring);
 	hmap_free(&snap->by_host);
 	certstore_free(snap->certs);
+	domset_clear(&snap->domains);
+	tenants_free(snap->tenants);
 	config_free(snap->cfg);
 	free(snap);
 }

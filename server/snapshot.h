@@ -9,7 +9,9 @@
 
 #include "certstore.h"
 #include "config.h"
+#include "domset.h"
 #include "hmap.h"
+#include "tenants.h"
 
 /* One served host: mta-sts.<domain> and its policy body, rendered once. */
 struct site {
@@ -23,8 +25,10 @@ struct site {
 struct snapshot {
 	atomic_uint refs;
 	struct config *cfg;
+	struct tenants *tenants;	/* domains_dir's files (NULL: no domains_dir) */
+	struct domset domains;		/* the configured domains: CFG's, then the tenant files' in force */
 	struct certstore *certs;
-	struct site *sites;		/* config order, then the retiring domains */
+	struct site *sites;		/* DOMAINS' order, then the retiring domains */
 	size_t n_sites;
 	struct config_domain *retiring;	/* removed domains still served as mode none (ids_retiring) */
 	size_t n_retiring;
@@ -43,15 +47,26 @@ struct snapshot {
  */
 int snapshot_load_certs(const struct config *cfg, struct certstore **certs, struct diag_list *dl);
 
+/* What a snapshot is made of; snapshot_from takes over every part. */
+struct snapshot_parts {
+	struct config *cfg;
+	struct tenants *tenants;	/* CFG's domains_dir's files as merged; NULL: none */
+	struct domset domains;		/* domset_build of CFG and TENANTS */
+	struct certstore *certs;	/* NULL: no HTTPS listener */
+	struct config_domain *retiring;	/* removed domains still served as mode none (ids_retiring of DOMAINS) */
+	size_t n_retiring;
+};
+
 /*
- * A snapshot with one reference (owned by the caller) of CFG and CERTS (may
- * be NULL) and every site's body: CFG's domains, then RETIRING[0..N_RETIRING)
- * (the removed domains still served as mode none, from ids_retiring; may be
- * NULL with 0). Ownership of all three passes to the snapshot. Does no I/O:
- * the caller reads the state the retiring list comes from.
+ * A snapshot with one reference (owned by the caller) of P's parts (P is
+ * left empty) and every site's body: the configured domains (P->domains),
+ * then the retiring ones. Does no I/O: the caller reads the state the
+ * retiring list comes from.
  */
-struct snapshot *snapshot_from(struct config *cfg, struct certstore *certs, struct config_domain *retiring,
-    size_t n_retiring);
+struct snapshot *snapshot_from(struct snapshot_parts *p);
+
+/* Free every part P holds (for a snapshot that is not made after all); P is left empty. */
+void snapshot_parts_clear(struct snapshot_parts *p);
 
 /* How a site is reachable: what `serve` does with it, `check` judges, and DNS publishing waits for. */
 enum snapshot_serving {

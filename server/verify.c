@@ -44,31 +44,25 @@ by_domain(const void *a, const void *b)
 }
 
 int
-verify_targets(const struct config *cfg, const struct ids_state *old, int64_t now,
+verify_targets(const struct domset *ds, const struct ids_state *old, int64_t now,
     enum verify_select sel, char *const *names, size_t n, struct verify_targets *out,
     char *err, size_t errlen)
 {
-	const struct config_domain **doms;
 	struct ids_state st;
 	struct ids_changes ch;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	doms = xreallocarray(NULL, cfg->n_domains + 1, sizeof(*doms));
-	for (size_t i = 0; i < cfg->n_domains; i++)
-		doms[i] = &cfg->domains[i];
 	/* what the next `dns` run will record, never written: verify only reads the state */
-	if (ids_assign(old, doms, cfg->n_domains, now, &st, &ch) < 0) {
+	if (ids_assign(old, ds->v, ds->n, now, &st, &ch) < 0) {
 		snprintf(err, errlen, "the clock is past the last id a date can express (year 9999)");
-		free(doms);
 		return -1;
 	}
-	free(doms);
 
 	switch (sel) {
 	case VERIFY_CHANGED:
 		for (size_t i = 0; i < ch.n; i++) {
-			const struct config_domain *d = config_find_domain(cfg, ch.c[i].name);
+			const struct config_domain *d = domset_find(ds, ch.c[i].name);
 			const struct ids_domain *e = ids_find(&st, ch.c[i].name);
 
 			if ((ch.c[i].kind == IDS_ADDED || ch.c[i].kind == IDS_CHANGED) && d != NULL)
@@ -79,15 +73,15 @@ verify_targets(const struct config *cfg, const struct ids_state *old, int64_t no
 		}
 		break;
 	case VERIFY_ALL:
-		for (size_t i = 0; i < cfg->n_domains; i++)
-			add_target(out, &cfg->domains[i], false);
+		for (size_t i = 0; i < ds->n; i++)
+			add_target(out, ds->v[i], false);
 		for (size_t i = 0; i < st.n; i++)
 			if (st.d[i].retiring)
 				add_retiring(out, &st.d[i]);
 		break;
 	case VERIFY_LISTED:
 		for (size_t i = 0; i < n; i++) {
-			const struct config_domain *d = config_find_domain(cfg, names[i]);
+			const struct config_domain *d = domset_find(ds, names[i]);
 			const struct ids_domain *e = ids_find(&st, names[i]);
 
 			if (d != NULL)

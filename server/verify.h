@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "domset.h"
 #include "ids.h"
 
 /* One policy to check: a domain and the exact body senders must be served for it. */
@@ -30,13 +31,13 @@ enum verify_select {
 };
 
 /*
- * The policies to check for CFG, from the state OLD (the state file as read,
+ * The policies to check for DS (the configured domains), from the state OLD (the state file as read,
  * may be empty) at NOW: by SEL, with NAMES[0..N) for VERIFY_LISTED. Returns 0
  * with OUT filled (owned by the caller, free with verify_targets_free; it may
  * be empty), or -1 with a message in ERR (a listed name that is neither
  * configured nor retiring, or a clock past year 9999); OUT is then empty.
  */
-int verify_targets(const struct config *cfg, const struct ids_state *old, int64_t now,
+int verify_targets(const struct domset *ds, const struct ids_state *old, int64_t now,
     enum verify_select sel, char *const *names, size_t n, struct verify_targets *out,
     char *err, size_t errlen);
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* verifycmd: `mtastsd verify`, which fetches each policy from every address that serves it and compares the bytes. */
 #include "commands.h"
+#include "snapshot.h"
 #include "dname.h"
 #include "dnsstate.h"
 #include "httpget.h"
@@ -179,7 +180,8 @@ cmd_verify(const char *config_path, int argc, char **argv)
 	};
 	struct opts o = { .ca = NULL, .timeout_ms = 10000, .connect = false };
 	enum verify_select sel = VERIFY_CHANGED;
-	struct config *cfg = NULL;
+	struct snapshot *snap = NULL;
+	const struct config *cfg;
 	struct verify_targets tg = { NULL, 0 };
 	struct ids_state old = { NULL, 0 };
 	struct addrs connect = { NULL, 0 };
@@ -245,8 +247,9 @@ cmd_verify(const char *config_path, int argc, char **argv)
 		fprintf(stderr, "mtastsd: %s\n", err);
 		goto done;
 	}
-	if ((cfg = cmd_load_config(config_path)) == NULL)
+	if ((snap = cmd_load(config_path, false)) == NULL)
 		goto done;
+	cfg = snap->cfg;
 	/* read only, never locked or written: what the next `dns` run would change */
 	diag_init(&sdl, cfg->dns_state);
 	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, &sdl) < 0) {
@@ -255,7 +258,7 @@ cmd_verify(const char *config_path, int argc, char **argv)
 		goto done;
 	}
 	diag_free(&sdl);
-	if (verify_targets(cfg, &old, now, sel, names, n_names, &tg, err, sizeof(err)) < 0) {
+	if (verify_targets(&snap->domains, &old, now, sel, names, n_names, &tg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mtastsd: verify: %s\n", err);
 		goto done;
 	}
@@ -290,6 +293,6 @@ done:
 	for (size_t i = 0; i < n_names; i++)
 		free(names[i]);
 	free(names);
-	config_free(cfg);
+	snapshot_unref(snap);
 	return rc;
 }

@@ -59,7 +59,11 @@ init(void)
 	cfg = config_load_mem("fuzz.yaml", "/nonexistent", yaml, sizeof(yaml) - 1, &dl);
 	if (cfg == NULL)
 		__builtin_trap();
-	snap = snapshot_from(cfg, NULL, NULL, 0);
+	{
+		struct snapshot_parts p = { .cfg = cfg };
+		domset_build(&p.domains, cfg, NULL);
+		snap = snapshot_from(&p);
+	}
 	diag_free(&dl);
 }
 

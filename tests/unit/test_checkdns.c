@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dsfixture.h"
 #include "checkdns.h"
 #include "config.h"
 #include "dnsfixture.h"
@@ -22,7 +23,7 @@ check_messages(const struct config *cfg, size_t *errors, size_t *warnings)
 	struct buf b = {0};
 
 	diag_init(&dl, "cfg");
-	checkdns_run(cfg, &dl);
+	checkdns_run(cfg, DS(cfg), &dl);
 	for (size_t i = 0; i < dl.n; i++)
 		buf_printf(&b, "%s\n", dl.items[i].msg);
 	*errors = dl.errors;
@@ -72,7 +73,7 @@ Test(checkdns, reports_state_problems_and_retiring_domains, .init = setup, .fini
 	char *f = xasprintf("%s/st/state", dir);
 	unlink(f);
 	free(f);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cfg2 = load("", one);
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
 	expect_one_warning(cfg2, "domain 'example.org' is retiring: removed from the configuration, served as mode none"
@@ -91,7 +92,7 @@ Test(checkdns, says_why_the_host_target_domain_gets_no_cname, .init = setup, .fi
 	cfg = load("", two);
 	expect_one_warning(cfg, "domain 'example.org': its policy host is dns.host_target 'mta-sts.example.org' itself,"
 	    " so no CNAME is written for it (it would point at itself); give mta-sts.example.org A/AAAA records");
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone, "\nmta-sts.example.com. 300 IN CNAME mta-sts.example.org.\n") != NULL, "%s", zone);
 	cr_assert(strstr(zone, "\nmta-sts.example.org. 300 IN CNAME") == NULL, "%s", zone);

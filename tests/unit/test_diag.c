@@ -151,16 +151,68 @@ Test(diag, take_moves_entries_and_counts)
 	cr_expect_eq(b.n, 0);
 	cr_expect_eq(b.errors + b.warnings + b.unserved, 0);
 	cr_expect_str_eq(b.file, "b", "the source keeps its file name");
-	/* the moved entries sort after A's own at the same position (their order is A's now) */
+	/* the moved entries keep naming their file, and sort after A's own */
 	diag_add(&a, DIAG_ERROR, 1, 1, "a2");
 	diag_sort(&a);
 	cr_expect_str_eq(a.items[0].msg, "a1");
-	cr_expect_str_eq(a.items[1].msg, "b0");
-	cr_expect_str_eq(a.items[2].msg, "a2");
+	cr_expect_str_eq(a.items[1].msg, "a2");
+	cr_expect_str_eq(a.items[2].msg, "b0");
+	{
+		char line[64];
+		diag_format(&a, 0, line, sizeof(line));
+		cr_expect_str_eq(line, "a:1:1: a1");
+		diag_format(&a, 2, line, sizeof(line));
+		cr_expect_str_eq(line, "b:1:1: not served: b0");
+	}
 	/* and the emptied source is usable again */
 	diag_add(&b, DIAG_ERROR, 0, 0, "again");
 	cr_expect_eq(b.n, 1);
 	cr_expect_eq(b.errors, 1);
 	diag_free(&a);
 	diag_free(&b);
+}
+
+Test(diag, entries_about_other_files_name_them_and_sort_by_file)
+{
+	struct diag_list main, t, copy;
+	char line[128];
+	FILE *f;
+	char *out = NULL;
+	size_t len = 0;
+
+	diag_init(&main, "main.yaml");
+	diag_init(&t, "domains.d/b.yaml");
+	diag_add(&t, DIAG_ERROR, 3, 7, "bad mode");
+	diag_add_in(&main, "domains.d/z.yaml", DIAG_UNSERVED, 2, 1, "z");
+	diag_add_in(&main, "domains.d/a.yaml", DIAG_WARNING, 9, 1, "a");
+	diag_add_in(&main, "main.yaml", DIAG_ERROR, 5, 2, "own, named");
+	diag_add(&main, DIAG_ERROR, 8, 1, "own");
+	diag_copy(&main, &t);
+	cr_expect_eq(t.n, 1, "a copy leaves the source as it was");
+	cr_expect_eq(main.n, 5);
+	cr_expect_eq(main.errors, 3);
+	cr_expect_eq(main.unserved, 1);
+	diag_sort(&main);
+	diag_format(&main, 0, line, sizeof(line));
+	cr_expect_str_eq(line, "main.yaml:5:2: own, named");
+	diag_format(&main, 1, line, sizeof(line));
+	cr_expect_str_eq(line, "main.yaml:8:1: own");
+	diag_format(&main, 2, line, sizeof(line));
+	cr_expect_str_eq(line, "domains.d/a.yaml:9:1: warning: a");
+	diag_format(&main, 3, line, sizeof(line));
+	cr_expect_str_eq(line, "domains.d/b.yaml:3:7: bad mode");
+	diag_format(&main, 4, line, sizeof(line));
+	cr_expect_str_eq(line, "domains.d/z.yaml:2:1: not served: z");
+	f = open_memstream(&out, &len);
+	diag_print(&main, f);
+	fclose(f);
+	cr_expect(strstr(out, "domains.d/b.yaml:3:7: bad mode\n") != NULL, "printed: %s", out);
+	free(out);
+	diag_init(&copy, "domains.d/b.yaml");
+	diag_copy(&copy, &main);
+	diag_format(&copy, 3, line, sizeof(line));
+	cr_expect_str_eq(line, "domains.d/b.yaml:3:7: bad mode", "an entry about the list's own file is its own again");
+	diag_free(&copy);
+	diag_free(&t);
+	diag_free(&main);
 }

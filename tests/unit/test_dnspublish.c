@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dsfixture.h"
 #include "config.h"
 #include "dnspublish.h"
 #include "ids.h"
@@ -42,7 +43,7 @@ Test(dnspublish, publish_writes_the_zone_then_runs_on_change, .init = setup, .fi
 	char *cmd = hook_cmd(), *zone, *runs, *want;
 	struct config *cfg = load(cmd, two);
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone, "zone file not written (folder created?)");
 	expect_txt(zone, "example.com", "20260101000000");
@@ -76,7 +77,7 @@ Test(dnspublish, publish_holds_the_ids_of_domains_nothing_serves, .init = setup,
 	char *cmd = hook_cmd(), *zone, *runs;
 	struct config *cfg = load(cmd, two), *cfg2;
 
-	dnspublish_held(cfg, org, 1);
+	dnspublish_held(cfg, DS(cfg), org, 1);
 	zone = slurp("zone/mta-sts.zone");
 	expect_txt(zone, "example.com", "20260101000000");
 	cr_assert_null(strstr(zone, "_mta-sts.example.org."), "no record for a new domain nothing serves: %s", zone);
@@ -88,7 +89,7 @@ Test(dnspublish, publish_holds_the_ids_of_domains_nothing_serves, .init = setup,
 	/* an hour later example.com changes, but nothing can serve it now */
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
 	cfg2 = load(cmd, changed);
-	dnspublish_held(cfg2, both, 2);
+	dnspublish_held(cfg2, DS(cfg2), both, 2);
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone, "\n_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101000000;\"\n") != NULL,
 	    "the last published id stays: %s", zone);
@@ -97,7 +98,7 @@ Test(dnspublish, publish_holds_the_ids_of_domains_nothing_serves, .init = setup,
 
 	/* served again: the change is published then, and the new domain appears */
 	setenv("SOURCE_DATE_EPOCH", "1767232800", 1);
-	dnspublish_held(cfg2, NULL, 0);
+	dnspublish_held(cfg2, DS(cfg2), NULL, 0);
 	zone = slurp("zone/mta-sts.zone");
 	expect_txt(zone, "example.com", "20260101020000");
 	expect_txt(zone, "example.org", "20260101020000");
@@ -113,10 +114,10 @@ Test(dnspublish, publish_without_a_change_touches_nothing, .init = setup, .fini 
 	struct config *cfg = load(cmd, two);
 	struct stat a, b;
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(stat(zp, &a), 0);
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(stat(zp, &b), 0);
 	cr_assert_eq(a.st_ino, b.st_ino, "zone rewritten although no record changed");
 	runs = slurp("runs");
@@ -133,11 +134,11 @@ Test(dnspublish, publish_after_a_change_names_only_the_changed_domains, .init = 
 	char *cmd = hook_cmd(), *zone, *runs;
 	struct config *cfg = load(cmd, two), *cfg2;
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	config_free(cfg);
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);	/* an hour later */
 	cfg2 = load(cmd, one);
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	zone = slurp("zone/mta-sts.zone");
 	/* example.org retires: still published, with a new id, and explained */
 	expect_txt(zone, "example.org", "20260101010000");
@@ -158,7 +159,7 @@ Test(dnspublish, failing_on_change_is_counted_not_fatal, .init = setup, .fini = 
 	char *zone, *m;
 	struct buf mb = {0};
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(dnspublish_failures(), before + 1);
 	/* the zone was still written before on_change ran */
 	zone = slurp("zone/mta-sts.zone");
@@ -206,7 +207,7 @@ Test(dnspublish, damaged_state_publishes_nothing, .init = setup, .fini = teardow
 	fp = fopen(f, "w");
 	fputs("mtastsd-state 2\nthis is not a state\n", fp);
 	fclose(fp);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(dnspublish_failures(), before + 1);
 	cr_assert_null(slurp("zone/mta-sts.zone"), "zone written from a damaged state");
 	cr_assert_null(slurp("runs"), "on_change ran after a failed publication");
@@ -225,11 +226,11 @@ Test(dnspublish, retiring_list_for_serving, .init = setup, .fini = teardown)
 	struct config_domain *r;
 	size_t n;
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	config_free(cfg);
 	cfg2 = load("", one);
 	/* before any publication for the new config: example.org is already listed */
-	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(dnspublish_retiring(cfg2, DS(cfg2), &r, &n), 0);
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(r[0].name, "example.org");
 	cr_assert_eq(r[0].mode, POLICY_MODE_NONE);
@@ -242,14 +243,14 @@ Test(dnspublish, retiring_list_for_serving, .init = setup, .fini = teardown)
 	cr_assert(strstr(state, "status=retiring") == NULL);
 	free(state);
 	/* retired in the same second as its last id: the retirement id is T0+1 */
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	setenv("SOURCE_DATE_EPOCH", "1767830400", 1);
-	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(dnspublish_retiring(cfg2, DS(cfg2), &r, &n), 0);
 	cr_assert_eq(n, 1, "gone one second before T0+1+604800");
 	ids_retiring_free(r, n);
 	/* after its largest max_age (604800) since that id, the domain is gone */
 	setenv("SOURCE_DATE_EPOCH", "1767830401", 1);
-	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(dnspublish_retiring(cfg2, DS(cfg2), &r, &n), 0);
 	cr_assert_eq(n, 0);
 	ids_retiring_free(r, n);
 	config_free(cfg2);
@@ -265,7 +266,7 @@ Test(dnspublish, unwritable_zone_is_counted_and_on_change_not_run, .init = setup
 	/* a plain file where the zone's folder should be */
 	fp = fopen(blocker, "w");
 	fclose(fp);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(dnspublish_failures(), before + 1);
 	cr_assert_null(slurp("runs"), "on_change ran although the zone was not written");
 	free(blocker);
@@ -281,14 +282,14 @@ Test(dnspublish, changed_domains_come_from_the_records, .init = setup, .fini = t
 	    "  - name: example.com\n    mode: enforce\n    mx: [mx1.example.com]\n"
 	    "  - name: example.org\n    mx: [mail.example.org]\n";
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	/* only the ttl changes: no id moves, but every domain's records changed */
 	ttl = 600;
 	cfg2 = load(cmd, two);
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	/* the TLSRPT record of example.com goes away: only example.com */
 	cfg3 = load(cmd, two_no_rua);
-	dnspublish(cfg3);
+	dnspublish(cfg3, DS(cfg3));
 	ttl = 300;
 	runs = slurp("runs");
 	want = xasprintf("zone=%s/zone/mta-sts.zone changed=example.com example.org\n"
@@ -329,7 +330,7 @@ Test(dnspublish, on_change_gets_default_signals_and_its_own_process_group, .init
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	signal(SIGPIPE, SIG_IGN);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	signal(SIGPIPE, SIG_DFL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	st = slurp("status");
@@ -361,7 +362,7 @@ Test(dnspublish, on_change_runs_in_the_config_folder_with_an_absolute_zone, .ini
 	/* serve started elsewhere: a relative command and its relative paths mean the config's folder */
 	cr_assert_eq(chdir("/"), 0);
 	cfg = load("./hook.sh", two);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	config_free(cfg);
 	got = slurp("out");
 	cr_assert_not_null(got, "a relative on_change did not run in the config's folder");
@@ -375,7 +376,7 @@ Test(dnspublish, on_change_runs_in_the_config_folder_with_an_absolute_zone, .ini
 	basedir = ".";
 	ttl = 301;
 	cfg = load("./hook.sh", two);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	config_free(cfg);
 	basedir = NULL;
 	ttl = 300;
@@ -398,18 +399,18 @@ Test(dnspublish, failed_on_change_runs_again_until_it_succeeds, .init = setup, .
 	FILE *fp = fopen(fail, "w");
 
 	fclose(fp);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(dnspublish_failures(), before + 1);
 	cr_assert_eq(access(marker, F_OK), 0, "no pending marker after a failed on_change");
 	/* a reload with the zone unchanged: the hook runs again, still failing, with the same domains */
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(dnspublish_failures(), before + 2, "a failed on_change was not run again");
 	/* a change meanwhile adds its domains to the pending ones */
 	cfg2 = load(cmd, one);
 	unlink(fail);
 	/* a restart: start-up publishes once with the zone up to date after this run */
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	cr_assert_eq(dnspublish_failures(), before + 2);
 	cr_assert_neq(access(marker, F_OK), 0, "pending marker left after on_change succeeded");
 	runs = slurp("runs");
@@ -417,7 +418,7 @@ Test(dnspublish, failed_on_change_runs_again_until_it_succeeds, .init = setup, .
 	    "changed=example.com example.org\n");
 	free(runs);
 	/* done: nothing runs when nothing changed */
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	runs = slurp("runs");
 	cr_assert_eq(strlen(runs), 3 * strlen("changed=example.com example.org\n"), "%s", runs);
 	free(runs);
@@ -444,7 +445,7 @@ Test(dnspublish, a_pending_signal_stops_on_change_and_its_children, .init = setu
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, &old);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	/* the SIGTERM is still there for serve's signalfd */
 	cr_assert_eq(sigtimedwait(&set, NULL, &zero), SIGTERM, "the pending SIGTERM was consumed");
@@ -521,7 +522,7 @@ Test(dnspublish, on_change_runs_for_ten_thousand_changed_domains, .init = setup,
 	unsigned long before = dnspublish_failures();
 
 	/* a first start with 10,000 domains: 190,000 bytes of names, past the kernel's 128 KiB for one string */
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	cr_assert_eq(dnspublish_failures(), before, "on_change failed at 10,000 domains");
 	runs = slurp("runs");
 	cr_assert_not_null(runs, "on_change did not run at 10,000 domains");
@@ -535,7 +536,7 @@ Test(dnspublish, on_change_runs_for_ten_thousand_changed_domains, .init = setup,
 	/* one change of defaults: every domain gets a new id, the hook runs once more with all of them */
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
 	cfg2 = load_many(cmd, 10000, "enforce");
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	cr_assert_eq(dnspublish_failures(), before);
 	runs = slurp("runs");
 	cr_assert_str_eq(runs, "10000 0 10000\n10000 0 10000\n");
@@ -557,7 +558,7 @@ Test(dnspublish, on_change_gets_the_names_in_its_environment_while_they_fit, .in
 	struct config *cfg = load(cmd, two);
 	char *runs, *file;
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	runs = slurp("runs");
 	cr_assert_not_null(runs);
 	cr_assert_str_eq(runs, "2 example.com example.org\n");
@@ -574,13 +575,13 @@ Test(dnspublish, a_marker_from_an_older_version_is_read_and_rewritten_one_name_a
 	char *cmd = xasprintf("cat \\\"$MTASTSD_CHANGED_FILE\\\" > %s/file", dir), *file;
 	struct config *cfg = load(cmd, two);
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	/* an older mtastsd left a space-separated marker; nothing changes now */
 	char *m = xasprintf("%s/st/state.pending", dir);
 	FILE *fp = fopen(m, "w");
 	fputs("example.org a.example\n", fp);
 	fclose(fp);
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	file = slurp("file");
 	cr_assert_str_eq(file, "a.example\nexample.org\n");
 	cr_assert_neq(access(m, F_OK), 0);
@@ -629,7 +630,7 @@ Test(dnspublish, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = 
 	size_t n;
 	unsigned long before;
 
-	dnspublish(cfg);
+	dnspublish(cfg, DS(cfg));
 	zone = slurp("zone/mta-sts.zone");
 	cr_assert_not_null(zone);
 	/* the state goes (an operator's rm, a volume mounted empty); example.org is removed meanwhile */
@@ -638,10 +639,10 @@ Test(dnspublish, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = 
 	setenv("SOURCE_DATE_EPOCH", "1767229200", 1);
 	before = dnspublish_failures();
 	/* the reload is refused (so the serving snapshot keeps example.org as it is), and counted */
-	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), DNSPUBLISH_STATE_LOST, "a reload started afresh without the state");
+	cr_assert_eq(dnspublish_retiring(cfg2, DS(cfg2), &r, &n), DNSPUBLISH_STATE_LOST, "a reload started afresh without the state");
 	cr_assert_eq(dnspublish_failures(), before + 1);
 	/* nothing is published: no new state, the zone as it was, no hook run */
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	cr_assert_eq(dnspublish_failures(), before + 2);
 	cr_assert_neq(access(f, F_OK), 0, "a fresh state was written");
 	zone2 = slurp("zone/mta-sts.zone");
@@ -652,9 +653,9 @@ Test(dnspublish, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = 
 	free(zone2);
 	/* the file restored (an empty one, as `dns --start-over` writes, will do): publishing resumes */
 	write_state("mtastsd-state 3\nend 0\n");
-	cr_assert_eq(dnspublish_retiring(cfg2, &r, &n), 0);
+	cr_assert_eq(dnspublish_retiring(cfg2, DS(cfg2), &r, &n), 0);
 	ids_retiring_free(r, n);
-	dnspublish(cfg2);
+	dnspublish(cfg2, DS(cfg2));
 	cr_assert_eq(dnspublish_failures(), before + 2);
 	zone2 = slurp("zone/mta-sts.zone");
 	cr_assert(strstr(zone2, "_mta-sts.example.com. 300 IN TXT \"v=STSv1; id=20260101010000;\"") != NULL, "%s", zone2);

@@ -47,7 +47,11 @@ setup(void)
 	}
 	diag_free(&dl);
 	/* building a snapshot reads nothing: no DNS state, no folder needed */
-	snap = snapshot_from(cfg, NULL, NULL, 0);
+	{
+		struct snapshot_parts p = { .cfg = cfg };
+		domset_build(&p.domains, cfg, NULL);
+		snap = snapshot_from(&p);
+	}
 }
 
 static void

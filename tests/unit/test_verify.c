@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsfixture.h"
 #include "diag.h"
 #include "ids.h"
 #include "policy.h"
@@ -60,7 +61,7 @@ Test(verify_targets, without_state_every_domain_is_new)
 	size_t len;
 	char *body;
 
-	cr_assert_eq(verify_targets(cfg, &(struct ids_state){ NULL, 0 }, T0, VERIFY_CHANGED, NULL, 0, &v,
+	cr_assert_eq(verify_targets(DS(cfg), &(struct ids_state){ NULL, 0 }, T0, VERIFY_CHANGED, NULL, 0, &v,
 	    err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.com", "example.org" }, 2);
 	body = policy_render(config_find_domain(cfg, "example.org"), &len);
@@ -86,12 +87,12 @@ Test(verify_targets, only_what_the_next_dns_run_publishes)
 
 	assigned(before, T0, &st);
 	/* example.com: only its TLSRPT changed, same policy: not checked */
-	cr_assert_eq(verify_targets(after, &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
+	cr_assert_eq(verify_targets(DS(after), &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.net", "example.org" }, 2);
 	cr_assert(strstr(v.t[1].body, "mode: enforce\r\n") != NULL);
 	verify_targets_free(&v);
 	/* the same config again: nothing */
-	cr_assert_eq(verify_targets(before, &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
+	cr_assert_eq(verify_targets(DS(before), &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
 	cr_assert_eq(v.n, 0);
 	verify_targets_free(&v);
 	ids_state_free(&st);
@@ -111,14 +112,14 @@ Test(verify_targets, a_removed_domain_is_checked_as_retiring)
 	char err[256];
 
 	assigned(before, T0, &st);
-	cr_assert_eq(verify_targets(after, &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
+	cr_assert_eq(verify_targets(DS(after), &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.org" }, 1);
 	cr_assert(v.t[0].retiring);
 	cr_assert_eq(v.t[0].len, strlen(none));
 	cr_assert(memcmp(v.t[0].body, none, v.t[0].len) == 0, "%s", v.t[0].body);
 	verify_targets_free(&v);
 	/* --all: the configured one and the retiring one */
-	cr_assert_eq(verify_targets(after, &st, T0 + 60, VERIFY_ALL, NULL, 0, &v, err, sizeof(err)), 0);
+	cr_assert_eq(verify_targets(DS(after), &st, T0 + 60, VERIFY_ALL, NULL, 0, &v, err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.com", "example.org" }, 2);
 	verify_targets_free(&v);
 	ids_state_free(&st);
@@ -134,11 +135,11 @@ Test(verify_targets, listed_names)
 	struct verify_targets v;
 	char err[256] = "";
 
-	cr_assert_eq(verify_targets(cfg, &(struct ids_state){ NULL, 0 }, T0, VERIFY_LISTED, names, 3, &v,
+	cr_assert_eq(verify_targets(DS(cfg), &(struct ids_state){ NULL, 0 }, T0, VERIFY_LISTED, names, 3, &v,
 	    err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.com", "example.org" }, 2);
 	verify_targets_free(&v);
-	cr_assert_eq(verify_targets(cfg, &(struct ids_state){ NULL, 0 }, T0, VERIFY_LISTED, unknown, 2, &v,
+	cr_assert_eq(verify_targets(DS(cfg), &(struct ids_state){ NULL, 0 }, T0, VERIFY_LISTED, unknown, 2, &v,
 	    err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "unknown domain 'example.edu': neither configured nor retiring");
 	cr_assert_eq(v.n, 0);
