@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests for tenantdir and domset: domains_dir read from a real folder (names kept and ignored, a ConfigMap's ..data links, files read again only when changed, errors with their positions) and the domain set a snapshot serves. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "domset.h"
+#include "tenantdir.h"
+#include "util.h"
+
+static char dir[64];
+static char *tdir;
+static struct config *cfg;
+static struct diag_list dl;
+
+static void
+put(const char *name, const char *text)
+{
+	char *path = path_join(tdir, name), *tmp = xasprintf("%s/.tmp", tdir);
+	FILE *f = fopen(tmp, "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(rename(tmp, path), 0);
+	free(tmp);
+	free(path);
+}
+
+static void
+load_main(const char *extra)
+{
+	char *yaml = xasprintf("listen:\n  http: [\"127.0.0.1:8080\"]\ndefaults:\n  mode: testing\n  mx: [mx.example.net]\n"
+	    "domains_dir: tenants.d\n%s", extra);
+	char *path = path_join(dir, "main.yaml");
+
+	config_free(cfg);
+	diag_free(&dl);
+	diag_init(&dl, path);
+	cfg = config_load_mem(path, dir, yaml, strlen(yaml), &dl);
+	cr_assert_not_null(cfg, "main config: %zu errors", dl.errors);
+	free(path);
+	free(yaml);
+}
+
+static void
+setup(void)
+{
+	strcpy(dir, "/tmp/test_tenantdir.XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	tdir = path_join(dir, "tenants.d");
+	cr_assert_eq(mkdir(tdir, 0755), 0);
+	load_main("");
+}
+
+static void
+teardown(void)
+{
+	char *cmd = xasprintf("rm -rf '%s'", dir);
+
+	cr_assert_eq(system(cmd), 0);
+	free(cmd);
+	free(tdir);
+	config_free(cfg);
+	cfg = NULL;
+	diag_free(&dl);
+}
+
+TestSuite(tenantdir, .init = setup, .fini = teardown);
+
+/* The tenant set of the folder now, PREV's unchanged files not read again; *N_READ the files read. */
+static struct tenants *
+load(const struct tenants *prev, size_t *n_read)
+{
+	struct tenants *t = NULL;
+
+	cr_assert_eq(tenantdir_load(cfg, prev, true, NULL, NULL, &t, n_read, &dl), 0, "%zu errors", dl.errors);
+	cr_assert_not_null(t);
+	return t;
+}
+
+static const struct tenant_slot *
+slot(const struct tenants *t, const char *name)
+{
+	const struct tenant_slot *s = tenants_find(t, name);
+
+	cr_assert_not_null(s, "no slot %s", name);
+	return s;
+}
+
+Test(tenantdir, names_kept_and_ignored)
+{
+	size_t n_read;
+	struct tenants *t;
+
+	put("b.yaml", "- b.example\n");
+	put("a.yaml", "- name: a.example\n  mode: enforce\n");
+	put(".hidden.yaml", "- hidden.example\n");
+	put("notes.txt", "- txt.example\n");
+	put("c.yml", "- yml.example\n");
+	put("empty.yaml", "");
+	cr_assert_eq(mkdir(strcat(strcpy((char[128]){0}, tdir), "/sub.yaml"), 0755), 0);
+	t = load(NULL, &n_read);
+	cr_expect_eq(t->n, 3, "a.yaml, b.yaml, empty.yaml: %zu", t->n);
+	cr_expect_eq(n_read, 3);
+	cr_expect_str_eq(t->v[0].name, "a.yaml");
+	cr_expect_str_eq(t->v[1].name, "b.yaml");
+	cr_expect_str_eq(t->v[2].name, "empty.yaml");
+	cr_expect_eq(t->n_refused, 0);
+	cr_expect_eq(slot(t, "empty.yaml")->in_force->n_domains, 0, "an empty file is a tenant without domains");
+	cr_expect_eq(slot(t, "a.yaml")->in_force->domains[0].mode, POLICY_MODE_ENFORCE);
+	cr_expect_eq(slot(t, "b.yaml")->in_force->domains[0].mode, POLICY_MODE_TESTING, "the main file's defaults");
+	cr_expect_str_eq(slot(t, "b.yaml")->in_force->domains[0].mx->v[0], "mx.example.net");
+	cr_expect(strstr(slot(t, "b.yaml")->in_force->domains[0].file, "tenants.d/b.yaml") != NULL);
+	tenants_free(t);
+}
+
+Test(tenantdir, unchanged_files_are_not_read_again)
+{
+	size_t n_read;
+	struct tenants *t1, *t2, *t3;
+
+	put("a.yaml", "- a.example\n");
+	put("b.yaml", "- b.example\n");
+	t1 = load(NULL, &n_read);
+	cr_expect_eq(n_read, 2);
+	t2 = load(t1, &n_read);
+	cr_expect_eq(n_read, 0);
+	cr_expect_eq(slot(t2, "a.yaml")->in_force, slot(t1, "a.yaml")->in_force, "the same version, shared");
+	put("b.yaml", "- b.example\n- b2.example\n");
+	t3 = load(t2, &n_read);
+	cr_expect_eq(n_read, 1, "only the rewritten file");
+	cr_expect_eq(slot(t3, "a.yaml")->in_force, slot(t1, "a.yaml")->in_force);
+	cr_expect_eq(slot(t3, "b.yaml")->in_force->n_domains, 2);
+	tenants_free(t1);
+	tenants_free(t2);
+	tenants_free(t3);
+}
+
+Test(tenantdir, a_broken_file_keeps_its_last_good_version_and_says_where)
+{
+	size_t n_read;
+	struct tenants *t1, *t2, *t3;
+	const struct tenant_slot *s;
+	char line[512];
+	bool found = false;
+
+	put("a.yaml", "- a.example\n");
+	put("b.yaml", "- b.example\n");
+	t1 = load(NULL, &n_read);
+	put("b.yaml", "- b.example\n- name: c.example\n  mode: sometimes\n");
+	t2 = load(t1, &n_read);
+	s = slot(t2, "b.yaml");
+	cr_expect(s->refused);
+	cr_expect_eq(t2->n_refused, 1);
+	cr_expect_eq(s->in_force, slot(t1, "b.yaml")->in_force, "the last good version stays in force");
+	for (size_t i = 0; i < s->why.n; i++) {
+		diag_format(&s->why, i, line, sizeof(line));
+		if (strstr(line, "tenants.d/b.yaml:3:9: 'mode' must be enforce, testing or none") != NULL)
+			found = true;
+	}
+	cr_expect(found, "the error with its FILE:LINE:COL");
+	cr_expect(!slot(t2, "a.yaml")->refused, "the other file is not touched");
+	/* repaired: in force again */
+	put("b.yaml", "- b.example\n- name: c.example\n  mode: none\n");
+	t3 = load(t2, &n_read);
+	cr_expect(!slot(t3, "b.yaml")->refused);
+	cr_expect_eq(slot(t3, "b.yaml")->in_force->n_domains, 2);
+	tenants_free(t1);
+	tenants_free(t2);
+	tenants_free(t3);
+}
+
+Test(tenantdir, at_start_up_a_broken_file_serves_nothing_and_the_others_serve)
+{
+	struct tenants *t;
+	struct domset ds;
+
+	put("a.yaml", "- a.example\n");
+	put("b.yaml", "- b.example\n  oops: [\n");
+	put("c.yaml", "a: mapping\n");
+	t = load(NULL, NULL);
+	cr_expect_eq(t->n_refused, 2);
+	cr_expect_null(slot(t, "b.yaml")->in_force);
+	cr_expect_null(slot(t, "c.yaml")->in_force);
+	{
+		const struct diag_list *why = &slot(t, "c.yaml")->why;
+		bool found = false;
+		for (size_t i = 0; i < why->n; i++)
+			found |= why->items[i].line == 1 && why->items[i].col == 1 &&
+			    strstr(why->items[i].msg, "a tenant file must be a list of domain entries") != NULL;
+		cr_expect(found, "a mapping is not a list: said where it starts");
+	}
+	domset_build(&ds, cfg, t);
+	cr_expect_eq(ds.n, 1);
+	cr_expect_not_null(domset_find(&ds, "a.example"));
+	cr_expect_null(domset_find(&ds, "b.example"));
+	domset_clear(&ds);
+	tenants_free(t);
+}
+
+Test(tenantdir, a_duplicate_keeps_the_main_file_and_names_both)
+{
+	struct tenants *t;
+	const struct tenant_slot *s;
+	char line[512];
+
+	load_main("domains:\n  - main.example\n");
+	put("a.yaml", "- x.example\n- main.example\n");
+	t = load(NULL, NULL);
+	s = slot(t, "a.yaml");
+	cr_expect(s->refused);
+	cr_expect_null(s->in_force);
+	diag_format(&s->why, 0, line, sizeof(line));
+	cr_expect(strstr(line, "a.yaml:2:3: domain 'main.example' is also defined at ") != NULL, "%s", line);
+	cr_expect(strstr(line, "main.yaml:8:5") != NULL, "names the main file's place: %s", line);
+	tenants_free(t);
+}
+
+Test(tenantdir, a_configmap_mount_is_followed_and_its_swap_is_a_new_version)
+{
+	char target[256], link[256], data[256];
+	size_t n_read;
+	struct tenants *t1, *t2;
+
+	/* what the kubelet makes: ..2026_a/{a.yaml}, ..data -> ..2026_a, a.yaml -> ..data/a.yaml */
+	snprintf(target, sizeof(target), "%s/..2026_a", tdir);
+	cr_assert_eq(mkdir(target, 0755), 0);
+	put("..2026_a/a.yaml", "- a.example\n");
+	snprintf(data, sizeof(data), "%s/..data", tdir);
+	cr_assert_eq(symlink("..2026_a", data), 0);
+	snprintf(link, sizeof(link), "%s/a.yaml", tdir);
+	cr_assert_eq(symlink("..data/a.yaml", link), 0);
+	t1 = load(NULL, &n_read);
+	cr_expect_eq(t1->n, 1, "the dot-folders are not tenants, the link is");
+	cr_expect_eq(slot(t1, "a.yaml")->in_force->n_domains, 1);
+	/* the swap: a new folder, ..data replaced by a rename */
+	snprintf(target, sizeof(target), "%s/..2026_b", tdir);
+	cr_assert_eq(mkdir(target, 0755), 0);
+	put("..2026_b/a.yaml", "- a.example\n- a2.example\n");
+	snprintf(link, sizeof(link), "%s/..data_tmp", tdir);
+	cr_assert_eq(symlink("..2026_b", link), 0);
+	cr_assert_eq(rename(link, data), 0);
+	t2 = load(t1, &n_read);
+	cr_expect_eq(n_read, 1);
+	cr_expect_eq(slot(t2, "a.yaml")->in_force->n_domains, 2);
+	tenants_free(t1);
+	tenants_free(t2);
+}
+
+Test(tenantdir, a_removed_or_renamed_file)
+{
+	char from[256], to[256];
+	struct tenants *t1, *t2, *t3;
+	struct domset ds;
+
+	put("a.yaml", "- a.example\n");
+	put("b.yaml", "- b.example\n");
+	t1 = load(NULL, NULL);
+	snprintf(from, sizeof(from), "%s/b.yaml", tdir);
+	snprintf(to, sizeof(to), "%s/c.yaml", tdir);
+	cr_assert_eq(rename(from, to), 0);
+	t2 = load(t1, NULL);
+	cr_expect_eq(t2->n, 2);
+	cr_expect_null(tenants_find(t2, "b.yaml"));
+	cr_expect_str_eq(slot(t2, "c.yaml")->in_force->domains[0].name, "b.example", "its domains move with it");
+	cr_assert_eq(unlink(to), 0);
+	t3 = load(t2, NULL);
+	domset_build(&ds, cfg, t3);
+	cr_expect_eq(ds.n, 1, "a removed file's domains are no longer configured (they retire)");
+	cr_expect_null(domset_find(&ds, "b.example"));
+	domset_clear(&ds);
+	tenants_free(t1);
+	tenants_free(t2);
+	tenants_free(t3);
+}
+
+Test(tenantdir, a_missing_folder_is_an_error)
+{
+	struct tenants *t = NULL;
+	char *cmd = xasprintf("rmdir '%s'", tdir);
+
+	cr_assert_eq(system(cmd), 0);
+	free(cmd);
+	cr_expect_eq(tenantdir_load(cfg, NULL, true, NULL, NULL, &t, NULL, &dl), -1);
+	cr_expect_null(t);
+	cr_expect_eq(dl.errors, 1);
+	cr_expect(strstr(dl.items[0].msg, "cannot read domains_dir") != NULL, "%s", dl.items[0].msg);
+}
+
+Test(tenantdir, domset_order_is_main_then_files_by_name)
+{
+	struct tenants *t;
+	struct domset ds;
+
+	load_main("domains:\n  - m.example\n");
+	put("b.yaml", "- b1.example\n- b2.example\n");
+	put("a.yaml", "- a1.example\n");
+	t = load(NULL, NULL);
+	domset_build(&ds, cfg, t);
+	cr_assert_eq(ds.n, 4);
+	cr_expect_str_eq(ds.v[0]->name, "m.example");
+	cr_expect_str_eq(ds.v[1]->name, "a1.example");
+	cr_expect_str_eq(ds.v[2]->name, "b1.example");
+	cr_expect_str_eq(ds.v[3]->name, "b2.example");
+	cr_expect_eq(domset_find(&ds, "b2.example"), ds.v[3]);
+	domset_clear(&ds);
+	tenants_free(t);
+}
+
+Test(tenantdir, main_file_checks)
+{
+	struct diag_list d;
+	const char *bad = "listen:\n  http: [\"127.0.0.1:8080\"]\ndomains_dir: \"\"\n";
+	const char *none = "listen:\n  http: [\"127.0.0.1:8080\"]\n";
+	const char *inside = "listen:\n  http: [\"127.0.0.1:8080\"]\ndomains_dir: t\ndns:\n  zone: t/zone.yaml\n";
+	struct config *c;
+
+	diag_init(&d, "m.yaml");
+	cr_expect_null(config_load_mem("m.yaml", "/srv", bad, strlen(bad), &d));
+	cr_expect(strstr(d.items[0].msg, "'domains_dir' must name a folder") != NULL, "%s", d.items[0].msg);
+	cr_expect_eq(d.items[0].line, 3);
+	diag_free(&d);
+	diag_init(&d, "m.yaml");
+	cr_expect_null(config_load_mem("m.yaml", "/srv", none, strlen(none), &d), "no domains and no domains_dir");
+	diag_free(&d);
+	diag_init(&d, "m.yaml");
+	cr_expect_null(config_load_mem("m.yaml", "/srv", inside, strlen(inside), &d));
+	cr_expect(d.errors == 1 && strstr(d.items[0].msg, "inside domains_dir") != NULL, "%s", d.items[0].msg);
+	diag_free(&d);
+	diag_init(&d, "m.yaml");
+	c = config_load_mem("m.yaml", "/srv", "domains_dir: t\nlisten:\n  http: [\"127.0.0.1:8080\"]\n", 50, &d);
+	cr_expect_not_null(c, "a main file without domains is valid with domains_dir");
+	cr_expect_str_eq(c->domains_dir, "/srv/t");
+	config_free(c);
+	diag_free(&d);
+}
