@@ -185,7 +185,7 @@ Test(dnspublish, one_failure_counts_one_on_the_metrics_page, .init = setup, .fin
 		struct buf mb = {0};
 
 		if (i == 1)
-			cr_assert_eq(dnspublish(cfg), -1);
+			cr_assert_eq(dnspublish(cfg, DS(cfg)), -1);
 		metricspage_render(NULL, "", &mb);
 		cr_assert_not_null(strstr(mb.data, want[i]), "wanted%s in\n%s", want[i], mb.data);
 		buf_free(&mb);

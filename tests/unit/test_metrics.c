@@ -107,6 +107,13 @@ Test(metricspage, the_page_line_by_line)
 	    " not be loaded; only their own names go unserved.\n"
 	    "# TYPE mtastsd_certificate_pairs_broken gauge\n"
 	    "mtastsd_certificate_pairs_broken 36\n"
+	    "# HELP mtastsd_tenant_files Tenant files in domains_dir.\n"
+	    "# TYPE mtastsd_tenant_files gauge\n"
+	    "mtastsd_tenant_files 37\n"
+	    "# HELP mtastsd_tenant_files_refused Tenant files whose version on disk is refused (syntax, schema, a domain"
+	    " defined elsewhere): their last good version, if any, is served.\n"
+	    "# TYPE mtastsd_tenant_files_refused gauge\n"
+	    "mtastsd_tenant_files_refused 38\n"
 	    "# HELP mtastsd_dns_updates_total RFC 2136 updates sent (dns.update), one per domain, by result.\n"
 	    "# TYPE mtastsd_dns_updates_total counter\n"
 	    "mtastsd_dns_updates_total{result=\"noerror\"} 100\n"
@@ -176,6 +183,8 @@ Test(metricspage, the_page_line_by_line)
 	v.m.dns_retry_pending = true;
 	v.m.domains_unserved = 35;
 	v.m.pairs_broken = 36;
+	v.m.tenant_files = 37;
+	v.m.tenant_files_refused = 38;
 	for (size_t i = 0; i < DNSUPDATE_RESULT_N; i++)
 		v.m.dns_updates[i] = 100 + i;
 	v.m.dns_update_failing = 41;
