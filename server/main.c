@@ -39,8 +39,12 @@ usage(FILE *out)
 	    "  -h, --help            this help; after a command, that command's usage\n"
 	    "  --version             print the version\n"
 	    "\n"
+	    "The configuration may keep domains in tenant files: domains_dir: FOLDER, each\n"
+	    "*.yaml in it a list of domain entries; an invalid one is refused alone.\n"
+	    "\n"
 	    "exit status: 0 ok, 1 invalid input, 2 usage error; check: 3 valid, but some\n"
-	    "tenants are not served (each listed)\n", CONFIG_DEFAULT_PATH);
+	    "tenants are not served (each listed: uncovered hosts, broken pairs, refused\n"
+	    "tenant files)\n", CONFIG_DEFAULT_PATH);
 }
 
 static int
@@ -124,7 +128,8 @@ static const struct command {
 	    "for a unit's ExecStartPre.\n"
 	    "\n"
 	    "exit status: 0 valid (warnings may be printed), 1 invalid (serve would refuse\n"
-	    "to start), 2 usage error, 3 valid but some tenants are not served (each listed)\n", NULL },
+	    "to start), 2 usage error, 3 valid but some tenants are not served (each listed:\n"
+	    "an uncovered host, a broken pair, a refused tenant file with its errors)\n", NULL },
 	{ "policy", cmd_policy,
 	    "usage: mtastsd [-c FILE] policy DOMAIN\n"
 	    "\n"
