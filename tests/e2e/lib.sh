@@ -7,6 +7,7 @@ set -euo pipefail
 PASS=0
 FAIL=0
 SERVER_PID=""
+EXTRA_PIDS=""  # other processes the test started, ended with the server at exit
 WORK=$(mktemp -d /tmp/mtastsd-e2e.XXXXXX)
 
 ok() { PASS=$((PASS + 1)); echo "ok   - $*"; }
@@ -21,13 +22,26 @@ need() {
 
 cleanup() {
   local pid
-  for pid in $SERVER_PID ${EXTRA_PIDS:-}; do
+  for pid in $SERVER_PID $EXTRA_PIDS; do
     kill -9 "$pid" 2>/dev/null || true
   done
   wait 2>/dev/null || true
   if [ "${KEEP_WORK:-0}" = 1 ]; then echo "work folder kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
+# fail MESSAGE: say so, with the end of every log in $WORK (and all of each file FAIL_SHOW
+# names), and end the test (exit 1)
+fail() {
+  local f
+  echo "FAIL: $*" >&2
+  for f in "$WORK"/*.log "$WORK"/*/*.log; do
+    [ -f "$f" ] && { echo "--- ${f#"$WORK"/}" >&2; tail -n 25 "$f" >&2; }
+  done
+  for f in ${FAIL_SHOW:-}; do
+    [ -f "$f" ] && { echo "--- ${f#"$WORK"/}" >&2; cat "$f" >&2; }
+  done
+  exit 1
+}
 
 # A TCP port free on 127.0.0.1 and (when IPv6 works) ::1 alike.
 free_port() {
@@ -42,6 +56,21 @@ for _ in range(200):
         if e.errno != 99 and e.errno != 97:  # EADDRNOTAVAIL/EAFNOSUPPORT: no IPv6 at all
             s.close(); continue
     s.close(); print(p); break
+PY
+}
+
+# dns_ports N: N distinct ports free on 127.0.0.1 for TCP and UDP alike, on one line
+dns_ports() {
+  python3 - "$1" <<'PY'
+import socket, sys
+ss = []
+while len(ss) < int(sys.argv[1]):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try: u.bind(("127.0.0.1", p))
+    except OSError: s.close(); continue
+    ss.append((s, u))
+print(" ".join(str(s.getsockname()[1]) for s, u in ss))
 PY
 }
 
@@ -60,10 +89,92 @@ wait_for() {
   return 1
 }
 
+# wait_until SECONDS DESCRIPTION COMMAND...: wait_for, saying "timed out waiting for:
+# DESCRIPTION" when the time runs out
+wait_until() {
+  local limit="$1" what="$2"; shift 2
+  wait_for "$limit" "$@" && return 0
+  echo "timed out waiting for: $what"; return 1
+}
+
 # gen_certs DIR ARGS...: development CA + host certificates (scripts/gen-dev-certs)
 gen_certs() {
   local dir="$1"; shift
   "$SOURCE_ROOT/scripts/gen-dev-certs" -o "$dir" "$@" >/dev/null
+}
+
+# serve_head HTTPS_PORT HTTP_PORT ADMIN_PORT [CERTS]: the listen and tls sections of a test
+# config: TLS on 127.0.0.1:HTTPS_PORT and plain HTTP on 127.0.0.1:HTTP_PORT (none for an
+# empty one), the admin listener on ADMIN_PORT, certificates in CERTS (default certs/); the
+# caller appends dns, domains and the rest
+serve_head() {
+  if [ -n "$1" ]; then printf 'listen:\n  https: ["127.0.0.1:%s"]\n' "$1"; else printf 'listen:\n  https: []\n'; fi
+  [ -z "$2" ] || printf '  http: ["127.0.0.1:%s"]\n' "$2"
+  printf '  admin: "127.0.0.1:%s"\ntls:\n  certs: %s\n' "$3" "${4:-certs/}"
+}
+
+# tsig_key FILE: write a new random HMAC-SHA256 key named mtastsd-update to FILE as
+# tsig-keygen does (readable by its owner only) and print its secret
+tsig_key() {
+  local secret
+  secret=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+  printf 'key "mtastsd-update" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$secret" >"$1"
+  chmod 600 "$1"
+  echo "$secret"
+}
+
+# knot_conf DIR LISTEN [SECRET [TEMPLATE LINE...]]: write DIR/knot.conf, the common head of a
+# Knot DNS config (server, database, log, the key mtastsd-update when SECRET is given, the
+# default template) with its run folder DIR, database DIR/db and zone files DIR/zones (made
+# here); LISTEN is ADDR@PORT. TEMPLATE LINEs go into the default template; append remote, acl
+# and zone sections to the file after it.
+knot_conf() {
+  local dir="$1" listen="$2" secret="${3:-}" line
+  mkdir -p "$dir/db" "$dir/zones"
+  {
+    printf 'server:\n    rundir: "%s"\n    listen: %s\n' "$dir" "$listen"
+    printf 'database:\n    storage: "%s/db"\n' "$dir"
+    printf 'log:\n  - target: stderr\n    any: info\n'
+    [ -z "$secret" ] ||
+      printf 'key:\n  - id: mtastsd-update\n    algorithm: hmac-sha256\n    secret: %s\n' "$secret"
+    printf 'template:\n  - id: default\n    storage: "%s/zones"\n    zonefile-sync: -1\n' "$dir"
+    for line in "${@:4}"; do printf '    %s\n' "$line"; done
+  } >"$dir/knot.conf"
+}
+
+# zone_head ORIGIN: the first lines of a test zone file for ORIGIN (no trailing dot): the
+# origin, a TTL, the SOA (serial 1), an NS record and the name server's address
+zone_head() {
+  printf '$ORIGIN %s.\n$TTL 3600\n@ IN SOA ns hostmaster 1 3600 600 86400 60\n@ IN NS ns\nns IN A 127.0.0.1\n' "$1"
+}
+
+# knot_start DIR PORT ZONE: run knotd on DIR/knot.conf (log in DIR/knot.log; KNOT_NETNS, when
+# set, names the network namespace to run it in) and wait until it answers ZONE's SOA on
+# 127.0.0.1:PORT; its pid goes to KNOT_PID and EXTRA_PIDS (the cleanup trap ends it).
+# Returns 1, with the log's end on stderr, when it exits or does not answer within 15 s.
+knot_start() {
+  local dir="$1" port="$2" zone="$3" ns=() dig=kdig i
+  [ -z "${KNOT_NETNS:-}" ] || ns=(ip netns exec "$KNOT_NETNS")
+  command -v kdig >/dev/null 2>&1 || dig=dig
+  "${ns[@]}" knotd -c "$dir/knot.conf" >"$dir/knot.log" 2>&1 &
+  KNOT_PID=$!
+  EXTRA_PIDS="$EXTRA_PIDS $KNOT_PID"
+  for i in $(seq 1 150); do
+    if [ -n "$("${ns[@]}" "$dig" +time=1 +retry=0 +short @127.0.0.1 -p "$port" SOA "$zone" 2>/dev/null)" ]; then
+      return 0
+    fi
+    kill -0 "$KNOT_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "knotd did not answer for $zone on port $port:" >&2; tail -n 20 "$dir/knot.log" >&2
+  return 1
+}
+
+# knot_stop: end the knotd of the last knot_start and wait for it
+knot_stop() {
+  kill "$KNOT_PID" 2>/dev/null || true
+  wait "$KNOT_PID" 2>/dev/null || true
+  EXTRA_PIDS=${EXTRA_PIDS//" $KNOT_PID"/}
 }
 
 # start_server CONFIG ADMIN_PORT: run `serve` in the background and wait for /healthz
@@ -94,6 +205,13 @@ stop_server() {
   rc=0; wait "$pid" || rc=$?
   SERVER_PID=""
   return $rc
+}
+
+# update_field DOMAIN FIELD: FIELD of DOMAIN's line in the dns.update state
+# ($WORK/state/mtastsd.state.update); empty when either is absent
+update_field() {
+  awk -v d="$1" -v f="$2" '$1 == "domain" && $2 == d { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' \
+    "$WORK/state/mtastsd.state.update" 2>/dev/null
 }
 
 # tls_get HOST PORT PATH [CURL ARGS...]: fetch over TLS with SNI = HOST, resolving to 127.0.0.1

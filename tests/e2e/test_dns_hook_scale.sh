@@ -35,17 +35,16 @@ PY
 }
 runs() { [ -f "$WORK/runs" ] && wc -l <"$WORK/runs" || echo 0; }
 runs_ge() { [ "$(runs)" -ge "$1" ]; }
-wait_for() { local d="$1" i; shift; for i in $(seq 1 300); do "$@" && return 0; sleep 0.1; done; echo "timed out: $d"; return 1; }
 seq 0 $((N - 1)) | awk '{ printf "d%05d.example.com\n", $1 }' >"$WORK/all"
 
 write_config testing
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
-check "on_change runs at start-up with $N new domains" wait_for "the first run" runs_ge 1
+check "on_change runs at start-up with $N new domains" wait_until 30 "the first run" runs_ge 1
 check "its file lists exactly the $N domains, one a line" cmp -s "$WORK/copy0" "$WORK/all"
 check "the count is given, MTASTSD_CHANGED (past 64 KiB) is empty" \
   test "$(sed -n 1p "$WORK/runs" | cut -d' ' -f1-2)" = "$N 0"
 check "MTASTSD_CHANGED_FILE is an absolute path" test "$(sed -n 1p "$WORK/runs" | cut -d' ' -f3 | cut -c1)" = /
-check "the pending file is gone once the hook succeeded" wait_for "no marker" test ! -e "$WORK/state/mtastsd.state.pending"
+check "the pending file is gone once the hook succeeded" wait_until 30 "no marker" test ! -e "$WORK/state/mtastsd.state.pending"
 check "no publication failed" test "$(metric mtastsd_dns_publish_failures_total)" = 0
 check "the log line is cut at a name, with a count" \
   grep -q 'dns zone rewritten .* domains=10000 changed="d00000.example.com .*example.com … and [0-9]* more"' "$WORK/serve.log"
@@ -53,10 +52,10 @@ check "the log line is cut at a name, with a count" \
 # one change of defaults: every domain gets a new id, the hook runs once more with all of them
 write_config enforce
 kill -HUP "$SERVER_PID"
-check "on_change runs once after a defaults: change of all $N" wait_for "the second run" runs_ge 2
+check "on_change runs once after a defaults: change of all $N" wait_until 30 "the second run" runs_ge 2
 check "its file lists exactly the $N domains again" cmp -s "$WORK/copy1" "$WORK/all"
 check "the count again" test "$(sed -n 2p "$WORK/runs" | cut -d' ' -f1-2)" = "$N 0"
-check "the pending file is gone again" wait_for "no marker" test ! -e "$WORK/state/mtastsd.state.pending"
+check "the pending file is gone again" wait_until 30 "no marker" test ! -e "$WORK/state/mtastsd.state.pending"
 check "every domain has its new policy published" test "$(grep -c 'IN TXT "v=STSv1; id=' "$WORK/state/mta-sts.zone")" = "$N"
 check "the hook ran exactly twice" test "$(runs)" = 2
 check "no publication failed" test "$(metric mtastsd_dns_publish_failures_total)" = 0

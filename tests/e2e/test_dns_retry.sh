@@ -15,13 +15,7 @@ echo "\$MTASTSD_CHANGED_COUNT" >>"$WORK/runs"
 test ! -e "$WORK/hook-fails"
 SH
 chmod +x "$WORK/on_change.sh"
-cat >"$WORK/mtastsd.yaml" <<YAML
-listen:
-  https: []
-  http: ["127.0.0.1:$HTTP_PORT"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "" "$HTTP_PORT" "$ADMIN_PORT"; cat <<YAML
 dns:
   state: state/mtastsd.state
   zone: zones/mta-sts.zone
@@ -30,11 +24,7 @@ domains:
   - name: a.example
     mx: [mx.a.example]
 YAML
-wait_for() { # DESCRIPTION SECONDS COMMAND...: poll for the condition
-  local d="$1" n="$2" i; shift 2
-  for i in $(seq 1 $((n * 10))); do "$@" && return 0; sleep 0.1; done
-  echo "timed out waiting for: $d"; return 1
-}
+} >"$WORK/mtastsd.yaml"
 metric_is() { [ "$(metric "$1")" = "$2" ]; }
 metric_ge() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "$v" -ge "$2" ]; }
 runs() { [ -f "$WORK/runs" ] && wc -l <"$WORK/runs" || echo 0; }
@@ -44,19 +34,19 @@ runs_ge() { [ "$(runs)" -ge "$1" ]; }
 : >"$WORK/zones"
 touch "$WORK/hook-fails"
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
-check "the failed publication is counted" wait_for "a failure" 5 metric_ge mtastsd_dns_publish_failures_total 1
-check "a retry is pending" wait_for "pending" 5 metric_is mtastsd_dns_publish_retry_pending 1
+check "the failed publication is counted" wait_until 5 "a failure" metric_ge mtastsd_dns_publish_failures_total 1
+check "a retry is pending" wait_until 5 "pending" metric_is mtastsd_dns_publish_retry_pending 1
 check "the log says it retries by itself" \
-  wait_for "the log" 5 grep -q 'dns publish failed: retrying in 2 s by itself (attempt 1)' "$WORK/serve.log"
+  wait_until 5 "the log" grep -q 'dns publish failed: retrying in 2 s by itself (attempt 1)' "$WORK/serve.log"
 check "retried by itself, again failing, with a longer delay" \
-  wait_for "the second attempt" 10 grep -q 'retrying in 4 s by itself (attempt 2)' "$WORK/serve.log"
+  wait_until 10 "the second attempt" grep -q 'retrying in 4 s by itself (attempt 2)' "$WORK/serve.log"
 
 # the disk is fixed: the next retry writes the zone, then runs on_change (which still fails)
 rm "$WORK/zones"
-check "the zone is written without any reload" wait_for "the zone" 15 test -s "$WORK/zones/mta-sts.zone"
-check "on_change ran, and its failure is retried too" wait_for "a second on_change" 40 runs_ge 2
+check "the zone is written without any reload" wait_until 15 "the zone" test -s "$WORK/zones/mta-sts.zone"
+check "on_change ran, and its failure is retried too" wait_until 40 "a second on_change" runs_ge 2
 rm "$WORK/hook-fails"
-check "the publication succeeds by itself" wait_for "success" 90 metric_is mtastsd_dns_publish_retry_pending 0
+check "the publication succeeds by itself" wait_until 90 "success" metric_is mtastsd_dns_publish_retry_pending 0
 check "the log says it succeeded" grep -q 'dns publish succeeded after [0-9]* failed attempts' "$WORK/serve.log"
 check "each retry is counted" metric_ge mtastsd_dns_publish_retries_total 3
 check "no reload happened meanwhile" metric_is 'mtastsd_reloads_total{result="ok"}' 0

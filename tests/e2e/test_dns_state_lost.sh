@@ -17,13 +17,7 @@ echo run >>"$WORK/runs"
 SH
 chmod +x "$WORK/on_change.sh"
 write_config() { # MODE_OF_A [B_DOMAIN]
-  cat >"$WORK/mtastsd.yaml.new" <<YAML
-listen:
-  https: []
-  http: ["127.0.0.1:$HTTP_PORT"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+  { serve_head "" "$HTTP_PORT" "$ADMIN_PORT"; cat <<YAML
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -35,6 +29,7 @@ domains:
     mx: [mx.a.example]
 ${2:-}
 YAML
+  } >"$WORK/mtastsd.yaml.new"
   mv "$WORK/mtastsd.yaml.new" "$WORK/mtastsd.yaml"
 }
 b_domain='  - name: b.example
@@ -47,22 +42,17 @@ runs_gt() { [ "$(runs)" -gt "$1" ]; }
 log_count_ge() { [ "$(grep -c "$1" "$WORK/serve.log")" -ge "$2" ]; }
 policy_mode_is() { [ "$(policy_mode "$1")" = "$2" ]; }
 metric_gt() { local v; v=$(metric "$1"); [ -n "$v" ] && [ "$v" -gt "$2" ]; }
-wait_for() { # DESCRIPTION COMMAND...: poll up to 20 s
-  local d="$1" i; shift
-  for i in $(seq 1 200); do "$@" && return 0; sleep 0.1; done
-  echo "timed out waiting for: $d"; return 1
-}
 state=$WORK/state/mtastsd.state zone=$WORK/state/mta-sts.zone
 
 export SOURCE_DATE_EPOCH=1767225600
 write_config testing "$b_domain"
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
-check "start-up publishes" wait_for "the first on_change" runs_gt 0
+check "start-up publishes" wait_until 20 "the first on_change" runs_gt 0
 
 # b is removed: it retires, served as mode none
 write_config testing
 kill -HUP "$SERVER_PID"
-check "b retires" wait_for "b retiring in the zone" grep -q '^; b.example: retiring' "$zone"
+check "b retires" wait_until 20 "b retiring in the zone" grep -q '^; b.example: retiring' "$zone"
 check "retiring b answers mode none" test "$(policy_mode b.example)" = none
 runs_before=$(runs)
 cp "$zone" "$WORK/zone.good"
@@ -74,7 +64,7 @@ failed=$(metric 'mtastsd_reloads_total{result="failed"}')
 pubfail=$(metric mtastsd_dns_publish_failures_total)
 # (the config change alone triggers the reload: one reload, so nothing is still pending below)
 write_config enforce
-check "the reload is refused" wait_for "a failed reload" \
+check "the reload is refused" wait_until 20 "a failed reload" \
   metric_gt 'mtastsd_reloads_total{result="failed"}' "$failed"
 check "the refusal is logged as an error naming the file" \
   grep -q "error dns: .*the state file '$state' is gone although serve published from it: refusing to start afresh" "$WORK/serve.log"
@@ -91,8 +81,8 @@ check "serve says it will try again by itself" \
 # the operator restores the file: serve notices by itself (no signal), a's policy is served and
 # published, and b is still retiring
 cp "$WORK/state.backup" "$state.tmp" && mv "$state.tmp" "$state"
-check "restoring the file is enough: the new policy is served" wait_for "a enforce" policy_mode_is a.example enforce
-check "and published" wait_for "on_change after the restore" runs_gt "$runs_before"
+check "restoring the file is enough: the new policy is served" wait_until 20 "a enforce" policy_mode_is a.example enforce
+check "and published" wait_until 20 "on_change after the restore" runs_gt "$runs_before"
 check "the retiring domain is still retiring" grep -q '^; b.example: retiring' "$zone"
 check "and still answers mode none" test "$(policy_mode b.example)" = none
 check "the state keeps b" grep -q '^domain b.example .*status=retiring' "$state"
@@ -101,7 +91,7 @@ runs_before=$(runs)
 # starting over explicitly: the state goes again, then an empty one
 rm "$state"
 write_config testing
-check "the next reload is refused again, and retried by itself" wait_for "the log" \
+check "the next reload is refused again, and retried by itself" wait_until 20 "the log" \
   log_count_ge 'dns state: reloading again in 2 s by itself' 2
 check "a's policy stays" test "$(policy_mode a.example)" = enforce
 rc=0; "$MTASTSD" -c "$WORK/mtastsd.yaml" dns --start-over 2>"$WORK/so.err" || rc=$?
@@ -110,7 +100,7 @@ check "--start-over says what happens next" grep -q 'started over with an empty 
 rc=0; "$MTASTSD" -c "$WORK/mtastsd.yaml" dns --start-over 2>"$WORK/so2.err" || rc=$?
 check "--start-over never replaces an existing state (exit 1)" test "$rc" = 1
 check "--start-over says why" grep -q "the state file '$state' exists; it was left as it is" "$WORK/so2.err"
-check "after starting over serve reloads and publishes by itself" wait_for "on_change after start-over" runs_gt "$runs_before"
+check "after starting over serve reloads and publishes by itself" wait_until 20 "on_change after start-over" runs_gt "$runs_before"
 check "a's new policy is served" test "$(policy_mode a.example)" = testing
 check "a is published again" grep -q '^_mta-sts.a.example. 300 IN TXT "v=STSv1; id=' "$zone"
 check "the new state lists a alone" test "$(grep -c '^domain ' "$state")" = 1

@@ -10,107 +10,31 @@
 # two other ways README gives: a zone file $INCLUDEd by Knot with
 # zonefile-load: difference-no-serial (the secondary follows), and the
 # nsupdate script run one domain at a time (a refused zone fails alone).
-set -euo pipefail
-
-: "${MTASTSD:?MTASTSD must name the mtastsd binary}"
-for tool in knotd knotc dig nsupdate csplit curl python3; do
-  if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "SKIP: $tool not installed (./scripts/install-deps installs knot and bind9-dnsutils)"
-    exit 77
-  fi
-done
-
-work=$(mktemp -d /tmp/test_dns_update.XXXXXX)
-pids=()
-server_pid=
-cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  [ "${KEEP_WORK:-0}" = 1 ] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in serve.log primary/knot.log secondary/knot.log tcproxy.log; do
-    [ -f "$work/$f" ] && { echo "--- $f" >&2; tail -25 "$work/$f" >&2; }
-  done
-  [ -f "$work/state/mtastsd.state.update" ] && { echo "--- state.update" >&2; cat "$work/state/mtastsd.state.update" >&2; }
-  exit 1
-}
-# wait_for DESCRIPTION COMMAND...: poll (at most 15 s) until COMMAND succeeds
-wait_for() {
+source "$(dirname "$0")/lib.sh"
+need knotd knotc dig nsupdate csplit curl python3
+FAIL_SHOW="$WORK/state/mtastsd.state.update"
+# await DESCRIPTION COMMAND...: poll quietly (at most 15 s) until COMMAND succeeds, or fail
+await() {
   local what="$1"; shift
-  for _ in $(seq 1 150); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  fail "timed out waiting for: $what"
+  wait_for 15 "$@" >/dev/null 2>&1 || fail "timed out waiting for: $what"
 }
 
-read -r p1 p2 px http_port admin_port <<<"$(python3 -c '
-import socket
-ss = []
-while len(ss) < 5:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try: u.bind(("127.0.0.1", p))
-    except OSError: s.close(); continue
-    ss.append((s, u))
-print(" ".join(str(s.getsockname()[1]) for s, u in ss))')"
-
-secret=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
-# as tsig-keygen writes it, readable by its owner only
-printf 'key "mtastsd-update" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$secret" >"$work/update.key"
-chmod 600 "$work/update.key"
-
-mkdir -p "$work/primary/zones" "$work/primary/db" "$work/secondary/zones" "$work/secondary/db" "$work/certs"
-cat >"$work/primary/zones/example.com.zone" <<'ZONE'
-$ORIGIN example.com.
-$TTL 3600
-@ IN SOA ns hostmaster 1 3600 600 86400 60
-@ IN NS ns
-ns IN A 127.0.0.1
+read -r p1 p2 px http_port ADMIN_PORT <<<"$(dns_ports 5)"
+secret=$(tsig_key "$WORK/update.key")
+knot_conf "$WORK/primary" "127.0.0.1@$p1" "$secret" "journal-content: changes"
+knot_conf "$WORK/secondary" "127.0.0.1@$p2" "$secret" "journal-content: changes"
+mkdir -p "$WORK/certs"
+{ zone_head example.com; cat <<'ZONE'
 _mta-sts IN TXT "v=STSv1; id=19990101000000;"
 _mta-sts.unmanaged IN TXT "v=STSv1; id=keepme;"
 ZONE
-cat >"$work/primary/zones/example.net.zone" <<'ZONE'
-$ORIGIN example.net.
-$TTL 3600
-@ IN SOA ns hostmaster 1 3600 600 86400 60
-@ IN NS ns
-ns IN A 127.0.0.1
-ZONE
+} >"$WORK/primary/zones/example.com.zone"
+zone_head example.net >"$WORK/primary/zones/example.net.zone"
 # README's zone-file recipe: example.org includes the zone mtastsd writes; Knot bumps the serial itself
-mkdir -p "$work/state2"
-: >"$work/state2/mta-sts.zone"
-cat >"$work/primary/zones/example.org.zone" <<ZONE
-\$ORIGIN example.org.
-\$TTL 3600
-@ IN SOA ns hostmaster 1 3600 600 86400 60
-@ IN NS ns
-ns IN A 127.0.0.1
-\$INCLUDE $work/state2/mta-sts.zone
-ZONE
-knot_conf() { # ROLE PORT: the common part of both servers
-  cat <<CONF
-server:
-    rundir: "$work/$1"
-    listen: 127.0.0.1@$2
-database:
-    storage: "$work/$1/db"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: mtastsd-update
-    algorithm: hmac-sha256
-    secret: $secret
-template:
-  - id: default
-    storage: "$work/$1/zones"
-    zonefile-sync: -1
-    journal-content: changes
-CONF
-}
-{ knot_conf primary "$p1"; cat <<CONF
+mkdir -p "$WORK/state2"
+: >"$WORK/state2/mta-sts.zone"
+{ zone_head example.org; echo "\$INCLUDE $WORK/state2/mta-sts.zone"; } >"$WORK/primary/zones/example.org.zone"
+cat >>"$WORK/primary/knot.conf" <<CONF
 remote:
   - id: secondary
     address: 127.0.0.1@$p2
@@ -138,8 +62,7 @@ zone:
     notify: secondary
     acl: [transfer]
 CONF
-} >"$work/primary/knot.conf"
-{ knot_conf secondary "$p2"; cat <<CONF
+cat >>"$WORK/secondary/knot.conf" <<CONF
 remote:
   - id: primary
     address: 127.0.0.1@$p1
@@ -155,11 +78,8 @@ zone:
     master: primary
     acl: [notify]
 CONF
-} >"$work/secondary/knot.conf"
-for role in primary secondary; do
-  knotd -c "$work/$role/knot.conf" >"$work/$role/knot.log" 2>&1 &
-  pids+=($!)
-done
+knot_start "$WORK/primary" "$p1" example.com || fail "the primary did not start"
+knot_start "$WORK/secondary" "$p2" example.com || fail "the secondary did not start"
 q() { # PORT NAME [TYPE]: the answer's data, one line each
   dig +tries=1 +time=1 +short @127.0.0.1 -p "$1" "$2" "${3:-TXT}" 2>/dev/null
 }
@@ -168,11 +88,10 @@ has() { # PORT NAME WANT: the TXT of NAME on PORT is exactly WANT
 }
 gone() { [ -z "$(q "$1" "$2")" ]; }
 soa_up() { [ -n "$(q "$1" "$2" SOA)" ]; }
-wait_for "the primary serving example.com" soa_up "$p1" example.com
-wait_for "the secondary's first transfer" has "$p2" _mta-sts.example.com '"v=STSv1; id=19990101000000;"'
+await "the secondary's first transfer" has "$p2" _mta-sts.example.com '"v=STSv1; id=19990101000000;"'
 
 # a proxy whose UDP answers are all truncated (TC, no records): the client must repeat the query over TCP
-cat >"$work/tcproxy.py" <<'PY'
+cat >"$WORK/tcproxy.py" <<'PY'
 import socket, sys, threading
 port, upstream = int(sys.argv[1]), int(sys.argv[2])
 log = open(sys.argv[3], "a", buffering=1)
@@ -205,13 +124,7 @@ tcp()
 PY
 
 write_config() { # SERVER_PORT SHOP_MODE [EXTRA DOMAIN YAML]
-  cat >"$work/mtastsd.yaml" <<YAML
-listen:
-  https: []
-  http: ["127.0.0.1:$http_port"]
-  admin: "127.0.0.1:$admin_port"
-tls:
-  certs: certs/
+  { serve_head "" "$http_port" "$ADMIN_PORT"; cat <<YAML
 dns:
   state: state/mtastsd.state
   ttl: 300
@@ -238,28 +151,22 @@ domains:
     zone: elsewhere.example
 ${3:-}
 YAML
+  } >"$WORK/mtastsd.yaml"
 }
 net_domain='  - name: example.net
     max_age: 3600
     mx: [mx.example.net]'
-metric() { curl -s "http://127.0.0.1:$admin_port/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
 result_count() { metric "mtastsd_dns_updates_total{result=\"$1\"}"; }
-side() { # DOMAIN FIELD: from the per-domain update state
-  awk -v d="$1" -v f="$2" '$1 == "domain" && $2 == d { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' \
-    "$work/state/mtastsd.state.update" 2>/dev/null
-}
 start_serve() { # SOURCE_DATE_EPOCH
-  SOURCE_DATE_EPOCH=$1 "$MTASTSD" -c "$work/mtastsd.yaml" serve 2>>"$work/serve.log" &
-  server_pid=$!
-  wait_for "serve healthy" curl -fsS -o /dev/null "http://127.0.0.1:$admin_port/healthz"
+  SOURCE_DATE_EPOCH=$1 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || fail "serve did not start"
 }
 stop_serve() {
-  kill -TERM "$server_pid"; wait "$server_pid" || fail "serve exited $? on SIGTERM"; server_pid=
+  kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || fail "serve exited $? on SIGTERM"; SERVER_PID=
 }
 at_least() { [ "${1:-0}" -ge "$2" ]; }
 # conditions re-evaluated at each poll
 count_at_least() { at_least "$(result_count "$1")" "$2"; }
-fails_at_least() { at_least "$(side "$1" fails)" "$2"; }
+fails_at_least() { at_least "$(update_field "$1" fails)" "$2"; }
 
 
 t0=1767225600   # 2026-01-01T00:00:00Z: the ids' clock; TSIG and the backoff use the real one
@@ -267,142 +174,136 @@ write_config "$p1" testing "$net_domain"
 start_serve "$t0"
 
 # 1. every domain whose zone the primary holds is updated, although the first (by name) cannot be
-wait_for "example.com updated" has "$p1" _mta-sts.example.com '"v=STSv1; id=20260101000000;"'
-wait_for "shop.example.com updated" has "$p1" _mta-sts.shop.example.com '"v=STSv1; id=20260101000000;"'
-wait_for "example.net updated" has "$p1" _mta-sts.example.net '"v=STSv1; id=20260101000000;"'
+await "example.com updated" has "$p1" _mta-sts.example.com '"v=STSv1; id=20260101000000;"'
+await "shop.example.com updated" has "$p1" _mta-sts.shop.example.com '"v=STSv1; id=20260101000000;"'
+await "example.net updated" has "$p1" _mta-sts.example.net '"v=STSv1; id=20260101000000;"'
 has "$p1" _smtp._tls.example.com '"v=TLSRPTv1; rua=mailto:tls@example.com"' || fail "no TLSRPT record for example.com"
 has "$p1" _mta-sts.unmanaged.example.com '"v=STSv1; id=keepme;"' || fail "an unrelated record was touched"
 [ -z "$(q "$p1" _smtp._tls.shop.example.com)" ] || fail "a TLSRPT record for a domain without tlsrpt"
-wait_for "three noerror results" count_at_least noerror 3
+await "three noerror results" count_at_least noerror 3
 [ "$(result_count noerror)" = 3 ] || fail "noerror counted $(result_count noerror), want 3"
 for d in example.com shop.example.com example.net; do
-  [ "$(side "$d" result)" = noerror ] || fail "$d recorded as '$(side "$d" result)'"
+  [ "$(update_field "$d" result)" = noerror ] || fail "$d recorded as '$(update_field "$d" result)'"
 done
-[ "$(side example.com zone)" = example.com. ] || fail "example.com's zone recorded as '$(side example.com zone)'"
-[ "$(side shop.example.com zone)" = example.com. ] || fail "shop.example.com found in zone '$(side shop.example.com zone)'"
-grep -q 'dns update domain=shop.example.com zone=example.com. server=127.0.0.1:[0-9]* result=noerror' "$work/serve.log" ||
+[ "$(update_field example.com zone)" = example.com. ] || fail "example.com's zone recorded as '$(update_field example.com zone)'"
+[ "$(update_field shop.example.com zone)" = example.com. ] || fail "shop.example.com found in zone '$(update_field shop.example.com zone)'"
+grep -q 'dns update domain=shop.example.com zone=example.com. server=127.0.0.1:[0-9]* result=noerror' "$WORK/serve.log" ||
   fail "no result line for shop.example.com"
 
 # 2. the domains whose zones are elsewhere fail alone, and are retried on their own backoff (1 s, then 2 s)
-wait_for "customer.example tried three times" fails_at_least customer.example 3
-[ "$(side customer.example result)" = nozone ] || fail "customer.example recorded as '$(side customer.example result)'"
-next=$(side customer.example next) at=$(side customer.example at)
+await "customer.example tried three times" fails_at_least customer.example 3
+[ "$(update_field customer.example result)" = nozone ] || fail "customer.example recorded as '$(update_field customer.example result)'"
+next=$(update_field customer.example next) at=$(update_field customer.example at)
 [ $((next - at)) -eq 2 ] || fail "customer.example waits $((next - at)) s after failure 3, want retry_max 2"
 at_least "$(result_count nozone)" 3 || fail "nozone counted $(result_count nozone)"
-wait_for "elsewhere.example refused" fails_at_least elsewhere.example 1
-[ "$(side elsewhere.example result)" = notauth ] || fail "elsewhere.example recorded as '$(side elsewhere.example result)'"
+await "elsewhere.example refused" fails_at_least elsewhere.example 1
+[ "$(update_field elsewhere.example result)" = notauth ] || fail "elsewhere.example recorded as '$(update_field elsewhere.example result)'"
 at_least "$(result_count notauth)" 1 || fail "notauth counted $(result_count notauth)"
 [ "$(metric mtastsd_dns_update_failing_domains)" = 2 ] || fail "failing domains gauge $(metric mtastsd_dns_update_failing_domains)"
 grep -q "dns update domain=customer.example zone=- server=127.0.0.1:$p1 result=nozone: no zone on the server holds 'customer.example.'" \
-  "$work/serve.log" || fail "no clear result line for customer.example"
+  "$WORK/serve.log" || fail "no clear result line for customer.example"
 [ -z "$(q "$p1" _mta-sts.customer.example)" ] || fail "records for customer.example appeared"
 # check says which domains fail, from the recorded results
-"$MTASTSD" -c "$work/mtastsd.yaml" check >"$work/check.out" 2>&1 || true
+"$MTASTSD" -c "$WORK/mtastsd.yaml" check >"$WORK/check.out" 2>&1 || true
 grep -q "warning: domain 'customer.example': its last [0-9]* RFC 2136 updates failed (nozone, zone 'not found'); the next try is from 20" \
-  "$work/check.out" || fail "check does not warn about customer.example: $(cat "$work/check.out")"
+  "$WORK/check.out" || fail "check does not warn about customer.example: $(cat "$WORK/check.out")"
 grep -q "warning: domain 'elsewhere.example': its last [0-9]* RFC 2136 update[s]* failed (notauth, zone 'elsewhere.example.')" \
-  "$work/check.out" || fail "check does not warn about elsewhere.example"
-grep -q "domain 'example.com': its last" "$work/check.out" && fail "check warns about a domain that was updated"
+  "$WORK/check.out" || fail "check does not warn about elsewhere.example"
+grep -q "domain 'example.com': its last" "$WORK/check.out" && fail "check warns about a domain that was updated"
 
 # 3. the secondary follows by NOTIFY and IXFR; its serial is the primary's
-wait_for "the secondary sees example.com's new id" has "$p2" _mta-sts.example.com '"v=STSv1; id=20260101000000;"'
-wait_for "the secondary sees shop.example.com" has "$p2" _mta-sts.shop.example.com '"v=STSv1; id=20260101000000;"'
+await "the secondary sees example.com's new id" has "$p2" _mta-sts.example.com '"v=STSv1; id=20260101000000;"'
+await "the secondary sees shop.example.com" has "$p2" _mta-sts.shop.example.com '"v=STSv1; id=20260101000000;"'
 serial() { q "$1" example.com SOA | awk '{ print $3 }'; }
 same_serial() { [ "$(serial "$p1")" = "$(serial "$p2")" ]; }
-wait_for "equal serials" same_serial
+await "equal serials" same_serial
 [ "$(serial "$p1")" -gt 1 ] || fail "the primary's serial did not move"
 
 # 4. a policy change an hour later: only that domain is sent again, and reaches the secondary
 before=$(result_count noerror)
 write_config "$p1" enforce "$net_domain"
-kill -HUP "$server_pid"
+kill -HUP "$SERVER_PID"
 # the ids' clock is fixed at t0 here: the new id is one second later
-wait_for "shop.example.com's new id" has "$p1" _mta-sts.shop.example.com '"v=STSv1; id=20260101000001;"'
-wait_for "the secondary sees the new id" has "$p2" _mta-sts.shop.example.com '"v=STSv1; id=20260101000001;"'
-wait_for "one more noerror" count_at_least noerror $((before + 1))
+await "shop.example.com's new id" has "$p1" _mta-sts.shop.example.com '"v=STSv1; id=20260101000001;"'
+await "the secondary sees the new id" has "$p2" _mta-sts.shop.example.com '"v=STSv1; id=20260101000001;"'
+await "one more noerror" count_at_least noerror $((before + 1))
 [ "$(result_count noerror)" = $((before + 1)) ] || fail "a change of one domain sent $(( $(result_count noerror) - before )) updates"
 
 # 5. a UDP answer with TC set: the update goes again over TCP (a new server sends every domain again)
-python3 "$work/tcproxy.py" "$px" "$p1" "$work/tcproxy.log" 2>>"$work/tcproxy.log" &
-pids+=($!)
-proxy_ready() { grep -q '^ready$' "$work/tcproxy.log"; }
-wait_for "the proxy listening" proxy_ready
+python3 "$WORK/tcproxy.py" "$px" "$p1" "$WORK/tcproxy.log" 2>>"$WORK/tcproxy.log" &
+EXTRA_PIDS="$EXTRA_PIDS $!"
+proxy_ready() { grep -q '^ready$' "$WORK/tcproxy.log"; }
+await "the proxy listening" proxy_ready
 before=$(result_count noerror)
 write_config "$px" enforce "$net_domain"
-kill -HUP "$server_pid"
-wait_for "three updates through the truncating proxy" count_at_least noerror $((before + 3))
+kill -HUP "$SERVER_PID"
+await "three updates through the truncating proxy" count_at_least noerror $((before + 3))
 # an UPDATE for each of the three, and the SOA queries of the two without a configured zone
-[ "$(grep -c 'tcp forwarded' "$work/tcproxy.log")" -ge 5 ] || fail "$(grep -c 'tcp forwarded' "$work/tcproxy.log") TCP exchanges, want 5 or more"
-grep -q 'udp truncated' "$work/tcproxy.log" || fail "the proxy saw no UDP query"
+[ "$(grep -c 'tcp forwarded' "$WORK/tcproxy.log")" -ge 5 ] || fail "$(grep -c 'tcp forwarded' "$WORK/tcproxy.log") TCP exchanges, want 5 or more"
+grep -q 'udp truncated' "$WORK/tcproxy.log" || fail "the proxy saw no UDP query"
 write_config "$p1" enforce "$net_domain"
-kill -HUP "$server_pid"
-wait_for "back on the primary" count_at_least noerror $((before + 6))
+kill -HUP "$SERVER_PID"
+await "back on the primary" count_at_least noerror $((before + 6))
 
 # 6. example.net removed: it retires (a new id, served as mode none); once its max_age has passed, its records are deleted
 write_config "$p1" enforce
-kill -HUP "$server_pid"
-wait_for "example.net retiring id" has "$p1" _mta-sts.example.net '"v=STSv1; id=20260101000001;"'
+kill -HUP "$SERVER_PID"
+await "example.net retiring id" has "$p1" _mta-sts.example.net '"v=STSv1; id=20260101000001;"'
 stop_serve
-sent_before=$(grep -c 'domain=example.com zone' "$work/serve.log")
+sent_before=$(grep -c 'domain=example.com zone' "$WORK/serve.log")
 start_serve $((t0 + 1 + 3600 + 1))
-wait_for "example.net's records deleted" gone "$p1" _mta-sts.example.net
-[ "$(side example.net result)" = noerror ] || fail "the deletion recorded as '$(side example.net result)'"
+await "example.net's records deleted" gone "$p1" _mta-sts.example.net
+[ "$(update_field example.net result)" = noerror ] || fail "the deletion recorded as '$(update_field example.net result)'"
 has "$p1" _mta-sts.example.com '"v=STSv1; id=20260101000000;"' || fail "example.com's record changed at the deletion"
 # the restart sent nothing that was already there (per-domain results survive restarts)
-[ "$(grep -c 'domain=example.com zone' "$work/serve.log")" = "$sent_before" ] || fail "example.com sent again after the restart"
+[ "$(grep -c 'domain=example.com zone' "$WORK/serve.log")" = "$sent_before" ] || fail "example.com sent again after the restart"
 stop_serve
 
 # 6b. shop.example.com removed: retiring, its records go on to example.com, the zone they were sent to. Then its
 # delegation moves to a zone of its own: the deletion at the end of its retirement still goes where the records
 # are (recorded in STATE.update), not to the zone a fresh SOA query now finds
 write_config "$p1" enforce
-sed -i '/^  - name: shop.example.com$/,/^    zone: example.com$/d' "$work/mtastsd.yaml"
-grep -q shop.example.com "$work/mtastsd.yaml" && fail "shop.example.com still configured"
+sed -i '/^  - name: shop.example.com$/,/^    zone: example.com$/d' "$WORK/mtastsd.yaml"
+grep -q shop.example.com "$WORK/mtastsd.yaml" && fail "shop.example.com still configured"
 t1=$((t0 + 7200))
 start_serve "$t1"
-wait_for "shop.example.com retiring id" has "$p1" _mta-sts.shop.example.com "\"v=STSv1; id=$(date -u -d "@$t1" +%Y%m%d%H%M%S);\""
+await "shop.example.com retiring id" has "$p1" _mta-sts.shop.example.com "\"v=STSv1; id=$(date -u -d "@$t1" +%Y%m%d%H%M%S);\""
 stop_serve
-[ "$(side shop.example.com zone)" = example.com. ] || fail "shop.example.com's retiring records sent to '$(side shop.example.com zone)'"
-cat >"$work/primary/zones/shop.example.com.zone" <<'ZONE'
+[ "$(update_field shop.example.com zone)" = example.com. ] || fail "shop.example.com's retiring records sent to '$(update_field shop.example.com zone)'"
+cat >"$WORK/primary/zones/shop.example.com.zone" <<'ZONE'
 $ORIGIN shop.example.com.
 $TTL 300
 @ SOA ns.example.com. hostmaster.example.com. 1 3600 600 86400 300
 @ NS ns.example.com.
 ZONE
-cat >>"$work/primary/knot.conf" <<'CONF'
+cat >>"$WORK/primary/knot.conf" <<'CONF'
   - domain: shop.example.com.
     file: shop.example.com.zone
     acl: [transfer, update]
 CONF
-knotc -s "$work/primary/knot.sock" reload >/dev/null || fail "knotc reload"
-wait_for "the primary serving shop.example.com" soa_up "$p1" shop.example.com
-in_example_com() { knotc -s "$work/primary/knot.sock" zone-read example.com _mta-sts.shop.example.com. TXT 2>/dev/null; }
+knotc -s "$WORK/primary/knot.sock" reload >/dev/null || fail "knotc reload"
+await "the primary serving shop.example.com" soa_up "$p1" shop.example.com
+in_example_com() { knotc -s "$WORK/primary/knot.sock" zone-read example.com _mta-sts.shop.example.com. TXT 2>/dev/null; }
 in_example_com | grep -q 'v=STSv1' || fail "shop.example.com's record is not in example.com: $(in_example_com)"
-shop_results() { grep -c 'dns update domain=shop.example.com ' "$work/serve.log"; }
+shop_results() { grep -c 'dns update domain=shop.example.com ' "$WORK/serve.log"; }
 shop_before=$(shop_results)
 start_serve $((t1 + 604800 + 1))
 shop_sent() { [ "$(shop_results)" -gt "$shop_before" ]; }
-wait_for "shop.example.com's deletion sent" shop_sent
+await "shop.example.com's deletion sent" shop_sent
 stop_serve
-grep 'dns update domain=shop.example.com ' "$work/serve.log" | tail -n 1 |
+grep 'dns update domain=shop.example.com ' "$WORK/serve.log" | tail -n 1 |
   grep -q 'zone=example.com. server=127.0.0.1:[0-9]* result=noerror' ||
-  fail "the deletion went elsewhere: $(grep 'dns update domain=shop.example.com ' "$work/serve.log" | tail -n 1)"
-[ "$(side shop.example.com zone)" = example.com. ] || fail "shop.example.com's deletion sent to '$(side shop.example.com zone)'"
+  fail "the deletion went elsewhere: $(grep 'dns update domain=shop.example.com ' "$WORK/serve.log" | tail -n 1)"
+[ "$(update_field shop.example.com zone)" = example.com. ] || fail "shop.example.com's deletion sent to '$(update_field shop.example.com zone)'"
 in_example_com | grep -q 'v=STSv1' && fail "shop.example.com's record left behind in example.com: $(in_example_com)"
 
 # 7. a zone file instead (README): serve rewrites it, on_change has Knot reload it; the secondary follows
-cat >"$work/zonefile.yaml" <<YAML
-listen:
-  https: []
-  http: ["127.0.0.1:$http_port"]
-  admin: "127.0.0.1:$admin_port"
-tls:
-  certs: certs/
+{ serve_head "" "$http_port" "$ADMIN_PORT"; cat <<YAML
 dns:
   state: state2/mtastsd.state
   zone: state2/mta-sts.zone
   ttl: 300
-  on_change: "knotc -s '$work/primary/knot.sock' zone-reload example.org >/dev/null"
+  on_change: "knotc -s '$WORK/primary/knot.sock' zone-reload example.org >/dev/null"
 domains:
   - name: example.org
     mx: [mx.example.org]
@@ -410,21 +311,22 @@ domains:
   - name: other.example
     mx: [mx.other.example]
 YAML
-SOURCE_DATE_EPOCH=$t0 "$MTASTSD" -c "$work/zonefile.yaml" serve 2>>"$work/serve.log" &
-server_pid=$!
-wait_for "the secondary sees example.org's id" has "$p2" _mta-sts.example.org '"v=STSv1; id=20260101000000;"'
+} >"$WORK/zonefile.yaml"
+SOURCE_DATE_EPOCH=$t0 "$MTASTSD" -c "$WORK/zonefile.yaml" serve 2>>"$WORK/serve.log" &
+SERVER_PID=$!
+await "the secondary sees example.org's id" has "$p2" _mta-sts.example.org '"v=STSv1; id=20260101000000;"'
 s1=$(q "$p2" example.org SOA | awk '{ print $3 }')
-sed -i 's/^    mx: \[mx.example.org\]$/    mode: enforce\n    mx: [mx.example.org]/' "$work/zonefile.yaml"
-kill -HUP "$server_pid"
-wait_for "the secondary sees example.org's new id" has "$p2" _mta-sts.example.org '"v=STSv1; id=20260101000001;"'
+sed -i 's/^    mx: \[mx.example.org\]$/    mode: enforce\n    mx: [mx.example.org]/' "$WORK/zonefile.yaml"
+kill -HUP "$SERVER_PID"
+await "the secondary sees example.org's new id" has "$p2" _mta-sts.example.org '"v=STSv1; id=20260101000001;"'
 s2=$(q "$p2" example.org SOA | awk '{ print $3 }')
 [ "$s2" -gt "$s1" ] && [ "$s1" -gt 1 ] || fail "example.org serials on the secondary: $s1 then $s2"
-grep -q 'ignoring out-of-zone data, owner _mta-sts.other.example.' "$work/primary/knot.log" ||
+grep -q 'ignoring out-of-zone data, owner _mta-sts.other.example.' "$WORK/primary/knot.log" ||
   fail "Knot did not say it ignores the other zone's record"
 stop_serve
 
 # 8. the nsupdate script (README: one domain at a time); whole, nsupdate stops at the refused first domain
-cat >"$work/nsupdate.yaml" <<YAML
+cat >"$WORK/nsupdate.yaml" <<YAML
 dns:
   state: state3/mtastsd.state
   ttl: 300
@@ -436,16 +338,16 @@ domains:
   - name: example.net
     mx: [mx.example.net]
 YAML
-SOURCE_DATE_EPOCH=$((t0 + 86400)) "$MTASTSD" -c "$work/nsupdate.yaml" dns --format nsupdate >"$work/records.nsupdate" ||
+SOURCE_DATE_EPOCH=$((t0 + 86400)) "$MTASTSD" -c "$WORK/nsupdate.yaml" dns --format nsupdate >"$WORK/records.nsupdate" ||
   fail "dns --format nsupdate exited $?"
-(echo "server 127.0.0.1 $p1"; cat "$work/records.nsupdate") | nsupdate -k "$work/update.key" >/dev/null 2>&1 &&
+(echo "server 127.0.0.1 $p1"; cat "$WORK/records.nsupdate") | nsupdate -k "$WORK/update.key" >/dev/null 2>&1 &&
   fail "nsupdate accepted a script with a domain in no zone of the server"
 has "$p1" _mta-sts.example.com '"v=STSv1; id=20260102000000;"' && fail "the whole script went past the refused domain"
-mkdir "$work/split"
-(cd "$work/split" && csplit -s -z -f domain. ../records.nsupdate '/^send$/+1' '{*}')
+mkdir "$WORK/split"
+(cd "$WORK/split" && csplit -s -z -f domain. ../records.nsupdate '/^send$/+1' '{*}')
 failed=
-for f in "$work"/split/domain.*; do
-  (echo "server 127.0.0.1 $p1"; cat "$f") | nsupdate -k "$work/update.key" >/dev/null 2>&1 ||
+for f in "$WORK"/split/domain.*; do
+  (echo "server 127.0.0.1 $p1"; cat "$f") | nsupdate -k "$WORK/update.key" >/dev/null 2>&1 ||
     failed="$failed $(grep -m1 -o '^; [a-z.]*:' "$f" | tr -d ';: ')"
 done
 [ "$failed" = " customer.example" ] || fail "per-domain nsupdate failed for '$failed', want customer.example alone"

@@ -13,62 +13,29 @@
 source "$(dirname "$0")/lib.sh"
 need knotd knotc kdig curl python3
 
-read -r P_KNOT P_PROXY P_HOLE HTTP_PORT ADMIN_PORT <<<"$(python3 -c '
-import socket
-ss = []
-while len(ss) < 5:
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try: u.bind(("127.0.0.1", p))
-    except OSError: s.close(); continue
-    ss.append((s, u))
-print(" ".join(str(s.getsockname()[1]) for s, u in ss))')"
-
-secret=$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
-printf 'key "mtastsd-update" {\n\talgorithm hmac-sha256;\n\tsecret "%s";\n};\n' "$secret" >"$WORK/update.key"
-chmod 600 "$WORK/update.key"
-mkdir -p "$WORK/knot/zones" "$WORK/knot/db" "$WORK/certs" "$WORK/state"
-cat >"$WORK/knot/zones/example.com.zone" <<'ZONE'
-$ORIGIN example.com.
-$TTL 3600
-@ IN SOA ns hostmaster 1 3600 600 86400 60
-@ IN NS ns
-ns IN A 127.0.0.1
+read -r P_KNOT P_PROXY P_HOLE HTTP_PORT ADMIN_PORT <<<"$(dns_ports 5)"
+secret=$(tsig_key "$WORK/update.key")
+knot_conf "$WORK/knot" "127.0.0.1@$P_KNOT" "$secret" "journal-content: changes"
+mkdir -p "$WORK/certs" "$WORK/state"
+{ zone_head example.com; cat <<'ZONE'
 ; a customer leaving its former host: the policy record was a CNAME to it
 _mta-sts.leaving IN CNAME _mta-sts.oldhost.example.
 ; a customer whose policy host is its own web server
 mta-sts.hosted IN A 192.0.2.10
 ZONE
-cat >"$WORK/knot/knot.conf" <<CONF
-server:
-    rundir: "$WORK/knot"
-    listen: 127.0.0.1@$P_KNOT
-database:
-    storage: "$WORK/knot/db"
-log:
-  - target: stderr
-    any: info
-key:
-  - id: mtastsd-update
-    algorithm: hmac-sha256
-    secret: $secret
+} >"$WORK/knot/zones/example.com.zone"
+cat >>"$WORK/knot/knot.conf" <<CONF
 acl:
   - id: update
     address: 127.0.0.1
     key: mtastsd-update
     action: update
-template:
-  - id: default
-    storage: "$WORK/knot/zones"
-    zonefile-sync: -1
-    journal-content: changes
 zone:
   - domain: example.com.
     file: example.com.zone
     acl: [update]
 CONF
-knotd -c "$WORK/knot/knot.conf" >"$WORK/knot.log" 2>&1 &
-EXTRA_PIDS="$!"
+knot_start "$WORK/knot" "$P_KNOT" example.com || exit 1
 
 # the proxy: queries (opcode 0) REFUSED, UPDATEs forwarded, UDP datagrams over 512 bytes dropped
 cat >"$WORK/proxy.py" <<'PY'
@@ -131,21 +98,13 @@ EXTRA_PIDS="$EXTRA_PIDS $!"
 kq() { # NAME TYPE: what knotd itself holds, one record a line
   kdig +retry=0 +timeout=1 +short @127.0.0.1 -p "$P_KNOT" "$1" "$2" 2>/dev/null
 }
-soa_up() { [ -n "$(kq example.com SOA)" ]; }
 proxy_ready() { grep -q '^ready$' "$WORK/proxy.log" 2>/dev/null; }
-wait_for 15 soa_up || { cat "$WORK/knot.log"; exit 1; }
 wait_for 15 proxy_ready || { cat "$WORK/proxy.log"; exit 1; }
 
 rua=""
 for i in $(seq 1 14); do rua="$rua\"mailto:tls-reports-$i@reports.bigrua.example.com\", "; done
 write_config() { # SERVER_PORT TIMEOUT [DOMAINS YAML]
-  cat >"$WORK/mtastsd.yaml" <<YAML
-listen:
-  https: []
-  http: ["127.0.0.1:$HTTP_PORT"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+  { serve_head "" "$HTTP_PORT" "$ADMIN_PORT"; cat <<YAML
 dns:
   state: state/mtastsd.state
   ttl: 300
@@ -159,6 +118,7 @@ dns:
 domains:
 ${3:-}
 YAML
+  } >"$WORK/mtastsd.yaml"
 }
 leaving='  - name: leaving.example.com
     mx: [mx.example.com]
@@ -174,16 +134,10 @@ old='  - name: old.example.com
     max_age: 3600
     mx: [mx.example.com]
     zone: example.com'
-side() { # DOMAIN FIELD: from the per-domain update state
-  awk -v d="$1" -v f="$2" '$1 == "domain" && $2 == d { for (i = 3; i <= NF; i++) { split($i, kv, "="); if (kv[1] == f) print kv[2] } }' \
-    "$WORK/state/mtastsd.state.update" 2>/dev/null
-}
-result_is() { [ "$(side "$1" result)" = "$2" ]; }
-fails_at_least() { [ "$(side "$1" fails)" -ge "$2" ] 2>/dev/null; }
+result_is() { [ "$(update_field "$1" result)" = "$2" ]; }
+fails_at_least() { [ "$(update_field "$1" fails)" -ge "$2" ] 2>/dev/null; }
 start_serve() { # SOURCE_DATE_EPOCH
-  SOURCE_DATE_EPOCH=$1 "$MTASTSD" -c "$WORK/mtastsd.yaml" serve 2>>"$WORK/serve.log" &
-  SERVER_PID=$!
-  wait_for 15 curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN_PORT/healthz" || { cat "$WORK/serve.log"; exit 1; }
+  SOURCE_DATE_EPOCH=$1 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 }
 stop_serve() {
   local rc=0
@@ -200,7 +154,7 @@ $old"
 start_serve "$t0"
 
 # 1. a CNAME at _mta-sts.D is ours to replace: the TXT is really published, the CNAME gone
-wait_for 15 result_is leaving.example.com noerror || bad "leaving.example.com recorded as '$(side leaving.example.com result)'"
+wait_for 15 result_is leaving.example.com noerror || bad "leaving.example.com recorded as '$(update_field leaving.example.com result)'"
 check "our TXT at _mta-sts.leaving.example.com replaced the former host's CNAME" \
   [ "$(kq _mta-sts.leaving.example.com TXT)" = '"v=STSv1; id=20260101000000;"' ]
 check "no CNAME left at _mta-sts.leaving.example.com" [ -z "$(kq _mta-sts.leaving.example.com CNAME)" ]
@@ -208,9 +162,9 @@ check "leaving.example.com's policy host CNAME added" \
   [ "$(kq mta-sts.leaving.example.com CNAME)" = mta-sts.provider.example. ]
 
 # 2. an A record at mta-sts.D: the CNAME is refused (YXRRSET), not silently ignored; logged, retried with backoff
-wait_for 15 fails_at_least hosted.example.com 2 || bad "hosted.example.com tried $(side hosted.example.com fails) times"
-check "hosted.example.com recorded as yxrrset (got '$(side hosted.example.com result)')" result_is hosted.example.com yxrrset
-check "hosted.example.com waits for its backoff" [ "$(side hosted.example.com next)" -gt "$(side hosted.example.com at)" ]
+wait_for 15 fails_at_least hosted.example.com 2 || bad "hosted.example.com tried $(update_field hosted.example.com fails) times"
+check "hosted.example.com recorded as yxrrset (got '$(update_field hosted.example.com result)')" result_is hosted.example.com yxrrset
+check "hosted.example.com waits for its backoff" [ "$(update_field hosted.example.com next)" -gt "$(update_field hosted.example.com at)" ]
 check "the log names the conflicting record" grep -q \
   "dns update domain=hosted.example.com zone=example.com. server=127.0.0.1:$P_PROXY result=yxrrset: 'mta-sts.hosted.example.com.' has an A or AAAA record, so its CNAME to 'mta-sts.provider.example.' (dns.host_target) cannot be added" \
   "$WORK/serve.log"
@@ -220,13 +174,13 @@ check "nothing of the refused update applied" [ -z "$(kq _mta-sts.hosted.example
 check "counted as yxrrset" [ "$(metric 'mtastsd_dns_updates_total{result="yxrrset"}')" -ge 2 ]
 
 # 3. an update over 512 bytes goes over TCP (the proxy drops such UDP datagrams)
-wait_for 15 result_is bigrua.example.com noerror || bad "bigrua.example.com recorded as '$(side bigrua.example.com result)'"
+wait_for 15 result_is bigrua.example.com noerror || bad "bigrua.example.com recorded as '$(update_field bigrua.example.com result)'"
 big_published() { kq _smtp._tls.bigrua.example.com TXT | grep -q 'tls-reports-14@reports.bigrua.example.com'; }
 check "bigrua.example.com's TLSRPT record published" big_published
 check "no UDP datagram over 512 bytes sent" [ -z "$(grep 'udp dropped' "$WORK/proxy.log")" ]
 check "the big update went over TCP" awk '$1 == "tcp" && $2 == "update" && $3 > 512 { f = 1 } END { exit !f }' "$WORK/proxy.log"
 check "small updates still go over UDP" awk '$1 == "udp" && $2 == "update" && $3 <= 512 { f = 1 } END { exit !f }' "$WORK/proxy.log"
-wait_for 15 result_is old.example.com noerror || bad "old.example.com recorded as '$(side old.example.com result)'"
+wait_for 15 result_is old.example.com noerror || bad "old.example.com recorded as '$(update_field old.example.com result)'"
 stop_serve
 
 # 4. old.example.com removed and the update state lost: its retiring records, and their deletion once
@@ -237,16 +191,16 @@ $bigrua"
 rm -f "$WORK/state/mtastsd.state.update"
 t1=$((t0 + 60))
 start_serve "$t1"
-wait_for 15 result_is old.example.com noerror || bad "retiring old.example.com recorded as '$(side old.example.com result)'"
+wait_for 15 result_is old.example.com noerror || bad "retiring old.example.com recorded as '$(update_field old.example.com result)'"
 check "old.example.com's retiring id published" \
   [ "$(kq _mta-sts.old.example.com TXT)" = "\"v=STSv1; id=$(date -u -d "@$t1" +%Y%m%d%H%M%S);\"" ]
-check "sent to example.com (got '$(side old.example.com zone)')" [ "$(side old.example.com zone)" = example.com. ]
+check "sent to example.com (got '$(update_field old.example.com zone)')" [ "$(update_field old.example.com zone)" = example.com. ]
 stop_serve
 rm -f "$WORK/state/mtastsd.state.update"
 start_serve $((t1 + 3600 + 1))
 deleted() { result_is old.example.com noerror && [ -z "$(kq _mta-sts.old.example.com TXT)" ]; }
-wait_for 15 deleted || bad "old.example.com's records not deleted: '$(kq _mta-sts.old.example.com TXT)' ($(side old.example.com result))"
-check "its deletion went to example.com" [ "$(side old.example.com zone)" = example.com. ]
+wait_for 15 deleted || bad "old.example.com's records not deleted: '$(kq _mta-sts.old.example.com TXT)' ($(update_field old.example.com result))"
+check "its deletion went to example.com" [ "$(update_field old.example.com zone)" = example.com. ]
 check "its zone was looked for first (and refused)" grep -q 'query refused' "$WORK/proxy.log"
 stop_serve
 
@@ -273,7 +227,7 @@ fi
 rc=0; wait "$SERVER_PID" || rc=$?
 SERVER_PID=
 check "and exits 0 (got $rc)" [ "$rc" = 0 ]
-check "the interrupted update is not recorded as a failure" [ "$(side leaving.example.com result)" != timeout ]
+check "the interrupted update is not recorded as a failure" [ "$(update_field leaving.example.com result)" != timeout ]
 
 [ "$FAIL" -eq 0 ] || { echo "--- serve.log"; tail -30 "$WORK/serve.log"; echo "--- proxy.log"; tail -20 "$WORK/proxy.log"; }
 finish

@@ -22,6 +22,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 IX="$here/interop"
 SOURCE_ROOT=${SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
 MTASTSD=${MTASTSD:-$SOURCE_ROOT/build/mtastsd}
+source "$here/lib.sh"
+set +e   # lib.sh sets -e; this test counts its failures and goes on
 START=$(date +%s)
 # Debian's interpreter, the one postfix-mta-sts-resolver runs on (a pyenv shim may come first in PATH)
 PY=/usr/bin/python3
@@ -55,7 +57,7 @@ fi
 export INTEROP_NODE_MODULES="$NPM_DIR/node_modules"
 
 NS="mtastsd-interop-$$"
-W=$(mktemp -d /tmp/mtastsd-interop.XXXXXX)
+W=$WORK
 chmod 755 "$W"
 PIDS=()
 CLEANED=0
@@ -95,13 +97,7 @@ finish() {
   exit 1
 }
 abort() { fail "$*"; [ -n "${W:-}" ] && tail -n 20 "$W"/*.log 2>/dev/null; finish; }
-waitfor() { # waitfor SECONDS CMD...: retry every 0.1s
-  local end=$(( $(date +%s%N) / 1000000 + $1 * 1000 )); shift
-  until "$@" >/dev/null 2>&1; do
-    [ $(( $(date +%s%N) / 1000000 )) -ge $end ] && return 1
-    sleep 0.1
-  done
-}
+waitfor() { wait_for "$@" >/dev/null 2>&1; } # waitfor SECONDS CMD...: lib.sh's wait_for, quietly
 
 # ---------------------------------------------------------------- the world
 # dns.on_change: what an operator's hook does, bump the SOA serial of the including zone and
@@ -111,10 +107,10 @@ cat > "$W/on_change.sh" <<EOF
 echo "\$MTASTSD_CHANGED" >> "$W/on_change.log"
 n=\$(( \$(cat "$W/serial") + 1 ))
 echo "\$n" > "$W/serial"
-[ -f "$W/zones/test.zone" ] || exit 0
-sed -i "s/^@   SOA ns.test. hostmaster.test. [0-9]* /@   SOA ns.test. hostmaster.test. \$n /" "$W/zones/test.zone"
+[ -f "$W/knot/zones/test.zone" ] || exit 0
+sed -i "s/^@   SOA ns.test. hostmaster.test. [0-9]* /@   SOA ns.test. hostmaster.test. \$n /" "$W/knot/zones/test.zone"
 [ -S "$W/knot/knot.sock" ] || exit 0
-exec knotc -c "$W/knot.conf" zone-reload test.
+exec knotc -c "$W/knot/knot.conf" zone-reload test.
 EOF
 chmod 755 "$W/on_change.sh"
 echo 1 > "$W/serial"
@@ -244,7 +240,7 @@ fi
 # ---------------------------------------------------------------- Knot DNS
 SERIAL=$(cat "$W/serial")
 write_zone() {
-  cat > "$W/zones/test.zone" <<EOF
+  cat > "$W/knot/zones/test.zone" <<EOF
 \$ORIGIN test.
 \$TTL 60
 @   SOA ns.test. hostmaster.test. $SERIAL 60 60 600 1
@@ -255,35 +251,19 @@ ns  A   127.0.0.1
 \$INCLUDE "$ZONE"
 EOF
 }
-mkdir -p "$W/zones" "$W/knot/db"
+knot_conf "$W/knot" 127.0.0.1@53 "" "zonefile-load: whole" "journal-content: none" "semantic-checks: on"
 write_zone
-cat > "$W/knot.conf" <<EOF
-server:
-    rundir: "$W/knot"
-    listen: 127.0.0.1@53
-log:
-  - target: stderr
-    any: notice
-database:
-    storage: "$W/knot/db"
+cat >> "$W/knot/knot.conf" <<EOF
 control:
     listen: "$W/knot/knot.sock"
-template:
-  - id: default
-    storage: "$W/zones"
-    zonefile-sync: -1
-    zonefile-load: whole
-    journal-content: none
-    semantic-checks: on
 zone:
   - domain: test.
     file: test.zone
 EOF
-ip netns exec "$NS" knotd -c "$W/knot.conf" > "$W/knot.log" 2>&1 &
-PIDS+=("$!")
-waitfor 10 nsx kdig @127.0.0.1 +time=1 +retry=0 SOA test. || abort "knotd did not start: $(tail -n 5 "$W/knot.log" | tr '\n' ' ')"
+KNOT_NETNS=$NS knot_start "$W/knot" 53 test. || abort "knotd did not start"
+PIDS+=("$KNOT_PID")
 if ! nsx kdig @127.0.0.1 +short SOA test. | grep -q "hostmaster.test. $SERIAL "; then
-  abort "knotd does not serve the test zone: $(tail -n 5 "$W/knot.log" | tr '\n' ' ')"
+  abort "knotd does not serve the test zone: $(tail -n 5 "$W/knot/knot.log" | tr '\n' ' ')"
 fi
 say "knotd serving test. (serial $SERIAL)"
 
@@ -431,8 +411,8 @@ else
   fail "knotd does not serve the new id $newid 10s after the zone rewrite: on_change not run or failed ($(tr '\n' ' ' < "$W/on_change.log")); reloading by hand"
   SERIAL=$(( $(cat "$W/serial") + 1 )); echo "$SERIAL" > "$W/serial"
   write_zone
-  nsx knotc -c "$W/knot.conf" zone-reload test. > "$W/knotc.log" 2>&1 || fail "knotc zone-reload: $(cat "$W/knotc.log")"
-  waitfor 10 has_new_id || fail "knotd does not serve the new id for change.test: $(tail -n 5 "$W/knot.log" | tr '\n' ' ')"
+  nsx knotc -c "$W/knot/knot.conf" zone-reload test. > "$W/knotc.log" 2>&1 || fail "knotc zone-reload: $(cat "$W/knotc.log")"
+  waitfor 10 has_new_id || fail "knotd does not serve the new id for change.test: $(tail -n 5 "$W/knot/knot.log" | tr '\n' ' ')"
 fi
 changed_env=$(tr '\n' ' ' < "$W/on_change.log" | xargs)
 if [ "$changed_env" = "change.test" ]; then

@@ -41,14 +41,7 @@ link 1
 install -d -o nobody -g nogroup -m 750 "$WORK/state"
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-user: nobody
-group: nogroup
-listen:
-  https: ["127.0.0.1:$P"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: letsencrypt/
+{ printf 'user: nobody\ngroup: nogroup\n'; serve_head "$P" "" "$ADMIN_PORT" letsencrypt/; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -57,6 +50,7 @@ domains:
     mode: enforce
     mx: [mx1.example.com]
 EOF
+} >"$WORK/mtastsd.yaml"
 chmod 644 "$WORK/mtastsd.yaml"
 logged() { grep -qF -- "$1" "$WORK/serve.log"; }
 enddate() { openssl s_client -connect "127.0.0.1:$P" -servername mta-sts.example.com </dev/null 2>/dev/null |

@@ -14,12 +14,7 @@ mkdir -p "$WORK/state"
 ln -s ../state "$CERTS/state-link"
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/m.state
   zone: state/m.zone
@@ -28,6 +23,7 @@ domains:
     mode: testing
     mx: [mx.example.com]
 EOF
+} >"$WORK/mtastsd.yaml"
 
 out=$("$MTASTSD" -c "$WORK/mtastsd.yaml" check 2>&1)
 check "check passes with the state reachable from tls.certs" test $? -eq 0
@@ -36,23 +32,17 @@ check "check warns that tls.certs reaches the state folder" \
 
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 reloads() { grep -c "reloading config=" "$WORK/serve.log" || true; }
-# wait_for N CMD...: poll every 0.1 s, at most N times
-wait_for() {
-  local n="$1" i; shift
-  for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
 reloaded() { [ "$(grep -c "^.* info reloaded config=" "$WORK/serve.log" || true)" -ge "$1" ]; }
 
 kill -HUP "$SERVER_PID"
-check "SIGHUP reloads" wait_for 100 reloaded 1
+check "SIGHUP reloads" wait_for 10 reloaded 1
 # What is measured is the absence of further reloads: a loop runs one every 200 ms
 # (the settle delay), so 2 s without one is ten of its periods.
 sleep 2
 check "the publish after the reload triggers no other reload (got $(reloads))" test "$(reloads)" -eq 1
 # the watcher still sees a real change under tls.certs
 touch "$CERTS/example.com.crt"
-check "a certificate change still reloads" wait_for 100 reloaded 2
+check "a certificate change still reloads" wait_for 10 reloaded 2
 sleep 2
 check "and only once (got $(reloads))" test "$(reloads)" -eq 2
 check "serve exits 0 on SIGTERM" stop_server

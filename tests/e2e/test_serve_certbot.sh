@@ -24,13 +24,7 @@ for f in fullchain privkey cert chain; do
 done
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  http: []
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: letsencrypt/
+{ serve_head "$P" "" "$ADMIN_PORT" letsencrypt/; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -39,6 +33,7 @@ domains:
     mode: enforce
     mx: [mx1.example.com]
 EOF
+} >"$WORK/mtastsd.yaml"
 out=$("$MTASTSD" -c "$WORK/mtastsd.yaml" check 2>&1 || true)
 check "check: a certbot tree is OK with no warning about archive/ or keys/" \
   bash -c 'grep -q "configuration OK" <<<"$1" && ! grep -q warning <<<"$1"' _ "$out"

@@ -39,12 +39,7 @@ gen_certs "$CERTS" --name mismatch other.example
 cp "$CERTS/mta-sts.good.example.key" "$CERTS/mismatch.key"
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -58,6 +53,7 @@ domains:
   - name: uncovered.example
     mx: [mx.uncovered.example]
 EOF
+} >"$WORK/mtastsd.yaml"
 
 # ---- check: valid, serve would run it, some tenants unserved
 rc=0; out=$("$MTASTSD" -c "$WORK/mtastsd.yaml" check 2>&1) || rc=$?

@@ -31,12 +31,7 @@ certtool_pair soon mta-sts.soon.example '+12 seconds' '+30 days'
 certtool_pair ending mta-sts.late.example '-1 day' '+12 seconds'
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -48,6 +43,7 @@ domains:
   - name: other.example
     mx: [mx.other.example]
 EOF
+} >"$WORK/mtastsd.yaml"
 WK=/.well-known/mta-sts.txt
 serves() { tls_get "mta-sts.$1" "$P" "$WK" 2>/dev/null | grep -q "^mx: mx.$1"; }
 san() { openssl s_client -connect "127.0.0.1:$P" -servername "mta-sts.$1" </dev/null 2>/dev/null |

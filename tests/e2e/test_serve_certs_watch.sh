@@ -12,12 +12,7 @@ CA="$CERTS/ca.crt"
 gen_certs "$CERTS" one.example
 for l in l1 l2 l3 l4; do ln -s . "$CERTS/$l"; done
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -27,6 +22,7 @@ domains:
   - name: two.example
     mx: [mx.two.example]
 EOF
+} >"$WORK/mtastsd.yaml"
 WK=/.well-known/mta-sts.txt
 serves() { tls_get "mta-sts.$1" "$P" "$WK" 2>/dev/null | grep -q "^mx: mx.$1"; }
 cert_lines() { curl -sS "http://127.0.0.1:$ADMIN_PORT/metrics" | grep -c "^mtastsd_certificate_expiry_seconds{" || true; }

@@ -12,13 +12,7 @@ CERTS="$WORK/certs"
 CA="$CERTS/ca.crt"
 gen_certs "$CERTS" example.com
 P=$(free_port); H=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<YAML
-listen:
-  https: ["127.0.0.1:$P"]
-  http: ["127.0.0.1:$H"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "$H" "$ADMIN_PORT"; cat <<YAML
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -31,6 +25,7 @@ domains:
     mode: enforce
     mx: [mx1.example.com]
 YAML
+} >"$WORK/mtastsd.yaml"
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 to0=$(metric 'mtastsd_connections_closed_total{reason="timeout"}')
 

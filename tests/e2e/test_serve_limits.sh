@@ -9,13 +9,7 @@ CERTS="$WORK/certs"
 CA="$CERTS/ca.crt"
 gen_certs "$CERTS" example.com
 P=$(free_port); H=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  http: ["127.0.0.1:$H"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "$H" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -29,6 +23,7 @@ domains:
     mode: enforce
     mx: [mx1.example.com]
 EOF
+} >"$WORK/mtastsd.yaml"
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 WK=/.well-known/mta-sts.txt
 
@@ -149,13 +144,7 @@ check "a listen address in use: exit 1 (got $rc)" [ "$rc" = 1 ]
 check "a listen address in use: named in the log" grep -q "cannot listen on '127.0.0.1:$H'" "$WORK/busy.log"
 
 # ---- plain HTTP only (TLS terminated by a balancer): no certificate folder needed
-cat >"$WORK/plain.yaml" <<EOF
-listen:
-  https: []
-  http: ["127.0.0.1:$H"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: no-such-folder/
+{ serve_head "" "$H" "$ADMIN_PORT" no-such-folder/; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -164,6 +153,7 @@ domains:
     mode: enforce
     mx: [mx1.example.com]
 EOF
+} >"$WORK/plain.yaml"
 if start_server "$WORK/plain.yaml" "$ADMIN_PORT"; then
   check "plain-HTTP-only serve starts without a certificate folder" \
     [ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'Host: mta-sts.example.com' "http://127.0.0.1:$H$WK" || true)" = 200 ]

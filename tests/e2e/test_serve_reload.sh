@@ -14,13 +14,7 @@ gen_certs "$CERTS" --days 30 example.com example.org
 
 P=$(free_port); ADMIN_PORT=$(free_port)
 write_config() { # write_config MX_OF_EXAMPLE_COM
-  cat >"$WORK/mtastsd.yaml.tmp" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  http: []
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+  { serve_head "$P" "" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -31,6 +25,7 @@ domains:
   - name: example.org
     mx: [mail.example.org]
 EOF
+  } >"$WORK/mtastsd.yaml.tmp"
   # editors and config management replace the file by renaming a new one over it
   mv "$WORK/mtastsd.yaml.tmp" "$WORK/mtastsd.yaml"
 }

@@ -11,12 +11,7 @@ CA="$CERTS/ca.crt"
 gen_certs "$CERTS" example.com
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -24,6 +19,7 @@ domains:
   - name: example.com
     mx: [mx1.example.com]
 EOF
+} >"$WORK/mtastsd.yaml"
 WK=/.well-known/mta-sts.txt
 serves() { [ "$(tls_get mta-sts.example.com "$P" "$WK" -o /dev/null -w '%{http_code}' 2>/dev/null)" = 200 ]; }
 logged() { grep -qF -- "$1" "$WORK/serve.log"; }

@@ -13,12 +13,7 @@ CA="$CERTS/ca.crt"
 gen_certs "$CERTS" example.com example.org
 
 P=$(free_port); ADMIN_PORT=$(free_port)
-cat >"$WORK/mtastsd.yaml" <<EOF
-listen:
-  https: ["127.0.0.1:$P"]
-  admin: "127.0.0.1:$ADMIN_PORT"
-tls:
-  certs: certs/
+{ serve_head "$P" "" "$ADMIN_PORT"; cat <<EOF
 dns:
   state: state/mtastsd.state
   zone: state/mta-sts.zone
@@ -30,6 +25,7 @@ domains:
   - name: example.org
     mx: [mx1.example.org]
 EOF
+} >"$WORK/mtastsd.yaml"
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
 WK=/.well-known/mta-sts.txt
 s_client() { openssl s_client -connect "127.0.0.1:$P" -CAfile "$CA" "$@" 2>&1 </dev/null || true; }
