@@ -6,6 +6,7 @@
 #include "dname.h"
 #include "tsigkey.h"
 #include "util.h"
+#include "yamltree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,50 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
-
-/*
- * The schema nests five collections deep (top level, listen, https, a
- * listener, its proxy_from). libyaml's time grows with the square of the
- * depth, so a deeper file is refused at the first collection past the limit,
- * before the parser has read the rest.
- */
-#define CONFIG_MAX_DEPTH 8
-
-/*
- * The YAML file as a compact tree, built from libyaml's event stream rather
- * than its document API: one small node per scalar or collection, child
- * indexes in one shared array and scalar bytes in a chunked arena. For large
- * multi-tenant files this needs about a third of the memory and time of
- * yaml_parser_load (which allocates nodes, marks, tags and values one by one).
- */
-struct ynode {
-	const char *value;	/* scalars: the bytes, NUL-terminated */
-	uint32_t length;	/* scalars: byte count (a NUL inside is detected) */
-	uint32_t first, n;	/* collections: kids[first .. first + n); mappings alternate key, value */
-	int line, col;		/* 1-based start */
-	unsigned char type;	/* YAML_SCALAR_NODE, YAML_SEQUENCE_NODE or YAML_MAPPING_NODE */
-	bool plain;		/* an unquoted scalar */
-};
-
-struct ychunk {
-	struct ychunk *next;
-	size_t used, cap;
-	char data[];
-};
-
-struct ytree {
-	struct ynode *nodes;
-	size_t n_nodes, cap_nodes;
-	uint32_t *kids;
-	size_t n_kids, cap_kids;
-	struct ychunk *arena;
-	struct yanchor {
-		char *name;
-		uint32_t node;
-	} *anchors;
-	size_t n_anchors;
-};
+#include <yaml.h>	/* only for the node types, YAML_*_NODE */
 
 struct ctx {
 	struct ytree *t;
@@ -86,57 +44,23 @@ struct fields_set {
 #define ERR(c, n, ...) diag_add((c)->dl, DIAG_ERROR, POS(n), __VA_ARGS__)
 #define WARN(c, n, ...) diag_add((c)->dl, DIAG_WARNING, POS(n), __VA_ARGS__)
 
+/* The yamltree accessors under the short names the parsers below use. */
 static struct ynode *
 node(struct ctx *c, uint32_t i)
 {
-	return &c->t->nodes[i];
+	return ytree_node(c->t, i);
 }
 
-/* Child I of collection N (for a mapping, keys are even and values odd). */
 static struct ynode *
 kid(struct ctx *c, const struct ynode *n, size_t i)
 {
-	return node(c, c->t->kids[n->first + i]);
+	return ytree_kid(c->t, n, i);
 }
 
-static const char *
-sval(struct ynode *n)
-{
-	return n->value;
-}
-
-static bool
-is_plain(struct ynode *n)
-{
-	return n->type == YAML_SCALAR_NODE && n->plain;
-}
-
-static bool
-is_null(struct ynode *n)
-{
-	const char *v;
-
-	if (!is_plain(n))
-		return false;
-	v = sval(n);
-	return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
-	    strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
-}
-
-static const char *
-type_name(struct ynode *n)
-{
-	if (is_null(n))
-		return "nothing";
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		return "a mapping";
-	case YAML_SEQUENCE_NODE:
-		return "a list";
-	default:
-		return "a scalar";
-	}
-}
+#define sval(n) ytree_sval(n)
+#define is_plain(n) ytree_is_plain(n)
+#define is_null(n) ytree_is_null(n)
+#define type_name(n) ytree_type_name(n)
 
 /* A string value: any scalar (a number is taken as its text), not a list or mapping. */
 static const char *
@@ -1413,244 +1337,10 @@ check_listeners(struct ctx *c)
 		diag_add(c->dl, DIAG_WARNING, 0, 0, "no https or http listener: 'serve' would answer nothing");
 }
 
-/*
- * A libyaml error at the problem's position. The context ("while scanning a
- * quoted scalar") names where the construct began, which is often the real
- * mistake (an unclosed quote is found only at the end of the file).
- */
-static void
-syntax_error(struct diag_list *dl, const yaml_parser_t *parser, const char *data, size_t len)
-{
-	const char *problem = parser->problem ? parser->problem : "unknown problem";
-
-	if (parser->error == YAML_READER_ERROR) {
-		/*
-		 * The reader (a NUL or another control character, bad UTF-8) gives
-		 * only a byte offset, not a mark: count the lines and characters
-		 * up to it, as the marks of the other errors do.
-		 */
-		size_t end = parser->problem_offset < len ? parser->problem_offset : len;
-		int line = 1, col = 1;
-
-		for (size_t i = 0; i < end; i++) {
-			if (data[i] == '\n') {
-				line++;
-				col = 1;
-			} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
-				col++;
-			}
-		}
-		diag_add(dl, DIAG_ERROR, line, col, "YAML syntax error: %s", problem);
-		return;
-	}
-	if (parser->context && (parser->context_mark.line != parser->problem_mark.line ||
-	    parser->context_mark.column != parser->problem_mark.column))
-		diag_add(dl, DIAG_ERROR, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
-		    "YAML syntax error: %s %s started at line %d column %d", problem, parser->context,
-		    (int)parser->context_mark.line + 1, (int)parser->context_mark.column + 1);
-	else
-		diag_add(dl, DIAG_ERROR, (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
-		    "YAML syntax error: %s%s%s", problem, parser->context ? " " : "",
-		    parser->context ? parser->context : "");
-}
-
-static void
-ytree_free(struct ytree *t)
-{
-	while (t->arena) {
-		struct ychunk *next = t->arena->next;
-		free(t->arena);
-		t->arena = next;
-	}
-	for (size_t i = 0; i < t->n_anchors; i++)
-		free(t->anchors[i].name);
-	free(t->anchors);
-	free(t->nodes);
-	free(t->kids);
-}
-
-static const char *
-arena_dup(struct ytree *t, const unsigned char *s, size_t len)
-{
-	size_t need = len + 1;
-	char *p;
-
-	if (t->arena == NULL || t->arena->cap - t->arena->used < need) {
-		size_t cap = need > 65536 ? need : 65536;
-		struct ychunk *ch = xmalloc(sizeof(*ch) + cap);
-		ch->next = t->arena;
-		ch->used = 0;
-		ch->cap = cap;
-		t->arena = ch;
-	}
-	p = t->arena->data + t->arena->used;
-	if (len)
-		memcpy(p, s, len);
-	p[len] = '\0';
-	t->arena->used += need;
-	return p;
-}
-
-static void
-push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		*a = xreallocarray(*a, *cap, sizeof(**a));
-	}
-	(*a)[(*n)++] = v;
-}
-
-/*
- * Read the first YAML document of PARSER into T. Returns 0 with *ROOT set
- * (UINT32_MAX for an empty stream), or -1 after adding a diagnostic. A second
- * document is reported but does not discard the first.
- */
-static int
-ytree_load(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, struct diag_list *dl,
-    uint32_t *root)
-{
-	uint32_t *open = NULL, *pending = NULL;	/* open collections; children not yet placed */
-	size_t n_open = 0, cap_open = 0, n_pending = 0, cap_pending = 0;
-	size_t *base = NULL, cap_base = 0;
-	int documents = 0, rc = 0;
-	yaml_mark_t second = {0};
-	yaml_event_t ev;
-
-	*root = UINT32_MAX;
-	for (;;) {
-		uint32_t idx = UINT32_MAX;
-		const unsigned char *anchor = NULL;
-
-		if (!yaml_parser_parse(parser, &ev)) {
-			syntax_error(dl, parser, data, len);
-			rc = -1;
-			break;
-		}
-		if (ev.type == YAML_STREAM_END_EVENT) {
-			yaml_event_delete(&ev);
-			break;
-		}
-		if (ev.type == YAML_DOCUMENT_START_EVENT && ++documents >= 2)
-			second = ev.start_mark;
-		if (documents > 1 && ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0 &&
-		    ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-			/* an empty second document ("---" at the end) is harmless; content is not */
-			yaml_event_delete(&ev);
-			continue;
-		}
-		if (documents > 1 && (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_SEQUENCE_START_EVENT ||
-		    ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_ALIAS_EVENT)) {
-			diag_add(dl, DIAG_ERROR, (int)second.line + 1, (int)second.column + 1,
-			    "only one YAML document is allowed in the configuration");
-			yaml_event_delete(&ev);
-			break;
-		}
-		switch (ev.type) {
-		case YAML_ALIAS_EVENT:
-			for (size_t i = t->n_anchors; i > 0; i--)
-				if (strcmp(t->anchors[i - 1].name, (const char *)ev.data.alias.anchor) == 0) {
-					idx = t->anchors[i - 1].node;
-					break;
-				}
-			if (idx == UINT32_MAX) {
-				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				    "YAML syntax error: found undefined alias '%s'", ev.data.alias.anchor);
-				rc = -1;
-			}
-			break;
-		case YAML_SCALAR_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT: {
-			struct ynode *n;
-
-			if (ev.type != YAML_SCALAR_EVENT && n_open >= CONFIG_MAX_DEPTH) {
-				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				    "lists and mappings are nested more than %d deep; the configuration needs 5",
-				    CONFIG_MAX_DEPTH);
-				rc = -1;
-				break;
-			}
-			if (t->n_nodes >= UINT32_MAX - 1) {
-				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
-				    "the configuration is too large");
-				rc = -1;
-				break;
-			}
-			if (t->n_nodes == t->cap_nodes) {
-				t->cap_nodes = t->cap_nodes ? t->cap_nodes * 2 : 256;
-				t->nodes = xreallocarray(t->nodes, t->cap_nodes, sizeof(*t->nodes));
-			}
-			idx = (uint32_t)t->n_nodes++;
-			n = &t->nodes[idx];
-			memset(n, 0, sizeof(*n));
-			n->line = (int)ev.start_mark.line + 1;
-			n->col = (int)ev.start_mark.column + 1;
-			if (ev.type == YAML_SCALAR_EVENT) {
-				n->type = YAML_SCALAR_NODE;
-				n->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-				n->length = ev.data.scalar.length > UINT32_MAX ? UINT32_MAX : (uint32_t)ev.data.scalar.length;
-				n->value = arena_dup(t, ev.data.scalar.value, ev.data.scalar.length);
-				anchor = ev.data.scalar.anchor;
-			} else if (ev.type == YAML_SEQUENCE_START_EVENT) {
-				n->type = YAML_SEQUENCE_NODE;
-				anchor = ev.data.sequence_start.anchor;
-			} else {
-				n->type = YAML_MAPPING_NODE;
-				anchor = ev.data.mapping_start.anchor;
-			}
-			if (anchor) {
-				t->anchors = xreallocarray(t->anchors, t->n_anchors + 1, sizeof(*t->anchors));
-				t->anchors[t->n_anchors].name = xstrdup((const char *)anchor);
-				t->anchors[t->n_anchors++].node = idx;
-			}
-			break;
-		}
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT: {
-			struct ynode *n = &t->nodes[open[--n_open]];
-			size_t b = base[n_open];
-
-			n->first = (uint32_t)t->n_kids;
-			n->n = (uint32_t)(n_pending - b);
-			for (size_t i = b; i < n_pending; i++)
-				push_u32(&t->kids, &t->n_kids, &t->cap_kids, pending[i]);
-			n_pending = b;
-			break;
-		}
-		default:
-			break;
-		}
-		if (idx != UINT32_MAX) {
-			/* a new node or an alias: the child of the innermost open collection, or the root */
-			if (n_open > 0)
-				push_u32(&pending, &n_pending, &cap_pending, idx);
-			else if (*root == UINT32_MAX)
-				*root = idx;
-			if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
-				push_u32(&open, &n_open, &cap_open, idx);
-				if (n_open > cap_base) {
-					cap_base = cap_open;
-					base = xreallocarray(base, cap_base, sizeof(*base));
-				}
-				base[n_open - 1] = n_pending;
-			}
-		}
-		yaml_event_delete(&ev);
-		if (rc < 0)
-			break;
-	}
-	free(open);
-	free(pending);
-	free(base);
-	return rc;
-}
-
 static struct config *
 load_mem(const char *path, const char *basedir, const char *data, size_t len, struct diag_list *diags,
     bool resolve)
 {
-	yaml_parser_t parser;
 	struct ytree tree = {0};
 	struct config *cfg = xcalloc(1, sizeof(*cfg));
 	struct ctx c = { .t = &tree, .dl = diags, .cfg = cfg, .base = cfg };
@@ -1662,20 +1352,13 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 	c.file = cfg->path;
 	set_defaults(cfg);
 
-	if (!yaml_parser_initialize(&parser)) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "cannot initialise the YAML parser");
-		config_free(cfg);
-		return NULL;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (ytree_load(&tree, &parser, data, len, diags, &root_idx) < 0) {
+	if (ytree_load(&tree, data, len, diags, &root_idx) < 0) {
 		ytree_free(&tree);
-		yaml_parser_delete(&parser);
 		diag_sort(diags);
 		config_free(cfg);
 		return NULL;
 	}
-	if (root_idx != UINT32_MAX)
+	if (root_idx != YTREE_NONE)
 		root = node(&c, root_idx);
 	if (root == NULL) {
 		diag_add(diags, DIAG_ERROR, 1, 1, "the configuration is empty");
@@ -1706,7 +1389,6 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 		check_output_paths(&c, resolve);
 	}
 	ytree_free(&tree);
-	yaml_parser_delete(&parser);
 	diag_sort(diags);
 	if (diags->errors > 0) {
 		config_free(cfg);
@@ -1813,23 +1495,16 @@ struct config_domain *
 config_load_tenant_mem(const struct config *main, const char *path, const char *data, size_t len,
     struct diag_list *diags, size_t *n)
 {
-	yaml_parser_t parser;
 	struct ytree tree = {0};
 	struct ctx c = { .t = &tree, .dl = diags, .base = main, .file = path };
 	uint32_t root_idx;
 	size_t errors = diags->errors;
 
 	*n = 0;
-	if (!yaml_parser_initialize(&parser)) {
-		diag_add(diags, DIAG_ERROR, 0, 0, "cannot initialise the YAML parser");
-		return NULL;
-	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (ytree_load(&tree, &parser, data, len, diags, &root_idx) == 0 && root_idx != UINT32_MAX)
+	if (ytree_load(&tree, data, len, diags, &root_idx) == 0 && root_idx != YTREE_NONE)
 		parse_domains(&c, node(&c, root_idx));
 	/* an empty file is a tenant with no domains yet */
 	ytree_free(&tree);
-	yaml_parser_delete(&parser);
 	diag_sort(diags);
 	if (diags->errors > errors) {
 		for (size_t i = 0; i < c.n_out; i++)

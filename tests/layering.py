@@ -5,7 +5,8 @@
 usage: tests/layering.py [SOURCE_ROOT]
 
 It fails when a file in server/ is missing from the map (or the map names a module that is
-gone), includes a third-party header its family does not own, includes a header this script
+gone), includes a third-party header its family does not own (or that the library table keeps
+to a few modules of the family: <yaml.h> is for yamltree and config only), includes a header this script
 does not know (a new library belongs in the library table), includes the header of a layer
 above its own, or includes another family's private header (NAME_int.h). Each failure says
 what to change where.
@@ -100,7 +101,9 @@ for r in module_t["rows"]:
     modules[name] = (layer, family)
 families = {f for _, f in modules.values()}
 
-# libraries: | library | headers | families |; headers ending in / match a folder
+# libraries: | library | headers | families | only these modules |; headers ending in / match a
+# folder; the optional fourth cell narrows the families to the modules it names (libyaml: yamltree
+# and config, not the rest of the config family)
 libraries = []
 for r in lib_t["rows"]:
     if len(r) < 3:
@@ -108,9 +111,15 @@ for r in lib_t["rows"]:
         continue
     heads = [h.strip().strip("`<>") for h in r[1].split(",")]
     owners = {f.strip() for f in r[2].split(",")}
+    only = {m.strip() for m in r[3].split(",") if m.strip()} if len(r) > 3 else set()
     for f in owners - families:
         fail(f"{WHERE}: library '{r[0]}' is owned by family '{f}', which no module has")
-    libraries.append((r[0], heads, owners))
+    for m in sorted(only):
+        if m not in modules:
+            fail(f"{WHERE}: library '{r[0]}' names module '{m}', which is not in the module table")
+        elif modules[m][1] not in owners:
+            fail(f"{WHERE}: library '{r[0]}' names module '{m}', whose family '{modules[m][1]}' does not own it")
+    libraries.append((r[0], heads, owners, only))
 
 # known upward edges, listed so they stay visible until removed: | upward edge | why |
 allowed_edges = set()
@@ -123,10 +132,10 @@ for r in edge_t["rows"]:
 
 
 def library_of(header):
-    for name, heads, owners in libraries:
+    for name, heads, owners, only in libraries:
         for h in heads:
             if header == h or (h.endswith("/") and header.startswith(h)):
-                return name, owners
+                return name, owners, only
     return None
 
 
@@ -167,6 +176,10 @@ for f in files:
                 elif family not in lib[1]:
                     fail(f"{at}: <{header}> is {lib[0]}, which only family {' and '.join(sorted(lib[1]))} may include; "
                          f"{f} is in family '{family}': move the call behind that family's interface")
+                elif lib[2] and name not in lib[2]:
+                    fail(f"{at}: <{header}> is {lib[0]}, which only the modules {' and '.join(sorted(lib[2]))} may "
+                         f"include (the library table in {WHERE}); {f} is not one of them: move the call behind "
+                         "their interface")
                 continue
             target = os.path.splitext(os.path.basename(header))[0]
             if target not in modules or target == name:
