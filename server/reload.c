@@ -6,6 +6,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "privsep.h"
+#include "restartkeys.h"
 #include "signals.h"
 #include "snapshot.h"
 #include "tenantdir.h"
@@ -274,54 +275,11 @@ reload_build(const char *config_path)
 	return build(config_path, false, &unchanged);
 }
 
-static bool
-same_listener(const struct config_listener *a, const struct config_listener *b)
-{
-	return a->salen == b->salen && memcmp(&a->sa, &b->sa, a->salen) == 0 &&
-	    a->proxy_protocol == b->proxy_protocol && a->n_proxy_from == b->n_proxy_from &&
-	    (a->n_proxy_from == 0 ||
-	    memcmp(a->proxy_from, b->proxy_from, a->n_proxy_from * sizeof(*a->proxy_from)) == 0);
-}
-
-static bool
-same_listeners(const struct config_listener *a, size_t na, const struct config_listener *b, size_t nb)
-{
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (!same_listener(&a[i], &b[i]))
-			return false;
-	return true;
-}
-
-static bool
-same_str(const char *a, const char *b)
-{
-	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
-}
-
 size_t
 reload_restart_diff(const struct config *running, const struct config *cfg, char *out, size_t len)
 {
-	struct buf b = {0};
-	size_t n;
-
-	if (!same_listeners(running->https, running->n_https, cfg->https, cfg->n_https))
-		buf_puts(&b, ", listen.https");
-	if (!same_listeners(running->http, running->n_http, cfg->http, cfg->n_http))
-		buf_puts(&b, ", listen.http");
-	if ((running->admin == NULL) != (cfg->admin == NULL) ||
-	    (running->admin != NULL && !same_listener(running->admin, cfg->admin)))
-		buf_puts(&b, ", listen.admin");
-	if (memcmp(&running->limits, &cfg->limits, sizeof(running->limits)) != 0)
-		buf_puts(&b, ", limits");
-	if (!same_str(running->user, cfg->user) || !same_str(running->group, cfg->group))
-		buf_puts(&b, ", user/group");
-	n = b.len > 2 ? b.len - 2 : 0;
-	if (len > 0)
-		snprintf(out, len, "%s", n ? b.data + 2 : "");
-	buf_free(&b);
-	return n;
+	/* the reader, once locked, opens files only under the tls.certs serve started with */
+	return restartkeys_diff(running, cfg, privsep_running() ? RESTARTKEYS_READER_LOCKED : 0, out, len);
 }
 
 /* The snapshot serve started with: its listeners, limits and user are what runs. */

@@ -106,6 +106,14 @@ check "with the reader's reason" logged "can be changed by others than root"
 check "and never as missing or absent" bash -c '! grep -i "missing\|no private key\|no key\|without a key" "$1"' _ "$WORK/serve.log"
 check "example.com is still served" [ -n "$(enddate)" ]
 
+# ---- tls.certs moved: the reader stays locked to the folder serve started with, only a restart moves it
+cp -a "$LE" "$WORK/letsencrypt2"
+sed -i 's|certs: letsencrypt/|certs: letsencrypt2/|' "$WORK/mtastsd.yaml"
+kill -HUP "$SERVER_PID"
+check "moving tls.certs is reported as needing a restart" \
+  wait_for 5 logged "tls.certs in the configuration differ from what is running: they take effect after a restart"
+check "and /healthz says so" bash -c "curl -fsS http://127.0.0.1:$ADMIN_PORT/healthz | grep -qx 'restart pending: tls.certs'"
+
 check "SIGTERM: exit 0" stop_server
 check "the reader ended with the server" wait_for 5 bash -c "! kill -0 $reader 2>/dev/null"
 finish
