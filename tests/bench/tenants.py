@@ -26,13 +26,16 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+
+sys.dont_write_bytecode = True  # run from the source tree by scripts/bench: no __pycache__ there
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
+from mtastsd_test import free_port, rss_kib, stop_process, wait_until  # noqa: E402
 
 
 def mix_entry(i):
@@ -63,14 +66,6 @@ def mix_entry(i):
 def host_of(name):
     # the U-labels of the mix (bücher-N) are served under their A-label
     return "mta-sts." + name.encode("idna").decode() if not name.isascii() else "mta-sts." + name
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def header(port, admin, files):
@@ -146,14 +141,7 @@ class Server:
 
     def wait(self, pred, limit=600):
         """Poll PRED every 10 ms; seconds until it held, or None."""
-        t0 = time.monotonic()
-        while time.monotonic() - t0 < limit:
-            if self.proc.poll() is not None:
-                return None
-            if pred():
-                return time.monotonic() - t0
-            time.sleep(0.01)
-        return None
+        return wait_until(pred, limit, interval=0.01, proc=self.proc)
 
     def reloads_ok(self):
         try:
@@ -164,16 +152,10 @@ class Server:
             return -1
 
     def rss_mib(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024
+        return rss_kib(self.proc.pid) / 1024
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, timeout=60)
         self.log.close()
 
 

@@ -11,10 +11,12 @@ import random
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
-from common import MTASTSD, Results, Server
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/e2e
+from mtastsd_test import MTASTSD, Results, Server, read_bytes as read, wait_until, write_atomic as write  # noqa: E402
 
 r = Results()
 random.seed(8460)
@@ -34,20 +36,6 @@ def config_text(state_dir, max_age, port=None, certs="certs/", n=N):
               f"defaults: {{mode: enforce, max_age: {max_age}}}", "domains:"]
     lines += [f"  - {{name: d{i}.example, mx: [mail.d{i}.example]}}" for i in range(n)]
     return "\n".join(lines) + "\n"
-
-
-def write(path, text):
-    with open(path + ".tmp", "w") as f:
-        f.write(text)
-    os.rename(path + ".tmp", path)
-
-
-def read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        return None
 
 
 work = tempfile.mkdtemp(prefix="mtastsd-crash.")
@@ -111,9 +99,7 @@ try:
         for i in range(max(ROUNDS // 3, 10)):
             srv.start()
             starts += 1
-            deadline = time.time() + 10
-            while read(zone) is None and time.time() < deadline:
-                time.sleep(0.02)
+            wait_until(lambda: read(zone) is not None, 10, interval=0.02)
             versions.add(read(zone))
             # a reload that changes every record, killed at a random point of the rewrite
             write(srv.config, read(srv.config).decode().replace(f"max_age: {604800 + 3600 * (i % 2)}",

@@ -9,9 +9,11 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import time
 
-from common import Results, Server, free_port, parse_response
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/e2e
+from mtastsd_test import Results, Server, free_port, parse_response, read_all, wait_until  # noqa: E402
 
 r = Results()
 if subprocess.run(["sh", "-c", "command -v haproxy"], capture_output=True).returncode != 0:
@@ -89,9 +91,7 @@ backend bh
         except OSError as e:
             return 0, {}, str(e).encode()
 
-    deadline = time.time() + 10
-    while via(ports["h1"])[0] != 200 and time.time() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: via(ports["h1"])[0] == 200, 10, interval=0.1)
 
     def access_clients():
         return re.findall(r"access client=(\S+) sni=(\S+)", open(srv.log.name).read())
@@ -112,22 +112,14 @@ backend bh
         with _s.socket(_s.AF_UNIX) as u:
             u.connect(os.path.join(srv.dir, "haproxy.sock"))
             u.sendall(b"show stat\n")
-            data = b""
-            while True:
-                c = u.recv(65536)
-                if not c:
-                    break
-                data += c
+            data = read_all(u)
         for line in data.decode().splitlines():
             f = line.split(",")
             if len(f) > 17 and f[0] == "bh" and f[1] == "sh":
                 return f[17]
         return "?"
-    deadline = time.time() + 10
+    wait_until(lambda: server_status().startswith("UP"), 10, interval=0.2)
     status = server_status()
-    while not status.startswith("UP") and time.time() < deadline:
-        time.sleep(0.2)
-        status = server_status()
     r.check(status.startswith("UP"), f"HAProxy option httpchk GET /healthz on the plain-HTTP traffic port: backend {status}")
 
     # TLS terminated at HAProxy, X-Forwarded-For from a trusted proxy

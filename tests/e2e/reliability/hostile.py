@@ -8,9 +8,11 @@ import resource
 import select
 import socket
 import ssl
+import sys
 import time
 
-from common import Results, Server
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/e2e
+from mtastsd_test import Results, Server, read_all  # noqa: E402
 
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -112,16 +114,7 @@ try:
                 s.sendall(payload)
             except OSError:
                 pass
-            data = b""
-            try:
-                while True:
-                    c = s.recv(65536)
-                    if not c:
-                        break
-                    data += c
-            except (ConnectionResetError, socket.timeout):
-                pass
-            return data
+            return read_all(s, tolerate=(ConnectionResetError, socket.timeout))
     t0 = time.time()
     data = plain(b"GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\nX-Big: "
                  + b"a" * 200000 + b"\r\n\r\n")
@@ -171,15 +164,7 @@ try:
             head = b"HEAD /.well-known/mta-sts.txt HTTP/1.1\r\nHost: mta-sts.example.com\r\n\r\n"
             last = (b"GET /nope HTTP/1.1\r\nHost: mta-sts.example.com\r\nConnection: close\r\n\r\n")
             s.sendall(req + head + req + last)
-            data = b""
-            try:
-                while True:
-                    c = s.recv(65536)
-                    if not c:
-                        break
-                    data += c
-            except (ssl.SSLError, socket.timeout):
-                pass
+            data = read_all(s, tolerate=(ssl.SSLError, socket.timeout))
     statuses = [int(l.split()[1]) for l in data.split(b"\r\n") if l.startswith(b"HTTP/1.1 ")]
     r.check(statuses == [200, 200, 200, 404] and data.count(good) == 2,
             f"pipelining: 4 requests answered in order {statuses}, bodies only for GET")

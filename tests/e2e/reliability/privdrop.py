@@ -9,10 +9,11 @@ import pwd
 import signal
 import socket
 import ssl
-import subprocess
+import sys
 import time
 
-from common import Results, Server
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/e2e
+from mtastsd_test import Results, Server, wait_until  # noqa: E402
 
 r = Results()
 if os.geteuid() != 0:
@@ -49,9 +50,7 @@ try:
     owner_all(os.path.join(srv.dir, "state"), user.pw_uid, user.pw_gid)
     owner_all(srv.certs, user.pw_uid, user.pw_gid)
     srv.start()
-    deadline = time.time() + 5
-    while "dropped privileges" not in open(srv.log.name).read() and time.time() < deadline:
-        time.sleep(0.05)
+    srv.wait_log("dropped privileges")
     with open(f"/proc/{srv.proc.pid}/status") as f:
         status = f.read()
     uids = [l.split()[1:] for l in status.splitlines() if l.startswith("Uid:")][0]
@@ -71,13 +70,8 @@ try:
     def reload_and_get(mode):
         srv.write_config(srv.domains, mode=mode)
         srv.proc.send_signal(signal.SIGHUP)
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            st, _, body = srv.get("example.org")
-            if body == srv.expected_body("example.org", mode=mode):
-                return True
-            time.sleep(0.1)
-        return False
+        return wait_until(lambda: srv.get("example.org")[2] == srv.expected_body("example.org", mode=mode),
+                          5, interval=0.1) is not None
 
     r.check(reload_and_get("testing"), "a reload as nobody reads the config and keys it owns")
     key = os.path.join(srv.certs, "mta-sts.example.org.key")
@@ -87,9 +81,7 @@ try:
     srv.write_config(srv.domains, mode="enforce")
     srv.proc.send_signal(signal.SIGHUP)
     want = f"cannot read '{key}': permission denied"
-    deadline = time.time() + 5
-    while want not in open(srv.log.name).read() and time.time() < deadline:
-        time.sleep(0.05)
+    srv.wait_log(want)
     log = open(srv.log.name).read()
     r.check(want in log, "a key only root can read is logged as 'permission denied', naming it")
     r.check("the privileged reader refused" in log and "can be changed by others than root" in log,

@@ -13,7 +13,8 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, Results, Server
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/e2e
+from mtastsd_test import ROOT, Results, Server, wait_until  # noqa: E402
 
 LOADGEN = os.path.join(os.environ["BUILD_DIR"], "tests/bench/loadgen")
 N = 30
@@ -36,14 +37,9 @@ def reloads_done():
 
 def wait_reload(before, timeout=5):
     """Wait until the ok+failed reload count passes BEFORE; returns (ok, failed)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        now = reloads_done()
-        if sum(now) > sum(before):
-            # inotify may add a second reload of the same files: let it settle
-            time.sleep(0.25)
-            return reloads_done()
-        time.sleep(0.02)
+    if wait_until(lambda: sum(reloads_done()) > sum(before), timeout, interval=0.02) is not None:
+        # inotify may add a second reload of the same files: let it settle
+        time.sleep(0.25)
     return reloads_done()
 
 

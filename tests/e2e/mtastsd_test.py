@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""Shared pieces of the reliability tests: a test CA, a config, the real server."""
+"""The Python tests' harness (reliability tests, benchmarks): the real server, a test CA, ports, waits."""
 import os
 import re
 import shutil
@@ -11,8 +11,9 @@ import sys
 import tempfile
 import time
 
-MTASTSD = os.environ["MTASTSD"]
-ROOT = os.environ["SOURCE_ROOT"]
+# from ctest; a benchmark passes its binary itself
+MTASTSD = os.environ.get("MTASTSD", "")
+ROOT = os.environ.get("SOURCE_ROOT") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def free_port():
@@ -21,6 +22,53 @@ def free_port():
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def wait_until(pred, timeout, interval=0.05, proc=None):
+    """Call PRED every INTERVAL seconds until it returns true or TIMEOUT seconds pass (sooner when
+    the process PROC has exited); the seconds it took, or None."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            return None
+        if pred():
+            return time.monotonic() - t0
+        time.sleep(interval)
+    return None
+
+
+def stop_process(proc, timeout=15):
+    """SIGTERM, then SIGKILL after TIMEOUT seconds; its exit status (-9 when killed)."""
+    if proc.poll() is not None:
+        return proc.returncode
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def rss_kib(pid):
+    """The resident set size of process PID in KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def write_atomic(path, text):
+    """Write TEXT to PATH by renaming a temporary file over it, as editors and automation do."""
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def read_bytes(path):
+    """The contents of PATH, or None when it does not exist."""
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
 
 
 class Results:
@@ -78,27 +126,21 @@ class Server:
             lines.append(f"  - {{name: {d}, mode: {mode}, max_age: {max_age}, mx: [mail.{d}, backup.{d}]}}")
         if broken:
             lines.append("  - {name: broken.example, mode: enforce}  # no mx: invalid")
-        tmp = self.config + ".tmp"
-        with open(tmp, "w") as f:
-            f.write("\n".join(l for l in lines if l) + "\n")
-        os.rename(tmp, self.config)
+        write_atomic(self.config, "\n".join(l for l in lines if l) + "\n")
 
     def start(self, probe=None):
         """Start the server; wait until PROBE() (default: a GET of the first domain) returns 200."""
         self.log = open(os.path.join(self.dir, "serve.log"), "w")
         self.proc = subprocess.Popen([MTASTSD, "-c", self.config, "serve"], stderr=self.log,
                                      stdout=subprocess.DEVNULL)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                break
+        def up():
             try:
                 status, _, _ = probe() if probe else self.get(self.domains[0])
-                if status == 200:
-                    return
+                return status == 200
             except OSError:
-                pass
-            time.sleep(0.05)
+                return False
+        if wait_until(up, 20, proc=self.proc) is not None:
+            return
         raise RuntimeError("server did not start: " + open(self.log.name).read()[-2000:])
 
     def context(self):
@@ -129,33 +171,36 @@ class Server:
         return total
 
     def rss_kib(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+        return rss_kib(self.proc.pid)
+
+    def wait_log(self, text, timeout=5):
+        """Wait until TEXT appears in the server's log; whether it did."""
+        return wait_until(lambda: text in self.log_text(), timeout) is not None
+
+    def log_text(self):
+        with open(self.log.name) as f:
+            return f.read()
 
     def expected_body(self, domain, mode="enforce", max_age=604800):
         return (f"version: STSv1\r\nmode: {mode}\r\nmx: mail.{domain}\r\nmx: backup.{domain}\r\n"
                 f"max_age: {max_age}\r\n").encode()
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                return self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                return -9
-        return self.proc.returncode if self.proc else None
+        return stop_process(self.proc) if self.proc else None
 
     def cleanup(self):
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def read_all(sock):
-    """Everything SOCK sends until it closes."""
+def read_all(sock, tolerate=()):
+    """Everything SOCK sends until it closes (or, with TOLERATE, raises one of those exceptions)."""
     data = b""
     while True:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except tolerate:
+            return data
         if not chunk:
             return data
         data += chunk
