@@ -2,6 +2,7 @@
 /* dnsids: assigns the ids of a config's domains against the DNS state file, under the state's lock. */
 #include "dnsids.h"
 #include "dnsstate.h"
+#include "statememo.h"
 #include "log.h"
 #include "util.h"
 
@@ -61,23 +62,24 @@ dnsids_update_locked(const struct config *cfg, const struct domset *ds, const ch
     int64_t now, bool must_exist,
     struct ids_state *st, struct ids_changes *ch, struct diag_list *sdl)
 {
-	struct ids_state old;
+	const struct ids_state *old;
 	char err[1024], *text = NULL, *cur = NULL;
-	bool exists;
+	bool exists, same;
 	int version, rc = -1;
 
 	memset(st, 0, sizeof(*st));
 	memset(ch, 0, sizeof(*ch));
-	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, sdl) < 0)
+	/* what the file holds, parsed again only when it is not the version this process read or wrote last */
+	if (statememo_load(cfg->dns_state, &old, &version, &exists, sdl) < 0)
 		goto done;
 	if (!exists && must_exist) {
 		dnsids_lost_message(cfg->dns_state, sdl);
 		goto done;
 	}
-	rc = ids_assign(&old, ds->v, ds->n, now, st, ch);
+	rc = ids_assign(old, ds->v, ds->n, now, st, ch);
 	if (rc == 0)
-		hold_unserved(&old, held, n_held, st, ch);
-	ids_state_free(&old);
+		hold_unserved(old, held, n_held, st, ch);
+	same = rc == 0 && exists && version == DNSSTATE_VERSION && ids_state_equal(old, st);
 	if (rc < 0) {
 		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");
 		goto done;
@@ -87,13 +89,15 @@ dnsids_update_locked(const struct config *cfg, const struct domset *ds, const ch
 		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
 		goto done;
 	}
-	text = dnsstate_format(st);
-	if (exists) {
+	/* the file holds OLD: nothing to write when nothing changed */
+	if (!same)
+		text = dnsstate_format(st);
+	if (!same && exists) {
 		size_t len;
 		if (read_file(cfg->dns_state, &cur, &len) < 0)
 			cur = NULL;
 	}
-	if (cur == NULL || strcmp(cur, text) != 0) {
+	if (!same && (cur == NULL || strcmp(cur, text) != 0)) {
 		if ((rc = dnsstate_save(cfg->dns_state, st, err, sizeof(err))) == DNSSTATE_NOT_DURABLE) {
 			/* the new state is in place and is what readers see: the ids go ahead */
 			log_warnx("dns state: %s", err);

@@ -5,6 +5,7 @@
 #include "dnspush.h"
 #include "dnsrecords.h"
 #include "dnsstate.h"
+#include "statememo.h"
 #include "ids.h"
 #include "log.h"
 #include "onchange.h"
@@ -406,7 +407,8 @@ done:
 	free(zone);
 	free(cur);
 	buf_free(&changed);
-	ids_state_free(&st);
+	/* the state file holds ST now (written, or found so): the next reload and publish need not parse it */
+	statememo_keep(cfg->dns_state, &st);
 	ids_changes_free(&ch);
 	return rc;
 }
@@ -414,7 +416,7 @@ done:
 int
 dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct config_domain **out, size_t *n)
 {
-	struct ids_state old;
+	const struct ids_state *old;
 	struct diag_list sdl;
 	char err[256];
 	int64_t now;
@@ -429,7 +431,7 @@ dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct co
 		return -1;
 	}
 	diag_init(&sdl, cfg->dns_state);
-	if ((rc = dnsstate_load(cfg->dns_state, &old, &version, &exists, &sdl)) == 0 && !exists &&
+	if ((rc = statememo_load(cfg->dns_state, &old, &version, &exists, &sdl)) == 0 && !exists &&
 	    state_known(cfg->dns_state)) {
 		/* the reload is refused: the serving snapshot keeps its retiring domains */
 		dnsids_lost_message(cfg->dns_state, &sdl);
@@ -448,7 +450,6 @@ dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct co
 		return rc;
 	}
 	diag_free(&sdl);
-	*n = ids_retiring(&old, ds, now, out);
-	ids_state_free(&old);
+	*n = ids_retiring(old, ds, now, out);
 	return 0;
 }

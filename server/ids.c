@@ -421,6 +421,22 @@ ids_state_free(struct ids_state *s)
 	s->n = 0;
 }
 
+bool
+ids_state_equal(const struct ids_state *a, const struct ids_state *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct ids_domain *x = &a->d[i], *y = &b->d[i];
+
+		if (strcmp(x->name, y->name) != 0 || strcmp(x->id, y->id) != 0 || strcmp(x->fp, y->fp) != 0 ||
+		    x->max_age != y->max_age || strcmp(x->rua, y->rua) != 0 || strcmp(x->tlsrpt_del, y->tlsrpt_del) != 0 ||
+		    x->retiring != y->retiring || x->expired != y->expired)
+			return false;
+	}
+	return true;
+}
+
 void
 ids_changes_free(struct ids_changes *c)
 {

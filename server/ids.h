@@ -143,6 +143,8 @@ int ids_check_clock(int64_t now, int64_t real, const struct ids_changes *ch, cha
 const char *ids_change_name(enum ids_change_kind kind);
 
 void ids_state_free(struct ids_state *s);
+/* Whether A and B hold the same entries (what dnsstate_format would write of them is the same). Pure. */
+bool ids_state_equal(const struct ids_state *a, const struct ids_state *b);
 void ids_changes_free(struct ids_changes *c);
 
 /*
