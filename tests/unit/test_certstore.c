@@ -107,6 +107,27 @@ has_diag(enum diag_level level, const char *needle)
 	return false;
 }
 
+/* A host, the key types its client accepts, and the file name pick() must give. */
+struct want_pick {
+	const char *host;
+	enum certstore_key key;
+	const char *file;
+};
+
+/* Loads the pairs gen-dev-certs makes from ARGS (skipped without openssl) and asserts each pick of W. */
+static void
+assert_picks(const char *args, const struct want_pick *w, size_t n)
+{
+	struct certstore *cs;
+
+	need_openssl();
+	gen("d", args);
+	cs = load();
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(pick(cs, w[i].host, w[i].key), w[i].file, "%s (key %d)", w[i].host, (int)w[i].key);
+	certstore_free(cs);
+}
+
 Test(certstore, exact_beats_wildcard_even_when_the_wildcard_lives_longer)
 {
 	struct certstore *cs;
@@ -125,16 +146,14 @@ Test(certstore, exact_beats_wildcard_even_when_the_wildcard_lives_longer)
 
 Test(certstore, wildcard_covers_exactly_one_label)
 {
-	struct certstore *cs;
+	static const struct want_pick w[] = {
+		{ "mta-sts.b.example", CERTSTORE_KEY_ANY, "_wildcard.b.example.crt" },
+		{ "x.mta-sts.b.example", CERTSTORE_KEY_ANY, "-" },
+		{ "b.example", CERTSTORE_KEY_ANY, "-" },
+		{ "mta-sts.c.example", CERTSTORE_KEY_ANY, "-" },
+	};
 
-	need_openssl();
-	gen("d", "--wildcard b.example");
-	cs = load();
-	cr_assert_str_eq(pick(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY), "_wildcard.b.example.crt");
-	cr_assert_str_eq(pick(cs, "x.mta-sts.b.example", CERTSTORE_KEY_ANY), "-");
-	cr_assert_str_eq(pick(cs, "b.example", CERTSTORE_KEY_ANY), "-");
-	cr_assert_str_eq(pick(cs, "mta-sts.c.example", CERTSTORE_KEY_ANY), "-");
-	certstore_free(cs);
+	assert_picks("--wildcard b.example", w, sizeof w / sizeof w[0]);
 }
 
 Test(certstore, later_expiry_wins_among_equals)
@@ -213,14 +232,12 @@ Test(certstore, rsa_and_ecdsa_for_one_host)
 
 Test(certstore, host_with_only_rsa_has_no_ec_pick)
 {
-	struct certstore *cs;
+	static const struct want_pick w[] = {
+		{ "mta-sts.e.example", CERTSTORE_KEY_EC, "-" },
+		{ "mta-sts.e.example", CERTSTORE_KEY_ANY, "mta-sts.e.example.rsa.crt" },
+	};
 
-	need_openssl();
-	gen("d", "--rsa e.example");
-	cs = load();
-	cr_assert_str_eq(pick(cs, "mta-sts.e.example", CERTSTORE_KEY_EC), "-");
-	cr_assert_str_eq(pick(cs, "mta-sts.e.example", CERTSTORE_KEY_ANY), "mta-sts.e.example.rsa.crt");
-	certstore_free(cs);
+	assert_picks("--rsa e.example", w, sizeof w / sizeof w[0]);
 }
 
 Test(certstore, certbot_layout_single_file_and_pem_key_pairs)
