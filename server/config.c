@@ -617,15 +617,20 @@ limits_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 	}
 }
 
-static const char *const log_keys[] = { "access", NULL };
+static const char *const log_keys[] = { "access", "level", NULL };
 
 static void
 log_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
 {
 	(void)k;
 	(void)arg;
-	if (strcmp(key, "access") == 0)
+	if (strcmp(key, "access") == 0) {
 		get_bool(c, v, "log.access", &c->cfg->access_log);
+	} else if (strcmp(key, "level") == 0) {
+		const char *s = get_str(c, v, "log.level");
+		if (s != NULL && log_level_parse(s, &c->cfg->log_level) < 0)
+			ERR(c, v, "'log.level' must be debug, info, warn or error, not '%s'", s);
+	}
 }
 
 /* ------------------------------------------------------------------ domains */
@@ -1222,6 +1227,7 @@ set_defaults(struct config *cfg)
 	domain_init(&cfg->defaults);
 	cfg->defaults.mode = POLICY_MODE_TESTING;
 	cfg->defaults.max_age = 604800;
+	cfg->log_level = LOG_LEVEL_INFO;
 	l.address = xstrdup("0.0.0.0:8443");
 	addr_parse(l.address, &l.sa, &l.salen, err, sizeof(err));
 	cfg->https = xcalloc(1, sizeof(*cfg->https));

@@ -13,6 +13,7 @@
 #include "diag.h"
 #include "domain.h"
 #include "hmap.h"
+#include "log.h"
 #include "tsigkey.h"
 
 /* CONFIG_DEFAULT_PATH comes from CMake: SYSCONFDIR/mtastsd/mtastsd.yaml of the install */
@@ -79,6 +80,7 @@ struct config {
 
 	struct config_limits limits;
 	bool access_log;
+	enum log_level log_level;	/* log.level, LOG_LEVEL_INFO when not written */
 
 	struct config_domain defaults;
 	struct config_domain *domains;	/* config order */

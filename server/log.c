@@ -4,24 +4,48 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level min_level = LOG_LEVEL_INFO;
+/* read by every thread that logs, set by the reload loop: atomic, relaxed (a level, not a fence) */
+static atomic_int min_level = LOG_LEVEL_INFO;
+static atomic_bool forced;
 
 void
 log_set_level(enum log_level level)
 {
-	min_level = level;
+	if (!atomic_load_explicit(&forced, memory_order_relaxed))
+		atomic_store_explicit(&min_level, (int)level, memory_order_relaxed);
+}
+
+void
+log_force_level(enum log_level level)
+{
+	atomic_store_explicit(&forced, true, memory_order_relaxed);
+	atomic_store_explicit(&min_level, (int)level, memory_order_relaxed);
 }
 
 bool
 log_enabled(enum log_level level)
 {
-	return level >= min_level;
+	return (int)level >= atomic_load_explicit(&min_level, memory_order_relaxed);
+}
+
+int
+log_level_parse(const char *name, enum log_level *out)
+{
+	static const char *const names[] = { "debug", "info", "warn", "error" };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	return -1;
 }
 
 static void

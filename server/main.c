@@ -4,6 +4,7 @@
 #include "config.h"
 #include "dname.h"
 #include "dnspublish.h"
+#include "log.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -17,7 +18,7 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: mtastsd [-c FILE] COMMAND [ARGS]\n"
+	    "usage: mtastsd [-c FILE] [-v] COMMAND [ARGS]\n"
 	    "\n"
 	    "commands:\n"
 	    "  serve                 run the policy server in the foreground\n"
@@ -36,6 +37,7 @@ usage(FILE *out)
 	    "\n"
 	    "options (before or after the command):\n"
 	    "  -c FILE               configuration (default: $MTASTSD_CONFIG, else %s)\n"
+	    "  -v, --verbose         log debug lines too, whatever log.level says\n"
 	    "  -h, --help            this help; after a command, that command's usage\n"
 	    "  --version             print the version\n"
 	    "\n"
@@ -138,10 +140,11 @@ static const struct command {
 	    "exit status: 0 printed, 1 unknown domain or invalid configuration, 2 usage error\n", NULL },
 	{ "dns", cmd_dns, NULL, (const char *const[]){ "--format", "--side", NULL } },
 	{ "serve", cmd_serve,
-	    "usage: mtastsd [-c FILE] serve\n"
+	    "usage: mtastsd [-c FILE] [-v] serve\n"
 	    "\n"
 	    "Run the policy server in the foreground, logging on stderr. SIGHUP (or a change\n"
 	    "of the configuration or under tls.certs) reloads; SIGTERM or SIGINT stops.\n"
+	    "-v: log debug lines too, whatever log.level (debug, info, warn, error) says.\n"
 	    "\n"
 	    "exit status: 0 stopped by a signal, 1 invalid configuration or start-up failure,\n"
 	    "2 usage error\n", NULL },
@@ -159,11 +162,12 @@ takes_value(const struct command *cmd, const char *arg)
 
 /*
  * Take the global options out of a command's arguments (ARGV[1..]), so that
- * "check -c FILE" works as "-c FILE check" does. Sets *PATH and *HELP; stops
+ * "check -c FILE" works as "-c FILE check" does. Sets *PATH, *HELP and *VERBOSE; stops
  * at "--". Returns the new argument count, or -1 after a usage message.
  */
 static int
-take_global_options(const struct command *cmd, int argc, char **argv, const char **path, bool *help)
+take_global_options(const struct command *cmd, int argc, char **argv, const char **path, bool *help,
+    bool *verbose)
 {
 	int out = 1;
 
@@ -188,6 +192,8 @@ take_global_options(const struct command *cmd, int argc, char **argv, const char
 			*path = a + 9;
 		} else if (strncmp(a, "-c", 2) == 0) {
 			*path = a + 2;
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			*verbose = true;
 		} else if (cmd->usage != NULL && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
 			*help = true;
 		} else {
@@ -204,23 +210,27 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = getenv("MTASTSD_CONFIG");
-	bool help = false, version = false;
+	bool help = false, version = false, verbose = false;
 	int ch;
 
 	if (path == NULL || path[0] == '\0')
 		path = CONFIG_DEFAULT_PATH;
 	/* "+" stops at the command, so each command parses its own options */
-	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:hv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'h':
 			help = true;
+			break;
+		case 'v':
+			verbose = true;
 			break;
 		case 'V':
 			version = true;
@@ -251,10 +261,12 @@ main(int argc, char **argv)
 
 		if (strcmp(cmd->name, argv[optind]) == 0) {
 			char **sub_argv = argv + optind;
-			int sub_argc = take_global_options(cmd, argc - optind, sub_argv, &path, &help);
+			int sub_argc = take_global_options(cmd, argc - optind, sub_argv, &path, &help, &verbose);
 
 			if (sub_argc < 0)
 				return EXIT_USAGE;
+			if (verbose)
+				log_force_level(LOG_LEVEL_DEBUG);
 			if (help && cmd->usage != NULL) {
 				fputs(cmd->usage, stdout);
 				return EXIT_OK;

@@ -32,6 +32,16 @@ publish(const struct snapshot *snap)
 	return rc;
 }
 
+/* Each snapshot built to serve: http's part, then its log.level (a -v on the command line wins). */
+static int
+prepare(struct snapshot *snap)
+{
+	if (http_prepare(snap) < 0)
+		return -1;
+	log_set_level(snap->cfg->log_level);
+	return 0;
+}
+
 static bool
 identity_ok(const struct config *cfg, const char *config_path)
 {
@@ -72,7 +82,7 @@ cmd_serve(const char *config_path, int argc, char **argv)
 
 	if (certstore_global_init() < 0)
 		return EXIT_INVALID;
-	reload_set_prepare(http_prepare);
+	reload_set_prepare(prepare);
 	/* design.md: reload first, then rewrite the zone file, then run on_change */
 	reload_set_publish_hook(publish);
 	if ((snap = reload_build(config_path)) == NULL) {

@@ -211,12 +211,12 @@ expect_rc 0 "-h"
 for c in check policy serve dns; do
 	run -- "$c" --help
 	expect_rc 0 "$c --help"
-	expect_match "$out" "^usage: mtastsd \[-c FILE\] $c" "$c --help prints the usage of $c"
+	expect_match "$out" "^usage: mtastsd \[-c FILE\] (\[-v\] )?$c" "$c --help prints the usage of $c"
 	run -- -c "$conf" "$c" -h
 	expect_rc 0 "$c -h"
 	run -- --help "$c"
 	expect_rc 0 "--help $c"
-	expect_match "$out" "^usage: mtastsd \[-c FILE\] $c" "--help $c prints the usage of $c"
+	expect_match "$out" "^usage: mtastsd \[-c FILE\] (\[-v\] )?$c" "--help $c prints the usage of $c"
 done
 run -- -c "$tmp/nonexistent.yaml" check -c "$conf"
 expect_rc 0 "check -c FILE (the option after the command wins)"
@@ -403,6 +403,76 @@ wait "$spid"
 rc=$?
 err=$(cat "$tmp/serve/restart.log")
 expect_rc 0 "serve exits 0 after the restart-pending reloads"
+
+# ---- log levels: debug lines (here: a refused PROXY header) only with -v or log.level: debug;
+# each reload applies log.level (no restart), and -v wins over it
+hp=$(free_port)
+ap=$(free_port)
+pp=$(free_port)
+lcf="$tmp/serve/level.yaml"
+level_conf() {	# LEVEL
+	{
+		printf 'listen:\n  https: []\n  http: ["127.0.0.1:%s", {address: "127.0.0.1:%s", proxy_protocol: true, proxy_from: [127.0.0.1/32]}]\n' \
+			"$hp" "$pp"
+		printf '  admin: "127.0.0.1:%s"\nlog: {level: %s}\n' "$ap" "$1"
+		printf 'dns:\n  state: state/l.state\n  zone: state/l.zone\n'
+		printf 'domains: [{name: example.com, mode: none}]\n'
+	} >"$lcf.tmp"
+	mv "$lcf.tmp" "$lcf"	# one change, one reload
+}
+metric() { curl -fsS "http://127.0.0.1:$ap/metrics" | awk -v k="$1" '$1 == k { print $2 }'; }
+metric_is() { [ "$(metric "$1")" = "$2" ]; }	# NAME VALUE
+# a request where the PROXY header belongs: refused (counted), logged at debug level; waits for the count N
+no_proxy_header() {	# N
+	curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$pp/"
+	wait_for 100 metric_is 'mtastsd_proxy_rejected_total{reason="invalid"}' "$1" ||
+		fail "request $1 without a PROXY header not refused"
+}
+reloaded() { wait_for 100 metric_is 'mtastsd_reloads_total{result="ok"}' "$1" || fail "no reload $1"; }
+debug_lines() { grep -c " debug proxy: closing connection from 127.0.0.1" "$lf"; }
+level_serve() {	# LOG ARGS...: serve $lcf with ARGS, logging to LOG
+	lf="$1"
+	shift
+	"$MTASTSD" -c "$lcf" "$@" serve 2>"$lf" &
+	spid=$!
+	if wait_for 100 curl -fs -o /dev/null "http://127.0.0.1:$ap/healthz"; then pass; else fail "serve did not start: $(cat "$lf")"; fi
+}
+level_stop() {	# WHAT
+	kill -TERM "$spid"
+	wait "$spid"
+	rc=$?
+	err=$(cat "$lf")
+	expect_rc 0 "serve exits 0 after $1"
+}
+# 1: log.level: info, no -v: no debug line
+level_conf info
+level_serve "$tmp/serve/level.log"
+no_proxy_header 1
+expect_eq "$(debug_lines)" "0" "no debug line at log.level: info"
+# 2: a reload to log.level: debug shows it, and asks for no restart
+level_conf debug
+reloaded 1
+no_proxy_header 2
+expect_eq "$(debug_lines)" "1" "a debug line after a reload to log.level: debug"
+expect_eq "$(grep -c "take effect after a restart" "$lf")" "0" "log.level needs no restart"
+# 3: log.level: error: no debug line, and no info line either
+level_conf error
+reloaded 2
+lines=$(wc -l <"$lf")
+no_proxy_header 3
+curl -fs -o /dev/null "http://127.0.0.1:$hp/" || true
+expect_eq "$(debug_lines)" "1" "no debug line after a reload to log.level: error"
+expect_eq "$(wc -l <"$lf")" "$lines" "log.level: error: nothing below an error is logged"
+level_stop "the log.level reloads"
+# 4: -v wins over log.level: error (at start and across a reload)
+level_serve "$tmp/serve/level-v.log" -v
+no_proxy_header 1
+expect_eq "$(debug_lines)" "1" "-v shows debug lines despite log.level: error"
+level_conf warn
+reloaded 1
+no_proxy_header 2
+expect_eq "$(debug_lines)" "2" "-v still wins after a reload"
+level_stop "-v"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

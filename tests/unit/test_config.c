@@ -514,7 +514,7 @@ Test(config, size_bounded)
 	cr_assert_not_null(mkdtemp(dir));
 	path = xasprintf("%s/mtastsd.yaml", dir);
 	cr_assert_not_null(fp = fopen(path, "w"));
-	fputs("domains: [example.com]\n#", fp);
+	fputs("domains: [{name: example.com, mode: none}]\n#", fp);
 	fclose(fp);
 	/* sparse: one byte over the limit costs no disk */
 	cr_assert_eq(truncate(path, (off_t)(512 << 20) + 1), 0);
@@ -944,4 +944,35 @@ Test(config, output_paths_never_inputs)
 	char *rm = xasprintf("rm -rf %s", dir);
 	cr_expect_eq(system(rm), 0);
 	free(rm);
+}
+
+Test(config, log_level)
+{
+	static const struct {
+		const char *name;
+		enum log_level want;
+	} ok[] = {
+		{ "debug", LOG_LEVEL_DEBUG },
+		{ "info", LOG_LEVEL_INFO },
+		{ "warn", LOG_LEVEL_WARN },
+		{ "error", LOG_LEVEL_ERROR },
+	};
+	char yaml[128], got[256];
+	struct config *cfg = load("domains: [{name: example.com, mode: none}]\n");
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(cfg->log_level, LOG_LEVEL_INFO, "info when not written");
+	config_free(cfg);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(yaml, sizeof(yaml), "log:\n  level: %s\ndomains: [{name: example.com, mode: none}]\n", ok[i].name);
+		cfg = load(yaml);
+		cr_assert_not_null(cfg, "log.level: %s refused", ok[i].name);
+		cr_expect_eq(cfg->log_level, ok[i].want, "log.level: %s", ok[i].name);
+		config_free(cfg);
+	}
+	reset();
+	cr_assert_null(load("log:\n  level: verbose\ndomains: [{name: example.com, mode: none}]\n"));
+	cr_assert_eq(dl.errors, 1);
+	diag_format(&dl, 0, got, sizeof(got));
+	cr_expect_str_eq(got, "t.yaml:2:10: 'log.level' must be debug, info, warn or error, not 'verbose'");
 }
