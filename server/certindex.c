@@ -19,7 +19,7 @@ certindex_add(struct certstore *cs, size_t idx)
 			e->first = (long)idx;
 			e->n = 1;
 			hmap_put(&cs->index, c->names[i], e);
-			APPEND(cs->entry_list, cs->n_entries, cs->cap_entries, e);
+			VEC_PUSH(cs->entry_list, cs->n_entries, cs->cap_entries, e);
 			continue;
 		}
 		/* one name, several pairs: rare (a renewal beside the old one, EC and RSA), so grown one by one */

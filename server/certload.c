@@ -217,7 +217,7 @@ intern(struct certstore *cs, unsigned char *der, size_t len)
 		atomic_init(&in->refs, 1);	/* the store's */
 		memcpy(in->id, id, sizeof(id));
 		hmap_put(&cs->inters, in->id, in);
-		APPEND(cs->inter_list, cs->n_inters, cs->cap_inters, in);
+		VEC_PUSH(cs->inter_list, cs->n_inters, cs->cap_inters, in);
 	}
 	if (in != NULL)
 		atomic_fetch_add_explicit(&in->refs, 1, memory_order_relaxed);	/* the caller's */

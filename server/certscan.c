@@ -55,7 +55,7 @@ add_file(struct filelist *fl, char *path, size_t dir_len)
 	f.dir_len = dir_len;
 	f.base = path + dir_len + 1;
 	f.ext = strrchr(f.base, '.') + 1;
-	APPEND(fl->v, fl->n, fl->cap, f);
+	VEC_PUSH(fl->v, fl->n, fl->cap, f);
 }
 
 /* The previous load's record of PATH, or NULL. */
@@ -101,7 +101,7 @@ scan(const char *dir, int depth, struct filelist *fl, struct diag_list *dl)
 	}
 	/* a regular file whose name is not a certificate's or key's is nothing to us */
 	l = dirlist_read(d, dir, fl->prev ? hmap_get(&fl->prev->dirs_by_path, dir) : NULL, interesting, &reused);
-	APPEND(fl->dirs, fl->n_dirs, fl->cap_dirs, l);
+	VEC_PUSH(fl->dirs, fl->n_dirs, fl->cap_dirs, l);
 	fl->n_dirs_reused += reused;
 	letsencrypt = dirlist_has(l, "live") && dirlist_has(l, "archive");
 	for (size_t i = 0; i < l->n; i++) {
@@ -210,7 +210,7 @@ add_pair(struct pairs *ps, struct file *cf, struct file *kf)
 	struct pair p = { cf, kf, NULL, false, false, { 0 } };
 
 	cf->used = kf->used = true;
-	APPEND(ps->v, ps->n, ps->cap, p);
+	VEC_PUSH(ps->v, ps->n, ps->cap, p);
 }
 
 /* The unused file BASE (BASE_LEN bytes) in the folder of NEAR, or NULL. */

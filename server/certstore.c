@@ -56,7 +56,7 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 		diag_take(dl, &p->dl);
 		diag_free(&p->dl);
 		if (p->c != NULL) {
-			APPEND(cs->certs, cs->n, cs->cap, p->c);
+			VEC_PUSH(cs->certs, cs->n, cs->cap, p->c);
 			p->cf->cert = p->c;
 			p->cf->broken = p->kept;
 		}

@@ -9,6 +9,7 @@
 #include "dirlist.h"
 #include "hmap.h"
 #include "util.h"
+#include "vec.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -102,16 +103,6 @@ struct certstore {
 	size_t n_dirs, n_dirs_reused;
 	struct hmap dirs_by_path;	/* struct dirlist.path -> struct dirlist */
 };
-
-/* Append X to the array *V of *N elements with room for *CAP, doubling it when full. */
-#define APPEND(v, n, cap, x)                                                        \
-	do {                                                                        \
-		if ((n) == (cap)) {                                                 \
-			(cap) = (cap) ? (cap) * 2 : 16;                             \
-			(v) = xreallocarray((v), (cap), sizeof(*(v)));              \
-		}                                                                   \
-		(v)[(n)++] = (x);                                                   \
-	} while (0)
 
 /* ---- certscan.c: the files under tls.certs, read and paired ---- */
 

@@ -2,6 +2,7 @@
 /* diag: a list of positioned diagnostics (errors and warnings) collected while reading input. */
 #include "diag.h"
 #include "util.h"
+#include "vec.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -30,10 +31,7 @@ diag_free(struct diag_list *dl)
 static void
 reserve(struct diag_list *dl)
 {
-	if (dl->n == dl->cap) {
-		dl->cap = dl->cap ? dl->cap * 2 : 8;
-		dl->items = xreallocarray(dl->items, dl->cap, sizeof(*dl->items));
-	}
+	VEC_RESERVE(dl->items, dl->cap, dl->n + 1, 8);
 }
 
 static void

@@ -2,6 +2,7 @@
 /* dirlist: a folder's entries, sorted by name; taken over from the previous listing while the folder is unchanged. */
 #include "dirlist.h"
 #include "util.h"
+#include "vec.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -70,9 +71,8 @@ read_entries(struct dirlist *l, DIR *d, bool (*keep)(const char *name))
 		if (de->d_type == DT_REG && !keep(de->d_name))
 			continue;
 		if (l->n == cap) {
-			cap = cap ? cap * 2 : 16;
+			VEC_RESERVE(l->v, cap, l->n + 1, 16);
 			offs = xreallocarray(offs, cap, sizeof(*offs));
-			l->v = xreallocarray(l->v, cap, sizeof(*l->v));
 		}
 		len = strlen(de->d_name);
 		offs[l->n] = names.len;
@@ -137,11 +137,7 @@ dirlist_free(struct dirlist *l)
 static void
 own(struct dirlist_seen *s, char *p)
 {
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 16;
-		s->owned = xreallocarray(s->owned, s->cap, sizeof(*s->owned));
-	}
-	s->owned[s->n++] = p;
+	VEC_PUSH(s->owned, s->n, s->cap, p);
 }
 
 bool

@@ -3,6 +3,7 @@
 #include "dnsstate.h"
 #include "dname.h"
 #include "util.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -349,8 +350,7 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
 			continue;
 		}
 		if (s.n == cap) {
-			cap = cap ? cap * 2 : 16;
-			s.d = xreallocarray(s.d, cap, sizeof(*s.d));
+			VEC_RESERVE(s.d, cap, s.n + 1, 16);
 			lines = xreallocarray(lines, cap, sizeof(*lines));
 			cols = xreallocarray(cols, cap, sizeof(*cols));
 		}

@@ -2,6 +2,7 @@
 /* pmap: a persistent hash map (a hash array mapped trie) from borrowed string keys to pointers, whose versions share what did not change. */
 #include "pmap.h"
 #include "util.h"
+#include "vec.h"
 
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -91,12 +92,12 @@ static struct pmap_node *
 reserve(struct pmap_node **slot, unsigned need)
 {
 	struct pmap_node *n = *slot;
-	unsigned cap = n->cap ? n->cap : 1;
+	unsigned cap;
 
 	if (need <= n->cap)
 		return n;
-	while (cap < need)
-		cap *= 2;
+	/* a node holds at most 32 entries, a collision node hardly more: far from UINT_MAX */
+	cap = (unsigned)vec_cap(n->cap, need, 1, sizeof(n->e[0]));
 	n = xreallocarray(n, 1, sizeof(*n) + cap * sizeof(n->e[0]));
 	n->cap = cap;
 	*slot = n;

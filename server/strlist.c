@@ -2,6 +2,7 @@
 /* strlist: an immutable, reference-counted list of strings it owns, shared by whoever holds a reference. */
 #include "strlist.h"
 #include "util.h"
+#include "vec.h"
 
 #include <stdlib.h>
 
@@ -11,7 +12,7 @@ strlist_push(struct strlist **l, char *s)
 	struct strlist *p = *l;
 
 	if (p == NULL || p->n == p->cap) {
-		size_t cap = p ? p->cap * 2 : 2;
+		size_t cap = vec_cap(p ? p->cap : 0, p ? p->n + 1 : 1, 2, sizeof(p->v[0]));
 
 		/* the header and the array in one block: one allocation per list */
 		p = xreallocarray(p, 1, sizeof(*p) + cap * sizeof(p->v[0]));

@@ -4,6 +4,7 @@
 #include "dnsstate.h"
 #include "digest.h"
 #include "util.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -124,10 +125,7 @@ updstate_parse(const char *text, struct updstate *out, char *err, size_t errlen)
 			}
 			header = true;
 		} else if (strncmp(line, "domain ", 7) == 0) {
-			if (out->n == cap) {
-				cap = cap ? cap * 2 : 16;
-				out->e = xreallocarray(out->e, cap, sizeof(*out->e));
-			}
+			VEC_RESERVE(out->e, cap, out->n + 1, 16);
 			if (parse_domain(line + 7, &out->e[out->n], msg, sizeof(msg)) < 0) {
 				out->n++;
 				goto bad;

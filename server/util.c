@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* util: allocation wrappers that abort on exhaustion, and small string helpers. */
 #include "util.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,13 +97,7 @@ xasprintf(const char *fmt, ...)
 void
 buf_append(struct buf *b, const void *p, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		b->data = xreallocarray(b->data, cap, 1);
-		b->cap = cap;
-	}
+	VEC_RESERVE(b->data, b->cap, b->len + n + 1, 64);
 	if (n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;

@@ -2,6 +2,7 @@
 /* yamltree: reads one YAML document into a compact tree of nodes with their 1-based positions. */
 #include "yamltree.h"
 #include "util.h"
+#include "vec.h"
 
 #include <string.h>
 #include <yaml.h>
@@ -101,10 +102,7 @@ arena_dup(struct ytree *t, const unsigned char *s, size_t len)
 static void
 push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
 {
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 64;
-		*a = xreallocarray(*a, *cap, sizeof(**a));
-	}
+	VEC_RESERVE(*a, *cap, *n + 1, 64);
 	(*a)[(*n)++] = v;
 }
 
@@ -180,10 +178,7 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, stru
 				rc = -1;
 				break;
 			}
-			if (t->n_nodes == t->cap_nodes) {
-				t->cap_nodes = t->cap_nodes ? t->cap_nodes * 2 : 256;
-				t->nodes = xreallocarray(t->nodes, t->cap_nodes, sizeof(*t->nodes));
-			}
+			VEC_RESERVE(t->nodes, t->cap_nodes, t->n_nodes + 1, 256);
 			idx = (uint32_t)t->n_nodes++;
 			n = &t->nodes[idx];
 			memset(n, 0, sizeof(*n));

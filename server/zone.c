@@ -4,6 +4,7 @@
 #include "json.h"
 #include "ids.h"
 #include "util.h"
+#include "vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -521,10 +522,7 @@ zone_blocks(const char *text, size_t *n)
 			    (p[k] >= '0' && p[k] <= '9')))
 				k++;
 			if (k > 2 && k + 1 < len && p[k] == ':' && p[k + 1] == ' ') {
-				if (*n == cap) {
-					cap = cap ? cap * 2 : 16;
-					b = xreallocarray(b, cap, sizeof(*b));
-				}
+				VEC_RESERVE(b, cap, *n + 1, 16);
 				b[*n].name = xstrndup(p + 2, k - 2);
 				memset(&b[*n].recs, 0, sizeof(b[*n].recs));
 				cur = (ssize_t)(*n)++;
