@@ -10,6 +10,7 @@
 #include "metricspage.h"
 #include "pool.h"
 #include "proxyaccept.h"
+#include "restartkeys.h"
 #include "route.h"
 #include "util.h"
 
@@ -37,14 +38,14 @@ struct listener {
 	struct MHD_Daemon *daemon;
 	MHD_socket quiesced;
 	struct proxyaccept *pa;		/* PROXY protocol listeners: accepts and hands connections on */
-	const struct config_listener *cl;	/* borrowed from the boot snapshot */
+	const struct config_listener *cl;	/* borrowed from struct http's bound */
 	struct conntrack *ct;		/* its connections: limits and deadlines */
 };
 
 struct http {
 	struct listener *l;
 	size_t n;
-	struct snapshot *boot;		/* the listeners' config; proxyaccept borrows from it */
+	struct config *bound;		/* the listeners' keys, copied at start; proxyaccept borrows from it */
 };
 
 /* One per connection: its limits and deadline, and on TLS the snapshot whose certificates its handshake uses. */
@@ -719,8 +720,8 @@ start_listener(struct listener *l, const struct config_listener *cl, const struc
 struct http *
 http_start(struct snapshot *snap)
 {
-	const struct config *cfg = snap->cfg;
 	struct http *h = xcalloc(1, sizeof(*h));
+	const struct config *cfg;
 
 	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++) {
 		const struct route_answer *a = &route_answers[i];
@@ -728,7 +729,8 @@ http_start(struct snapshot *snap)
 		if (resp_fixed[i] == NULL)
 			resp_fixed[i] = make_response(a->body, a->body_len, a->allow, a->close);
 	}
-	h->boot = snapshot_ref(snap);
+	/* not a reference to SNAP: that would keep its domains and certificates as long as serve runs */
+	cfg = h->bound = restartkeys_copy(snap->cfg);
 	h->l = xcalloc(cfg->n_https + cfg->n_http + 1, sizeof(*h->l));
 	for (size_t i = 0; i < cfg->n_https + cfg->n_http + (cfg->admin ? 1 : 0); i++) {
 		const struct config_listener *cl;
@@ -784,7 +786,7 @@ http_shutdown(struct http *h)
 		free(h->l[i].address);
 	}
 	free(h->l);
-	snapshot_unref(h->boot);
+	config_free(h->bound);
 	free(h);
 	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++) {
 		MHD_destroy_response(resp_fixed[i]);

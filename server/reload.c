@@ -308,15 +308,18 @@ reload_restart_diff(const struct config *running, const struct config *cfg, char
 	return restartkeys_diff(running, cfg, privsep_running() ? RESTARTKEYS_READER_LOCKED : 0, out, len);
 }
 
-/* The snapshot serve started with: its listeners, limits and user are what runs. */
-static struct snapshot *running;
+/*
+ * The keys serve started with: its listeners, limits and user are what runs.
+ * A copy of those keys only: a reference to the start-up snapshot would keep
+ * its domains, sites and certificates in memory for as long as serve runs.
+ */
+static struct config *running;
 
 void
-reload_set_running(struct snapshot *snap)
+reload_set_running(const struct snapshot *snap)
 {
-	if (running != NULL)
-		snapshot_unref(running);
-	running = snap ? snapshot_ref(snap) : NULL;
+	config_free(running);
+	running = snap ? restartkeys_copy(snap->cfg) : NULL;
 	metrics_set_restart_pending(NULL);
 }
 
@@ -332,7 +335,7 @@ warn_restart_needed(const struct config *cfg)
 
 	if (running == NULL)
 		return;
-	if (reload_restart_diff(running->cfg, cfg, what, sizeof(what)) > 0) {
+	if (reload_restart_diff(running, cfg, what, sizeof(what)) > 0) {
 		log_warnx("%s in the configuration differ from what is running: they take effect after a restart",
 		    what);
 		metrics_set_restart_pending(what);

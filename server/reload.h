@@ -63,7 +63,7 @@ size_t reload_restart_diff(const struct config *running, const struct config *cf
  * later reload is compared with it for what needs a restart, which is logged
  * at each reload, shown in /healthz and in mtastsd_restart_pending.
  */
-void reload_set_running(struct snapshot *snap);
+void reload_set_running(const struct snapshot *snap);
 
 /*
  * Whether NAME (a file name in a watched folder) is one serve writes itself,

@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -109,4 +110,59 @@ restartkeys_diff(const struct config *running, const struct config *cfg, unsigne
 		snprintf(out, len, "%s", n ? b.data + 2 : "");
 	buf_free(&b);
 	return n;
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+static void
+copy_listener(struct config_listener *to, const struct config_listener *from)
+{
+	*to = *from;
+	to->address = dup_or_null(from->address);
+	to->proxy_from = NULL;
+	if (from->n_proxy_from > 0) {
+		to->proxy_from = xcalloc(from->n_proxy_from, sizeof(*to->proxy_from));
+		memcpy(to->proxy_from, from->proxy_from, from->n_proxy_from * sizeof(*to->proxy_from));
+	}
+}
+
+static struct config_listener *
+copy_listeners(const struct config_listener *from, size_t n)
+{
+	struct config_listener *to = xcalloc(n ? n : 1, sizeof(*to));
+
+	for (size_t i = 0; i < n; i++)
+		copy_listener(&to[i], &from[i]);
+	return to;
+}
+
+struct config *
+restartkeys_copy(const struct config *cfg)
+{
+	struct config *k = xcalloc(1, sizeof(*k));
+
+	domain_init(&k->defaults);
+	k->path = dup_or_null(cfg->path);
+	k->dir = dup_or_null(cfg->dir);
+	k->https = copy_listeners(cfg->https, cfg->n_https);
+	k->n_https = cfg->n_https;
+	k->http = copy_listeners(cfg->http, cfg->n_http);
+	k->n_http = cfg->n_http;
+	if (cfg->admin != NULL) {
+		k->admin = xcalloc(1, sizeof(*k->admin));
+		copy_listener(k->admin, cfg->admin);
+	}
+	k->limits = cfg->limits;
+	k->user = dup_or_null(cfg->user);
+	k->group = dup_or_null(cfg->group);
+	k->user_line = cfg->user_line;
+	k->user_col = cfg->user_col;
+	k->group_line = cfg->group_line;
+	k->group_col = cfg->group_col;
+	k->tls_certs = dup_or_null(cfg->tls_certs);
+	return k;
 }

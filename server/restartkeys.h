@@ -25,4 +25,14 @@
 size_t restartkeys_diff(const struct config *running, const struct config *cfg, unsigned flags, char *out,
     size_t len);
 
+/*
+ * A configuration holding only CFG's keys of the table above (the listeners
+ * with their addresses and proxy_from, limits, user and group, tls.certs,
+ * and the file's path and folder), no domains: what serve bound at
+ * start-up, kept for as long as it runs without keeping the whole
+ * start-up snapshot (its domains, sites and certificates) alive. Free it
+ * with config_free.
+ */
+struct config *restartkeys_copy(const struct config *cfg);
+
 #endif

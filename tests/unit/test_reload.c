@@ -15,6 +15,7 @@
 #include "metricspage.h"
 #include "util.h"
 #include "reload.h"
+#include "restartkeys.h"
 #include "signals.h"
 #include "snapshot.h"
 
@@ -302,39 +303,53 @@ Test(reload, own_files_by_name)
 	cr_expect(!reload_own_file("m.state", NULL, NULL), "nothing configured");
 }
 
-/* What needs a restart is judged against what runs; proxy_from and the user count too (issue 22.13). */
+/*
+ * What needs a restart is judged against what runs; proxy_from and the user
+ * count too (issue 22.13). What runs is kept as restartkeys_copy of the
+ * start-up config (issue 21: not the whole snapshot): the copy, with the
+ * config it came from freed, judges every case as the config itself does.
+ */
 Test(reload, restart_diff_against_what_runs)
 {
 	static const char base[] = "listen: {https: [], http: [\"127.0.0.1:8080\", {address: \"127.0.0.1:8081\", "
 	    "proxy_protocol: true, proxy_from: [%s]}], admin: \"127.0.0.1:%s\"}\n"
 	    "limits: {max_connections: %s}\n%sdomains: [{name: example.com, mode: %s}]\n";
 	static const struct { const char *from, *admin, *max, *user, *mode, *want; } cases[] = {
-		{ "10.0.0.0/8", "9100", "100", "", "none", "" },
-		{ "10.0.0.0/8", "9100", "100", "", "testing, mx: [mx.example.com]", "" },
-		{ "10.0.0.0/16", "9100", "100", "", "none", "listen.http" },
-		{ "10.0.0.0/8", "9101", "100", "", "none", "listen.admin" },
-		{ "10.0.0.0/8", "9100", "200", "", "none", "limits" },
-		{ "10.0.0.0/8", "9100", "100", "user: nobody\n", "none", "user/group" },
-		{ "10.0.0.0/8", "9101", "200", "", "none", "listen.admin, limits" },
+		{ "10.0.0.0/8", "9100", "100", "user: nobody\n", "none", "" },
+		{ "10.0.0.0/8", "9100", "100", "user: nobody\n", "testing, mx: [mx.example.com]", "" },
+		{ "10.0.0.0/16", "9100", "100", "user: nobody\n", "none", "listen.http" },
+		{ "10.0.0.0/8", "9101", "100", "user: nobody\n", "none", "listen.admin" },
+		{ "10.0.0.0/8", "9100", "200", "user: nobody\n", "none", "limits" },
+		{ "10.0.0.0/8", "9100", "100", "", "none", "user/group" },
+		{ "10.0.0.0/8", "9101", "200", "user: nobody\n", "none", "listen.admin, limits" },
 	};
 	struct diag_list ddl;
-	struct config *running, *cfg;
+	struct config *loaded, *running, *cfg;
 	char *yaml, what[128];
 
 	diag_init(&ddl, "r.yaml");
-	yaml = xasprintf(base, cases[0].from, cases[0].admin, cases[0].max, cases[0].user, cases[0].mode);
-	running = config_load_mem("r.yaml", "/srv", yaml, strlen(yaml), &ddl);
-	free(yaml);
-	cr_assert_not_null(running);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		yaml = xasprintf(base, cases[i].from, cases[i].admin, cases[i].max, cases[i].user, cases[i].mode);
-		cfg = config_load_mem("r.yaml", "/srv", yaml, strlen(yaml), &ddl);
-		cr_assert_not_null(cfg, "case %zu", i);
-		cr_expect_eq(reload_restart_diff(running, cfg, what, sizeof(what)), strlen(cases[i].want), "case %zu", i);
-		cr_expect_str_eq(what, cases[i].want, "case %zu", i);
-		config_free(cfg);
+	for (int copy = 0; copy < 2; copy++) {
+		yaml = xasprintf(base, cases[0].from, cases[0].admin, cases[0].max, cases[0].user, cases[0].mode);
+		loaded = config_load_mem("r.yaml", "/srv", yaml, strlen(yaml), &ddl);
 		free(yaml);
+		cr_assert_not_null(loaded);
+		running = loaded;
+		if (copy) {
+			running = restartkeys_copy(loaded);
+			config_free(loaded);
+			cr_expect_eq(running->n_domains, 0, "the copy keeps no domain");
+		}
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			yaml = xasprintf(base, cases[i].from, cases[i].admin, cases[i].max, cases[i].user, cases[i].mode);
+			cfg = config_load_mem("r.yaml", "/srv", yaml, strlen(yaml), &ddl);
+			cr_assert_not_null(cfg, "case %zu", i);
+			cr_expect_eq(reload_restart_diff(running, cfg, what, sizeof(what)), strlen(cases[i].want),
+			    "case %zu (copy %d)", i, copy);
+			cr_expect_str_eq(what, cases[i].want, "case %zu (copy %d)", i, copy);
+			config_free(cfg);
+			free(yaml);
+		}
+		config_free(running);
 	}
-	config_free(running);
 	diag_free(&ddl);
 }
