@@ -618,17 +618,26 @@ validity_now(void)
 	snapshot_unref(snap);
 }
 
+/* The watches, kept from reload_watch_begin to the end of reload_loop. */
+static struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1, .tenants_wd = -1 };
+
+void
+reload_watch_begin(const char *config_path)
+{
+	watch_setup(&w, config_path);
+}
+
 int
 reload_loop(const char *config_path)
 {
 	sigset_t set;
 	int sfd, tfd, rfd, vfd, rc = -1;
-	struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1, .tenants_wd = -1 };
 	int changed = 0;	/* what the events since the last reload changed (WATCH_*) */
 
 	signals_serve_set(&set);
 	if ((sfd = signalfd(-1, &set, SFD_CLOEXEC)) < 0) {
 		log_warn("%s: signalfd", __func__);
+		watch_close(&w);
 		return -1;
 	}
 	if ((tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0 ||
@@ -637,6 +646,7 @@ reload_loop(const char *config_path)
 		if (tfd >= 0)
 			close(tfd);
 		close(sfd);
+		watch_close(&w);
 		return -1;
 	}
 	/* without it, only the handshakes follow certificates into and out of validity */

@@ -84,4 +84,11 @@ bool reload_own_file(const char *name, const char *state, const char *zone);
  */
 int reload_loop(const char *config_path);
 
+/*
+ * Start watching before the config is read, and again once its snapshot is
+ * published but before the listeners answer: a change made while serve
+ * starts is queued, not lost (reload_loop reads the queue). Idempotent.
+ */
+void reload_watch_begin(const char *config_path);
+
 #endif

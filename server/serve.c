@@ -85,6 +85,8 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	reload_set_prepare(prepare);
 	/* design.md: reload first, then rewrite the zone file, then run on_change */
 	reload_set_publish_hook(publish);
+	/* the config's folder first: a change while it is read gives one more reload, not none */
+	reload_watch_begin(config_path);
 	if ((snap = reload_build(config_path)) == NULL) {
 		log_error("not starting: the configuration has errors");
 		certstore_global_deinit();
@@ -101,6 +103,8 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	metrics_set_loaded((long long)snap->loaded_at);
 	/* published before the listeners open, so the first connection already has it */
 	snapshot_publish(snapshot_ref(snap));
+	/* and what it names, before anyone can see it serving */
+	reload_watch_begin(config_path);
 	if ((h = http_start(snap)) == NULL) {
 		snapshot_unref(snap);
 		snapshot_publish(NULL);
