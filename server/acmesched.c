@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,4 +73,57 @@ acmesched_ari_id(const void *cert, size_t len, char *err, size_t errlen)
 	if (id == NULL)
 		snprintf(err, errlen, "empty %s", aki_len == 0 ? "keyIdentifier" : "serial number");
 	return id;
+}
+
+double
+acmesched_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	/* the top 53 bits: every double in [0,1) this gives is exact */
+	return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* R when it is in [0,1), else 0 (NaN included) */
+static double
+unit_interval(double r)
+{
+	return r >= 0.0 && r < 1.0 ? r : 0.0;
+}
+
+#define DAY 86400
+/* times beyond some 34,000 years either side of 1970 are not dates: no arithmetic on them can overflow */
+#define TIME_LIMIT ((int64_t)1 << 40)
+
+static bool
+sane(int64_t t)
+{
+	return t > -TIME_LIMIT && t < TIME_LIMIT;
+}
+
+int64_t
+acmesched_renew_at(int64_t not_before, int64_t not_after, const struct acmesched_window *ari,
+    double r, int64_t now)
+{
+	int64_t at;
+
+	r = unit_interval(r);
+	if (not_after <= not_before || !sane(not_before) || !sane(not_after))
+		return now;
+	if (ari != NULL && ari->start < ari->end && sane(ari->start) && sane(ari->end)) {
+		if (ari->end <= now)
+			return now;
+		/* a double holds any span of seconds up to 2^53 exactly; R < 1 keeps the pick before END */
+		at = ari->start + (int64_t)(r * (double)(ari->end - ari->start));
+		if (at > not_after)
+			at = not_after;
+	} else {
+		int64_t lifetime = not_after - not_before + 1;
+		int64_t remain = lifetime < 10 * DAY ? lifetime / 2 : lifetime / 3;
+		at = not_after + 1 - remain - (int64_t)(r * (double)(remain / 10));
+	}
+	return at < now ? now : at;
 }

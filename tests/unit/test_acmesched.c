@@ -2,6 +2,8 @@
 /* acmesched: ARI certificate identifiers against RFC 9773 and certtool/openssl, renewal times, backoff, the state line format, order pacing. */
 #include <criterion/criterion.h>
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +255,135 @@ Test(ari, refusals)
 	cr_assert_null(acmesched_ari_id("hello", 5, err, sizeof(err)));
 	cr_assert(strstr(err, "not a PEM certificate") != NULL, "%s", err);
 	cr_assert_null(acmesched_ari_id("", 0, err, sizeof(err)));
+}
+
+/* ---- renewal time ---- */
+
+#define DAY 86400
+/* 2026-12-01T00:00:00Z */
+#define T0 ((int64_t)1796083200)
+
+Test(renew, splitmix64_is_reproducible)
+{
+	uint64_t s = 0, s2 = 42, s3 = 42;
+	double sum = 0;
+
+	/* splitmix64's first output from seed 0 is 0xe220a8397b1dcdaf; its top 53 bits make the double */
+	cr_assert_eq(acmesched_random(&s), (double)(0xe220a8397b1dcdafULL >> 11) / 9007199254740992.0);
+	for (int i = 0; i < 10000; i++) {
+		double a = acmesched_random(&s2), b = acmesched_random(&s3);
+		cr_assert_eq(a, b, "same seed, same sequence");
+		cr_assert(a >= 0.0 && a < 1.0, "%f", a);
+		sum += a;
+	}
+	cr_assert(sum > 4800 && sum < 5200, "mean %f near 0.5", sum / 10000);
+}
+
+/* Certificates valid from T0 for LIFETIME seconds (RFC 5280's inclusive notAfter is T0 + LIFETIME - 1). */
+static const struct {
+	const char *what;
+	int64_t lifetime, want;		/* renewal with R = 0, as an offset from T0 */
+} fallback[] = {
+	{ "90 days: a third left", 90 * DAY, 60 * DAY },
+	{ "45 days: a third left", 45 * DAY, 30 * DAY },
+	{ "exactly 10 days: still a third", 10 * DAY, 10 * DAY - 288000 },
+	{ "a second under 10 days: half", 10 * DAY - 1, 10 * DAY - 1 - (10 * DAY - 1) / 2 },
+	{ "6 days: half", 6 * DAY, 3 * DAY },
+	{ "160 hours (Let's Encrypt's short-lived): half", 160 * 3600, 80 * 3600 },
+	{ "one hour: half", 3600, 1800 },
+};
+
+Test(renew, fallback_boundaries)
+{
+	for (size_t i = 0; i < sizeof(fallback) / sizeof(fallback[0]); i++) {
+		int64_t na = T0 + fallback[i].lifetime - 1, remain = fallback[i].lifetime - fallback[i].want;
+		int64_t at = acmesched_renew_at(T0, na, NULL, 0.0, T0);
+		cr_expect_eq(at, T0 + fallback[i].want, "%s: %lld, want %lld", fallback[i].what,
+		    (long long)(at - T0), (long long)fallback[i].want);
+		/* R moves it earlier, by less than a tenth of the time left */
+		at = acmesched_renew_at(T0, na, NULL, 0.999999, T0);
+		cr_expect_leq(at, T0 + fallback[i].want - remain / 10 + 1, "%s, R near 1", fallback[i].what);
+		cr_expect_gt(at, T0 + fallback[i].want - remain / 10 - 1, "%s, R near 1", fallback[i].what);
+		at = acmesched_renew_at(T0, na, NULL, 0.5, T0);
+		cr_expect_eq(at, T0 + fallback[i].want - remain / 10 / 2, "%s, R = 0.5", fallback[i].what);
+	}
+}
+
+Test(renew, fallback_spreads_names_issued_together)
+{
+	uint64_t seed = 7;
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+
+	for (int i = 0; i < 1000; i++) {
+		int64_t at = acmesched_renew_at(T0, T0 + 90 * DAY - 1, NULL, acmesched_random(&seed), T0);
+		lo = at < lo ? at : lo;
+		hi = at > hi ? at : hi;
+	}
+	/* over most of the three days before day 60, never after it */
+	cr_assert_leq(hi, T0 + 60 * DAY);
+	cr_assert_gt(hi - lo, 2 * DAY, "spread %lld s", (long long)(hi - lo));
+}
+
+Test(renew, ari_window)
+{
+	int64_t na = T0 + 90 * DAY - 1;
+	struct acmesched_window w = { T0 + 50 * DAY, T0 + 52 * DAY };
+
+	cr_assert_eq(acmesched_renew_at(T0, na, &w, 0.0, T0), w.start);
+	cr_assert_eq(acmesched_renew_at(T0, na, &w, 0.5, T0), T0 + 51 * DAY);
+	cr_assert_lt(acmesched_renew_at(T0, na, &w, 0.9999999, T0), w.end);
+	cr_assert_gt(acmesched_renew_at(T0, na, &w, 0.9999999, T0), w.end - 60);
+	/* the window wins over the fallback, even when it is later than day 60 */
+	w = (struct acmesched_window){ T0 + 70 * DAY, T0 + 71 * DAY };
+	cr_assert_eq(acmesched_renew_at(T0, na, &w, 0.0, T0), T0 + 70 * DAY);
+	/* but never after the certificate has expired */
+	w = (struct acmesched_window){ T0 + 95 * DAY, T0 + 96 * DAY };
+	cr_assert_eq(acmesched_renew_at(T0, na, &w, 0.0, T0), na);
+}
+
+Test(renew, ari_window_in_the_past_or_around_now)
+{
+	int64_t na = T0 + 90 * DAY - 1, now = T0 + 20 * DAY;
+	/* a CA revoking early moves the window before now: renew now, whatever R says */
+	struct acmesched_window past = { T0 + 1 * DAY, T0 + 2 * DAY }, ended = { T0, now };
+	struct acmesched_window around = { now - DAY, now + DAY };
+
+	cr_assert_eq(acmesched_renew_at(T0, na, &past, 0.0, now), now);
+	cr_assert_eq(acmesched_renew_at(T0, na, &past, 0.9, now), now);
+	cr_assert_eq(acmesched_renew_at(T0, na, &ended, 0.5, now), now);
+	/* a pick before now is now; after it, itself */
+	cr_assert_eq(acmesched_renew_at(T0, na, &around, 0.25, now), now);
+	cr_assert_eq(acmesched_renew_at(T0, na, &around, 0.75, now), now + DAY / 2);
+}
+
+Test(renew, invalid_window_falls_back)
+{
+	int64_t na = T0 + 90 * DAY - 1, fb = acmesched_renew_at(T0, na, NULL, 0.0, T0);
+	struct acmesched_window inverted = { T0 + 52 * DAY, T0 + 50 * DAY }, empty = { T0 + 50 * DAY, T0 + 50 * DAY };
+	struct acmesched_window absurd = { T0, INT64_MAX };
+
+	cr_assert_eq(fb, T0 + 60 * DAY);
+	cr_assert_eq(acmesched_renew_at(T0, na, &inverted, 0.0, T0), fb);
+	cr_assert_eq(acmesched_renew_at(T0, na, &empty, 0.0, T0), fb);
+	cr_assert_eq(acmesched_renew_at(T0, na, &absurd, 0.0, T0), fb);
+	/* an inverted window in the past is still no window: not "renew now" */
+	inverted = (struct acmesched_window){ T0 - DAY, T0 - 2 * DAY };
+	cr_assert_eq(acmesched_renew_at(T0, na, &inverted, 0.0, T0), fb);
+}
+
+Test(renew, late_broken_and_odd_inputs)
+{
+	int64_t na = T0 + 90 * DAY - 1;
+
+	/* past the renewal point, or expired: now */
+	cr_assert_eq(acmesched_renew_at(T0, na, NULL, 0.0, T0 + 61 * DAY), T0 + 61 * DAY);
+	cr_assert_eq(acmesched_renew_at(T0, na, NULL, 0.0, T0 + 100 * DAY), T0 + 100 * DAY);
+	/* notAfter not after notBefore, or no date at all: now */
+	cr_assert_eq(acmesched_renew_at(T0, T0, NULL, 0.0, T0 + 5), T0 + 5);
+	cr_assert_eq(acmesched_renew_at(T0, T0 - DAY, NULL, 0.0, T0 + 5), T0 + 5);
+	cr_assert_eq(acmesched_renew_at(INT64_MIN, INT64_MAX, NULL, 0.0, T0), T0);
+	/* R outside [0,1) counts as 0 */
+	cr_assert_eq(acmesched_renew_at(T0, na, NULL, 1.0, T0), T0 + 60 * DAY);
+	cr_assert_eq(acmesched_renew_at(T0, na, NULL, -0.5, T0), T0 + 60 * DAY);
+	cr_assert_eq(acmesched_renew_at(T0, na, NULL, (double)NAN, T0), T0 + 60 * DAY);
 }
