@@ -2,12 +2,16 @@
 /* acmesched: when to renew, retry and order ACME certificates, as pure functions of the time and random values passed in. */
 #include "acmesched.h"
 #include "acmejws.h"
+#include "dname.h"
 #include "util.h"
+
+#include <limits.h>
 
 #include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -126,4 +130,350 @@ acmesched_renew_at(int64_t not_before, int64_t not_after, const struct acmesched
 		at = not_after + 1 - remain - (int64_t)(r * (double)(remain / 10));
 	}
 	return at < now ? now : at;
+}
+
+int64_t
+acmesched_retry_at(unsigned failures, const struct acmesched_failure *f, double r, int64_t now)
+{
+	/* Let's Encrypt's integration guide: about 1 m, 10 m, 100 m, then daily */
+	static const int64_t steps[] = { 60, 600, 6000 };
+	int64_t base, at;
+
+	if (!sane(now))
+		return now;
+	if (failures == 0)
+		failures = 1;
+	base = failures <= 3 ? steps[failures - 1] : DAY;
+	at = now + (int64_t)((double)base * (0.9 + 0.2 * unit_interval(r)));
+	if (f == NULL)
+		return at;
+	if (f->has_retry_after) {
+		int64_t ra = f->retry_after;
+		if (ra > now + ACMESCHED_RETRY_AFTER_MAX)
+			ra = now + ACMESCHED_RETRY_AFTER_MAX;
+		if (at < ra)
+			at = ra;
+	} else if (f->rate_limited && at < now + 3600) {
+		at = now + 3600;
+	}
+	return at;
+}
+
+void
+acmesched_state_clear(struct acmesched_state *s)
+{
+	free(s->name);
+	free(s->last_error);
+	*s = (struct acmesched_state){ 0 };
+}
+
+/* The length of S cut to at most MAX bytes without splitting a UTF-8 sequence. */
+static size_t
+utf8_cut(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n <= max)
+		return n;
+	n = max;
+	while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+void
+acmesched_state_failed(struct acmesched_state *s, const struct acmesched_failure *f,
+    const char *error, double r, int64_t now)
+{
+	if (s->failures < UINT_MAX)
+		s->failures++;
+	s->next_attempt = acmesched_retry_at(s->failures, f, r, now);
+	free(s->last_error);
+	s->last_error = error != NULL && *error != '\0' ? xstrndup(error, utf8_cut(error, ACMESCHED_ERROR_MAX)) : NULL;
+}
+
+void
+acmesched_state_issued(struct acmesched_state *s, int64_t not_after, int64_t next_renewal)
+{
+	s->failures = 0;
+	s->next_attempt = 0;
+	free(s->last_error);
+	s->last_error = NULL;
+	s->not_after = not_after;
+	s->next_renewal = next_renewal;
+}
+
+/* ---- the state line ---- */
+
+/* the most FAILURES a line holds: nine digits */
+#define FAILURES_MAX 999999999u
+
+static void
+put_escaped(struct buf *b, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char esc[5];
+
+		if (c == '\\')
+			buf_puts(b, "\\\\");
+		else if (c == '\t')
+			buf_puts(b, "\\t");
+		else if (c == '\n')
+			buf_puts(b, "\\n");
+		else if (c == '\r')
+			buf_puts(b, "\\r");
+		else if (c < 0x20 || c >= 0x7f) {
+			snprintf(esc, sizeof(esc), "\\x%02x", c);
+			buf_puts(b, esc);
+		} else
+			buf_append(b, &s[i], 1);
+	}
+}
+
+static void
+put_time(struct buf *b, int64_t t)
+{
+	char text[32];
+	struct tm tm;
+	time_t tt;
+
+	if (t <= 0) {
+		buf_puts(b, "-");
+		return;
+	}
+	tt = (time_t)(t > ACMESCHED_TIME_MAX ? ACMESCHED_TIME_MAX : t);
+	gmtime_r(&tt, &tm);
+	strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	buf_puts(b, text);
+}
+
+void
+acmesched_state_format(const struct acmesched_state *s, struct buf *b)
+{
+	const char *name = s->name != NULL ? s->name : "";
+
+	put_escaped(b, name, strlen(name));
+	buf_printf(b, "\t%u\t", s->failures > FAILURES_MAX ? FAILURES_MAX : s->failures);
+	put_time(b, s->next_attempt);
+	buf_puts(b, "\t");
+	put_time(b, s->not_after);
+	buf_puts(b, "\t");
+	put_time(b, s->next_renewal);
+	buf_puts(b, "\t");
+	if (s->last_error == NULL || *s->last_error == '\0')
+		buf_puts(b, "-");
+	else if (strcmp(s->last_error, "-") == 0)
+		buf_puts(b, "\\x2d");
+	else
+		put_escaped(b, s->last_error, utf8_cut(s->last_error, ACMESCHED_ERROR_MAX));
+	buf_puts(b, "\n");
+}
+
+int
+acmesched_state_parse_header(const char *line, size_t len, int lineno, struct diag_list *dl)
+{
+	static const char magic[] = "mtastsd-acme-state ";
+	size_t m = sizeof(magic) - 1;
+
+	if (len == strlen(ACMESCHED_STATE_HEADER) && memcmp(line, ACMESCHED_STATE_HEADER, len) == 0)
+		return 0;
+	if (len > m && memcmp(line, magic, m) == 0 && len - m <= 9 && str_digits(line + m, len - m) >= 0)
+		diag_add(dl, DIAG_ERROR, lineno, (int)m + 1, "ACME state version %.*s is not one this "
+		    "mtastsd reads (it reads %s)", (int)(len - m), line + m, ACMESCHED_STATE_HEADER);
+	else
+		diag_add(dl, DIAG_ERROR, lineno, 1, "not an ACME state file: the first line must be \"%s\"",
+		    ACMESCHED_STATE_HEADER);
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Unescape the field F[0..N), which starts at column COL, into *OUT (owned
+ * by the caller); -1 with an error in DL.
+ */
+static int
+get_escaped(const char *f, size_t n, int lineno, int col, const char *what, char **out,
+    struct diag_list *dl)
+{
+	struct buf b = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		char c = f[i];
+		int hi, lo;
+
+		if (c != '\\') {
+			buf_append(&b, &c, 1);
+			continue;
+		}
+		if (i + 1 == n) {
+			diag_add(dl, DIAG_ERROR, lineno, col + (int)i, "%s ends in a lone backslash", what);
+			goto bad;
+		}
+		switch (f[++i]) {
+		case '\\': buf_puts(&b, "\\"); break;
+		case 't': buf_puts(&b, "\t"); break;
+		case 'n': buf_puts(&b, "\n"); break;
+		case 'r': buf_puts(&b, "\r"); break;
+		case 'x':
+			hi = i + 1 < n ? hexval(f[i + 1]) : -1;
+			lo = i + 2 < n ? hexval(f[i + 2]) : -1;
+			if (hi < 0 || lo < 0) {
+				diag_add(dl, DIAG_ERROR, lineno, col + (int)i - 1, "%s: \\x needs two hexadecimal digits", what);
+				goto bad;
+			}
+			if (hi == 0 && lo == 0) {
+				diag_add(dl, DIAG_ERROR, lineno, col + (int)i - 1, "%s: \\x00 (a NUL byte) is not allowed", what);
+				goto bad;
+			}
+			c = (char)(hi << 4 | lo);
+			buf_append(&b, &c, 1);
+			i += 2;
+			break;
+		default:
+			diag_add(dl, DIAG_ERROR, lineno, col + (int)i - 1, "%s: unknown escape \\%c%s", what,
+			    f[i] >= 0x21 && f[i] < 0x7f ? f[i] : '?', " (\\\\ \\t \\n \\r \\xHH are known)");
+			goto bad;
+		}
+	}
+	buf_puts(&b, "");
+	*out = b.data;
+	return 0;
+bad:
+	buf_free(&b);
+	return -1;
+}
+
+/* "-" as 0, or an RFC 3339 UTC time "YYYY-MM-DDThh:mm:ssZ" from 1970 to 9999 */
+static int
+get_time(const char *f, size_t n, int64_t *out)
+{
+	char mdhms[10];
+	int year;
+
+	if (n == 1 && f[0] == '-') {
+		*out = 0;
+		return 0;
+	}
+	if (n != 20 || f[4] != '-' || f[7] != '-' || f[10] != 'T' || f[13] != ':' || f[16] != ':' ||
+	    f[19] != 'Z')
+		return -1;
+	year = str_digits(f, 4);
+	if (year < 1970)
+		return -1;
+	memcpy(mdhms, f + 5, 2);
+	memcpy(mdhms + 2, f + 8, 2);
+	memcpy(mdhms + 4, f + 11, 2);
+	memcpy(mdhms + 6, f + 14, 2);
+	memcpy(mdhms + 8, f + 17, 2);
+	return utc_from_mdhms(year, mdhms, out);
+}
+
+static bool
+is_host_name(const char *s)
+{
+	for (const char *p = s; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			return false;
+	return dname_is_ldh(s, strlen(s));
+}
+
+#define FIELDS 6
+
+int
+acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched_state *out,
+    struct diag_list *dl)
+{
+	static const char *const what[FIELDS] = { "name", "failures", "next attempt", "notAfter",
+		"next renewal", "last error" };
+	size_t start[FIELDS], end[FIELDS], nf = 0;
+	struct acmesched_state s = { 0 };
+	int64_t *times[3] = { &s.next_attempt, &s.not_after, &s.next_renewal };
+
+	if (len == 0) {
+		diag_add(dl, DIAG_ERROR, lineno, 1, "empty line (a name and %d fields expected)", FIELDS - 1);
+		return -1;
+	}
+	/* only printable ASCII and the field separators: escapes carry everything else */
+	start[0] = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+		if (c == '\t') {
+			if (nf + 1 == FIELDS) {
+				diag_add(dl, DIAG_ERROR, lineno, (int)i + 1, "more than %d fields", FIELDS);
+				return -1;
+			}
+			end[nf++] = i;
+			start[nf] = i + 1;
+		} else if (c < 0x20 || c >= 0x7f) {
+			diag_add(dl, DIAG_ERROR, lineno, (int)i + 1, "byte 0x%02x in a line (it is written \\x%02x)", c, c);
+			return -1;
+		}
+	}
+	end[nf++] = len;
+	if (nf != FIELDS) {
+		diag_add(dl, DIAG_ERROR, lineno, (int)len + 1, "%zu field%s, %d expected (name, failures, next "
+		    "attempt, notAfter, next renewal, last error)", nf, nf == 1 ? "" : "s", FIELDS);
+		return -1;
+	}
+
+	if (get_escaped(line, end[0], lineno, 1, what[0], &s.name, dl) < 0)
+		return -1;
+	if (!is_host_name(s.name)) {
+		diag_add(dl, DIAG_ERROR, lineno, 1, "name is not a lower-case host name");
+		goto bad;
+	}
+
+	{
+		const char *f = line + start[1];
+		size_t n = end[1] - start[1];
+		int v = n >= 1 && n <= 9 && (n == 1 || f[0] != '0') ? str_digits(f, n) : -1;
+		if (v < 0) {
+			diag_add(dl, DIAG_ERROR, lineno, (int)start[1] + 1, "failures: \"%.*s\" is not a count "
+			    "(decimal, at most 9 digits, no leading zero)", (int)(n > 20 ? 20 : n), f);
+			goto bad;
+		}
+		s.failures = (unsigned)v;
+	}
+
+	for (size_t k = 0; k < 3; k++) {
+		size_t i = 2 + k;
+		if (get_time(line + start[i], end[i] - start[i], times[k]) < 0) {
+			diag_add(dl, DIAG_ERROR, lineno, (int)start[i] + 1, "%s: \"%.*s\" is not a UTC time "
+			    "like 2026-12-01T00:00:00Z (from 1970 to 9999), nor \"-\"", what[i],
+			    (int)(end[i] - start[i] > 30 ? 30 : end[i] - start[i]), line + start[i]);
+			goto bad;
+		}
+	}
+
+	if (!(end[5] - start[5] == 1 && line[start[5]] == '-')) {
+		if (get_escaped(line + start[5], end[5] - start[5], lineno, (int)start[5] + 1, what[5],
+		    &s.last_error, dl) < 0)
+			goto bad;
+		if (strlen(s.last_error) > ACMESCHED_ERROR_MAX) {
+			diag_add(dl, DIAG_ERROR, lineno, (int)start[5] + 1, "last error longer than %d bytes",
+			    ACMESCHED_ERROR_MAX);
+			goto bad;
+		}
+		if (*s.last_error == '\0') {
+			free(s.last_error);
+			s.last_error = NULL;
+		}
+	}
+	*out = s;
+	return 0;
+bad:
+	acmesched_state_clear(&s);
+	return -1;
 }

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "diag.h"
+#include "util.h"
+
 /*
  * Nothing here reads the clock, the network, a file or a random source:
  * callers pass NOW (seconds since the epoch) and, where a choice is
@@ -63,5 +66,92 @@ struct acmesched_window {
  */
 int64_t acmesched_renew_at(int64_t not_before, int64_t not_after, const struct acmesched_window *ari,
     double r, int64_t now);
+
+/* ---- retries after failures, per name ---- */
+
+/* What a failure said about the next attempt. */
+struct acmesched_failure {
+	bool rate_limited;	/* the problem was urn:ietf:params:acme:error:rateLimited */
+	bool has_retry_after;	/* the answer had a Retry-After ... */
+	int64_t retry_after;	/* ... here as the absolute time it names */
+};
+
+/* A Retry-After further ahead than this is taken as this (a CA's slip must not park a name for years) */
+#define ACMESCHED_RETRY_AFTER_MAX (30 * 86400)
+
+/*
+ * When to try a name again after its FAILURES-th consecutive failure (0
+ * counts as 1) at NOW: Let's Encrypt's advice of about 1 min, 10 min,
+ * 100 min, then daily, each scaled by 0.9 + 0.2 * R (R in [0,1), else 0),
+ * so at most 10% either way. F (NULL: a plain failure) can only make it
+ * later: never before its Retry-After (capped at NOW +
+ * ACMESCHED_RETRY_AFTER_MAX), and a rateLimited failure without one
+ * waits at least an hour. A NOW more than 2^40 seconds from the epoch is
+ * returned as it is.
+ */
+int64_t acmesched_retry_at(unsigned failures, const struct acmesched_failure *f, double r, int64_t now);
+
+/* ---- the persisted state of one name ---- */
+
+/* Longest last_error kept, in bytes: longer texts are cut (at a UTF-8 character boundary) */
+#define ACMESCHED_ERROR_MAX 512
+/* Latest time the state file can hold: 9999-12-31T23:59:59Z */
+#define ACMESCHED_TIME_MAX ((int64_t)253402300799)
+
+/* Where one name stands; 0 in a time means "none". Clear with acmesched_state_clear. */
+struct acmesched_state {
+	char *name;		/* the certificate's one name, lower case (owned) */
+	unsigned failures;	/* consecutive failures since the last issuance */
+	int64_t next_attempt;	/* no order or retry before this */
+	int64_t not_after;	/* of the certificate in use */
+	int64_t next_renewal;	/* when acmesched_renew_at said to renew it */
+	char *last_error;	/* the last failure's text, NULL when none (owned) */
+};
+
+/* Free S's strings and zero it; S itself is the caller's. */
+void acmesched_state_clear(struct acmesched_state *s);
+/*
+ * Record a failure of S's name at NOW: one more failure, next_attempt from
+ * acmesched_retry_at (F and R as there), last_error a copy of ERROR cut to
+ * ACMESCHED_ERROR_MAX bytes (NULL or "" leaves none).
+ */
+void acmesched_state_failed(struct acmesched_state *s, const struct acmesched_failure *f,
+    const char *error, double r, int64_t now);
+/* Record an issuance: failures, next_attempt and last_error cleared, NOT_AFTER and NEXT_RENEWAL kept. */
+void acmesched_state_issued(struct acmesched_state *s, int64_t not_after, int64_t next_renewal);
+
+/*
+ * The state file, a text file of lines:
+ *
+ *   mtastsd-acme-state 1
+ *   NAME<TAB>FAILURES<TAB>NEXT_ATTEMPT<TAB>NOT_AFTER<TAB>NEXT_RENEWAL<TAB>LAST_ERROR
+ *
+ * Times are RFC 3339 UTC ("2026-12-01T00:00:00Z") or "-" for none; FAILURES
+ * is decimal; LAST_ERROR is "-" for none. NAME and LAST_ERROR are escaped
+ * so that a line holds printable ASCII and its TABs only: \\ \t \n \r, and
+ * \xHH for every other byte below 0x20 or from 0x7f up (UTF-8 included),
+ * and a LAST_ERROR that is "-" itself as \x2d. Storing it (atomically)
+ * and walking its lines is the caller's job.
+ */
+#define ACMESCHED_STATE_HEADER "mtastsd-acme-state 1"
+
+/* Append S as one line, with its newline, to B. Times outside 1..ACMESCHED_TIME_MAX are written clamped ("-" for 0 and below). */
+void acmesched_state_format(const struct acmesched_state *s, struct buf *b);
+/*
+ * Parse the header line LINE[0..LEN) (without its newline): 0 when it names
+ * this version, else -1 with an error at LINENO in DL (another version is
+ * named as such).
+ */
+int acmesched_state_parse_header(const char *line, size_t len, int lineno, struct diag_list *dl);
+/*
+ * Parse the state line LINE[0..LEN) (without its newline) into *OUT (filled
+ * only on success; clear it with acmesched_state_clear). Returns 0, or -1
+ * with one error at LINENO and the column of the first bad byte in DL: wrong
+ * number of fields, a byte a line may not hold, a bad escape, a name that is
+ * not a lower-case LDH host name, a count or a time that does not parse, a
+ * LAST_ERROR longer than ACMESCHED_ERROR_MAX.
+ */
+int acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched_state *out,
+    struct diag_list *dl);
 
 #endif

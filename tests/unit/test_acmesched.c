@@ -2,6 +2,7 @@
 /* acmesched: ARI certificate identifiers against RFC 9773 and certtool/openssl, renewal times, backoff, the state line format, order pacing. */
 #include <criterion/criterion.h>
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "acmejws.h"
 #include "acmesched.h"
+#include "diag.h"
 #include "gencert.h"
 #include "util.h"
 
@@ -386,4 +388,300 @@ Test(renew, late_broken_and_odd_inputs)
 	cr_assert_eq(acmesched_renew_at(T0, na, NULL, 1.0, T0), T0 + 60 * DAY);
 	cr_assert_eq(acmesched_renew_at(T0, na, NULL, -0.5, T0), T0 + 60 * DAY);
 	cr_assert_eq(acmesched_renew_at(T0, na, NULL, (double)NAN, T0), T0 + 60 * DAY);
+}
+
+/* ---- backoff ---- */
+
+Test(backoff, steps_without_jitter)
+{
+	/* R = 0.5 scales by exactly 1.0 */
+	static const int64_t want[] = { 60, 60, 600, 6000, DAY, DAY, DAY };
+	const unsigned failures[] = { 0, 1, 2, 3, 4, 5, 1000 };
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		cr_expect_eq(acmesched_retry_at(failures[i], NULL, 0.5, T0), T0 + want[i], "failure %u: %lld",
+		    failures[i], (long long)(acmesched_retry_at(failures[i], NULL, 0.5, T0) - T0));
+	cr_expect_eq(acmesched_retry_at(UINT_MAX, NULL, 0.5, T0), T0 + DAY);
+}
+
+Test(backoff, jitter_is_bounded_and_spread)
+{
+	static const int64_t base[] = { 60, 600, 6000, DAY };
+	uint64_t seed = 99;
+
+	for (unsigned n = 1; n <= 4; n++) {
+		int64_t lo = INT64_MAX, hi = INT64_MIN, b = base[n - 1];
+		cr_assert_eq(acmesched_retry_at(n, NULL, 0.0, T0), T0 + b * 9 / 10);
+		for (int i = 0; i < 2000; i++) {
+			int64_t d = acmesched_retry_at(n, NULL, acmesched_random(&seed), T0) - T0;
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		cr_expect_geq(lo, b * 9 / 10, "failure %u", n);
+		cr_expect_leq(hi, b * 11 / 10, "failure %u", n);
+		/* most of the ±10% is used */
+		cr_expect_gt(hi - lo, b / 6, "failure %u: spread %lld", n, (long long)(hi - lo));
+	}
+	/* R outside [0,1) counts as 0 */
+	cr_expect_eq(acmesched_retry_at(1, NULL, 7.0, T0), T0 + 54);
+}
+
+Test(backoff, retry_after_and_rate_limits)
+{
+	struct acmesched_failure ra_late = { .has_retry_after = true, .retry_after = T0 + 7200 };
+	struct acmesched_failure ra_early = { .has_retry_after = true, .retry_after = T0 + 10 };
+	struct acmesched_failure ra_past = { .has_retry_after = true, .retry_after = T0 - 3600 };
+	struct acmesched_failure limited = { .rate_limited = true };
+	struct acmesched_failure limited_ra = { .rate_limited = true, .has_retry_after = true,
+		.retry_after = T0 + 120 };
+	struct acmesched_failure limited_week = { .rate_limited = true, .has_retry_after = true,
+		.retry_after = T0 + 7 * DAY };
+	struct acmesched_failure absurd = { .has_retry_after = true, .retry_after = INT64_MAX };
+	struct acmesched_failure plain = { 0 };
+
+	/* never before the CA's Retry-After, but no earlier backoff is shortened by one */
+	cr_expect_eq(acmesched_retry_at(1, &ra_late, 0.5, T0), T0 + 7200);
+	cr_expect_eq(acmesched_retry_at(1, &ra_early, 0.5, T0), T0 + 60);
+	cr_expect_eq(acmesched_retry_at(4, &ra_late, 0.5, T0), T0 + DAY);
+	cr_expect_eq(acmesched_retry_at(2, &ra_past, 0.5, T0), T0 + 600);
+	cr_expect_eq(acmesched_retry_at(2, &plain, 0.5, T0), T0 + 600);
+	/* rateLimited: an hour without Retry-After, the Retry-After when there is one */
+	cr_expect_eq(acmesched_retry_at(1, &limited, 0.5, T0), T0 + 3600);
+	cr_expect_eq(acmesched_retry_at(2, &limited, 0.999, T0), T0 + 3600);
+	cr_expect_eq(acmesched_retry_at(4, &limited, 0.5, T0), T0 + DAY);
+	cr_expect_eq(acmesched_retry_at(1, &limited_ra, 0.5, T0), T0 + 120);
+	cr_expect_eq(acmesched_retry_at(1, &limited_week, 0.5, T0), T0 + 7 * DAY);
+	/* a Retry-After decades ahead is a slip: 30 days at most */
+	cr_expect_eq(acmesched_retry_at(1, &absurd, 0.5, T0), T0 + ACMESCHED_RETRY_AFTER_MAX);
+	cr_expect_eq(acmesched_retry_at(1, NULL, 0.5, INT64_MAX), INT64_MAX);
+}
+
+Test(backoff, state_records_failures_and_issuance)
+{
+	struct acmesched_state s = { .name = xstrdup("mta-sts.example.com") };
+	char long_error[ACMESCHED_ERROR_MAX + 10];
+	int64_t now = T0;
+	static const int64_t want[] = { 60, 600, 6000, DAY, DAY };
+
+	for (size_t i = 0; i < 5; i++) {
+		acmesched_state_failed(&s, NULL, "connection refused", 0.5, now);
+		cr_assert_eq(s.failures, i + 1);
+		cr_assert_eq(s.next_attempt, now + want[i]);
+		cr_assert_str_eq(s.last_error, "connection refused");
+		now = s.next_attempt;
+	}
+	/* cut at a character boundary: "é" (2 bytes) straddles the limit */
+	memset(long_error, 'a', sizeof(long_error) - 1);
+	long_error[sizeof(long_error) - 1] = '\0';
+	long_error[ACMESCHED_ERROR_MAX - 1] = (char)0xc3;
+	long_error[ACMESCHED_ERROR_MAX] = (char)0xa9;
+	acmesched_state_failed(&s, NULL, long_error, 0.5, now);
+	cr_assert_eq(strlen(s.last_error), ACMESCHED_ERROR_MAX - 1);
+	acmesched_state_failed(&s, NULL, "", 0.5, now);
+	cr_assert_null(s.last_error);
+
+	acmesched_state_issued(&s, T0 + 90 * DAY - 1, T0 + 60 * DAY);
+	cr_assert_eq(s.failures, 0);
+	cr_assert_eq(s.next_attempt, 0);
+	cr_assert_null(s.last_error);
+	cr_assert_eq(s.not_after, T0 + 90 * DAY - 1);
+	cr_assert_eq(s.next_renewal, T0 + 60 * DAY);
+	/* the count starts over */
+	acmesched_state_failed(&s, NULL, "x", 0.5, now);
+	cr_assert_eq(s.next_attempt, now + 60);
+	acmesched_state_clear(&s);
+	cr_assert_null(s.name);
+}
+
+/* ---- the state line ---- */
+
+static char *
+formatted(const struct acmesched_state *s)
+{
+	struct buf b = { 0 };
+
+	acmesched_state_format(s, &b);
+	return b.data;
+}
+
+Test(state, golden_line_and_header)
+{
+	struct acmesched_state s = { .name = (char *)(uintptr_t)"mta-sts.example.com", .failures = 2,
+		.next_attempt = T0 + 60, .not_after = 0, .next_renewal = 0,
+		.last_error = (char *)(uintptr_t)"tls-alpn-01: connection refused" };
+	struct diag_list dl;
+	char *line = formatted(&s);
+
+	cr_assert_str_eq(line, "mta-sts.example.com\t2\t2026-12-01T00:01:00Z\t-\t-\ttls-alpn-01: connection refused\n");
+	free(line);
+	s = (struct acmesched_state){ .name = (char *)(uintptr_t)"mta-sts.example.org",
+		.not_after = T0 + 90 * DAY - 1, .next_renewal = T0 + 60 * DAY };
+	line = formatted(&s);
+	cr_assert_str_eq(line, "mta-sts.example.org\t0\t-\t2027-02-28T23:59:59Z\t2027-01-30T00:00:00Z\t-\n");
+	free(line);
+
+	diag_init(&dl, "acme.state");
+	cr_assert_eq(acmesched_state_parse_header(ACMESCHED_STATE_HEADER, strlen(ACMESCHED_STATE_HEADER), 1, &dl), 0);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 2", 20, 1, &dl), -1);
+	cr_assert_eq(dl.errors, 1);
+	cr_assert(strstr(dl.items[0].msg, "version 2") != NULL, "%s", dl.items[0].msg);
+	cr_assert_eq(dl.items[0].col, 20);
+	cr_assert_eq(acmesched_state_parse_header("mtastsd-state 3", 15, 1, &dl), -1);
+	cr_assert(strstr(dl.items[1].msg, "not an ACME state file") != NULL, "%s", dl.items[1].msg);
+	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 1 ", 21, 1, &dl), -1);
+	cr_assert_eq(acmesched_state_parse_header("", 0, 1, &dl), -1);
+	cr_assert_eq(dl.errors, 4);
+	diag_free(&dl);
+}
+
+Test(state, round_trip_with_hostile_texts)
+{
+	static const char *const errors[] = {
+		NULL, "-", "--", "\\", "\\x41", "tab\there", "two\nlines\r\n", "\x01\x1f\x7f",
+		"caf\xc3\xa9 \xe2\x80\x94 \xff\xfe bytes", "urn:ietf:params:acme:error:rateLimited: too many",
+		"trailing backslash \\", " spaces around ", "-leading dash",
+	};
+	static const int64_t times[] = { 0, 1, T0, T0 + 123457, ACMESCHED_TIME_MAX };
+	static const char *const names[] = { "mta-sts.example.com", "a", "x-1.y--z.example", "0.0.0.0" };
+
+	for (size_t e = 0; e < sizeof(errors) / sizeof(errors[0]); e++)
+		for (size_t t = 0; t < sizeof(times) / sizeof(times[0]); t++) {
+			struct acmesched_state s = { .name = (char *)(uintptr_t)names[(e + t) % 4],
+				.failures = (unsigned)(e * 7 + t), .next_attempt = times[t],
+				.not_after = times[(t + 1) % 5], .next_renewal = times[(t + 2) % 5],
+				.last_error = (char *)(uintptr_t)errors[e] }, back;
+			struct diag_list dl;
+			char *line = formatted(&s);
+			size_t len = strlen(line);
+
+			/* one line of printable ASCII and five TABs */
+			cr_assert_eq(line[len - 1], '\n');
+			for (size_t i = 0, tabs = 0; i < len - 1; i++) {
+				cr_assert(line[i] == '\t' || (line[i] >= 0x20 && line[i] < 0x7f), "byte %zu of %s", i, line);
+				tabs += line[i] == '\t';
+				if (i == len - 2)
+					cr_assert_eq(tabs, 5, "%s", line);
+			}
+			diag_init(&dl, "acme.state");
+			cr_assert_eq(acmesched_state_parse(line, len - 1, 3, &back, &dl), 0, "%s: %s", line,
+			    dl.n ? dl.items[0].msg : "");
+			cr_assert_str_eq(back.name, s.name);
+			cr_assert_eq(back.failures, s.failures);
+			cr_assert_eq(back.next_attempt, s.next_attempt);
+			cr_assert_eq(back.not_after, s.not_after);
+			cr_assert_eq(back.next_renewal, s.next_renewal);
+			if (s.last_error == NULL)
+				cr_assert_null(back.last_error);
+			else
+				cr_assert_str_eq(back.last_error, s.last_error, "%s", line);
+			acmesched_state_clear(&back);
+			diag_free(&dl);
+			free(line);
+		}
+}
+
+Test(state, format_clamps_what_a_line_cannot_hold)
+{
+	char big[ACMESCHED_ERROR_MAX * 2];
+	struct acmesched_state s = { .name = (char *)(uintptr_t)"mta-sts.example.com", .failures = UINT_MAX,
+		.next_attempt = -5, .not_after = INT64_MAX, .next_renewal = ACMESCHED_TIME_MAX + 1,
+		.last_error = big }, back;
+	struct diag_list dl;
+	char *line;
+
+	memset(big, 'e', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	line = formatted(&s);
+	diag_init(&dl, "acme.state");
+	cr_assert_eq(acmesched_state_parse(line, strlen(line) - 1, 1, &back, &dl), 0, "%s", dl.n ? dl.items[0].msg : "");
+	cr_assert_eq(back.failures, 999999999u);
+	cr_assert_eq(back.next_attempt, 0);
+	cr_assert_eq(back.not_after, ACMESCHED_TIME_MAX);
+	cr_assert_eq(back.next_renewal, ACMESCHED_TIME_MAX);
+	cr_assert_eq(strlen(back.last_error), ACMESCHED_ERROR_MAX);
+	acmesched_state_clear(&back);
+	diag_free(&dl);
+	free(line);
+}
+
+#define GOOD_TAIL "\t0\t-\t-\t-\t-"
+/* Hostile or damaged lines: each is refused at its column with a message that names the problem. */
+static const struct {
+	const char *line;
+	size_t len;		/* 0: strlen */
+	int col;
+	const char *msg;
+} hostile[] = {
+	{ "", 0, 1, "empty line" },
+	{ "mta-sts.example.com", 0, 20, "1 field, 6 expected" },
+	{ "mta-sts.example.com\t0\t-\t-\t-", 0, 28, "5 fields, 6 expected" },
+	{ "mta-sts.example.com" GOOD_TAIL "\textra", 0, 30, "more than 6 fields" },
+	{ "MTA-STS.example.com" GOOD_TAIL, 0, 1, "not a lower-case host name" },
+	{ "../../etc/passwd" GOOD_TAIL, 0, 1, "not a lower-case host name" },
+	{ "mta-sts\\x2fexample.com" GOOD_TAIL, 0, 1, "not a lower-case host name" },
+	{ "\\x41.example" GOOD_TAIL, 0, 1, "not a lower-case host name" },
+	{ "-bad.example" GOOD_TAIL, 0, 1, "not a lower-case host name" },
+	{ GOOD_TAIL, 0, 1, "not a lower-case host name" },
+	{ "mta-sts.example.com\t-1\t-\t-\t-\t-", 0, 21, "failures: \"-1\" is not a count" },
+	{ "mta-sts.example.com\t01\t-\t-\t-\t-", 0, 21, "is not a count" },
+	{ "mta-sts.example.com\t1e3\t-\t-\t-\t-", 0, 21, "is not a count" },
+	{ "mta-sts.example.com\t9999999999\t-\t-\t-\t-", 0, 21, "is not a count" },
+	{ "mta-sts.example.com\t\t-\t-\t-\t-", 0, 21, "is not a count" },
+	{ "mta-sts.example.com\t0\t2026-13-01T00:00:00Z\t-\t-\t-", 0, 23, "next attempt: \"2026-13-01T00:00:00Z\" is not a UTC time" },
+	{ "mta-sts.example.com\t0\t-\t2026-02-29T00:00:00Z\t-\t-", 0, 25, "notAfter: \"2026-02-29T00:00:00Z\"" },
+	{ "mta-sts.example.com\t0\t-\t-\t1969-12-31T23:59:59Z\t-", 0, 27, "next renewal: " },
+	{ "mta-sts.example.com\t0\t2026-12-01 00:00:00Z\t-\t-\t-", 0, 23, "is not a UTC time" },
+	{ "mta-sts.example.com\t0\t2026-12-01T00:00:00+01:00\t-\t-\t-", 0, 23, "is not a UTC time" },
+	{ "mta-sts.example.com\t0\t2026-12-01T24:00:00Z\t-\t-\t-", 0, 23, "is not a UTC time" },
+	{ "mta-sts.example.com\t0\t1796083200\t-\t-\t-", 0, 23, "is not a UTC time" },
+	{ "mta-sts.example.com\t0\t\t-\t-\t-", 0, 23, "is not a UTC time" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tbell\x07", 0, 33, "byte 0x07 in a line" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tcrlf\r", 0, 33, "byte 0x0d in a line" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tcaf\xc3\xa9", 0, 32, "byte 0xc3 in a line" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tnul\0after", 35, 32, "byte 0x00 in a line" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tnewline\nnext", 0, 36, "byte 0x0a in a line" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tbad \\q escape", 0, 33, "unknown escape \\q" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tcut \\x4", 0, 33, "\\x needs two hexadecimal digits" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tcut \\xg1", 0, 33, "\\x needs two hexadecimal digits" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tnul \\x00 escaped", 0, 33, "\\x00 (a NUL byte)" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tlone \\", 0, 34, "ends in a lone backslash" },
+	{ "mta-st\\s.example.com" GOOD_TAIL, 0, 7, "name: unknown escape \\s" },
+};
+
+Test(state, hostile_lines_are_refused_with_their_position)
+{
+	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+		struct acmesched_state out = { 0 };
+		struct diag_list dl;
+		size_t len = hostile[i].len ? hostile[i].len : strlen(hostile[i].line);
+
+		diag_init(&dl, "acme.state");
+		cr_expect_eq(acmesched_state_parse(hostile[i].line, len, 17, &out, &dl), -1, "line %zu accepted", i);
+		cr_assert_null(out.name, "line %zu: nothing filled on failure", i);
+		cr_assert_eq(dl.errors, 1, "line %zu: one error", i);
+		cr_expect_eq(dl.items[0].line, 17, "line %zu", i);
+		cr_expect_eq(dl.items[0].col, hostile[i].col, "line %zu: column %d, want %d (%s)", i,
+		    dl.items[0].col, hostile[i].col, dl.items[0].msg);
+		cr_expect(strstr(dl.items[0].msg, hostile[i].msg) != NULL, "line %zu: '%s' lacks '%s'", i,
+		    dl.items[0].msg, hostile[i].msg);
+		diag_free(&dl);
+	}
+}
+
+Test(state, too_long_error_is_refused)
+{
+	struct buf b = { 0 };
+	struct acmesched_state out = { 0 };
+	struct diag_list dl;
+
+	buf_puts(&b, "mta-sts.example.com\t0\t-\t-\t-\t");
+	for (int i = 0; i <= ACMESCHED_ERROR_MAX; i++)
+		buf_puts(&b, i % 2 ? "\\t" : "e");
+	diag_init(&dl, "acme.state");
+	cr_assert_eq(acmesched_state_parse(b.data, b.len, 2, &out, &dl), -1);
+	cr_assert(strstr(dl.items[0].msg, "longer than 512 bytes") != NULL, "%s", dl.items[0].msg);
+	cr_assert_eq(dl.items[0].col, 29);
+	diag_free(&dl);
+	buf_free(&b);
 }
