@@ -14,7 +14,6 @@
 #include "wdset.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -63,27 +62,13 @@ reload_set_publish_hook(int (*fn)(const struct snapshot *snap))
 	publish_hook = fn;
 }
 
-/*
- * Give the memory freed since the last call back to the system: a reload
- * frees a whole snapshot and publishing a million domains builds and frees
- * the state, the zone and their texts; without this glibc keeps them
- * mapped and resident memory after a few reloads settles at twice the
- * start-up figure.
- */
-static void
-give_back(void)
-{
-#ifdef __GLIBC__
-	malloc_trim(0);
-#endif
-}
-
 int
 reload_publish(const struct snapshot *snap)
 {
 	int rc = publish(snap);
 
-	give_back();
+	/* publishing a million domains builds and frees the state, the zone and their texts */
+	mem_give_back();
 	return rc;
 }
 

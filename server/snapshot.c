@@ -140,6 +140,8 @@ snapshot_unref(struct snapshot *snap)
 	tenants_free(snap->tenants);
 	config_free(snap->cfg);
 	free(snap);
+	/* the last reference may be a connection's, in any thread, after the reload has returned */
+	mem_give_back();
 }
 
 struct snapshot *
