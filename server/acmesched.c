@@ -477,3 +477,39 @@ bad:
 	acmesched_state_clear(&s);
 	return -1;
 }
+
+/* ---- order pacing ---- */
+
+void
+acmesched_bucket_init(struct acmesched_bucket *b, unsigned capacity, int64_t period, int64_t now)
+{
+	b->capacity = capacity > 0 ? capacity : 1;
+	b->period = period > 0 ? period : 1;
+	b->tokens = b->capacity;
+	b->last = now;
+}
+
+bool
+acmesched_bucket_take(struct acmesched_bucket *b, int64_t now, int64_t *when)
+{
+	/* whole periods only, so LAST keeps the fraction of the period under way */
+	if (now > b->last) {
+		uint64_t k = ((uint64_t)now - (uint64_t)b->last) / (uint64_t)b->period;
+		if (k >= b->capacity - b->tokens) {
+			b->tokens = b->capacity;
+			b->last = now;
+		} else {
+			b->tokens += (unsigned)k;
+			b->last += (int64_t)k * b->period;
+		}
+	}
+	if (b->tokens > 0) {
+		b->tokens--;
+		return true;
+	}
+	if (when != NULL) {
+		int64_t at = b->last > INT64_MAX - b->period ? INT64_MAX : b->last + b->period;
+		*when = at > now ? at : now + 1;
+	}
+	return false;
+}

@@ -154,4 +154,39 @@ int acmesched_state_parse_header(const char *line, size_t len, int lineno, struc
 int acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched_state *out,
     struct diag_list *dl);
 
+/* ---- pacing of new orders ---- */
+
+/*
+ * A token bucket: CAPACITY tokens when full, one more every PERIOD seconds
+ * (a refill of 1/PERIOD per second); each new order takes one.
+ *
+ * The defaults keep an account well under Let's Encrypt's 300 new orders
+ * per 3 hours (a token bucket of its own): a burst of 20, then one order
+ * every 45 s. In any 3 hours that is at most 20 + 10800 / 45 = 260 orders,
+ * leaving 40 for retries, an operator's own orders on the same account and
+ * clock differences. 10,000 new names then take about 5.2 days instead of
+ * tripping the limit within the first hour (the CA's limit itself would
+ * allow no better than 100 hours), and a restart, which starts the bucket
+ * full, adds at most 20.
+ */
+#define ACMESCHED_ORDER_BURST 20
+#define ACMESCHED_ORDER_PERIOD 45
+
+struct acmesched_bucket {
+	unsigned capacity;	/* tokens when full (at least 1) */
+	int64_t period;		/* seconds per token (at least 1) */
+	unsigned tokens;	/* tokens left as of LAST */
+	int64_t last;		/* the time up to which refills are counted */
+};
+
+/* Start B full at NOW; a CAPACITY of 0 counts as 1 and a PERIOD below 1 as 1. */
+void acmesched_bucket_init(struct acmesched_bucket *b, unsigned capacity, int64_t period, int64_t now);
+/*
+ * May a new order start at NOW? True: a token was taken. False: none is
+ * left, and *WHEN (when not NULL) is the earliest time one will be (after
+ * NOW). A NOW before the last one seen (the clock stepped back) refills
+ * nothing and is otherwise taken as it is.
+ */
+bool acmesched_bucket_take(struct acmesched_bucket *b, int64_t now, int64_t *when);
+
 #endif

@@ -685,3 +685,124 @@ Test(state, too_long_error_is_refused)
 	diag_free(&dl);
 	buf_free(&b);
 }
+
+/* ---- order pacing ---- */
+
+Test(bucket, burst_then_one_per_period)
+{
+	struct acmesched_bucket b;
+	int64_t when = 0;
+
+	acmesched_bucket_init(&b, ACMESCHED_ORDER_BURST, ACMESCHED_ORDER_PERIOD, T0);
+	for (int i = 0; i < ACMESCHED_ORDER_BURST; i++)
+		cr_assert(acmesched_bucket_take(&b, T0, &when), "order %d of the burst", i);
+	cr_assert_not(acmesched_bucket_take(&b, T0, &when));
+	cr_assert_eq(when, T0 + 45);
+	cr_assert_not(acmesched_bucket_take(&b, T0 + 44, &when));
+	cr_assert_eq(when, T0 + 45);
+	cr_assert(acmesched_bucket_take(&b, T0 + 45, &when));
+	cr_assert_not(acmesched_bucket_take(&b, T0 + 45, &when));
+	cr_assert_eq(when, T0 + 90);
+	/* a late caller keeps the part of the period already run: at 100, the next is due at 135 */
+	cr_assert(acmesched_bucket_take(&b, T0 + 100, NULL));
+	cr_assert_not(acmesched_bucket_take(&b, T0 + 100, &when));
+	cr_assert_eq(when, T0 + 135);
+}
+
+Test(bucket, idle_refills_to_capacity_only)
+{
+	struct acmesched_bucket b;
+	int n = 0;
+
+	acmesched_bucket_init(&b, 20, 45, T0);
+	while (acmesched_bucket_take(&b, T0, NULL))
+		n++;
+	cr_assert_eq(n, 20);
+	/* a week idle: 20 again, not 13,440 */
+	for (n = 0; acmesched_bucket_take(&b, T0 + 7 * DAY, NULL); n++)
+		;
+	cr_assert_eq(n, 20);
+	/* 10 periods and a bit: 10 */
+	for (n = 0; acmesched_bucket_take(&b, T0 + 7 * DAY + 10 * 45 + 30, NULL); n++)
+		;
+	cr_assert_eq(n, 10);
+}
+
+Test(bucket, clock_stepping_back_and_odd_sizes)
+{
+	struct acmesched_bucket b;
+	int64_t when = 0;
+
+	acmesched_bucket_init(&b, 1, 45, T0);
+	cr_assert(acmesched_bucket_take(&b, T0, NULL));
+	/* an hour back: nothing refilled, and the next token still comes at T0 + 45 */
+	cr_assert_not(acmesched_bucket_take(&b, T0 - 3600, &when));
+	cr_assert_eq(when, T0 + 45);
+	cr_assert(acmesched_bucket_take(&b, T0 + 45, NULL));
+
+	acmesched_bucket_init(&b, 0, 0, T0);
+	cr_assert_eq(b.capacity, 1);
+	cr_assert_eq(b.period, 1);
+	cr_assert(acmesched_bucket_take(&b, T0, NULL));
+	cr_assert_not(acmesched_bucket_take(&b, T0, &when));
+	cr_assert_eq(when, T0 + 1);
+	/* no overflow on far times */
+	acmesched_bucket_init(&b, 3, INT64_MAX, INT64_MIN);
+	cr_assert(acmesched_bucket_take(&b, INT64_MAX, NULL));
+	acmesched_bucket_init(&b, 3, 45, INT64_MIN);
+	cr_assert(acmesched_bucket_take(&b, INT64_MAX, NULL));
+}
+
+/*
+ * 10,000 names wanting a certificate at once (a first start with a large
+ * tenant list): the bucket spreads the orders over days, each of them
+ * accepted by a model of Let's Encrypt's own limit (300 new orders per 3
+ * hours, a bucket refilled one per 36 s), and no 3-hour window holds more
+ * than 260.
+ */
+Test(bucket, ten_thousand_names_are_spread_under_the_ca_limit)
+{
+	enum { NAMES = 10000 };
+	struct acmesched_bucket ours, ca;
+	int64_t *at = xcalloc(NAMES, sizeof(*at)), now = T0, when;
+	size_t done = 0, lo = 0, most = 0, first_hour = 0;
+
+	acmesched_bucket_init(&ours, ACMESCHED_ORDER_BURST, ACMESCHED_ORDER_PERIOD, T0);
+	acmesched_bucket_init(&ca, 300, 3 * 3600 / 300, T0);
+	while (done < NAMES) {
+		if (acmesched_bucket_take(&ours, now, &when)) {
+			cr_assert(acmesched_bucket_take(&ca, now, NULL), "order %zu at +%lld s refused by the CA",
+			    done, (long long)(now - T0));
+			at[done++] = now;
+		} else {
+			cr_assert_gt(when, now);
+			now = when;
+		}
+	}
+	for (size_t i = 0; i < NAMES; i++) {
+		while (at[i] - at[lo] >= 3 * 3600)
+			lo++;
+		most = i - lo + 1 > most ? i - lo + 1 : most;
+		first_hour += at[i] < T0 + 3600;
+	}
+	cr_assert_eq(at[ACMESCHED_ORDER_BURST - 1], T0);
+	cr_assert_eq(at[ACMESCHED_ORDER_BURST], T0 + 45);
+	cr_assert_eq(first_hour, 20 + 79, "orders in the first hour: %zu", first_hour);
+	cr_assert_leq(most, 260, "at most %zu orders in a 3-hour window", most);
+	cr_assert_lt(most, 300);
+	/* the last one after (10,000 - 20) * 45 s: 5.2 days */
+	cr_assert_eq(at[NAMES - 1] - T0, (int64_t)(NAMES - ACMESCHED_ORDER_BURST) * 45);
+	free(at);
+}
+
+/* Without pacing the same start would have been refused by the CA after 300 orders: the model is not toothless. */
+Test(bucket, the_ca_model_refuses_a_burst)
+{
+	struct acmesched_bucket ca;
+	int n = 0;
+
+	acmesched_bucket_init(&ca, 300, 36, T0);
+	while (acmesched_bucket_take(&ca, T0, NULL))
+		n++;
+	cr_assert_eq(n, 300);
+}
