@@ -118,7 +118,7 @@ fixed(unsigned char out[COORD], const gnutls_datum_t *d)
 }
 
 static void
-datum_zero_free(gnutls_datum_t *d)
+datum_wipe_clear(gnutls_datum_t *d)
 {
 	if (d->data != NULL) {
 		memset(d->data, 0, d->size);
@@ -172,7 +172,7 @@ key_fill(struct acmejws_key *k, char *err, size_t errlen)
 done:
 	gnutls_free(x.data);
 	gnutls_free(y.data);
-	datum_zero_free(&d);
+	datum_wipe_clear(&d);
 	return ret;
 }
 
@@ -253,7 +253,7 @@ acmejws_key_save(const struct acmejws_key *k, const char *path, char *err, size_
 		return -1;
 	}
 	rc = dnsstate_write_atomic(path, (const char *)pem.data, pem.size, 0600, err, errlen);
-	datum_zero_free(&pem);
+	datum_wipe_clear(&pem);
 	return rc;
 }
 
@@ -279,8 +279,8 @@ acmejws_thumbprint(const struct acmejws_key *k, char out[ACMEJWS_THUMBPRINT_LEN]
 	acmejws_b64url(&t, d, sizeof(d));
 	memcpy(out, t.data, ACMEJWS_THUMBPRINT_LEN - 1);
 	out[ACMEJWS_THUMBPRINT_LEN - 1] = '\0';
-	buf_free(&jwk);
-	buf_free(&t);
+	buf_clear(&jwk);
+	buf_clear(&t);
 }
 
 /* Sign IN with K: the raw r || s of RFC 7518 section 3.4 (GnuTLS gives the DER SEQUENCE of both). */
@@ -355,12 +355,12 @@ acmejws_sign(const struct acmejws_key *k, const char *url, const char *nonce, co
 	buf_puts(&out, "\",\"signature\":\"");
 	acmejws_b64url(&out, sig, sizeof(sig));
 	buf_puts(&out, "\"}");
-	buf_free(&hdr);
-	buf_free(&in);
+	buf_clear(&hdr);
+	buf_clear(&in);
 	return out.data;
 fail:
-	buf_free(&hdr);
-	buf_free(&in);
+	buf_clear(&hdr);
+	buf_clear(&in);
 	return NULL;
 }
 

@@ -37,7 +37,9 @@ certindex_clear(struct certstore *cs)
 		free(cs->entry_list[i]);
 	}
 	free(cs->entry_list);
-	hmap_free(&cs->index);
+	cs->entry_list = NULL;
+	cs->n_entries = cs->cap_entries = 0;
+	hmap_clear(&cs->index);
 }
 
 /* RFC 5280 4.1.2.5: the validity period includes both of its ends. */

@@ -12,13 +12,14 @@
 #include <string.h>
 
 static void
-file_free(struct file *f)
+file_clear(struct file *f)
 {
 	if (f->has_key)
 		certload_wipe_free(f->data, f->len);
 	else
 		free(f->data);		/* certificates only: nothing to wipe */
 	free(f->path);
+	memset(f, 0, sizeof(*f));
 }
 
 static bool
@@ -399,11 +400,14 @@ certscan_leftovers(struct filelist *fl, struct diag_list *dl)
 void
 certscan_clear(struct filelist *fl)
 {
-	dirlist_seen_free(&fl->seen);
-	hmap_free(&fl->by_path);
+	dirlist_seen_clear(&fl->seen);
+	hmap_clear(&fl->by_path);
 	for (size_t i = 0; i < fl->n; i++)
-		file_free(&fl->v[i]);
+		file_clear(&fl->v[i]);
 	free(fl->v);
-	fl->v = NULL;
-	fl->n = fl->cap = 0;
+	/* the folders, unless certscan_remember took them */
+	for (size_t i = 0; i < fl->n_dirs; i++)
+		dirlist_free(fl->dirs[i]);
+	free(fl->dirs);
+	memset(fl, 0, sizeof(*fl));
 }

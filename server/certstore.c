@@ -54,7 +54,7 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 		/* a pair that did not load is a problem for its own names only: everything else still serves */
 		cs->n_broken += (p->c == NULL || p->kept) && p->dl.unserved > 0;
 		diag_take(dl, &p->dl);
-		diag_free(&p->dl);
+		diag_clear(&p->dl);
 		if (p->c != NULL) {
 			VEC_PUSH(cs->certs, cs->n, cs->cap, p->c);
 			p->cf->cert = p->c;
@@ -84,12 +84,12 @@ certstore_free(struct certstore *cs)
 	for (size_t i = 0; i < cs->n_inters; i++)
 		certload_inter_unref(cs->inter_list[i]);
 	free(cs->inter_list);
-	hmap_free(&cs->inters);
-	hmap_free(&cs->files);
+	hmap_clear(&cs->inters);
+	hmap_clear(&cs->files);
 	for (size_t i = 0; i < cs->n_dirs; i++)
 		dirlist_free(cs->dirs[i]);
 	free(cs->dirs);
-	hmap_free(&cs->dirs_by_path);
+	hmap_clear(&cs->dirs_by_path);
 	for (size_t i = 0; i < cs->n_filerecs; i++)
 		free(cs->filerecs[i].path);
 	free(cs->filerecs);

@@ -167,7 +167,7 @@ int certscan_read(struct file *f);
 void certscan_report_read_error(const struct file *f, struct diag_list *dl);
 /* What the next reload needs to know of the files and folders of FL, into CS (takes both). */
 void certscan_remember(struct certstore *cs, struct filelist *fl);
-/* Free what FL holds (not FL). */
+/* Free what FL holds (not FL), its folders too unless certscan_remember took them; FL is left {0}. */
 void certscan_clear(struct filelist *fl);
 
 /* ---- certload.c: one pair read into a struct cert, and GnuTLS's form of it ---- */
@@ -192,7 +192,7 @@ void certload_wipe_free(void *p, size_t len);
 
 /* Index pair IDX of CS under its names. */
 void certindex_add(struct certstore *cs, size_t idx);
-/* Free the index of CS. */
+/* Free the index of CS (not CS); the index is left empty, ready for certindex_add. */
 void certindex_clear(struct certstore *cs);
 /*
  * The choice itself, the one place it is made (handshakes, `check`, what a

@@ -36,7 +36,7 @@ cmd_load_config(const char *path)
 			fprintf(stderr, "%s\n", line);
 		}
 	}
-	diag_free(&dl);
+	diag_clear(&dl);
 	return cfg;
 }
 
@@ -177,10 +177,10 @@ cmd_load(const char *path, bool with_retiring)
 	diag_init(&dl, path);
 	if (load_parts(cfg, with_retiring, &p, &dl) < 0) {
 		diag_print(&dl, stderr);
-		diag_free(&dl);
+		diag_clear(&dl);
 		return NULL;
 	}
-	diag_free(&dl);
+	diag_clear(&dl);
 	for (size_t i = 0; p.tenants != NULL && i < p.tenants->n; i++)
 		if (p.tenants->v[i].refused)
 			fprintf(stderr, "mtastsd: warning: the tenant file '%s' is refused: its domains are left out "

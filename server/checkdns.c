@@ -31,7 +31,7 @@ update_warnings(const struct config *cfg, struct diag_list *dl)
 			    " the next try is from %s", us.e[i].name, us.e[i].fails, us.e[i].fails == 1 ? "" : "s",
 			    us.e[i].result, us.e[i].zone ? us.e[i].zone : "not found", next);
 		}
-		updstate_free(&us);
+		updstate_clear(&us);
 	}
 	free(path);
 }
@@ -54,7 +54,7 @@ checkdns_run(const struct config *cfg, const struct domset *ds, struct diag_list
 	if ((rc = dnsids_preview(cfg, ds, now, &st, &ch, &version, &sdl)) == DNSIDS_PREVIEW_CLOCK) {
 		/* serve runs, but publishes nothing while the clock is this far ahead */
 		diag_add(dl, DIAG_WARNING, 0, 0, "%s", sdl.items[0].msg);
-		diag_free(&sdl);
+		diag_clear(&sdl);
 		return;
 	}
 	if (rc < 0) {
@@ -63,10 +63,10 @@ checkdns_run(const struct config *cfg, const struct domset *ds, struct diag_list
 		diag_add(dl, DIAG_ERROR, 0, 0,
 		    "the DNS state file '%s' is damaged or unreadable; `dns` and `serve` will not touch it",
 		    cfg->dns_state);
-		diag_free(&sdl);
+		diag_clear(&sdl);
 		return;
 	}
-	diag_free(&sdl);
+	diag_clear(&sdl);
 	if (version != DNSSTATE_VERSION)
 		diag_add(dl, DIAG_WARNING, 0, 0,
 		    "the DNS state file '%s' is version %d; the next `dns` or `serve` upgrades it to %d",
@@ -113,6 +113,6 @@ checkdns_run(const struct config *cfg, const struct domset *ds, struct diag_list
 	if (z == NULL)
 		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);
 	free(z);
-	ids_state_free(&st);
-	ids_changes_free(&ch);
+	ids_state_clear(&st);
+	ids_changes_clear(&ch);
 }

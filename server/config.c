@@ -319,10 +319,11 @@ parse_listener(struct ctx *c, struct ynode *n, const char *where, struct config_
 }
 
 static void
-free_listener(struct config_listener *l)
+listener_clear(struct config_listener *l)
 {
 	free(l->address);
 	free(l->proxy_from);
+	memset(l, 0, sizeof(*l));
 }
 
 static void
@@ -337,7 +338,7 @@ listener_list(struct ctx *c, struct ynode *v, const char *where, struct config_l
 	for (size_t it = 0; it < v->n; it++) {
 		struct config_listener l;
 		if (parse_listener(c, kid(c, v, it), where, &l) < 0) {
-			free_listener(&l);
+			listener_clear(&l);
 			continue;
 		}
 		*out = xreallocarray(*out, *n + 1, sizeof(**out));
@@ -356,14 +357,14 @@ listen_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 
 	if (strcmp(key, "https") == 0) {
 		for (size_t i = 0; i < cfg->n_https; i++)	/* replaces the default */
-			free_listener(&cfg->https[i]);
+			listener_clear(&cfg->https[i]);
 		cfg->n_https = 0;
 		listener_list(c, v, "listen.https", &cfg->https, &cfg->n_https);
 	} else if (strcmp(key, "http") == 0) {
 		listener_list(c, v, "listen.http", &cfg->http, &cfg->n_http);
 	} else if (strcmp(key, "admin") == 0) {
 		if (cfg->admin) {
-			free_listener(cfg->admin);
+			listener_clear(cfg->admin);
 			free(cfg->admin);
 			cfg->admin = NULL;
 		}
@@ -371,7 +372,7 @@ listen_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 			return;
 		cfg->admin = xcalloc(1, sizeof(*cfg->admin));
 		if (parse_listener(c, v, "listen.admin", cfg->admin) < 0) {
-			free_listener(cfg->admin);
+			listener_clear(cfg->admin);
 			free(cfg->admin);
 			cfg->admin = NULL;
 		}
@@ -484,7 +485,7 @@ update_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, vo
 				u->signed_ = true;
 			for (size_t i = 0; i < kdl.n; i++)
 				WARN(c, t.file_node, "%s", kdl.items[i].msg);
-			diag_free(&kdl);
+			diag_clear(&kdl);
 		}
 	} else if (strcmp(key, "timeout") == 0) {
 		if (get_uint(c, v, "dns.update.timeout", 1, 60, &x) == 0)
@@ -692,7 +693,7 @@ in_list(const char *const *list, size_t n, const char *s)
 /*
  * Whether S is already in L: a scan while the list is short,
  * then a hash set (SET, borrowing the strings), so a list of thousands of
- * entries is not quadratic. The caller frees SET with hmap_free.
+ * entries is not quadratic. The caller releases SET with hmap_clear.
  */
 static bool
 seen_before(struct hmap *set, const struct strlist *l, const char *s)
@@ -742,7 +743,7 @@ mx_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain 
 			WARN(c, e, "wildcard mx '%s' accepts any host directly under '%s'", norm, norm + 2);
 		strlist_push(&d->mx, norm);
 	}
-	hmap_free(&set);
+	hmap_clear(&set);
 }
 
 static void
@@ -773,7 +774,7 @@ rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain
 			continue;
 		strlist_push(&d->tlsrpt, xstrdup(s));
 	}
-	hmap_free(&set);
+	hmap_clear(&set);
 }
 
 static const char *const domain_keys[] = { "name", "mode", "max_age", "mx", "tlsrpt", "zone", NULL };
@@ -994,7 +995,7 @@ parse_domains(struct ctx *c, struct ynode *v)
 	seen.pos = xcalloc(v->n + 1, sizeof(*seen.pos));
 	for (size_t it = 0; it < v->n; it++)
 		parse_domain(c, kid(c, v, it), &seen);
-	hmap_free(&seen.map);
+	hmap_clear(&seen.map);
 	for (size_t i = 0; i < seen.n_dropped; i++)
 		free(seen.dropped[i]);
 	free(seen.dropped);
@@ -1359,7 +1360,7 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 	set_defaults(cfg);
 
 	if (ytree_load(&tree, data, len, diags, &root_idx) < 0) {
-		ytree_free(&tree);
+		ytree_clear(&tree);
 		diag_sort(diags);
 		config_free(cfg);
 		return NULL;
@@ -1394,7 +1395,7 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 		check_listeners(&c);
 		check_output_paths(&c, resolve);
 	}
-	ytree_free(&tree);
+	ytree_clear(&tree);
 	diag_sort(diags);
 	if (diags->errors > 0) {
 		config_free(cfg);
@@ -1510,7 +1511,7 @@ config_load_tenant_mem(const struct config *main, const char *path, const char *
 	if (ytree_load(&tree, data, len, diags, &root_idx) == 0 && root_idx != YTREE_NONE)
 		parse_domains(&c, node(&c, root_idx));
 	/* an empty file is a tenant with no domains yet */
-	ytree_free(&tree);
+	ytree_clear(&tree);
 	diag_sort(diags);
 	if (diags->errors > errors) {
 		for (size_t i = 0; i < c.n_out; i++)
@@ -1547,15 +1548,15 @@ config_free(struct config *cfg)
 		domain_clear(&cfg->domains[i]);
 	free(cfg->domains);
 	domain_clear(&cfg->defaults);
-	hmap_free(&cfg->by_name);
+	hmap_clear(&cfg->by_name);
 	for (size_t i = 0; i < cfg->n_https; i++)
-		free_listener(&cfg->https[i]);
+		listener_clear(&cfg->https[i]);
 	for (size_t i = 0; i < cfg->n_http; i++)
-		free_listener(&cfg->http[i]);
+		listener_clear(&cfg->http[i]);
 	free(cfg->https);
 	free(cfg->http);
 	if (cfg->admin) {
-		free_listener(cfg->admin);
+		listener_clear(cfg->admin);
 		free(cfg->admin);
 	}
 	free(cfg->trusted_proxies);

@@ -16,7 +16,7 @@ diag_init(struct diag_list *dl, const char *file)
 }
 
 void
-diag_free(struct diag_list *dl)
+diag_clear(struct diag_list *dl)
 {
 	for (size_t i = 0; i < dl->n; i++) {
 		free(dl->items[i].msg);

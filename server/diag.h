@@ -30,8 +30,10 @@ struct diag_list {
 
 /* Initialise an empty list whose entries are reported against FILE (copied). */
 void diag_init(struct diag_list *dl, const char *file);
-/* Free every entry and the file name; the list is empty afterwards. */
-void diag_free(struct diag_list *dl);
+/* Free every entry and the file name (not DL); DL is left {0}, to be diag_init'ed again. */
+void diag_clear(struct diag_list *dl);
+/* The old name of diag_clear, left only for serve.c (its owner renames its call); do not use. */
+#define diag_free(dl) diag_clear(dl)
 /* Append one entry; LINE and COL are 1-based. Aborts on out-of-memory. */
 void diag_add(struct diag_list *dl, enum diag_level level, int line, int col,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

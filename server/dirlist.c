@@ -158,9 +158,9 @@ dirlist_seen_add(struct dirlist_seen *s, dev_t dev, ino_t ino, const char *path,
 }
 
 void
-dirlist_seen_free(struct dirlist_seen *s)
+dirlist_seen_clear(struct dirlist_seen *s)
 {
-	hmap_free(&s->map);
+	hmap_clear(&s->map);
 	for (size_t i = 0; i < s->n; i++)
 		free(s->owned[i]);
 	free(s->owned);

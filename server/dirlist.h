@@ -44,7 +44,7 @@ struct dirlist *dirlist_read(DIR *d, const char *path, const struct dirlist *was
  * The folders a tree walk has entered, by (device, inode): a walk that adds
  * each folder before reading it visits every folder once, whatever links
  * lead to it (a link back up the tree is no loop, a second link no copy).
- * Zero-initialise; free with dirlist_seen_free.
+ * Zero-initialise; release with dirlist_seen_clear.
  */
 struct dirlist_seen {
 	struct hmap map;		/* "dev:ino" -> the path it was first entered by */
@@ -57,7 +57,8 @@ struct dirlist_seen {
  * path it was entered by then (owned by S).
  */
 bool dirlist_seen_add(struct dirlist_seen *s, dev_t dev, ino_t ino, const char *path, const char **first);
-void dirlist_seen_free(struct dirlist_seen *s);
+/* Free what S holds (not S); S is left {0}, ready to record again. */
+void dirlist_seen_clear(struct dirlist_seen *s);
 
 /* Whether L has an entry NAME. */
 bool dirlist_has(const struct dirlist *l, const char *name);

@@ -258,12 +258,12 @@ cmd_dns(const char *config_path, int argc, char **argv)
 	diag_print(&probs, stderr);
 	if (probs.unserved > 0 || probs.errors > 0)
 		rc = EXIT_INVALID;
-	ids_state_free(&st);
-	ids_changes_free(&ch);
+	ids_state_clear(&st);
+	ids_changes_clear(&ch);
 done:
 	dnsstate_unlock(lockfd);
-	diag_free(&sdl);
-	diag_free(&probs);
+	diag_clear(&sdl);
+	diag_clear(&probs);
 	snapshot_unref(snap);
 	return rc;
 }

@@ -112,8 +112,8 @@ dnsids_update_locked(const struct config *cfg, const struct domset *ds, const ch
 	rc = 0;
 done:
 	if (rc < 0) {
-		ids_state_free(st);
-		ids_changes_free(ch);
+		ids_state_clear(st);
+		ids_changes_clear(ch);
 	}
 	free(text);
 	free(cur);
@@ -150,13 +150,13 @@ dnsids_preview(const struct config *cfg, const struct domset *ds, int64_t now, s
 	if (dnsstate_load(cfg->dns_state, &old, version, &exists, sdl) < 0)
 		return -1;
 	rc = ids_assign(&old, ds->v, ds->n, now, st, ch);
-	ids_state_free(&old);
+	ids_state_clear(&old);
 	if (rc < 0) {
 		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");
 	} else if (ids_check_clock(now, (int64_t)time(NULL), ch, err, sizeof(err)) < 0) {
 		diag_add(sdl, DIAG_ERROR, 0, 0, "%s", err);
-		ids_state_free(st);
-		ids_changes_free(ch);
+		ids_state_clear(st);
+		ids_changes_clear(ch);
 		rc = DNSIDS_PREVIEW_CLOCK;
 	}
 	return rc;

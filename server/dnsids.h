@@ -19,7 +19,7 @@
  * listener can serve, get no new id: a new one no entry, a changed one
  * keeps its last published entry. MUST_EXIST: a missing state file is an
  * error (serve published from it), never a fresh start. Returns 0 with *ST
- * and *CH filled (free with ids_state_free, ids_changes_free), or -1 with
+ * and *CH filled (release with ids_state_clear, ids_changes_clear), or -1 with
  * the problem in SDL (whose file is the state path); the state file is then
  * untouched. A write that replaced the file but could not sync its folder
  * is logged as a warning and counts as done.

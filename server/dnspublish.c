@@ -304,10 +304,10 @@ dnspublish_held(const struct config *cfg, const struct domset *ds, const char *c
 		}
 		log_error("dns publish: nothing published; the state file was left unchanged");
 		publish_failed();
-		diag_free(&sdl);
+		diag_clear(&sdl);
 		return -1;
 	}
-	diag_free(&sdl);
+	diag_clear(&sdl);
 	if (!state_known(cfg->dns_state)) {
 		free(known_state);
 		known_state = xstrdup(cfg->dns_state);
@@ -336,7 +336,7 @@ dnspublish_held(const struct config *cfg, const struct domset *ds, const char *c
 			diag_format(&probs, i, line, sizeof(line));
 			log_error("dns publish: %s", line);
 		}
-		diag_free(&probs);
+		diag_clear(&probs);
 		if (zone == NULL) {
 			log_error("dns publish: %s", err);
 			publish_failed();
@@ -406,10 +406,10 @@ done:
 	free(ondisk);
 	free(zone);
 	free(cur);
-	buf_free(&changed);
+	buf_clear(&changed);
 	/* the state file holds ST now (written, or found so): the next reload and publish need not parse it */
 	statememo_keep(cfg->dns_state, &st);
-	ids_changes_free(&ch);
+	ids_changes_clear(&ch);
 	return rc;
 }
 
@@ -444,12 +444,12 @@ dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct co
 			diag_format(&sdl, i, line, sizeof(line));
 			log_error("dns: %s", line);
 		}
-		diag_free(&sdl);
+		diag_clear(&sdl);
 		if (rc != DNSPUBLISH_STATE_LOST)
 			log_warnx("removed domains are not served as mode none: the DNS state is unreadable");
 		return rc;
 	}
-	diag_free(&sdl);
+	diag_clear(&sdl);
 	*n = ids_retiring(old, ds, now, out);
 	return 0;
 }

@@ -51,7 +51,7 @@ item_fill(struct dnspush_item *it, const struct zone_params *p, const char *serv
 		buf_printf(&h, "%s %s %s\n", it->rr[i].owner, it->rr[i].cname ? "CNAME" : "TXT",
 		    it->rr[i].value ? it->rr[i].value : "-");
 	updstate_hash(h.data, h.len, it->hash);
-	buf_free(&h);
+	buf_clear(&h);
 }
 
 struct dnspush_item *
@@ -97,7 +97,7 @@ dnspush_items_free(struct dnspush_item *it, size_t n)
 		free(it[i].base);
 		free(it[i].zone);
 		free(it[i].zone_guess);
-		zone_rrsets_free(it[i].rr, it[i].n);
+		zone_rrsets_clear(it[i].rr, it[i].n);
 	}
 	free(it);
 }
@@ -413,7 +413,7 @@ sender(void *arg)
 		pthread_mutex_unlock(&mu);
 		if (loaded == NULL || strcmp(loaded, job->side_path) != 0) {
 			char err[1024];
-			updstate_free(&st);
+			updstate_clear(&st);
 			if (updstate_load(job->side_path, &st, err, sizeof(err)) < 0)
 				log_error("dns update: %s; every domain is sent again", err);
 			free(loaded);
@@ -424,7 +424,7 @@ sender(void *arg)
 	}
 	pthread_mutex_unlock(&mu);
 	job_free(job);
-	updstate_free(&st);
+	updstate_clear(&st);
 	free(loaded);
 	return NULL;
 }

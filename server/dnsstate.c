@@ -385,7 +385,7 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
 	free(lines);
 	free(cols);
 	if (dl->errors != errors0) {
-		ids_state_free(&s);
+		ids_state_clear(&s);
 		return -1;
 	}
 	*out = s;

@@ -28,7 +28,7 @@
 
 /*
  * Parse state text DATA (LEN bytes). Returns 0 with OUT filled (sorted by
- * name; free with ids_state_free) and *VERSION set to the version read, or
+ * name; release with ids_state_clear) and *VERSION set to the version read, or
  * -1 with every problem added to DL as LINE:COL errors (OUT is then empty).
  */
 int dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version,

@@ -45,6 +45,6 @@ void
 domset_clear(struct domset *ds)
 {
 	free(ds->v);
-	hmap_free(&ds->by_name);
+	hmap_clear(&ds->by_name);
 	memset(ds, 0, sizeof(*ds));
 }

@@ -61,7 +61,7 @@ hmap_get(const struct hmap *m, const char *key)
 }
 
 void
-hmap_free(struct hmap *m)
+hmap_clear(struct hmap *m)
 {
 	free(m->slots);
 	m->slots = NULL;

@@ -20,7 +20,7 @@ struct hmap {
 void *hmap_put(struct hmap *m, const char *key, void *value);
 /* The value stored for KEY, or NULL. */
 void *hmap_get(const struct hmap *m, const char *key);
-/* Free the table (not the keys or values). */
-void hmap_free(struct hmap *m);
+/* Free the table (not M, the keys or the values); M is left {0}, ready for hmap_put. */
+void hmap_clear(struct hmap *m);
 
 #endif

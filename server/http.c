@@ -462,7 +462,7 @@ admin_handler(void *cls, struct MHD_Connection *c, const char *url, const char *
 	snapshot_unref(snap);
 	r = MHD_create_response_from_buffer(body.len, body.data, MHD_RESPMEM_MUST_FREE);
 	if (r == NULL) {
-		buf_free(&body);
+		buf_clear(&body);
 		return MHD_NO;
 	}
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);

@@ -118,7 +118,7 @@ done:
 }
 
 void
-httpget_response_free(struct httpget_response *r)
+httpget_response_clear(struct httpget_response *r)
 {
 	if (r == NULL)
 		return;

@@ -29,13 +29,14 @@ void httpget_cleanup(void);
 /*
  * GET https://HOST/PATH, TLS 1.2 or later with the certificate verified for
  * HOST, redirects not followed (senders must not follow them). Returns 0 with
- * OUT filled (owned by the caller, free with httpget_response_free) for any
+ * OUT filled (owned by the caller, release with httpget_response_clear) for any
  * HTTP status, or -1 with a message in ERR (resolution, connection, TLS,
  * timeout, body over MAX_BODY); OUT is then empty.
  */
 int httpget_fetch(const struct httpget_request *req, struct httpget_response *out,
     char *err, size_t errlen);
 
-void httpget_response_free(struct httpget_response *r);
+/* Free R's strings (not R); R is left {0}. NULL is accepted. */
+void httpget_response_clear(struct httpget_response *r);
 
 #endif

@@ -146,7 +146,7 @@ ids_rua_hash(const struct config_domain *d, char out[17])
 	digest_sha256_hex(b.data, b.len, hex);
 	memcpy(out, hex, 16);
 	out[16] = '\0';
-	buf_free(&b);
+	buf_clear(&b);
 }
 
 void
@@ -404,13 +404,13 @@ ids_assign(const struct ids_state *old, const struct config_domain *const *domai
 	return 0;
 fail:
 	free(sorted);
-	ids_state_free(out);
-	ids_changes_free(changes);
+	ids_state_clear(out);
+	ids_changes_clear(changes);
 	return -1;
 }
 
 void
-ids_state_free(struct ids_state *s)
+ids_state_clear(struct ids_state *s)
 {
 	if (s == NULL)
 		return;
@@ -438,7 +438,7 @@ ids_state_equal(const struct ids_state *a, const struct ids_state *b)
 }
 
 void
-ids_changes_free(struct ids_changes *c)
+ids_changes_clear(struct ids_changes *c)
 {
 	if (c == NULL)
 		return;

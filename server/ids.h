@@ -70,7 +70,7 @@ struct ids_changes {
  * DOMAINS[0..N) (any order, names unique) and the clock NOW (seconds since the
  * epoch), compute the new state into OUT and the list of domains whose
  * records changed into CHANGES (both owned by the caller; free with
- * ids_state_free / ids_changes_free; CHANGES may be NULL).
+ * ids_state_clear / ids_changes_clear; CHANGES may be NULL).
  *
  * A domain keeps its id while its fingerprint is unchanged. A changed policy
  * gets the id of NOW, moved forward to one second past the domain's previous
@@ -142,10 +142,12 @@ int ids_check_clock(int64_t now, int64_t real, const struct ids_changes *ch, cha
 
 const char *ids_change_name(enum ids_change_kind kind);
 
-void ids_state_free(struct ids_state *s);
+/* Free S's entries (not S); S is left {0}, the empty state. NULL is accepted. */
+void ids_state_clear(struct ids_state *s);
 /* Whether A and B hold the same entries (what dnsstate_format would write of them is the same). Pure. */
 bool ids_state_equal(const struct ids_state *a, const struct ids_state *b);
-void ids_changes_free(struct ids_changes *c);
+/* Free C's entries (not C); C is left {0}. NULL is accepted. */
+void ids_changes_clear(struct ids_changes *c);
 
 /*
  * The entries of ST no longer in CFG that must still be served, as mode

@@ -73,7 +73,7 @@ cmd_check(const char *path, int argc, char **argv)
 	else if (rc == EXIT_UNSERVED)
 		printf("configuration valid; serve runs it, but %zu problem%s above leave%s tenants unserved\n",
 		    dl.unserved, dl.unserved == 1 ? "" : "s", dl.unserved == 1 ? "s" : "");
-	diag_free(&dl);
+	diag_clear(&dl);
 	/* a unit's ExecStartPre must not refuse a start that serve would make (issue 22.1) */
 	return would_start && rc == EXIT_UNSERVED ? EXIT_OK : rc;
 }

@@ -279,18 +279,17 @@ policy_parse(const char *buf, size_t len, struct policy *out, char *err, size_t 
 	*out = pol;
 	return 0;
 fail:
-	policy_free(&pol);
+	policy_clear(&pol);
 	return -1;
 }
 
 void
-policy_free(struct policy *p)
+policy_clear(struct policy *p)
 {
 	for (size_t i = 0; i < p->n_mx; i++)
 		free(p->mx[i]);
 	free(p->mx);
-	p->mx = NULL;
-	p->n_mx = 0;
+	memset(p, 0, sizeof(*p));
 }
 
 bool
@@ -335,7 +334,7 @@ policy_fingerprint(const struct config_domain *d, char out[65])
 	digest_sha256_hex(b.data, b.len, out);
 	if (mx != small)
 		free(mx);
-	buf_free(&b);
+	buf_clear(&b);
 }
 
 const char *

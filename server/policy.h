@@ -38,12 +38,13 @@ char *policy_render(const struct config_domain *d, size_t *len);
  * unknown fields ignored, the first of duplicate non-mx fields wins, mx
  * required unless mode is none, max_age at most 31557600. A known field with
  * an invalid value makes the whole policy invalid (as strict senders do).
- * Returns 0 and fills OUT (free with policy_free), or -1 with a message such
+ * Returns 0 and fills OUT (release with policy_clear), or -1 with a message such
  * as "line 2: ..." in ERR and OUT untouched.
  */
 int policy_parse(const char *buf, size_t len, struct policy *out, char *err, size_t errlen);
 
-void policy_free(struct policy *p);
+/* Free P's patterns (not P); P is left {0}, ready for policy_parse. */
+void policy_clear(struct policy *p);
 
 /* "enforce", "testing" or "none": MODE as a policy body writes it. */
 const char *policy_mode_name(enum policy_mode mode);

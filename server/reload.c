@@ -261,7 +261,7 @@ build(const char *config_path, bool tenants_only, bool *unchanged)
 	snap = load(config_path, tenants_only, &dl, &state_lost, unchanged);
 	diag_sort(&dl);
 	log_diags(&dl);
-	diag_free(&dl);
+	diag_clear(&dl);
 	if (state_lost) {
 		/* the retiring domains would vanish: the serving snapshot stays (dnspublish_retiring logged why) */
 		retry_reload = true;

@@ -108,7 +108,7 @@ restartkeys_diff(const struct config *running, const struct config *cfg, unsigne
 	n = b.len > 2 ? b.len - 2 : 0;
 	if (len > 0)
 		snprintf(out, len, "%s", n ? b.data + 2 : "");
-	buf_free(&b);
+	buf_clear(&b);
 	return n;
 }
 

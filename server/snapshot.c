@@ -134,7 +134,7 @@ snapshot_unref(struct snapshot *snap)
 	}
 	free(snap->sites);
 	ids_retiring_free(snap->retiring, snap->n_retiring);
-	hmap_free(&snap->by_host);
+	hmap_clear(&snap->by_host);
 	certstore_free(snap->certs);
 	domset_clear(&snap->domains);
 	tenants_free(snap->tenants);

@@ -28,7 +28,7 @@ void
 statememo_clear(void)
 {
 	free(memo.path);
-	ids_state_free(&memo.state);
+	ids_state_clear(&memo.state);
 	memset(&memo, 0, sizeof(memo));
 }
 
@@ -72,7 +72,7 @@ statememo_keep(const char *path, struct ids_state *st)
 
 	statememo_clear();
 	if (stat(path, &sb) < 0) {
-		ids_state_free(st);
+		ids_state_clear(st);
 		return;
 	}
 	memo.path = xstrdup(path);

@@ -89,7 +89,7 @@ tenantdir_load(const struct config *cfg, const struct tenants *prev, bool main_r
 		if (stat(t->path, &st) < 0) {
 			if (errno == ENOENT) {
 				/* gone since the listing, or a dangling link: not a tenant file now */
-				diag_free(&t->errors);
+				diag_clear(&t->errors);
 				free(paths[n]);
 				paths[n] = NULL;
 				continue;
@@ -98,7 +98,7 @@ tenantdir_load(const struct config *cfg, const struct tenants *prev, bool main_r
 			t->found = TENANT_INVALID;
 		} else if (!S_ISREG(st.st_mode)) {
 			if (S_ISDIR(st.st_mode)) {
-				diag_free(&t->errors);
+				diag_clear(&t->errors);
 				free(paths[n]);
 				paths[n] = NULL;
 				continue;

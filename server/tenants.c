@@ -169,7 +169,7 @@ refuse_to_keepers(struct merge *m)
 		refuse(m, c->slot, c->d, where, w == SIZE_MAX ? "is the main configuration's" : "is serving");
 		refused = true;
 	}
-	hmap_free(&by_name);
+	hmap_clear(&by_name);
 	free(claims);
 	return refused;
 }
@@ -205,7 +205,7 @@ refuse_in_name_order(struct merge *m)
 			for (k = 0; k < f->n_domains; k++)
 				hmap_put(&taken, f->domains[k].name, (void *)(uintptr_t)&f->domains[k]);
 	}
-	hmap_free(&taken);
+	hmap_clear(&taken);
 	return refused;
 }
 
@@ -290,7 +290,7 @@ tenants_merge(const struct tenants *prev, const struct config *main, bool main_r
 			    s->in_force ? "its last good version stays in force" : "none of its domains are served");
 			break;
 		}
-		diag_free(&in[i].errors);
+		diag_clear(&in[i].errors);
 		m.trying[i] = m.try[i] != NULL;
 	}
 	/* refusals only grow, and a refused file falls back to what it serves: this ends */
@@ -312,7 +312,7 @@ tenants_merge(const struct tenants *prev, const struct config *main, bool main_r
 			t->n_refused++;
 		diag_sort(&s->why);
 	}
-	hmap_free(&m.slot_by_path);
+	hmap_clear(&m.slot_by_path);
 	free(m.try);
 	free(m.trying);
 	if (rc < 0) {
@@ -353,7 +353,7 @@ tenants_free(struct tenants *t)
 		free(t->v[i].path);
 		tenant_file_unref(t->v[i].in_force);
 		tenant_file_unref(t->v[i].pending);
-		diag_free(&t->v[i].why);
+		diag_clear(&t->v[i].why);
 	}
 	free(t->v);
 	free(t);

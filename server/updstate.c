@@ -156,7 +156,7 @@ bad:
 done:
 	free(copy);
 	if (rc < 0)
-		updstate_free(out);
+		updstate_clear(out);
 	return rc;
 }
 
@@ -257,7 +257,7 @@ updstate_hash(const void *p, size_t n, char out[UPDSTATE_HASH_LEN + 1])
 }
 
 void
-updstate_free(struct updstate *s)
+updstate_clear(struct updstate *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->e[i].name);

@@ -38,7 +38,7 @@ struct updstate {
 };
 
 /*
- * Parse TEXT. Returns 0 with OUT filled (free with updstate_free), or -1 with
+ * Parse TEXT. Returns 0 with OUT filled (release with updstate_clear), or -1 with
  * "line N: ..." in ERR (OUT then empty).
  */
 int updstate_parse(const char *text, struct updstate *out, char *err, size_t errlen);
@@ -61,6 +61,7 @@ int64_t updstate_backoff(unsigned fails, unsigned long retry, unsigned long max)
 /* A hash (UPDSTATE_HASH_LEN hex digits) of N bytes at P, for `sent` and `tried`. */
 void updstate_hash(const void *p, size_t n, char out[UPDSTATE_HASH_LEN + 1]);
 
-void updstate_free(struct updstate *s);
+/* Free S's entries (not S); S is left {0}, the empty state. */
+void updstate_clear(struct updstate *s);
 
 #endif

@@ -135,7 +135,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 }
 
 void
-buf_free(struct buf *b)
+buf_clear(struct buf *b)
 {
 	free(b->data);
 	b->data = NULL;
@@ -241,7 +241,7 @@ fail:;
 	int saved = errno;
 
 	close(fd);
-	buf_free(&b);
+	buf_clear(&b);
 	errno = saved;
 	return -1;
 }

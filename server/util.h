@@ -32,7 +32,10 @@ struct buf {
 void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void buf_free(struct buf *b);
+/* Free B's data; B is left empty ({0}) and may be appended to again. */
+void buf_clear(struct buf *b);
+/* The old name of buf_clear, left only for acmesched (its owner renames its calls); do not use. */
+#define buf_free(b) buf_clear(b)
 
 /* ASCII-only case folding, independent of the locale. */
 void str_lower(char *s);

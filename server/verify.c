@@ -90,7 +90,7 @@ verify_targets(const struct domset *ds, const struct ids_state *old, int64_t now
 				add_retiring(out, e);
 			else {
 				snprintf(err, errlen, "unknown domain '%s': neither configured nor retiring", names[i]);
-				verify_targets_free(out);
+				verify_targets_clear(out);
 				goto done;
 			}
 		}
@@ -100,13 +100,13 @@ verify_targets(const struct domset *ds, const struct ids_state *old, int64_t now
 		qsort(out->t, out->n, sizeof(*out->t), by_domain);
 	rc = 0;
 done:
-	ids_state_free(&st);
-	ids_changes_free(&ch);
+	ids_state_clear(&st);
+	ids_changes_clear(&ch);
 	return rc;
 }
 
 void
-verify_targets_free(struct verify_targets *v)
+verify_targets_clear(struct verify_targets *v)
 {
 	if (v == NULL)
 		return;

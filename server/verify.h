@@ -33,7 +33,7 @@ enum verify_select {
 /*
  * The policies to check for DS (the configured domains), from the state OLD (the state file as read,
  * may be empty) at NOW: by SEL, with NAMES[0..N) for VERIFY_LISTED. Returns 0
- * with OUT filled (owned by the caller, free with verify_targets_free; it may
+ * with OUT filled (owned by the caller, release with verify_targets_clear; it may
  * be empty), or -1 with a message in ERR (a listed name that is neither
  * configured nor retiring, or a clock past year 9999); OUT is then empty.
  */
@@ -41,7 +41,8 @@ int verify_targets(const struct domset *ds, const struct ids_state *old, int64_t
     enum verify_select sel, char *const *names, size_t n, struct verify_targets *out,
     char *err, size_t errlen);
 
-void verify_targets_free(struct verify_targets *v);
+/* Free V's targets (not V); V is left {0}. NULL is accepted. */
+void verify_targets_clear(struct verify_targets *v);
 
 /*
  * Judge one HTTP answer against the body WANT (WLEN bytes): STATUS must be

@@ -47,7 +47,7 @@ struct addrs {
 };
 
 static void
-addrs_free(struct addrs *x)
+addrs_clear(struct addrs *x)
 {
 	for (size_t i = 0; i < x->n; i++)
 		free(x->a[i]);
@@ -145,7 +145,7 @@ check_target(const struct verify_target *t, const struct opts *o, const struct a
 		else {
 			good = verify_answer(resp.status, resp.content_type, resp.body, resp.len,
 			    t->body, t->len, reason, sizeof(reason));
-			httpget_response_free(&resp);
+			httpget_response_clear(&resp);
 		}
 		if (good) {
 			int w = snprintf(ok_list + used, sizeof(ok_list) - used, "%s%s", used ? ", " : "", addr);
@@ -163,7 +163,7 @@ check_target(const struct verify_target *t, const struct opts *o, const struct a
 	else
 		printf("%s: failed: %s: %s (and %zu more of %zu addresses)\n", t->domain, where, why,
 		    failed - 1, as->n);
-	addrs_free(&own);
+	addrs_clear(&own);
 	return failed == 0;
 }
 
@@ -254,10 +254,10 @@ cmd_verify(const char *config_path, int argc, char **argv)
 	diag_init(&sdl, cfg->dns_state);
 	if (dnsstate_load(cfg->dns_state, &old, &version, &exists, &sdl) < 0) {
 		diag_print(&sdl, stderr);
-		diag_free(&sdl);
+		diag_clear(&sdl);
 		goto done;
 	}
-	diag_free(&sdl);
+	diag_clear(&sdl);
 	if (verify_targets(&snap->domains, &old, now, sel, names, n_names, &tg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "mtastsd: verify: %s\n", err);
 		goto done;
@@ -287,9 +287,9 @@ cmd_verify(const char *config_path, int argc, char **argv)
 		    tg.n - n_ok, tg.n);
 	rc = n_ok == tg.n ? EXIT_OK : EXIT_INVALID;
 done:
-	addrs_free(&connect);
-	verify_targets_free(&tg);
-	ids_state_free(&old);
+	addrs_clear(&connect);
+	verify_targets_clear(&tg);
+	ids_state_clear(&old);
 	for (size_t i = 0; i < n_names; i++)
 		free(names[i]);
 	free(names);

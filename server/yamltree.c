@@ -62,7 +62,7 @@ syntax_error(struct diag_list *dl, const yaml_parser_t *parser, const char *data
 }
 
 void
-ytree_free(struct ytree *t)
+ytree_clear(struct ytree *t)
 {
 	while (t->arena) {
 		struct ychunk *next = t->arena->next;

@@ -41,7 +41,7 @@ struct ynode {
  * multi-tenant files this needs about a third of the memory and time of
  * yaml_parser_load (which allocates nodes, marks, tags and values one by one).
  * An alias is the index of its anchor's node, so a node can be the child of
- * several collections. Initialise with {0}; release with ytree_free.
+ * several collections. Initialise with {0}; release with ytree_clear.
  */
 struct ytree {
 	struct ynode *nodes;
@@ -57,13 +57,13 @@ struct ytree {
  * Read the first YAML document of DATA (LEN bytes) into T. Returns 0 with
  * *ROOT set (YTREE_NONE for an empty stream), or -1 after adding an error to
  * DL at the problem's FILE:LINE:COL. A second document with content is
- * reported but does not discard the first (0 is returned). T is ytree_free'd
+ * reported but does not discard the first (0 is returned). T is ytree_clear'd
  * by the caller either way.
  */
 int ytree_load(struct ytree *t, const char *data, size_t len, struct diag_list *dl, uint32_t *root);
 
 /* Release what T holds (T itself belongs to the caller) and reset it to {0}. */
-void ytree_free(struct ytree *t);
+void ytree_clear(struct ytree *t);
 
 /* Node I of T. */
 static inline struct ynode *

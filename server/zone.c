@@ -110,7 +110,7 @@ add_del(struct recset *rs, const char *owner, enum rtype type)
 }
 
 static void
-recset_free(struct recset *rs)
+recset_clear(struct recset *rs)
 {
 	for (size_t i = 0; i < rs->n; i++) {
 		free(rs->r[i].owner);
@@ -240,7 +240,7 @@ zone_rrsets(const struct zone_params *p, const struct zone_domain *d, struct zon
 	if ((why = names_unfit(&rs)) != NULL) {
 		/* a name over 253 octets: nothing of this domain can be sent (zone_render reports it) */
 		free(why);
-		recset_free(&rs);
+		recset_clear(&rs);
 		return 0;
 	}
 	/* every name the domain owns is deleted first; the record of that name, when there is one, is its value */
@@ -252,12 +252,12 @@ zone_rrsets(const struct zone_params *p, const struct zone_domain *d, struct zon
 			if (rs.r[k].type == rs.del[i].type && strcmp(rs.r[k].owner, rs.del[i].owner) == 0)
 				out[n].value = xstrdup(rs.r[k].data);
 	}
-	recset_free(&rs);
+	recset_clear(&rs);
 	return n;
 }
 
 void
-zone_rrsets_free(struct zone_rrset *r, size_t n)
+zone_rrsets_clear(struct zone_rrset *r, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(r[i].owner);
@@ -477,9 +477,9 @@ zone_render(const struct zone_params *p, const struct zone_domain *domains, size
 		break;
 	}
 	for (size_t i = 0; i < n; i++)
-		recset_free(&rs[i]);
+		recset_clear(&rs[i]);
 	for (size_t i = 0; i < p->n_expired; i++)
-		recset_free(&ex[i]);
+		recset_clear(&ex[i]);
 	free(rs);
 	free(ex);
 	if (b.data == NULL)
@@ -542,7 +542,7 @@ blocks_free(struct block *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(b[i].name);
-		buf_free(&b[i].recs);
+		buf_clear(&b[i].recs);
 	}
 	free(b);
 }

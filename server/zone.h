@@ -91,12 +91,13 @@ struct zone_rrset {
 /*
  * The RRsets of domain D on side P->side, as zone_render writes them (D->id
  * NULL: a domain whose retirement is over, every RRset only deleted), in
- * OUT[0..return). Strings owned by the caller: free with zone_rrsets_free.
+ * OUT[0..return). Strings owned by the caller: release with zone_rrsets_clear.
  * A domain one of whose names is longer than 253 octets gets none (zone_render
  * reports it).
  */
 size_t zone_rrsets(const struct zone_params *p, const struct zone_domain *d, struct zone_rrset out[ZONE_MAX_RRSETS]);
-void zone_rrsets_free(struct zone_rrset *r, size_t n);
+/* Free the strings of R[0..N) (not the array); each entry is left with NULL strings. */
+void zone_rrsets_clear(struct zone_rrset *r, size_t n);
 
 /* The record values: "v=STSv1; id=ID;" and "v=TLSRPTv1; rua=U1,U2" (owned by the caller). */
 char *zone_sts_value(const char *id);

@@ -25,6 +25,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (config_find_domain(cfg, cfg->domains[i].name) != &cfg->domains[i])
 				__builtin_trap();
 	config_free(cfg);
-	diag_free(&dl);
+	diag_clear(&dl);
 	return 0;
 }

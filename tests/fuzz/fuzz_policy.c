@@ -36,12 +36,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (size_t i = 0; i < q.n_mx; i++)
 			if (strcmp(q.mx[i], p.mx[i]) != 0)
 				__builtin_trap();
-		policy_free(&q);
+		policy_clear(&q);
 		free(body);
 	}
 	domain_clear(&d);
 	if (p.n_mx > 0)
 		(void)policy_mx_match(&p, "mx1.example.com");
-	policy_free(&p);
+	policy_clear(&p);
 	return 0;
 }

@@ -64,7 +64,7 @@ init(void)
 		domset_build(&p.domains, cfg, NULL);
 		snap = snapshot_from(&p);
 	}
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 int

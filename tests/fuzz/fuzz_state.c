@@ -31,15 +31,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (strcmp(st.d[i].name, again.d[i].name) != 0 || strcmp(st.d[i].id, again.d[i].id) != 0 ||
 			    strcmp(st.d[i].fp, again.d[i].fp) != 0 || st.d[i].max_age != again.d[i].max_age)
 				__builtin_trap();
-		ids_state_free(&again);
-		diag_free(&dl2);
+		ids_state_clear(&again);
+		diag_clear(&dl2);
 		free(text);
 	} else if (dl.errors == 0) {
 		__builtin_trap();	/* a refusal always says why */
 	}
 	for (size_t i = 0; i < dl.n; i++)
 		diag_format(&dl, i, line, sizeof(line));
-	ids_state_free(&st);
-	diag_free(&dl);
+	ids_state_clear(&st);
+	diag_clear(&dl);
 	return 0;
 }

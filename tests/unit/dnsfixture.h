@@ -56,7 +56,7 @@ load(const char *on_change, const char *domains)
 	if (cfg == NULL)
 		diag_print(&dl, stderr);
 	cr_assert_not_null(cfg);
-	diag_free(&dl);
+	diag_clear(&dl);
 	free(yaml);
 	free(path);
 	return cfg;

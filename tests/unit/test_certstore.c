@@ -42,7 +42,7 @@ static void
 teardown(void)
 {
 	sh("rm -rf '%s'", dir);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 TestSuite(certstore, .init = setup, .fini = teardown, .timeout = 60);

@@ -28,7 +28,7 @@ check_messages(const struct config *cfg, size_t *errors, size_t *warnings)
 		buf_printf(&b, "%s\n", dl.items[i].msg);
 	*errors = dl.errors;
 	*warnings = dl.warnings;
-	diag_free(&dl);
+	diag_clear(&dl);
 	if (b.data == NULL)
 		buf_puts(&b, "");
 	return b.data;

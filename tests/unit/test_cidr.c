@@ -141,7 +141,7 @@ Test(cidr, trusted_proxies_and_proxy_from_agree)
 		cr_expect_str_eq(client, trusted ? "198.51.100.1" : text, "%s", peers[i]);
 	}
 	config_free(cfg);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(addr, parse)

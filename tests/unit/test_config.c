@@ -163,7 +163,7 @@ ParameterizedTest(struct fixture *f, config_fixtures, expected_diagnostics)
 	else
 		cr_expect_null(cfg, "%s: errors expected, but a configuration was returned", f->name);
 	config_free(cfg);
-	diag_free(&dl);
+	diag_clear(&dl);
 	for (size_t i = 0; i < n_want; i++)
 		free(want[i]);
 	free(want);
@@ -188,13 +188,13 @@ setup(void)
 static void
 teardown(void)
 {
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 static void
 reset(void)
 {
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, "t.yaml");
 }
 
@@ -465,7 +465,7 @@ Test(config, empty_input)
 	/* a real empty file, through config_load */
 	cr_assert_geq(fd, 0);
 	close(fd);
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, path);
 	cfg = config_load(path, &dl);
 	unlink(path);
@@ -720,7 +720,7 @@ Test(config, policy_body_size_limit)
 	cr_expect_eq(len, 65536);
 	cr_expect_eq(policy_parse(body, len, &p, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(p.n_mx, 1819);
-	policy_free(&p);
+	policy_clear(&p);
 	free(body);
 	config_free(cfg);
 	free(yaml);
@@ -779,7 +779,7 @@ Test(config, dns_zone_must_not_be_the_state_or_its_lock_files)
 		    "domains: [{name: example.com, mode: none}]\n", zones[i]);
 		struct config *cfg;
 
-		diag_free(&dl);
+		diag_clear(&dl);
 		diag_init(&dl, "t.yaml");
 		cfg = load(yaml);
 		cr_expect_null(cfg, "dns.zone '%s' accepted beside dns.state", zones[i]);
@@ -792,14 +792,14 @@ Test(config, dns_zone_must_not_be_the_state_or_its_lock_files)
 		free(yaml);
 	}
 	/* a zone beside the state, with its own name, is fine */
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, "t.yaml");
 	struct config *ok = load("dns:\n  state: state/x.state\n  zone: state/x.zone\n"
 	    "domains: [{name: example.com, mode: none}]\n");
 	cr_assert_not_null(ok);
 	config_free(ok);
 	/* the default zone named as the state */
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, "t.yaml");
 	cr_expect_null(load("dns:\n  state: state/mta-sts.zone\ndomains: [{name: example.com, mode: none}]\n"));
 	cr_expect_eq(dl.errors, 1);
@@ -812,7 +812,7 @@ load_update(const char *dir, const char *update)
 	char *yaml = xasprintf("dns:\n  update:\n%sdomains: [{name: example.com, mode: none}]\n", update);
 	struct config *cfg;
 
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, "t.yaml");
 	cfg = config_load_mem("t.yaml", dir, yaml, strlen(yaml), &dl);
 	free(yaml);

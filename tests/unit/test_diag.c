@@ -36,7 +36,7 @@ Test(diag, counts_each_level)
 	cr_expect_eq(dl.warnings, 1);
 	cr_expect_eq(dl.unserved, 1);
 	cr_expect_str_eq(dl.items[0].msg, "e1");
-	diag_free(&dl);
+	diag_clear(&dl);
 	cr_expect_eq(dl.n, 0);
 	cr_expect_null(dl.items);
 	cr_expect_null(dl.file);
@@ -52,7 +52,7 @@ Test(diag, a_list_without_a_file_name_is_dash)
 	out = printed(&dl);
 	cr_expect_str_eq(out, "-: no file\n");
 	free(out);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(diag, format_and_print_agree_on_every_level)
@@ -77,7 +77,7 @@ Test(diag, format_and_print_agree_on_every_level)
 	cr_expect_str_eq(out, "m.yaml:7:3: bad key\nm.yaml:8:1: warning: odd key\n"
 	    "m.yaml: not served: no certificate for mta-sts.example.com\n");
 	free(out);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 /* A message quoting a long value (a path, a YAML scalar) is printed whole, not cut at 4 KiB. */
@@ -102,7 +102,7 @@ Test(diag, print_does_not_cut_a_long_message)
 	free(want);
 	free(out);
 	free(big);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(diag, sort_by_position_keeps_insertion_order_on_ties)
@@ -129,7 +129,7 @@ Test(diag, sort_by_position_keeps_insertion_order_on_ties)
 	}
 	cr_expect_str_eq(dl.items[24].msg, "d");
 	cr_expect_eq(dl.errors, 23);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(diag, take_moves_entries_and_counts)
@@ -168,8 +168,8 @@ Test(diag, take_moves_entries_and_counts)
 	diag_add(&b, DIAG_ERROR, 0, 0, "again");
 	cr_expect_eq(b.n, 1);
 	cr_expect_eq(b.errors, 1);
-	diag_free(&a);
-	diag_free(&b);
+	diag_clear(&a);
+	diag_clear(&b);
 }
 
 Test(diag, entries_about_other_files_name_them_and_sort_by_file)
@@ -212,7 +212,7 @@ Test(diag, entries_about_other_files_name_them_and_sort_by_file)
 	diag_copy(&copy, &main);
 	diag_format(&copy, 3, line, sizeof(line));
 	cr_expect_str_eq(line, "domains.d/b.yaml:3:7: bad mode", "an entry about the list's own file is its own again");
-	diag_free(&copy);
-	diag_free(&t);
-	diag_free(&main);
+	diag_clear(&copy);
+	diag_clear(&t);
+	diag_clear(&main);
 }

@@ -188,7 +188,7 @@ Test(dnspublish, one_failure_counts_one_on_the_metrics_page, .init = setup, .fin
 			cr_assert_eq(dnspublish(cfg, DS(cfg)), -1);
 		metricspage_render(NULL, "", &mb);
 		cr_assert_not_null(strstr(mb.data, want[i]), "wanted%s in\n%s", want[i], mb.data);
-		buf_free(&mb);
+		buf_clear(&mb);
 		free(want[i]);
 	}
 	cr_assert_eq(dnspublish_failures(), before + 1);
@@ -492,8 +492,8 @@ load_many(const char *on_change, size_t n, const char *mode)
 	if (cfg == NULL)
 		diag_print(&dl, stderr);
 	cr_assert_not_null(cfg);
-	diag_free(&dl);
-	buf_free(&y);
+	diag_clear(&dl);
+	buf_clear(&y);
 	free(path);
 	return cfg;
 }
@@ -508,7 +508,7 @@ assert_lists_all(const char *copy, size_t n)
 		buf_printf(&want, "d%05zu.example.com\n", i);
 	cr_assert_not_null(copy, "the hook did not copy MTASTSD_CHANGED_FILE");
 	cr_assert(strcmp(copy, want.data) == 0, "the changed file does not list exactly the %zu domains", n);
-	buf_free(&want);
+	buf_clear(&want);
 }
 
 Test(dnspublish, on_change_runs_for_ten_thousand_changed_domains, .init = setup, .fini = teardown)
@@ -619,7 +619,7 @@ Test(dnspublish, a_list_in_a_log_line_is_cut_at_a_name_with_a_count)
 	e = dnspublish_names_excerpt("averyveryverylongname.example", 10);
 	cr_assert_str_eq(e, "\xe2\x80\xa6 and 1 more");
 	free(e);
-	buf_free(&b);
+	buf_clear(&b);
 }
 
 Test(dnspublish, a_state_file_deleted_under_serve_is_not_a_fresh_start, .init = setup, .fini = teardown)

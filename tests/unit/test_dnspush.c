@@ -112,7 +112,7 @@ Test(dnspush, decide_and_record)
 	cr_expect_eq(e->next, 0);
 	cr_expect_str_eq(e->sent, it[0].hash);
 	cr_expect_eq(dnspush_decide(&it[0], e, 1201), DNSPUSH_DONE);
-	updstate_free(&s);
+	updstate_clear(&s);
 	dnspush_items_free(it, n);
 }
 
@@ -168,7 +168,7 @@ Test(dnspush, a_failed_send_forgets_what_was_sent)
 	cr_expect_eq(dnspush_decide(&it[0], e, 1002), DNSPUSH_SEND);
 	/* B itself waits for its backoff */
 	cr_expect_eq(dnspush_decide(&it[3], e, 1002), DNSPUSH_WAIT);
-	updstate_free(&s);
+	updstate_clear(&s);
 	dnspush_items_free(it, n);
 }
 

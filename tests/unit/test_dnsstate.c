@@ -57,7 +57,7 @@ first_error(const char *text)
 	cr_assert_eq(s.n, 0);
 	cr_assert_gt(dl.errors, 0);
 	diag_format(&dl, 0, line, sizeof(line));
-	diag_free(&dl);
+	diag_clear(&dl);
 	return line;
 }
 
@@ -81,8 +81,8 @@ Test(dnsstate, parse_v2)
 	cr_assert_str_eq(s.d[2].name, "old.example");
 	cr_assert(s.d[2].retiring);
 	cr_assert_eq(s.d[2].max_age, 31557600);
-	ids_state_free(&s);
-	diag_free(&dl);
+	ids_state_clear(&s);
+	diag_clear(&dl);
 }
 
 Test(dnsstate, format_parse_round_trip)
@@ -110,9 +110,9 @@ Test(dnsstate, format_parse_round_trip)
 	}
 	free(text);
 	free(text2);
-	ids_state_free(&s);
-	ids_state_free(&s2);
-	diag_free(&dl);
+	ids_state_clear(&s);
+	ids_state_clear(&s2);
+	diag_clear(&dl);
 }
 
 Test(dnsstate, empty_state_round_trip)
@@ -126,7 +126,7 @@ Test(dnsstate, empty_state_round_trip)
 	cr_assert_eq(dnsstate_parse(text, strlen(text), &s, &version, &dl), 0);
 	cr_assert_eq(s.n, 0);
 	free(text);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(dnsstate, upgrade_from_v1)
@@ -159,9 +159,9 @@ Test(dnsstate, upgrade_from_v1)
 	cr_assert_eq(version, 3);
 	cr_assert_str_eq(s2.d[1].id, "20240101000000");
 	free(text);
-	ids_state_free(&s);
-	ids_state_free(&s2);
-	diag_free(&dl);
+	ids_state_clear(&s);
+	ids_state_clear(&s2);
+	diag_clear(&dl);
 }
 
 struct damaged {
@@ -227,7 +227,7 @@ Test(dnsstate, nul_byte_is_an_error_with_its_position)
 	cr_assert_eq(dnsstate_parse(text, sizeof(text) - 1, &s, &version, &dl), -1);
 	diag_format(&dl, 0, line, sizeof(line));
 	cr_assert_str_eq(line, "state:2:10: NUL byte in state file");
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(dnsstate, every_error_is_reported, .init = mk_tmp, .fini = rm_tmp)
@@ -242,7 +242,7 @@ Test(dnsstate, every_error_is_reported, .init = mk_tmp, .fini = rm_tmp)
 	cr_assert_eq(dl.errors, 2);
 	cr_assert_eq(dl.items[0].line, 2);
 	cr_assert_eq(dl.items[1].line, 4);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(dnsstate, load_missing_file_is_an_empty_state, .init = mk_tmp, .fini = rm_tmp)
@@ -258,7 +258,7 @@ Test(dnsstate, load_missing_file_is_an_empty_state, .init = mk_tmp, .fini = rm_t
 	cr_assert_not(exists);
 	cr_assert_eq(s.n, 0);
 	cr_assert_eq(dl.n, 0);
-	diag_free(&dl);
+	diag_clear(&dl);
 	free(path);
 }
 
@@ -274,7 +274,7 @@ Test(dnsstate, load_unreadable_file_is_an_error, .init = mk_tmp, .fini = rm_tmp)
 	cr_assert_eq(dnsstate_load(tmpdir, &s, &version, &exists, &dl), -1);
 	cr_assert_eq(dl.errors, 1);
 	cr_assert(strstr(dl.items[0].msg, "cannot read the state file") != NULL);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(dnsstate, save_load_round_trip_creates_no_stray_files, .init = mk_tmp, .fini = rm_tmp)
@@ -308,9 +308,9 @@ Test(dnsstate, save_load_round_trip_creates_no_stray_files, .init = mk_tmp, .fin
 	char cmd[256];
 	snprintf(cmd, sizeof(cmd), "test $(ls -A '%s' | wc -l) -eq 2 && test -f '%s'", dir, lock);
 	cr_assert_eq(system(cmd), 0);
-	ids_state_free(&s);
-	ids_state_free(&s2);
-	diag_free(&dl);
+	ids_state_clear(&s);
+	ids_state_clear(&s2);
+	diag_clear(&dl);
 	free(dir);
 	free(path);
 	free(lock);
@@ -439,14 +439,14 @@ Test(dnsstate, version_3_round_trip_and_empty_state)
 	cr_assert_eq(dnsstate_parse(text, strlen(text), &back, &version, &dl), 0);
 	cr_assert_eq(version, 3);
 	cr_assert_eq(back.n, 3);
-	ids_state_free(&back);
+	ids_state_clear(&back);
 	free(text);
-	ids_state_free(&s);
+	ids_state_clear(&s);
 	/* a version 3 state with no domain says so explicitly, and is fine */
 	static const char empty[] = "mtastsd-state 3\nend 0\n";
 	cr_assert_eq(dnsstate_parse(empty, strlen(empty), &back, &version, &dl), 0);
 	cr_assert_eq(back.n, 0);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(dnsstate, a_withdrawn_tlsrpt_record_is_remembered)
@@ -470,7 +470,7 @@ Test(dnsstate, a_withdrawn_tlsrpt_record_is_remembered)
 	cr_assert(strstr(out, "status=active tlsrpt_del=20260102000000\n") != NULL, "%s", out);
 	cr_assert(strstr(out, "rua=- status=active\nend 2\n") != NULL, "%s", out);
 	free(out);
-	ids_state_free(&s);
+	ids_state_clear(&s);
 	/* a bad value is refused with its position */
 	free(in);
 	in = xasprintf("mtastsd-state 3\ndomain a.example id=20260101000000 fp=%s max_age=86400 rua=- status=active"
@@ -479,5 +479,5 @@ Test(dnsstate, a_withdrawn_tlsrpt_record_is_remembered)
 	cr_assert_eq(dl.items[0].line, 2);
 	cr_assert(strstr(dl.items[0].msg, "id '2026' is not 14 digits") != NULL, "%s", dl.items[0].msg);
 	free(in);
-	diag_free(&dl);
+	diag_clear(&dl);
 }

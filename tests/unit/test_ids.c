@@ -135,8 +135,8 @@ Test(ids, new_domains_get_the_clock)
 	cr_assert(has_change(&c, "example.org", IDS_ADDED));
 	/* sorted, so lookups work */
 	cr_assert_str_eq(s.d[0].name, "example.com");
-	ids_state_free(&s);
-	ids_changes_free(&c);
+	ids_state_clear(&s);
+	ids_changes_clear(&c);
 }
 
 Test(ids, unchanged_policy_keeps_its_id_across_runs)
@@ -150,9 +150,9 @@ Test(ids, unchanged_policy_keeps_its_id_across_runs)
 	step(&s1, x, 1, T0 + 86400 * 30, &s2, &c);
 	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000000");
 	cr_assert_eq(c.n, 0);
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_changes_free(&c);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_changes_clear(&c);
 }
 
 Test(ids, reordered_mx_keeps_the_id)
@@ -167,9 +167,9 @@ Test(ids, reordered_mx_keeps_the_id)
 	step(&s1, &b, 1, T0 + 100, &s2, &c);
 	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000000");
 	cr_assert_eq(c.n, 0);
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_changes_free(&c);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_changes_clear(&c);
 }
 
 Test(ids, changed_policy_gets_the_clock)
@@ -185,9 +185,9 @@ Test(ids, changed_policy_gets_the_clock)
 	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101010000");
 	cr_assert_eq(c.n, 1);
 	cr_assert(has_change(&c, "example.com", IDS_CHANGED));
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_changes_free(&c);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_changes_clear(&c);
 }
 
 Test(ids, two_changes_in_one_second_get_distinct_ids)
@@ -204,9 +204,9 @@ Test(ids, two_changes_in_one_second_get_distinct_ids)
 	cr_assert_str_eq(id_of(&s1, "example.com"), "20260101000000");
 	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000001");
 	cr_assert_str_eq(id_of(&s3, "example.com"), "20260101000002");
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_state_free(&s3);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_state_clear(&s3);
 }
 
 Test(ids, change_back_to_an_earlier_policy_gets_a_new_id)
@@ -221,9 +221,9 @@ Test(ids, change_back_to_an_earlier_policy_gets_a_new_id)
 	step(&s2, &a, 1, T0 + 20, &s3, NULL);
 	cr_assert_str_eq(id_of(&s3, "example.com"), "20260101000020");
 	cr_assert_str_neq(id_of(&s3, "example.com"), id_of(&s1, "example.com"));
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_state_free(&s3);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_state_clear(&s3);
 }
 
 Test(ids, clock_moving_backwards_still_moves_the_id_forward)
@@ -236,8 +236,8 @@ Test(ids, clock_moving_backwards_still_moves_the_id_forward)
 	step(NULL, &a, 1, T0, &s1, NULL);
 	step(&s1, &b, 1, T0 - 86400 * 365, &s2, NULL);
 	cr_assert_str_eq(id_of(&s2, "example.com"), "20260101000001");
-	ids_state_free(&s1);
-	ids_state_free(&s2);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
 }
 
 Test(ids, other_domains_do_not_change_an_id)
@@ -255,9 +255,9 @@ Test(ids, other_domains_do_not_change_an_id)
 	cr_assert_str_eq(id_of(&s2, "example.net"), "20260101000050");
 	cr_assert_eq(c.n, 1);
 	cr_assert(has_change(&c, "example.net", IDS_ADDED));
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_changes_free(&c);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_changes_clear(&c);
 }
 
 Test(ids, rua_change_is_reported_without_changing_the_id)
@@ -276,9 +276,9 @@ Test(ids, rua_change_is_reported_without_changing_the_id)
 	cr_assert_eq(strlen(ids_find(&s2, "example.com")->rua), 16);
 	cr_assert_eq(c.n, 1);
 	cr_assert(has_change(&c, "example.com", IDS_RUA));
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_changes_free(&c);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_changes_clear(&c);
 }
 
 Test(ids, max_age_remembers_the_largest)
@@ -291,8 +291,8 @@ Test(ids, max_age_remembers_the_largest)
 	step(NULL, &a, 1, T0, &s1, NULL);
 	step(&s1, &b, 1, T0 + 1, &s2, NULL);
 	cr_assert_eq(ids_find(&s2, "example.com")->max_age, 31557600);
-	ids_state_free(&s1);
-	ids_state_free(&s2);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
 }
 
 Test(ids, removed_domain_retires_as_mode_none_then_expires)
@@ -363,18 +363,18 @@ Test(ids, removed_domain_retires_as_mode_none_then_expires)
 	cr_assert_null(ids_find(&s6, "old.example"));
 	cr_assert_eq(s6.n, 1);
 	cr_assert_eq(c6.n, 0);
-	ids_state_free(&s5);
-	ids_state_free(&s6);
-	ids_changes_free(&c5);
-	ids_changes_free(&c6);
+	ids_state_clear(&s5);
+	ids_state_clear(&s6);
+	ids_changes_clear(&c5);
+	ids_changes_clear(&c6);
 
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_state_free(&s3);
-	ids_state_free(&s4);
-	ids_changes_free(&c2);
-	ids_changes_free(&c3);
-	ids_changes_free(&c4);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_state_clear(&s3);
+	ids_state_clear(&s4);
+	ids_changes_clear(&c2);
+	ids_changes_clear(&c3);
+	ids_changes_clear(&c4);
 }
 
 Test(ids, retirement_uses_the_largest_max_age_ever_published)
@@ -388,9 +388,9 @@ Test(ids, retirement_uses_the_largest_max_age_ever_published)
 	step(&s1, &small, 1, T0 + 10, &s2, NULL);
 	step(&s2, NULL, 0, T0 + 20, &s3, NULL);
 	cr_assert_eq(ids_deletable_at(ids_find(&s3, "old.example")), T0 + 20 + 31557600);
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_state_free(&s3);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_state_clear(&s3);
 }
 
 Test(ids, retiring_domain_that_returns_gets_a_new_id)
@@ -409,10 +409,10 @@ Test(ids, retiring_domain_that_returns_gets_a_new_id)
 	cr_assert_not(e->retiring);
 	cr_assert_str_eq(e->id, "20260101000002");
 	cr_assert(has_change(&c, "example.com", IDS_CHANGED));
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_state_free(&s3);
-	ids_changes_free(&c);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_state_clear(&s3);
+	ids_changes_clear(&c);
 }
 
 Test(ids, unknown_rua_from_an_upgrade_is_learnt_silently)
@@ -433,8 +433,8 @@ Test(ids, unknown_rua_from_an_upgrade_is_learnt_silently)
 	cr_assert_eq(c.n, 0);
 	cr_assert_str_eq(id_of(&s, "example.com"), "20250101000000");
 	cr_assert_eq(strlen(ids_find(&s, "example.com")->rua), 16);
-	ids_state_free(&s);
-	ids_changes_free(&c);
+	ids_state_clear(&s);
+	ids_changes_clear(&c);
 }
 
 Test(ids, id_past_year_9999_is_an_error)
@@ -505,11 +505,11 @@ Test(ids, expired_domain_that_returns_gets_a_new_id)
 	cr_assert_not(e->retiring);
 	cr_assert(has_change(&c4, "old.example", IDS_CHANGED));
 	cr_assert_str_neq(e->id, ids_find(&s3, "old.example")->id);
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_state_free(&s3);
-	ids_state_free(&s4);
-	ids_changes_free(&c4);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_state_clear(&s3);
+	ids_state_clear(&s4);
+	ids_changes_clear(&c4);
 }
 
 /* ids_retiring_at, which a reload uses, says what ids_assign records, at every point of a retirement */
@@ -539,14 +539,14 @@ Test(ids, retiring_at_agrees_with_assign)
 		now = ids_find(&next, "old.example");
 		cr_assert_eq(predicted, now != NULL && now->retiring, "at +%lld: predicted %d",
 		    (long long)offs[k], predicted);
-		ids_state_free(&s);
+		ids_state_clear(&s);
 		s = next;
 		checked++;
 	}
 	/* the walk went through retiring, expired and dropped */
 	cr_assert_null(ids_find(&s, "old.example"));
 	cr_assert_geq(checked, 8);
-	ids_state_free(&s);
+	ids_state_clear(&s);
 }
 
 Test(ids, a_withdrawn_tlsrpt_record_is_owed_a_delete_for_a_while)
@@ -573,24 +573,24 @@ Test(ids, a_withdrawn_tlsrpt_record_is_owed_a_delete_for_a_while)
 	cr_assert_str_eq(ids_find(&s3, "a.example")->tlsrpt_del, "20260101000010");
 	step(&s3, x, 2, T0 + 10 + IDS_EXPIRED_GRACE, &s4, NULL);
 	cr_assert_str_eq(ids_find(&s4, "a.example")->tlsrpt_del, "");
-	ids_state_free(&s4);
+	ids_state_clear(&s4);
 	/* a domain that retires with a record: owed from the retirement; b (none) is owed nothing */
 	mkdom(&x[0], "a.example", POLICY_MODE_TESTING, 86400, "mx.a.example", NULL, "mailto:t@a.example");
 	step(&s1, NULL, 0, T0 + 100, &s5, NULL);
 	cr_assert_str_eq(ids_find(&s5, "a.example")->tlsrpt_del, "20260101000140");
 	cr_assert_str_eq(ids_find(&s5, "b.example")->tlsrpt_del, "");
 	/* and when its retirement is over, the expired entry deletes it too, even after the grace */
-	ids_state_free(&s4);
+	ids_state_clear(&s4);
 	step(&s5, NULL, 0, T0 + 100 + 86400, &s4, NULL);
 	e = ids_find(&s4, "a.example");
 	cr_assert(e->expired);
 	cr_assert(ids_tlsrpt_to_delete(e, T0 + 100 + 86400 + IDS_EXPIRED_GRACE - 1));
 	cr_assert(!ids_tlsrpt_to_delete(ids_find(&s4, "b.example"), T0 + 100 + 86400));
-	ids_state_free(&s1);
-	ids_state_free(&s2);
-	ids_state_free(&s3);
-	ids_state_free(&s4);
-	ids_state_free(&s5);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_state_clear(&s3);
+	ids_state_clear(&s4);
+	ids_state_clear(&s5);
 }
 
 Test(ids, new_ids_from_a_clock_far_ahead_are_refused)
@@ -608,18 +608,18 @@ Test(ids, new_ids_from_a_clock_far_ahead_are_refused)
 	cr_assert(strstr(err, "the clock (9999-12-31T23:59:59Z") != NULL, "%s", err);
 	cr_assert(strstr(err, ") is more than a day ahead of the system clock (2026-04-11T00:00:00Z): refusing to write"
 	    " 1 new id from it, which would stay ahead of every later one") != NULL, "%s", err);
-	ids_state_free(&s1);
-	ids_changes_free(&ch);
+	ids_state_clear(&s1);
+	ids_changes_clear(&ch);
 	/* a day ahead (skew between hosts) is fine; a day and a second is not */
 	step(&s0, &x, 1, real + 86400, &s1, &ch);
 	cr_assert_eq(ids_check_clock(real + 86400, real, &ch, err, sizeof(err)), 0);
-	ids_changes_free(&ch);
+	ids_changes_clear(&ch);
 	cr_assert_eq(ids_check_clock(real + 86401, real, NULL, err, sizeof(err)), 0, "no change: nothing written");
 	/* simulating time without writing ids (a's policy unchanged) stays possible: tests, expiry */
 	step(&s1, &x, 1, real + 400 * 86400, &s2, &ch);
 	cr_assert_eq(ch.n, 0);
 	cr_assert_eq(ids_check_clock(real + 400 * 86400, real, &ch, err, sizeof(err)), 0);
-	ids_changes_free(&ch);
-	ids_state_free(&s1);
-	ids_state_free(&s2);
+	ids_changes_clear(&ch);
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
 }

@@ -45,7 +45,7 @@ Test(metrics, rendered_codes_include_505_and_other)
 	metricspage_render(NULL, "", &b);
 	cr_assert_not_null(strstr(b.data, "mtastsd_http_requests_total{code=\"505\"} 1\n"));
 	cr_assert_not_null(strstr(b.data, "mtastsd_http_requests_total{code=\"other\"} 1\n"));
-	buf_free(&b);
+	buf_clear(&b);
 }
 
 /* Every line of the page, each slot with a value of its own, so that a swapped or missing slot shows. */
@@ -193,7 +193,7 @@ Test(metricspage, the_page_line_by_line)
 	v.m.restart_pending = true;
 	metricspage_format(&v, &b);
 	cr_assert_str_eq(b.data, want);
-	buf_free(&b);
+	buf_clear(&b);
 }
 
 /* The page of the process reads every module's counters: metrics' own, dnspublish's, proxyaccept's, conntrack's. */
@@ -227,5 +227,5 @@ Test(metricspage, the_process_page_reads_the_counters)
 	/* no snapshot, no certificate lines: the page ends with the expiry metric's TYPE line */
 	cr_assert(b.len > 0 && strcmp(b.data + b.len - strlen("gauge\n"), "gauge\n") == 0);
 	free(want);
-	buf_free(&b);
+	buf_clear(&b);
 }

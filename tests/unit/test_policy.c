@@ -139,7 +139,7 @@ check_pvec(const struct pvec *v)
 		cr_expect_str_eq(p.mx[0], v->mx0, "%s: mx[0]", v->id);
 	cr_expect_eq(p.n_extensions, v->n_ext, "%s: %zu extensions, expected %zu", v->id, p.n_extensions,
 	    v->n_ext);
-	policy_free(&p);
+	policy_clear(&p);
 }
 
 Test(policy_vectors, p01_p35)
@@ -172,7 +172,33 @@ Test(policy_vectors, several_mx_kept_in_order)
 	cr_expect_str_eq(p.mx[0], "b.example.com");
 	cr_expect_str_eq(p.mx[1], "*.a.example.com");
 	cr_expect_str_eq(p.mx[2], "c.example.com");
-	policy_free(&p);
+	policy_clear(&p);
+}
+
+/* policy_clear leaves P as {0} (not just its patterns freed), and P parses again without a leak. */
+Test(policy_vectors, clear_leaves_it_empty_and_reusable)
+{
+	static const char first[] = "version: STSv1\nmode: enforce\nmx: a.example.com\nmx: b.example.com\n"
+	    "max_age: 86400\nx-extra: 1\n";
+	static const char second[] = "version: STSv1\nmode: testing\nmx: c.example.com\nmax_age: 600\n";
+	struct policy p;
+	char err[256];
+
+	cr_assert_eq(policy_parse(first, strlen(first), &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.n_extensions, 1);
+	policy_clear(&p);
+	cr_expect_null(p.mx);
+	cr_expect_eq(p.n_mx, 0);
+	cr_expect_eq(p.mode, POLICY_MODE_NONE);
+	cr_expect_eq(p.max_age, 0);
+	cr_expect_eq(p.n_extensions, 0);
+	policy_clear(&p);	/* a second clear is harmless */
+	cr_assert_eq(policy_parse(second, strlen(second), &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(p.n_mx, 1);
+	cr_expect_str_eq(p.mx[0], "c.example.com");
+	cr_expect_eq(p.max_age, 600);
+	cr_expect_eq(p.n_extensions, 0);
+	policy_clear(&p);
 }
 
 Test(policy_vectors, size_limit)
@@ -193,7 +219,7 @@ Test(policy_vectors, size_limit)
 	while (len < POLICY_MAX_BODY - 100)
 		len += (size_t)sprintf(body + len, "mx: mx%zu.example.com\n", len);
 	cr_expect_eq(policy_parse(body, len, &p, err, sizeof(err)), 0, "%s", err);
-	policy_free(&p);
+	policy_clear(&p);
 	free(body);
 }
 
@@ -216,7 +242,7 @@ load_errors(const char *yaml, char *first, size_t firstlen)
 		}
 	cr_expect(errors == 0 ? cfg != NULL : cfg == NULL);
 	config_free(cfg);
-	diag_free(&dl);
+	diag_clear(&dl);
 	return errors;
 }
 
@@ -283,7 +309,7 @@ Test(policy_match, m01_m08_through_a_parsed_policy)
 		    v->pattern);
 		cr_assert_eq(policy_parse(body, strlen(body), &p, err, sizeof(err)), 0, "%s: %s", v->id, err);
 		cr_expect_eq(policy_mx_match(&p, v->host), v->match, "%s: policy_mx_match('%s')", v->id, v->host);
-		policy_free(&p);
+		policy_clear(&p);
 	}
 }
 
@@ -299,7 +325,7 @@ Test(policy_match, any_of_several_patterns)
 	cr_expect(policy_mx_match(&p, "b7.backup.example.net"));
 	cr_expect_not(policy_mx_match(&p, "mx2.example.com"));
 	cr_expect_not(policy_mx_match(&p, "backup.example.net"));
-	policy_free(&p);
+	policy_clear(&p);
 
 	/* mode none without mx matches nothing */
 	{
@@ -307,7 +333,7 @@ Test(policy_match, any_of_several_patterns)
 		cr_assert_eq(policy_parse(none, strlen(none), &p, err, sizeof(err)), 0, "%s", err);
 	}
 	cr_expect_not(policy_mx_match(&p, "mx1.example.com"));
-	policy_free(&p);
+	policy_clear(&p);
 }
 
 /* ------------------------------------------------------------- rendering */
@@ -388,7 +414,7 @@ Test(policy_render, round_trip)
 		for (size_t j = 0; j < strlist_len(d.mx); j++)
 			cr_expect_str_eq(p.mx[j], d.mx->v[j], "%s: mx %zu", d.name, j);
 		cr_expect_eq(p.n_extensions, 0);
-		policy_free(&p);
+		policy_clear(&p);
 		free(body);
 		domain_clear(&d);
 	}
@@ -417,11 +443,11 @@ Test(policy_render, from_loaded_config_round_trips)
 		cr_assert_eq(p.n_mx, strlist_len(d->mx));
 		for (size_t j = 0; j < strlist_len(d->mx); j++)
 			cr_expect_str_eq(p.mx[j], d->mx->v[j]);
-		policy_free(&p);
+		policy_clear(&p);
 		free(body);
 	}
 	config_free(cfg);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 /* ------------------------------------------------------------- fingerprints */

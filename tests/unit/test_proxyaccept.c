@@ -60,7 +60,7 @@ load(const char *yaml)
 	diag_init(&dl, "t.yaml");
 	cfg = config_load_mem("t.yaml", ".", yaml, strlen(yaml), &dl);
 	cr_assert_not_null(cfg, "config rejected (%zu errors)", dl.errors);
-	diag_free(&dl);
+	diag_clear(&dl);
 	return cfg;
 }
 

@@ -129,7 +129,7 @@ metric_value(const char *name)
 	metricspage_render(NULL, "", &b);
 	if ((p = strstr(b.data, key)) != NULL)
 		v = strtoull(p + strlen(key), NULL, 10);
-	buf_free(&b);
+	buf_clear(&b);
 	free(key);
 	return v;
 }
@@ -351,5 +351,5 @@ Test(reload, restart_diff_against_what_runs)
 		}
 		config_free(running);
 	}
-	diag_free(&ddl);
+	diag_clear(&ddl);
 }

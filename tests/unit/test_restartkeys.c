@@ -83,7 +83,7 @@ Test(restartkeys, each_key_alone_and_in_table_order)
 		config_free(cfg);
 	}
 	config_free(running);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(restartkeys, every_key_in_order_and_a_short_buffer)
@@ -108,5 +108,5 @@ Test(restartkeys, every_key_in_order_and_a_short_buffer)
 	cr_expect_eq(restartkeys_diff(running, running, RESTARTKEYS_READER_LOCKED, NULL, 0), 0);
 	config_free(cfg);
 	config_free(running);
-	diag_free(&dl);
+	diag_clear(&dl);
 }

@@ -45,7 +45,7 @@ setup(void)
 		diag_print(&dl, stderr);
 		cr_assert_fail("the test configuration does not load");
 	}
-	diag_free(&dl);
+	diag_clear(&dl);
 	/* building a snapshot reads nothing: no DNS state, no folder needed */
 	{
 		struct snapshot_parts p = { .cfg = cfg };

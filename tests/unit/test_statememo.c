@@ -51,7 +51,7 @@ save(const char *const *names, size_t n)
 		strcpy(st.d[i].rua, "-");
 	}
 	cr_assert_eq(dnsstate_save(path, &st, err, sizeof(err)), 0, "%s", err);
-	ids_state_free(&st);
+	ids_state_clear(&st);
 }
 
 static const struct ids_state *
@@ -63,7 +63,7 @@ load(bool *exists)
 
 	diag_init(&dl, path);
 	cr_assert_eq(statememo_load(path, &st, &version, exists, &dl), 0);
-	diag_free(&dl);
+	diag_clear(&dl);
 	return st;
 }
 
@@ -144,6 +144,6 @@ Test(ids, state_equal)
 	b.d[0].retiring = false;
 	strcpy(b.d[0].tlsrpt_del, "20260101000000");
 	cr_expect(!ids_state_equal(&a, &b));
-	ids_state_free(&a);
-	ids_state_free(&b);
+	ids_state_clear(&a);
+	ids_state_clear(&b);
 }

@@ -40,7 +40,7 @@ load_main(const char *extra)
 	char *path = path_join(dir, "main.yaml");
 
 	config_free(cfg);
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, path);
 	cfg = config_load_mem(path, dir, yaml, strlen(yaml), &dl);
 	cr_assert_not_null(cfg, "main config: %zu errors", dl.errors);
@@ -68,7 +68,7 @@ teardown(void)
 	free(tdir);
 	config_free(cfg);
 	cfg = NULL;
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 TestSuite(tenantdir, .init = setup, .fini = teardown);
@@ -325,18 +325,18 @@ Test(tenantdir, main_file_checks)
 	cr_expect_null(config_load_mem("m.yaml", "/srv", bad, strlen(bad), &d));
 	cr_expect(strstr(d.items[0].msg, "'domains_dir' must name a folder") != NULL, "%s", d.items[0].msg);
 	cr_expect_eq(d.items[0].line, 3);
-	diag_free(&d);
+	diag_clear(&d);
 	diag_init(&d, "m.yaml");
 	cr_expect_null(config_load_mem("m.yaml", "/srv", none, strlen(none), &d), "no domains and no domains_dir");
-	diag_free(&d);
+	diag_clear(&d);
 	diag_init(&d, "m.yaml");
 	cr_expect_null(config_load_mem("m.yaml", "/srv", inside, strlen(inside), &d));
 	cr_expect(d.errors == 1 && strstr(d.items[0].msg, "inside domains_dir") != NULL, "%s", d.items[0].msg);
-	diag_free(&d);
+	diag_clear(&d);
 	diag_init(&d, "m.yaml");
 	c = config_load_mem("m.yaml", "/srv", "domains_dir: t\nlisten:\n  http: [\"127.0.0.1:8080\"]\n", 50, &d);
 	cr_expect_not_null(c, "a main file without domains is valid with domains_dir");
 	cr_expect_str_eq(c->domains_dir, "/srv/t");
 	config_free(c);
-	diag_free(&d);
+	diag_clear(&d);
 }

@@ -27,7 +27,7 @@ make_cfg(const char *names)
 	for (char *t = strtok_r(copy, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save))
 		n += snprintf(yaml + n, sizeof(yaml) - (size_t)n, "  - %s\n", t);
 	free(copy);
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, "main.yaml");
 	cfg = config_load_mem("main.yaml", "/srv", yaml, strlen(yaml), &dl);
 	cr_assert_not_null(cfg, "main config: %zu errors", dl.errors);
@@ -53,7 +53,7 @@ teardown(void)
 {
 	config_free(main_cfg);
 	main_cfg = NULL;
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 TestSuite(tenants, .init = setup, .fini = teardown);
@@ -132,10 +132,10 @@ merge(const struct tenants *prev, struct input_set *s, bool main_read)
 	int rc;
 
 	view_of(&v, main_cfg, prev);
-	diag_free(&dl);
+	diag_clear(&dl);
 	diag_init(&dl, "main.yaml");
 	rc = tenants_merge(prev, main_cfg, main_read, s->v, s->n, prev ? serving_get : NULL, &v, &out, &dl);
-	hmap_free(&v.map);
+	hmap_clear(&v.map);
 	cr_assert_eq(rc, 0, "merge refused the main file: %zu errors", dl.errors);
 	cr_assert_not_null(out);
 	return out;
@@ -419,7 +419,7 @@ Test(tenants, the_main_file_may_not_take_a_domain_a_tenant_file_serves)
 		cr_expect(strstr(line, "main.yaml:7:5: domain 'x.example' is served from /srv/d.d/a.yaml:1:3") != NULL,
 		    "%s", line);
 	}
-	hmap_free(&v.map);
+	hmap_clear(&v.map);
 	tenants_free(t);
 	config_free(next);
 }

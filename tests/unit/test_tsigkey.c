@@ -135,7 +135,7 @@ Test(tsigkey, file_modes)
 		else
 			cr_expect_str_eq(k.name, "mtastsd-update.");
 		tsigkey_clear(&k);
-		diag_free(&dl);
+		diag_clear(&dl);
 		unlink(path);
 		free(path);
 	}

@@ -29,13 +29,13 @@ Test(updstate, round_trip_sorted)
 	cr_expect_eq(s.e[0].next, 160);
 	cr_expect_str_eq(s.e[1].zone, "example.com.");
 	out = updstate_format(&s);
-	updstate_free(&s);
+	updstate_clear(&s);
 	cr_assert_eq(updstate_parse(out, &s, err, sizeof(err)), 0, "%s", err);
 	cr_expect_eq(s.n, 2);
 	cr_expect_str_eq(updstate_find(&s, "shop.example.com")->sent, "0123456789abcdef");
 	cr_expect_null(updstate_find(&s, "other.example"));
 	free(out);
-	updstate_free(&s);
+	updstate_clear(&s);
 }
 
 Test(updstate, damaged)
@@ -75,7 +75,7 @@ Test(updstate, get_inserts_sorted)
 	cr_expect_eq(updstate_get(&s, "b.example")->fails, 2);
 	cr_expect_str_eq(s.e[0].sent, "-");
 	cr_expect_eq(s.n, 3);
-	updstate_free(&s);
+	updstate_clear(&s);
 }
 
 Test(updstate, backoff_doubles_to_the_bound)

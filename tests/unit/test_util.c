@@ -71,12 +71,12 @@ Test(util, buf_appends_and_stays_terminated)
 	cr_expect_eq(b.data[b.len], '\0');
 	cr_expect(b.cap > b.len);
 	cr_expect_eq(memcmp(b.data + b.len - 10, "0123456789", 10), 0);
-	buf_free(&b);
+	buf_clear(&b);
 	cr_expect_null(b.data);
 	cr_expect_eq(b.len + b.cap, 0);
 	buf_puts(&b, "again");
 	cr_expect_str_eq(b.data, "again");
-	buf_free(&b);
+	buf_clear(&b);
 }
 
 Test(util, ascii_case_folding)

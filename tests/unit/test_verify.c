@@ -23,7 +23,7 @@ load(const char *yaml)
 	diag_init(&dl, "t.yaml");
 	cfg = config_load_mem("t.yaml", "/tmp", yaml, strlen(yaml), &dl);
 	cr_assert_not_null(cfg, "config does not load (%zu diagnostics)", dl.n);
-	diag_free(&dl);
+	diag_clear(&dl);
 	return cfg;
 }
 
@@ -42,7 +42,7 @@ assigned(const struct config *cfg, int64_t now, struct ids_state *st)
 	for (size_t i = 0; i < cfg->n_domains; i++)
 		p[i] = &cfg->domains[i];
 	cr_assert_eq(ids_assign(&(struct ids_state){ NULL, 0 }, p, cfg->n_domains, now, st, &ch), 0);
-	ids_changes_free(&ch);
+	ids_changes_clear(&ch);
 }
 
 static void
@@ -69,7 +69,7 @@ Test(verify_targets, without_state_every_domain_is_new)
 	cr_assert(memcmp(v.t[1].body, body, len) == 0);
 	cr_assert(!v.t[1].retiring);
 	free(body);
-	verify_targets_free(&v);
+	verify_targets_clear(&v);
 	config_free(cfg);
 }
 
@@ -90,12 +90,12 @@ Test(verify_targets, only_what_the_next_dns_run_publishes)
 	cr_assert_eq(verify_targets(DS(after), &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.net", "example.org" }, 2);
 	cr_assert(strstr(v.t[1].body, "mode: enforce\r\n") != NULL);
-	verify_targets_free(&v);
+	verify_targets_clear(&v);
 	/* the same config again: nothing */
 	cr_assert_eq(verify_targets(DS(before), &st, T0 + 60, VERIFY_CHANGED, NULL, 0, &v, err, sizeof(err)), 0);
 	cr_assert_eq(v.n, 0);
-	verify_targets_free(&v);
-	ids_state_free(&st);
+	verify_targets_clear(&v);
+	ids_state_clear(&st);
 	config_free(before);
 	config_free(after);
 }
@@ -117,12 +117,12 @@ Test(verify_targets, a_removed_domain_is_checked_as_retiring)
 	cr_assert(v.t[0].retiring);
 	cr_assert_eq(v.t[0].len, strlen(none));
 	cr_assert(memcmp(v.t[0].body, none, v.t[0].len) == 0, "%s", v.t[0].body);
-	verify_targets_free(&v);
+	verify_targets_clear(&v);
 	/* --all: the configured one and the retiring one */
 	cr_assert_eq(verify_targets(DS(after), &st, T0 + 60, VERIFY_ALL, NULL, 0, &v, err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.com", "example.org" }, 2);
-	verify_targets_free(&v);
-	ids_state_free(&st);
+	verify_targets_clear(&v);
+	ids_state_clear(&st);
 	config_free(before);
 	config_free(after);
 }
@@ -138,7 +138,7 @@ Test(verify_targets, listed_names)
 	cr_assert_eq(verify_targets(DS(cfg), &(struct ids_state){ NULL, 0 }, T0, VERIFY_LISTED, names, 3, &v,
 	    err, sizeof(err)), 0);
 	assert_names(&v, (const char *[]){ "example.com", "example.org" }, 2);
-	verify_targets_free(&v);
+	verify_targets_clear(&v);
 	cr_assert_eq(verify_targets(DS(cfg), &(struct ids_state){ NULL, 0 }, T0, VERIFY_LISTED, unknown, 2, &v,
 	    err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "unknown domain 'example.edu': neither configured nor retiring");

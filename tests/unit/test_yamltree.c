@@ -26,8 +26,8 @@ load(struct loaded *l, const char *text, size_t len)
 static void
 unload(struct loaded *l)
 {
-	ytree_free(&l->t);
-	diag_free(&l->dl);
+	ytree_clear(&l->t);
+	diag_clear(&l->dl);
 }
 
 /* The only diagnostic, as `check` prints it. */
@@ -240,9 +240,9 @@ Test(yamltree, free_resets_and_accepts_an_empty_tree)
 	struct loaded l;
 
 	load(&l, text, strlen(text));
-	ytree_free(&l.t);
+	ytree_clear(&l.t);
 	cr_expect_null(l.t.nodes);
 	cr_expect_eq(l.t.n_nodes, 0);
-	ytree_free(&l.t);
-	diag_free(&l.dl);
+	ytree_clear(&l.t);
+	diag_clear(&l.dl);
 }

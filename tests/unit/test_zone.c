@@ -360,7 +360,7 @@ Test(zone, a_too_long_name_fails_only_its_own_domain)
 	    "%s", dl.items[0].msg);
 	cr_assert(strstr(dl.items[0].msg, ".provider.example.' is 265 octets, longer than 253"
 	    " (under dns.delegate_zone 'provider.example')") != NULL, "%s", dl.items[0].msg);
-	diag_free(&dl);
+	diag_clear(&dl);
 	/* the bind output says it in a comment, and has no record line of it */
 	p.problems = NULL;
 	out = zone_render(&p, d, 3, ZONE_BIND, err, sizeof(err));
@@ -383,7 +383,7 @@ Test(zone, a_too_long_name_fails_only_its_own_domain)
 	cr_assert_eq(dl.n, 0);
 	cr_assert(strstr(out, "\n_mta-sts.aaaa") != NULL);
 	free(out);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(zone, a_too_long_cname_target_fails_only_its_own_domain)
@@ -409,7 +409,7 @@ Test(zone, a_too_long_cname_target_fails_only_its_own_domain)
 	cr_assert(strstr(dl.items[0].msg, "CNAME target '_mta-sts.aaaa") != NULL, "%s", dl.items[0].msg);
 	cr_assert(strstr(dl.items[0].msg, "longer than 253") != NULL, "%s", dl.items[0].msg);
 	free(out);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(zone, host_target_of_a_configured_domain_gets_no_cname_to_itself)
