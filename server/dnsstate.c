@@ -402,11 +402,22 @@ dnsstate_format(const struct ids_state *s)
 	buf_puts(&b, "# ids and policy fingerprints of mtastsd; written by mtastsd, do not edit\n");
 	for (size_t i = 0; i < s->n; i++) {
 		const struct ids_domain *e = &s->d[i];
-		buf_printf(&b, "domain %s id=%s fp=%s max_age=%lu rua=%s status=%s", e->name, e->id,
-		    e->fp, e->max_age, e->rua[0] ? e->rua : "-",
-		    e->retiring ? "retiring" : e->expired ? "expired" : "active");
-		if (e->tlsrpt_del[0] != '\0')
-			buf_printf(&b, " tlsrpt_del=%s", e->tlsrpt_del);
+		/* a line per domain, a million of them at a provider's size: no printf */
+		buf_puts(&b, "domain ");
+		buf_puts(&b, e->name);
+		buf_puts(&b, " id=");
+		buf_puts(&b, e->id);
+		buf_puts(&b, " fp=");
+		buf_puts(&b, e->fp);
+		buf_puts(&b, " max_age=");
+		buf_putu(&b, e->max_age);
+		buf_puts(&b, " rua=");
+		buf_puts(&b, e->rua[0] ? e->rua : "-");
+		buf_puts(&b, e->retiring ? " status=retiring" : e->expired ? " status=expired" : " status=active");
+		if (e->tlsrpt_del[0] != '\0') {
+			buf_puts(&b, " tlsrpt_del=");
+			buf_puts(&b, e->tlsrpt_del);
+		}
 		buf_puts(&b, "\n");
 	}
 	buf_printf(&b, "end %zu\n", s->n);

@@ -34,7 +34,7 @@ snapshot_from(struct snapshot_parts *p)
 		struct site *s = &snap->sites[snap->n_sites];
 
 		s->domain = i < ds->n ? ds->v[i] : &snap->retiring[i - ds->n];
-		s->host = xasprintf("mta-sts.%s", s->domain->name);
+		s->host = xstrcat("mta-sts.", s->domain->name, NULL);
 		s->body = policy_render(s->domain, &s->body_len);
 		if (hmap_put(&snap->by_host, s->host, s) != NULL) {
 			/* the config rejects duplicate domains; stay safe anyway */

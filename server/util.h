@@ -15,6 +15,8 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+/* The strings FIRST, ... concatenated (the list ends with NULL): what "%s%s%s" costs without printf. */
+char *xstrcat(const char *first, ...) __attribute__((sentinel));
 
 /*
  * Give the memory freed since the last call back to the system, after a big
@@ -32,6 +34,8 @@ struct buf {
 void buf_append(struct buf *b, const void *p, size_t n);
 void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* V in decimal, without printf: the numbers of large texts (zone, state). */
+void buf_putu(struct buf *b, unsigned long long v);
 /* Free B's data; B is left empty ({0}) and may be appended to again. */
 void buf_clear(struct buf *b);
 /* The old name of buf_clear, left only for acmesched (its owner renames its calls); do not use. */

@@ -35,7 +35,7 @@ struct recset {
 char *
 zone_sts_value(const char *id)
 {
-	return xasprintf("v=STSv1; id=%s;", id);
+	return xstrcat("v=STSv1; id=", id, ";", NULL);
 }
 
 char *
@@ -52,30 +52,44 @@ zone_tlsrpt_value(const char *const *rua, size_t n)
 	return b.data;
 }
 
+/* VALUE as TXT rdata appended to B: quoted character-strings of at most 255 bytes. */
+static void
+txt_rdata(struct buf *b, const char *value)
+{
+	size_t len = strlen(value);
+
+	if (len == 0)
+		buf_puts(b, "\"\"");
+	for (size_t off = 0; off < len; off += TXT_CHUNK) {
+		size_t end = off + TXT_CHUNK < len ? off + TXT_CHUNK : len, run = off;
+
+		if (off > 0)
+			buf_puts(b, " ");
+		buf_puts(b, "\"");
+		for (size_t i = off; i < end; i++) {
+			unsigned char c = (unsigned char)value[i];
+
+			if (c != '"' && c != '\\' && c >= 0x20 && c < 0x7f)
+				continue;
+			/* the plain bytes before it in one piece */
+			buf_append(b, value + run, i - run);
+			run = i + 1;
+			if (c == '"' || c == '\\')
+				buf_printf(b, "\\%c", c);
+			else
+				buf_printf(b, "\\%03u", c);
+		}
+		buf_append(b, value + run, end - run);
+		buf_puts(b, "\"");
+	}
+}
+
 char *
 zone_txt_rdata(const char *value)
 {
 	struct buf b = {0};
-	size_t len = strlen(value);
 
-	if (len == 0)
-		buf_puts(&b, "\"\"");
-	for (size_t off = 0; off < len; off += TXT_CHUNK) {
-		size_t end = off + TXT_CHUNK < len ? off + TXT_CHUNK : len;
-		if (off > 0)
-			buf_puts(&b, " ");
-		buf_puts(&b, "\"");
-		for (size_t i = off; i < end; i++) {
-			unsigned char c = (unsigned char)value[i];
-			if (c == '"' || c == '\\')
-				buf_printf(&b, "\\%c", c);
-			else if (c < 0x20 || c >= 0x7f)
-				buf_printf(&b, "\\%03u", c);
-			else
-				buf_append(&b, &value[i], 1);
-		}
-		buf_puts(&b, "\"");
-	}
+	txt_rdata(&b, value);
 	return b.data;
 }
 
@@ -135,26 +149,26 @@ build(const struct zone_params *p, const char *name, const char *id, const char 
 	bool tls_rec = id != NULL && n_rua > 0;
 
 	const char *z = p->delegate_zone;
-	char *sts, *tls, *host = xasprintf("mta-sts.%s.", name);
+	char *sts, *tls, *host = xstrcat("mta-sts.", name, ".", NULL);
 
 	memset(rs, 0, sizeof(*rs));
 	if (p->side == ZONE_CUSTOMER) {
-		sts = xasprintf("_mta-sts.%s.", name);
-		tls = xasprintf("_smtp._tls.%s.", name);
+		sts = xstrcat("_mta-sts.", name, ".", NULL);
+		tls = xstrcat("_smtp._tls.", name, ".", NULL);
 		if (id != NULL)
-			add_rec(rs, xstrdup(sts), RT_CNAME, xasprintf("_mta-sts.%s.%s.", name, z));
+			add_rec(rs, xstrdup(sts), RT_CNAME, xstrcat("_mta-sts.", name, ".", z, ".", NULL));
 		add_del(rs, sts, RT_CNAME);
 		if (tls_rec)
-			add_rec(rs, xstrdup(tls), RT_CNAME, xasprintf("_smtp._tls.%s.%s.", name, z));
+			add_rec(rs, xstrdup(tls), RT_CNAME, xstrcat("_smtp._tls.", name, ".", z, ".", NULL));
 		if (tls_rec || del_tls)
 			add_del(rs, tls, RT_CNAME);
 	} else {
 		if (p->side == ZONE_PROVIDER) {
-			sts = xasprintf("_mta-sts.%s.%s.", name, z);
-			tls = xasprintf("_smtp._tls.%s.%s.", name, z);
+			sts = xstrcat("_mta-sts.", name, ".", z, ".", NULL);
+			tls = xstrcat("_smtp._tls.", name, ".", z, ".", NULL);
 		} else {
-			sts = xasprintf("_mta-sts.%s.", name);
-			tls = xasprintf("_smtp._tls.%s.", name);
+			sts = xstrcat("_mta-sts.", name, ".", NULL);
+			tls = xstrcat("_smtp._tls.", name, ".", NULL);
 		}
 		if (id != NULL)
 			add_rec(rs, xstrdup(sts), RT_TXT, zone_sts_value(id));
@@ -173,7 +187,7 @@ build(const struct zone_params *p, const char *name, const char *id, const char 
 	 */
 	if (p->host_target != NULL && p->side != ZONE_PROVIDER && !zone_is_host_target(p, name)) {
 		if (id != NULL)
-			add_rec(rs, xstrdup(host), RT_CNAME, xasprintf("%s.", p->host_target));
+			add_rec(rs, xstrdup(host), RT_CNAME, xstrcat(p->host_target, ".", NULL));
 		add_del(rs, host, RT_CNAME);
 	}
 	free(sts);
@@ -269,13 +283,19 @@ zone_rrsets_clear(struct zone_rrset *r, size_t n)
 static void
 rec_line(struct buf *b, const char *prefix, const struct record *r, unsigned long ttl)
 {
+	/* a line per record, a million of them at a provider's size: no printf */
+	buf_puts(b, prefix);
+	buf_puts(b, r->owner);
+	buf_puts(b, " ");
+	buf_putu(b, ttl);
 	if (r->type == RT_TXT) {
-		char *rdata = zone_txt_rdata(r->data);
-		buf_printf(b, "%s%s %lu IN TXT %s\n", prefix, r->owner, ttl, rdata);
-		free(rdata);
+		buf_puts(b, " IN TXT ");
+		txt_rdata(b, r->data);
 	} else {
-		buf_printf(b, "%s%s %lu IN CNAME %s\n", prefix, r->owner, ttl, r->data);
+		buf_puts(b, " IN CNAME ");
+		buf_puts(b, r->data);
 	}
+	buf_puts(b, "\n");
 }
 
 static const char *
@@ -312,7 +332,11 @@ domain_comment(struct buf *b, const struct zone_domain *d)
 		buf_printf(b, "; %s: retiring (removed from the configuration, served as mode: none since %s);"
 		    " its records may be deleted from %s\n", d->name, when, del);
 	} else {
-		buf_printf(b, "; %s: policy last changed %s\n", d->name, when);
+		buf_puts(b, "; ");
+		buf_puts(b, d->name);
+		buf_puts(b, ": policy last changed ");
+		buf_puts(b, when);
+		buf_puts(b, "\n");
 	}
 }
 

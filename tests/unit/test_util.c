@@ -79,6 +79,58 @@ Test(util, buf_appends_and_stays_terminated)
 	buf_clear(&b);
 }
 
+/* buf_printf formats into the spare room, and again after growing when it did not fit; each exactly once. */
+Test(util, buf_printf_fits_grows_and_appends)
+{
+	struct buf b = {0};
+	char big[1000], want[2100];
+
+	buf_printf(&b, "%s", "");		/* an empty buffer: data exists, empty */
+	cr_assert_not_null(b.data);
+	cr_expect_eq(b.len, 0);
+	buf_printf(&b, "%d-%s", 12, "ab");	/* fits the first allocation */
+	cr_expect_str_eq(b.data, "12-ab");
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (int i = 0; i < 2; i++)		/* each past the room: grown and formatted again */
+		buf_printf(&b, "[%s]", big);
+	snprintf(want, sizeof(want), "12-ab[%s][%s]", big, big);
+	cr_expect_eq(b.len, strlen(want));
+	cr_expect_str_eq(b.data, want);
+	/* exactly filling the room leaves the terminator inside the buffer */
+	b.len = 0;
+	while (b.cap - b.len > 2)
+		buf_puts(&b, "y");
+	buf_printf(&b, "%c", 'z');
+	cr_expect_eq(b.data[b.len - 1], 'z');
+	cr_expect_eq(b.data[b.len], '\0');
+	cr_expect(b.cap > b.len);
+	buf_clear(&b);
+}
+
+Test(util, buf_putu_and_xstrcat)
+{
+	struct buf b = {0};
+	char *s;
+
+	buf_putu(&b, 0);
+	buf_puts(&b, " ");
+	buf_putu(&b, 604800);
+	buf_puts(&b, " ");
+	buf_putu(&b, 18446744073709551615ULL);
+	cr_expect_str_eq(b.data, "0 604800 18446744073709551615");
+	buf_clear(&b);
+	s = xstrcat("only", NULL);
+	cr_expect_str_eq(s, "only");
+	free(s);
+	s = xstrcat("", NULL);
+	cr_expect_str_eq(s, "");
+	free(s);
+	s = xstrcat("_mta-sts.", "example.com", ".", "", "zone.example", ".", NULL);
+	cr_expect_str_eq(s, "_mta-sts.example.com.zone.example.");
+	free(s);
+}
+
 Test(util, ascii_case_folding)
 {
 	char s[] = "MTA-STS.Example.COM \xc3\x89";
