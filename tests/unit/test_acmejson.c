@@ -800,7 +800,7 @@ Test(acmejson, refuses_deep_nesting)
 	for (size_t i = 0; i < depth; i++)
 		buf_puts(&b, "[");
 	refused(ACCT, b.data, b.len, "account: not JSON: maximum parsing depth reached");
-	buf_free(&b);
+	buf_clear(&b);
 
 	/* 2000 levels: within jansson's limit, read and ignored */
 	buf_puts(&b, "{\"status\":\"valid\",\"x\":");
@@ -811,7 +811,7 @@ Test(acmejson, refuses_deep_nesting)
 	buf_puts(&b, "}");
 	char err[256] = "";
 	cr_expect(parse(ACCT, b.data, b.len, err, sizeof(err)), "%s", err);
-	buf_free(&b);
+	buf_clear(&b);
 }
 
 Test(acmejson, refuses_too_much)
@@ -826,7 +826,7 @@ Test(acmejson, refuses_too_much)
 		buf_printf(&b, "%s\"https://ca/authz/%d\"", i ? "," : "", i);
 	buf_puts(&b, "]}");
 	refused(ORDER, b.data, b.len, "order.authorizations: holds 1001 items, more than the 1000 allowed");
-	buf_free(&b);
+	buf_clear(&b);
 
 	/* a text larger than any answer, refused before it is read */
 	char *big = xmalloc(ACMEJSON_MAX_TEXT + 1);
@@ -856,7 +856,7 @@ Test(acmejson, messages_escape_and_truncate)
 	cr_expect_not(parse(ACCT, b.data, b.len, err, sizeof(err)));
 	cr_expect_lt(strlen(err), 200, "%s", err);
 	cr_expect_not_null(strstr(err, "xxx...'"), "%s", err);
-	buf_free(&b);
+	buf_clear(&b);
 
 	/* a small buffer, and none at all */
 	char tiny[12];
