@@ -993,6 +993,7 @@ parse_domains(struct ctx *c, struct ynode *v)
 	}
 	c->out = xcalloc(v->n + 1, sizeof(*c->out));
 	seen.pos = xcalloc(v->n + 1, sizeof(*seen.pos));
+	hmap_reserve(&seen.map, v->n);
 	for (size_t it = 0; it < v->n; it++)
 		parse_domain(c, kid(c, v, it), &seen);
 	hmap_clear(&seen.map);
@@ -1386,6 +1387,7 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 			cfg->domains = c.out;
 			cfg->n_domains = c.n_out;
 			/* duplicates were reported; the first of each name is the one found */
+			hmap_reserve(&cfg->by_name, cfg->n_domains);
 			for (size_t i = 0; i < cfg->n_domains; i++)
 				hmap_put(&cfg->by_name, cfg->domains[i].name, &cfg->domains[i]);
 		}

@@ -25,6 +25,7 @@ domset_build(struct domset *ds, const struct config *cfg, const struct tenants *
 		if (t->v[i].in_force != NULL)
 			total += t->v[i].in_force->n_domains;
 	ds->v = xcalloc(total + 1, sizeof(*ds->v));
+	hmap_reserve(&ds->by_name, total);
 	for (size_t i = 0; i < cfg->n_domains; i++)
 		add(ds, &cfg->domains[i]);
 	for (size_t i = 0; t != NULL && i < t->n; i++) {

@@ -7,9 +7,8 @@
 #include <string.h>
 
 static void
-grow(struct hmap *m)
+rehash(struct hmap *m, size_t cap)
 {
-	size_t cap = m->cap ? m->cap * 2 : 16;
 	struct hmap_slot *slots = xcalloc(cap, sizeof(*slots));
 
 	for (size_t i = 0; i < m->cap; i++) {
@@ -26,6 +25,17 @@ grow(struct hmap *m)
 	m->cap = cap;
 }
 
+void
+hmap_reserve(struct hmap *m, size_t n)
+{
+	size_t cap = m->cap ? m->cap : 16;
+
+	while (cap / 2 < n)
+		cap *= 2;
+	if (cap != m->cap)
+		rehash(m, cap);
+}
+
 void *
 hmap_put(struct hmap *m, const char *key, void *value)
 {
@@ -34,7 +44,7 @@ hmap_put(struct hmap *m, const char *key, void *value)
 
 	/* at most half full: linear probing stays at one or two slots a lookup, hit or miss */
 	if ((m->n + 1) * 2 > m->cap)
-		grow(m);
+		rehash(m, m->cap ? m->cap * 2 : 16);
 	h = str_hash(key);
 	for (i = (size_t)h & (m->cap - 1); m->slots[i].key != NULL; i = (i + 1) & (m->cap - 1))
 		if (m->slots[i].hash == h && strcmp(m->slots[i].key, key) == 0)

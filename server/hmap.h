@@ -18,6 +18,8 @@ struct hmap {
 
 /* Insert KEY -> VALUE. Returns the existing value when KEY is already present (the map is unchanged), else NULL. */
 void *hmap_put(struct hmap *m, const char *key, void *value);
+/* Room for N entries in all, so that putting them never rehashes: a map of a million names is sized once. */
+void hmap_reserve(struct hmap *m, size_t n);
 /* The value stored for KEY, or NULL. */
 void *hmap_get(const struct hmap *m, const char *key);
 /* Free the table (not M, the keys or the values); M is left {0}, ready for hmap_put. */

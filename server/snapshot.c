@@ -30,6 +30,7 @@ snapshot_from(struct snapshot_parts *p)
 	snap->n_retiring = p->n_retiring;
 	memset(p, 0, sizeof(*p));
 	snap->sites = xcalloc(ds->n + snap->n_retiring + 1, sizeof(*snap->sites));
+	hmap_reserve(&snap->by_host, ds->n + snap->n_retiring);
 	for (size_t i = 0; i < ds->n + snap->n_retiring; i++) {
 		struct site *s = &snap->sites[snap->n_sites];
 

@@ -81,6 +81,7 @@ gather(const struct merge *m, struct hmap *by_name, size_t *n)
 		if (m->trying[i])
 			total += m->try[i]->n_domains;
 	claims = xcalloc(total + 1, sizeof(*claims));
+	hmap_reserve(by_name, total);
 	for (size_t i = 0; i < m->t->n; i++) {
 		if (!m->trying[i])
 			continue;

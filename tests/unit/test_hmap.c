@@ -79,6 +79,36 @@ Test(hmap, grows_and_keeps_every_key)
 	hmap_clear(&m);
 }
 
+/* A reserved map takes that many keys without a rehash (the table stays where it is) and keeps what it held. */
+Test(hmap, reserve_sizes_once)
+{
+	enum { N = 3000 };
+	struct hmap m = {0};
+	char **keys = xcalloc(N, sizeof(*keys));
+	struct hmap_slot *table;
+
+	for (size_t i = 0; i < N; i++)
+		keys[i] = xasprintf("r%zu.example.com", i);
+	cr_assert_null(hmap_put(&m, keys[0], V(1)));
+	hmap_reserve(&m, N);
+	cr_assert(m.cap >= 2 * N, "cap %zu for %d keys", m.cap, N);
+	cr_assert_eq(m.cap & (m.cap - 1), 0, "cap %zu is a power of two", m.cap);
+	cr_expect_eq(hmap_get(&m, keys[0]), V(1), "a key put before the reserve is still found");
+	table = m.slots;
+	for (size_t i = 1; i < N; i++)
+		cr_assert_null(hmap_put(&m, keys[i], V(i + 1)));
+	cr_expect_eq(m.slots, table, "no rehash while filling what was reserved");
+	for (size_t i = 0; i < N; i++)
+		cr_expect_eq(hmap_get(&m, keys[i]), V(i + 1), "%s", keys[i]);
+	/* a smaller reserve changes nothing */
+	hmap_reserve(&m, 10);
+	cr_expect_eq(m.slots, table);
+	hmap_clear(&m);
+	for (size_t i = 0; i < N; i++)
+		free(keys[i]);
+	free(keys);
+}
+
 /*
  * Keys whose probes run into one another: fill a 16-slot table with 8 keys that all start
  * in the same slot, so each lookup walks a chain, wrapping past the end of the table.
