@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: MIT */
+/* httpclient: one HTTPS request (GET, HEAD or POST) to a URL, as an API client such as ACME makes it (libcurl). */
+#include "httpclient.h"
+
+#include "util.h"
+
+#include <curl/curl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_TIMEOUT_MS 30000L
+#define DEFAULT_CONNECT_MS 10000L
+#define DEFAULT_MAX_BODY (1024 * 1024)
+
+struct sink {
+	char *buf;
+	size_t len, max;
+	bool too_long;
+};
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	size_t n = size * nmemb;
+
+	if (n > s->max - s->len) {
+		s->too_long = true;
+		return 0;
+	}
+	s->buf = xreallocarray(s->buf, s->len + n + 1, 1);
+	memcpy(s->buf + s->len, data, n);
+	s->len += n;
+	s->buf[s->len] = '\0';
+	return n;
+}
+
+/* the value of the last response's header NAME (its instance I), or NULL */
+static const char *
+header(CURL *h, const char *name, size_t i, size_t *amount)
+{
+	struct curl_header *hd;
+
+	if (curl_easy_header(h, name, i, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+		return NULL;
+	if (amount != NULL)
+		*amount = hd->amount;
+	return hd->value;
+}
+
+static char *
+header_dup(CURL *h, const char *name)
+{
+	const char *v = header(h, name, 0, NULL);
+
+	return v != NULL ? xstrdup(v) : NULL;
+}
+
+/* TARGET resolved against BASE (RFC 3986 section 5), owned by the caller; NULL when it cannot be */
+static char *
+resolve(const char *base, const char *target)
+{
+	CURLU *u = curl_url();
+	char *s = NULL, *ret = NULL;
+
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, target, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK) {
+		ret = xstrdup(s);
+		curl_free(s);
+	}
+	curl_url_cleanup(u);
+	return ret;
+}
+
+/* the first rel=REL target among every Link header of the response, resolved against URL */
+static char *
+link_of(CURL *h, const char *url, const char *rel)
+{
+	size_t i, amount = 1;
+	const char *v;
+	char *t, *abs;
+
+	for (i = 0; i < amount; i++) {
+		if ((v = header(h, "Link", i, &amount)) == NULL)
+			return NULL;
+		if ((t = httpclient_link_find(v, rel)) != NULL) {
+			abs = resolve(url, t);
+			free(t);
+			return abs;
+		}
+	}
+	return NULL;
+}
+
+int
+httpclient_request(const struct httpclient_request *req, struct httpclient_response *out, char *err,
+    size_t errlen)
+{
+	char cerr[CURL_ERROR_SIZE] = "";
+	struct curl_slist *hdrs = NULL, *l;
+	struct sink s = { NULL, 0, req->max_body != 0 ? req->max_body : DEFAULT_MAX_BODY, false };
+	const char *ctype = NULL;
+	char *line;
+	CURL *h;
+	CURLcode rc;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (req->url == NULL || !str_has_prefix_ci(req->url, "https://")) {
+		snprintf(err, errlen, "'%.200s' is not an https:// URL", req->url != NULL ? req->url : "");
+		return -1;
+	}
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "cannot create a libcurl handle");
+		return -1;
+	}
+	if (req->method == HTTPCLIENT_POST && req->content_type != NULL) {
+		line = xstrcat("Content-Type: ", req->content_type, (char *)NULL);
+		l = curl_slist_append(hdrs, line);
+		free(line);
+		if (l == NULL)
+			goto oom;
+		hdrs = l;
+	}
+	if (req->accept != NULL) {
+		line = xstrcat("Accept: ", req->accept, (char *)NULL);
+		l = curl_slist_append(hdrs, line);
+		free(line);
+		if (l == NULL)
+			goto oom;
+		hdrs = l;
+	}
+	/* no "Expect: 100-continue" round trip before a POST body */
+	if (req->method == HTTPCLIENT_POST) {
+		if ((l = curl_slist_append(hdrs, "Expect:")) == NULL)
+			goto oom;
+		hdrs = l;
+	}
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (req->ca_file != NULL)
+		curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	    req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, req->user_agent != NULL ? req->user_agent : "mtastsd/" MTASTSD_VERSION);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	if (hdrs != NULL)
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	switch (req->method) {
+	case HTTPCLIENT_GET:
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+		break;
+	case HTTPCLIENT_HEAD:
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+		break;
+	case HTTPCLIENT_POST:
+		curl_easy_setopt(h, CURLOPT_POST, 1L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
+		break;
+	}
+	rc = curl_easy_perform(h);
+	if (s.too_long) {
+		snprintf(err, errlen, "the body of %s is longer than %zu bytes", req->url, s.max);
+		goto done;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "%s: %s", req->url, cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
+		goto done;
+	}
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+	if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != NULL)
+		out->content_type = xstrdup(ctype);
+	out->location = header_dup(h, "Location");
+	out->replay_nonce = header_dup(h, "Replay-Nonce");
+	out->retry_after = header_dup(h, "Retry-After");
+	out->link_up = link_of(h, req->url, "up");
+	out->link_index = link_of(h, req->url, "index");
+	out->body = s.buf != NULL ? s.buf : xstrdup("");
+	out->len = s.len;
+	s.buf = NULL;
+	ret = 0;
+	goto done;
+oom:
+	snprintf(err, errlen, "out of memory");
+done:
+	free(s.buf);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(h);
+	return ret;
+}
+
+void
+httpclient_response_clear(struct httpclient_response *r)
+{
+	if (r == NULL)
+		return;
+	free(r->content_type);
+	free(r->location);
+	free(r->replay_nonce);
+	free(r->retry_after);
+	free(r->link_up);
+	free(r->link_index);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+static const char *
+skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* REL among the space-separated relation types of S[0..N) */
+static bool
+rel_has(const char *s, size_t n, const char *rel)
+{
+	size_t rl = strlen(rel), i = 0, j;
+
+	while (i < n) {
+		while (i < n && s[i] == ' ')
+			i++;
+		j = i;
+		while (j < n && s[j] != ' ')
+			j++;
+		if (j - i == rl && str_eq_ci(s + i, rel, rl))
+			return true;
+		i = j;
+	}
+	return false;
+}
+
+char *
+httpclient_link_find(const char *v, const char *rel)
+{
+	const char *p = v, *t, *te, *name, *val;
+	size_t nlen, vlen;
+	bool match;
+
+	for (;;) {
+		p = skip_ws(p);
+		if (*p == '\0' || *p != '<')
+			return NULL;
+		t = p + 1;
+		if ((te = strchr(t, '>')) == NULL)
+			return NULL;
+		p = te + 1;
+		match = false;
+		/* parameters: ; name[=token|"quoted"] */
+		for (;;) {
+			p = skip_ws(p);
+			if (*p != ';')
+				break;
+			p = skip_ws(p + 1);
+			name = p;
+			while (*p != '\0' && *p != '=' && *p != ';' && *p != ',' && *p != ' ' && *p != '\t')
+				p++;
+			nlen = (size_t)(p - name);
+			p = skip_ws(p);
+			val = NULL;
+			vlen = 0;
+			if (*p == '=') {
+				p = skip_ws(p + 1);
+				if (*p == '"') {
+					val = ++p;
+					while (*p != '\0' && *p != '"') {
+						if (*p == '\\' && p[1] != '\0')
+							p++;
+						p++;
+					}
+					if (*p != '"')
+						return NULL;
+					vlen = (size_t)(p - val);
+					p++;
+				} else {
+					val = p;
+					while (*p != '\0' && *p != ';' && *p != ',' && *p != ' ' && *p != '\t')
+						p++;
+					vlen = (size_t)(p - val);
+				}
+			}
+			if (nlen == 3 && str_eq_ci(name, "rel", 3) && val != NULL && rel_has(val, vlen, rel))
+				match = true;
+		}
+		if (match)
+			return xstrndup(t, (size_t)(te - t));
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			return NULL;
+	}
+}
+
+static const char *const MONTHS[12] = {
+	"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+};
+static const char *const DAYS[7] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+static const char *const LONG_DAYS[7] = {
+	"Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday",
+};
+
+static int
+month_of(const char *s)
+{
+	int i;
+
+	for (i = 0; i < 12; i++)
+		if (strncmp(s, MONTHS[i], 3) == 0)
+			return i + 1;
+	return -1;
+}
+
+/* a day name of LIST (case-sensitive, as RFC 9110 writes them) at *P, then advance past it */
+static bool
+day_name(const char **p, const char *const *list)
+{
+	size_t i, n;
+
+	for (i = 0; i < 7; i++) {
+		n = strlen(list[i]);
+		if (strncmp(*p, list[i], n) == 0) {
+			*p += n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* "hh:mm:ss" at P into seconds of the day */
+static int
+hms(const char *p, int64_t *secs)
+{
+	int h, m, s;
+
+	if (p[2] != ':' || p[5] != ':')
+		return -1;
+	h = str_digits(p, 2);
+	m = str_digits(p + 3, 2);
+	s = str_digits(p + 6, 2);
+	if (h < 0 || m < 0 || s < 0 || h > 23 || m > 59 || s > 60)
+		return -1;
+	*secs = h * 3600 + m * 60 + (s == 60 ? 59 : s);
+	return 0;
+}
+
+static bool
+date_valid(int64_t y, int mon, int d)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	if (mon < 1 || mon > 12 || d < 1 || d > mdays[mon - 1])
+		return false;
+	return !(mon == 2 && d == 29 && !leap);
+}
+
+/* the three HTTP-date forms of RFC 9110 section 5.6.7 in S[0..N): 0 and *OUT, else -1 */
+static int
+http_date(const char *s, size_t n, int64_t *out)
+{
+	const char *p = s;
+	int64_t y, secs;
+	int mon, d;
+
+	if (day_name(&p, DAYS) && *p == ',' && n == 29) {
+		/* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+		if (p[1] != ' ' || p[4] != ' ' || p[8] != ' ' || p[13] != ' ' || strncmp(p + 22, " GMT", 4) != 0)
+			return -1;
+		d = str_digits(p + 2, 2);
+		mon = month_of(p + 5);
+		y = str_digits(p + 9, 4);
+		if (hms(p + 14, &secs) < 0)
+			return -1;
+	} else if (p = s, day_name(&p, LONG_DAYS) && *p == ',' && n == (size_t)(p - s) + 24) {
+		/* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT; a two-digit year 00-69 is 20xx, 70-99 is 19xx */
+		if (p[1] != ' ' || p[4] != '-' || p[8] != '-' || p[11] != ' ' || strncmp(p + 20, " GMT", 4) != 0)
+			return -1;
+		d = str_digits(p + 2, 2);
+		mon = month_of(p + 5);
+		if ((y = str_digits(p + 9, 2)) < 0)
+			return -1;
+		y += y < 70 ? 2000 : 1900;
+		if (hms(p + 12, &secs) < 0)
+			return -1;
+	} else if (p = s, day_name(&p, DAYS) && *p == ' ' && n == 24) {
+		/* asctime: Sun Nov  6 08:49:37 1994 */
+		if (p[4] != ' ' || p[7] != ' ' || p[16] != ' ')
+			return -1;
+		mon = month_of(p + 1);
+		d = p[5] == ' ' ? str_digits(p + 6, 1) : str_digits(p + 5, 2);
+		y = str_digits(p + 17, 4);
+		if (hms(p + 8, &secs) < 0)
+			return -1;
+	} else
+		return -1;
+	if (d < 0 || y < 0 || !date_valid(y, mon, d))
+		return -1;
+	*out = days_from_civil(y, (unsigned)mon, (unsigned)d) * 86400 + secs;
+	return 0;
+}
+
+int
+httpclient_retry_after(const char *v, time_t now, time_t cap, time_t *out)
+{
+	const char *s = skip_ws(v), *e;
+	int64_t t, delta = 0;
+	size_t n, i;
+
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	n = (size_t)(e - s);
+	if (n == 0)
+		return -1;
+	if (s[0] >= '0' && s[0] <= '9') {
+		for (i = 0; i < n; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -1;
+			if (delta < INT64_MAX / 10)
+				delta = delta * 10 + (s[i] - '0');
+		}
+		t = delta > (int64_t)cap ? (int64_t)now + cap : (int64_t)now + delta;
+	} else {
+		if (http_date(s, n, &t) < 0)
+			return -1;
+		if (t < (int64_t)now)
+			t = now;
+		if (t > (int64_t)now + cap)
+			t = (int64_t)now + cap;
+	}
+	*out = (time_t)t;
+	return 0;
+}
