@@ -29,13 +29,7 @@ cmd_load_config(const char *path)
 	diag_init(&dl, path);
 	cfg = config_load(path, &dl);
 	/* warnings are for `check`; other commands only say what stops them */
-	for (size_t i = 0; i < dl.n; i++) {
-		if (dl.items[i].level == DIAG_ERROR) {
-			char line[4096];
-			diag_format(&dl, i, line, sizeof(line));
-			fprintf(stderr, "%s\n", line);
-		}
-	}
+	diag_print_errors(&dl, stderr);
 	diag_clear(&dl);
 	return cfg;
 }

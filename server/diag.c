@@ -162,17 +162,45 @@ diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len)
 		snprintf(buf, len, "%s: %s%s", file, level_prefix(d->level), d->msg);
 }
 
+/* Entry I of DL and a newline, straight to OUT: not through a buffer, so a message quoting a long value is whole. */
+static void
+print_one(const struct diag_list *dl, size_t i, FILE *out)
+{
+	const struct diag *d = &dl->items[i];
+	const char *file = d->file ? d->file : dl->file;
+
+	if (d->line > 0)
+		fprintf(out, "%s:%d:%d: %s%s\n", file, d->line, d->col, level_prefix(d->level), d->msg);
+	else
+		fprintf(out, "%s: %s%s\n", file, level_prefix(d->level), d->msg);
+}
+
 void
 diag_print(const struct diag_list *dl, FILE *out)
 {
-	/* straight to OUT, not through a buffer: a message quoting a long value is printed whole */
-	for (size_t i = 0; i < dl->n; i++) {
-		const struct diag *d = &dl->items[i];
-		const char *file = d->file ? d->file : dl->file;
+	for (size_t i = 0; i < dl->n; i++)
+		print_one(dl, i, out);
+}
 
-		if (d->line > 0)
-			fprintf(out, "%s:%d:%d: %s%s\n", file, d->line, d->col, level_prefix(d->level), d->msg);
-		else
-			fprintf(out, "%s: %s%s\n", file, level_prefix(d->level), d->msg);
+void
+diag_print_errors(const struct diag_list *dl, FILE *out)
+{
+	for (size_t i = 0; i < dl->n; i++)
+		if (dl->items[i].level == DIAG_ERROR)
+			print_one(dl, i, out);
+}
+
+void
+diag_log(const struct diag_list *dl, const char *prefix, enum log_level warnings_at)
+{
+	/* the log functions take no level: one per level, in enum log_level's order */
+	static void (*const log_at[])(const char *fmt, ...) = { log_debug, log_info, log_warnx, log_error };
+	char line[4096];
+
+	for (size_t i = 0; i < dl->n; i++) {
+		enum log_level level = dl->items[i].level == DIAG_WARNING ? warnings_at : LOG_LEVEL_ERROR;
+
+		diag_format(dl, i, line, sizeof(line));
+		log_at[level]("%s%s", prefix, line);
 	}
 }

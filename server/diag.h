@@ -3,6 +3,8 @@
 #ifndef MTASTSD_DIAG_H
 #define MTASTSD_DIAG_H
 
+#include "log.h"
+
 #include <stdio.h>
 #include <stddef.h>
 
@@ -54,6 +56,15 @@ void diag_sort(struct diag_list *dl);
  * or FILE: [...]message for an entry without a position.
  */
 void diag_print(const struct diag_list *dl, FILE *out);
+/* As diag_print, only the entries of level DIAG_ERROR (what stops a command other than `check`). */
+void diag_print_errors(const struct diag_list *dl, FILE *out);
+/*
+ * Log every entry of DL, one line each: PREFIX ("" for none), then the entry
+ * as diag_format writes it, cut at 4 KiB. Warnings are logged at level
+ * WARNINGS_AT (LOG_LEVEL_WARN: with log_warnx), errors and unserved entries
+ * with log_error.
+ */
+void diag_log(const struct diag_list *dl, const char *prefix, enum log_level warnings_at);
 /* Format entry I into BUF of LEN bytes like diag_print does (without newline), cut to fit. */
 void diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len);
 

@@ -297,11 +297,7 @@ dnspublish_held(const struct config *cfg, const struct domset *ds, const char *c
 	hold_serving(cfg->dns_state);
 	diag_init(&sdl, cfg->dns_state);
 	if (dnsids_update(cfg, ds, held, n_held, now, state_known(cfg->dns_state), &st, &ch, &sdl) < 0) {
-		for (size_t i = 0; i < sdl.n; i++) {
-			char line[4096];
-			diag_format(&sdl, i, line, sizeof(line));
-			log_error("dns publish: %s", line);
-		}
+		diag_log(&sdl, "dns publish: ", LOG_LEVEL_ERROR);
 		log_error("dns publish: nothing published; the state file was left unchanged");
 		publish_failed();
 		diag_clear(&sdl);
@@ -331,11 +327,7 @@ dnspublish_held(const struct config *cfg, const struct domset *ds, const char *c
 		diag_init(&probs, cfg->path);
 		zone = dnsrecords_render(cfg, ds, &st, now, side, ZONE_BIND, &probs, err, sizeof(err));
 		/* such a domain fails alone (check lists it): every other one is published */
-		for (size_t i = 0; i < probs.n; i++) {
-			char line[4096];
-			diag_format(&probs, i, line, sizeof(line));
-			log_error("dns publish: %s", line);
-		}
+		diag_log(&probs, "dns publish: ", LOG_LEVEL_ERROR);
 		diag_clear(&probs);
 		if (zone == NULL) {
 			log_error("dns publish: %s", err);
@@ -439,11 +431,7 @@ dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct co
 		rc = DNSPUBLISH_STATE_LOST;
 	}
 	if (rc < 0) {
-		for (size_t i = 0; i < sdl.n; i++) {
-			char line[4096];
-			diag_format(&sdl, i, line, sizeof(line));
-			log_error("dns: %s", line);
-		}
+		diag_log(&sdl, "dns: ", LOG_LEVEL_ERROR);
 		diag_clear(&sdl);
 		if (rc != DNSPUBLISH_STATE_LOST)
 			log_warnx("removed domains are not served as mode none: the DNS state is unreadable");

@@ -138,20 +138,6 @@ reload_set_prepare(int (*fn)(struct snapshot *snap))
 	prepare_fn = fn;
 }
 
-static void
-log_diags(const struct diag_list *dl)
-{
-	char line[4096];
-
-	for (size_t i = 0; i < dl->n; i++) {
-		diag_format(dl, i, line, sizeof(line));
-		if (dl->items[i].level != DIAG_WARNING)
-			log_error("%s", line);
-		else
-			log_warnx("%s", line);
-	}
-}
-
 /* What SNAP does not serve (snapshot_site_serving, as `check` judges it): logged and counted. */
 static void
 report_unserved(const struct snapshot *snap)
@@ -204,7 +190,7 @@ report_tenants(const struct tenants *t)
 {
 	for (size_t i = 0; t != NULL && i < t->n; i++)
 		if (t->v[i].refused)
-			log_diags(&t->v[i].why);
+			diag_log(&t->v[i].why, "", LOG_LEVEL_WARN);
 	if (t != NULL && t->n_refused > 0)
 		log_warnx("%zu of %zu tenant files refused: their last good versions (if any) are served", t->n_refused,
 		    t->n);
@@ -260,7 +246,7 @@ build(const char *config_path, bool tenants_only, bool *unchanged)
 	diag_init(&dl, config_path);
 	snap = load(config_path, tenants_only, &dl, &state_lost, unchanged);
 	diag_sort(&dl);
-	log_diags(&dl);
+	diag_log(&dl, "", LOG_LEVEL_WARN);
 	diag_clear(&dl);
 	if (state_lost) {
 		/* the retiring domains would vanish: the serving snapshot stays (dnspublish_retiring logged why) */

@@ -5,21 +5,60 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "diag.h"
 
-/* What diag_print writes, as a string the caller frees. */
+/* What PRINT (diag_print or diag_print_errors) writes of DL, as a string the caller frees. */
 static char *
-printed(const struct diag_list *dl)
+printed_by(void (*print)(const struct diag_list *, FILE *), const struct diag_list *dl)
 {
 	char *s = NULL;
 	size_t n = 0;
 	FILE *f = open_memstream(&s, &n);
 
 	cr_assert_not_null(f);
-	diag_print(dl, f);
+	print(dl, f);
 	cr_assert_eq(fclose(f), 0);
 	return s;
+}
+
+static char *
+printed(const struct diag_list *dl)
+{
+	return printed_by(diag_print, dl);
+}
+
+/* What diag_log writes to stderr, each line without its time stamp, in BUF. */
+static void
+logged(const struct diag_list *dl, const char *prefix, enum log_level warnings_at, char *buf, size_t len)
+{
+	FILE *tmp = tmpfile();
+	int saved = dup(STDERR_FILENO);
+	size_t n, o = 0;
+	char raw[8192];
+
+	cr_assert_not_null(tmp);
+	cr_assert_geq(saved, 0);
+	cr_assert_geq(dup2(fileno(tmp), STDERR_FILENO), 0);
+	diag_log(dl, prefix, warnings_at);
+	cr_assert_geq(dup2(saved, STDERR_FILENO), 0);
+	close(saved);
+	rewind(tmp);
+	n = fread(raw, 1, sizeof(raw) - 1, tmp);
+	raw[n] = '\0';
+	fclose(tmp);
+	/* each line is "TIME LEVEL message": drop TIME */
+	for (char *line = raw, *nl; *line != '\0'; line = nl + 1) {
+		char *sp = strchr(line, ' ');
+
+		nl = strchr(line, '\n');
+		cr_assert_not_null(nl);
+		cr_assert(sp != NULL && sp < nl);
+		o += (size_t)snprintf(buf + o, len - o, "%.*s", (int)(nl - sp), sp + 1);
+		cr_assert_lt(o, len);
+	}
+	buf[o] = '\0';
 }
 
 Test(diag, counts_each_level)
@@ -215,4 +254,41 @@ Test(diag, entries_about_other_files_name_them_and_sort_by_file)
 	diag_clear(&copy);
 	diag_clear(&t);
 	diag_clear(&main);
+}
+
+/* One line per entry after the prefix; warnings at the level asked for, the rest as errors. */
+Test(diag, log_writes_each_entry_at_its_level)
+{
+	struct diag_list dl;
+	char out[4096];
+
+	diag_init(&dl, "m.yaml");
+	diag_add(&dl, DIAG_ERROR, 7, 3, "bad key");
+	diag_add(&dl, DIAG_WARNING, 8, 1, "odd key");
+	diag_add_in(&dl, "t.yaml", DIAG_UNSERVED, 0, 0, "no certificate");
+	logged(&dl, "", LOG_LEVEL_WARN, out, sizeof(out));
+	cr_expect_str_eq(out, "error m.yaml:7:3: bad key\nwarn m.yaml:8:1: warning: odd key\n"
+	    "error t.yaml: not served: no certificate\n");
+	logged(&dl, "dns publish: ", LOG_LEVEL_ERROR, out, sizeof(out));
+	cr_expect_str_eq(out, "error dns publish: m.yaml:7:3: bad key\nerror dns publish: m.yaml:8:1: warning: odd key\n"
+	    "error dns publish: t.yaml: not served: no certificate\n");
+	diag_clear(&dl);
+	logged(&dl, "", LOG_LEVEL_WARN, out, sizeof(out));
+	cr_expect_str_eq(out, "", "an empty list logs nothing");
+}
+
+Test(diag, print_errors_leaves_out_warnings_and_unserved)
+{
+	struct diag_list dl;
+	char *out;
+
+	diag_init(&dl, "m.yaml");
+	diag_add(&dl, DIAG_WARNING, 1, 1, "odd key");
+	diag_add(&dl, DIAG_ERROR, 2, 3, "bad key");
+	diag_add(&dl, DIAG_UNSERVED, 0, 0, "no certificate");
+	diag_add(&dl, DIAG_ERROR, 0, 0, "no domains");
+	out = printed_by(diag_print_errors, &dl);
+	cr_expect_str_eq(out, "m.yaml:2:3: bad key\nm.yaml: no domains\n");
+	free(out);
+	diag_clear(&dl);
 }
