@@ -9,10 +9,12 @@
 #include <string.h>
 
 static void
-add(struct domset *ds, const struct config_domain *d)
+add(struct domset *ds, const struct config_domain *d, struct tenant_site *site)
 {
-	if (hmap_put(&ds->by_name, d->name, (void *)(uintptr_t)d) == NULL)
+	if (hmap_put(&ds->by_name, d->name, (void *)(uintptr_t)d) == NULL) {
+		ds->sites[ds->n] = site;
 		ds->v[ds->n++] = d;
+	}
 }
 
 void
@@ -25,14 +27,15 @@ domset_build(struct domset *ds, const struct config *cfg, const struct tenants *
 		if (t->v[i].in_force != NULL)
 			total += t->v[i].in_force->n_domains;
 	ds->v = xcalloc(total + 1, sizeof(*ds->v));
+	ds->sites = xcalloc(total + 1, sizeof(*ds->sites));
 	hmap_reserve(&ds->by_name, total);
 	for (size_t i = 0; i < cfg->n_domains; i++)
-		add(ds, &cfg->domains[i]);
+		add(ds, &cfg->domains[i], NULL);
 	for (size_t i = 0; t != NULL && i < t->n; i++) {
 		const struct tenant_file *f = t->v[i].in_force;
 
 		for (size_t k = 0; f != NULL && k < f->n_domains; k++)
-			add(ds, &f->domains[k]);
+			add(ds, &f->domains[k], f->sites ? &f->sites[k] : NULL);
 	}
 }
 
@@ -46,6 +49,7 @@ void
 domset_clear(struct domset *ds)
 {
 	free(ds->v);
+	free(ds->sites);
 	hmap_clear(&ds->by_name);
 	memset(ds, 0, sizeof(*ds));
 }

@@ -9,6 +9,7 @@
 #include "hmap.h"
 
 struct tenants;
+struct tenant_site;
 
 /*
  * Every configured domain of one snapshot, borrowed from the config and
@@ -18,6 +19,7 @@ struct tenants;
  */
 struct domset {
 	const struct config_domain **v;
+	struct tenant_site **sites;	/* V[i]'s rendered site when a tenant file holds it, else NULL */
 	size_t n;
 	struct hmap by_name;		/* name -> const struct config_domain * */
 };

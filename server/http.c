@@ -12,6 +12,7 @@
 #include "proxyaccept.h"
 #include "restartkeys.h"
 #include "route.h"
+#include "tenants.h"
 #include "util.h"
 
 #include <arpa/inet.h>
@@ -122,20 +123,42 @@ static void
 release_responses(struct snapshot *snap)
 {
 	for (size_t i = 0; i < snap->n_sites; i++) {
-		if (snap->sites[i].prebuilt != NULL)
+		/* a tenant file's response goes with the file (release_shared) */
+		if (snap->sites[i].prebuilt != NULL && snap->sites[i].shared == NULL)
 			MHD_destroy_response(snap->sites[i].prebuilt);
 		snap->sites[i].prebuilt = NULL;
 	}
 }
 
+/* tenants_set_release's hook: the last snapshot serving a tenant file has let go of it. */
+static void
+release_shared(void *prebuilt)
+{
+	MHD_destroy_response(prebuilt);
+}
+
 int
 http_prepare(struct snapshot *snap)
 {
+	static bool hook_set;
+
+	/* the first snapshot is prepared before any listener thread exists: the hook is written then, once */
+	if (!hook_set) {
+		tenants_set_release(release_shared);
+		hook_set = true;
+	}
 	for (size_t i = 0; i < snap->n_sites; i++) {
 		struct site *s = &snap->sites[i];
 
+		/* a tenant file's is made once, by the first snapshot that serves the file, and kept with it */
+		if (s->shared != NULL && s->shared->prebuilt != NULL) {
+			s->prebuilt = s->shared->prebuilt;
+			continue;
+		}
 		/* copied once here, so a response outlives the snapshot while MHD still sends it */
 		s->prebuilt = make_response(s->body, s->body_len, false, false);
+		if (s->shared != NULL)
+			s->shared->prebuilt = s->prebuilt;
 		if (s->prebuilt == NULL) {
 			log_error("%s: cannot create the response for '%s'", __func__, s->host);
 			release_responses(snap);

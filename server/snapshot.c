@@ -35,12 +35,23 @@ snapshot_from(struct snapshot_parts *p)
 		struct site *s = &snap->sites[snap->n_sites];
 
 		s->domain = i < ds->n ? ds->v[i] : &snap->retiring[i - ds->n];
-		s->host = xstrcat("mta-sts.", s->domain->name, NULL);
-		s->body = policy_render(s->domain, &s->body_len);
+		s->shared = i < ds->n ? ds->sites[i] : NULL;
+		if (s->shared != NULL) {
+			/* rendered when its tenant file was read: a reload that did not read the file renders nothing */
+			s->host = s->shared->host;
+			s->body = s->shared->body;
+			s->body_len = s->shared->body_len;
+		} else {
+			s->host = xstrcat("mta-sts.", s->domain->name, NULL);
+			s->body = policy_render(s->domain, &s->body_len);
+		}
 		if (hmap_put(&snap->by_host, s->host, s) != NULL) {
 			/* the config rejects duplicate domains; stay safe anyway */
-			free(s->host);
-			free(s->body);
+			if (s->shared == NULL) {
+				free(s->host);
+				free(s->body);
+			}
+			memset(s, 0, sizeof(*s));
 			continue;
 		}
 		snap->n_sites++;
@@ -130,6 +141,8 @@ snapshot_unref(struct snapshot *snap)
 	if (snap->release != NULL)
 		snap->release(snap);
 	for (size_t i = 0; i < snap->n_sites; i++) {
+		if (snap->sites[i].shared != NULL)
+			continue;
 		free(snap->sites[i].host);
 		free(snap->sites[i].body);
 	}

@@ -20,6 +20,12 @@ struct site {
 	char *body;			/* exactly policy_render() */
 	size_t body_len;
 	void *prebuilt;			/* the HTTP layer's ready response, or NULL */
+	/*
+	 * A tenant file's domain: HOST, BODY and PREBUILT are its file's
+	 * (borrowed, kept by the snapshot's reference to the file), rendered
+	 * when the file was read; NULL: this snapshot's own, freed with it.
+	 */
+	struct tenant_site *shared;
 };
 
 struct snapshot {

@@ -24,6 +24,24 @@ struct tenant_stamp {
 bool tenant_stamp_equal(const struct tenant_stamp *a, const struct tenant_stamp *b);
 
 /*
+ * What serving one domain of a tenant file takes, rendered once per version
+ * of the file (on the thread that read it) and shared by every snapshot
+ * that serves it, so a reload that did not read the file renders nothing
+ * of it again.
+ */
+struct tenant_site {
+	char *host;			/* "mta-sts.<domain>" */
+	char *body;			/* exactly policy_render() */
+	size_t body_len;
+	/*
+	 * The HTTP layer's ready response, made by the first snapshot prepared
+	 * with it (reloads run on one thread) and released with the file, through
+	 * the hook of tenants_set_release. The one part written after the build.
+	 */
+	void *prebuilt;
+};
+
+/*
  * One valid version of one tenant file: its domains, immutable once built
  * and shared by reference between snapshots (references may be dropped from
  * any thread). Each domain's `file` is PATH.
@@ -32,11 +50,15 @@ struct tenant_file {
 	atomic_uint refs;
 	char *path;			/* domains_dir/NAME, as diagnostics name it */
 	struct config_domain *domains;	/* the file's order */
+	struct tenant_site *sites;	/* one per domain, in the same order */
 	size_t n_domains;
 };
 
 /* A version with one reference (the caller's) of PATH (copied) holding DOMAINS[0..N) (ownership passes; file set). */
 struct tenant_file *tenant_file_new(const char *path, struct config_domain *domains, size_t n);
+
+/* How a site's prebuilt response is released when its file is freed (set once, before any file is made). */
+void tenants_set_release(void (*release)(void *prebuilt));
 struct tenant_file *tenant_file_ref(struct tenant_file *f);
 /* Drop a reference; the last one frees the domains. Accepts NULL. */
 void tenant_file_unref(struct tenant_file *f);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "domset.h"
+#include "snapshot.h"
 #include "tenantdir.h"
 #include "util.h"
 
@@ -311,6 +312,54 @@ Test(tenantdir, domset_order_is_main_then_files_by_name)
 	cr_expect_eq(domset_find(&ds, "b2.example"), ds.v[3]);
 	domset_clear(&ds);
 	tenants_free(t);
+}
+
+/* A snapshot of the main file at DIR/main.yaml (EXTRA appended) and the tenant set T (taken over). */
+static struct snapshot *
+snap_of(const char *extra, struct tenants *t)
+{
+	struct snapshot_parts p = {0};
+
+	load_main(extra);
+	p.cfg = cfg;
+	cfg = NULL;
+	p.tenants = t;
+	domset_build(&p.domains, p.cfg, t);
+	return snapshot_from(&p);
+}
+
+/* An unchanged tenant file's sites are the ones rendered when it was read, in every snapshot serving it. */
+Test(tenantdir, snapshots_share_the_sites_of_an_unchanged_file)
+{
+	struct snapshot *s1, *s2;
+	const struct site *a1, *a2, *b1, *b2, *m2;
+	size_t n_read;
+
+	put("a.yaml", "- name: a.example\n  mode: enforce\n");
+	put("b.yaml", "- b.example\n");
+	s1 = snap_of("domains:\n  - m.example\n", load(NULL, NULL));
+	put("b.yaml", "- name: b.example\n  max_age: 1234567\n");
+	load_main("domains:\n  - m.example\n");
+	s2 = snap_of("domains:\n  - m.example\n", load(s1->tenants, &n_read));
+	cr_assert_eq(n_read, 1, "only b.yaml was read again");
+	a1 = snapshot_site(s1, "mta-sts.a.example");
+	a2 = snapshot_site(s2, "mta-sts.a.example");
+	b1 = snapshot_site(s1, "mta-sts.b.example");
+	b2 = snapshot_site(s2, "mta-sts.b.example");
+	m2 = snapshot_site(s2, "mta-sts.m.example");
+	cr_assert(a1 && a2 && b1 && b2 && m2);
+	cr_expect_not_null(a2->shared, "a tenant file's site is its file's");
+	cr_expect_eq(a2->body, a1->body, "the unchanged file's body is not rendered again");
+	cr_expect_eq(a2->host, a1->host);
+	cr_expect_neq(b2->body, b1->body, "the rewritten file's is new");
+	cr_expect(strstr(b2->body, "max_age: 1234567\r\n") != NULL, "%s", b2->body);
+	cr_expect(strstr(b1->body, "max_age: 1234567") == NULL);
+	cr_expect_null(m2->shared, "the main file's domains belong to the snapshot");
+	/* the older snapshot goes first: what the newer one shares with it stays */
+	snapshot_unref(s1);
+	cr_expect(strstr(a2->body, "mode: enforce\r\n") != NULL, "%s", a2->body);
+	cr_expect_str_eq(a2->host, "mta-sts.a.example");
+	snapshot_unref(s2);
 }
 
 Test(tenantdir, main_file_checks)
