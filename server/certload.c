@@ -103,6 +103,7 @@ add_name(struct cert *c, const char *name, size_t len)
 		return;
 	s = xstrndup(name, len);
 	str_lower(s);
+	/* not vec: exact size, as a store holds up to 100,000 of these and most have one to three names */
 	c->names = xreallocarray(c->names, c->n_names + 1, sizeof(*c->names));
 	c->names[c->n_names++] = s;
 }

@@ -9,6 +9,7 @@
 #include "snapshot.h"
 #include "tenantdir.h"
 #include "util.h"
+#include "vec.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,7 +55,7 @@ struct layout_walk {
 	char *targets[2];	/* canonical folders of dns.state and dns.zone (NULL: none) */
 	bool found[2];
 	struct { dev_t dev; ino_t ino; } *seen;	/* each folder walked once, links or not */
-	size_t n_seen;
+	size_t n_seen, cap_seen;
 	struct diag_list *dl;
 	const char *certs;
 };
@@ -78,7 +79,7 @@ layout_walk(struct layout_walk *lw, const char *dir, int depth)
 	for (size_t i = 0; i < lw->n_seen; i++)
 		if (lw->seen[i].dev == st.st_dev && lw->seen[i].ino == st.st_ino)
 			return;
-	lw->seen = xreallocarray(lw->seen, lw->n_seen + 1, sizeof(*lw->seen));
+	VEC_RESERVE(lw->seen, lw->cap_seen, lw->n_seen + 1, 16);
 	lw->seen[lw->n_seen].dev = st.st_dev;
 	lw->seen[lw->n_seen++].ino = st.st_ino;
 	if ((real = realpath(dir, NULL)) != NULL) {
@@ -108,7 +109,7 @@ layout_walk(struct layout_walk *lw, const char *dir, int depth)
 static void
 check_layout(const struct config *cfg, struct diag_list *dl)
 {
-	struct layout_walk lw = { { NULL, NULL }, { false, false }, NULL, 0, dl, cfg->tls_certs };
+	struct layout_walk lw = { { NULL, NULL }, { false, false }, NULL, 0, 0, dl, cfg->tls_certs };
 	char *dirs[2] = { path_dirname(cfg->dns_state), cfg->dns_zone ? path_dirname(cfg->dns_zone) : NULL };
 
 	for (int i = 0; i < 2; i++)

@@ -6,6 +6,7 @@
 #include "dname.h"
 #include "tsigkey.h"
 #include "util.h"
+#include "vec.h"
 #include "yamltree.h"
 
 #include <errno.h>
@@ -221,6 +222,7 @@ cidr_list(struct ctx *c, struct ynode *v, const char *key, struct cidr **out, si
 			ERR(c, e, "%s", err);
 			continue;
 		}
+		/* not vec: the config keeps no capacity for its few addresses, read once per load */
 		*out = xreallocarray(*out, *n + 1, sizeof(**out));
 		(*out)[(*n)++] = cidr;
 	}
@@ -238,6 +240,7 @@ struct listener_arg {
 static void
 cidr_list_any(struct cidr **out, size_t *n)
 {
+	/* not vec: the same list as cidr_list's, which keeps no capacity */
 	*out = xreallocarray(*out, *n + 2, sizeof(**out));
 	cidr_any(&(*out)[*n]);
 	*n += 2;
@@ -341,6 +344,7 @@ listener_list(struct ctx *c, struct ynode *v, const char *where, struct config_l
 			listener_clear(&l);
 			continue;
 		}
+		/* not vec: the config keeps no capacity for its few listeners, read once per load */
 		*out = xreallocarray(*out, *n + 1, sizeof(**out));
 		(*out)[(*n)++] = l;
 	}
@@ -884,7 +888,7 @@ struct seen_names {
 	struct { int line, col; } *pos;
 	size_t n;
 	char **dropped;		/* names of entries not kept (the map borrows them) */
-	size_t n_dropped;
+	size_t n_dropped, cap_dropped;
 };
 
 static void
@@ -963,8 +967,7 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		note_name(c, seen, d.name, d.line, d.col);
 	if (c->dl->errors != errors || d.name == NULL) {
 		if (d.name) {
-			seen->dropped = xreallocarray(seen->dropped, seen->n_dropped + 1, sizeof(char *));
-			seen->dropped[seen->n_dropped++] = d.name;
+			VEC_PUSH(seen->dropped, seen->n_dropped, seen->cap_dropped, d.name);
 			d.name = NULL;
 		}
 		domain_clear(&d);
@@ -1050,7 +1053,7 @@ canon_path(const char *path, bool resolve)
 {
 	struct buf out = {0};
 	char *abs = NULL, *r, *copy, *save = NULL;
-	size_t *marks = NULL, n_marks = 0;
+	size_t *marks = NULL, n_marks = 0, cap_marks = 0;
 
 	if (resolve) {
 		char *dir, cwd[PATH_MAX];
@@ -1078,8 +1081,7 @@ canon_path(const char *path, bool resolve)
 			out.len = marks[--n_marks];
 			continue;
 		}
-		marks = xreallocarray(marks, n_marks + 1, sizeof(*marks));
-		marks[n_marks++] = out.len;
+		VEC_PUSH(marks, n_marks, cap_marks, out.len);
 		if (out.len > 0 || path[0] == '/')
 			buf_puts(&out, "/");
 		buf_puts(&out, part);

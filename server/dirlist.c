@@ -72,6 +72,7 @@ read_entries(struct dirlist *l, DIR *d, bool (*keep)(const char *name))
 			continue;
 		if (l->n == cap) {
 			VEC_RESERVE(l->v, cap, l->n + 1, 16);
+			/* not vec: a twin of l->v, sized to the capacity VEC_RESERVE just chose */
 			offs = xreallocarray(offs, cap, sizeof(*offs));
 		}
 		len = strlen(de->d_name);

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "onchange.h"
 #include "util.h"
+#include "vec.h"
 #include "zone.h"
 
 #include <errno.h>
@@ -165,13 +166,8 @@ merge_names(const char *a, const char *b)
 	size_t n = 0, cap = 0;
 	struct buf out = {0};
 
-	for (char *t = strtok_r(all, " \t\r\n", &save); t != NULL; t = strtok_r(NULL, " \t\r\n", &save)) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		v[n++] = t;
-	}
+	for (char *t = strtok_r(all, " \t\r\n", &save); t != NULL; t = strtok_r(NULL, " \t\r\n", &save))
+		VEC_PUSH(v, n, cap, t);
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_str);
 	for (size_t i = 0; i < n; i++)

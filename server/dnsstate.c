@@ -351,6 +351,7 @@ dnsstate_parse(const char *data, size_t len, struct ids_state *out, int *version
 		}
 		if (s.n == cap) {
 			VEC_RESERVE(s.d, cap, s.n + 1, 16);
+			/* not vec: twins of s.d, sized to the capacity VEC_RESERVE just chose */
 			lines = xreallocarray(lines, cap, sizeof(*lines));
 			cols = xreallocarray(cols, cap, sizeof(*cols));
 		}

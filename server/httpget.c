@@ -3,6 +3,7 @@
 #include "httpget.h"
 
 #include "util.h"
+#include "vec.h"
 
 #include <curl/curl.h>
 #include <stdbool.h>
@@ -12,7 +13,7 @@
 
 struct sink {
 	char *buf;
-	size_t len, max;
+	size_t len, cap, max;
 	bool too_long;
 };
 
@@ -27,7 +28,7 @@ on_body(char *data, size_t size, size_t nmemb, void *arg)
 		s->too_long = true;
 		return 0;
 	}
-	s->buf = xreallocarray(s->buf, s->len + n + 1, 1);
+	VEC_RESERVE(s->buf, s->cap, s->len + n + 1, 4096);
 	memcpy(s->buf + s->len, data, n);
 	s->len += n;
 	s->buf[s->len] = '\0';
@@ -57,7 +58,7 @@ httpget_fetch(const struct httpget_request *req, struct httpget_response *out, c
 {
 	char url[1024], connect_to[600], cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *to = NULL;
-	struct sink s = { NULL, 0, req->max_body, false };
+	struct sink s = { NULL, 0, 0, req->max_body, false };
 	const char *ctype = NULL;
 	CURL *h;
 	CURLcode rc;

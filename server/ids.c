@@ -4,6 +4,7 @@
 #include "policy.h"
 #include "digest.h"
 #include "util.h"
+#include "vec.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -247,10 +248,7 @@ next_id(const char *prev, int64_t now, char out[IDS_ID_LEN + 1])
 static struct ids_domain *
 push_domain(struct ids_state *s, size_t *cap)
 {
-	if (s->n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		s->d = xreallocarray(s->d, *cap, sizeof(*s->d));
-	}
+	VEC_RESERVE(s->d, *cap, s->n + 1, 16);
 	memset(&s->d[s->n], 0, sizeof(s->d[0]));
 	return &s->d[s->n++];
 }
@@ -260,10 +258,7 @@ push_change(struct ids_changes *c, size_t *cap, const char *name, enum ids_chang
 {
 	if (c == NULL)
 		return;
-	if (c->n == *cap) {
-		*cap = *cap ? *cap * 2 : 16;
-		c->c = xreallocarray(c->c, *cap, sizeof(*c->c));
-	}
+	VEC_RESERVE(c->c, *cap, c->n + 1, 16);
 	c->c[c->n].name = xstrdup(name);
 	c->c[c->n].kind = kind;
 	c->n++;

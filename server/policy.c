@@ -5,6 +5,7 @@
 #include "domain.h"
 #include "digest.h"
 #include "util.h"
+#include "vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,7 @@ policy_parse(const char *buf, size_t len, struct policy *out, char *err, size_t 
 {
 	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
 	struct policy pol = {0};
+	size_t cap_mx = 0;
 	bool have_version = false, have_mode = false, have_max_age = false;
 	int lineno = 0;
 
@@ -247,8 +249,7 @@ policy_parse(const char *buf, size_t len, struct policy *out, char *err, size_t 
 				snprintf(err, errlen, "line %d: invalid mx pattern", lineno);
 				goto fail;
 			}
-			pol.mx = xreallocarray(pol.mx, pol.n_mx + 1, sizeof(char *));
-			pol.mx[pol.n_mx++] = xstrndup((const char *)v, vl);
+			VEC_PUSH(pol.mx, pol.n_mx, cap_mx, xstrndup((const char *)v, vl));
 		} else {
 			if (!valid_ext_value(v, (size_t)(ve - v))) {
 				snprintf(err, errlen, "line %d: invalid extension value", lineno);

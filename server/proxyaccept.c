@@ -6,6 +6,7 @@
 #include "log.h"
 #include "proxyproto.h"
 #include "util.h"
+#include "vec.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -43,7 +44,7 @@ struct proxyaccept {
 	int ep, stopfd;
 	unsigned timeout_ms;
 	struct plistener *ls;
-	size_t n_ls;
+	size_t n_ls, cap_ls;
 	struct pending *head, *tail;
 	size_t n_pending;
 	pthread_t thread;
@@ -115,7 +116,7 @@ proxyaccept_listen(struct proxyaccept *pa, const struct config_listener *cl, pro
 		close(fd);
 		return -1;
 	}
-	pa->ls = xreallocarray(pa->ls, pa->n_ls + 1, sizeof(*pa->ls));
+	VEC_RESERVE(pa->ls, pa->cap_ls, pa->n_ls + 1, 4);
 	pa->ls[pa->n_ls] = (struct plistener){ fd, cl, fn, arg };
 	pa->n_ls++;
 	return 0;

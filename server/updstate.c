@@ -103,7 +103,7 @@ int
 updstate_parse(const char *text, struct updstate *out, char *err, size_t errlen)
 {
 	char *copy = xstrdup(text), *save = NULL, msg[256];
-	size_t lineno = 0, cap = 0;
+	size_t lineno = 0;
 	bool header = false, ended = false;
 	long long end_n = -1;
 	int rc = -1;
@@ -125,7 +125,7 @@ updstate_parse(const char *text, struct updstate *out, char *err, size_t errlen)
 			}
 			header = true;
 		} else if (strncmp(line, "domain ", 7) == 0) {
-			VEC_RESERVE(out->e, cap, out->n + 1, 16);
+			VEC_RESERVE(out->e, out->cap, out->n + 1, 16);
 			if (parse_domain(line + 7, &out->e[out->n], msg, sizeof(msg)) < 0) {
 				out->n++;
 				goto bad;
@@ -225,7 +225,7 @@ updstate_get(struct updstate *s, const char *name)
 	while (at < s->n && strcmp(s->e[s->n - 1 - at].name, name) > 0)
 		at++;
 	at = s->n - at;
-	s->e = xreallocarray(s->e, s->n + 1, sizeof(*s->e));
+	VEC_RESERVE(s->e, s->cap, s->n + 1, 16);
 	memmove(&s->e[at + 1], &s->e[at], (s->n - at) * sizeof(*s->e));
 	s->n++;
 	e = &s->e[at];

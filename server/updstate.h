@@ -34,7 +34,7 @@ struct updstate_entry {
 /* Entries sorted by name, names unique. */
 struct updstate {
 	struct updstate_entry *e;
-	size_t n;
+	size_t n, cap;
 };
 
 /*

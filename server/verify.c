@@ -4,6 +4,7 @@
 
 #include "policy.h"
 #include "util.h"
+#include "vec.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -19,7 +20,7 @@ add_target(struct verify_targets *v, const struct config_domain *d, bool retirin
 	for (size_t i = 0; i < v->n; i++)
 		if (strcmp(v->t[i].domain, d->name) == 0)
 			return;	/* a name listed twice is checked once */
-	v->t = xreallocarray(v->t, v->n + 1, sizeof(*v->t));
+	VEC_RESERVE(v->t, v->cap, v->n + 1, 16);
 	t = &v->t[v->n++];
 	t->domain = xstrdup(d->name);
 	t->body = policy_render(d, &t->len);
@@ -115,8 +116,7 @@ verify_targets_clear(struct verify_targets *v)
 		free(v->t[i].body);
 	}
 	free(v->t);
-	v->t = NULL;
-	v->n = 0;
+	memset(v, 0, sizeof(*v));
 }
 
 /* LINE (LEN bytes, its CRLF or LF not included) quoted into OUT, non-printable bytes as \xHH. */

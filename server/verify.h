@@ -21,7 +21,7 @@ struct verify_target {
 
 struct verify_targets {
 	struct verify_target *t;	/* sorted by domain */
-	size_t n;
+	size_t n, cap;
 };
 
 enum verify_select {

@@ -7,6 +7,7 @@
 #include "httpget.h"
 #include "policy.h"
 #include "util.h"
+#include "vec.h"
 #include "verify.h"
 
 #include <arpa/inet.h>
@@ -43,7 +44,7 @@ verify_usage(FILE *out)
 
 struct addrs {
 	char **a;	/* numeric addresses, without brackets */
-	size_t n;
+	size_t n, cap;
 };
 
 static void
@@ -52,8 +53,7 @@ addrs_clear(struct addrs *x)
 	for (size_t i = 0; i < x->n; i++)
 		free(x->a[i]);
 	free(x->a);
-	x->a = NULL;
-	x->n = 0;
+	memset(x, 0, sizeof(*x));
 }
 
 /* Every address HOST resolves to (a numeric HOST is itself), each once; -1 with a message in ERR. */
@@ -89,8 +89,7 @@ resolve(const char *host, struct addrs *out, char *err, size_t errlen)
 				seen = true;
 		if (seen)
 			continue;
-		out->a = xreallocarray(out->a, out->n + 1, sizeof(*out->a));
-		out->a[out->n++] = xstrdup(buf);
+		VEC_PUSH(out->a, out->n, out->cap, xstrdup(buf));
 	}
 	freeaddrinfo(res);
 	if (out->n == 0) {
@@ -117,7 +116,7 @@ static bool
 check_target(const struct verify_target *t, const struct opts *o, const struct addrs *connect)
 {
 	char host[300], err[1024], why[1024] = "", where[300] = "", ok_list[1024] = "";
-	struct addrs own = { NULL, 0 };
+	struct addrs own = {0};
 	const struct addrs *as = connect;
 	unsigned port = o->connect ? o->connect_port : 443;
 	size_t failed = 0, used = 0;
@@ -182,9 +181,9 @@ cmd_verify(const char *config_path, int argc, char **argv)
 	enum verify_select sel = VERIFY_CHANGED;
 	struct snapshot *snap = NULL;
 	const struct config *cfg;
-	struct verify_targets tg = { NULL, 0 };
+	struct verify_targets tg = {0};
 	struct ids_state old = { NULL, 0 };
-	struct addrs connect = { NULL, 0 };
+	struct addrs connect = {0};
 	struct diag_list sdl;
 	char err[1024], **names = NULL;
 	size_t n_names = 0, n_ok = 0;

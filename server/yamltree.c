@@ -198,7 +198,7 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, stru
 				anchor = ev.data.mapping_start.anchor;
 			}
 			if (anchor) {
-				t->anchors = xreallocarray(t->anchors, t->n_anchors + 1, sizeof(*t->anchors));
+				VEC_RESERVE(t->anchors, t->cap_anchors, t->n_anchors + 1, 4);
 				t->anchors[t->n_anchors].name = xstrdup((const char *)anchor);
 				t->anchors[t->n_anchors++].node = idx;
 			}
@@ -229,6 +229,7 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, stru
 				push_u32(&open, &n_open, &cap_open, idx);
 				if (n_open > cap_base) {
 					cap_base = cap_open;
+					/* not vec: a twin of open, sized to the capacity push_u32 just chose */
 					base = xreallocarray(base, cap_base, sizeof(*base));
 				}
 				base[n_open - 1] = n_pending;

@@ -50,7 +50,7 @@ struct ytree {
 	size_t n_kids, cap_kids;
 	struct ychunk *arena;
 	struct yanchor *anchors;
-	size_t n_anchors;
+	size_t n_anchors, cap_anchors;
 };
 
 /*
