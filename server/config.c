@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* config: loads the YAML configuration into plain data, validates it and reports every problem with its position. */
 #include "config.h"
+#include "acmejws.h"
+#include "acmesched.h"
 #include "addr.h"
 #include "cidr.h"
 #include "dname.h"
@@ -9,6 +11,7 @@
 #include "vec.h"
 #include "yamltree.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,11 +34,15 @@ struct ctx {
 	bool defaults_mode_bad, defaults_mx_bad;
 	/* where dns.state, dns.zone and domains_dir were written (0 when not) */
 	int state_line, state_col, zone_line, zone_col, dir_line, dir_col;
+	/* acme: the section was not a mapping (its later checks are skipped); where storage and challenges were written */
+	bool acme_bad;
+	char *acme_storage_as_written;
+	int acme_storage_line, acme_storage_col, acme_challenges_line, acme_challenges_col;
 };
 
 /* Which per-domain fields a mapping set explicitly (the rest are inherited). */
 struct fields_set {
-	bool mode, max_age, mx, tlsrpt, name;
+	bool mode, max_age, mx, tlsrpt, name, acme;
 };
 
 #define LINE(n) ((n)->line)
@@ -781,8 +788,8 @@ rua_list(struct ctx *c, struct ynode *v, const char *where, struct config_domain
 	hmap_clear(&set);
 }
 
-static const char *const domain_keys[] = { "name", "mode", "max_age", "mx", "tlsrpt", "zone", NULL };
-static const char *const defaults_keys[] = { "mode", "max_age", "mx", "tlsrpt", NULL };
+static const char *const domain_keys[] = { "name", "mode", "max_age", "mx", "tlsrpt", "zone", "acme", NULL };
+static const char *const defaults_keys[] = { "mode", "max_age", "mx", "tlsrpt", "acme", NULL };
 
 struct domain_arg {
 	struct config_domain *d;
@@ -863,6 +870,9 @@ domain_field(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, v
 		free(d->zone);
 		d->zone = normalized_host(c, v, "zone");
 		da->zone_node = v;
+	} else if (strcmp(key, "acme") == 0) {
+		da->set.acme = true;
+		get_bool(c, v, "acme", &d->acme);
 	}
 }
 
@@ -944,6 +954,8 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		d.mx = strlist_ref(base->defaults.mx);
 	if (!da.set.tlsrpt)
 		d.tlsrpt = strlist_ref(base->defaults.tlsrpt);
+	if (!da.set.acme)
+		d.acme = base->defaults.acme;
 	d.file = c->file;
 	d.line = LINE(pos);
 	d.col = COL(pos);
@@ -1009,7 +1021,7 @@ parse_domains(struct ctx *c, struct ynode *v)
 /* --------------------------------------------------------------------- top */
 
 static const char *const top_keys[] = { "user", "group", "listen", "tls", "dns", "limits", "log",
-	"defaults", "domains", "domains_dir", NULL };
+	"defaults", "domains", "domains_dir", "acme", NULL };
 
 /*
  * dns.zone must not be the state file or one of the files kept beside it
@@ -1114,6 +1126,412 @@ same_file(const char *a, const char *b)
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* ----------------------------------------------------------------- acme */
+
+static const char *const acme_keys[] = { "directory", "email", "agree_terms", "storage", "order", "challenges",
+	"ca_file", "eab", "pacing", NULL };
+static const char *const eab_keys[] = { "kid", "hmac_key", NULL };
+static const char *const pacing_keys[] = { "burst", "period", NULL };
+
+static const char *const challenge_names[CONFIG_ACME_N_CHALLENGES] = { "tls-alpn-01", "http-01" };
+
+const char *
+config_acme_challenge_name(enum config_acme_challenge t)
+{
+	return (unsigned)t < CONFIG_ACME_N_CHALLENGES ? challenge_names[t] : "?";
+}
+
+/* what acme_section and the checks after the listeners need once the mapping is read */
+struct acme_arg {
+	bool terms_seen, terms;
+	int terms_line, terms_col;
+	struct ynode *pacing_node;
+};
+
+/* An https:// URL with a host and nothing a URL may not hold unescaped. */
+static bool
+https_url_ok(const char *s)
+{
+	if (strncmp(s, "https://", 8) != 0 || s[8] == '\0' || s[8] == '/' || s[8] == ':')
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '<' || *p == '>' || *p == '\\')
+			return false;
+	return true;
+}
+
+/* local@domain: an RFC 5322 dot-atom local part, a domain of LDH labels with at least one dot. */
+static bool
+email_ok(const char *s)
+{
+	const char *at = strchr(s, '@'), *dom;
+	size_t label = 0;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL || s[0] == '.' || at[-1] == '.')
+		return false;
+	for (const char *p = s; p < at; p++)
+		if (!(((unsigned char)*p < 0x80 && isalnum((unsigned char)*p)) || strchr("!#$%&'*+-/=?^_`{|}~.", *p)) ||
+		    (p[0] == '.' && p[1] == '.'))
+			return false;
+	dom = at + 1;
+	if (strchr(dom, '.') == NULL || strlen(dom) > 253)
+		return false;
+	for (const char *p = dom;; p++) {
+		if (*p == '.' || *p == '\0') {
+			if (label == 0 || label > 63 || p[-1] == '-')
+				return false;
+			if (*p == '\0')
+				return true;
+			label = 0;
+			continue;
+		}
+		if (!((unsigned char)*p < 0x80 && (isalnum((unsigned char)*p) || (*p == '-' && label > 0))))
+			return false;
+		label++;
+	}
+}
+
+static void
+challenge_list(struct ctx *c, struct ynode *v, struct config_acme *a)
+{
+	bool seen[CONFIG_ACME_N_CHALLENGES] = {false};
+	size_t errors = c->dl->errors;
+
+	a->n_challenges = 0;
+	if (v->type != YAML_SEQUENCE_NODE || v->n == 0) {
+		ERR(c, v, "'acme.challenges' must be a list of tls-alpn-01 and http-01, in the order to try them");
+		return;
+	}
+	for (size_t it = 0; it < v->n; it++) {
+		struct ynode *e = kid(c, v, it);
+		const char *s = get_str(c, e, "acme.challenges");
+		size_t t;
+
+		if (s == NULL)
+			continue;
+		for (t = 0; t < CONFIG_ACME_N_CHALLENGES; t++)
+			if (strcmp(s, challenge_names[t]) == 0)
+				break;
+		if (t == CONFIG_ACME_N_CHALLENGES) {
+			ERR(c, e, "unknown challenge type '%s' in 'acme.challenges' (tls-alpn-01 or http-01)", s);
+			continue;
+		}
+		if (seen[t]) {
+			ERR(c, e, "challenge type '%s' is listed twice in 'acme.challenges'", s);
+			continue;
+		}
+		seen[t] = true;
+		a->challenges[a->n_challenges++] = (enum config_acme_challenge)t;
+	}
+	if (c->dl->errors != errors)
+		a->n_challenges = 0;
+}
+
+static void
+eab_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
+{
+	struct config_acme *a = arg;
+	const char *s;
+	(void)k;
+
+	if (strcmp(key, "kid") == 0 && (s = get_str(c, v, "acme.eab.kid")) != NULL) {
+		if (s[0] == '\0') {
+			ERR(c, v, "'acme.eab.kid' must not be empty");
+			return;
+		}
+		free(a->eab_kid);
+		a->eab_kid = xstrdup(s);
+	} else if (strcmp(key, "hmac_key") == 0 && (s = get_str(c, v, "acme.eab.hmac_key")) != NULL) {
+		size_t n = strlen(s);
+		unsigned char *key_bytes;
+		size_t len;
+
+		/* some CAs hand the key out with base64's '=' padding: the same key */
+		while (n > 0 && s[n - 1] == '=' && strlen(s) - n < 2)
+			n--;
+		if (acmejws_b64url_decode(s, n, &key_bytes, &len) < 0 || len == 0) {
+			ERR(c, v, "'acme.eab.hmac_key' must be the CA's MAC key in base64url (A-Z a-z 0-9 - _)");
+			return;
+		}
+		if (a->eab_hmac_key != NULL)
+			explicit_bzero(a->eab_hmac_key, a->eab_hmac_key_len);
+		free(a->eab_hmac_key);
+		a->eab_hmac_key = key_bytes;
+		a->eab_hmac_key_len = len;
+	}
+}
+
+static void
+pacing_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
+{
+	struct config_acme *a = arg;
+	unsigned long x;
+	(void)k;
+
+	if (strcmp(key, "burst") == 0) {
+		if (get_uint(c, v, "acme.pacing.burst", 1, 10000, &x) == 0)
+			a->pacing_burst = (unsigned)x;
+	} else if (strcmp(key, "period") == 0) {
+		if (get_uint(c, v, "acme.pacing.period", 1, 86400, &x) == 0)
+			a->pacing_period = (unsigned)x;
+	}
+}
+
+static void
+acme_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void *arg)
+{
+	struct config_acme *a = c->cfg->acme;
+	struct acme_arg *aa = arg;
+	const char *s;
+	(void)k;
+
+	if (strcmp(key, "directory") == 0 && (s = get_str(c, v, "acme.directory")) != NULL) {
+		if (!https_url_ok(s)) {
+			ERR(c, v, "'acme.directory' must be an https:// URL, not '%s'", s);
+			return;
+		}
+		free(a->directory);
+		a->directory = xstrdup(s);
+	} else if (strcmp(key, "email") == 0) {
+		char *e = dup_opt_str(c, v, "acme.email");
+		if (e != NULL && !email_ok(e)) {
+			ERR(c, v, "'acme.email' must be one e-mail address (name@example.com), not '%s'", e);
+			free(e);
+			return;
+		}
+		free(a->email);
+		a->email = e;
+	} else if (strcmp(key, "agree_terms") == 0) {
+		aa->terms_seen = true;
+		aa->terms_line = LINE(v);
+		aa->terms_col = COL(v);
+		if (get_bool(c, v, "acme.agree_terms", &aa->terms) < 0)
+			aa->terms = true;	/* reported as not a boolean, not again as missing */
+	} else if (strcmp(key, "storage") == 0 && (s = get_str(c, v, "acme.storage")) != NULL) {
+		size_t n;
+		if (s[0] == '\0') {
+			ERR(c, v, "'acme.storage' must name a folder");
+			return;
+		}
+		free(a->storage);
+		a->storage = path_join(c->cfg->dir, s);
+		for (n = strlen(a->storage); n > 1 && a->storage[n - 1] == '/'; n--)
+			a->storage[n - 1] = '\0';
+		free(c->acme_storage_as_written);
+		c->acme_storage_as_written = xstrdup(s);
+		c->acme_storage_line = LINE(v);
+		c->acme_storage_col = COL(v);
+	} else if (strcmp(key, "order") == 0) {
+		get_bool(c, v, "acme.order", &a->order);
+	} else if (strcmp(key, "challenges") == 0) {
+		c->acme_challenges_line = LINE(v);
+		c->acme_challenges_col = COL(v);
+		challenge_list(c, v, a);
+	} else if (strcmp(key, "ca_file") == 0) {
+		struct stat st;
+		char *f = dup_opt_str(c, v, "acme.ca_file");
+
+		free(a->ca_file);
+		a->ca_file = NULL;
+		if (f == NULL)
+			return;
+		a->ca_file = path_join(c->cfg->dir, f);
+		if (stat(a->ca_file, &st) < 0 || access(a->ca_file, R_OK) < 0)
+			ERR(c, v, "'acme.ca_file' '%s' cannot be read: %s", f, strerror(errno));
+		else if (!S_ISREG(st.st_mode))
+			ERR(c, v, "'acme.ca_file' '%s' is not a regular file", f);
+		free(f);
+	} else if (strcmp(key, "eab") == 0) {
+		if (is_null(v))
+			return;
+		size_t errors = c->dl->errors;
+		if (!walk_mapping(c, v, "acme.eab", eab_keys, eab_pair, a))
+			return;
+		/* a key that was written but refused has been reported */
+		if (c->dl->errors == errors && (a->eab_kid == NULL || a->eab_hmac_key == NULL))
+			ERR(c, v, "'acme.eab' needs 'kid' and 'hmac_key' (the external account binding the CA gave)");
+	} else if (strcmp(key, "pacing") == 0) {
+		aa->pacing_node = v;
+		walk_mapping(c, v, "acme.pacing", pacing_keys, pacing_pair, a);
+	}
+}
+
+static void
+acme_free(struct config_acme *a)
+{
+	if (a == NULL)
+		return;
+	free(a->directory);
+	free(a->email);
+	free(a->storage);
+	free(a->ca_file);
+	free(a->eab_kid);
+	if (a->eab_hmac_key != NULL)
+		explicit_bzero(a->eab_hmac_key, a->eab_hmac_key_len);
+	free(a->eab_hmac_key);
+	free(a);
+}
+
+/* Let's Encrypt's directories: their limit of new orders per account is known (acme-notes) */
+static bool
+is_letsencrypt(const char *url)
+{
+	return strncmp(url, "https://acme-v02.api.letsencrypt.org/", 37) == 0 ||
+	    strncmp(url, "https://acme-staging-v02.api.letsencrypt.org/", 45) == 0;
+}
+
+/* acme: a mapping; its checks that need the listeners come later (check_acme). */
+static void
+acme_section(struct ctx *c, struct ynode *v)
+{
+	struct config_acme *a;
+	struct acme_arg aa = {0};
+	size_t errors = c->dl->errors;
+
+	acme_free(c->cfg->acme);
+	a = c->cfg->acme = xcalloc(1, sizeof(*a));
+	a->line = LINE(v);
+	a->col = COL(v);
+	a->directory = xstrdup(CONFIG_ACME_DIRECTORY_DEFAULT);
+	a->storage = path_join(c->cfg->dir, "state/acme");
+	a->order = true;
+	a->challenges[0] = CONFIG_ACME_TLS_ALPN_01;
+	a->challenges[1] = CONFIG_ACME_HTTP_01;
+	a->n_challenges = 2;
+	a->pacing_burst = ACMESCHED_ORDER_BURST;
+	a->pacing_period = ACMESCHED_ORDER_PERIOD;
+	if (!walk_mapping(c, v, "acme", acme_keys, acme_pair, &aa)) {
+		c->acme_bad = true;
+		return;
+	}
+	if (!aa.terms_seen)
+		ERR(c, v, "'acme' needs 'agree_terms: true': ordering certificates accepts the terms of service of "
+		    "the CA at '%s' (read them first)", a->directory);
+	else if (!aa.terms)
+		diag_add(c->dl, DIAG_ERROR, aa.terms_line, aa.terms_col, "'acme.agree_terms' must be true: ordering "
+		    "certificates accepts the terms of service of the CA at '%s' (read them first, or remove 'acme')",
+		    a->directory);
+	if (a->order && is_letsencrypt(a->directory) && c->dl->errors == errors &&
+	    a->pacing_burst + 10800 / a->pacing_period > 300)
+		WARN(c, aa.pacing_node ? aa.pacing_node : v, "'acme.pacing' allows %u new orders in 3 hours, more than Let's Encrypt's 300 per account",
+		    a->pacing_burst + 10800 / a->pacing_period);
+}
+
+/*
+ * Once the listeners are known: which challenge types can be answered.
+ * tls-alpn-01 is answered on an HTTPS listener, http-01 on a plain HTTP
+ * one; a type written without its listener is a warning and dropped, none
+ * left an error (the CA could validate nothing).
+ */
+static void
+check_acme_challenges(struct ctx *c)
+{
+	struct config_acme *a = c->cfg->acme;
+	int line = c->acme_challenges_line ? c->acme_challenges_line : a->line;
+	int col = c->acme_challenges_line ? c->acme_challenges_col : a->col;
+	size_t kept = 0;
+
+	if (a->n_challenges == 0)
+		return;
+	for (size_t i = 0; i < a->n_challenges; i++) {
+		bool https = a->challenges[i] == CONFIG_ACME_TLS_ALPN_01;
+		if (https ? c->cfg->n_https > 0 : c->cfg->n_http > 0) {
+			a->challenges[kept++] = a->challenges[i];
+			continue;
+		}
+		/* the default list warns only when it loses everything (an error below) */
+		if (c->acme_challenges_line != 0 && a->n_challenges > 1)
+			diag_add(c->dl, DIAG_WARNING, line, col, "'acme.challenges': %s needs a listener in listen.%s, "
+			    "and there is none: it is not used", challenge_names[a->challenges[i]],
+			    https ? "https" : "http");
+	}
+	if (kept == 0)
+		diag_add(c->dl, DIAG_ERROR, line, col, "'acme.challenges': no listener can answer %s (tls-alpn-01 "
+		    "needs listen.https, http-01 listen.http): the CA could validate no name",
+		    a->n_challenges == 1 ? challenge_names[a->challenges[0]] : "any of them");
+	a->n_challenges = kept;
+}
+
+/* What acmestore keeps under acme.storage: files, then folders. */
+static const char *const acme_store_files[] = { "account.key", "state", "order.lock", NULL };
+static const char *const acme_store_dirs[] = { "certs", "challenges", NULL };
+
+/* FILE (canonical) is one of the files acmestore writes under STORAGE (canonical), or a temporary of one. */
+static bool
+in_acme_store(const char *file, const char *storage)
+{
+	size_t n = strcmp(storage, "/") == 0 ? 0 : strlen(storage);
+	const char *rest;
+
+	if (!path_within(file, storage) || file[n] != '/')
+		return false;
+	rest = file + n + 1;
+	for (size_t i = 0; acme_store_files[i] != NULL; i++) {
+		size_t l = strlen(acme_store_files[i]);
+		if (strncmp(rest, acme_store_files[i], l) == 0 && (rest[l] == '\0' || strncmp(rest + l, ".tmp.", 5) == 0))
+			return true;
+	}
+	for (size_t i = 0; acme_store_dirs[i] != NULL; i++) {
+		size_t l = strlen(acme_store_dirs[i]);
+		if (strncmp(rest, acme_store_dirs[i], l) == 0 && (rest[l] == '\0' || rest[l] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * acme.storage is written by mtastsd (the account key, challenge answers,
+ * issued keys): it must not overlap the folders it reads (tls.certs,
+ * domains_dir), and no file it reads or writes otherwise (the
+ * configuration, dns.state and the files beside it, dns.zone) may be one
+ * of the storage's own. Compared as check_output_paths compares.
+ */
+static void
+check_acme_paths(struct ctx *c, bool resolve)
+{
+	static const char *const beside[] = { "", ".lock", ".pending", ".serving", ".update", NULL };
+	const struct config *cfg = c->cfg;
+	const char *as = c->acme_storage_as_written ? c->acme_storage_as_written : "state/acme/";
+	int line = c->acme_storage_line ? c->acme_storage_line : cfg->acme->line;
+	int col = c->acme_storage_line ? c->acme_storage_col : cfg->acme->col;
+	char *st = canon_path(cfg->acme->storage, resolve), *certs = canon_path(cfg->tls_certs, resolve);
+	char *tenants = cfg->domains_dir ? canon_path(cfg->domains_dir, resolve) : NULL;
+	char *conf = canon_path(cfg->path, resolve);
+
+	/* tls.certs beside the storage's own files, under a folder that holds both, is fine */
+	if (path_within(st, certs) || in_acme_store(certs, st))
+		diag_add(c->dl, DIAG_ERROR, line, col, "'acme.storage' '%s' and tls.certs overlap: the account key "
+		    "and challenge answers would lie among the certificates, and every write would trigger a reload", as);
+	else if (tenants != NULL && (path_within(st, tenants) || in_acme_store(tenants, st)))
+		diag_add(c->dl, DIAG_ERROR, line, col, "'acme.storage' '%s' and domains_dir overlap: keep the ACME "
+		    "files apart from the tenant files", as);
+	else if (in_acme_store(conf, st))
+		diag_add(c->dl, DIAG_ERROR, line, col, "'acme.storage' '%s' would put its own files on the "
+		    "configuration file: give the ACME files a folder of their own", as);
+	else {
+		for (int which = 0; which < 2; which++) {
+			const char *base = which == 0 ? cfg->dns_state : cfg->dns_zone;
+			bool bad = false;
+
+			for (size_t i = 0; base != NULL && beside[i] != NULL && (which == 0 || i == 0) && !bad; i++) {
+				char *out = xasprintf("%s%s", base, beside[i]), *cout = canon_path(out, resolve);
+				bad = in_acme_store(cout, st);
+				free(cout);
+				free(out);
+			}
+			if (bad) {
+				diag_add(c->dl, DIAG_ERROR, line, col, "'acme.storage' '%s' would put its own files on %s: "
+				    "give the ACME files a folder of their own", as, which == 0 ? "dns.state" : "dns.zone");
+				break;
+			}
+		}
+	}
+	free(st);
+	free(certs);
+	free(tenants);
+	free(conf);
+}
+
 /*
  * No file mtastsd writes (the zone; the state and STATE.lock, .pending and
  * .serving beside it; their temporaries, in the same folders) may be a file
@@ -1204,6 +1622,8 @@ top_pair(struct ctx *c, const char *key, struct ynode *k, struct ynode *v, void 
 		walk_mapping(c, v, "limits", limits_keys, limits_pair, NULL);
 	} else if (strcmp(key, "log") == 0) {
 		walk_mapping(c, v, "log", log_keys, log_pair, NULL);
+	} else if (strcmp(key, "acme") == 0) {
+		acme_section(c, v);
 	} else if (strcmp(key, "domains_dir") == 0) {
 		const char *s = get_str(c, v, "domains_dir");
 		if (s != NULL && s[0] == '\0')
@@ -1398,7 +1818,12 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 			ERR(&c, domains ? domains : root, "no domains configured");
 		check_listeners(&c);
 		check_output_paths(&c, resolve);
+		if (cfg->acme != NULL && !c.acme_bad) {
+			check_acme_challenges(&c);
+			check_acme_paths(&c, resolve);
+		}
 	}
+	free(c.acme_storage_as_written);
 	ytree_clear(&tree);
 	diag_sort(diags);
 	if (diags->errors > 0) {
@@ -1572,6 +1997,7 @@ config_free(struct config *cfg)
 	free(cfg->dns_host_target);
 	free(cfg->dns_delegate_zone);
 	update_free(cfg->dns_update);
+	acme_free(cfg->acme);
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->path);

@@ -54,6 +54,39 @@ struct config_dns_update {
 	unsigned long retry_max;	/* the longest wait between two tries */
 };
 
+/* The challenge types acme.challenges may name (RFC 8737, RFC 8555 section 8.3). */
+enum config_acme_challenge {
+	CONFIG_ACME_TLS_ALPN_01,	/* "tls-alpn-01": answered on listen.https (ALPN acme-tls/1) */
+	CONFIG_ACME_HTTP_01,		/* "http-01": answered on listen.http */
+};
+#define CONFIG_ACME_N_CHALLENGES 2
+#define CONFIG_ACME_DIRECTORY_DEFAULT "https://acme-v02.api.letsencrypt.org/directory"
+
+/*
+ * acme: certificates ordered from an ACME CA (RFC 8555). Present only when
+ * the file has an `acme:` section, whose agree_terms: true it then holds.
+ */
+struct config_acme {
+	char *directory;		/* the directory URL, https:// */
+	char *email;			/* account contact, a bare address ("ops@example.com"); NULL: none */
+	char *storage;			/* resolved path of the storage folder, no trailing slash */
+	bool order;			/* this instance orders and renews (false: only answers challenges) */
+	/* the challenge types to offer, in preference order, never empty: the types
+	 * written (or the default tls-alpn-01, http-01) less those no listener answers */
+	enum config_acme_challenge challenges[CONFIG_ACME_N_CHALLENGES];
+	size_t n_challenges;
+	char *ca_file;			/* resolved path of an extra CA for the directory's HTTPS; NULL: none */
+	char *eab_kid;			/* external account binding key id; NULL: no binding */
+	unsigned char *eab_hmac_key;	/* its MAC key, decoded from base64url (zeroed when freed) */
+	size_t eab_hmac_key_len;	/* at least 1 with eab_kid */
+	unsigned pacing_burst;		/* new orders at once (acmesched bucket capacity) */
+	unsigned pacing_period;		/* seconds per new order after the burst (bucket period) */
+	int line, col;			/* where `acme:` was written */
+};
+
+/* The name of challenge type T as written in the config ("tls-alpn-01", "http-01"). */
+const char *config_acme_challenge_name(enum config_acme_challenge t);
+
 struct config {
 	char *path;			/* the file as given */
 	char *dir;			/* folder relative paths are resolved against */
@@ -77,6 +110,7 @@ struct config {
 	char *dns_host_target;		/* CNAME target for mta-sts.<domain>, NULL when unset */
 	char *dns_delegate_zone;	/* provider zone for delegated hosting, NULL when unset */
 	struct config_dns_update *dns_update;	/* NULL: no RFC 2136 updates */
+	struct config_acme *acme;	/* NULL: no acme section (no ACME at all) */
 
 	struct config_limits limits;
 	bool access_log;

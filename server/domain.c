@@ -10,6 +10,7 @@ domain_init(struct config_domain *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->mode = POLICY_MODE_NONE;
+	d->acme = true;
 }
 
 void

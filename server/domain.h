@@ -19,12 +19,14 @@ struct config_domain {
 	struct strlist *mx;		/* normalised patterns, config order, duplicates dropped; NULL: none */
 	struct strlist *tlsrpt;		/* rua URIs, config order, duplicates dropped; NULL: none */
 	char *zone;			/* dns.update: the zone holding its records, NULL: found by SOA query */
+	bool acme;			/* may get an ACME certificate for mta-sts.<name> (with an acme
+					 * section); `acme: false` brings its own. true from domain_init */
 	const char *file;		/* the file defining it (borrowed from its owner: the config's or the
 					 * tenant file's path); NULL when not from a file */
 	int line, col;			/* position of the domain's name (0 when not from a file) */
 };
 
-/* D with no name, mode none, max_age 0, no lists and no zone: what every domain is built from. */
+/* D with no name, mode none, max_age 0, no lists, no zone and acme true: what every domain is built from. */
 void domain_init(struct config_domain *d);
 
 /* Free the name and zone of D and drop its references to the lists; D is left as domain_init leaves it. */

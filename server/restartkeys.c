@@ -14,6 +14,14 @@
  * publication, domains and certificates at each reload, the watched folders
  * set up again after it). A listener's proxy_protocol and proxy_from are
  * part of the listener, bound with its socket.
+ *
+ * Of acme, the storage folder and order are bound at start-up: the
+ * orderer takes order.lock in the storage for the process's life (a
+ * second orderer on it is refused), and the challenge responders and the
+ * issued pairs are read from that folder. Adding or removing the section
+ * changes both. The rest (directory, email, agree_terms, challenges,
+ * ca_file, eab, pacing, and every domain's acme) is read from the
+ * snapshot at each order and reloads.
  */
 
 static bool
@@ -80,6 +88,25 @@ same_certs_dir(const struct config *a, const struct config *b)
 	return same_str(a->tls_certs, b->tls_certs);
 }
 
+static const char *
+acme_storage(const struct config *c)
+{
+	return c->acme ? c->acme->storage : NULL;
+}
+
+static bool
+same_acme_storage(const struct config *a, const struct config *b)
+{
+	return same_str(acme_storage(a), acme_storage(b));
+}
+
+/* no acme section orders nothing */
+static bool
+same_acme_order(const struct config *a, const struct config *b)
+{
+	return (a->acme != NULL && a->acme->order) == (b->acme != NULL && b->acme->order);
+}
+
 static const struct restartkey {
 	const char *name;	/* as the warning, /healthz and mtastsd_restart_pending name it */
 	bool (*same)(const struct config *running, const struct config *cfg);
@@ -91,6 +118,8 @@ static const struct restartkey {
 	{ "limits", same_limits, 0 },
 	{ "user/group", same_identity, 0 },
 	{ "tls.certs", same_certs_dir, RESTARTKEYS_READER_LOCKED },
+	{ "acme.storage", same_acme_storage, 0 },
+	{ "acme.order", same_acme_order, 0 },
 };
 
 size_t
@@ -164,5 +193,12 @@ restartkeys_copy(const struct config *cfg)
 	k->group_line = cfg->group_line;
 	k->group_col = cfg->group_col;
 	k->tls_certs = dup_or_null(cfg->tls_certs);
+	if (cfg->acme != NULL) {
+		k->acme = xcalloc(1, sizeof(*k->acme));
+		k->acme->storage = dup_or_null(cfg->acme->storage);
+		k->acme->order = cfg->acme->order;
+		k->acme->line = cfg->acme->line;
+		k->acme->col = cfg->acme->col;
+	}
 	return k;
 }

@@ -976,3 +976,227 @@ Test(config, log_level)
 	diag_format(&dl, 0, got, sizeof(got));
 	cr_expect_str_eq(got, "t.yaml:2:10: 'log.level' must be debug, info, warn or error, not 'verbose'");
 }
+
+/* ------------------------------------------------------------------ acme */
+
+#define ACME_DOMAINS "domains:\n  - name: example.com\n    mode: none\n"
+
+Test(config, acme_absent_changes_nothing)
+{
+	struct config *cfg = load("listen: {http: [\"127.0.0.1:8080\"]}\n" ACME_DOMAINS);
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(dl.n, 0, "no acme section: no new diagnostics");
+	cr_expect_null(cfg->acme);
+	cr_expect(find(cfg, "example.com")->acme, "a domain may get an ACME certificate unless it says no");
+	cr_expect(cfg->defaults.acme);
+	config_free(cfg);
+}
+
+Test(config, acme_defaults)
+{
+	/* the default listeners are HTTPS only: http-01 leaves the default list without a word */
+	struct config *cfg = load("acme: {agree_terms: true}\n" ACME_DOMAINS);
+	const struct config_acme *a;
+
+	cr_assert_not_null(cfg);
+	cr_expect_eq(dl.n, 0);
+	a = cfg->acme;
+	cr_assert_not_null(a);
+	cr_expect_str_eq(a->directory, "https://acme-v02.api.letsencrypt.org/directory");
+	cr_expect_null(a->email);
+	cr_expect_str_eq(a->storage, "/srv/mtastsd/state/acme");
+	cr_expect(a->order);
+	cr_assert_eq(a->n_challenges, 1);
+	cr_expect_eq(a->challenges[0], CONFIG_ACME_TLS_ALPN_01);
+	cr_expect_null(a->ca_file);
+	cr_expect_null(a->eab_kid);
+	cr_expect_null(a->eab_hmac_key);
+	cr_expect_eq(a->pacing_burst, 20);
+	cr_expect_eq(a->pacing_period, 45);
+	cr_expect_eq(a->line, 1);
+	config_free(cfg);
+
+	cfg = load("listen: {https: [\"127.0.0.1:8443\"], http: [\"127.0.0.1:8080\"]}\nacme: {agree_terms: true}\n"
+	    ACME_DOMAINS);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->acme->n_challenges, 2);
+	cr_expect_eq(cfg->acme->challenges[0], CONFIG_ACME_TLS_ALPN_01);
+	cr_expect_eq(cfg->acme->challenges[1], CONFIG_ACME_HTTP_01);
+	cr_expect_str_eq(config_acme_challenge_name(cfg->acme->challenges[1]), "http-01");
+	config_free(cfg);
+
+	/* only a plain HTTP listener (TLS ends at the balancer): http-01 alone */
+	cfg = load("listen: {https: [], http: [\"127.0.0.1:8080\"]}\nacme: {agree_terms: true}\n" ACME_DOMAINS);
+	cr_assert_not_null(cfg);
+	cr_expect_eq(dl.n, 0);
+	cr_assert_eq(cfg->acme->n_challenges, 1);
+	cr_expect_eq(cfg->acme->challenges[0], CONFIG_ACME_HTTP_01);
+	config_free(cfg);
+}
+
+Test(config, acme_every_key)
+{
+	char ca[] = "/tmp/test_config_ca.XXXXXX", *yaml;
+	int fd = mkstemp(ca);
+	struct config *cfg;
+	const struct config_acme *a;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	yaml = xasprintf("listen: {https: [\"127.0.0.1:8443\"], http: [\"127.0.0.1:8080\"]}\n"
+	    "acme:\n"
+	    "  directory: https://localhost:14000/dir\n"
+	    "  email: ops@provider.example\n"
+	    "  agree_terms: yes\n"
+	    "  storage: /var/lib/mtastsd/acme///\n"
+	    "  order: false\n"
+	    "  challenges: [http-01, tls-alpn-01]\n"
+	    "  ca_file: %s\n"
+	    "  eab: {kid: kid-1, hmac_key: \"c2VjcmV0\"}\n"
+	    "  pacing: {burst: 5, period: 600}\n" ACME_DOMAINS, ca);
+	cfg = load(yaml);
+	free(yaml);
+	unlink(ca);
+	cr_assert_not_null(cfg);
+	cr_expect_eq(dl.n, 0);
+	a = cfg->acme;
+	cr_expect_str_eq(a->directory, "https://localhost:14000/dir");
+	cr_expect_str_eq(a->email, "ops@provider.example");
+	cr_expect_str_eq(a->storage, "/var/lib/mtastsd/acme", "trailing slashes dropped");
+	cr_expect_not(a->order);
+	cr_assert_eq(a->n_challenges, 2);
+	cr_expect_eq(a->challenges[0], CONFIG_ACME_HTTP_01, "preference order kept");
+	cr_expect_eq(a->challenges[1], CONFIG_ACME_TLS_ALPN_01);
+	cr_expect_str_eq(a->ca_file, ca);
+	cr_expect_str_eq(a->eab_kid, "kid-1");
+	cr_assert_eq(a->eab_hmac_key_len, 6);
+	cr_expect_eq(memcmp(a->eab_hmac_key, "secret", 6), 0, "the MAC key is decoded");
+	cr_expect_eq(a->pacing_burst, 5);
+	cr_expect_eq(a->pacing_period, 600);
+	config_free(cfg);
+
+	/* base64's padding is the same key; an empty email is none; a null eab no binding */
+	cfg = load("acme:\n  agree_terms: true\n  email: \"\"\n  eab: {kid: k, hmac_key: \"c2VjcmV0MQ==\"}\n" ACME_DOMAINS);
+	cr_assert_not_null(cfg);
+	cr_expect_null(cfg->acme->email);
+	cr_assert_eq(cfg->acme->eab_hmac_key_len, 7);
+	cr_expect_eq(memcmp(cfg->acme->eab_hmac_key, "secret1", 7), 0);
+	config_free(cfg);
+	cfg = load("acme:\n  agree_terms: true\n  eab: null\n  storage: acme\n" ACME_DOMAINS);
+	cr_assert_not_null(cfg);
+	cr_expect_null(cfg->acme->eab_kid);
+	cr_expect_str_eq(cfg->acme->storage, "/srv/mtastsd/acme", "relative to the config's folder");
+	config_free(cfg);
+}
+
+Test(config, acme_email_and_directory_checked)
+{
+	static const char *const bad_email[] = { "ops", "@example.com", "ops@", "ops@example", "a@b@example.com",
+		"o ps@example.com", "ops@-x.example", "ops@x-.example", "ops@x..example", "ops.@example.com",
+		"mailto:ops@example.com", "<ops@example.com>", NULL };
+	static const char *const good_email[] = { "ops@example.com", "first.last+acme@mail.example.co.uk",
+		"x@a-b.example", NULL };
+	static const char *const bad_dir[] = { "http://acme.example/dir", "https://", "https:///dir",
+		"https://acme.example/a dir", "acme.example/dir", NULL };
+	char yaml[512];
+
+	for (size_t i = 0; bad_email[i] != NULL; i++) {
+		reset();
+		snprintf(yaml, sizeof(yaml), "acme: {agree_terms: true, email: \"%s\"}\n" ACME_DOMAINS, bad_email[i]);
+		cr_expect_null(load(yaml), "email '%s' accepted", bad_email[i]);
+		cr_expect_eq(dl.errors, 1, "email '%s'", bad_email[i]);
+	}
+	for (size_t i = 0; good_email[i] != NULL; i++) {
+		struct config *cfg;
+		reset();
+		snprintf(yaml, sizeof(yaml), "acme: {agree_terms: true, email: \"%s\"}\n" ACME_DOMAINS, good_email[i]);
+		cfg = load(yaml);
+		cr_expect_not_null(cfg, "email '%s' refused", good_email[i]);
+		config_free(cfg);
+	}
+	for (size_t i = 0; bad_dir[i] != NULL; i++) {
+		reset();
+		snprintf(yaml, sizeof(yaml), "acme: {agree_terms: true, directory: \"%s\"}\n" ACME_DOMAINS, bad_dir[i]);
+		cr_expect_null(load(yaml), "directory '%s' accepted", bad_dir[i]);
+		cr_expect_eq(dl.errors, 1, "directory '%s'", bad_dir[i]);
+	}
+}
+
+Test(config, acme_per_domain_inherited_from_defaults)
+{
+	static const char main_yaml[] =
+	    "acme: {agree_terms: true}\n"
+	    "defaults: {mode: none, acme: false}\n"
+	    "domains:\n"
+	    "  - example.com\n"
+	    "  - {name: example.org, acme: true}\n";
+	static const char tenant[] =
+	    "- tenant.example\n"
+	    "- {name: own.example, acme: true}\n";
+	struct config *cfg = load(main_yaml), *plain;
+	struct config_domain *t;
+	struct diag_list tdl;
+	size_t n;
+
+	cr_assert_not_null(cfg);
+	cr_expect_not(find(cfg, "example.com")->acme, "inherited from defaults");
+	cr_expect(find(cfg, "example.org")->acme, "set on the domain");
+	diag_init(&tdl, "tenant.yaml");
+	t = config_load_tenant_mem(cfg, "tenant.yaml", tenant, strlen(tenant), &tdl, &n);
+	cr_assert_not_null(t);
+	cr_assert_eq(n, 2);
+	cr_expect_not(t[0].acme, "a tenant file inherits the main file's defaults");
+	cr_expect(t[1].acme);
+	for (size_t i = 0; i < n; i++)
+		domain_clear(&t[i]);
+	free(t);
+	diag_clear(&tdl);
+
+	/* without an acme section the key is allowed and kept (nothing uses it) */
+	plain = load("defaults: {mode: none}\ndomains:\n  - {name: example.com, acme: false}\n");
+	cr_assert_not_null(plain);
+	cr_expect_eq(dl.n, 0);
+	cr_expect_not(find(plain, "example.com")->acme);
+	config_free(plain);
+	config_free(cfg);
+}
+
+Test(config, acme_storage_apart_from_what_mtastsd_reads)
+{
+	static const struct {
+		const char *yaml;
+		bool ok;
+	} cases[] = {
+		/* a folder holding the config and tls.certs beside the storage's own files: fine */
+		{ "tls: {certs: tls}\nacme: {agree_terms: true, storage: /srv/mtastsd}\n", true },
+		{ "acme: {agree_terms: true, storage: /srv/mtastsd}\n", false },	/* certs/ is the storage's */
+		{ "tls: {certs: acme/certs}\nacme: {agree_terms: true, storage: acme}\n", false },
+		{ "acme: {agree_terms: true, storage: certs/..}\ntls: {certs: certs}\n", false },
+		{ "domains_dir: tenants\nacme: {agree_terms: true, storage: tenants/acme}\n", false },
+		{ "dns: {state: acme/state}\nacme: {agree_terms: true, storage: acme}\n", false },
+		{ "dns: {state: acme/x.state, zone: acme/challenges/zone}\nacme: {agree_terms: true, storage: acme}\n",
+		    false },
+		{ "dns: {state: acme/mtastsd.state, zone: acme/mta-sts.zone}\nacme: {agree_terms: true, storage: acme}\n",
+		    true },
+		{ "acme: {agree_terms: true, storage: /srv}\n", true },
+		{ "acme: {agree_terms: true, storage: tls/..}\ntls: {certs: tls/challenges}\n", false },
+	};
+	char yaml[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg;
+		reset();
+		snprintf(yaml, sizeof(yaml), "%s" ACME_DOMAINS, cases[i].yaml);
+		cfg = config_load_mem("/srv/mtastsd/t.yaml", "/srv/mtastsd", yaml, strlen(yaml), &dl);
+		cr_expect_eq(cfg != NULL, cases[i].ok, "case %zu: %s", i, cases[i].yaml);
+		if (cfg == NULL && cases[i].ok)
+			diag_print(&dl, stderr);
+		config_free(cfg);
+	}
+	/* the configuration file as the storage's state file */
+	reset();
+	snprintf(yaml, sizeof(yaml), "acme: {agree_terms: true, storage: .}\ntls: {certs: tls}\n" ACME_DOMAINS);
+	cr_expect_null(config_load_mem("/srv/mtastsd/state", "/srv/mtastsd", yaml, strlen(yaml), &dl));
+	cr_expect_eq(dl.errors, 1);
+}

@@ -110,3 +110,69 @@ Test(restartkeys, every_key_in_order_and_a_short_buffer)
 	config_free(running);
 	diag_clear(&dl);
 }
+
+static struct config *
+load_acme(const char *acme, struct diag_list *dl)
+{
+	char *yaml = xasprintf("listen: {https: [\"127.0.0.1:8443\"], http: [\"127.0.0.1:8080\"]}\n%s"
+	    "domains: [{name: example.com, mode: none}]\n", acme);
+	struct config *cfg = config_load_mem("r.yaml", "/srv", yaml, strlen(yaml), dl);
+
+	free(yaml);
+	if (cfg == NULL)
+		diag_print(dl, stderr);
+	cr_assert_not_null(cfg, "%s", acme);
+	return cfg;
+}
+
+/* acme's storage and order are bound at start-up (order.lock is held for the process's life); the rest reloads */
+Test(restartkeys, acme_storage_and_order)
+{
+	static const char running_acme[] = "acme: {agree_terms: true, email: a@example.com}\n";
+	static const struct {
+		const char *acme, *want;
+	} cases[] = {
+		{ "acme: {agree_terms: true, email: a@example.com}\n", "" },
+		{ "acme: {agree_terms: true, email: b@example.com, directory: \"https://ca.example/d\", "
+		  "challenges: [http-01], pacing: {burst: 1, period: 60}}\n", "" },
+		{ "acme: {agree_terms: true, storage: /var/lib/acme}\n", "acme.storage" },
+		{ "acme: {agree_terms: true, storage: state/acme/}\n", "" },	/* the default, as written */
+		{ "acme: {agree_terms: true, order: false}\n", "acme.order" },
+		{ "", "acme.storage, acme.order" },	/* the section removed */
+	};
+	struct diag_list dl;
+	struct config *running, *none, *none2, *k;
+	char what[128];
+
+	diag_init(&dl, "r.yaml");
+	running = load_acme(running_acme, &dl);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config *cfg = load_acme(cases[i].acme, &dl);
+
+		cr_expect_eq(restartkeys_diff(running, cfg, 0, what, sizeof(what)), strlen(cases[i].want), "case %zu", i);
+		cr_expect_str_eq(what, cases[i].want, "case %zu", i);
+		config_free(cfg);
+	}
+	/* the section added; and order: false added is only a new storage (nothing orders either way) */
+	none = load_acme("", &dl);
+	none2 = load_acme("acme: {agree_terms: true, order: false}\n", &dl);
+	cr_expect_eq(restartkeys_diff(none, running, 0, what, sizeof(what)), strlen("acme.storage, acme.order"));
+	cr_expect_str_eq(what, "acme.storage, acme.order");
+	restartkeys_diff(none, none2, 0, what, sizeof(what));
+	cr_expect_str_eq(what, "acme.storage");
+	cr_expect_eq(restartkeys_diff(none, none, 0, NULL, 0), 0);
+	/* the copy serve keeps compares like the config it was made from */
+	k = restartkeys_copy(running);
+	cr_assert_not_null(k->acme);
+	cr_expect_str_eq(k->acme->storage, "/srv/state/acme");
+	cr_expect_eq(restartkeys_diff(k, running, RESTARTKEYS_READER_LOCKED, what, sizeof(what)), 0, "%s", what);
+	cr_expect_eq(restartkeys_diff(k, none2, 0, what, sizeof(what)), strlen("acme.order"));
+	config_free(k);
+	k = restartkeys_copy(none);
+	cr_expect_null(k->acme);
+	config_free(k);
+	config_free(none);
+	config_free(none2);
+	config_free(running);
+	diag_clear(&dl);
+}
