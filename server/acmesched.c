@@ -351,7 +351,7 @@ get_escaped(const char *f, size_t n, int lineno, int col, const char *what, char
 	*out = b.data;
 	return 0;
 bad:
-	buf_free(&b);
+	buf_clear(&b);
 	return -1;
 }
 

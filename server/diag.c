@@ -196,11 +196,18 @@ diag_log(const struct diag_list *dl, const char *prefix, enum log_level warnings
 	/* the log functions take no level: one per level, in enum log_level's order */
 	static void (*const log_at[])(const char *fmt, ...) = { log_debug, log_info, log_warnx, log_error };
 	char line[4096];
+	size_t warnings = 0;
 
 	for (size_t i = 0; i < dl->n; i++) {
 		enum log_level level = dl->items[i].level == DIAG_WARNING ? warnings_at : LOG_LEVEL_ERROR;
 
+		/* a million domains can carry a quarter of a million warnings: the log gets the first ones */
+		if (dl->items[i].level == DIAG_WARNING && ++warnings > DIAG_LOG_MAX_WARNINGS)
+			continue;
 		diag_format(dl, i, line, sizeof(line));
 		log_at[level]("%s%s", prefix, line);
 	}
+	if (warnings > DIAG_LOG_MAX_WARNINGS)
+		log_at[warnings_at]("%s%s: … and %zu more warnings (mtastsd check lists every one)", prefix,
+		    dl->file ? dl->file : "", warnings - DIAG_LOG_MAX_WARNINGS);
 }

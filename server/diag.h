@@ -34,8 +34,6 @@ struct diag_list {
 void diag_init(struct diag_list *dl, const char *file);
 /* Free every entry and the file name (not DL); DL is left {0}, to be diag_init'ed again. */
 void diag_clear(struct diag_list *dl);
-/* The old name of diag_clear, left only for serve.c (its owner renames its call); do not use. */
-#define diag_free(dl) diag_clear(dl)
 /* Append one entry; LINE and COL are 1-based. Aborts on out-of-memory. */
 void diag_add(struct diag_list *dl, enum diag_level level, int line, int col,
     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -62,8 +60,10 @@ void diag_print_errors(const struct diag_list *dl, FILE *out);
  * Log every entry of DL, one line each: PREFIX ("" for none), then the entry
  * as diag_format writes it, cut at 4 KiB. Warnings are logged at level
  * WARNINGS_AT (LOG_LEVEL_WARN: with log_warnx), errors and unserved entries
- * with log_error.
+ * with log_error. Past DIAG_LOG_MAX_WARNINGS warnings the rest are counted
+ * in one line ("… and N more warnings"); errors are always logged whole.
  */
+#define DIAG_LOG_MAX_WARNINGS 100
 void diag_log(const struct diag_list *dl, const char *prefix, enum log_level warnings_at);
 /* Format entry I into BUF of LEN bytes like diag_print does (without newline), cut to fit. */
 void diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len);

@@ -46,16 +46,12 @@ static bool
 identity_ok(const struct config *cfg, const char *config_path)
 {
 	struct diag_list dl;
-	char line[4096];
 	int rc;
 
 	diag_init(&dl, config_path);
 	rc = check_identity(cfg, &dl);
-	for (size_t i = 0; i < dl.n; i++) {
-		diag_format(&dl, i, line, sizeof(line));
-		log_error("%s", line);
-	}
-	diag_free(&dl);
+	diag_log(&dl, "", LOG_LEVEL_ERROR);
+	diag_clear(&dl);
 	return rc == 0;
 }
 

@@ -38,8 +38,6 @@ void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(print
 void buf_putu(struct buf *b, unsigned long long v);
 /* Free B's data; B is left empty ({0}) and may be appended to again. */
 void buf_clear(struct buf *b);
-/* The old name of buf_clear, left only for acmesched (its owner renames its calls); do not use. */
-#define buf_free(b) buf_clear(b)
 
 /* ASCII-only case folding, independent of the locale. */
 void str_lower(char *s);

@@ -532,7 +532,7 @@ Test(state, golden_line_and_header)
 	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 1 ", 21, 1, &dl), -1);
 	cr_assert_eq(acmesched_state_parse_header("", 0, 1, &dl), -1);
 	cr_assert_eq(dl.errors, 4);
-	diag_free(&dl);
+	diag_clear(&dl);
 }
 
 Test(state, round_trip_with_hostile_texts)
@@ -576,7 +576,7 @@ Test(state, round_trip_with_hostile_texts)
 			else
 				cr_assert_str_eq(back.last_error, s.last_error, "%s", line);
 			acmesched_state_clear(&back);
-			diag_free(&dl);
+			diag_clear(&dl);
 			free(line);
 		}
 }
@@ -601,7 +601,7 @@ Test(state, format_clamps_what_a_line_cannot_hold)
 	cr_assert_eq(back.next_renewal, ACMESCHED_TIME_MAX);
 	cr_assert_eq(strlen(back.last_error), ACMESCHED_ERROR_MAX);
 	acmesched_state_clear(&back);
-	diag_free(&dl);
+	diag_clear(&dl);
 	free(line);
 }
 
@@ -665,7 +665,7 @@ Test(state, hostile_lines_are_refused_with_their_position)
 		    dl.items[0].col, hostile[i].col, dl.items[0].msg);
 		cr_expect(strstr(dl.items[0].msg, hostile[i].msg) != NULL, "line %zu: '%s' lacks '%s'", i,
 		    dl.items[0].msg, hostile[i].msg);
-		diag_free(&dl);
+		diag_clear(&dl);
 	}
 }
 
@@ -682,8 +682,8 @@ Test(state, too_long_error_is_refused)
 	cr_assert_eq(acmesched_state_parse(b.data, b.len, 2, &out, &dl), -1);
 	cr_assert(strstr(dl.items[0].msg, "longer than 512 bytes") != NULL, "%s", dl.items[0].msg);
 	cr_assert_eq(dl.items[0].col, 29);
-	diag_free(&dl);
-	buf_free(&b);
+	diag_clear(&dl);
+	buf_clear(&b);
 }
 
 /* ---- order pacing ---- */

@@ -36,7 +36,7 @@ logged(const struct diag_list *dl, const char *prefix, enum log_level warnings_a
 	FILE *tmp = tmpfile();
 	int saved = dup(STDERR_FILENO);
 	size_t n, o = 0;
-	char raw[8192];
+	char raw[16384];
 
 	cr_assert_not_null(tmp);
 	cr_assert_geq(saved, 0);
@@ -290,5 +290,35 @@ Test(diag, print_errors_leaves_out_warnings_and_unserved)
 	out = printed_by(diag_print_errors, &dl);
 	cr_expect_str_eq(out, "m.yaml:2:3: bad key\nm.yaml: no domains\n");
 	free(out);
+	diag_clear(&dl);
+}
+
+/* The log gets the first DIAG_LOG_MAX_WARNINGS warnings and a count of the rest; every error, wherever it is. */
+Test(diag, log_cuts_a_flood_of_warnings_never_an_error)
+{
+	struct diag_list dl;
+	char buf[16384], want[128];
+	size_t lines = 0, warns = 0;
+
+	diag_init(&dl, "big.yaml");
+	for (int i = 0; i < DIAG_LOG_MAX_WARNINGS + 50; i++)
+		diag_add(&dl, DIAG_WARNING, i + 1, 1, "w%d", i);
+	diag_add(&dl, DIAG_ERROR, 9999, 1, "late error");
+	logged(&dl, "", LOG_LEVEL_WARN, buf, sizeof(buf));
+	for (const char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	for (const char *p = buf; (p = strstr(p, ": warning: w")) != NULL; p++)
+		warns++;
+	cr_expect_eq(warns, DIAG_LOG_MAX_WARNINGS, "%zu warnings logged", warns);
+	cr_expect(strstr(buf, "big.yaml:9999:1: late error") != NULL, "%s", buf);
+	snprintf(want, sizeof(want), "big.yaml: … and 50 more warnings (mtastsd check lists every one)\n");
+	cr_expect(strstr(buf, want) != NULL, "%s", buf + strlen(buf) - 200);
+	cr_expect_eq(lines, DIAG_LOG_MAX_WARNINGS + 2);
+	/* under the limit nothing is cut and no count is logged */
+	diag_clear(&dl);
+	diag_init(&dl, "small.yaml");
+	diag_add(&dl, DIAG_WARNING, 1, 1, "only");
+	logged(&dl, "", LOG_LEVEL_WARN, buf, sizeof(buf));
+	cr_expect(strstr(buf, "more warnings") == NULL, "%s", buf);
 	diag_clear(&dl);
 }
