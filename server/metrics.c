@@ -17,6 +17,7 @@ static atomic_ullong req_count[N_STATUS + 1];
 static atomic_ullong tls_fail[METRICS_TLS_N];
 static atomic_ullong reloads_ok, reloads_failed;
 static atomic_ullong dns_publish_retries;
+static atomic_ullong dns_publications, dns_publish_us;
 static atomic_int dns_retry_pending;
 static atomic_ullong dns_updates[DNSUPDATE_RESULT_N], dns_update_failing;
 static atomic_ullong domains;
@@ -61,6 +62,13 @@ void
 metrics_dns_publish_retry(void)
 {
 	atomic_fetch_add_explicit(&dns_publish_retries, 1, memory_order_relaxed);
+}
+
+void
+metrics_dns_published(double seconds)
+{
+	atomic_store(&dns_publish_us, seconds > 0 ? (unsigned long long)(seconds * 1e6) : 0);
+	atomic_fetch_add_explicit(&dns_publications, 1, memory_order_relaxed);
 }
 
 void
@@ -176,6 +184,8 @@ metrics_read(struct metrics_values *v)
 	v->reloads_ok = atomic_load(&reloads_ok);
 	v->reloads_failed = atomic_load(&reloads_failed);
 	v->dns_publish_retries = atomic_load(&dns_publish_retries);
+	v->dns_publications = atomic_load(&dns_publications);
+	v->dns_publish_us = atomic_load(&dns_publish_us);
 	v->dns_retry_pending = atomic_load(&dns_retry_pending) != 0;
 	for (size_t i = 0; i < DNSUPDATE_RESULT_N; i++)
 		v->dns_updates[i] = atomic_load(&dns_updates[i]);

@@ -30,6 +30,8 @@ void metrics_reload(int ok);
 /* Count one retry of a failed DNS publication; PENDING: whether a retry is now scheduled. */
 void metrics_dns_publish_retry(void);
 void metrics_set_dns_retry_pending(int pending);
+/* Count one DNS publication that succeeded, which took SECONDS (wall time: state, zone, on_change). */
+void metrics_dns_published(double seconds);
 /* Count one RFC 2136 update (or its zone lookup) by RESULT; out of range counts nothing. */
 void metrics_dns_update(enum dnsupdate_result result);
 /* Domains whose last update failed, waiting for their next try. */
@@ -66,6 +68,8 @@ struct metrics_values {
 	unsigned long long reloads_ok, reloads_failed;
 	unsigned long long dns_publish_retries;
 	bool dns_retry_pending;
+	unsigned long long dns_publications;
+	unsigned long long dns_publish_us;	/* the last successful publication's duration */
 	unsigned long long dns_updates[DNSUPDATE_RESULT_N];
 	unsigned long long dns_update_failing;
 	unsigned long long domains, domains_unserved, pairs_broken;

@@ -54,6 +54,13 @@ format_counters(const struct metricspage_values *v, struct buf *b)
 	head(b, "mtastsd_dns_publish_failures_total", "counter",
 	    "DNS publications (state, zone, on_change) that failed.");
 	buf_printf(b, "mtastsd_dns_publish_failures_total %llu\n", v->dns_publish_failures);
+	head(b, "mtastsd_dns_publications_total", "counter",
+	    "DNS publications (state, zone, on_change) that succeeded, at start-up and after each reload.");
+	buf_printf(b, "mtastsd_dns_publications_total %llu\n", m->dns_publications);
+	head(b, "mtastsd_dns_publish_seconds", "gauge", "How long the last successful DNS publication took;"
+	    " a change made meanwhile is reloaded after it.");
+	buf_printf(b, "mtastsd_dns_publish_seconds %llu.%06llu\n", m->dns_publish_us / 1000000,
+	    m->dns_publish_us % 1000000);
 	head(b, "mtastsd_dns_publish_retries_total", "counter", "Retries of a failed DNS publication, on a backoff.");
 	buf_printf(b, "mtastsd_dns_publish_retries_total %llu\n", m->dns_publish_retries);
 	head(b, "mtastsd_dns_publish_retry_pending", "gauge",

@@ -75,7 +75,12 @@ reload_publish(const struct snapshot *snap)
 static int
 publish(const struct snapshot *snap)
 {
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (publish_hook == NULL || publish_hook(snap) == 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		metrics_dns_published((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 		if (retry_ms > 0)
 			log_info("dns publish succeeded after %u failed attempt%s", retry_attempt,
 			    retry_attempt == 1 ? "" : "s");

@@ -93,6 +93,14 @@ Test(metricspage, the_page_line_by_line)
 	    "# HELP mtastsd_dns_publish_failures_total DNS publications (state, zone, on_change) that failed.\n"
 	    "# TYPE mtastsd_dns_publish_failures_total counter\n"
 	    "mtastsd_dns_publish_failures_total 33\n"
+	    "# HELP mtastsd_dns_publications_total DNS publications (state, zone, on_change) that succeeded, at start-up"
+	    " and after each reload.\n"
+	    "# TYPE mtastsd_dns_publications_total counter\n"
+	    "mtastsd_dns_publications_total 341\n"
+	    "# HELP mtastsd_dns_publish_seconds How long the last successful DNS publication took; a change made"
+	    " meanwhile is reloaded after it.\n"
+	    "# TYPE mtastsd_dns_publish_seconds gauge\n"
+	    "mtastsd_dns_publish_seconds 2.500042\n"
 	    "# HELP mtastsd_dns_publish_retries_total Retries of a failed DNS publication, on a backoff.\n"
 	    "# TYPE mtastsd_dns_publish_retries_total counter\n"
 	    "mtastsd_dns_publish_retries_total 34\n"
@@ -180,6 +188,8 @@ Test(metricspage, the_page_line_by_line)
 	v.m.reloads_failed = 32;
 	v.dns_publish_failures = 33;
 	v.m.dns_publish_retries = 34;
+	v.m.dns_publications = 341;
+	v.m.dns_publish_us = 2500042;
 	v.m.dns_retry_pending = true;
 	v.m.domains_unserved = 35;
 	v.m.pairs_broken = 36;

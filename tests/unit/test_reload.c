@@ -151,6 +151,7 @@ Test(reload, a_failed_publish_is_retried_by_itself_on_a_backoff)
 	cr_assert_eq(reload_now(path), 0);
 	cr_assert_eq(hook_calls, 1);
 	cr_assert_eq(metric_value("mtastsd_dns_publish_retry_pending"), 1);
+	cr_assert_eq(metric_value("mtastsd_dns_publications_total"), 0, "a failed publication is not counted");
 	cr_assert_eq(pthread_create(&t, NULL, loop_thread, path), 0);
 	/* no reload, no signal: the loop publishes again, first after 2 s, then after 4 more */
 	for (int i = 0; i < 200 && __atomic_load_n(&hook_calls, __ATOMIC_SEQ_CST) < 3; i++)
@@ -160,6 +161,7 @@ Test(reload, a_failed_publish_is_retried_by_itself_on_a_backoff)
 	cr_assert_geq(t1.tv_sec - t0.tv_sec, 5, "retried without a backoff (%ld s)", (long)(t1.tv_sec - t0.tv_sec));
 	cr_assert_eq(metric_value("mtastsd_dns_publish_retries_total"), 2);
 	cr_assert_eq(metric_value("mtastsd_dns_publish_retry_pending"), 0);
+	cr_assert_eq(metric_value("mtastsd_dns_publications_total"), 1, "the retry that succeeded is");
 	/* succeeded: nothing more is retried */
 	usleep(300000);
 	cr_assert_eq(__atomic_load_n(&hook_calls, __ATOMIC_SEQ_CST), 3);
