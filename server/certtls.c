@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* certtls: the TLS session glue of the store: SNI and certificate callbacks, tickets, priorities, record corking. */
 #include "certstore_int.h"
+#include "acmechal.h"
 #include "clienthello.h"
 #include "log.h"
 #include "metrics.h"
@@ -28,6 +29,9 @@ struct certstore_session {
 	struct cert *cand[4];		/* candidates for the SNI, found once per handshake */
 	bool hello_seen;		/* the first ClientHello was read into hello */
 	struct clienthello hello;
+	bool acme_offered;		/* its ALPN list offers acme-tls/1 (RFC 8737) */
+	struct acmechal_cert *challenge;	/* a tls-alpn-01 answer: this certificate, then the close */
+	bool challenge_done;		/* its handshake is over: the connection reads end of stream */
 	/* what the client sent while the handshake ran (pull), to tell why it failed */
 	int fd;
 	unsigned long long rx;		/* bytes received */
@@ -143,6 +147,68 @@ prefer_sent_share(const struct certstore_session *s, gnutls_session_t session)
 		gnutls_priority_set(session, prio_p384);
 }
 
+/*
+ * A ClientHello offering acme-tls/1 (RFC 8737) is, in practice, an ACME CA
+ * validating a tls-alpn-01 challenge. libmicrohttpd offered only http/1.1
+ * and http/1.0 before the handshake, and GnuTLS negotiates ALPN while it
+ * parses the ClientHello, before post_client_hello (the SNI is parsed in
+ * the same pass): the offer can only change here, in the hook that sees the
+ * ClientHello before GnuTLS parses it, when the name is not known yet.
+ * acme-tls/1 is added to libmicrohttpd's two; the client's order decides
+ * (a CA offers acme-tls/1 alone). Ordinary clients, which do not offer it,
+ * never get here. GnuTLS 3.7 appends the count of a second call to the
+ * first's (the first entries are overwritten, the extra ones stay empty,
+ * and an empty name never matches a list clienthello_read accepted).
+ */
+static void
+offer_acme(gnutls_session_t session)
+{
+	static const gnutls_datum_t protos[] = {
+		{ (unsigned char *)(uintptr_t)ACMECHAL_ALPN, sizeof(ACMECHAL_ALPN) - 1 },
+		{ (unsigned char *)(uintptr_t)"http/1.1", 8 },
+		{ (unsigned char *)(uintptr_t)"http/1.0", 8 },
+	};
+	int rc;
+
+	if ((rc = gnutls_alpn_set_protocols(session, protos, 3, 0)) < 0)
+		log_warnx("acme: cannot offer ALPN '%s': %s", ACMECHAL_ALPN, gnutls_strerror(rc));
+}
+
+/* Whether the handshake of SESSION negotiated acme-tls/1. */
+static bool
+acme_negotiated(gnutls_session_t session)
+{
+	gnutls_datum_t p;
+
+	return gnutls_alpn_get_selected_protocol(session, &p) == 0 && p.size == sizeof(ACMECHAL_ALPN) - 1 &&
+	    memcmp(p.data, ACMECHAL_ALPN, p.size) == 0;
+}
+
+/*
+ * acme-tls/1 was negotiated for HOST: with a tls-alpn-01 challenge pending
+ * for it (acmechal), the handshake goes on with the challenge certificate,
+ * whether HOST has a certificate of its own or not yet, and returns 0.
+ * Without, it is refused with a no_application_protocol alert (RFC 7301
+ * section 3.2): a certificate without the acmeIdentifier would fail the
+ * validation all the same. Returns the GnuTLS error then.
+ */
+static int
+answer_challenge(struct certstore_session *s, gnutls_session_t session, const char *host)
+{
+	/* a second ClientHello (after a HelloRetryRequest) keeps the first one's answer */
+	if (s->challenge == NULL && (s->challenge = acmechal_tls_alpn01(host)) == NULL) {
+		log_debug("acme: no tls-alpn-01 challenge pending for '%s': handshake refused", host);
+		gnutls_alert_send(session, GNUTLS_AL_FATAL, GNUTLS_A_NO_APPLICATION_PROTOCOL);
+		return GNUTLS_E_NO_APPLICATION_PROTOCOL;
+	}
+	memcpy(s->sni, host, strlen(host) + 1);
+	s->has_sni = true;
+	/* no session ticket: the certificate is for one validation, never resumed */
+	prefer_sent_share(s, session);
+	log_info("acme: answering the tls-alpn-01 challenge of '%s'", host);
+	return 0;
+}
+
 static int
 post_client_hello(gnutls_session_t session)
 {
@@ -162,6 +228,8 @@ post_client_hello(gnutls_session_t session)
 		if (host[len - 1] == '.')
 			host[len - 1] = '\0';
 		str_lower(host);
+		if (s->acme_offered && acme_negotiated(session))
+			return answer_challenge(s, session, host);
 		long idx[4];
 
 		/* against the clock of this handshake: no reload is needed when a pair comes into or goes out of validity */
@@ -203,13 +271,30 @@ handshake_hook(gnutls_session_t session, unsigned htype, unsigned when, unsigned
 	if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && when == GNUTLS_HOOK_PRE && msg != NULL &&
 	    !s->hello_seen) {
 		s->hello_seen = clienthello_read(msg->data, msg->size, &s->hello) == 0;
+		s->acme_offered = s->hello_seen && clienthello_offers_alpn(&s->hello, ACMECHAL_ALPN);
+		if (s->acme_offered)
+			offer_acme(session);
 		/* the ALPN list points into MSG, which GnuTLS frees: nothing reads it after this hook */
 		s->hello.alpn = NULL;
 		s->hello.alpn_len = 0;
 	}
 	if (htype == GNUTLS_HANDSHAKE_FINISHED && incoming && when == GNUTLS_HOOK_POST &&
-	    s->state == CERTSTORE_HS_STARTED)
+	    s->state == CERTSTORE_HS_STARTED) {
 		s->state = CERTSTORE_HS_DONE;
+		/*
+		 * RFC 8737 section 3: nothing follows a tls-alpn-01 handshake. The
+		 * client's Finished is the last message the server reads (TLS 1.2
+		 * and 1.3 alike, without resumption), so from now on the
+		 * connection reads end of stream: libmicrohttpd, which reads right
+		 * after the handshake, closes it. SHUT_RD wakes it up should the
+		 * handshake end in a write.
+		 */
+		if (s->challenge != NULL) {
+			s->challenge_done = true;
+			if (s->fd >= 0)
+				(void)shutdown(s->fd, SHUT_RD);
+		}
+	}
 	return 0;
 }
 
@@ -271,6 +356,12 @@ retrieve(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
 
 	if (s == NULL || !s->has_sni)
 		return -1;
+	if (s->challenge != NULL) {
+		*pcert = acmechal_cert_pcert(s->challenge);
+		*pcert_length = 1;
+		*privkey = acmechal_cert_key(s->challenge);
+		return 0;
+	}
 	cand = s->cand;
 	client_accepts(s, session, pk_algos, pk_algos_length, &ec, &rsa);
 	for (int i = 0; i < 4 && pick == NULL; i++)
@@ -305,8 +396,11 @@ static ssize_t
 pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct certstore_session *s = ptr;
-	ssize_t n = recv(s->fd, buf, len, 0);
+	ssize_t n;
 
+	if (s->challenge_done)
+		return 0;
+	n = recv(s->fd, buf, len, 0);
 	if (n > 0) {
 		if (s->rx == 0)
 			s->first = *(unsigned char *)buf;
@@ -364,6 +458,8 @@ certstore_session_attach(const struct certstore *cs, void *session)
 void
 certstore_session_free(struct certstore_session *s)
 {
+	if (s != NULL)
+		acmechal_cert_unref(s->challenge);
 	free(s);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* http: the listeners (HTTPS, plain HTTP, admin) on libmicrohttpd; the only file that includes <microhttpd.h>. */
 #include "http.h"
+#include "acmechal.h"
 #include "certstore.h"
 #include "cidr.h"
 #include "conntrack.h"
@@ -381,6 +382,32 @@ check_request(struct MHD_Connection *c, const char *method, const char *url, con
 	*hidden = hs.hidden || hides_bytes(url, arg != NULL ? arg : version, arg != NULL ? 1 : 2);
 }
 
+/*
+ * The http-01 answer to the token R routed to, read from the challenge
+ * folder: 200 with *OUT (the request's own response, which the caller
+ * destroys once queued; NULL when out of memory, answered as 500) and *LEN
+ * bytes, or 404 when no such challenge is pending.
+ */
+static unsigned
+acme_answer(const struct route_result *r, struct MHD_Response **out, size_t *len)
+{
+	char ka[ACMECHAL_KEYAUTH_MAX];
+	struct MHD_Response *resp;
+
+	*out = NULL;
+	if (acmechal_http01(r->acme_token, r->acme_token_len, ka, len) <= 0)
+		return 404;
+	/* RFC 8555 section 8.3: the key authorization is the whole body */
+	resp = MHD_create_response_from_buffer(*len, ka, MHD_RESPMEM_MUST_COPY);
+	if (resp != NULL && (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream") !=
+	    MHD_YES || MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES)) {
+		MHD_destroy_response(resp);
+		resp = NULL;
+	}
+	*out = resp;
+	return 200;
+}
+
 static enum MHD_Result
 policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *version, const char *upload_data, size_t *upload_data_size, void **req_cls)
@@ -392,7 +419,7 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	struct route_request req = { 0 };
 	struct route_result r;
 	bool nul;
-	struct MHD_Response *resp;
+	struct MHD_Response *resp, *own = NULL;
 	enum MHD_Result rc;
 	(void)upload_data;
 
@@ -419,7 +446,12 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	r = route(snap, &req);
 	if (nul)
 		r = route_bad_request(&req);
-	resp = r.site != NULL ? r.site->prebuilt : fixed_response(r.status);
+	if (r.acme_token != NULL && (r.status = acme_answer(&r, &own, &r.body_len)) == 404)
+		r.body_len = route_answer(404)->body_len;
+	if (r.acme_token != NULL && r.status == 200)
+		resp = own;	/* NULL when out of memory: a 500 */
+	else
+		resp = r.site != NULL ? r.site->prebuilt : fixed_response(r.status);
 	/* a balancer checks every few seconds: counted, not logged */
 	if (!r.health)
 		access_line(c, l, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);
@@ -427,6 +459,8 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	if (conn != NULL)
 		certstore_session_cork(conn->tls);
 	rc = queue(c, r.status, resp);
+	if (own != NULL)
+		MHD_destroy_response(own);
 	snapshot_unref(snap);
 	return rc;
 }

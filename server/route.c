@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* route: the pure request router; which answer a request gets from SNI, Host, method and path. */
 #include "route.h"
+#include "acmechal.h"
 #include "dname.h"
 #include "util.h"
 
@@ -32,7 +33,7 @@ route_answer(unsigned status)
 static struct route_result
 result(unsigned status, const char *body, size_t len, bool head)
 {
-	struct route_result r = { status, NULL, "text/plain", NULL, body, len, !head, false };
+	struct route_result r = { status, NULL, "text/plain", NULL, body, len, !head, false, NULL, 0 };
 
 	return r;
 }
@@ -170,6 +171,49 @@ path_is(const char *p, const char *want)
 }
 
 /*
+ * The rest of the path P (which path_is accepted) after a start that equals
+ * WANT under the same normalisation, or NULL when it does not start so.
+ */
+static const char *
+path_after(const char *p, const char *want)
+{
+	for (; *want != '\0'; want++) {
+		char c = *p;
+
+		if (c == '\0' || c == '?')
+			return NULL;
+		if (c == '%') {
+			c = (char)(hex(p[1]) * 16 + hex(p[2]));
+			if (!is_unreserved(c))
+				return NULL;
+			p += 3;
+		} else {
+			p++;
+		}
+		if (c != *want)
+			return NULL;
+	}
+	return p;
+}
+
+/* An http-01 challenge request for the token at REST (up to the query): 200 with the token, 404 or 405. */
+static struct route_result
+acme_http01(const char *rest, const char *method, bool head)
+{
+	size_t len = strcspn(rest, "?");
+	struct route_result r;
+
+	if (!acmechal_token_ok(rest, len))
+		return fixed(404, head);
+	if (method == NULL || (!head && strcmp(method, "GET") != 0))
+		return fixed(405, head);
+	r = result(200, NULL, 0, head);
+	r.acme_token = rest;
+	r.acme_token_len = len;
+	return r;
+}
+
+/*
  * Split an absolute-form target "http://authority/path" into its host and
  * path; false for any other scheme, a userinfo or an empty host.
  */
@@ -197,7 +241,7 @@ route(const struct snapshot *snap, const struct route_request *req)
 {
 	char sni_c[DNAME_MAX + 2], host_c[DNAME_MAX + 2];
 	int sni_ok = -1, host_ok = -1;
-	const char *name = NULL, *path = req->target;
+	const char *name = NULL, *path = req->target, *rest;
 	size_t name_len = 0;
 	bool has_host = false;
 	const struct site *site;
@@ -223,6 +267,9 @@ route(const struct snapshot *snap, const struct route_request *req)
 	}
 	if ((match = path_is(path, ROUTE_POLICY_PATH)) < 0)
 		return fixed(400, head);
+	/* plain HTTP: the CA validates http-01 under whatever name it orders, ours or not yet ours */
+	if (req->sni == NULL && !match && (rest = path_after(path, ROUTE_ACME_PREFIX)) != NULL)
+		return acme_http01(rest, req->method, head);
 
 	if (req->sni != NULL)
 		sni_ok = dname_canon_host(req->sni, strlen(req->sni), false, sni_c, sizeof(sni_c));

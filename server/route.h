@@ -10,6 +10,8 @@
 
 #define ROUTE_POLICY_PATH "/.well-known/mta-sts.txt"
 #define ROUTE_HEALTH_PATH "/healthz"
+/* RFC 8555 section 8.3: http-01 answers live below this path, one token per name */
+#define ROUTE_ACME_PREFIX "/.well-known/acme-challenge/"
 #define ROUTE_ALLOW "GET, HEAD"
 
 /*
@@ -46,12 +48,20 @@ struct route_request {
 struct route_result {
 	unsigned status;		/* 200, 400, 404, 405 or 421 */
 	const struct site *site;	/* the policy served (200 only), owned by the snapshot */
-	const char *content_type;	/* always "text/plain" */
+	const char *content_type;	/* always "text/plain" (an http-01 answer's is the HTTP layer's) */
 	const char *allow;		/* ROUTE_ALLOW for 405, else NULL */
 	const char *body;		/* the full body as a GET gets it (route_answer's or the site's) */
 	size_t body_len;		/* its length: the Content-Length, also for HEAD */
 	bool send_body;			/* false for HEAD */
 	bool health;			/* a balancer's health check (200, body "ok") */
+	/*
+	 * An http-01 challenge (200 only; body NULL): the token, a pointer into
+	 * the request's target (not NUL-terminated), whose answer the HTTP
+	 * layer reads (acmechal_http01), answering 404 when no such challenge
+	 * is pending. NULL otherwise.
+	 */
+	const char *acme_token;
+	size_t acme_token_len;
 };
 
 /*
@@ -69,10 +79,19 @@ struct route_result {
  *    characters are decoded (RFC 3986 section 6.2.2; an encoded NUL, `/` or
  *    `?` stays encoded and never matches); the query does not count: 404;
  *  - GET: 200 with the policy; HEAD: the same without body; else 405.
- * One exception, for balancers that check the traffic port: on plain HTTP
- * (no SNI), ROUTE_HEALTH_PATH for a host that is no policy host (a backend
- * address, or no Host in HTTP/1.0) is a health check: 200 "ok" (GET, HEAD;
- * else 405), with `health` set. Never a redirect. Pure: no I/O, no allocation.
+ * Two exceptions on plain HTTP (no SNI), checked before the host counts:
+ *  - ACME http-01 (RFC 8555 section 8.3), for any host:
+ *    ROUTE_ACME_PREFIX (normalised as above) followed by a token that
+ *    acmechal_token_ok accepts (1 to 256 base64url characters) as sent (the query
+ *    ignored) is 200 with `acme_token` set (GET, HEAD; else 405); any
+ *    other rest of the path (empty, too long, an escape or another
+ *    character, a further '/') is 404, decided here, so the HTTP layer
+ *    looks no file up for it;
+ *  - for balancers that check the traffic port, ROUTE_HEALTH_PATH for a
+ *    host that is no policy host (a backend address, or no Host in
+ *    HTTP/1.0) is a health check: 200 "ok" (GET, HEAD; else 405), with
+ *    `health` set.
+ * Never a redirect. Pure: no I/O, no allocation.
  */
 struct route_result route(const struct snapshot *snap, const struct route_request *req);
 

@@ -358,6 +358,92 @@ Test(route, health_check_on_plain_http_for_backend_addresses_only)
 	cr_assert_not(rt(snap, NULL, "mta-sts.example.com", "GET", PATH).health);
 }
 
+#define TOKEN "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+
+/* An http-01 request R was routed to its challenge with TOKEN: 200, the token points into the target, no body yet. */
+static void
+expect_acme(struct route_result r, const char *target, const char *token)
+{
+	cr_assert_eq(r.status, 200, "'%s': status %u", target, r.status);
+	cr_assert_not_null(r.acme_token, "'%s'", target);
+	cr_assert_eq(r.acme_token_len, strlen(token), "'%s'", target);
+	cr_assert(memcmp(r.acme_token, token, r.acme_token_len) == 0, "'%s'", target);
+	cr_assert(r.acme_token >= target && r.acme_token < target + strlen(target), "a pointer into the target");
+	cr_assert_null(r.site);
+	cr_assert_null(r.body);
+	cr_assert_not(r.health);
+}
+
+Test(route, acme_http01_on_plain_http_for_any_host)
+{
+	static const char *const hosts[] = { "mta-sts.example.com", "mta-sts.not-yet.example", "10.0.0.1:80",
+	    "MTA-STS.Example.ORG." };
+	const char *target = ROUTE_ACME_PREFIX TOKEN;
+
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++)
+		expect_acme(rt(snap, NULL, hosts[i], "GET", target), target, TOKEN);
+	expect_acme(rt10(NULL, NULL, target), target, TOKEN);
+	/* the query does not count; the prefix is compared after normalisation, as the policy path is */
+	target = ROUTE_ACME_PREFIX TOKEN "?x=1";
+	expect_acme(rt(snap, NULL, "a.example", "GET", target), target, TOKEN);
+	target = "/.well-known/acme%2Dchallenge/" TOKEN;
+	expect_acme(rt(snap, NULL, "a.example", "GET", target), target, TOKEN);
+	target = "http://mta-sts.new.example" ROUTE_ACME_PREFIX "a-b_C9";
+	expect_acme(rt(snap, NULL, "x.example", "GET", target), target, "a-b_C9");
+	/* HEAD: the same without body; other methods 405 */
+	target = ROUTE_ACME_PREFIX TOKEN;
+	cr_assert_not(rt(snap, NULL, "a.example", "HEAD", target).send_body);
+	cr_assert_not_null(rt(snap, NULL, "a.example", "HEAD", target).acme_token);
+	cr_assert_eq(rt(snap, NULL, "a.example", "POST", target).status, 405);
+	cr_assert_null(rt(snap, NULL, "a.example", "POST", target).acme_token);
+}
+
+Test(route, acme_http01_invalid_tokens_are_404_without_a_token)
+{
+	char longest[300], too_long[300];
+	static const char *const rests[] = { "", "a.b", "..", "a/b", TOKEN "/", "%2E%2E%2Fx", "%41bc", "a~b",
+	    "a%2Fb", "a=b", "a:b", "%00" };
+
+	memset(longest, 'A', 256);
+	longest[256] = '\0';
+	memset(too_long, 'A', 257);
+	too_long[257] = '\0';
+	for (size_t i = 0; i < sizeof(rests) / sizeof(rests[0]); i++) {
+		char target[512];
+		struct route_result r;
+
+		snprintf(target, sizeof(target), "%s%s", ROUTE_ACME_PREFIX, rests[i]);
+		r = rt(snap, NULL, "mta-sts.example.com", "GET", target);
+		cr_assert_eq(r.status, 404, "'%s': %u", target, r.status);
+		cr_assert_null(r.acme_token, "'%s' must look nothing up", target);
+	}
+	{
+		char target[512];
+
+		snprintf(target, sizeof(target), "%s%s", ROUTE_ACME_PREFIX, longest);
+		expect_acme(rt(snap, NULL, "a.example", "GET", target), target, longest);
+		snprintf(target, sizeof(target), "%s%s", ROUTE_ACME_PREFIX, too_long);
+		cr_assert_eq(rt(snap, NULL, "a.example", "GET", target).status, 404);
+		cr_assert_null(rt(snap, NULL, "a.example", "GET", target).acme_token);
+	}
+	/* a malformed request stays a 400 */
+	cr_assert_eq(rt(snap, NULL, "a.example", "GET", ROUTE_ACME_PREFIX "%zz").status, 400);
+	cr_assert_eq(rt(snap, NULL, NULL, "GET", ROUTE_ACME_PREFIX TOKEN).status, 400);
+	/* a path that only starts like the prefix is no challenge */
+	cr_assert_null(rt(snap, NULL, "a.example", "GET", "/.well-known/acme-challenge").acme_token);
+	cr_assert_null(rt(snap, NULL, "a.example", "GET", "/.well-known/acme-challengeX/" TOKEN).acme_token);
+}
+
+Test(route, acme_http01_is_not_answered_over_tls)
+{
+	struct route_result r = rt(snap, "mta-sts.example.com", "mta-sts.example.com", "GET", ROUTE_ACME_PREFIX TOKEN);
+
+	cr_assert_eq(r.status, 404);
+	cr_assert_null(r.acme_token);
+	/* and the policy is never a challenge */
+	cr_assert_null(rt(snap, NULL, "mta-sts.example.com", "GET", PATH).acme_token);
+}
+
 Test(route, connection_close_token)
 {
 	cr_assert(route_connection_closes("close"));
