@@ -788,6 +788,8 @@ http_start(struct snapshot *snap)
 	}
 	/* not a reference to SNAP: that would keep its domains and certificates as long as serve runs */
 	cfg = h->bound = restartkeys_copy(snap->cfg);
+	/* acme.storage is bound at start-up, as the orderer that writes the challenges there is */
+	acmechal_set_folder(cfg->acme != NULL ? cfg->acme->storage : NULL);
 	h->l = xcalloc(cfg->n_https + cfg->n_http + 1, sizeof(*h->l));
 	for (size_t i = 0; i < cfg->n_https + cfg->n_http + (cfg->admin ? 1 : 0); i++) {
 		const struct config_listener *cl;
@@ -845,6 +847,7 @@ http_shutdown(struct http *h)
 	free(h->l);
 	config_free(h->bound);
 	free(h);
+	acmechal_reset();
 	for (size_t i = 0; i < ROUTE_N_ANSWERS; i++) {
 		MHD_destroy_response(resp_fixed[i]);
 		resp_fixed[i] = NULL;

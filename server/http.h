@@ -20,7 +20,8 @@ int http_prepare(struct snapshot *snap);
  * cores; a proxy_protocol listener is accepted by proxyaccept, which hands
  * each connection over with the client address from its PROXY header. Holds
  * a reference to SNAP until http_shutdown. Requests are answered from snapshot_current(); SNAP only supplies
- * addresses and limits (which therefore need a restart to change). Returns
+ * addresses, limits and acme.storage, whose ACME challenges the listeners
+ * answer (acmechal), all of which therefore need a restart to change. Returns
  * the running server, or NULL (logged) when any listener cannot start.
  */
 struct http *http_start(struct snapshot *snap);
