@@ -6,6 +6,7 @@
 #include "addr.h"
 #include "cidr.h"
 #include "dname.h"
+#include "pool.h"
 #include "tsigkey.h"
 #include "util.h"
 #include "vec.h"
@@ -917,8 +918,14 @@ note_name(struct ctx *c, struct seen_names *seen, const char *name, int line, in
 	seen->n++;
 }
 
-static void
-parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
+/*
+ * Entry N into *OUT (built here; its name set whenever the name is valid, so
+ * that duplicates are found either way). True when the entry has no error
+ * of its own. Reads the tree and C's base only and writes C's diagnostics,
+ * so slices of a list run on several threads, each with its own C.
+ */
+static bool
+parse_domain(struct ctx *c, struct ynode *n, struct config_domain *out)
 {
 	const struct config *base = c->base;
 	struct config_domain d;
@@ -943,7 +950,8 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 			pos = da.name_node;
 	} else {
 		ERR(c, n, "a domain entry must be a name or a mapping, not %s", type_name(n));
-		return;
+		*out = d;
+		return false;
 	}
 	if (!da.set.mode)
 		d.mode = base->defaults.mode;
@@ -975,24 +983,46 @@ parse_domain(struct ctx *c, struct ynode *n, struct seen_names *seen)
 		ERR(c, da.mx_node ? da.mx_node : pos,
 		    "the policy of '%s' would be %zu bytes; senders may refuse more than %d (RFC 8461 section 3.3)",
 		    d.name, body_length(&d), CONFIG_MAX_BODY);
-	if (d.name)
-		note_name(c, seen, d.name, d.line, d.col);
-	if (c->dl->errors != errors || d.name == NULL) {
-		if (d.name) {
-			VEC_PUSH(seen->dropped, seen->n_dropped, seen->cap_dropped, d.name);
-			d.name = NULL;
-		}
-		domain_clear(&d);
-		return;
-	}
-	c->out[c->n_out++] = d;
+	*out = d;
+	return c->dl->errors == errors && d.name != NULL;
 }
+
+/* A list's entries [FROM, TO) parsed with a context and diagnostics of their own. */
+struct slice {
+	struct ctx c;
+	struct diag_list dl;
+	size_t from, to;
+};
+
+struct slices {
+	struct ynode *list;
+	struct config_domain *v;	/* one per entry, in list order */
+	bool *ok;			/* entry I has no error of its own */
+	struct slice *s;
+};
+
+/* pool_fn: parse slice K of the struct slices CTX. */
+static void
+parse_slice(void *ctx, size_t k)
+{
+	struct slices *ss = ctx;
+	struct slice *sl = &ss->s[k];
+
+	for (size_t i = sl->from; i < sl->to; i++)
+		ss->ok[i] = parse_domain(&sl->c, kid(&sl->c, ss->list, i), &ss->v[i]);
+}
+
+/* A main file's list this long is parsed on several threads (tenant files already are, one file each). */
+#define PARALLEL_DOMAINS 20000
 
 /* The entries of the list V into c->out[0..c->n_out) (allocated here); duplicates within it are errors. */
 static void
 parse_domains(struct ctx *c, struct ynode *v)
 {
 	struct seen_names seen = {0};
+	struct slices ss = { .list = v };
+	size_t n_slices = 1;
+	unsigned threads = 1;
 
 	c->out = NULL;
 	c->n_out = 0;
@@ -1006,16 +1036,59 @@ parse_domains(struct ctx *c, struct ynode *v)
 			    type_name(v));
 		return;
 	}
-	c->out = xcalloc(v->n + 1, sizeof(*c->out));
+	/* the entries are parsed into their slots, on several threads for a long list of the main file */
+	ss.v = xcalloc(v->n + 1, sizeof(*ss.v));
+	ss.ok = xcalloc(v->n + 1, sizeof(*ss.ok));
+	if (c->cfg != NULL && v->n >= PARALLEL_DOMAINS && (threads = pool_threads(4)) > 1)
+		n_slices = 4 * (size_t)threads;
+	ss.s = xcalloc(n_slices, sizeof(*ss.s));
+	for (size_t k = 0; k < n_slices; k++) {
+		ss.s[k].c = *c;
+		ss.s[k].from = v->n * k / n_slices;
+		ss.s[k].to = v->n * (k + 1) / n_slices;
+		if (n_slices > 1) {
+			diag_init(&ss.s[k].dl, c->dl->file);
+			ss.s[k].c.dl = &ss.s[k].dl;
+		}
+	}
+	pool_run(n_slices, threads, parse_slice, &ss);
+	for (size_t k = 0; n_slices > 1 && k < n_slices; k++) {
+		diag_take(c->dl, &ss.s[k].dl);
+		diag_clear(&ss.s[k].dl);
+	}
+	/* then in list order: duplicates (the first one stays), and the valid entries kept */
+	c->out = ss.v;
 	seen.pos = xcalloc(v->n + 1, sizeof(*seen.pos));
 	hmap_reserve(&seen.map, v->n);
-	for (size_t it = 0; it < v->n; it++)
-		parse_domain(c, kid(c, v, it), &seen);
+	for (size_t i = 0; i < v->n; i++) {
+		struct config_domain *d = &ss.v[i];
+		size_t errors = c->dl->errors;
+
+		if (d->name != NULL) {
+			note_name(c, &seen, d->name, d->line, d->col);
+			ss.ok[i] = ss.ok[i] && c->dl->errors == errors;
+		}
+		if (!ss.ok[i]) {
+			if (d->name != NULL) {
+				/* the map borrows it until the end */
+				VEC_PUSH(seen.dropped, seen.n_dropped, seen.cap_dropped, d->name);
+				d->name = NULL;
+			}
+			domain_clear(d);
+			continue;
+		}
+		/* in place: n_out <= i */
+		if (c->n_out != i)
+			c->out[c->n_out] = *d;
+		c->n_out++;
+	}
 	hmap_clear(&seen.map);
 	for (size_t i = 0; i < seen.n_dropped; i++)
 		free(seen.dropped[i]);
 	free(seen.dropped);
 	free(seen.pos);
+	free(ss.ok);
+	free(ss.s);
 }
 
 /* --------------------------------------------------------------------- top */

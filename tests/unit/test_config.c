@@ -1200,3 +1200,100 @@ Test(config, acme_storage_apart_from_what_mtastsd_reads)
 	cr_expect_null(config_load_mem("/srv/mtastsd/state", "/srv/mtastsd", yaml, strlen(yaml), &dl));
 	cr_expect_eq(dl.errors, 1);
 }
+
+/*
+ * A main file's long list is parsed in slices on several threads: the same
+ * domains in the same order, the same diagnostics at the same positions,
+ * duplicates found across slices (the first one kept) and errors anywhere.
+ */
+static char *
+long_list(size_t n, bool with_errors, size_t *warn_col)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "listen: {http: [\"127.0.0.1:8080\"]}\ndefaults: {mode: testing, mx: [mx.example.net]}\ndomains:\n");
+	for (size_t i = 0; i < n; i++) {
+		char line[128];
+
+		if (i == 7000) {
+			snprintf(line, sizeof(line), "  - {name: d%05zu.example.com, max_age: 60}\n", i);
+			*warn_col = (size_t)(strstr(line, "60}") - line) + 1;
+		} else if (with_errors && i == 104) {
+			snprintf(line, sizeof(line), "  - bad_name.example.com\n");
+		} else if (with_errors && (i == 20000 || i == 24999)) {
+			/* the same names as entries 5 and 12000, in other slices */
+			snprintf(line, sizeof(line), "  - d%05zu.example.com\n", i == 20000 ? (size_t)5 : (size_t)12000);
+		} else {
+			snprintf(line, sizeof(line), "  - d%05zu.example.com\n", i);
+		}
+		buf_puts(&b, line);
+	}
+	return b.data;
+}
+
+static char *
+printed(void)
+{
+	FILE *f = tmpfile();
+	long len;
+	char *out;
+
+	cr_assert_not_null(f);
+	diag_print(&dl, f);
+	len = ftell(f);
+	rewind(f);
+	out = xcalloc((size_t)len + 1, 1);
+	cr_assert_eq(fread(out, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	return out;
+}
+
+Test(config, a_long_list_parsed_in_slices_keeps_order_and_positions)
+{
+	enum { N = 25000 };
+	size_t col = 0;
+	char *yaml = long_list(N, false, &col), *got, want[256];
+	struct config *cfg = load(yaml);
+
+	cr_assert_not_null(cfg, "%zu errors", dl.errors);
+	cr_assert_eq(cfg->n_domains, N);
+	for (size_t i = 0; i < N; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "d%05zu.example.com", i);
+		cr_assert_str_eq(cfg->domains[i].name, name, "entry %zu", i);
+		cr_assert_eq(cfg->domains[i].line, (int)(4 + i));
+	}
+	cr_expect_eq(find(cfg, "d07000.example.com")->max_age, 60);
+	got = printed();
+	snprintf(want, sizeof(want), "t.yaml:7004:%zu: warning: max_age 60 is under a day; RFC 8461 recommends weeks or more\n",
+	    col);
+	cr_expect_str_eq(got, want);
+	free(got);
+	config_free(cfg);
+	free(yaml);
+}
+
+Test(config, a_long_list_reports_errors_and_duplicates_across_slices)
+{
+	enum { N = 25000 };
+	size_t col = 0;
+	char *yaml = long_list(N, true, &col), *got;
+	const char *lines[4];
+
+	cr_assert_null(load(yaml));
+	cr_expect_eq(dl.errors, 3, "%zu errors", dl.errors);
+	cr_expect_eq(dl.warnings, 1);
+	got = printed();
+	/* in file order, whichever slice found them */
+	lines[0] = strstr(got, "t.yaml:108:5: invalid domain: ");
+	lines[1] = strstr(got, "t.yaml:7004:");
+	lines[2] = strstr(got, "t.yaml:20004:5: duplicate domain 'd00005.example.com' (first at line 9:5)\n");
+	lines[3] = strstr(got, "t.yaml:25003:5: duplicate domain 'd12000.example.com' (first at line 12004:5)\n");
+	for (size_t i = 0; i < 4; i++)
+		cr_expect_not_null(lines[i], "line %zu missing in:\n%s", i, got);
+	for (size_t i = 1; i < 4; i++)
+		cr_expect(lines[i - 1] < lines[i], "line %zu out of order in:\n%s", i, got);
+	free(got);
+	free(yaml);
+}
