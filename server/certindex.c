@@ -49,9 +49,13 @@ valid_at(const struct cert *c, time_t now)
 	return c->not_before <= now && now <= c->not_after;
 }
 
-/* Of the pairs under E whose key is KIND and that are valid at NOW, the one expiring last (the first found on a tie), or -1. */
+/*
+ * Of the pairs under E whose key is KIND, that are valid at NOW and come
+ * from ACME's folder or not as ACME says, the one expiring last (the first
+ * found on a tie), or -1.
+ */
 static long
-best_of(const struct certstore *cs, const struct entry *e, enum certstore_key kind, time_t now)
+best_of(const struct certstore *cs, const struct entry *e, enum certstore_key kind, time_t now, bool acme)
 {
 	long best = -1;
 
@@ -60,7 +64,7 @@ best_of(const struct certstore *cs, const struct entry *e, enum certstore_key ki
 		const struct cert *c = cs->certs[at];
 
 		/* a chain GnuTLS refused at its first handshake is passed over from then on */
-		if (c->kind == kind && valid_at(c, now) && !atomic_load_explicit(&c->failed, memory_order_relaxed) &&
+		if (c->kind == kind && c->acme == acme && valid_at(c, now) && !atomic_load_explicit(&c->failed, memory_order_relaxed) &&
 		    (best < 0 || c->not_after > cs->certs[best]->not_after))
 			best = at;
 	}
@@ -88,7 +92,8 @@ entries(const struct certstore *cs, const char *host, const struct entry **exact
  * The choice itself, the one place it is made (handshakes, `check`, what a
  * snapshot counts as served): of the pairs valid at NOW, for HOST, in order
  * of preference: exact EC, exact RSA, wildcard EC, wildcard RSA, each the
- * one of its kind expiring last. The handshake then takes the first its
+ * one of its kind expiring last, from tls.certs, or only when tls.certs has
+ * none, from ACME's folder. The handshake then takes the first its
  * client accepts.
  */
 void
@@ -97,10 +102,15 @@ certindex_candidates(const struct certstore *cs, const char *host, time_t now, l
 	const struct entry *exact, *wild;
 
 	entries(cs, host, &exact, &wild);
-	out[0] = best_of(cs, exact, CERTSTORE_KEY_EC, now);
-	out[1] = best_of(cs, exact, CERTSTORE_KEY_RSA, now);
-	out[2] = best_of(cs, wild, CERTSTORE_KEY_EC, now);
-	out[3] = best_of(cs, wild, CERTSTORE_KEY_RSA, now);
+	/* the operator's certificates first: ACME's serve a host only where none of them does */
+	for (int acme = 0; acme < 2; acme++) {
+		out[0] = best_of(cs, exact, CERTSTORE_KEY_EC, now, acme);
+		out[1] = best_of(cs, exact, CERTSTORE_KEY_RSA, now, acme);
+		out[2] = best_of(cs, wild, CERTSTORE_KEY_EC, now, acme);
+		out[3] = best_of(cs, wild, CERTSTORE_KEY_RSA, now, acme);
+		if (out[0] >= 0 || out[1] >= 0 || out[2] >= 0 || out[3] >= 0)
+			return;
+	}
 }
 
 long

@@ -301,7 +301,8 @@ certscan_remember(struct certstore *cs, struct filelist *fl)
 
 /* The top folder DIR (trailing slashes dropped), listed and read. */
 int
-certscan_list(struct filelist *fl, const char *dir, unsigned threads, struct diag_list *dl, size_t *n_broken)
+certscan_list(struct filelist *fl, const char *dir, const char *extra, unsigned threads, struct diag_list *dl,
+    size_t *n_broken)
 {
 	char *top = xstrdup(dir);
 	size_t n = strlen(top);
@@ -313,6 +314,17 @@ certscan_list(struct filelist *fl, const char *dir, unsigned threads, struct dia
 	free(top);
 	if (rc < 0)
 		return -1;
+	if (extra != NULL) {
+		struct stat st;
+
+		/*
+		 * ACME's folder, made by the orderer: until then nothing in it
+		 * serves. Listed as a sub-folder (depth 1): when it cannot be
+		 * read, only ACME's names go unserved, the operator's serve.
+		 */
+		if ((privsep_stat(extra, &st) == 0 || errno != ENOENT) && scan(extra, 1, fl, dl) < 0)
+			(*n_broken)++;
+	}
 	pool_run(fl->n, threads, read_candidate, fl);
 	for (size_t i = 0; i < fl->n; i++) {
 		certscan_report_read_error(&fl->v[i], dl);

@@ -34,6 +34,23 @@ certstore_load(const char *dir, struct diag_list *dl)
 struct certstore *
 certstore_reload(const char *dir, const struct certstore *prev, struct diag_list *dl)
 {
+	return certstore_reload_acme(dir, NULL, prev, dl);
+}
+
+/* Whether PATH lies under the folder DIR (NULL: none). */
+static bool
+under(const char *path, const char *dir)
+{
+	size_t n = dir ? strlen(dir) : 0;
+
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	return n > 0 && strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+struct certstore *
+certstore_reload_acme(const char *dir, const char *acme_dir, const struct certstore *prev, struct diag_list *dl)
+{
 	struct filelist fl = { .prev = prev };
 	struct certstore *cs;
 	struct pairs ps = { NULL, prev, NULL, 0, 0 };
@@ -41,7 +58,7 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 	unsigned threads = pool_threads(4);
 	size_t n_broken = 0;
 
-	if (certscan_list(&fl, dir, threads, dl, &n_broken) < 0)
+	if (certscan_list(&fl, dir, acme_dir, threads, dl, &n_broken) < 0)
 		return NULL;
 	cs = certstore_new();
 	cs->n_broken = n_broken;
@@ -56,6 +73,9 @@ certstore_reload(const char *dir, const struct certstore *prev, struct diag_list
 		diag_take(dl, &p->dl);
 		diag_clear(&p->dl);
 		if (p->c != NULL) {
+			/* a new pair is seen by no other thread yet; a reused or kept one has its flag */
+			if (!p->reused && !p->kept)
+				p->c->acme = under(p->c->path, acme_dir);
 			VEC_PUSH(cs->certs, cs->n, cs->cap, p->c);
 			p->cf->cert = p->c;
 			p->cf->broken = p->kept;
@@ -155,6 +175,12 @@ time_t
 certstore_cert_not_after(const struct certstore *cs, size_t i)
 {
 	return cs->certs[i]->not_after;
+}
+
+bool
+certstore_cert_acme(const struct certstore *cs, size_t i)
+{
+	return cs->certs[i]->acme;
 }
 
 enum certstore_key

@@ -64,6 +64,15 @@ struct certstore *certstore_load(const char *dir, struct diag_list *dl);
  * is only read, and may keep serving meanwhile.
  */
 struct certstore *certstore_reload(const char *dir, const struct certstore *prev, struct diag_list *dl);
+/*
+ * certstore_reload, with the pairs under ACME_DIR (acme.storage's certs/;
+ * NULL: none) as a second, lower source: a missing folder holds nothing, an
+ * unreadable one leaves only its own names unserved (counted broken). For
+ * a host, a pair from DIR valid now always beats one from ACME_DIR, whatever
+ * their names and expiry (the operator's certificate wins).
+ */
+struct certstore *certstore_reload_acme(const char *dir, const char *acme_dir, const struct certstore *prev,
+    struct diag_list *dl);
 void certstore_free(struct certstore *cs);
 
 /* Number of certificate/key pairs loaded; of those, taken over unchanged by certstore_reload. */
@@ -86,6 +95,8 @@ const char *certstore_key_path(const struct certstore *cs, size_t i);
 time_t certstore_cert_not_before(const struct certstore *cs, size_t i);
 time_t certstore_cert_not_after(const struct certstore *cs, size_t i);
 enum certstore_key certstore_cert_key(const struct certstore *cs, size_t i);
+/* Pair I came from ACME_DIR of certstore_reload_acme, not from tls.certs. */
+bool certstore_cert_acme(const struct certstore *cs, size_t i);
 size_t certstore_cert_n_names(const struct certstore *cs, size_t i);
 const char *certstore_cert_name(const struct certstore *cs, size_t i, size_t j);
 
@@ -94,7 +105,8 @@ const char *certstore_cert_name(const struct certstore *cs, size_t i, size_t j);
  * valid then (not_before <= NOW <= not_after) are candidates; an exact SAN
  * match beats a wildcard one (which covers one left-most label only); among
  * equals the one expiring last wins. WANT restricts the key type, or
- * CERTSTORE_KEY_ANY prefers EC (what a client accepting both is given).
+ * CERTSTORE_KEY_ANY prefers EC (what a client accepting both is given);
+ * ACME's pairs are candidates only when no pair of tls.certs is.
  * Pure: the handshakes make the same choice at their own clock. Returns the
  * pair's index, or -1. certstore_lookup is the same at time(NULL).
  */

@@ -58,6 +58,7 @@ struct cert {
 	unsigned n_inters;
 	_Atomic(struct chain *) chain;	/* built on first use, or at load when certparse did not read it */
 	atomic_bool failed;		/* building it failed (logged once); not retried */
+	bool acme;			/* found under ACME's folder, not tls.certs: the operator's pairs win */
 };
 
 /*
@@ -153,10 +154,13 @@ struct pairs {
  * List DIR's tree into FL (whose prev is the store of the previous load, or
  * NULL) and read every candidate file on THREADS threads, a file unchanged
  * since PREV read it costing a stat instead; what cannot be read is added to
- * DL, and counted into *N_BROKEN when it leaves a pair unserved. Returns -1
- * (an error in DL) when DIR itself cannot be read.
+ * DL, and counted into *N_BROKEN when it leaves a pair unserved. EXTRA (or
+ * NULL) is a second tree listed after DIR, ACME's certificates: missing, it
+ * holds nothing; unreadable, it is counted broken (its names unserved), not
+ * an error. Returns -1 (an error in DL) when DIR itself cannot be read.
  */
-int certscan_list(struct filelist *fl, const char *dir, unsigned threads, struct diag_list *dl, size_t *n_broken);
+int certscan_list(struct filelist *fl, const char *dir, const char *extra, unsigned threads, struct diag_list *dl,
+    size_t *n_broken);
 /* Pair the files of FL into PS, by layout: certbot's, one file holding both, NAME.key beside NAME.crt|pem|cer. */
 void certscan_pair(struct filelist *fl, struct pairs *ps);
 /* Warnings about the files of FL that are in no pair (a key without certificate, and so on). */

@@ -75,6 +75,7 @@ snapshot_load_certs(const struct config *cfg, struct certstore **certs, struct d
 {
 	struct snapshot *prev;
 	size_t errors;
+	char *acme;
 
 	*certs = NULL;
 	/* behind a balancer that terminates TLS there may be no certificate folder at all */
@@ -83,7 +84,10 @@ snapshot_load_certs(const struct config *cfg, struct certstore **certs, struct d
 	errors = dl->errors;
 	/* what the serving snapshot read and has not changed on disk is taken over, not read again */
 	prev = snapshot_current();
-	*certs = certstore_reload(cfg->tls_certs, prev ? prev->certs : NULL, dl);
+	/* ACME's issued pairs (acme.storage/certs) load like tls.certs's, below them in precedence */
+	acme = cfg->acme ? xstrcat(cfg->acme->storage, "/certs", NULL) : NULL;
+	*certs = certstore_reload_acme(cfg->tls_certs, acme, prev ? prev->certs : NULL, dl);
+	free(acme);
 	snapshot_unref(prev);
 	if (*certs == NULL || dl->errors > errors) {
 		certstore_free(*certs);

@@ -854,3 +854,47 @@ Test(certstore, the_folders_listed_are_the_ones_read)
 	cr_assert_eq(certstore_count_folders(NULL), 0);
 	certstore_free(cs);
 }
+
+/* ACME's folder is a second, lower source: the operator's pair wins even as a wildcard expiring sooner. */
+Test(certstore, acme_folder_below_tls_certs)
+{
+	char ops[300], acme[300];
+	struct certstore *cs;
+	long i;
+
+	snprintf(ops, sizeof(ops), "%s/ops", dir);
+	snprintf(acme, sizeof(acme), "%s/acme/certs", dir);
+	cr_assert_eq(sh("mkdir -p '%s' '%s'", ops, acme), 0);
+	put_pair_until("ops/wild", GENCERT_P256, "*.a.example", time(NULL) + 10 * 86400, false, NULL);
+	put_pair_until("acme/certs/mta-sts.a.example", GENCERT_P256, "mta-sts.a.example", time(NULL) + 80 * 86400,
+	    true, NULL);
+	put_pair("acme/certs/mta-sts.b.example", GENCERT_P256, "mta-sts.b.example", true, NULL);
+
+	cs = certstore_reload_acme(ops, acme, NULL, &dl);
+	cr_assert_not_null(cs);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(certstore_count(cs), 3);
+	cr_assert_str_eq(pick_at(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY, time(NULL)), "wild.crt");
+	i = certstore_lookup(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY);
+	cr_assert(!certstore_cert_acme(cs, (size_t)i));
+	cr_assert_str_eq(pick_at(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY, time(NULL)), "mta-sts.b.example.crt");
+	i = certstore_lookup(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY);
+	cr_assert(certstore_cert_acme(cs, (size_t)i));
+	/* once the operator's wildcard has expired, ACME's own certificate serves */
+	cr_assert_str_eq(pick_at(cs, "mta-sts.a.example", CERTSTORE_KEY_ANY, time(NULL) + 20 * 86400),
+	    "mta-sts.a.example.crt");
+	/* ACME's folder is watched like tls.certs */
+	cr_assert_eq(certstore_count_folders(cs), 2);
+	cr_assert_str_eq(certstore_folder(cs, 1), acme);
+	certstore_free(cs);
+
+	/* a folder the orderer has not made yet holds nothing, and is no error */
+	snprintf(acme, sizeof(acme), "%s/none/certs", dir);
+	cs = certstore_reload_acme(ops, acme, NULL, &dl);
+	cr_assert_not_null(cs);
+	cr_assert_eq(dl.errors, 0);
+	cr_assert_eq(certstore_count(cs), 1);
+	cr_assert_eq(certstore_count_broken(cs), 0);
+	cr_assert_str_eq(pick_at(cs, "mta-sts.b.example", CERTSTORE_KEY_ANY, time(NULL)), "-");
+	certstore_free(cs);
+}
