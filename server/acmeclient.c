@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -294,41 +293,13 @@ send_req(struct acmeclient *c, struct httpclient_request *req, struct httpclient
 	return 0;
 }
 
-/*
- * The directory TEXT without a meta.termsOfService that is not an http(s)
- * URL (pebble's is a data: URI, which acmejson refuses as it refuses any
- * other URL of another scheme, though the member is only shown to the
- * operator); NULL when there is nothing to take out.
- * TODO: acmejson should accept any URI there; this goes once it does.
- */
-static char *
-directory_without_terms(const char *text, size_t len)
-{
-	json_t *root, *meta, *tos;
-	char *out = NULL, *dump;
-
-	if ((root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL)
-		return NULL;
-	if ((meta = json_object_get(root, "meta")) != NULL && (tos = json_object_get(meta, "termsOfService")) != NULL &&
-	    json_is_string(tos) && !str_has_prefix_ci(json_string_value(tos), "https://") &&
-	    !str_has_prefix_ci(json_string_value(tos), "http://")) {
-		json_object_del(meta, "termsOfService");
-		if ((dump = json_dumps(root, JSON_COMPACT)) != NULL) {
-			out = xstrdup(dump);
-			free(dump);
-		}
-	}
-	json_decref(root);
-	return out;
-}
-
 static int
 fetch_directory(struct acmeclient *c, struct acmeclient_error *e)
 {
 	struct httpclient_request req = { .method = HTTPCLIENT_GET, .url = c->directory_url,
 		.accept = "application/json" };
 	struct httpclient_response res;
-	char err[512], *fixed = NULL;
+	char err[512];
 	int ret = -1;
 
 	if (c->dir != NULL)
@@ -338,13 +309,10 @@ fetch_directory(struct acmeclient *c, struct acmeclient_error *e)
 	if (res.status != 200) {
 		acmeclient_error_from_answer(e, "directory", res.status, res.content_type, res.body, res.len,
 		    res.retry_after, time(NULL));
-	} else if ((c->dir = acmejson_directory_parse(res.body, res.len, err, sizeof(err))) == NULL &&
-	    ((fixed = directory_without_terms(res.body, res.len)) == NULL ||
-	    (c->dir = acmejson_directory_parse(fixed, strlen(fixed), err, sizeof(err))) == NULL)) {
+	} else if ((c->dir = acmejson_directory_parse(res.body, res.len, err, sizeof(err))) == NULL) {
 		set_error(e, "directory %s: %s", c->directory_url, err);
 	} else
 		ret = 0;
-	free(fixed);
 	httpclient_response_clear(&res);
 	return ret;
 }

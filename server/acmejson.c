@@ -24,6 +24,7 @@
 #define F_NONEMPTY 0x2	/* "" is an error */
 #define F_WORD 0x4	/* printable ASCII without spaces: names that end up in logs and files */
 #define F_URL 0x8	/* an https:// or http:// URL */
+#define F_URI 0x10	/* any URI: a scheme, ':', then printable ASCII without spaces */
 
 static const char *const account_names[] = { "valid", "deactivated", "revoked" };
 static const char *const order_names[] = { "pending", "ready", "processing", "valid", "invalid" };
@@ -215,6 +216,46 @@ check_url(struct rd *r, const char *where, const char *key, const char *s, size_
 	return 0;
 }
 
+/* RFC 3986 section 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+static bool
+scheme_char(unsigned char c, bool first)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (!first && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
+}
+
+/*
+ * Any URI, for members only shown to the operator (RFC 8555 says "a URL"
+ * and pebble gives a data: URI): a scheme and ':' (RFC 3986 section 3),
+ * then printable ASCII without spaces, at most ACMEJSON_MAX_URI bytes.
+ */
+static int
+check_uri(struct rd *r, const char *where, const char *key, const char *s, size_t n)
+{
+	char q[QBUF];
+	size_t i = 0;
+
+	if (n > ACMEJSON_MAX_URI) {
+		fail(r, where, key, "'%s' is %zu characters long, more than %d", quote(q, s, n), n, ACMEJSON_MAX_URI);
+		return -1;
+	}
+	while (i < n && scheme_char((unsigned char)s[i], i == 0))
+		i++;
+	if (i == 0 || i == n || s[i] != ':') {
+		fail(r, where, key, "'%s' is not a URI (a scheme such as 'https' then ':')", quote(q, s, n));
+		return -1;
+	}
+	for (i++; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f) {
+			fail(r, where, key, "'%s' has a space or a byte outside printable ASCII at offset %zu",
+			    quote(q, s, n), i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static bool
 b64url_char(unsigned char c)
 {
@@ -248,12 +289,14 @@ check_string(struct rd *r, const char *where, const char *key, const json_t *v, 
 	size_t n = json_string_length(v);
 	char q[QBUF];
 
-	if (n == 0 && (flags & (F_NONEMPTY | F_WORD | F_URL))) {
+	if (n == 0 && (flags & (F_NONEMPTY | F_WORD | F_URL | F_URI))) {
 		fail(r, where, key, "is empty");
 		return -1;
 	}
 	if (flags & F_URL)
 		return check_url(r, where, key, s, n);
+	if (flags & F_URI)
+		return check_uri(r, where, key, s, n);
 	if (flags & F_WORD) {
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)s[i];
@@ -633,7 +676,7 @@ acmejson_directory_parse(const char *text, size_t len, char *err, size_t errlen)
 	    (rc = member(&r, root, w, "meta", W_OBJECT, 0, &meta)) < 0)
 		goto fail;
 	if (rc > 0 &&
-	    (get_string(&r, meta, m, "termsOfService", F_URL, &d->terms_of_service) < 0 ||
+	    (get_string(&r, meta, m, "termsOfService", F_URI, &d->terms_of_service) < 0 ||
 		get_bool(&r, meta, m, "externalAccountRequired", &d->external_account_required) < 0 ||
 		get_strings(&r, meta, m, "caaIdentities", F_WORD, &d->caa_identities, &d->ncaa_identities) < 0))
 		goto fail;

@@ -24,14 +24,19 @@
  * Members this module does not read are ignored, as RFC 8555 section 7.1
  * asks of clients. An optional member whose value is null counts as absent.
  * Every URL is checked to be https:// or http:// with a host and nothing
- * but URI characters (RFC 3986 section 2); every challenge token of a type
- * this client knows is base64url only (RFC 8555 section 8.1), since tokens
- * end up in file names and URLs. Arrays hold at most ACMEJSON_MAX_ITEMS.
+ * but URI characters (RFC 3986 section 2). meta.termsOfService, only shown
+ * to the operator, may be any URI (pebble's is a data: URI): a scheme and
+ * ':' (RFC 3986 section 3), then printable ASCII without spaces, at most
+ * ACMEJSON_MAX_URI bytes. Every challenge token of a type this client
+ * knows is base64url only (RFC 8555 section 8.1), since tokens end up in
+ * file names and URLs. Arrays hold at most ACMEJSON_MAX_ITEMS.
  */
 #define ACMEJSON_MAX_TEXT (1024 * 1024)
 #define ACMEJSON_MAX_ITEMS 1000
 /* a token names a file: at most NAME_MAX bytes */
 #define ACMEJSON_MAX_TOKEN 255
+/* the longest meta.termsOfService taken */
+#define ACMEJSON_MAX_URI 2048
 
 /*
  * The RFC 3339 (section 5.6) date-time S[0..N) in seconds since the epoch:
@@ -79,7 +84,7 @@ struct acmejson_directory {
 	char *revoke_cert, *key_change;			/* NULL when absent: issuing needs neither */
 	char *renewal_info;				/* RFC 9773; NULL when the CA has no ARI */
 	/* meta */
-	char *terms_of_service;				/* NULL when absent */
+	char *terms_of_service;				/* any URI (see above); NULL when absent */
 	bool external_account_required;			/* false when absent */
 	char **caa_identities;
 	size_t ncaa_identities;

@@ -3,8 +3,9 @@
  * Fuzz target: the readers of the CA's answers (server/acmejson.c). Every
  * input goes to all six parsers and to the RFC 3339 reader. A refusal must
  * say why in printable ASCII; an acceptance must keep the promises of
- * acmejson.h (URLs http(s), tokens base64url, statuses known, windows that
- * end after they start); an accepted UTC time must print back as it came.
+ * acmejson.h (URLs http(s), the terms of service any URI, tokens base64url,
+ * statuses known, windows that end after they start); an accepted UTC time
+ * must print back as it came.
  */
 #include "acmejson.h"
 
@@ -43,6 +44,26 @@ check_url(const char *u, bool optional)
 		__builtin_trap();
 	for (const char *c = u; *c; c++)
 		if (*c <= ' ' || *c >= 0x7f || *c == '"' || *c == '<' || *c == '>' || *c == '\\')
+			__builtin_trap();
+}
+
+/* meta.termsOfService: any URI, a scheme and ':' then printable ASCII without spaces */
+static void
+check_uri(const char *u)
+{
+	size_t i = 0;
+
+	if (u == NULL)
+		return;
+	if (strlen(u) > ACMEJSON_MAX_URI)
+		__builtin_trap();
+	while ((u[i] >= 'a' && u[i] <= 'z') || (u[i] >= 'A' && u[i] <= 'Z') ||
+	    (i > 0 && ((u[i] >= '0' && u[i] <= '9') || u[i] == '+' || u[i] == '-' || u[i] == '.')))
+		i++;
+	if (i == 0 || u[i] != ':')
+		__builtin_trap();
+	for (const char *c = u + i + 1; *c; c++)
+		if (*c <= ' ' || *c >= 0x7f)
 			__builtin_trap();
 }
 
@@ -128,7 +149,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_url(d->revoke_cert, true);
 		check_url(d->key_change, true);
 		check_url(d->renewal_info, true);
-		check_url(d->terms_of_service, true);
+		check_uri(d->terms_of_service);
 		for (size_t i = 0; i < d->ncaa_identities; i++)
 			check_word(d->caa_identities[i]);
 		acmejson_directory_free(d);

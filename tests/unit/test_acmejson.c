@@ -665,8 +665,6 @@ Test(acmejson, refuses_bad_urls)
 	REFUSED(DIR, "{\"newNonce\":\"https://ca/\\u00e9\",\"newAccount\":\"https://ca/a\",\"newOrder\":\"https://ca/o\"}",
 	    "'https://ca/\\xc3\\xa9' has a character not allowed in a URL");
 	REFUSED(DIR, "{" DIR_OK ",\"renewalInfo\":\"https://ca/<ari>\"}", "directory.renewalInfo: 'https://ca/<ari>' has a character");
-	REFUSED(DIR, "{" DIR_OK ",\"meta\":{\"termsOfService\":\"mailto:legal@ca\"}}",
-	    "directory.meta.termsOfService: 'mailto:legal@ca' is not an https:// or http:// URL");
 	REFUSED(ORDER, "{\"status\":\"pending\",\"identifiers\":[{\"type\":\"dns\",\"value\":\"a.example\"}],"
 		       "\"authorizations\":[\"https://ca/authz/1\",\"ftp://ca/authz/2\"],\"finalize\":\"https://ca/f\"}",
 	    "order.authorizations[1]: 'ftp://ca/authz/2' is not an https:// or http:// URL");
@@ -679,6 +677,78 @@ Test(acmejson, refuses_bad_urls)
 	static const char ok[] = "{\"newNonce\":\"HTTPS://[2001:db8::1]:14000/n%20x?a=b&c=d#f\","
 				 "\"newAccount\":\"Http://ca/a\",\"newOrder\":\"https://ca/o\"}";
 	cr_expect(parse(DIR, ok, strlen(ok), err, sizeof(err)), "%s", err);
+}
+
+/* meta.termsOfService is only shown to the operator: any URI, as RFC 8555 says "a URL" and pebble sends a data: URI */
+static char *
+terms(const char *value, char *err, size_t errlen)
+{
+	char *text = xasprintf("{" DIR_OK ",\"meta\":{\"termsOfService\":\"%s\"}}", value);
+	struct acmejson_directory *d = acmejson_directory_parse(text, strlen(text), err, errlen);
+	char *out = d != NULL && d->terms_of_service != NULL ? xstrdup(d->terms_of_service) : NULL;
+
+	free(text);
+	acmejson_directory_free(d);
+	return out;
+}
+
+#define TERMS_TAKEN(json, want)                                                   \
+	do {                                                                      \
+		char err_[512] = "", *got_ = terms(json, err_, sizeof(err_));     \
+		cr_expect_not_null(got_, "%s: %s", json, err_);                   \
+		if (got_ != NULL)                                                 \
+			cr_expect_str_eq(got_, want);                             \
+		free(got_);                                                       \
+	} while (0)
+
+Test(acmejson, terms_of_service_any_uri)
+{
+	/* pebble 2.4.0's own, exactly */
+	TERMS_TAKEN("data:text/plain,Do%20what%20thou%20wilt", "data:text/plain,Do%20what%20thou%20wilt");
+	TERMS_TAKEN("data:text/plain;base64,SGVsbG8=", "data:text/plain;base64,SGVsbG8=");
+	TERMS_TAKEN("https://ca.example/terms/2024.pdf", "https://ca.example/terms/2024.pdf");
+	TERMS_TAKEN("mailto:legal@ca.example", "mailto:legal@ca.example");
+	TERMS_TAKEN("urn:ietf:rfc:8555", "urn:ietf:rfc:8555");
+	/* the scheme's other characters; after ':' any printable ASCII, JSON escapes undone */
+	TERMS_TAKEN("X-Ca+terms.v2:\\\"quoted\\\"<>{}|^`\\\\", "X-Ca+terms.v2:\"quoted\"<>{}|^`\\");
+
+	char *t = xmalloc(ACMEJSON_MAX_URI + 2);	/* "data:" then 'A's: ACMEJSON_MAX_URI bytes in all */
+	memcpy(t, "data:", 5);
+	memset(t + 5, 'A', ACMEJSON_MAX_URI - 5);
+	t[ACMEJSON_MAX_URI] = '\0';
+	char err[512] = "", *got = terms(t, err, sizeof(err));
+	cr_expect_not_null(got, "%s", err);
+	cr_expect_eq(got != NULL ? strlen(got) : 0, ACMEJSON_MAX_URI);
+	free(got);
+	t[ACMEJSON_MAX_URI] = 'A';	/* one more */
+	t[ACMEJSON_MAX_URI + 1] = '\0';
+	char *text = xasprintf("{" DIR_OK ",\"meta\":{\"termsOfService\":\"%s\"}}", t);
+	REFUSED(DIR, text, "directory.meta.termsOfService: 'data:AAAA");
+	REFUSED(DIR, text, "is 2049 characters long, more than 2048");
+	free(text);
+	free(t);
+}
+
+Test(acmejson, terms_of_service_refused)
+{
+#define TOS(v) "{" DIR_OK ",\"meta\":{\"termsOfService\":" v "}}"
+	REFUSED(DIR, TOS("\"\""), "directory.meta.termsOfService: is empty");
+	REFUSED(DIR, TOS("\"terms\""), "directory.meta.termsOfService: 'terms' is not a URI (a scheme such as 'https' then ':')");
+	REFUSED(DIR, TOS("\"/acme/terms\""), "'/acme/terms' is not a URI");
+	REFUSED(DIR, TOS("\":data\""), "':data' is not a URI");
+	REFUSED(DIR, TOS("\"1data:x\""), "'1data:x' is not a URI");
+	REFUSED(DIR, TOS("\"da_ta:x\""), "'da_ta:x' is not a URI");
+	REFUSED(DIR, TOS("\"data :x\""), "'data :x' is not a URI");
+	REFUSED(DIR, TOS("\"data\""), "'data' is not a URI");
+	REFUSED(DIR, TOS("\"data:text/plain,Do what thou wilt\""),
+	    "directory.meta.termsOfService: 'data:text/plain,Do what thou wilt' has a space or a byte outside printable ASCII at offset 18");
+	REFUSED(DIR, TOS("\"data:x\\r\\nINFO forged\""), "'data:x\\x0d\\x0aINFO forged' has a space or a byte outside printable ASCII at offset 6");
+	REFUSED(DIR, TOS("\"data:\\u0001\""), "'data:\\x01' has a space or a byte outside printable ASCII at offset 5");
+	REFUSED(DIR, TOS("\"data:\\t\""), "at offset 5");
+	REFUSED(DIR, TOS("\"data:\\u007f\""), "'data:\\x7f' has a space or a byte outside printable ASCII at offset 5");
+	REFUSED(DIR, TOS("\"https://ca/\\u00e9\""), "'https://ca/\\xc3\\xa9' has a space or a byte outside printable ASCII at offset 11");
+	REFUSED(DIR, TOS("7"), "directory.meta.termsOfService: expected a string, found an integer");
+#undef TOS
 }
 
 Test(acmejson, refuses_bad_tokens)
