@@ -268,12 +268,27 @@ fail:
 	return NULL;
 }
 
+/* A new reference to the cached certificate of NAME and digest D (marked used), or NULL; under lock. */
+static struct acmechal_cert *
+cached_ref(const char *name, const unsigned char d[DIGEST_SHA256_LEN])
+{
+	for (size_t i = 0; i < ACMECHAL_CACHE_MAX; i++) {
+		if (cache[i].cert != NULL && strcmp(cache[i].name, name) == 0 &&
+		    memcmp(cache[i].digest, d, DIGEST_SHA256_LEN) == 0) {
+			cache[i].used = ++clock_uses;
+			atomic_fetch_add(&cache[i].cert->refs, 1);
+			return cache[i].cert;
+		}
+	}
+	return NULL;
+}
+
 struct acmechal_cert *
 acmechal_tls_alpn01(const char *name)
 {
 	char ka[ACMECHAL_KEYAUTH_MAX + 1];
 	unsigned char d[DIGEST_SHA256_LEN];
-	struct acmechal_cert *c = NULL;
+	struct acmechal_cert *c, *made_here;
 	struct cached *slot = NULL;
 	size_t len;
 
@@ -282,22 +297,21 @@ acmechal_tls_alpn01(const char *name)
 	ka[len] = '\0';
 	digest_sha256(ka, len, d);
 	pthread_mutex_lock(&lock);
-	for (size_t i = 0; i < ACMECHAL_CACHE_MAX; i++) {
-		if (cache[i].cert != NULL && strcmp(cache[i].name, name) == 0 &&
-		    memcmp(cache[i].digest, d, sizeof(d)) == 0) {
-			cache[i].used = ++clock_uses;
-			c = cache[i].cert;
-			atomic_fetch_add(&c->refs, 1);
-			break;
-		}
-	}
+	c = cached_ref(name, d);
 	pthread_mutex_unlock(&lock);
 	if (c != NULL)
 		return c;
 	/* made outside the lock: a key and a signature take a millisecond or so */
-	if ((c = acmechal_cert_new(name, ka, time(NULL))) == NULL)
+	if ((made_here = acmechal_cert_new(name, ka, time(NULL))) == NULL)
 		return NULL;
 	pthread_mutex_lock(&lock);
+	/* a CA validates from several places at once: the first certificate made is the one kept */
+	if ((c = cached_ref(name, d)) != NULL) {
+		pthread_mutex_unlock(&lock);
+		acmechal_cert_unref(made_here);
+		return c;
+	}
+	c = made_here;
 	for (size_t i = 0; i < ACMECHAL_CACHE_MAX; i++) {
 		/* a free slot, else the one used longest ago (its certificate lives on in handshakes holding it) */
 		if (slot == NULL || cache[i].cert == NULL || (slot->cert != NULL && cache[i].used < slot->used))

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -304,4 +305,44 @@ Test(acmechal, the_cache_is_bounded_and_evicts_the_least_recently_used)
 	expect_challenge_cert(first, "n0.example", KEYAUTH, time(NULL));
 	acmechal_cert_unref(first);
 	acmechal_cert_unref(again);
+}
+
+static pthread_barrier_t start_line;
+
+static void *
+lookup_a(void *arg)
+{
+	(void)arg;
+	pthread_barrier_wait(&start_line);
+	return acmechal_tls_alpn01("a.example");
+}
+
+Test(acmechal, concurrent_validations_share_one_certificate)
+{
+	pthread_t t[16];
+	void *got[16];
+
+	/*
+	 * A CA validates from several vantage points at once: they all get the
+	 * first certificate made. Twenty rounds, each a new key authorization
+	 * (a cache miss), so that the race is met in some round.
+	 */
+	for (int round = 0; round < 20; round++) {
+		char ka[128];
+
+		snprintf(ka, sizeof(ka), "%s%d", KEYAUTH, round);
+		put("tls-alpn-01", "a.example", ka, strlen(ka));
+		cr_assert_eq(pthread_barrier_init(&start_line, NULL, 16), 0);
+		for (int i = 0; i < 16; i++)
+			cr_assert_eq(pthread_create(&t[i], NULL, lookup_a, NULL), 0);
+		for (int i = 0; i < 16; i++)
+			cr_assert_eq(pthread_join(t[i], &got[i]), 0);
+		pthread_barrier_destroy(&start_line);
+		for (int i = 0; i < 16; i++) {
+			cr_assert_not_null(got[i]);
+			cr_assert_eq(got[i], got[0], "round %d: lookup %d got another certificate", round, i);
+		}
+		for (int i = 0; i < 16; i++)
+			acmechal_cert_unref(got[i]);
+	}
 }
