@@ -3,6 +3,7 @@
 #include "config.h"
 #include "acmejws.h"
 #include "acmesched.h"
+#include "acmestore.h"
 #include "addr.h"
 #include "cidr.h"
 #include "dname.h"
@@ -1526,8 +1527,8 @@ check_acme_challenges(struct ctx *c)
 }
 
 /* What acmestore keeps under acme.storage: files, then folders. */
-static const char *const acme_store_files[] = { "account.key", "state", "order.lock", NULL };
-static const char *const acme_store_dirs[] = { "certs", "challenges", NULL };
+static const char *const acme_store_files[] = { ACMESTORE_ACCOUNT_KEY, ACMESTORE_STATE, ACMESTORE_LOCK, NULL };
+static const char *const acme_store_dirs[] = { ACMESTORE_CERTS, ACMESTORE_CHALLENGES, NULL };
 
 /* FILE (canonical) is one of the files acmestore writes under STORAGE (canonical), or a temporary of one. */
 static bool
