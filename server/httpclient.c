@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* httpclient: one HTTPS request (GET, HEAD or POST) to a URL, as an API client such as ACME makes it (libcurl). */
 #include "httpclient.h"
+#include "httpget_int.h"
 
 #include "util.h"
 
@@ -13,29 +14,6 @@
 #define DEFAULT_TIMEOUT_MS 30000L
 #define DEFAULT_CONNECT_MS 10000L
 #define DEFAULT_MAX_BODY (1024 * 1024)
-
-struct sink {
-	char *buf;
-	size_t len, max;
-	bool too_long;
-};
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct sink *s = arg;
-	size_t n = size * nmemb;
-
-	if (n > s->max - s->len) {
-		s->too_long = true;
-		return 0;
-	}
-	s->buf = xreallocarray(s->buf, s->len + n + 1, 1);
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
-}
 
 /* the value of the last response's header NAME (its instance I), or NULL */
 static const char *
@@ -97,15 +75,27 @@ link_of(CURL *h, const char *url, const char *rel)
 	return NULL;
 }
 
+/* the header line NAME VALUE (NAME with its ": ") appended to *HDRS: 0, or -1 when libcurl is out of memory */
+static int
+add_header(struct curl_slist **hdrs, const char *name, const char *value)
+{
+	char *line = xstrcat(name, value, (char *)NULL);
+	struct curl_slist *l = curl_slist_append(*hdrs, line);
+
+	free(line);
+	if (l == NULL)
+		return -1;
+	*hdrs = l;
+	return 0;
+}
+
 int
 httpclient_request(const struct httpclient_request *req, struct httpclient_response *out, char *err,
     size_t errlen)
 {
 	char cerr[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hdrs = NULL, *l;
-	struct sink s = { NULL, 0, req->max_body != 0 ? req->max_body : DEFAULT_MAX_BODY, false };
-	const char *ctype = NULL;
-	char *line;
+	struct curl_slist *hdrs = NULL;
+	struct httpget_sink s = { .max = req->max_body != 0 ? req->max_body : DEFAULT_MAX_BODY };
 	CURL *h;
 	CURLcode rc;
 	int ret = -1;
@@ -119,44 +109,19 @@ httpclient_request(const struct httpclient_request *req, struct httpclient_respo
 		snprintf(err, errlen, "cannot create a libcurl handle");
 		return -1;
 	}
-	if (req->method == HTTPCLIENT_POST && req->content_type != NULL) {
-		line = xstrcat("Content-Type: ", req->content_type, (char *)NULL);
-		l = curl_slist_append(hdrs, line);
-		free(line);
-		if (l == NULL)
-			goto oom;
-		hdrs = l;
-	}
-	if (req->accept != NULL) {
-		line = xstrcat("Accept: ", req->accept, (char *)NULL);
-		l = curl_slist_append(hdrs, line);
-		free(line);
-		if (l == NULL)
-			goto oom;
-		hdrs = l;
-	}
-	/* no "Expect: 100-continue" round trip before a POST body */
-	if (req->method == HTTPCLIENT_POST) {
-		if ((l = curl_slist_append(hdrs, "Expect:")) == NULL)
-			goto oom;
-		hdrs = l;
+	/* "Expect:" with no value: no "Expect: 100-continue" round trip before a POST body */
+	if ((req->method == HTTPCLIENT_POST && req->content_type != NULL &&
+		add_header(&hdrs, "Content-Type: ", req->content_type) < 0) ||
+	    (req->accept != NULL && add_header(&hdrs, "Accept: ", req->accept) < 0) ||
+	    (req->method == HTTPCLIENT_POST && add_header(&hdrs, "Expect:", "") < 0)) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
 	}
 	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->ca_file != NULL)
-		curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
+	httpget_easy_setup(h, req->ca_file, req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS,
+	    req->user_agent != NULL ? req->user_agent : "mtastsd/" MTASTSD_VERSION, cerr, &s);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 	    req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_MS);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, req->user_agent != NULL ? req->user_agent : "mtastsd/" MTASTSD_VERSION);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
 	if (hdrs != NULL)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	switch (req->method) {
@@ -173,31 +138,17 @@ httpclient_request(const struct httpclient_request *req, struct httpclient_respo
 		break;
 	}
 	rc = curl_easy_perform(h);
-	if (s.too_long) {
-		snprintf(err, errlen, "the body of %s is longer than %zu bytes", req->url, s.max);
+	if (httpget_easy_result(h, rc, req->url, cerr, &s, &out->status, &out->content_type, &out->body, &out->len, err,
+		errlen) < 0)
 		goto done;
-	}
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s: %s", req->url, cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
-		goto done;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-	if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != NULL)
-		out->content_type = xstrdup(ctype);
 	out->location = header_dup(h, "Location");
 	out->replay_nonce = header_dup(h, "Replay-Nonce");
 	out->retry_after = header_dup(h, "Retry-After");
 	out->link_up = link_of(h, req->url, "up");
 	out->link_index = link_of(h, req->url, "index");
-	out->body = s.buf != NULL ? s.buf : xstrdup("");
-	out->len = s.len;
-	s.buf = NULL;
 	ret = 0;
-	goto done;
-oom:
-	snprintf(err, errlen, "out of memory");
 done:
-	free(s.buf);
+	buf_clear(&s.body);
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(h);
 	return ret;

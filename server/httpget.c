@@ -1,39 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-/* httpget: one HTTPS GET as an MTA-STS sender makes it (libcurl; the only module that includes curl.h). */
+/* httpget: one HTTPS GET as an MTA-STS sender makes it (libcurl). */
 #include "httpget.h"
+#include "httpget_int.h"
 
 #include "util.h"
-#include "vec.h"
 
 #include <curl/curl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct sink {
-	char *buf;
-	size_t len, cap, max;
-	bool too_long;
-};
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	struct sink *s = arg;
-	size_t n = size * nmemb;
-
-	if (n > s->max - s->len) {
-		/* returning less than N aborts the transfer with CURLE_WRITE_ERROR */
-		s->too_long = true;
-		return 0;
-	}
-	VEC_RESERVE(s->buf, s->cap, s->len + n + 1, 4096);
-	memcpy(s->buf + s->len, data, n);
-	s->len += n;
-	s->buf[s->len] = '\0';
-	return n;
-}
 
 int
 httpget_init(char *err, size_t errlen)
@@ -58,8 +33,7 @@ httpget_fetch(const struct httpget_request *req, struct httpget_response *out, c
 {
 	char url[1024], connect_to[600], cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *to = NULL;
-	struct sink s = { NULL, 0, 0, req->max_body, false };
-	const char *ctype = NULL;
+	struct httpget_sink s = { .max = req->max_body };
 	CURL *h;
 	CURLcode rc;
 	int ret = -1;
@@ -82,37 +56,12 @@ httpget_fetch(const struct httpget_request *req, struct httpget_response *out, c
 	}
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_CONNECT_TO, to);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (req->ca_file != NULL)
-		curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
-	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "mtastsd-verify/" MTASTSD_VERSION);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	httpget_easy_setup(h, req->ca_file, req->timeout_ms, "mtastsd-verify/" MTASTSD_VERSION, cerr, &s);
 	rc = curl_easy_perform(h);
-	if (s.too_long) {
-		snprintf(err, errlen, "the body is longer than %zu bytes", req->max_body);
-		goto done;
-	}
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "%s", cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
-		goto done;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-	if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype != NULL)
-		out->content_type = xstrdup(ctype);
-	out->body = s.buf != NULL ? s.buf : xstrdup("");
-	out->len = s.len;
-	s.buf = NULL;
-	ret = 0;
+	ret = httpget_easy_result(h, rc, NULL, cerr, &s, &out->status, &out->content_type, &out->body, &out->len, err,
+	    errlen);
 done:
-	free(s.buf);
+	buf_clear(&s.body);
 	curl_slist_free_all(to);
 	curl_easy_cleanup(h);
 	return ret;

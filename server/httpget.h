@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* httpget: one HTTPS GET as an MTA-STS sender makes it (libcurl; the only module that includes curl.h). */
+/* httpget: one HTTPS GET as an MTA-STS sender makes it (libcurl). */
 #ifndef MTASTSD_HTTPGET_H
 #define MTASTSD_HTTPGET_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* httpclient: GET, HEAD and POST against a local TLS server (headers, body, limits, CA), Link and Retry-After parsing. */
+/* httpclient and httpget: GET, HEAD and POST against a local TLS server (headers, body, limits, CA), Link and Retry-After parsing. */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -208,8 +208,11 @@ Test(httpclient_net, body_over_the_limit_fails)
 	struct httpclient_response res;
 	char err[512] = "";
 
+	char want[128];
+
 	cr_assert_eq(call(&req, "/big", &res, err, sizeof(err)), -1);
-	cr_assert(strstr(err, "longer than 1000 bytes") != NULL, "%s", err);
+	snprintf(want, sizeof(want), "the body of https://localhost:%u/big is longer than 1000 bytes", port);
+	cr_assert_str_eq(err, want);
 	cr_assert_null(res.body);
 	req.max_body = 2000;
 	cr_assert_eq(call(&req, "/big", &res, err, sizeof(err)), 0, "%s", err);
@@ -229,6 +232,50 @@ Test(httpclient_net, wrong_ca_and_plain_http_fail)
 	req = (struct httpclient_request){ .method = HTTPCLIENT_GET, .url = url };
 	cr_assert_eq(httpclient_request(&req, &res, err, sizeof(err)), -1);
 	cr_assert(strstr(err, "is not an https:// URL") != NULL, "%s", err);
+}
+
+/* httpget: the sender's GET, to HOST's name at 127.0.0.1:PORT, through the same transfer */
+static int
+fetch(const char *path, const char *ca_file, size_t max_body, struct httpget_response *res, char *err, size_t errlen)
+{
+	struct httpget_request req = { .host = "localhost", .path = path, .addr = "127.0.0.1", .port = port,
+		.ca_file = ca_file, .timeout_ms = 10000, .max_body = max_body };
+
+	return httpget_fetch(&req, res, err, errlen);
+}
+
+Test(httpclient_net, httpget_reads_status_type_and_body)
+{
+	struct httpget_response res;
+	char err[512] = "";
+
+	cr_assert_eq(fetch("/dir", ca_path, 1000, &res, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(res.status, 200);
+	cr_expect_str_eq(res.content_type, "application/json");
+	cr_expect_str_eq(res.body, "GET|-|*/*|");
+	cr_expect_eq(res.len, strlen("GET|-|*/*|"));
+	httpget_response_clear(&res);
+	cr_expect_null(res.body);
+}
+
+Test(httpclient_net, httpget_body_over_the_limit_and_wrong_ca_fail)
+{
+	struct httpget_response res;
+	char err[512] = "";
+
+	cr_assert_eq(fetch("/big", ca_path, 1999, &res, err, sizeof(err)), -1);
+	cr_expect_str_eq(err, "the body is longer than 1999 bytes");
+	cr_expect_null(res.body);
+	cr_expect_null(res.content_type);
+	cr_assert_eq(fetch("/big", ca_path, 2000, &res, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(res.len, 2000);
+	cr_expect_eq(strlen(res.body), 2000);
+	httpget_response_clear(&res);
+
+	cr_assert_eq(fetch("/dir", "/dev/null", 1000, &res, err, sizeof(err)), -1);
+	cr_expect_neq(err[0], '\0');
+	cr_expect_null(strstr(err, "https://"), "httpget's messages do not name the URL: %s", err);
+	cr_expect_null(res.body);
 }
 
 Test(httpclient, link_find)
