@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* check: loading the configuration for a command, and the parts of `check` beyond the file itself. */
+/* check: the parts of `check` beyond the config file itself (identity, layout, tenants, DNS, certificates). */
 #include "certcheck.h"
 #include "certstore.h"
 #include "commands.h"
@@ -20,20 +20,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-
-struct config *
-cmd_load_config(const char *path)
-{
-	struct diag_list dl;
-	struct config *cfg;
-
-	diag_init(&dl, path);
-	cfg = config_load(path, &dl);
-	/* warnings are for `check`; other commands only say what stops them */
-	diag_print_errors(&dl, stderr);
-	diag_clear(&dl);
-	return cfg;
-}
 
 int
 check_identity(const struct config *cfg, struct diag_list *dl)
@@ -140,49 +126,6 @@ add_refused(const struct tenants *t, struct diag_list *dl)
 	}
 }
 
-/*
- * CFG's tenant files and configured domains into P (CFG is taken over), and
- * with WITH_RETIRING the retiring domains from the state. Returns 0, or -1
- * with the problem in DL (CFG freed, P empty).
- */
-static int
-load_parts(struct config *cfg, bool with_retiring, struct snapshot_parts *p, struct diag_list *dl)
-{
-	memset(p, 0, sizeof(*p));
-	if (tenantdir_load(cfg, NULL, false, NULL, NULL, &p->tenants, NULL, dl) < 0) {
-		config_free(cfg);
-		return -1;
-	}
-	p->cfg = cfg;
-	domset_build(&p->domains, cfg, p->tenants);
-	if (with_retiring)
-		dnspublish_retiring(cfg, &p->domains, &p->retiring, &p->n_retiring);
-	return 0;
-}
-
-struct snapshot *
-cmd_load(const char *path, bool with_retiring)
-{
-	struct config *cfg = cmd_load_config(path);
-	struct snapshot_parts p;
-	struct diag_list dl;
-
-	if (cfg == NULL)
-		return NULL;
-	diag_init(&dl, path);
-	if (load_parts(cfg, with_retiring, &p, &dl) < 0) {
-		diag_print(&dl, stderr);
-		diag_clear(&dl);
-		return NULL;
-	}
-	diag_clear(&dl);
-	for (size_t i = 0; p.tenants != NULL && i < p.tenants->n; i++)
-		if (p.tenants->v[i].refused)
-			fprintf(stderr, "mtastsd: warning: the tenant file '%s' is refused: its domains are left out "
-			    "(`mtastsd check` says why)\n", p.tenants->v[i].path);
-	return snapshot_from(&p);
-}
-
 void
 check_extra(struct config *cfg, struct diag_list *dl)
 {
@@ -191,7 +134,7 @@ check_extra(struct config *cfg, struct diag_list *dl)
 	check_identity(cfg, dl);
 	check_layout(cfg, dl);
 	/* the tenant files as serve starts with them: each judged alone, a refused one left out */
-	if (load_parts(cfg, false, &p, dl) < 0)
+	if (cmd_load_parts(cfg, false, &p, dl) < 0)
 		return;
 	add_refused(p.tenants, dl);
 	checkdns_run(p.cfg, &p.domains, dl);

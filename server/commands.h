@@ -20,9 +20,17 @@ struct snapshot;
  * stderr and left out) as a snapshot without certificates: what `policy`,
  * `dns` and `verify` read. WITH_RETIRING adds the retiring domains from the
  * state file. NULL, with the errors printed, when the config is invalid or
- * domains_dir cannot be read. Defined in check.c.
+ * domains_dir cannot be read. Defined in cmdload.c.
  */
 struct snapshot *cmd_load(const char *path, bool with_retiring);
+
+struct snapshot_parts;
+/*
+ * CFG's tenant files and configured domains into P (CFG is taken over), and
+ * with WITH_RETIRING the retiring domains from the state. Returns 0, or -1
+ * with the problem in DL (CFG freed, P empty). Defined in cmdload.c.
+ */
+int cmd_load_parts(struct config *cfg, bool with_retiring, struct snapshot_parts *p, struct diag_list *dl);
 
 /*
  * Checks of `check` beyond the config file itself (certificates, state,
