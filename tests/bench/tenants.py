@@ -15,7 +15,9 @@ earlier one, alternating A B / B A by round) it measures, from outside the proce
   publish       how long the last reload's DNS publication (state, zone) took, from
                 mtastsd_dns_publish_seconds; the file steps start once it is done, since a change
                 made during a publication is only read after it
-  RSS 5 reloads resident memory after five full reloads
+  RSS 5 reloads resident memory after five full reloads and their publication
+  (each RSS after start-up, reloads or file changes is read once it holds still: two readings
+  half a second apart within 1%, at most 10 s, since freed memory goes back a little later)
   add file      a new tenant file of N/F domains written (atomically) to the answer of its
                 last domain (F files only)
   change file   one tenant file rewritten with one domain's mode changed, to that domain's
@@ -172,6 +174,18 @@ class Server:
     def rss_mib(self):
         return rss_kib(self.proc.pid) / 1024
 
+    def settled_rss_mib(self, limit=10):
+        """RSS once it holds still: freed memory goes back to the system a little after the work that
+        freed it (the last reference to an old snapshot may be a request's, the trim takes a while)."""
+        prev, t0 = self.rss_mib(), time.monotonic()
+        while time.monotonic() - t0 < limit:
+            time.sleep(0.5)
+            cur = self.rss_mib()
+            if abs(cur - prev) <= 0.01 * prev:
+                return cur
+            prev = cur
+        return prev
+
     def stop(self):
         stop_process(self.proc, timeout=60)
         self.log.close()
@@ -204,8 +218,7 @@ def run_one(binary, lay, reloads):
         out["rss_ready_mib"] = srv.rss_mib()
         logp = os.path.join(lay.dir, "serve.log")
         srv.wait(lambda: "dns zone " in open(logp, errors="replace").read(), limit=120)
-        time.sleep(0.5)
-        out["rss_started_mib"] = srv.rss_mib()
+        out["rss_started_mib"] = srv.settled_rss_mib()
         times = []
         for _ in range(reloads):
             before = srv.reloads_ok()
@@ -218,7 +231,7 @@ def run_one(binary, lay, reloads):
         out["reload_runs"] = times
         # the last reload's publication (zone, state) runs after it is counted: measured once it is done
         out["publish_s"] = srv.published(1 + reloads)
-        out["rss_reloads_mib"] = srv.rss_mib()
+        out["rss_reloads_mib"] = srv.settled_rss_mib()
         # the issue's bar: within 1.25 times the figure after start-up
         out["rss_flat_ratio"] = out["rss_reloads_mib"] / out["rss_started_mib"]
         if lay.files:
@@ -237,7 +250,7 @@ def run_one(binary, lay, reloads):
             lay.write_tenant(0, range(0, per), edit=0)
             ok = srv.wait(lambda: b"max_age: 1234567" in srv.get(target)[1], limit=120)
             out["change_file_s"] = None if ok is None else time.monotonic() - t0
-            out["rss_after_files_mib"] = srv.rss_mib()
+            out["rss_after_files_mib"] = srv.settled_rss_mib()
             # put the layout back for the next binary
             os.unlink(lay.tenant_path(k))
             lay.write_tenant(0, range(0, per))
