@@ -11,7 +11,9 @@ earlier one, alternating A B / B A by round) it measures, from outside the proce
   RSS ready     resident memory at that moment
   RSS started   resident memory once start-up has also published the zone and state (the log
                 says "dns zone"): the figure reloads are compared with
-  full reload   SIGHUP to the reload counted in /metrics (median of the five)
+  full reload   SIGHUP to the reload counted in /metrics (median of the five), each sent to a quiet
+                server (under 5% of a CPU over half a second), so that it is not timed together
+                with the previous reload's publication
   publish       how long the last reload's DNS publication (state, zone) took, from
                 mtastsd_dns_publish_seconds; the file steps start once it is done, since a change
                 made during a publication is only read after it
@@ -174,6 +176,21 @@ class Server:
     def rss_mib(self):
         return rss_kib(self.proc.pid) / 1024
 
+    def cpu_s(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def idle(self, limit=120):
+        """Wait until the server uses under 5% of a CPU over half a second: the work a step set off
+        (a publication after a reload) is done, for builds with and without the publication metric."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < limit:
+            c0 = self.cpu_s()
+            time.sleep(0.5)
+            if self.cpu_s() - c0 < 0.025:
+                return
+
     def settled_rss_mib(self, limit=10):
         """RSS once it holds still: freed memory goes back to the system a little after the work that
         freed it (the last reference to an old snapshot may be a request's, the trim takes a while)."""
@@ -221,6 +238,8 @@ def run_one(binary, lay, reloads):
         out["rss_started_mib"] = srv.settled_rss_mib()
         times = []
         for _ in range(reloads):
+            # each from a quiet server: otherwise the previous reload's publication is timed with it
+            srv.idle()
             before = srv.reloads_ok()
             t0 = time.monotonic()
             srv.proc.send_signal(signal.SIGHUP)
@@ -240,12 +259,14 @@ def run_one(binary, lay, reloads):
             k = lay.files
             idx = range(lay.n, lay.n + per)
             newest = mix_entry(idx[-1])[1]
+            srv.idle()
             t0 = time.monotonic()
             lay.write_tenant(k, idx)
             ok = srv.wait(lambda: srv.get(newest)[0] == 200, limit=120)
             out["add_file_s"] = None if ok is None else time.monotonic() - t0
             # a changed tenant: one domain of file 0 gets mode enforce and max_age 1234567
             target = mix_entry(0)[1]
+            srv.idle()
             t0 = time.monotonic()
             lay.write_tenant(0, range(0, per), edit=0)
             ok = srv.wait(lambda: b"max_age: 1234567" in srv.get(target)[1], limit=120)
