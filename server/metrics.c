@@ -24,6 +24,9 @@ static atomic_ullong domains;
 static atomic_ullong domains_unserved, pairs_broken;
 static atomic_ullong tenant_files, tenant_files_refused;
 static atomic_llong loaded_at;
+static atomic_ullong acme_orders[METRICS_ACME_ORDER_N];
+static atomic_ullong acme_valid, acme_due, acme_backoff, acme_waiting_dns;
+static atomic_ullong hosts_without_certificate;
 
 static size_t
 status_slot(unsigned status)
@@ -171,6 +174,42 @@ metrics_restart_pending(char *out, size_t len)
 	return pending;
 }
 
+const char *
+metrics_acme_order_name(enum metrics_acme_order r)
+{
+	static const char *const names[METRICS_ACME_ORDER_N] = { "issued", "failed", "rate_limited" };
+
+	return (unsigned)r < METRICS_ACME_ORDER_N ? names[r] : "?";
+}
+
+void
+metrics_acme_order(enum metrics_acme_order r)
+{
+	if ((unsigned)r < METRICS_ACME_ORDER_N)
+		atomic_fetch_add_explicit(&acme_orders[r], 1, memory_order_relaxed);
+}
+
+unsigned long long
+metrics_acme_orders(enum metrics_acme_order r)
+{
+	return (unsigned)r < METRICS_ACME_ORDER_N ? atomic_load(&acme_orders[r]) : 0;
+}
+
+void
+metrics_set_acme_names(size_t valid, size_t due, size_t backoff, size_t waiting_dns)
+{
+	atomic_store(&acme_valid, (unsigned long long)valid);
+	atomic_store(&acme_due, (unsigned long long)due);
+	atomic_store(&acme_backoff, (unsigned long long)backoff);
+	atomic_store(&acme_waiting_dns, (unsigned long long)waiting_dns);
+}
+
+void
+metrics_set_hosts_without_certificate(size_t n)
+{
+	atomic_store(&hosts_without_certificate, (unsigned long long)n);
+}
+
 void
 metrics_read(struct metrics_values *v)
 {
@@ -197,4 +236,11 @@ metrics_read(struct metrics_values *v)
 	v->tenant_files_refused = atomic_load(&tenant_files_refused);
 	v->loaded_at = atomic_load(&loaded_at);
 	v->restart_pending = metrics_restart_pending(NULL, 0);
+	for (size_t i = 0; i < METRICS_ACME_ORDER_N; i++)
+		v->acme_orders[i] = atomic_load(&acme_orders[i]);
+	v->acme_valid = atomic_load(&acme_valid);
+	v->acme_due = atomic_load(&acme_due);
+	v->acme_backoff = atomic_load(&acme_backoff);
+	v->acme_waiting_dns = atomic_load(&acme_waiting_dns);
+	v->hosts_without_certificate = atomic_load(&hosts_without_certificate);
 }

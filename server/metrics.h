@@ -49,6 +49,18 @@ void metrics_set_restart_pending(const char *what);
 /* Copies what waits for a restart into OUT (LEN bytes, may be 0); true when something does. */
 bool metrics_restart_pending(char *out, size_t len);
 
+/* ACME orders by how they ended (mtastsd_acme_orders_total's result label). */
+enum metrics_acme_order { METRICS_ACME_ISSUED, METRICS_ACME_FAILED, METRICS_ACME_RATE_LIMITED, METRICS_ACME_ORDER_N };
+/* The names of the labels: "issued", "failed", "rate_limited". */
+const char *metrics_acme_order_name(enum metrics_acme_order r);
+/* Count one order of the ACME orderer by how it ended; out of range counts nothing. */
+void metrics_acme_order(enum metrics_acme_order r);
+unsigned long long metrics_acme_orders(enum metrics_acme_order r);
+/* ACME-managed names by state, as the orderer's last plan saw them. */
+void metrics_set_acme_names(size_t valid, size_t due, size_t backoff, size_t waiting_dns);
+/* Policy hosts that no certificate (tls.certs or ACME) covers now, with an acme section. */
+void metrics_set_hosts_without_certificate(size_t n);
+
 /* Read back counters (tests and /healthz). */
 unsigned long long metrics_requests(unsigned status);
 unsigned long long metrics_tls_failures(enum metrics_tls_failure why);
@@ -76,6 +88,9 @@ struct metrics_values {
 	unsigned long long tenant_files, tenant_files_refused;
 	long long loaded_at;		/* unix time */
 	bool restart_pending;
+	unsigned long long acme_orders[METRICS_ACME_ORDER_N];
+	unsigned long long acme_valid, acme_due, acme_backoff, acme_waiting_dns;
+	unsigned long long hosts_without_certificate;
 };
 
 /* Fills V with the current values; never fails. */

@@ -92,6 +92,19 @@ format_counters(const struct metricspage_values *v, struct buf *b)
 	head(b, "mtastsd_restart_pending", "gauge", "1 while the configuration changes listeners, limits or the user"
 	    " that only a restart applies (what: /healthz).");
 	buf_printf(b, "mtastsd_restart_pending %d\n", m->restart_pending ? 1 : 0);
+	head(b, "mtastsd_acme_orders_total", "counter", "ACME orders of this instance's orderer, by how they ended.");
+	for (unsigned i = 0; i < METRICS_ACME_ORDER_N; i++)
+		buf_printf(b, "mtastsd_acme_orders_total{result=\"%s\"} %llu\n",
+		    metrics_acme_order_name((enum metrics_acme_order)i), m->acme_orders[i]);
+	head(b, "mtastsd_acme_names", "gauge", "Policy hosts whose certificate ACME manages, by state, as the orderer"
+	    " last planned them.");
+	buf_printf(b, "mtastsd_acme_names{state=\"valid\"} %llu\n", m->acme_valid);
+	buf_printf(b, "mtastsd_acme_names{state=\"due\"} %llu\n", m->acme_due);
+	buf_printf(b, "mtastsd_acme_names{state=\"backoff\"} %llu\n", m->acme_backoff);
+	buf_printf(b, "mtastsd_acme_names{state=\"waiting_dns\"} %llu\n", m->acme_waiting_dns);
+	head(b, "mtastsd_hosts_without_certificate", "gauge", "Policy hosts no certificate (tls.certs or ACME) covers"
+	    " now, with an acme section.");
+	buf_printf(b, "mtastsd_hosts_without_certificate %llu\n", m->hosts_without_certificate);
 }
 
 void

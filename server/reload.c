@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* reload: SIGHUP and file-change driven rebuild of the serving snapshot, swapped whole or not at all. */
 #include "reload.h"
+#include "acmeorder.h"
 #include "certstore.h"
 #include "dnspublish.h"
 #include "log.h"
@@ -15,9 +16,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -351,6 +355,8 @@ reload_run(const char *config_path, bool tenants_only)
 	metrics_reload(1);
 	metrics_set_domains(snap->n_sites);
 	metrics_set_loaded((long long)snap->loaded_at);
+	/* the orderer plans from what is served */
+	acmeorder_update(snap);
 	log_info("reloaded config=%s domains=%zu certificates=%zu unchanged=%zu", config_path, snap->n_sites,
 	    certstore_count(snap->certs), certstore_count_reused(snap->certs));
 	/* the new policies are served before anything announces them */
@@ -594,6 +600,27 @@ validity_now(void)
 	snapshot_unref(snap);
 }
 
+/* reload_request's descriptor: any thread writes, reload_loop reads */
+static int request_fd = -1;
+static pthread_once_t request_once = PTHREAD_ONCE_INIT;
+
+static void
+request_init(void)
+{
+	if ((request_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+		log_warn("%s: eventfd", __func__);
+}
+
+void
+reload_request(void)
+{
+	uint64_t one = 1;
+
+	pthread_once(&request_once, request_init);
+	if (request_fd >= 0 && write(request_fd, &one, sizeof(one)) < 0)
+		log_warn("%s: write", __func__);
+}
+
 /* The watches, kept from reload_watch_begin to the end of reload_loop. */
 static struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1, .tenants_wd = -1 };
 
@@ -629,14 +656,15 @@ reload_loop(const char *config_path)
 	if ((vfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
 		log_warn("%s: timerfd_create", __func__);
 	watch_setup(&w, config_path);
+	pthread_once(&request_once, request_init);
 	for (;;) {
 		/* poll ignores a negative fd: w.fd without inotify */
-		struct pollfd pfd[5] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 }, { rfd, POLLIN, 0 },
-			{ vfd, POLLIN, 0 } };
+		struct pollfd pfd[6] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 }, { rfd, POLLIN, 0 },
+			{ vfd, POLLIN, 0 }, { request_fd, POLLIN, 0 } };
 
 		retry_arm(rfd);
 		validity_arm(vfd);
-		if (poll(pfd, 5, -1) < 0) {
+		if (poll(pfd, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("%s: poll", __func__);
@@ -701,6 +729,16 @@ reload_loop(const char *config_path)
 
 			if (read(vfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp))
 				validity_now();
+		}
+		if (pfd[5].revents & POLLIN) {
+			uint64_t n;
+			/* as a change under tls.certs: the settle delay makes a burst of requests one reload */
+			struct itimerspec its = { { 0, 0 }, { 0, SETTLE_MS * 1000000L } };
+
+			if (read(request_fd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+				changed |= WATCH_MAIN;
+				timerfd_settime(tfd, 0, &its, NULL);
+			}
 		}
 	}
 	if (vfd >= 0)

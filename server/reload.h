@@ -85,6 +85,13 @@ bool reload_own_file(const char *name, const char *state, const char *zone);
 int reload_loop(const char *config_path);
 
 /*
+ * Ask reload_loop for a reload, as a change under tls.certs would (after the
+ * settle delay, so a burst of requests is one reload): the ACME orderer
+ * calls it after writing a pair into acme.storage. Any thread; never blocks.
+ */
+void reload_request(void);
+
+/*
  * Start watching before the config is read, and again once its snapshot is
  * published but before the listeners answer: a change made while serve
  * starts is queued, not lost (reload_loop reads the queue). Idempotent.

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* serve: the `serve` command; start-up order, the reload loop and a clean shutdown. */
+#include "acmeorder.h"
 #include "certstore.h"
 #include "commands.h"
 #include "dnspublish.h"
@@ -119,6 +120,14 @@ cmd_serve(const char *config_path, int argc, char **argv)
 		certstore_global_deinit();
 		return EXIT_INVALID;
 	}
+	/* the listeners answer challenges now; a second orderer on the same storage is refused here */
+	if (acmeorder_start(snap) < 0) {
+		http_shutdown(h);
+		snapshot_unref(snap);
+		snapshot_publish(NULL);
+		certstore_global_deinit();
+		return EXIT_INVALID;
+	}
 	log_info("serving config=%s domains=%zu certificates=%zu", config_path, snap->n_sites,
 	    certstore_count(snap->certs));
 	reload_publish(snap);
@@ -127,6 +136,7 @@ cmd_serve(const char *config_path, int argc, char **argv)
 	snapshot_unref(snap);
 
 	rc = reload_loop(config_path);
+	acmeorder_stop();
 	reload_set_running(NULL);
 	dnspush_stop();
 	http_shutdown(h);

@@ -232,6 +232,52 @@ metric() {
   curl -sS --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
+# ---- pebble, the test ACME CA (Debian package pebble), with pebble-challtestsrv as its DNS
+
+# pebble_setup HTTP01_PORT TLS01_PORT [CHALLTESTSRV ARGS...]: pebble's own HTTPS certificate
+# ($WORK/pebble.crt, for localhost) and config ($WORK/pebble.json) validating http-01 on
+# HTTP01_PORT and tls-alpn-01 on TLS01_PORT; pebble-challtestsrv started as its DNS (every name
+# 127.0.0.1), answering nothing else unless its ARGS say so (-http01 127.0.0.1:PORT). Sets
+# ACME_PORT, MGMT_PORT, DNS_PORT, CHALL_PORT, DIR_URL (the directory) and CHALL (the
+# challtestsrv management API). Skips (77) without pebble.
+pebble_setup() {
+  local http01="$1" tls01="$2"; shift 2
+  command -v pebble >/dev/null 2>&1 || skip "pebble is not installed (Debian package pebble)"
+  command -v pebble-challtestsrv >/dev/null 2>&1 || skip "pebble-challtestsrv is not installed (Debian package pebble)"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$WORK/pebble.key" -out "$WORK/pebble.crt" 2>/dev/null ||
+    fail "cannot make pebble's certificate"
+  read -r DNS_PORT <<<"$(dns_ports 1)"
+  ACME_PORT=$(free_port) MGMT_PORT=$(free_port) CHALL_PORT=$(free_port)
+  printf '{"pebble": {"listenAddress": "127.0.0.1:%s", "managementListenAddress": "127.0.0.1:%s",
+  "certificate": "%s", "privateKey": "%s", "httpPort": %s, "tlsPort": %s, "ocspResponderURL": "",
+  "externalAccountBindingRequired": false}}\n' "$ACME_PORT" "$MGMT_PORT" "$WORK/pebble.crt" "$WORK/pebble.key" \
+    "$http01" "$tls01" >"$WORK/pebble.json"
+  DIR_URL="https://localhost:$ACME_PORT/dir"
+  CHALL="http://127.0.0.1:$CHALL_PORT"
+  pebble-challtestsrv -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" "$@" \
+    -management "127.0.0.1:$CHALL_PORT" -defaultIPv4 127.0.0.1 -defaultIPv6 "" >"$WORK/challtestsrv.log" 2>&1 &
+  EXTRA_PIDS="$EXTRA_PIDS $!"
+  wait_until 10 "challtestsrv's management API" curl -fs -o /dev/null -X POST -d '{"ip":"127.0.0.1"}' \
+    "$CHALL/set-default-ipv4" || fail "pebble-challtestsrv did not start"
+}
+
+# pebble_start: run pebble (log appended to $WORK/pebble.log), wait until its directory answers,
+# and fetch its root, which changes at every start, into $WORK/root.pem; sets PEBBLE_PID
+pebble_start() {
+  PEBBLE_VA_NOSLEEP=1 pebble -config "$WORK/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" >>"$WORK/pebble.log" 2>&1 &
+  PEBBLE_PID=$!
+  EXTRA_PIDS="$EXTRA_PIDS $PEBBLE_PID"
+  wait_until 20 "pebble's directory" curl -fs -o /dev/null --cacert "$WORK/pebble.crt" "$DIR_URL" || fail "pebble did not start"
+  curl -fsS --cacert "$WORK/pebble.crt" -o "$WORK/root.pem" "https://localhost:$MGMT_PORT/roots/0" || fail "no root from pebble"
+}
+
+pebble_stop() {
+  kill "$PEBBLE_PID" 2>/dev/null || true
+  wait "$PEBBLE_PID" 2>/dev/null || true
+  EXTRA_PIDS=${EXTRA_PIDS//" $PEBBLE_PID"/}
+}
+
 finish() {
   echo "# passed $PASS, failed $FAIL"
   [ "$FAIL" -eq 0 ]

@@ -10,45 +10,14 @@
 # badNonce retries are exercised on the way.
 . "$(dirname "$0")/lib.sh"
 need curl openssl python3
-command -v pebble >/dev/null 2>&1 || skip "pebble is not installed (Debian package pebble)"
-command -v pebble-challtestsrv >/dev/null 2>&1 || skip "pebble-challtestsrv is not installed (Debian package pebble)"
 DRIVER=${BUILD_DIR:?}/tests/acme/acme_issue
 [ -x "$DRIVER" ] || fail "the driver $DRIVER is not built"
 
-# pebble's own HTTPS certificate, for localhost
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$WORK/pebble.key" -out "$WORK/pebble.crt" 2>/dev/null ||
-  fail "cannot make pebble's certificate"
-read -r DNS_PORT <<<"$(dns_ports 1)"
-ACME_PORT=$(free_port) MGMT_PORT=$(free_port) HTTP01_PORT=$(free_port) TLS01_PORT=$(free_port) CHALL_PORT=$(free_port)
-cat >"$WORK/pebble.json" <<EOF
-{"pebble": {"listenAddress": "127.0.0.1:$ACME_PORT", "managementListenAddress": "127.0.0.1:$MGMT_PORT",
-  "certificate": "$WORK/pebble.crt", "privateKey": "$WORK/pebble.key",
-  "httpPort": $HTTP01_PORT, "tlsPort": $TLS01_PORT, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
-EOF
-DIR_URL="https://localhost:$ACME_PORT/dir"
-CHALL="http://127.0.0.1:$CHALL_PORT"
-
-pebble-challtestsrv -dns01 "127.0.0.1:$DNS_PORT" -http01 "127.0.0.1:$HTTP01_PORT" -https01 "" -tlsalpn01 "" \
-  -management "127.0.0.1:$CHALL_PORT" -defaultIPv4 127.0.0.1 -defaultIPv6 "" >"$WORK/challtestsrv.log" 2>&1 &
-EXTRA_PIDS="$EXTRA_PIDS $!"
-
-# start_pebble: run pebble (log appended to pebble.log) and wait until its directory answers
-start_pebble() {
-  PEBBLE_VA_NOSLEEP=1 pebble -config "$WORK/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" >>"$WORK/pebble.log" 2>&1 &
-  PEBBLE_PID=$!
-  EXTRA_PIDS="$EXTRA_PIDS $PEBBLE_PID"
-  wait_until 20 "pebble's directory" curl -fs -o /dev/null --cacert "$WORK/pebble.crt" "$DIR_URL" || fail "pebble did not start"
-  # the root changes at every start
-  curl -fsS --cacert "$WORK/pebble.crt" -o "$WORK/root.pem" "https://localhost:$MGMT_PORT/roots/0" || fail "no root from pebble"
-}
-stop_pebble() {
-  kill "$PEBBLE_PID" 2>/dev/null || true
-  wait "$PEBBLE_PID" 2>/dev/null || true
-  EXTRA_PIDS=${EXTRA_PIDS//" $PEBBLE_PID"/}
-}
-wait_until 10 "challtestsrv's management API" curl -fs -o /dev/null -X POST -d '{"ip":"127.0.0.1"}' "$CHALL/set-default-ipv4" ||
-  fail "pebble-challtestsrv did not start"
+# challtestsrv answers http-01 here (the driver writes the answers through its API)
+HTTP01_PORT=$(free_port) TLS01_PORT=$(free_port)
+pebble_setup "$HTTP01_PORT" "$TLS01_PORT" -http01 "127.0.0.1:$HTTP01_PORT"
+start_pebble() { pebble_start; }
+stop_pebble() { pebble_stop; }
 start_pebble
 
 KEY="$WORK/account.key"

@@ -154,6 +154,22 @@ Test(metricspage, the_page_line_by_line)
 	    " a restart applies (what: /healthz).\n"
 	    "# TYPE mtastsd_restart_pending gauge\n"
 	    "mtastsd_restart_pending 1\n"
+	    "# HELP mtastsd_acme_orders_total ACME orders of this instance's orderer, by how they ended.\n"
+	    "# TYPE mtastsd_acme_orders_total counter\n"
+	    "mtastsd_acme_orders_total{result=\"issued\"} 51\n"
+	    "mtastsd_acme_orders_total{result=\"failed\"} 52\n"
+	    "mtastsd_acme_orders_total{result=\"rate_limited\"} 53\n"
+	    "# HELP mtastsd_acme_names Policy hosts whose certificate ACME manages, by state, as the orderer last"
+	    " planned them.\n"
+	    "# TYPE mtastsd_acme_names gauge\n"
+	    "mtastsd_acme_names{state=\"valid\"} 54\n"
+	    "mtastsd_acme_names{state=\"due\"} 55\n"
+	    "mtastsd_acme_names{state=\"backoff\"} 56\n"
+	    "mtastsd_acme_names{state=\"waiting_dns\"} 57\n"
+	    "# HELP mtastsd_hosts_without_certificate Policy hosts no certificate (tls.certs or ACME) covers now, with"
+	    " an acme section.\n"
+	    "# TYPE mtastsd_hosts_without_certificate gauge\n"
+	    "mtastsd_hosts_without_certificate 58\n"
 	    "# HELP mtastsd_build_info Version of mtastsd and of its TLS and HTTP libraries.\n"
 	    "# TYPE mtastsd_build_info gauge\n"
 	    "mtastsd_build_info{version=\"1.2.3\",gnutls=\"3.7.9\",libmicrohttpd=\"0.9.75\\n\\\"x\\\"\"} 1\n"
@@ -201,6 +217,13 @@ Test(metricspage, the_page_line_by_line)
 	v.m.domains = 42;
 	v.m.loaded_at = 1796000000;
 	v.m.restart_pending = true;
+	for (size_t i = 0; i < METRICS_ACME_ORDER_N; i++)
+		v.m.acme_orders[i] = 51 + i;
+	v.m.acme_valid = 54;
+	v.m.acme_due = 55;
+	v.m.acme_backoff = 56;
+	v.m.acme_waiting_dns = 57;
+	v.m.hosts_without_certificate = 58;
 	metricspage_format(&v, &b);
 	cr_assert_str_eq(b.data, want);
 	buf_clear(&b);
@@ -237,5 +260,30 @@ Test(metricspage, the_process_page_reads_the_counters)
 	/* no snapshot, no certificate lines: the page ends with the expiry metric's TYPE line */
 	cr_assert(b.len > 0 && strcmp(b.data + b.len - strlen("gauge\n"), "gauge\n") == 0);
 	free(want);
+	buf_clear(&b);
+}
+
+/* The orderer's counters and gauges reach the page under their labels. */
+Test(metricspage, acme_orders_and_names)
+{
+	struct buf b = {0};
+
+	metrics_acme_order(METRICS_ACME_ISSUED);
+	metrics_acme_order(METRICS_ACME_ISSUED);
+	metrics_acme_order(METRICS_ACME_RATE_LIMITED);
+	metrics_acme_order(METRICS_ACME_ORDER_N);	/* out of range: nothing */
+	metrics_set_acme_names(7, 3, 2, 1);
+	metrics_set_hosts_without_certificate(4);
+	cr_assert_eq(metrics_acme_orders(METRICS_ACME_ISSUED), 2);
+	cr_assert_eq(metrics_acme_orders(METRICS_ACME_FAILED), 0);
+	metricspage_render(NULL, "lib 1", &b);
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_acme_orders_total{result=\"issued\"} 2\n"), "%s", b.data);
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_acme_orders_total{result=\"failed\"} 0\n"));
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_acme_orders_total{result=\"rate_limited\"} 1\n"));
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_acme_names{state=\"valid\"} 7\n"));
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_acme_names{state=\"due\"} 3\n"));
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_acme_names{state=\"backoff\"} 2\n"));
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_acme_names{state=\"waiting_dns\"} 1\n"));
+	cr_assert_not_null(strstr(b.data, "\nmtastsd_hosts_without_certificate 4\n"));
 	buf_clear(&b);
 }

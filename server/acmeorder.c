@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/* acmeorder: serve's ACME orderer, a thread that orders, renews and stores the certificates acmeplan says are due. */
+#include "acmeorder.h"
+#include "acmeclient.h"
+#include "acmeplan.h"
+#include "acmesched.h"
+#include "acmestore.h"
+#include "config.h"
+#include "diag.h"
+#include "dnsstate.h"
+#include "httpget.h"
+#include "log.h"
+#include "metrics.h"
+#include "reload.h"
+#include "snapshot.h"
+#include "util.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+/* a name whose host did not resolve is looked up again after this */
+#define DNS_RETRY 300
+/* the longest sleep between two plans, whatever the plan says (a clock step, a lost wake-up) */
+#define PLAN_MAX 3600
+/* per request to the CA, and per order (polls included): bounds how long a stop waits */
+#define REQUEST_TIMEOUT_MS 15000
+#define ORDER_DEADLINE 120
+/* how long acmeorder_stop waits for an order in flight before leaving the thread to the exit */
+#define STOP_WAIT 5
+
+struct orderer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct snapshot *snap;		/* the latest served snapshot (guarded by lock) */
+	bool updated;			/* a new snapshot since the last plan (guarded by lock) */
+	bool stop;			/* guarded by lock; also read between steps */
+	bool done;			/* the thread has finished (guarded by lock) */
+
+	/* the thread's own from here on */
+	struct acmestore *store;
+	struct acmejws_key *key;
+	struct acmesched_state *states;
+	size_t n_states;
+	struct acmeplan_dnswait *dns;	/* names waiting for DNS; names owned */
+	size_t n_dns;
+	struct acmesched_bucket bucket;
+	uint64_t rnd;
+	struct acmeclient *client;
+	const struct config *client_cfg;	/* the config CLIENT was made for (compared by pointer) */
+	char *contact;
+};
+
+static struct orderer *running;
+
+static bool
+stopping(struct orderer *o)
+{
+	bool s;
+
+	pthread_mutex_lock(&o->lock);
+	s = o->stop;
+	pthread_mutex_unlock(&o->lock);
+	return s;
+}
+
+/* The state of NAME, made (empty) when there is none yet. */
+static struct acmesched_state *
+state_of(struct orderer *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_states; i++)
+		if (strcmp(o->states[i].name, name) == 0)
+			return &o->states[i];
+	o->states = xreallocarray(o->states, o->n_states + 1, sizeof(*o->states));
+	memset(&o->states[o->n_states], 0, sizeof(*o->states));
+	o->states[o->n_states].name = xstrdup(name);
+	return &o->states[o->n_states++];
+}
+
+static void
+save_state(struct orderer *o)
+{
+	char err[512];
+
+	if (acmestore_state_save(o->store, o->states, o->n_states, err, sizeof(err)) != 0)
+		log_warnx("acme: %s", err);
+}
+
+/* The DNS wait of NAME, or NULL. */
+static struct acmeplan_dnswait *
+dns_of(struct orderer *o, const char *name)
+{
+	for (size_t i = 0; i < o->n_dns; i++)
+		if (strcmp(o->dns[i].name, name) == 0)
+			return &o->dns[i];
+	return NULL;
+}
+
+static void
+dns_forget(struct orderer *o, const char *name)
+{
+	struct acmeplan_dnswait *w = dns_of(o, name);
+
+	if (w == NULL)
+		return;
+	free((char *)(uintptr_t)w->name);
+	*w = o->dns[--o->n_dns];
+}
+
+/*
+ * The gate before an order: the CA will connect to HOST, so it must
+ * resolve. getaddrinfo for now, with the system's resolvers
+ * (/etc/resolv.conf, /etc/hosts); the target is libunbound, which can tell
+ * NXDOMAIN from a failing resolver and look at CAA records too.
+ */
+static bool
+resolves(const char *host)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
+	int rc = getaddrinfo(host, NULL, &hints, &res);
+
+	if (res != NULL)
+		freeaddrinfo(res);
+	return rc == 0;
+}
+
+/* The validity of the first certificate in the PEM CHAIN[0..LEN); 0, or -1 when it cannot be read. */
+static int
+leaf_times(const char *chain, size_t len, int64_t *not_before, int64_t *not_after)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d = { (unsigned char *)(uintptr_t)chain, (unsigned)len };
+	int rc = -1;
+
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return -1;
+	if (gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM) >= 0) {
+		*not_before = (int64_t)gnutls_x509_crt_get_activation_time(crt);
+		*not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+		rc = *not_before > 0 && *not_after > 0 ? 0 : -1;
+	}
+	gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+/* The challenge files one order wrote, removed when it ends. */
+struct answers {
+	struct orderer *o;
+	char *http01[8];		/* tokens */
+	size_t n_http01;
+	char *tlsalpn01[8];		/* names */
+	size_t n_tlsalpn01;
+};
+
+/* acmeclient_ready_fn: the answer goes where every instance's responders read it (acmechal). */
+static int
+ready(void *ctx, const char *name, const char *type, const char *token, const char *keyauth)
+{
+	struct answers *a = ctx;
+	char err[512];
+	int rc;
+
+	if (strcmp(type, "http-01") == 0 && a->n_http01 < 8) {
+		if ((rc = acmestore_http01_put(a->o->store, token, keyauth, err, sizeof(err))) == 0 ||
+		    rc == DNSSTATE_NOT_DURABLE)
+			a->http01[a->n_http01++] = xstrdup(token);
+	} else if (strcmp(type, "tls-alpn-01") == 0 && a->n_tlsalpn01 < 8) {
+		if ((rc = acmestore_tlsalpn01_put(a->o->store, name, keyauth, err, sizeof(err))) == 0 ||
+		    rc == DNSSTATE_NOT_DURABLE)
+			a->tlsalpn01[a->n_tlsalpn01++] = xstrdup(name);
+	} else {
+		snprintf(err, sizeof(err), "no answer for a %s challenge", type);
+		rc = -1;
+	}
+	if (rc != 0 && rc != DNSSTATE_NOT_DURABLE) {
+		log_warnx("acme: %s: %s", name, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+answers_remove(struct answers *a)
+{
+	char err[512];
+
+	for (size_t i = 0; i < a->n_http01; i++) {
+		if (acmestore_http01_remove(a->o->store, a->http01[i], err, sizeof(err)) < 0)
+			log_warnx("acme: %s", err);
+		free(a->http01[i]);
+	}
+	for (size_t i = 0; i < a->n_tlsalpn01; i++) {
+		if (acmestore_tlsalpn01_remove(a->o->store, a->tlsalpn01[i], err, sizeof(err)) < 0)
+			log_warnx("acme: %s", err);
+		free(a->tlsalpn01[i]);
+	}
+	a->n_http01 = a->n_tlsalpn01 = 0;
+}
+
+/* A client for CFG's acme section, made again when the served config changed (its keys apply at the next order). */
+static struct acmeclient *
+client_for(struct orderer *o, const struct config *cfg)
+{
+	const struct config_acme *a = cfg->acme;
+	struct acmeclient_config cc = {0};
+	const char *contact[1];
+
+	if (o->client != NULL && o->client_cfg == cfg)
+		return o->client;
+	acmeclient_free(o->client);
+	free(o->contact);
+	o->contact = a->email ? xstrcat("mailto:", a->email, NULL) : NULL;
+	contact[0] = o->contact;
+	cc.directory = a->directory;
+	cc.ca_file = a->ca_file;
+	cc.key = o->key;
+	cc.contact = contact;
+	cc.ncontact = o->contact ? 1 : 0;
+	cc.agree_terms = true;		/* config refuses a section without agree_terms: true */
+	cc.timeout_ms = REQUEST_TIMEOUT_MS;
+	cc.order_deadline = ORDER_DEADLINE;
+	o->client = acmeclient_new(&cc);
+	o->client_cfg = cfg;
+	return o->client;
+}
+
+/* Order NAME now; the outcome recorded in its state, counted and logged. */
+static void
+order_one(struct orderer *o, const struct config *cfg, const char *name)
+{
+	const char *types[CONFIG_ACME_N_CHALLENGES];
+	struct acmeclient *c = client_for(o, cfg);
+	struct acmeclient_cert cert = {0};
+	struct acmeclient_error e = {0};
+	struct answers a = { .o = o };
+	struct acmesched_state *st;
+	struct timespec t0, t1;
+	char err[512];
+	int rc;
+
+	for (size_t i = 0; i < cfg->acme->n_challenges; i++)
+		types[i] = config_acme_challenge_name(cfg->acme->challenges[i]);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = acmeclient_account(c, &e);
+	if (rc == 0)
+		rc = acmeclient_issue(c, name, types, cfg->acme->n_challenges, ready, &a, &cert, &e);
+	answers_remove(&a);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st = state_of(o, name);
+	if (rc == 0) {
+		int64_t nb, na, renew;
+
+		if (leaf_times(cert.chain_pem, cert.chain_len, &nb, &na) < 0) {
+			rc = -1;
+			e.detail = xstrdup("the issued certificate cannot be read");
+		} else if ((rc = acmestore_pair_save(o->store, name, cert.chain_pem, cert.chain_len, cert.key_pem,
+		    cert.key_len, err, sizeof(err))) != 0 && rc != DNSSTATE_NOT_DURABLE) {
+			rc = -1;
+			e.detail = xstrdup(err);
+		} else {
+			rc = 0;
+			renew = acmesched_renew_at(nb, na, NULL, acmesched_random(&o->rnd), (int64_t)time(NULL));
+			acmesched_state_issued(st, na, renew);
+			save_state(o);
+			metrics_acme_order(METRICS_ACME_ISSUED);
+			char until[32], at[32];
+			time_t tna = (time_t)na, tre = (time_t)renew;
+			struct tm tm;
+
+			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tna, &tm));
+			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tre, &tm));
+			log_info("acme: %s: issued in %.1f s, valid until %s, renewal at %s", name,
+			    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, until, at);
+			/* loaded like tls.certs, below it: served without a restart */
+			reload_request();
+		}
+	}
+	if (rc != 0) {
+		struct acmesched_failure f;
+		char at[32];
+		time_t tn;
+		struct tm tm;
+
+		acmeclient_error_failure(&e, &f);
+		acmesched_state_failed(st, &f, e.detail, acmesched_random(&o->rnd), (int64_t)time(NULL));
+		save_state(o);
+		metrics_acme_order(f.rate_limited ? METRICS_ACME_RATE_LIMITED : METRICS_ACME_FAILED);
+		tn = (time_t)st->next_attempt;
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tn, &tm));
+		log_warnx("acme: %s: order failed (%u in a row), next attempt at %s: %s", name, st->failures, at,
+		    e.detail ? e.detail : "unknown error");
+	}
+	acmeclient_cert_clear(&cert);
+	acmeclient_error_clear(&e);
+}
+
+/* Wait until UNTIL (0: no limit but PLAN_MAX), a new snapshot or a stop; the snapshot to plan from next. */
+static struct snapshot *
+wait_for(struct orderer *o, int64_t until)
+{
+	struct timespec ts;
+	int64_t now = (int64_t)time(NULL), wake = now + PLAN_MAX;
+	struct snapshot *snap;
+
+	if (until > 0 && until < wake)
+		wake = until;
+	ts.tv_sec = (time_t)wake;
+	ts.tv_nsec = 0;
+	pthread_mutex_lock(&o->lock);
+	while (!o->stop && !o->updated && (int64_t)time(NULL) < wake)
+		if (pthread_cond_timedwait(&o->cond, &o->lock, &ts) == ETIMEDOUT)
+			break;
+	o->updated = false;
+	snap = o->stop ? NULL : snapshot_ref(o->snap);
+	pthread_mutex_unlock(&o->lock);
+	return snap;
+}
+
+/* One plan of SNAP and the orders it makes due now; returns when to plan again (0: no limit). */
+static int64_t
+pass(struct orderer *o, const struct snapshot *snap)
+{
+	int64_t now = (int64_t)time(NULL), next = 0;
+	struct acmeplan_site *sites;
+	struct acmeplan plan;
+	size_t n, *due, ndue;
+
+	if (snap->cfg->acme == NULL || snap->cfg->n_https == 0)
+		return 0;
+	acmeplan_sites(snap, now, &sites, &n);
+	acmeplan_make(&plan, sites, n, o->states, o->n_states, o->dns, o->n_dns, now);
+	metrics_set_acme_names(plan.count[ACMEPLAN_VALID], plan.count[ACMEPLAN_DUE], plan.count[ACMEPLAN_BACKOFF],
+	    plan.count[ACMEPLAN_WAITING_DNS]);
+	metrics_set_hosts_without_certificate(plan.without_cert);
+	for (size_t i = 0; i < plan.n; i++)
+		if (plan.v[i].at > 0 && (next == 0 || plan.v[i].at < next))
+			next = plan.v[i].at;
+	ndue = acmeplan_due(&plan, &due);
+	/* the plan borrows from the states, which orders change: copy the names first */
+	{
+		char **names = xcalloc(ndue + 1, sizeof(*names));
+
+		for (size_t i = 0; i < ndue; i++)
+			names[i] = xstrdup(plan.v[due[i]].host);
+		acmeplan_clear(&plan);
+		free(due);
+		free(sites);
+		for (size_t i = 0; i < ndue && !stopping(o); i++) {
+			int64_t when;
+
+			now = (int64_t)time(NULL);
+			if (!resolves(names[i])) {
+				struct acmeplan_dnswait *w = dns_of(o, names[i]);
+
+				if (w == NULL) {
+					log_info("acme: %s: waiting for DNS (the name does not resolve yet; looked up again "
+					    "every %d s)", names[i], DNS_RETRY);
+					o->dns = xreallocarray(o->dns, o->n_dns + 1, sizeof(*o->dns));
+					w = &o->dns[o->n_dns++];
+					w->name = xstrdup(names[i]);
+				}
+				w->until = now + DNS_RETRY;
+				if (next == 0 || w->until < next)
+					next = w->until;
+				continue;
+			}
+			dns_forget(o, names[i]);
+			if (!acmesched_bucket_take(&o->bucket, now, &when)) {
+				log_debug("acme: %zu name%s due, pacing new orders: the next at %lld", ndue - i,
+				    ndue - i == 1 ? "" : "s", (long long)when);
+				next = next == 0 || when < next ? when : next;
+				break;
+			}
+			order_one(o, snap->cfg, names[i]);
+			/* what came of it is planned again at once: a failure's backoff, a success's renewal */
+			next = now;
+		}
+		for (size_t i = 0; i < ndue; i++)
+			free(names[i]);
+		free(names);
+	}
+	return next;
+}
+
+static void *
+run(void *arg)
+{
+	struct orderer *o = arg;
+	struct snapshot *snap = wait_for(o, 0);
+
+	while (snap != NULL) {
+		int64_t next = pass(o, snap);
+
+		snapshot_unref(snap);
+		snap = wait_for(o, next);
+	}
+	pthread_mutex_lock(&o->lock);
+	o->done = true;
+	pthread_cond_broadcast(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	return NULL;
+}
+
+static void
+orderer_free(struct orderer *o)
+{
+	if (o == NULL)
+		return;
+	acmeclient_free(o->client);
+	free(o->contact);
+	for (size_t i = 0; i < o->n_states; i++)
+		acmesched_state_clear(&o->states[i]);
+	free(o->states);
+	for (size_t i = 0; i < o->n_dns; i++)
+		free((char *)(uintptr_t)o->dns[i].name);
+	free(o->dns);
+	acmejws_key_free(o->key);
+	acmestore_free(o->store);
+	snapshot_unref(o->snap);
+	pthread_cond_destroy(&o->cond);
+	pthread_mutex_destroy(&o->lock);
+	free(o);
+}
+
+/* mtastsd_hosts_without_certificate for SNAP, when it has an acme section. */
+static void
+count_without(const struct snapshot *snap)
+{
+	struct acmeplan_site *sites;
+	size_t n, without = 0;
+
+	if (snap->cfg->acme == NULL)
+		return;
+	acmeplan_sites(snap, (int64_t)time(NULL), &sites, &n);
+	for (size_t i = 0; i < n; i++)
+		without += !sites[i].any_cert;
+	free(sites);
+	metrics_set_hosts_without_certificate(without);
+}
+
+int
+acmeorder_start(struct snapshot *snap)
+{
+	const struct config_acme *a = snap->cfg->acme;
+	struct orderer *o;
+	struct diag_list dl;
+	pthread_condattr_t ca;
+	char err[512];
+	long holder = 0;
+	int rc;
+
+	count_without(snap);
+	if (a == NULL || !a->order || running != NULL)
+		return 0;
+	o = xcalloc(1, sizeof(*o));
+	pthread_mutex_init(&o->lock, NULL);
+	/* timed waits against the wall clock: renewal times are dates */
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&o->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((o->store = acmestore_open(a->storage, err, sizeof(err))) == NULL) {
+		log_error("acme: not starting: %s", err);
+		goto fail;
+	}
+	if ((rc = acmestore_lock(o->store, &holder, err, sizeof(err))) != 0) {
+		if (rc == ACMESTORE_BUSY)
+			log_error("acme: not starting: %s; set acme.order: false on every instance but one sharing "
+			    "'%s' (they answer challenges from it)", err, a->storage);
+		else
+			log_error("acme: not starting: %s", err);
+		goto fail;
+	}
+	if ((o->key = acmestore_account(o->store, true, err, sizeof(err))) == NULL) {
+		log_error("acme: not starting: %s", err);
+		goto fail;
+	}
+	diag_init(&dl, acmestore_state_path(o->store));
+	if (acmestore_state_load(o->store, &o->states, &o->n_states, &dl) < 0) {
+		diag_log(&dl, "", LOG_LEVEL_ERROR);
+		diag_clear(&dl);
+		log_error("acme: not starting: the state file '%s' is broken (fix or remove it)",
+		    acmestore_state_path(o->store));
+		goto fail;
+	}
+	diag_clear(&dl);
+	if (httpget_init(err, sizeof(err)) < 0) {
+		log_error("acme: not starting: %s", err);
+		goto fail;
+	}
+	acmesched_bucket_init(&o->bucket, a->pacing_burst, a->pacing_period, (int64_t)time(NULL));
+	o->rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	o->snap = snapshot_ref(snap);
+	o->updated = true;
+	if (pthread_create(&o->thread, NULL, run, o) != 0) {
+		log_error("acme: not starting: cannot create the orderer's thread");
+		goto fail;
+	}
+	running = o;
+	log_info("acme: ordering from %s into '%s' (%zu name%s in the state)", a->directory, a->storage, o->n_states,
+	    o->n_states == 1 ? "" : "s");
+	return 0;
+fail:
+	orderer_free(o);
+	return -1;
+}
+
+void
+acmeorder_update(struct snapshot *snap)
+{
+	struct orderer *o = running;
+	struct snapshot *old;
+
+	if (o == NULL) {
+		count_without(snap);
+		return;
+	}
+	pthread_mutex_lock(&o->lock);
+	old = o->snap;
+	o->snap = snapshot_ref(snap);
+	o->updated = true;
+	pthread_cond_broadcast(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	snapshot_unref(old);
+}
+
+void
+acmeorder_stop(void)
+{
+	struct orderer *o = running;
+	struct timespec ts;
+	bool done;
+
+	if (o == NULL)
+		return;
+	running = NULL;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += STOP_WAIT;
+	pthread_mutex_lock(&o->lock);
+	o->stop = true;
+	pthread_cond_broadcast(&o->cond);
+	while (!o->done)
+		if (pthread_cond_timedwait(&o->cond, &o->lock, &ts) == ETIMEDOUT)
+			break;
+	done = o->done;
+	pthread_mutex_unlock(&o->lock);
+	if (!done) {
+		/* an order in flight ends by its own timeouts; the process exits meanwhile */
+		log_warnx("acme: an order is still in flight: leaving it to the exit");
+		pthread_detach(o->thread);
+		return;
+	}
+	pthread_join(o->thread, NULL);
+	orderer_free(o);
+}
