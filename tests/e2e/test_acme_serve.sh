@@ -4,7 +4,8 @@
 # then (after a reload adding 10 domains and switching acme.challenges) 10 over tls-alpn-01 on
 # the HTTPS listener; every policy is then fetched over HTTPS with pebble's root, while a domain
 # with the operator's certificate (never ordered) is fetched without a single failure; a restart
-# orders nothing again; a second serve with order: false on the same storage runs and answers,
+# orders nothing again (the backoff of a name pebble refused is kept); a name whose host does not
+# resolve waits for DNS and is not ordered; a second serve with order: false on the same storage runs and answers,
 # one with order: true is refused naming the folder.
 #
 # The orderer's DNS gate uses the system resolver: serve runs in a mount namespace of its own
@@ -26,7 +27,7 @@ for i in $(seq 1 10); do HTTP_DOMAINS+=("h$i.example.com"); ALPN_DOMAINS+=("t$i.
 
 # the hosts file of serve's namespace, and the wrapper that runs serve in it
 {
-  for d in ops.example.com "${HTTP_DOMAINS[@]}" "${ALPN_DOMAINS[@]}"; do echo "127.0.0.1 mta-sts.$d"; done
+  for d in ops.example.com refused.example.com "${HTTP_DOMAINS[@]}" "${ALPN_DOMAINS[@]}"; do echo "127.0.0.1 mta-sts.$d"; done
 } >"$WORK/hosts"
 REAL_MTASTSD=$MTASTSD
 cat >"$WORK/mtastsd-ns" <<EOF
@@ -52,6 +53,7 @@ acme:
   storage: $STORE
   order: $order
   challenges: [$chall]
+  pacing: {burst: 30, period: 45}   # 22 names at once: the default 20 would make the last wait 45 s
 defaults:
   mode: testing
   mx: [mx.example.com]
@@ -98,9 +100,11 @@ check "the operator's domain was never ordered" bash -c '! grep -q "mta-sts.ops.
 check "the issued pairs are in storage certs/" [ "$(ls "$STORE/certs" | grep -c '^mta-sts\.h.*\.crt$')" = 10 ]
 check "no challenge file left behind" [ -z "$(find "$STORE/challenges" -type f)" ]
 
-# ---- 10 more over tls-alpn-01, by a reload
+# ---- 10 more over tls-alpn-01, by a reload; one name pebble cannot validate (its DNS fails
+# there), one whose host does not resolve here (not in serve's hosts file)
+curl -fsS -X POST -d '{"host":"mta-sts.refused.example.com."}' "$CHALL/set-servfail" || fail "set-servfail"
 config "$P" "$H" "$ADMIN_PORT" true tls-alpn-01 "$WORK/state" "${HTTP_DOMAINS[@]}" "${ALPN_DOMAINS[@]}" \
-  >"$WORK/mtastsd.yaml.new"
+  refused.example.com dnswait.example.com >"$WORK/mtastsd.yaml.new"
 mv "$WORK/mtastsd.yaml.new" "$WORK/mtastsd.yaml"
 t0=$(date +%s%N)
 wait_until 120 "10 tls-alpn-01 names served with pebble's certificates" all_valid "${ALPN_DOMAINS[@]}" ||
@@ -113,9 +117,20 @@ check "every t name validated over tls-alpn-01 by serve" [ "$(grep -o "answering
   "$WORK/serve.log" | sort -u | wc -l)" = 10 ]
 check "pebble validated no t name over http-01" bash -c '! grep -q "validate w/ HTTP: http://mta-sts.t" "$1"' _ "$WORK/pebble.log"
 check "no challenge file left behind (tls-alpn-01)" [ -z "$(find "$STORE/challenges" -type f)" ]
-wait_until 10 "the names gauge at 20 valid" bash -c '[ "$(curl -sS "http://127.0.0.1:$1/metrics" |
+wait_until 20 "the names gauge at 20 valid" bash -c '[ "$(curl -sS "http://127.0.0.1:$1/metrics" |
   awk '"'"'$1 == "mtastsd_acme_names{state=\"valid\"}" { print $2 }'"'"')" = 20 ]' _ "$ADMIN_PORT" || bad "names gauge"
-check "no host without a certificate" [ "$(metric mtastsd_hosts_without_certificate)" = 0 ]
+check "two hosts without a certificate (the refused one, the one waiting for DNS)" \
+  [ "$(metric mtastsd_hosts_without_certificate)" = 2 ]
+check "the refused name's order failed" [ "$(metric 'mtastsd_acme_orders_total{result="failed"}')" -ge 1 ]
+check "the refused name is in backoff" [ "$(metric 'mtastsd_acme_names{state="backoff"}')" = 1 ]
+check "one name waits for DNS" [ "$(metric 'mtastsd_acme_names{state="waiting_dns"}')" = 1 ]
+check "the name waiting for DNS was never ordered" bash -c '! grep -q "mta-sts.dnswait.example.com" "$1"' _ "$WORK/pebble.log"
+check "a log line says it waits for DNS" grep -q 'acme: mta-sts.dnswait.example.com: waiting for DNS' "$WORK/serve.log"
+check "a log line says the refused order failed, with the next attempt" \
+  grep -q 'acme: mta-sts.refused.example.com: order failed (1 in a row), next attempt at ' "$WORK/serve.log"
+line=$(grep '^mta-sts.refused.example.com' "$STORE/state" || true)
+check "the state keeps the failure and the CA's detail (${line:0:160})" \
+  bash -c '[[ "$1" == mta-sts.refused.example.com$'"'"'\t'"'"'1$'"'"'\t'"'"'20* ]] && [[ "$1" == *refused.example.com* ]]' _ "$line"
 
 # ---- another instance on the same storage: order: false runs and answers, order: true is refused
 P2=$(free_port) H2=$(free_port) A2=$(free_port)
@@ -159,8 +174,12 @@ wait_until 20 "the restarted orderer's plan" bash -c '[ "$(curl -sS "http://127.
 sleep 2
 check "after a restart: every policy still served" all_valid "${HTTP_DOMAINS[@]}" "${ALPN_DOMAINS[@]}"
 check "after a restart: no order (metric)" [ "$(metric 'mtastsd_acme_orders_total{result="issued"}')" = 0 ]
-check "after a restart: no new order at pebble ($orders_before before)" \
-  [ "$(grep -c 'POST /order-plz' "$WORK/pebble.log" || true)" = "$orders_before" ]
+# the refused name may come to its retry meanwhile: any new order must be that one's, failed
+failed_after=$(metric 'mtastsd_acme_orders_total{result="failed"}')
+check "after a restart: no new order at pebble but the refused name's retries ($orders_before before, $failed_after failed since)" \
+  [ "$(grep -c 'POST /order-plz' "$WORK/pebble.log" || true)" = "$((orders_before + failed_after))" ]
+check "after a restart: the refused name's backoff was kept" \
+  [ "$(metric 'mtastsd_acme_names{state="backoff"}')" = 1 ]
 
 check "serve stops cleanly" stop_server
 finish
