@@ -25,6 +25,8 @@ earlier one, alternating A B / B A by round) it measures, from outside the proce
   change file   one tenant file rewritten with one domain's mode changed, to that domain's
                 new policy being served (F files only)
   check         `mtastsd check` wall seconds and peak RSS
+  ... CPU       start-up, full reload and check also in CPU seconds of the process (user + system,
+                all threads): on a machine shared with other work, the figure that noise moves least
 
 A binary that refuses the layout (an earlier build without `domains_dir`) gets "n/a" there.
 Figures are printed as a table with the ratio this/before; raw rows go to -o FILE (JSON).
@@ -218,13 +220,13 @@ def measure_check(binary, lay):
     p = subprocess.Popen([binary, "-c", lay.config, "check"], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, cwd=lay.dir)
     _, status, ru = os.wait4(p.pid, 0)
-    return time.monotonic() - t0, ru.ru_maxrss / 1024
+    return time.monotonic() - t0, ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 
 
 def run_one(binary, lay, reloads):
     """Every figure of one binary on one layout; returns a dict (None values: not measured)."""
     out = {}
-    out["check_s"], out["check_rss_mib"] = measure_check(binary, lay)
+    out["check_s"], out["check_rss_mib"], out["check_cpu_s"] = measure_check(binary, lay)
     srv = Server(binary, lay)
     last = lay.names[-1]
     try:
@@ -232,21 +234,24 @@ def run_one(binary, lay, reloads):
         if ready is None:
             raise RuntimeError(f"{binary} never served {last}; log in {lay.dir}/serve.log")
         out["startup_s"] = time.monotonic() - srv.t0
+        out["startup_cpu_s"] = srv.cpu_s()
         out["rss_ready_mib"] = srv.rss_mib()
         logp = os.path.join(lay.dir, "serve.log")
         srv.wait(lambda: "dns zone " in open(logp, errors="replace").read(), limit=120)
         out["rss_started_mib"] = srv.settled_rss_mib()
-        times = []
+        times, cpus = [], []
         for _ in range(reloads):
             # each from a quiet server: otherwise the previous reload's publication is timed with it
             srv.idle()
             before = srv.reloads_ok()
-            t0 = time.monotonic()
+            t0, c0 = time.monotonic(), srv.cpu_s()
             srv.proc.send_signal(signal.SIGHUP)
             if srv.wait(lambda: srv.reloads_ok() > before) is None:
                 raise RuntimeError(f"{binary}: a full reload was not counted; log in {lay.dir}/serve.log")
             times.append(time.monotonic() - t0)
+            cpus.append(srv.cpu_s() - c0)
         out["reload_s"] = statistics.median(times)
+        out["reload_cpu_s"] = statistics.median(cpus)
         out["reload_runs"] = times
         # the last reload's publication (zone, state) runs after it is counted: measured once it is done
         out["publish_s"] = srv.published(1 + reloads)
@@ -283,14 +288,16 @@ def run_one(binary, lay, reloads):
     return out
 
 
-FIGURES = [("startup_s", "start-up to first answer", "s"), ("rss_ready_mib", "RSS when ready", "MiB"),
+FIGURES = [("startup_s", "start-up to first answer", "s"),
+           ("startup_cpu_s", "start-up CPU at first answer", "cpu-s"), ("rss_ready_mib", "RSS when ready", "MiB"),
            ("rss_started_mib", "RSS after start-up", "MiB"),
            ("reload_s", "full reload (median)", "s"),
+           ("reload_cpu_s", "full reload CPU (median)", "cpu-s"),
            ("publish_s", "publish after a reload", "s"), ("rss_reloads_mib", "RSS after reloads", "MiB"),
            ("rss_flat_ratio", "RSS reloads / start-up", "x"),
            ("add_file_s", "one tenant file added", "s"), ("change_file_s", "one tenant file changed", "s"),
            ("rss_after_files_mib", "RSS after file changes", "MiB"),
-           ("check_s", "check", "s"), ("check_rss_mib", "check peak RSS", "MiB")]
+           ("check_s", "check", "s"), ("check_cpu_s", "check CPU", "cpu-s"), ("check_rss_mib", "check peak RSS", "MiB")]
 
 
 def main():
