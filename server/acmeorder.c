@@ -58,7 +58,7 @@ struct orderer {
 	struct acmesched_bucket bucket;
 	uint64_t rnd;
 	struct acmeclient *client;
-	const struct config *client_cfg;	/* the config CLIENT was made for (compared by pointer) */
+	char *directory, *ca_file;	/* what CLIENT was made with: a reload that keeps them keeps it */
 	char *contact;
 };
 
@@ -208,19 +208,38 @@ answers_remove(struct answers *a)
 	a->n_http01 = a->n_tlsalpn01 = 0;
 }
 
-/* A client for CFG's acme section, made again when the served config changed (its keys apply at the next order). */
+static bool
+same(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/*
+ * A client for CFG's acme section: the one made before while the directory,
+ * the CA file and the contact are the same (its account and nonces are
+ * kept across the reload every issued pair makes), else a new one (the
+ * keys apply at the next order).
+ */
 static struct acmeclient *
 client_for(struct orderer *o, const struct config *cfg)
 {
 	const struct config_acme *a = cfg->acme;
 	struct acmeclient_config cc = {0};
 	const char *contact[1];
+	char *mailto = a->email ? xstrcat("mailto:", a->email, NULL) : NULL;
 
-	if (o->client != NULL && o->client_cfg == cfg)
+	if (o->client != NULL && same(o->directory, a->directory) && same(o->ca_file, a->ca_file) &&
+	    same(o->contact, mailto)) {
+		free(mailto);
 		return o->client;
+	}
 	acmeclient_free(o->client);
 	free(o->contact);
-	o->contact = a->email ? xstrcat("mailto:", a->email, NULL) : NULL;
+	free(o->directory);
+	free(o->ca_file);
+	o->contact = mailto;
+	o->directory = xstrdup(a->directory);
+	o->ca_file = a->ca_file ? xstrdup(a->ca_file) : NULL;
 	contact[0] = o->contact;
 	cc.directory = a->directory;
 	cc.ca_file = a->ca_file;
@@ -231,7 +250,6 @@ client_for(struct orderer *o, const struct config *cfg)
 	cc.timeout_ms = REQUEST_TIMEOUT_MS;
 	cc.order_deadline = ORDER_DEADLINE;
 	o->client = acmeclient_new(&cc);
-	o->client_cfg = cfg;
 	return o->client;
 }
 
@@ -419,6 +437,8 @@ orderer_free(struct orderer *o)
 		return;
 	acmeclient_free(o->client);
 	free(o->contact);
+	free(o->directory);
+	free(o->ca_file);
 	for (size_t i = 0; i < o->n_states; i++)
 		acmesched_state_clear(&o->states[i]);
 	free(o->states);
