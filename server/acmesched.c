@@ -287,18 +287,6 @@ acmesched_state_parse_header(const char *line, size_t len, int lineno, struct di
 	return -1;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Unescape the field F[0..N), which starts at column COL, into *OUT (owned
  * by the caller); -1 with an error in DL.
@@ -327,8 +315,8 @@ get_escaped(const char *f, size_t n, int lineno, int col, const char *what, char
 		case 'n': buf_puts(&b, "\n"); break;
 		case 'r': buf_puts(&b, "\r"); break;
 		case 'x':
-			hi = i + 1 < n ? hexval(f[i + 1]) : -1;
-			lo = i + 2 < n ? hexval(f[i + 2]) : -1;
+			hi = i + 1 < n ? hex_digit(f[i + 1]) : -1;
+			lo = i + 2 < n ? hex_digit(f[i + 2]) : -1;
 			if (hi < 0 || lo < 0) {
 				diag_add(dl, DIAG_ERROR, lineno, col + (int)i - 1, "%s: \\x needs two hexadecimal digits", what);
 				goto bad;

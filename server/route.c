@@ -67,18 +67,6 @@ is_sub_delim(char c)
 	return c != '\0' && strchr("!$&'()*+,;=", c) != NULL;
 }
 
-static int
-hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Check that S[0..LEN) is `uri-host [":" port]` (RFC 9110 section 7.2, RFC
  * 3986 section 3.2.2) and set NAME/NAME_LEN to the host without its port.
@@ -100,7 +88,7 @@ parse_authority(const char *s, size_t len, const char **name, size_t *name_len)
 		i++;
 	} else {
 		for (; i < len && s[i] != ':'; i++) {
-			if (s[i] == '%' && i + 2 < len && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0)
+			if (s[i] == '%' && i + 2 < len && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0)
 				i += 2;
 			else if (!is_unreserved(s[i]) && !is_sub_delim(s[i]))
 				return false;
@@ -148,7 +136,7 @@ path_is(const char *p, const char *want)
 		char c = *p;
 
 		if (c == '%') {
-			int h = hex(p[1]), l = h < 0 ? -1 : hex(p[2]);
+			int h = hex_digit(p[1]), l = h < 0 ? -1 : hex_digit(p[2]);
 
 			if (l < 0)
 				return -1;
@@ -183,7 +171,7 @@ path_after(const char *p, const char *want)
 		if (c == '\0' || c == '?')
 			return NULL;
 		if (c == '%') {
-			c = (char)(hex(p[1]) * 16 + hex(p[2]));
+			c = (char)(hex_digit(p[1]) * 16 + hex_digit(p[2]));
 			if (!is_unreserved(c))
 				return NULL;
 			p += 3;

@@ -336,6 +336,18 @@ str_digits(const char *s, size_t n)
 	return v;
 }
 
+int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int64_t
 days_from_civil(int64_t y, unsigned m, unsigned d)
 {

@@ -63,6 +63,8 @@ char *path_dirname(const char *path);
 
 /* The N decimal digits at S as a number, or -1 when one is not a digit. */
 int str_digits(const char *s, size_t n);
+/* The value of the hexadecimal digit C (either case), or -1 when it is not one. */
+int hex_digit(char c);
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 /*
