@@ -278,6 +278,22 @@ pebble_stop() {
   EXTRA_PIDS=${EXTRA_PIDS//" $PEBBLE_PID"/}
 }
 
+# serve_with_hosts HOSTS_FILE: from now on $MTASTSD runs in a mount namespace of its own whose
+# /etc/hosts is HOSTS_FILE (unshare, as root), so the ACME orderer's DNS gate (the system's
+# resolver) finds the test's names while nothing outside the test changes; REAL_MTASTSD keeps
+# the binary. Skips (77) where unshare --mount is not permitted.
+serve_with_hosts() {
+  command -v unshare >/dev/null 2>&1 || skip "unshare is not installed"
+  unshare --mount true 2>/dev/null || skip "unshare --mount is not permitted here (needs root)"
+  REAL_MTASTSD=${REAL_MTASTSD:-$MTASTSD}
+  cat >"$WORK/mtastsd-ns" <<EOF
+#!/bin/sh
+exec unshare --mount sh -c 'mount --bind "\$0" /etc/hosts && exec "\$@"' "$1" "$REAL_MTASTSD" "\$@"
+EOF
+  chmod +x "$WORK/mtastsd-ns"
+  MTASTSD="$WORK/mtastsd-ns"
+}
+
 finish() {
   echo "# passed $PASS, failed $FAIL"
   [ "$FAIL" -eq 0 ]
