@@ -46,7 +46,9 @@ copy_entries(struct dirlist *l, const struct dirlist *was)
 {
 	l->block_len = was->block_len;
 	l->block = xmalloc(was->block_len ? was->block_len : 1);
-	memcpy(l->block, was->block, was->block_len);
+	/* an empty folder's listing has no block at all: memcpy must not see its NULL */
+	if (was->block_len > 0)
+		memcpy(l->block, was->block, was->block_len);
 	l->n = was->n;
 	l->v = xcalloc(was->n ? was->n : 1, sizeof(*l->v));
 	for (size_t i = 0; i < was->n; i++) {

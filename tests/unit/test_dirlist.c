@@ -105,6 +105,24 @@ Test(dirlist, sorted_without_dot_names_and_unwanted_files)
 	dirlist_free(l);
 }
 
+/* An empty folder (ACME's certs/ before the first issue) listed again is taken over too (UBSan: no memcpy from NULL). */
+Test(dirlist, an_unchanged_empty_folder_is_taken_over)
+{
+	struct dirlist *a, *b;
+	bool reused;
+
+	let_settle();
+	a = list(NULL, &reused);
+	cr_assert_not(reused);
+	cr_assert_eq(a->n, 0);
+	b = list(a, &reused);
+	cr_assert(reused, "nothing changed and the listing was made well after the last change");
+	cr_assert_eq(b->n, 0);
+	cr_assert_str_eq(names(b), "");
+	dirlist_free(a);
+	dirlist_free(b);
+}
+
 Test(dirlist, an_unchanged_folder_is_taken_over_and_a_change_is_seen)
 {
 	struct dirlist *a, *b, *c, *d;
