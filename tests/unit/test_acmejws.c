@@ -2,6 +2,8 @@
 /* acmejws: base64url, the JWK and its thumbprint against RFC 7515's P-256 key, ES256 JWS verified with GnuTLS, key files. */
 #include <criterion/criterion.h>
 
+#include "tmpfixture.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,21 +31,7 @@
 /* SHA-256 of {"crv":"P-256","kty":"EC","x":A3_X,"y":A3_Y}, base64url (computed apart, with Python's hashlib) */
 #define A3_THUMBPRINT "oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U"
 
-static char tmpdir[] = "/tmp/test_acmejws.XXXXXX";
-
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void
-teardown(void)
-{
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	cr_expect_eq(system(cmd), 0);
-	free(cmd);
-}
+TMP_FIXTURE("/tmp/test_acmejws.XXXXXX")
 
 static gnutls_datum_t
 decoded(const char *s)

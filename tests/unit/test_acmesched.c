@@ -2,6 +2,8 @@
 /* acmesched: ARI certificate identifiers against RFC 9773 and certtool/openssl, renewal times, backoff, the state line format, order pacing. */
 #include <criterion/criterion.h>
 
+#include "tmpfixture.h"
+
 #include <limits.h>
 #include <math.h>
 #include <stdint.h>
@@ -31,21 +33,7 @@ static const char rfc9773_pem[] =
     "-----END CERTIFICATE-----\n";
 #define RFC9773_ID "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
 
-static char tmpdir[] = "/tmp/test_acmesched.XXXXXX";
-
-static void
-setup(void)
-{
-	cr_assert_not_null(mkdtemp(tmpdir));
-}
-
-static void
-teardown(void)
-{
-	char *cmd = xasprintf("rm -rf '%s'", tmpdir);
-	cr_expect_eq(system(cmd), 0);
-	free(cmd);
-}
+TMP_FIXTURE("/tmp/test_acmesched.XXXXXX")
 
 /* The standard output of the shell command CMD (which must exit 0), owned by the caller. */
 static char *
