@@ -3,6 +3,7 @@
 #include "acmesched.h"
 #include "acmejws.h"
 #include "dname.h"
+#include "hmap.h"
 #include "util.h"
 
 #include <limits.h>
@@ -197,6 +198,8 @@ acmesched_state_issued(struct acmesched_state *s, int64_t not_after, int64_t nex
 {
 	s->failures = 0;
 	s->next_attempt = 0;
+	s->ari_check = 0;
+	s->gone_since = 0;
 	free(s->last_error);
 	s->last_error = NULL;
 	s->not_after = not_after;
@@ -261,6 +264,10 @@ acmesched_state_format(const struct acmesched_state *s, struct buf *b)
 	buf_puts(b, "\t");
 	put_time(b, s->next_renewal);
 	buf_puts(b, "\t");
+	put_time(b, s->ari_check);
+	buf_puts(b, "\t");
+	put_time(b, s->gone_since);
+	buf_puts(b, "\t");
 	if (s->last_error == NULL || *s->last_error == '\0')
 		buf_puts(b, "-");
 	else if (strcmp(s->last_error, "-") == 0)
@@ -277,7 +284,10 @@ acmesched_state_parse_header(const char *line, size_t len, int lineno, struct di
 	size_t m = sizeof(magic) - 1;
 
 	if (len == strlen(ACMESCHED_STATE_HEADER) && memcmp(line, ACMESCHED_STATE_HEADER, len) == 0)
-		return 0;
+		return ACMESCHED_STATE_VERSION;
+	/* version 1 lacks two times, which read as none: an upgrade keeps every name's state */
+	if (len == m + 1 && memcmp(line, magic, m) == 0 && line[m] == '1')
+		return 1;
 	if (len > m && memcmp(line, magic, m) == 0 && len - m <= 9 && str_digits(line + m, len - m) >= 0)
 		diag_add(dl, DIAG_ERROR, lineno, (int)m + 1, "ACME state version %.*s is not one this "
 		    "mtastsd reads (it reads %s)", (int)(len - m), line + m, ACMESCHED_STATE_HEADER);
@@ -377,20 +387,22 @@ is_host_name(const char *s)
 	return dname_is_ldh(s, strlen(s));
 }
 
-#define FIELDS 6
+/* the most fields a line has (version 2); version 1 lacks ARI_CHECK and GONE_SINCE */
+#define FIELDS 8
 
 int
-acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched_state *out,
+acmesched_state_parse(int version, const char *line, size_t len, int lineno, struct acmesched_state *out,
     struct diag_list *dl)
 {
 	static const char *const what[FIELDS] = { "name", "failures", "next attempt", "notAfter",
-		"next renewal", "last error" };
-	size_t start[FIELDS], end[FIELDS], nf = 0;
+		"next renewal", "ARI check", "gone since", "last error" };
+	size_t start[FIELDS], end[FIELDS], nf = 0, fields = version == 1 ? 6 : FIELDS, ntimes = fields - 3;
 	struct acmesched_state s = { 0 };
-	int64_t *times[3] = { &s.next_attempt, &s.not_after, &s.next_renewal };
+	int64_t *times[5] = { &s.next_attempt, &s.not_after, &s.next_renewal, &s.ari_check, &s.gone_since };
+	size_t last = fields - 1;
 
 	if (len == 0) {
-		diag_add(dl, DIAG_ERROR, lineno, 1, "empty line (a name and %d fields expected)", FIELDS - 1);
+		diag_add(dl, DIAG_ERROR, lineno, 1, "empty line (a name and %zu fields expected)", fields - 1);
 		return -1;
 	}
 	/* only printable ASCII and the field separators: escapes carry everything else */
@@ -398,8 +410,8 @@ acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)line[i];
 		if (c == '\t') {
-			if (nf + 1 == FIELDS) {
-				diag_add(dl, DIAG_ERROR, lineno, (int)i + 1, "more than %d fields", FIELDS);
+			if (nf + 1 == fields) {
+				diag_add(dl, DIAG_ERROR, lineno, (int)i + 1, "more than %zu fields", fields);
 				return -1;
 			}
 			end[nf++] = i;
@@ -410,9 +422,10 @@ acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched
 		}
 	}
 	end[nf++] = len;
-	if (nf != FIELDS) {
-		diag_add(dl, DIAG_ERROR, lineno, (int)len + 1, "%zu field%s, %d expected (name, failures, next "
-		    "attempt, notAfter, next renewal, last error)", nf, nf == 1 ? "" : "s", FIELDS);
+	if (nf != fields) {
+		diag_add(dl, DIAG_ERROR, lineno, (int)len + 1, "%zu field%s, %zu expected (name, failures, next "
+		    "attempt, notAfter, next renewal, %slast error)", nf, nf == 1 ? "" : "s", fields,
+		    version == 1 ? "" : "ARI check, gone since, ");
 		return -1;
 	}
 
@@ -435,7 +448,7 @@ acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched
 		s.failures = (unsigned)v;
 	}
 
-	for (size_t k = 0; k < 3; k++) {
+	for (size_t k = 0; k < ntimes; k++) {
 		size_t i = 2 + k;
 		if (get_time(line + start[i], end[i] - start[i], times[k]) < 0) {
 			diag_add(dl, DIAG_ERROR, lineno, (int)start[i] + 1, "%s: \"%.*s\" is not a UTC time "
@@ -445,12 +458,12 @@ acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched
 		}
 	}
 
-	if (!(end[5] - start[5] == 1 && line[start[5]] == '-')) {
-		if (get_escaped(line + start[5], end[5] - start[5], lineno, (int)start[5] + 1, what[5],
-		    &s.last_error, dl) < 0)
+	if (!(end[last] - start[last] == 1 && line[start[last]] == '-')) {
+		if (get_escaped(line + start[last], end[last] - start[last], lineno, (int)start[last] + 1,
+		    what[FIELDS - 1], &s.last_error, dl) < 0)
 			goto bad;
 		if (strlen(s.last_error) > ACMESCHED_ERROR_MAX) {
-			diag_add(dl, DIAG_ERROR, lineno, (int)start[5] + 1, "last error longer than %d bytes",
+			diag_add(dl, DIAG_ERROR, lineno, (int)start[last] + 1, "last error longer than %d bytes",
 			    ACMESCHED_ERROR_MAX);
 			goto bad;
 		}
@@ -464,6 +477,52 @@ acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched
 bad:
 	acmesched_state_clear(&s);
 	return -1;
+}
+
+/* ---- ARI ---- */
+
+int64_t
+acmesched_ari_next_check(bool failed, bool has_retry_after, int64_t retry_after, int64_t now)
+{
+	if (!sane(now))
+		return now;
+	if (!has_retry_after)
+		return now + (failed ? ACMESCHED_ARI_FAILED : ACMESCHED_ARI_DEFAULT);
+	/* a CA's zero would have us ask in a loop, its year would miss a revocation's earlier window */
+	if (retry_after < now + ACMESCHED_ARI_MIN)
+		return now + ACMESCHED_ARI_MIN;
+	if (retry_after > now + ACMESCHED_ARI_MAX)
+		return now + ACMESCHED_ARI_MAX;
+	return retry_after;
+}
+
+/* ---- pruning ---- */
+
+void
+acmesched_prune(const struct acmesched_state *states, size_t n, const char *const *configured, size_t nconf,
+    int64_t grace, int64_t now, enum acmesched_prune_action *out)
+{
+	struct hmap conf = { 0 };
+
+	if (grace < 0)
+		grace = 0;
+	hmap_reserve(&conf, nconf);
+	for (size_t i = 0; i < nconf; i++)
+		if (configured[i] != NULL)
+			hmap_put(&conf, configured[i], (void *)(uintptr_t)1);
+	for (size_t i = 0; i < n; i++) {
+		const struct acmesched_state *s = &states[i];
+
+		if (s->name != NULL && hmap_get(&conf, s->name) != NULL)
+			out[i] = s->gone_since != 0 ? ACMESCHED_PRUNE_BACK : ACMESCHED_PRUNE_KEEP;
+		else if (s->gone_since == 0)
+			out[i] = ACMESCHED_PRUNE_GONE;
+		else if (s->gone_since <= now && now - s->gone_since >= grace)
+			out[i] = ACMESCHED_PRUNE_REMOVE;
+		else
+			out[i] = ACMESCHED_PRUNE_KEEP;
+	}
+	hmap_clear(&conf);
 }
 
 /* ---- order pacing ---- */

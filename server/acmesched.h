@@ -106,6 +106,8 @@ struct acmesched_state {
 	int64_t not_after;	/* of the certificate in use */
 	int64_t next_renewal;	/* when acmesched_renew_at said to renew it */
 	char *last_error;	/* the last failure's text, NULL when none (owned) */
+	int64_t ari_check;	/* when to ask the CA's renewalInfo again (0: at the next chance) */
+	int64_t gone_since;	/* first seen missing from the configuration (0: configured) */
 };
 
 /* Free S's strings and zero it; S itself is the caller's. */
@@ -117,14 +119,17 @@ void acmesched_state_clear(struct acmesched_state *s);
  */
 void acmesched_state_failed(struct acmesched_state *s, const struct acmesched_failure *f,
     const char *error, double r, int64_t now);
-/* Record an issuance: failures, next_attempt and last_error cleared, NOT_AFTER and NEXT_RENEWAL kept. */
+/*
+ * Record an issuance: failures, next_attempt, ari_check, gone_since and
+ * last_error cleared, NOT_AFTER and NEXT_RENEWAL kept.
+ */
 void acmesched_state_issued(struct acmesched_state *s, int64_t not_after, int64_t next_renewal);
 
 /*
  * The state file, a text file of lines:
  *
- *   mtastsd-acme-state 1
- *   NAME<TAB>FAILURES<TAB>NEXT_ATTEMPT<TAB>NOT_AFTER<TAB>NEXT_RENEWAL<TAB>LAST_ERROR
+ *   mtastsd-acme-state 2
+ *   NAME<TAB>FAILURES<TAB>NEXT_ATTEMPT<TAB>NOT_AFTER<TAB>NEXT_RENEWAL<TAB>ARI_CHECK<TAB>GONE_SINCE<TAB>LAST_ERROR
  *
  * Times are RFC 3339 UTC ("2026-12-01T00:00:00Z") or "-" for none; FAILURES
  * is decimal; LAST_ERROR is "-" for none. NAME and LAST_ERROR are escaped
@@ -132,27 +137,78 @@ void acmesched_state_issued(struct acmesched_state *s, int64_t not_after, int64_
  * \xHH for every other byte below 0x20 or from 0x7f up (UTF-8 included),
  * and a LAST_ERROR that is "-" itself as \x2d. Storing it (atomically)
  * and walking its lines is the caller's job.
+ *
+ * Version 1 (header "mtastsd-acme-state 1") had no ARI_CHECK and no
+ * GONE_SINCE: its lines are still read (both times 0), and written back
+ * as version 2.
  */
-#define ACMESCHED_STATE_HEADER "mtastsd-acme-state 1"
+#define ACMESCHED_STATE_VERSION 2
+#define ACMESCHED_STATE_HEADER "mtastsd-acme-state 2"
 
-/* Append S as one line, with its newline, to B. Times outside 1..ACMESCHED_TIME_MAX are written clamped ("-" for 0 and below). */
+/* Append S as one line (the current version), with its newline, to B. Times outside 1..ACMESCHED_TIME_MAX are written clamped ("-" for 0 and below). */
 void acmesched_state_format(const struct acmesched_state *s, struct buf *b);
 /*
- * Parse the header line LINE[0..LEN) (without its newline): 0 when it names
- * this version, else -1 with an error at LINENO in DL (another version is
- * named as such).
+ * Parse the header line LINE[0..LEN) (without its newline): the version it
+ * names when this mtastsd reads it (1 or ACMESCHED_STATE_VERSION), else -1
+ * with an error at LINENO in DL (another version is named as such).
  */
 int acmesched_state_parse_header(const char *line, size_t len, int lineno, struct diag_list *dl);
 /*
- * Parse the state line LINE[0..LEN) (without its newline) into *OUT (filled
- * only on success; clear it with acmesched_state_clear). Returns 0, or -1
- * with one error at LINENO and the column of the first bad byte in DL: wrong
+ * Parse the state line LINE[0..LEN) (without its newline) of a file of
+ * VERSION (as acmesched_state_parse_header gave it) into *OUT (filled only
+ * on success; clear it with acmesched_state_clear). Returns 0, or -1 with
+ * one error at LINENO and the column of the first bad byte in DL: wrong
  * number of fields, a byte a line may not hold, a bad escape, a name that is
  * not a lower-case LDH host name, a count or a time that does not parse, a
  * LAST_ERROR longer than ACMESCHED_ERROR_MAX.
  */
-int acmesched_state_parse(const char *line, size_t len, int lineno, struct acmesched_state *out,
+int acmesched_state_parse(int version, const char *line, size_t len, int lineno, struct acmesched_state *out,
     struct diag_list *dl);
+
+/* ---- ARI: when to ask again ---- */
+
+/* renewalInfo is asked again after this when the answer has no Retry-After (RFC 9773 section 4.3) */
+#define ACMESCHED_ARI_DEFAULT (6 * 3600)
+/* ... and a Retry-After is taken within these bounds (RFC 9773 section 4.3.2's example limits) */
+#define ACMESCHED_ARI_MIN 60
+#define ACMESCHED_ARI_MAX 86400
+/* after a failed query (no answer, an error status, a malformed or invalid window) without Retry-After */
+#define ACMESCHED_ARI_FAILED 3600
+
+/*
+ * When to ask a certificate's renewalInfo again after an answer at NOW: its
+ * Retry-After (HAS_RETRY_AFTER, the absolute time RETRY_AFTER) clamped to
+ * NOW + ACMESCHED_ARI_MIN .. NOW + ACMESCHED_ARI_MAX; without one NOW +
+ * ACMESCHED_ARI_DEFAULT, or NOW + ACMESCHED_ARI_FAILED when the query
+ * FAILED. A NOW more than 2^40 seconds from the epoch is returned as it is.
+ */
+int64_t acmesched_ari_next_check(bool failed, bool has_retry_after, int64_t retry_after, int64_t now);
+
+/* ---- names that left the configuration ---- */
+
+/* how long the state and the pair of a name no longer configured are kept */
+#define ACMESCHED_PRUNE_GRACE (30 * 86400)
+
+/* What becomes of one state line (acmesched_prune). */
+enum acmesched_prune_action {
+	ACMESCHED_PRUNE_KEEP,		/* nothing changes */
+	ACMESCHED_PRUNE_GONE,		/* just found missing from the configuration: set gone_since to NOW */
+	ACMESCHED_PRUNE_BACK,		/* configured again: clear gone_since */
+	ACMESCHED_PRUNE_REMOVE		/* missing for ACMESCHED_PRUNE_GRACE: remove the line and the pair */
+};
+
+/*
+ * For each of STATES[0..N), what to do at NOW given the names the
+ * configuration has now, CONFIGURED[0..NCONF) (configured and retiring
+ * domains' hosts; any order, duplicates allowed), into OUT[0..N). A name
+ * configured: KEEP, or BACK when its gone_since is set. A name missing:
+ * GONE when its gone_since is 0; REMOVE once NOW >= gone_since + GRACE
+ * (a GRACE below 0 counts as 0); else KEEP. A gone_since after NOW (the
+ * clock stepped back) is kept, so the grace is never cut short. Pure:
+ * STATES is only read.
+ */
+void acmesched_prune(const struct acmesched_state *states, size_t n, const char *const *configured, size_t nconf,
+    int64_t grace, int64_t now, enum acmesched_prune_action *out);
 
 /* ---- pacing of new orders ---- */
 

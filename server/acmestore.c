@@ -6,6 +6,7 @@
 #include "hmap.h"
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -255,7 +256,7 @@ acmestore_state_load(const struct acmestore *s, struct acmesched_state **out, si
 	struct hmap seen = {0};
 	size_t nv = 0, errors = dl->errors, len, off = 0;
 	char *text;
-	int lineno = 0;
+	int lineno = 0, version = 0;
 
 	*out = NULL;
 	*n = 0;
@@ -285,11 +286,11 @@ acmestore_state_load(const struct acmestore *s, struct acmesched_state **out, si
 			break;
 		}
 		if (lineno == 1) {
-			if (acmesched_state_parse_header(line, ll, lineno, dl) < 0)
+			if ((version = acmesched_state_parse_header(line, ll, lineno, dl)) < 0)
 				break;	/* not ours: its lines mean nothing */
 			continue;
 		}
-		if (acmesched_state_parse(line, ll, lineno, &st, dl) < 0)
+		if (acmesched_state_parse(version, line, ll, lineno, &st, dl) < 0)
 			continue;
 		if (hmap_get(&seen, st.name) != NULL) {
 			diag_add(dl, DIAG_ERROR, lineno, 1, "'%s' is in the ACME state twice (first at line %d)", st.name,
@@ -501,6 +502,49 @@ acmestore_pair_remove(const struct acmestore *s, const char *name, char *err, si
 	free(crt);
 	free(kp);
 	return rc;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+acmestore_pair_names(const struct acmestore *s, char ***names, size_t *n, char *err, size_t errlen)
+{
+	DIR *d = opendir(s->certs);
+	struct dirent *de;
+	char **v = NULL;
+	size_t nv = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (d == NULL) {
+		snprintf(err, errlen, "cannot read the folder '%s': %s", s->certs, strerror(errno));
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		char *name;
+
+		/* temporaries start with a dot, which no valid name does */
+		if (len <= 4 || strcmp(de->d_name + len - 4, ".crt") != 0)
+			continue;
+		name = xstrndup(de->d_name, len - 4);
+		if (!acmestore_name_ok(name)) {
+			free(name);
+			continue;
+		}
+		v = xreallocarray(v, nv + 1, sizeof(*v));
+		v[nv++] = name;
+	}
+	closedir(d);
+	if (nv > 1)
+		qsort(v, nv, sizeof(*v), by_name);
+	*names = v != NULL ? v : xcalloc(1, sizeof(*v));
+	*n = nv;
+	return 0;
 }
 
 /* ------------------------------------------------------------ challenges */

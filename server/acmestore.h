@@ -130,6 +130,13 @@ char *acmestore_key_path(const struct acmestore *s, const char *name);
 int acmestore_pair_save(const struct acmestore *s, const char *name, const char *chain, size_t chain_len,
     const char *key, size_t key_len, char *err, size_t errlen);
 /* Remove NAME's pair, the certificate before the key; a missing file is no error. 0, or -1 with a message in ERR. */
+/*
+ * The names of the certificates in certs/ (NAME.crt with NAME
+ * acmestore_name_ok; a key alone is not one), sorted bytewise, into *NAMES
+ * (*N strings, the array and each string owned by the caller). 0, or -1
+ * with a message in ERR when the folder cannot be read (*NAMES NULL).
+ */
+int acmestore_pair_names(const struct acmestore *s, char ***names, size_t *n, char *err, size_t errlen);
 int acmestore_pair_remove(const struct acmestore *s, const char *name, char *err, size_t errlen);
 
 /*

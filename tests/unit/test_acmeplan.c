@@ -79,7 +79,7 @@ Test(acmeplan, table)
 		if (r->has_state)
 			states[nstates++] = (struct acmesched_state){ names[i], r->failures,
 			    r->next_attempt ? NOW + r->next_attempt : 0, r->not_after ? NOW + r->not_after : 0,
-			    r->next_renewal ? NOW + r->next_renewal : NOW, NULL };
+			    r->next_renewal ? NOW + r->next_renewal : NOW, NULL, 0, 0 };
 		if (r->dns_until != 0 || strstr(r->what, "ends now") != NULL)
 			dns[ndns++] = (struct acmeplan_dnswait){ names[i], NOW + r->dns_until };
 		count[r->want]++;
@@ -141,9 +141,9 @@ Test(acmeplan, due_order_new_names_first_then_earliest_expiry)
 		{ "mta-sts.c-off.example", false, false, false },
 	};
 	struct acmesched_state st[] = {
-		{ "mta-sts.z-renew-late.example", 0, 0, NOW + 86400 * 20, NOW - 1, NULL },
-		{ "mta-sts.y-renew-soon.example", 0, 0, NOW + 86400 * 10, NOW - 1, NULL },
-		{ "mta-sts.m-valid.example", 0, 0, NOW + 86400 * 60, NOW + 86400, NULL },
+		{ "mta-sts.z-renew-late.example", 0, 0, NOW + 86400 * 20, NOW - 1, NULL, 0, 0 },
+		{ "mta-sts.y-renew-soon.example", 0, 0, NOW + 86400 * 10, NOW - 1, NULL, 0, 0 },
+		{ "mta-sts.m-valid.example", 0, 0, NOW + 86400 * 60, NOW + 86400, NULL, 0, 0 },
 	};
 	static const char *const want[] = { "mta-sts.a-new.example", "mta-sts.b-new.example",
 		"mta-sts.y-renew-soon.example", "mta-sts.z-renew-late.example" };

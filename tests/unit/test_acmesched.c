@@ -468,7 +468,12 @@ Test(backoff, state_records_failures_and_issuance)
 	acmesched_state_failed(&s, NULL, "", 0.5, now);
 	cr_assert_null(s.last_error);
 
+	s.ari_check = T0 + 3600;
+	s.gone_since = T0;
 	acmesched_state_issued(&s, T0 + 90 * DAY - 1, T0 + 60 * DAY);
+	/* a new certificate: its renewalInfo is asked at once, and it is configured (it was just ordered) */
+	cr_assert_eq(s.ari_check, 0);
+	cr_assert_eq(s.gone_since, 0);
 	cr_assert_eq(s.failures, 0);
 	cr_assert_eq(s.next_attempt, 0);
 	cr_assert_null(s.last_error);
@@ -500,26 +505,31 @@ Test(state, golden_line_and_header)
 	struct diag_list dl;
 	char *line = formatted(&s);
 
-	cr_assert_str_eq(line, "mta-sts.example.com\t2\t2026-12-01T00:01:00Z\t-\t-\ttls-alpn-01: connection refused\n");
+	cr_assert_str_eq(line, "mta-sts.example.com\t2\t2026-12-01T00:01:00Z\t-\t-\t-\t-\ttls-alpn-01: connection refused\n");
 	free(line);
 	s = (struct acmesched_state){ .name = (char *)(uintptr_t)"mta-sts.example.org",
-		.not_after = T0 + 90 * DAY - 1, .next_renewal = T0 + 60 * DAY };
+		.not_after = T0 + 90 * DAY - 1, .next_renewal = T0 + 60 * DAY, .ari_check = T0 + 6 * 3600,
+		.gone_since = T0 + DAY };
 	line = formatted(&s);
-	cr_assert_str_eq(line, "mta-sts.example.org\t0\t-\t2027-02-28T23:59:59Z\t2027-01-30T00:00:00Z\t-\n");
+	cr_assert_str_eq(line, "mta-sts.example.org\t0\t-\t2027-02-28T23:59:59Z\t2027-01-30T00:00:00Z\t"
+	    "2026-12-01T06:00:00Z\t2026-12-02T00:00:00Z\t-\n");
 	free(line);
 
 	diag_init(&dl, "acme.state");
-	cr_assert_eq(acmesched_state_parse_header(ACMESCHED_STATE_HEADER, strlen(ACMESCHED_STATE_HEADER), 1, &dl), 0);
+	cr_assert_eq(acmesched_state_parse_header(ACMESCHED_STATE_HEADER, strlen(ACMESCHED_STATE_HEADER), 1, &dl), 2);
+	/* the version before ARI and pruning is still read */
+	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 1", 20, 1, &dl), 1);
 	cr_assert_eq(dl.errors, 0);
-	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 2", 20, 1, &dl), -1);
+	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 3", 20, 1, &dl), -1);
 	cr_assert_eq(dl.errors, 1);
-	cr_assert(strstr(dl.items[0].msg, "version 2") != NULL, "%s", dl.items[0].msg);
+	cr_assert(strstr(dl.items[0].msg, "version 3") != NULL, "%s", dl.items[0].msg);
 	cr_assert_eq(dl.items[0].col, 20);
 	cr_assert_eq(acmesched_state_parse_header("mtastsd-state 3", 15, 1, &dl), -1);
 	cr_assert(strstr(dl.items[1].msg, "not an ACME state file") != NULL, "%s", dl.items[1].msg);
-	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 1 ", 21, 1, &dl), -1);
+	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 2 ", 21, 1, &dl), -1);
+	cr_assert_eq(acmesched_state_parse_header("mtastsd-acme-state 11", 21, 1, &dl), -1);
 	cr_assert_eq(acmesched_state_parse_header("", 0, 1, &dl), -1);
-	cr_assert_eq(dl.errors, 4);
+	cr_assert_eq(dl.errors, 5);
 	diag_clear(&dl);
 }
 
@@ -538,27 +548,31 @@ Test(state, round_trip_with_hostile_texts)
 			struct acmesched_state s = { .name = (char *)(uintptr_t)names[(e + t) % 4],
 				.failures = (unsigned)(e * 7 + t), .next_attempt = times[t],
 				.not_after = times[(t + 1) % 5], .next_renewal = times[(t + 2) % 5],
+				.ari_check = times[(t + 3) % 5], .gone_since = times[(t + 4) % 5],
 				.last_error = (char *)(uintptr_t)errors[e] }, back;
 			struct diag_list dl;
 			char *line = formatted(&s);
 			size_t len = strlen(line);
 
-			/* one line of printable ASCII and five TABs */
+			/* one line of printable ASCII and seven TABs */
 			cr_assert_eq(line[len - 1], '\n');
 			for (size_t i = 0, tabs = 0; i < len - 1; i++) {
 				cr_assert(line[i] == '\t' || (line[i] >= 0x20 && line[i] < 0x7f), "byte %zu of %s", i, line);
 				tabs += line[i] == '\t';
 				if (i == len - 2)
-					cr_assert_eq(tabs, 5, "%s", line);
+					cr_assert_eq(tabs, 7, "%s", line);
 			}
 			diag_init(&dl, "acme.state");
-			cr_assert_eq(acmesched_state_parse(line, len - 1, 3, &back, &dl), 0, "%s: %s", line,
+			cr_assert_eq(acmesched_state_parse(ACMESCHED_STATE_VERSION, line, len - 1, 3, &back, &dl), 0,
+			    "%s: %s", line,
 			    dl.n ? dl.items[0].msg : "");
 			cr_assert_str_eq(back.name, s.name);
 			cr_assert_eq(back.failures, s.failures);
 			cr_assert_eq(back.next_attempt, s.next_attempt);
 			cr_assert_eq(back.not_after, s.not_after);
 			cr_assert_eq(back.next_renewal, s.next_renewal);
+			cr_assert_eq(back.ari_check, s.ari_check);
+			cr_assert_eq(back.gone_since, s.gone_since);
 			if (s.last_error == NULL)
 				cr_assert_null(back.last_error);
 			else
@@ -582,7 +596,8 @@ Test(state, format_clamps_what_a_line_cannot_hold)
 	big[sizeof(big) - 1] = '\0';
 	line = formatted(&s);
 	diag_init(&dl, "acme.state");
-	cr_assert_eq(acmesched_state_parse(line, strlen(line) - 1, 1, &back, &dl), 0, "%s", dl.n ? dl.items[0].msg : "");
+	cr_assert_eq(acmesched_state_parse(ACMESCHED_STATE_VERSION, line, strlen(line) - 1, 1, &back, &dl), 0, "%s",
+	    dl.n ? dl.items[0].msg : "");
 	cr_assert_eq(back.failures, 999999999u);
 	cr_assert_eq(back.next_attempt, 0);
 	cr_assert_eq(back.not_after, ACMESCHED_TIME_MAX);
@@ -595,12 +610,25 @@ Test(state, format_clamps_what_a_line_cannot_hold)
 
 #define GOOD_TAIL "\t0\t-\t-\t-\t-"
 /* Hostile or damaged lines: each is refused at its column with a message that names the problem. */
-static const struct {
+struct hostile_line {
 	const char *line;
 	size_t len;		/* 0: strlen */
 	int col;
 	const char *msg;
-} hostile[] = {
+};
+
+/* version 2 lines */
+static const struct hostile_line hostile_v2[] = {
+	{ "mta-sts.example.com" GOOD_TAIL, 0, 30, "6 fields, 8 expected (name, failures, next attempt, notAfter, "
+	  "next renewal, ARI check, gone since, last error)" },
+	{ "mta-sts.example.com" GOOD_TAIL "\t-\t-\t-", 0, 34, "more than 8 fields" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\tsoon\t-\t-", 0, 29, "ARI check: \"soon\" is not a UTC time" },
+	{ "mta-sts.example.com\t0\t-\t-\t-\t-\t2026-12-01T00:00:00\t-", 0, 31, "gone since: " },
+	{ "mta-sts.example.com\t0\t-\t-\t-\t-\t-\tlone \\", 0, 38, "ends in a lone backslash" },
+};
+
+/* version 1 lines */
+static const struct hostile_line hostile[] = {
 	{ "", 0, 1, "empty line" },
 	{ "mta-sts.example.com", 0, 20, "1 field, 6 expected" },
 	{ "mta-sts.example.com\t0\t-\t-\t-", 0, 28, "5 fields, 6 expected" },
@@ -637,24 +665,32 @@ static const struct {
 	{ "mta-st\\s.example.com" GOOD_TAIL, 0, 7, "name: unknown escape \\s" },
 };
 
-Test(state, hostile_lines_are_refused_with_their_position)
+static void
+refuse_each(int version, const struct hostile_line *v, size_t n)
 {
-	for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct acmesched_state out = { 0 };
 		struct diag_list dl;
-		size_t len = hostile[i].len ? hostile[i].len : strlen(hostile[i].line);
+		size_t len = v[i].len ? v[i].len : strlen(v[i].line);
 
 		diag_init(&dl, "acme.state");
-		cr_expect_eq(acmesched_state_parse(hostile[i].line, len, 17, &out, &dl), -1, "line %zu accepted", i);
+		cr_expect_eq(acmesched_state_parse(version, v[i].line, len, 17, &out, &dl), -1, "v%d line %zu accepted",
+		    version, i);
 		cr_assert_null(out.name, "line %zu: nothing filled on failure", i);
 		cr_assert_eq(dl.errors, 1, "line %zu: one error", i);
 		cr_expect_eq(dl.items[0].line, 17, "line %zu", i);
-		cr_expect_eq(dl.items[0].col, hostile[i].col, "line %zu: column %d, want %d (%s)", i,
-		    dl.items[0].col, hostile[i].col, dl.items[0].msg);
-		cr_expect(strstr(dl.items[0].msg, hostile[i].msg) != NULL, "line %zu: '%s' lacks '%s'", i,
-		    dl.items[0].msg, hostile[i].msg);
+		cr_expect_eq(dl.items[0].col, v[i].col, "v%d line %zu: column %d, want %d (%s)", version, i,
+		    dl.items[0].col, v[i].col, dl.items[0].msg);
+		cr_expect(strstr(dl.items[0].msg, v[i].msg) != NULL, "v%d line %zu: '%s' lacks '%s'", version, i,
+		    dl.items[0].msg, v[i].msg);
 		diag_clear(&dl);
 	}
+}
+
+Test(state, hostile_lines_are_refused_with_their_position)
+{
+	refuse_each(1, hostile, sizeof(hostile) / sizeof(hostile[0]));
+	refuse_each(2, hostile_v2, sizeof(hostile_v2) / sizeof(hostile_v2[0]));
 }
 
 Test(state, too_long_error_is_refused)
@@ -667,7 +703,7 @@ Test(state, too_long_error_is_refused)
 	for (int i = 0; i <= ACMESCHED_ERROR_MAX; i++)
 		buf_puts(&b, i % 2 ? "\\t" : "e");
 	diag_init(&dl, "acme.state");
-	cr_assert_eq(acmesched_state_parse(b.data, b.len, 2, &out, &dl), -1);
+	cr_assert_eq(acmesched_state_parse(1, b.data, b.len, 2, &out, &dl), -1);
 	cr_assert(strstr(dl.items[0].msg, "longer than 512 bytes") != NULL, "%s", dl.items[0].msg);
 	cr_assert_eq(dl.items[0].col, 29);
 	diag_clear(&dl);
@@ -793,4 +829,141 @@ Test(bucket, the_ca_model_refuses_a_burst)
 	while (acmesched_bucket_take(&ca, T0, NULL))
 		n++;
 	cr_assert_eq(n, 300);
+}
+
+/* ---- the version 1 state, still read ---- */
+
+Test(state, version_1_line_reads_with_no_ari_and_configured)
+{
+	static const char v1[] = "mta-sts.example.org\t0\t-\t2027-02-28T23:59:59Z\t2027-01-30T00:00:00Z\tcut off";
+	struct acmesched_state back = { 0 };
+	struct diag_list dl;
+	char *line;
+
+	diag_init(&dl, "acme.state");
+	cr_assert_eq(acmesched_state_parse(1, v1, strlen(v1), 2, &back, &dl), 0, "%s", dl.n ? dl.items[0].msg : "");
+	cr_assert_eq(back.not_after, T0 + 90 * DAY - 1);
+	cr_assert_eq(back.next_renewal, T0 + 60 * DAY);
+	cr_assert_eq(back.ari_check, 0);
+	cr_assert_eq(back.gone_since, 0);
+	cr_assert_str_eq(back.last_error, "cut off");
+	/* written back in the current version, the two new times as none */
+	line = formatted(&back);
+	cr_assert_str_eq(line, "mta-sts.example.org\t0\t-\t2027-02-28T23:59:59Z\t2027-01-30T00:00:00Z\t-\t-\tcut off\n");
+	free(line);
+	acmesched_state_clear(&back);
+	/* a version 1 line in a version 2 file, and the other way round, are refused */
+	cr_assert_eq(acmesched_state_parse(2, v1, strlen(v1), 2, &back, &dl), -1);
+	cr_assert_eq(acmesched_state_parse(1, "a\t0\t-\t-\t-\t-\t-\t-", 15, 3, &back, &dl), -1);
+	cr_assert_eq(dl.errors, 2);
+	cr_assert(strstr(dl.items[1].msg, "more than 6 fields") != NULL, "%s", dl.items[1].msg);
+	diag_clear(&dl);
+}
+
+/* ---- ARI: a random point of the window, and when to ask again ---- */
+
+Test(ari_schedule, every_pick_lies_inside_the_window)
+{
+	int64_t na = T0 + 90 * DAY - 1;
+	struct acmesched_window w = { T0 + 58 * DAY, T0 + 60 * DAY };
+	uint64_t rnd = 42;
+	int64_t lo = INT64_MAX, hi = 0;
+
+	for (int i = 0; i < 10000; i++) {
+		int64_t at = acmesched_renew_at(T0, na, &w, acmesched_random(&rnd), T0 + DAY);
+
+		cr_assert(at >= w.start && at < w.end, "pick %d: %lld outside the window", i, (long long)at);
+		lo = at < lo ? at : lo;
+		hi = at > hi ? at : hi;
+	}
+	/* spread over the window, not stuck at one end: 10,000 picks come within an hour of either end */
+	cr_assert_lt(lo, w.start + 3600);
+	cr_assert_gt(hi, w.end - 3600);
+}
+
+Test(ari_schedule, retry_after_clamped)
+{
+	int64_t now = T0;
+
+	/* no Retry-After: six hours after an answer, one hour after a failure */
+	cr_assert_eq(acmesched_ari_next_check(false, false, 0, now), now + 6 * 3600);
+	cr_assert_eq(acmesched_ari_next_check(true, false, 0, now), now + 3600);
+	/* the CA's own value, within a minute and a day */
+	cr_assert_eq(acmesched_ari_next_check(false, true, now + 21600, now), now + 21600);
+	cr_assert_eq(acmesched_ari_next_check(true, true, now + 600, now), now + 600);
+	cr_assert_eq(acmesched_ari_next_check(false, true, now + 60, now), now + 60);
+	cr_assert_eq(acmesched_ari_next_check(false, true, now + 86400, now), now + 86400);
+	cr_assert_eq(acmesched_ari_next_check(false, true, now, now), now + 60);
+	cr_assert_eq(acmesched_ari_next_check(false, true, now - 3600, now), now + 60);
+	cr_assert_eq(acmesched_ari_next_check(false, true, now + 1, now), now + 60);
+	cr_assert_eq(acmesched_ari_next_check(false, true, now + 86401, now), now + 86400);
+	cr_assert_eq(acmesched_ari_next_check(false, true, now + 365 * DAY, now), now + 86400);
+	cr_assert_eq(acmesched_ari_next_check(false, true, INT64_MAX, now), now + 86400);
+	/* a clock that is not a date is left alone */
+	cr_assert_eq(acmesched_ari_next_check(false, false, 0, INT64_MAX), INT64_MAX);
+}
+
+/* ---- names that left the configuration ---- */
+
+Test(prune, configured_gone_back_and_removed)
+{
+	struct acmesched_state st[] = {
+		{ .name = (char *)(uintptr_t)"mta-sts.kept.example" },
+		{ .name = (char *)(uintptr_t)"mta-sts.left.example" },
+		{ .name = (char *)(uintptr_t)"mta-sts.back.example", .gone_since = T0 - 10 * DAY },
+		{ .name = (char *)(uintptr_t)"mta-sts.waiting.example", .gone_since = T0 - 30 * DAY + 1 },
+		{ .name = (char *)(uintptr_t)"mta-sts.expired.example", .gone_since = T0 - 30 * DAY },
+		{ .name = (char *)(uintptr_t)"mta-sts.long-gone.example", .gone_since = T0 - 400 * DAY },
+		{ .name = (char *)(uintptr_t)"mta-sts.future.example", .gone_since = T0 + DAY },
+		{ .name = (char *)(uintptr_t)"mta-sts.retiring.example", .gone_since = T0 - 40 * DAY },
+	};
+	/* retiring domains' hosts count as configured; duplicates and order do not matter */
+	static const char *const conf[] = { "mta-sts.retiring.example", "mta-sts.back.example", "mta-sts.kept.example",
+		"mta-sts.kept.example" };
+	static const enum acmesched_prune_action want[] = { ACMESCHED_PRUNE_KEEP, ACMESCHED_PRUNE_GONE,
+		ACMESCHED_PRUNE_BACK, ACMESCHED_PRUNE_KEEP, ACMESCHED_PRUNE_REMOVE, ACMESCHED_PRUNE_REMOVE,
+		ACMESCHED_PRUNE_KEEP, ACMESCHED_PRUNE_BACK };
+	enum acmesched_prune_action got[8];
+	size_t n = sizeof(st) / sizeof(st[0]);
+
+	acmesched_prune(st, n, conf, 4, ACMESCHED_PRUNE_GRACE, T0, got);
+	for (size_t i = 0; i < n; i++)
+		cr_expect_eq(got[i], want[i], "%s: %d, want %d", st[i].name, got[i], want[i]);
+	/* the grace is 30 days */
+	cr_assert_eq(ACMESCHED_PRUNE_GRACE, 30 * DAY);
+	/* nothing configured (a configuration without domains): every name starts its grace, none is removed at once */
+	st[1].gone_since = 0;
+	acmesched_prune(st, 2, NULL, 0, ACMESCHED_PRUNE_GRACE, T0, got);
+	cr_assert_eq(got[0], ACMESCHED_PRUNE_GONE);
+	cr_assert_eq(got[1], ACMESCHED_PRUNE_GONE);
+	/* a zero (or negative) grace removes at the next pass after the one that noticed */
+	acmesched_prune(&st[2], 1, NULL, 0, -5, T0 - 10 * DAY, got);
+	cr_assert_eq(got[0], ACMESCHED_PRUNE_REMOVE);
+	/* STATES is only read */
+	cr_assert_eq(st[1].gone_since, 0);
+}
+
+Test(prune, a_day_by_day_run)
+{
+	/* a name removed on day 0, re-added on day 10, removed on day 20: gone for good on day 50, not 30 */
+	struct acmesched_state s = { .name = (char *)(uintptr_t)"mta-sts.x.example" };
+	const char *const conf[] = { "mta-sts.x.example" };
+	enum acmesched_prune_action a;
+	int removed_on = -1;
+
+	for (int day = 0; day <= 60 && removed_on < 0; day++) {
+		int64_t now = T0 + day * DAY;
+		bool configured = day >= 10 && day < 20;
+
+		acmesched_prune(&s, 1, conf, configured ? 1 : 0, ACMESCHED_PRUNE_GRACE, now, &a);
+		if (a == ACMESCHED_PRUNE_GONE)
+			s.gone_since = now;
+		else if (a == ACMESCHED_PRUNE_BACK)
+			s.gone_since = 0;
+		else if (a == ACMESCHED_PRUNE_REMOVE)
+			removed_on = day;
+		if (day == 10)
+			cr_assert_eq(a, ACMESCHED_PRUNE_BACK);
+	}
+	cr_assert_eq(removed_on, 50);
 }

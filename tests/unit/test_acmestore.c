@@ -255,6 +255,8 @@ state_init(struct acmesched_state *s, const char *name, unsigned failures, int64
 	s->next_attempt = next;
 	s->not_after = next ? next + 86400 * 90 : 0;
 	s->next_renewal = next ? next + 86400 * 60 : 0;
+	s->ari_check = next ? next + 3600 : 0;
+	s->gone_since = failures > 1 ? next - 86400 : 0;
 	s->last_error = error ? xstrdup(error) : NULL;
 }
 
@@ -293,6 +295,8 @@ Test(acmestore, state_round_trip)
 		cr_expect_eq(out[i].next_attempt, in[i].next_attempt);
 		cr_expect_eq(out[i].not_after, in[i].not_after);
 		cr_expect_eq(out[i].next_renewal, in[i].next_renewal);
+		cr_expect_eq(out[i].ari_check, in[i].ari_check);
+		cr_expect_eq(out[i].gone_since, in[i].gone_since);
 		if (in[i].last_error == NULL)
 			cr_expect_null(out[i].last_error);
 		else
@@ -319,9 +323,61 @@ Test(acmestore, state_round_trip)
 	diag_clear(&dl);
 }
 
+Test(acmestore, version_1_state_read_and_saved_as_version_2)
+{
+	struct acmesched_state *out;
+	struct diag_list dl;
+	size_t n;
+	char *text;
+
+	spill("state", "mtastsd-acme-state 1\n"
+	    "mta-sts.example.com\t0\t-\t2027-02-28T23:59:59Z\t2027-01-30T00:00:00Z\t-\n"
+	    "mta-sts.example.org\t2\t2026-12-01T00:10:00Z\t-\t-\tconnection refused\n");
+	diag_init(&dl, "state");
+	cr_assert_eq(acmestore_state_load(st, &out, &n, &dl), 0, "%s", dl.n ? dl.items[0].msg : "");
+	cr_assert_eq(n, 2);
+	cr_expect_eq(out[0].next_renewal, 1801267200);
+	cr_expect_eq(out[0].ari_check, 0);
+	cr_expect_str_eq(out[1].last_error, "connection refused");
+	cr_assert_eq(acmestore_state_save(st, out, n, err, sizeof(err)), 0, "%s", err);
+	text = slurp("state");
+	cr_expect_str_eq(text, ACMESCHED_STATE_HEADER "\n"
+	    "mta-sts.example.com\t0\t-\t2027-02-28T23:59:59Z\t2027-01-30T00:00:00Z\t-\t-\t-\n"
+	    "mta-sts.example.org\t2\t2026-12-01T00:10:00Z\t-\t-\t-\t-\tconnection refused\n");
+	free(text);
+	for (size_t i = 0; i < n; i++)
+		acmesched_state_clear(&out[i]);
+	free(out);
+	diag_clear(&dl);
+}
+
+Test(acmestore, pair_names_listed)
+{
+	char **names;
+	size_t n;
+
+	cr_assert_eq(acmestore_pair_names(st, &names, &n, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(n, 0);
+	free(names);
+	cr_assert_eq(acmestore_pair_save(st, "mta-sts.b.example", "C", 1, "K", 1, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(acmestore_pair_save(st, "mta-sts.a.example", "C", 1, "K", 1, err, sizeof(err)), 0, "%s", err);
+	/* a key alone, a temporary, a name the storage would not make, another file: not pairs */
+	spill("certs/mta-sts.c.example.key", "K");
+	spill("certs/.mta-sts.d.example.crt.XyZ123", "C");
+	spill("certs/UPPER.example.crt", "C");
+	spill("certs/notes.txt", "x");
+	cr_assert_eq(acmestore_pair_names(st, &names, &n, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(n, 2);
+	cr_expect_str_eq(names[0], "mta-sts.a.example");
+	cr_expect_str_eq(names[1], "mta-sts.b.example");
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
 Test(acmestore, broken_state_refused_with_its_line)
 {
-#define GOOD "mta-sts.example.com\t0\t2026-12-01T00:00:00Z\t-\t-\t-\n"
+#define GOOD "mta-sts.example.com\t0\t2026-12-01T00:00:00Z\t-\t-\t-\t-\t-\n"
 	static const struct {
 		const char *text;
 		const char *want;	/* the first diagnostic, without the file name */
@@ -329,12 +385,14 @@ Test(acmestore, broken_state_refused_with_its_line)
 		{ "", "1:1: the ACME state file is empty (not even its header): it was not written whole; restore it or "
 		  "remove it to start again" },
 		{ ACMESCHED_STATE_HEADER "\n" GOOD "mta-sts.example.org\t0\t2026-12-01T00:", "3:" },	/* cut: no newline */
-		{ ACMESCHED_STATE_HEADER "\n" GOOD "mta-sts.example.org\tx\t-\t-\t-\t-\n", "3:" },
+		{ ACMESCHED_STATE_HEADER "\n" GOOD "mta-sts.example.org\tx\t-\t-\t-\t-\t-\t-\n", "3:" },
+		/* a version 1 line (six fields) under the version 2 header */
+		{ ACMESCHED_STATE_HEADER "\n" GOOD "mta-sts.example.org\t0\t-\t-\t-\t-\n", "3:30: 6 fields, 8 expected" },
 		{ ACMESCHED_STATE_HEADER "\n" GOOD GOOD, "3:1: 'mta-sts.example.com' is in the ACME state twice (first at line 2)" },
 		{ ACMESCHED_STATE_HEADER "\n" GOOD "\n", "3:" },
-		{ "mtastsd-acme-state 2\n" GOOD, "1:" },
+		{ "mtastsd-acme-state 3\n" GOOD, "1:" },
 		{ "something else\n" GOOD, "1:1:" },
-		{ ACMESCHED_STATE_HEADER "\n" GOOD "../../etc/passwd\t0\t-\t-\t-\t-\n", "3:" },
+		{ ACMESCHED_STATE_HEADER "\n" GOOD "../../etc/passwd\t0\t-\t-\t-\t-\t-\t-\n", "3:" },
 	};
 #undef GOOD
 	struct diag_list dl;
