@@ -35,8 +35,9 @@ make_dir(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-struct acmestore *
-acmestore_open(const char *dir, char *err, size_t errlen)
+/* The store at DIR; its folders made when MAKE (a reader leaves the storage as it finds it). */
+static struct acmestore *
+open_store(const char *dir, bool make, char *err, size_t errlen)
 {
 	struct acmestore *s = xcalloc(1, sizeof(*s));
 	size_t n;
@@ -55,13 +56,25 @@ acmestore_open(const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "the ACME storage folder has no name");
 		goto fail;
 	}
-	if (make_dir(s->dir, err, errlen) < 0 || make_dir(s->certs, err, errlen) < 0 ||
-	    make_dir(s->http01, err, errlen) < 0 || make_dir(s->tlsalpn01, err, errlen) < 0)
+	if (make && (make_dir(s->dir, err, errlen) < 0 || make_dir(s->certs, err, errlen) < 0 ||
+	    make_dir(s->http01, err, errlen) < 0 || make_dir(s->tlsalpn01, err, errlen) < 0))
 		goto fail;
 	return s;
 fail:
 	acmestore_free(s);
 	return NULL;
+}
+
+struct acmestore *
+acmestore_open(const char *dir, char *err, size_t errlen)
+{
+	return open_store(dir, true, err, errlen);
+}
+
+struct acmestore *
+acmestore_open_read(const char *dir, char *err, size_t errlen)
+{
+	return open_store(dir, false, err, errlen);
 }
 
 void

@@ -55,6 +55,13 @@ struct acmestore;
  * not a folder or a folder cannot be made. Free with acmestore_free.
  */
 struct acmestore *acmestore_open(const char *dir, char *err, size_t errlen);
+/*
+ * The same for a process that only reads the storage (`certs`, `check`):
+ * nothing is made, so a folder that is missing or not writable is no
+ * error (its files read as missing). Only acmestore_state_load, the
+ * path getters and the _get functions are meant for such a store.
+ */
+struct acmestore *acmestore_open_read(const char *dir, char *err, size_t errlen);
 /* Free S, releasing its lock (when acmestore_lock took it); NULL is accepted. */
 void acmestore_free(struct acmestore *s);
 

@@ -54,6 +54,12 @@ int cmd_serve(const char *config_path, int argc, char **argv);
 int cmd_dns(const char *config_path, int argc, char **argv);
 
 /*
+ * `mtastsd certs [--format table|json]`: every policy host's certificate and
+ * ACME state. Defined in certscmd.c.
+ */
+int cmd_certs(const char *config_path, int argc, char **argv);
+
+/*
  * `mtastsd verify [--connect HOST[:PORT]] [--ca FILE] [--all | DOMAIN...]`: fetch each
  * policy as senders do and compare it with the rendered one. Defined in verifycmd.c.
  */

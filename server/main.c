@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main: the command line of mtastsd (check, policy, dns, serve). */
+/* main: the command line of mtastsd (check, policy, dns, certs, serve, verify). */
 #include "commands.h"
 #include "config.h"
 #include "dname.h"
@@ -31,6 +31,8 @@ usage(FILE *out)
 	    "                        S: provider (default), customer, with\n"
 	    "                        dns.delegate_zone set)\n"
 	    "  dns --start-over      write an empty state file where dns.state is gone\n"
+	    "  certs [--format F]    every policy host's certificate and ACME state\n"
+	    "                        (F: table (default), json)\n"
 	    "  verify [--connect HOST[:PORT]] [--ca FILE] [--all | DOMAIN...]\n"
 	    "                        fetch each changed (or listed) policy as senders do\n"
 	    "                        and compare it with the configured one\n"
@@ -46,7 +48,8 @@ usage(FILE *out)
 	    "\n"
 	    "exit status: 0 ok, 1 invalid input, 2 usage error; check: 3 valid, but some\n"
 	    "tenants are not served (each listed: uncovered hosts, broken pairs, refused\n"
-	    "tenant files)\n", CONFIG_DEFAULT_PATH);
+	    "tenant files); certs: 1 also when a host is served with no certificate and\n"
+	    "none on its way\n", CONFIG_DEFAULT_PATH);
 }
 
 static int
@@ -138,6 +141,7 @@ static const struct command {
 	    "Print the exact policy body served for DOMAIN (a U-label or A-label name).\n"
 	    "\n"
 	    "exit status: 0 printed, 1 unknown domain or invalid configuration, 2 usage error\n", NULL },
+	{ "certs", cmd_certs, NULL, (const char *const[]){ "--format", NULL } },
 	{ "dns", cmd_dns, NULL, (const char *const[]){ "--format", "--side", NULL } },
 	{ "serve", cmd_serve,
 	    "usage: mtastsd [-c FILE] [-v] serve\n"
