@@ -2,6 +2,7 @@
 /* acmeorder: serve's ACME orderer, a thread that orders, renews and stores the certificates acmeplan says are due. */
 #include "acmeorder.h"
 #include "acmeclient.h"
+#include "acmegate.h"
 #include "acmeplan.h"
 #include "acmesched.h"
 #include "acmestore.h"
@@ -16,21 +17,17 @@
 #include "util.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-/* a name whose host did not resolve is looked up again after this */
-#define DNS_RETRY 300
 /* the longest sleep between two plans, whatever the plan says (a clock step, a lost wake-up) */
 #define PLAN_MAX 3600
 /* per request to the CA, and per order (polls included): bounds how long a stop waits */
@@ -58,6 +55,7 @@ struct orderer {
 	struct acmesched_bucket bucket;
 	uint64_t rnd;
 	struct acmeclient *client;
+	struct acmegate *gate;		/* the DNS gate's resolver */
 	char *directory, *ca_file;	/* what CLIENT was made with: a reload that keeps them keeps it */
 	char *contact;
 };
@@ -119,20 +117,41 @@ dns_forget(struct orderer *o, const char *name)
 }
 
 /*
- * The gate before an order: the CA will connect to HOST, so it must
- * resolve. getaddrinfo for now, with the system's resolvers
- * (/etc/resolv.conf, /etc/hosts); the target is libunbound, which can tell
- * NXDOMAIN from a failing resolver and look at CAA records too.
+ * The gate before an order (acmegate): NAME must resolve, and be a CNAME to
+ * dns.host_target when that is set. Else it waits, with one log line when
+ * it starts waiting or its reason changes. Returns whether to order it.
  */
 static bool
-resolves(const char *host)
+resolves(struct orderer *o, const struct config *cfg, const char *name, int64_t now, int64_t *next)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
-	int rc = getaddrinfo(host, NULL, &hints, &res);
+	struct acmegate_verdict v;
+	struct acmeplan_dnswait *w;
+	bool changed;
+	int retry = acmegate_check(o->gate, name, cfg->dns_host_target, &v, &changed);
+	char at[32];
+	struct tm tm;
+	time_t t = (time_t)(now + retry);
 
-	if (res != NULL)
-		freeaddrinfo(res);
-	return rc == 0;
+	if (retry == 0) {
+		if (changed)
+			log_info("acme: %s: DNS ready now", name);
+		dns_forget(o, name);
+		return true;
+	}
+	if ((w = dns_of(o, name)) == NULL) {
+		o->dns = xreallocarray(o->dns, o->n_dns + 1, sizeof(*o->dns));
+		w = &o->dns[o->n_dns++];
+		w->name = xstrdup(name);
+	}
+	w->until = now + retry;
+	if (*next == 0 || w->until < *next)
+		*next = w->until;
+	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+	if (changed)
+		log_info("acme: %s: waiting for DNS: %s; looked up again at %s", name, v.reason, at);
+	else
+		log_debug("acme: %s: still waiting for DNS: %s; looked up again at %s", name, v.reason, at);
+	return false;
 }
 
 /* The validity of the first certificate in the PEM CHAIN[0..LEN); 0, or -1 when it cannot be read. */
@@ -378,22 +397,8 @@ pass(struct orderer *o, const struct snapshot *snap)
 			int64_t when;
 
 			now = (int64_t)time(NULL);
-			if (!resolves(names[i])) {
-				struct acmeplan_dnswait *w = dns_of(o, names[i]);
-
-				if (w == NULL) {
-					log_info("acme: %s: waiting for DNS (the name does not resolve yet; looked up again "
-					    "every %d s)", names[i], DNS_RETRY);
-					o->dns = xreallocarray(o->dns, o->n_dns + 1, sizeof(*o->dns));
-					w = &o->dns[o->n_dns++];
-					w->name = xstrdup(names[i]);
-				}
-				w->until = now + DNS_RETRY;
-				if (next == 0 || w->until < next)
-					next = w->until;
+			if (!resolves(o, snap->cfg, names[i], now, &next))
 				continue;
-			}
-			dns_forget(o, names[i]);
 			if (!acmesched_bucket_take(&o->bucket, now, &when)) {
 				log_debug("acme: %zu name%s due, pacing new orders: the next at %lld", ndue - i,
 				    ndue - i == 1 ? "" : "s", (long long)when);
@@ -436,6 +441,7 @@ orderer_free(struct orderer *o)
 	if (o == NULL)
 		return;
 	acmeclient_free(o->client);
+	acmegate_free(o->gate);
 	free(o->contact);
 	free(o->directory);
 	free(o->ca_file);
@@ -518,6 +524,12 @@ acmeorder_start(struct snapshot *snap)
 		log_error("acme: not starting: %s", err);
 		goto fail;
 	}
+	if ((o->gate = acmegate_new(err, sizeof(err))) == NULL) {
+		log_error("acme: not starting: %s", err);
+		goto fail;
+	}
+	if (err[0] != '\0')
+		log_warnx("acme: DNS: %s", err);
 	acmesched_bucket_init(&o->bucket, a->pacing_burst, a->pacing_period, (int64_t)time(NULL));
 	o->rnd = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
 	o->snap = snapshot_ref(snap);

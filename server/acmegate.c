@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* acmegate: the DNS gate before an ACME order, which says whether a host's records let the CA reach this server. */
+#include "acmegate.h"
+#include "hmap.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct gate_entry {
+	char *host;		/* the map's key */
+	char *reason;		/* NULL: it passed */
+};
+
+struct acmegate {
+	struct resolver *res;
+	struct hmap hosts;	/* host -> struct gate_entry */
+	struct gate_entry **v;	/* every entry, to free them */
+	size_t n;
+	int retry_absent, retry_failed;
+};
+
+static void
+verdict(struct acmegate_verdict *v, enum acmegate_result r, const char *fmt, const char *a, const char *b)
+{
+	v->result = r;
+	snprintf(v->reason, sizeof(v->reason), fmt, a, b);
+}
+
+/* The first failed answer of A and B, or NULL. */
+static const struct resolve_answer *
+failed(const struct resolve_answer *a, const struct resolve_answer *b)
+{
+	if (a != NULL && a->status == RESOLVE_FAILED)
+		return a;
+	if (b != NULL && b->status == RESOLVE_FAILED)
+		return b;
+	return NULL;
+}
+
+void
+acmegate_judge(const char *host, const struct acmegate_lookups *l, const char *host_target,
+    struct acmegate_verdict *v)
+{
+	const struct resolve_answer *a = l->a, *aaaa = l->aaaa, *f;
+	const char *chain;
+	bool nx;
+
+	v->result = ACMEGATE_PASS;
+	v->reason[0] = '\0';
+	if (a->status != RESOLVE_EXISTS && aaaa->status != RESOLVE_EXISTS) {
+		/* one family failing while the other says nothing leaves the answer open */
+		if ((f = failed(a, aaaa)) != NULL) {
+			verdict(v, ACMEGATE_RESOLVER_FAILED, "resolver failed: %s%s", f->error, "");
+			return;
+		}
+		nx = a->status == RESOLVE_NXDOMAIN || aaaa->status == RESOLVE_NXDOMAIN;
+		chain = a->canonical != NULL ? a->canonical : aaaa->canonical;
+		if (chain != NULL)
+			verdict(v, ACMEGATE_WAIT, "%s at the end of its CNAME chain (%s)", nx ? "NXDOMAIN" : "no A or AAAA record",
+			    chain);
+		else
+			verdict(v, ACMEGATE_WAIT, "%s%s", nx ? "NXDOMAIN" : "no A or AAAA record", "");
+		return;
+	}
+	/* the target itself (the provider's own policy host) cannot be a CNAME to itself */
+	if (host_target == NULL || host_target[0] == '\0' || resolve_name_eq(host, host_target))
+		return;
+	if (l->cname == NULL || l->cname->status == RESOLVE_FAILED) {
+		verdict(v, ACMEGATE_RESOLVER_FAILED, "resolver failed: %s (CNAME)%s",
+		    l->cname != NULL ? l->cname->error : "not looked up", "");
+		return;
+	}
+	if (l->cname->status == RESOLVE_EXISTS && l->cname->n > 0) {
+		/* its own CNAME, or the end of the chain (through a name of the customer's) */
+		if (resolve_name_eq(l->cname->values[0], host_target) ||
+		    (a->canonical != NULL && resolve_name_eq(a->canonical, host_target)) ||
+		    (aaaa->canonical != NULL && resolve_name_eq(aaaa->canonical, host_target)))
+			return;
+		verdict(v, ACMEGATE_WAIT, "is a CNAME to %s, not to %s", l->cname->values[0], host_target);
+		return;
+	}
+	verdict(v, ACMEGATE_WAIT, "has an address record, not a CNAME to %s%s", host_target, "");
+}
+
+struct acmegate *
+acmegate_new(char *err, size_t errlen)
+{
+	struct acmegate *g;
+	struct resolver *r = resolver_new("/etc/resolv.conf", "/etc/hosts", err, errlen);
+	const char *hook = getenv("MTASTSD_TEST_DNS_RETRY");
+
+	if (r == NULL)
+		return NULL;
+	g = xcalloc(1, sizeof(*g));
+	g->res = r;
+	g->retry_absent = ACMEGATE_RETRY_ABSENT;
+	g->retry_failed = ACMEGATE_RETRY_FAILED;
+	if (hook != NULL && hook[0] != '\0') {
+		char *end;
+		long s = strtol(hook, &end, 10);
+
+		/* tests only: a whole number of seconds, 1..ACMEGATE_RETRY_ABSENT; anything else is ignored */
+		if (*end == '\0' && s >= 1 && s <= ACMEGATE_RETRY_ABSENT) {
+			g->retry_absent = (int)s;
+			g->retry_failed = s >= 5 ? (int)s / 5 : 1;
+		}
+	}
+	return g;
+}
+
+void
+acmegate_free(struct acmegate *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->n; i++) {
+		free(g->v[i]->host);
+		free(g->v[i]->reason);
+		free(g->v[i]);
+	}
+	free(g->v);
+	hmap_clear(&g->hosts);
+	resolver_free(g->res);
+	free(g);
+}
+
+int
+acmegate_check(struct acmegate *g, const char *host, const char *host_target, struct acmegate_verdict *v,
+    bool *changed)
+{
+	bool target = host_target != NULL && host_target[0] != '\0';
+	struct resolve_query q[3] = {
+		{ .name = host, .type = RESOLVE_A },
+		{ .name = host, .type = RESOLVE_AAAA },
+		{ .name = host, .type = RESOLVE_CNAME },
+	};
+	struct acmegate_lookups l = { &q[0].answer, &q[1].answer, target ? &q[2].answer : NULL };
+	struct gate_entry *e;
+
+	resolve_run(g->res, q, target ? 3 : 2, ACMEGATE_TIMEOUT_MS);
+	acmegate_judge(host, &l, host_target, v);
+	for (size_t i = 0; i < (target ? 3u : 2u); i++)
+		resolve_answer_clear(&q[i].answer);
+
+	e = hmap_get(&g->hosts, host);
+	if (v->result == ACMEGATE_PASS) {
+		*changed = e != NULL && e->reason != NULL;
+		if (e != NULL) {
+			free(e->reason);
+			e->reason = NULL;
+		}
+		return 0;
+	}
+	if (e == NULL) {
+		e = xcalloc(1, sizeof(*e));
+		e->host = xstrdup(host);
+		hmap_put(&g->hosts, e->host, e);
+		g->v = xreallocarray(g->v, g->n + 1, sizeof(*g->v));
+		g->v[g->n++] = e;
+	}
+	*changed = e->reason == NULL || strcmp(e->reason, v->reason) != 0;
+	if (*changed) {
+		free(e->reason);
+		e->reason = xstrdup(v->reason);
+	}
+	return v->result == ACMEGATE_RESOLVER_FAILED ? g->retry_failed : g->retry_absent;
+}
+
+const char *
+acmegate_reason(const struct acmegate *g, const char *host)
+{
+	const struct gate_entry *e = hmap_get(&g->hosts, host);
+
+	return e != NULL ? e->reason : NULL;
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/* acmegate: the gate's verdict from tables of A, AAAA and CNAME answers, with and without dns.host_target. */
+#include <criterion/criterion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acmegate.h"
+#include "resolve.h"
+
+#define HOST "mta-sts.x.example"
+#define TARGET "mta-sts.provider.example"
+
+/* One answer as a table gives it: a status, one value (address or CNAME target), a chain end, an error. */
+struct ans {
+	enum resolve_status st;
+	const char *value;
+	const char *canonical;
+	const char *error;
+};
+
+#define EXISTS(v) { RESOLVE_EXISTS, v, NULL, NULL }
+#define VIA(v, c) { RESOLVE_EXISTS, v, c, NULL }
+#define NX { RESOLVE_NXDOMAIN, NULL, NULL, NULL }
+#define NXVIA(c) { RESOLVE_NXDOMAIN, NULL, c, NULL }
+#define NODATA { RESOLVE_NODATA, NULL, NULL, NULL }
+#define FAIL(e) { RESOLVE_FAILED, NULL, NULL, e }
+
+struct row {
+	const char *what;
+	const char *host;	/* NULL: HOST */
+	const char *target;	/* dns.host_target, NULL: none */
+	struct ans a, aaaa, cname;
+	enum acmegate_result want;
+	const char *reason;
+};
+
+static const struct row rows[] = {
+	{ "an A record", NULL, NULL, EXISTS("192.0.2.1"), NODATA, NODATA, ACMEGATE_PASS, "" },
+	{ "an AAAA record only", NULL, NULL, NODATA, EXISTS("2001:db8::1"), NODATA, ACMEGATE_PASS, "" },
+	{ "an address through a CNAME chain", NULL, NULL, VIA("192.0.2.1", "lb.example"), NODATA, NODATA,
+	    ACMEGATE_PASS, "" },
+	{ "NXDOMAIN", NULL, NULL, NX, NX, NODATA, ACMEGATE_WAIT, "NXDOMAIN" },
+	{ "the name exists without addresses", NULL, NULL, NODATA, NODATA, NODATA, ACMEGATE_WAIT,
+	    "no A or AAAA record" },
+	{ "a CNAME to a name that does not exist", NULL, NULL, NXVIA("gone.example"), NXVIA("gone.example"), NODATA,
+	    ACMEGATE_WAIT, "NXDOMAIN at the end of its CNAME chain (gone.example)" },
+	{ "SERVFAIL for both", NULL, NULL, FAIL("SERVFAIL"), FAIL("SERVFAIL"), NODATA, ACMEGATE_RESOLVER_FAILED,
+	    "resolver failed: SERVFAIL" },
+	{ "a timeout for A, no AAAA: still open", NULL, NULL, FAIL("timed out after 5.0 s"), NODATA, NODATA,
+	    ACMEGATE_RESOLVER_FAILED, "resolver failed: timed out after 5.0 s" },
+	{ "NXDOMAIN for A, AAAA failing: open", NULL, NULL, NX, FAIL("REFUSED"), NODATA, ACMEGATE_RESOLVER_FAILED,
+	    "resolver failed: REFUSED" },
+	{ "AAAA failing, an A record: enough", NULL, NULL, EXISTS("192.0.2.1"), FAIL("SERVFAIL"), NODATA,
+	    ACMEGATE_PASS, "" },
+	{ "host_target: a CNAME to it", NULL, TARGET, VIA("192.0.2.1", TARGET), NODATA, EXISTS(TARGET),
+	    ACMEGATE_PASS, "" },
+	{ "host_target: another case and a trailing dot", NULL, "MTA-STS.Provider.Example.", VIA("192.0.2.1", TARGET),
+	    NODATA, EXISTS(TARGET), ACMEGATE_PASS, "" },
+	{ "host_target: a CNAME to a name of the customer's that ends at it", NULL, TARGET, VIA("192.0.2.1", TARGET),
+	    NODATA, EXISTS("alias.x.example"), ACMEGATE_PASS, "" },
+	{ "host_target: a CNAME elsewhere", NULL, TARGET, VIA("198.51.100.7", "other.example"), NODATA,
+	    EXISTS("other.example"), ACMEGATE_WAIT, "is a CNAME to other.example, not to " TARGET },
+	{ "host_target: an A record, not a CNAME", NULL, TARGET, EXISTS("192.0.2.1"), NODATA, NODATA, ACMEGATE_WAIT,
+	    "has an address record, not a CNAME to " TARGET },
+	{ "host_target: NXDOMAIN comes first", NULL, TARGET, NX, NX, NX, ACMEGATE_WAIT, "NXDOMAIN" },
+	{ "host_target: the CNAME look-up failing", NULL, TARGET, EXISTS("192.0.2.1"), NODATA, FAIL("SERVFAIL"),
+	    ACMEGATE_RESOLVER_FAILED, "resolver failed: SERVFAIL (CNAME)" },
+	{ "host_target: the target's own policy host needs no CNAME", TARGET, TARGET ".", EXISTS("192.0.2.1"), NODATA,
+	    NODATA, ACMEGATE_PASS, "" },
+};
+
+/* R's answer as resolve fills one in (malloc'd values, freed by resolve_answer_clear). */
+static void
+make(struct resolve_answer *a, const struct ans *r)
+{
+	memset(a, 0, sizeof(*a));
+	a->status = r->st;
+	a->rcode = r->st == RESOLVE_NXDOMAIN ? 3 : r->st == RESOLVE_FAILED ? 2 : 0;
+	if (r->value != NULL) {
+		a->values = calloc(1, sizeof(*a->values));
+		a->values[0] = strdup(r->value);
+		a->n = 1;
+	}
+	if (r->canonical != NULL)
+		a->canonical = strdup(r->canonical);
+	if (r->error != NULL)
+		snprintf(a->error, sizeof(a->error), "%s", r->error);
+}
+
+Test(acmegate, judge_table)
+{
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct row *r = &rows[i];
+		struct resolve_answer a, aaaa, cname;
+		struct acmegate_lookups l = { &a, &aaaa, r->target != NULL ? &cname : NULL };
+		struct acmegate_verdict v;
+
+		make(&a, &r->a);
+		make(&aaaa, &r->aaaa);
+		make(&cname, &r->cname);
+		memset(&v, 0x5a, sizeof(v));
+		acmegate_judge(r->host != NULL ? r->host : HOST, &l, r->target, &v);
+		cr_expect_eq(v.result, r->want, "%s: result %d, want %d (%s)", r->what, v.result, r->want, v.reason);
+		cr_expect_str_eq(v.reason, r->reason, "%s", r->what);
+		resolve_answer_clear(&a);
+		resolve_answer_clear(&aaaa);
+		resolve_answer_clear(&cname);
+	}
+}
+
+/* host_target set but the CNAME never looked up: not a pass by default */
+Test(acmegate, judge_target_without_cname_lookup)
+{
+	struct resolve_answer a, aaaa;
+	struct ans ra = EXISTS("192.0.2.1"), rn = NODATA;
+	struct acmegate_lookups l = { &a, &aaaa, NULL };
+	struct acmegate_verdict v;
+
+	make(&a, &ra);
+	make(&aaaa, &rn);
+	acmegate_judge(HOST, &l, TARGET, &v);
+	cr_expect_eq(v.result, ACMEGATE_RESOLVER_FAILED);
+	resolve_answer_clear(&a);
+	resolve_answer_clear(&aaaa);
+}
+
+Test(acmegate, names_compare_without_case_or_trailing_dot)
+{
+	cr_expect(resolve_name_eq("Host.Example.", "host.example"));
+	cr_expect(resolve_name_eq("host.example", "HOST.EXAMPLE."));
+	cr_expect(!resolve_name_eq("host.example", "host.example.com"));
+	cr_expect(!resolve_name_eq("host.example..", "host.example"));
+	cr_expect(!resolve_name_eq("a.host.example", "host.example"));
+}
