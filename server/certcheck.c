@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* certcheck: the certificate part of `check`: each served site judged by the pairs its handshakes present. */
 #include "certcheck.h"
+#include "acmestatus.h"
 #include "certstore.h"
+#include "certsview.h"
+#include "ids.h"
 #include "util.h"
 
 #include <stdlib.h>
@@ -25,8 +28,52 @@ warn_expiry(const struct certstore *cs, long i, const char *host, const struct c
 	    certstore_cert_path(cs, (size_t)i), (long long)((na - now) / 86400), when);
 }
 
+/*
+ * SITE (WHAT its domain is: "domain", "retiring domain") has no pair valid
+ * now; H is its ACME decision. True when that was said here: its
+ * certificate is on its way from ACME, a warning, not a tenant left out.
+ */
+static bool
+waits_for_acme(const struct site *site, const char *what, const struct acmeplan_host *h, struct diag_list *dl)
+{
+	const struct config_domain *d = site->domain;
+	enum certsview_acme st = h != NULL ? certsview_acme_state(h->state) : CERTSVIEW_ACME_UNMANAGED;
+	const char *err = h != NULL && h->st != NULL && h->st->last_error != NULL ? h->st->last_error : NULL;
+	char at[21];
+
+	switch (st) {
+	case CERTSVIEW_ACME_UNMANAGED:
+		return false;
+	case CERTSVIEW_ACME_VALID:
+		/* the orderer orders nothing before the renewal time: no certificate is coming */
+		ids_iso8601(h->at, at);
+		diag_add_in(dl, d->file, DIAG_UNSERVED, d->line, d->col, "%s '%s': no certificate covers '%s', but the "
+		    "ACME state says it is valid until its renewal at %s, so none is ordered before then (the pair "
+		    "under acme.storage/certs is gone?): remove its line from the ACME state to order it now", what,
+		    d->name, site->host, at);
+		return true;
+	case CERTSVIEW_ACME_ORDERING:
+		diag_add_in(dl, d->file, DIAG_WARNING, d->line, d->col, "%s '%s' waits for its certificate from ACME "
+		    "(ordering: serve's orderer orders '%s' as pacing allows)%s%s", what, d->name, site->host,
+		    err ? "; the last attempt failed: " : "", err ? err : "");
+		return true;
+	case CERTSVIEW_ACME_WAITING_DNS:
+		diag_add_in(dl, d->file, DIAG_WARNING, d->line, d->col, "%s '%s' waits for its certificate from ACME "
+		    "(waiting_dns: '%s' does not resolve here yet; it is ordered once it does)", what, d->name,
+		    site->host);
+		return true;
+	case CERTSVIEW_ACME_BACKOFF:
+		ids_iso8601(h->at, at);
+		diag_add_in(dl, d->file, DIAG_WARNING, d->line, d->col, "%s '%s' waits for its certificate from ACME "
+		    "(backoff: %u failed order%s, next attempt at %s): %s", what, d->name, h->st ? h->st->failures : 0,
+		    h->st && h->st->failures == 1 ? "" : "s", at, err ? err : "the CA gave no detail");
+		return true;
+	}
+	return false;
+}
+
 void
-certcheck_sites(const struct snapshot *snap, time_t now, struct diag_list *dl)
+certcheck_sites(const struct snapshot *snap, time_t now, const struct acmestatus *as, struct diag_list *dl)
 {
 	const struct certstore *cs = snap->certs;
 	size_t n = certstore_count(cs);
@@ -54,6 +101,8 @@ certcheck_sites(const struct snapshot *snap, time_t now, struct diag_list *dl)
 			warn_expiry(cs, rsa, s->host, d, now, dl);
 		}
 		if (v == SNAPSHOT_SERVED)
+			continue;
+		if (as != NULL && waits_for_acme(s, what, acmestatus_host(as, s->host), dl))
 			continue;
 		certstore_explain(cs, snap->cfg->tls_certs, s->host, now, why, sizeof(why));
 		if (v == SNAPSHOT_HTTP_ONLY)

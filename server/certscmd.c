@@ -26,8 +26,8 @@ certs_usage(FILE *out)
 	    "  --format F   table (default): one host per line; json: {\"hosts\": [...]}\n"
 	    "\n"
 	    "exit status: 0 listed, 1 invalid configuration or ACME state, or a host served\n"
-	    "with no certificate and none on its way (not ACME's, or its last order failed),\n"
-	    "2 usage error\n", out);
+	    "with no certificate and none on its way (not ACME's, its last order failed, or\n"
+	    "valid by the ACME state while its pair is gone), 2 usage error\n", out);
 }
 
 /* The snapshot serve would build from PATH now: tenant files, retiring domains, both certificate folders. */

@@ -113,8 +113,9 @@ certsview_rows_free(struct certsview_row *v, size_t n)
 bool
 certsview_row_missing(const struct certsview_row *r)
 {
-	return r->needs_cert && r->source == CERTSVIEW_NONE &&
-	    (r->acme == CERTSVIEW_ACME_UNMANAGED || r->acme == CERTSVIEW_ACME_BACKOFF);
+	/* VALID without a pair: the state says issued, so nothing is ordered before the renewal time */
+	return r->needs_cert && r->source == CERTSVIEW_NONE && (r->acme == CERTSVIEW_ACME_UNMANAGED ||
+	    r->acme == CERTSVIEW_ACME_BACKOFF || r->acme == CERTSVIEW_ACME_VALID);
 }
 
 static const char *

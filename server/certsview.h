@@ -78,8 +78,10 @@ void certsview_rows_free(struct certsview_row *v, size_t n);
 
 /*
  * R is served without a certificate and none is on its way: it needs one,
- * has none valid now, and is not ACME's or its last order failed
- * (BACKOFF). What makes `certs` exit 1; ordering and waiting_dns do not.
+ * has none valid now, and is not ACME's, or its last order failed
+ * (BACKOFF), or the state calls it VALID (issued: nothing is ordered before
+ * its renewal time). What makes `certs` exit 1; ordering and waiting_dns
+ * do not.
  */
 bool certsview_row_missing(const struct certsview_row *r);
 

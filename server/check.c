@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* check: the parts of `check` beyond the config file itself (identity, layout, tenants, DNS, certificates). */
+#include "acmestatus.h"
 #include "certcheck.h"
 #include "certstore.h"
 #include "commands.h"
@@ -126,6 +127,37 @@ add_refused(const struct tenants *t, struct diag_list *dl)
 	}
 }
 
+/*
+ * The ACME state of SNAP's hosts into AS, as serve's orderer decides it. A
+ * state file that cannot be read stops that orderer, and with order: true
+ * serve with it: its errors are errors then, warnings for an instance
+ * that only answers challenges.
+ */
+static void
+check_acme(const struct snapshot *snap, time_t now, struct acmestatus *as, struct diag_list *dl)
+{
+	const struct config_acme *a = snap->cfg->acme;
+	struct diag_list sdl;
+	char *state;
+
+	if (a == NULL) {
+		memset(as, 0, sizeof(*as));
+		return;
+	}
+	state = xstrcat(a->storage, "/state", NULL);
+	diag_init(&sdl, state);
+	free(state);
+	if (acmestatus_load(as, snap, (int64_t)now, acmestatus_resolves, NULL, &sdl) < 0) {
+		for (size_t i = 0; i < sdl.n; i++)
+			diag_add_in(dl, sdl.items[i].file ? sdl.items[i].file : sdl.file, a->order ? DIAG_ERROR :
+			    DIAG_WARNING, sdl.items[i].line, sdl.items[i].col, "%s", sdl.items[i].msg);
+		diag_add(dl, a->order ? DIAG_ERROR : DIAG_WARNING, a->line, a->col, "the ACME state in '%s' cannot be "
+		    "read: %s (fix or remove it)", a->storage, a->order ? "serve does not start with it" :
+		    "the orderer sharing it does not start with it");
+	}
+	diag_clear(&sdl);
+}
+
 void
 check_extra(struct config *cfg, struct diag_list *dl)
 {
@@ -140,7 +172,11 @@ check_extra(struct config *cfg, struct diag_list *dl)
 	checkdns_run(p.cfg, &p.domains, dl);
 	/* exactly what serve loads and serves: the same store, the same sites (retiring ones too) */
 	if (p.cfg->n_https > 0 && p.cfg->tls_certs != NULL) {
-		p.certs = certstore_load(p.cfg->tls_certs, dl);
+		/* serve's sources: tls.certs, then ACME's issued pairs below it */
+		char *acme = p.cfg->acme ? xstrcat(p.cfg->acme->storage, "/certs", NULL) : NULL;
+
+		p.certs = certstore_reload_acme(p.cfg->tls_certs, acme, NULL, dl);
+		free(acme);
 		certstore_check_chains(p.certs, dl);
 	}
 	if (p.certs == NULL && p.cfg->n_https > 0) {
@@ -151,7 +187,12 @@ check_extra(struct config *cfg, struct diag_list *dl)
 	dnspublish_retiring(p.cfg, &p.domains, &p.retiring, &p.n_retiring);
 	{
 		struct snapshot *snap = snapshot_from(&p);
-		certcheck_sites(snap, time(NULL), dl);
+		time_t now = time(NULL);
+		struct acmestatus as;
+
+		check_acme(snap, now, &as, dl);
+		certcheck_sites(snap, now, &as, dl);
+		acmestatus_clear(&as);
 		snapshot_unref(snap);
 	}
 }
