@@ -2,49 +2,62 @@
 /* acmestatus: each policy host's ACME state as a command sees it, from acme.storage's state file read as it is. */
 #include "acmestatus.h"
 #include "acmestore.h"
-#include "pool.h"
+#include "resolve.h"
 #include "snapshot.h"
 #include "util.h"
 
-#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
-/* lookups wait on the network, not the CPU: more threads than cores */
-#define LOOKUP_THREADS 16
+/* hosts looked up at once: a slice of due names, each slice within the gate's timeout */
+#define GATE_SLICE 256
 
-bool
-acmestatus_resolves(void *ctx, const char *host)
+void
+acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *host_target,
+    struct acmegate_verdict *v)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *res = NULL;
-	int rc;
+	bool target = host_target != NULL && host_target[0] != '\0';
+	size_t per = target ? 3 : 2;
+	struct resolve_query *q = xcalloc(GATE_SLICE * 3, sizeof(*q));
+	struct resolver *r;
+	char err[512] = "";
 
 	(void)ctx;
-	rc = getaddrinfo(host, NULL, &hints, &res);
-	if (res != NULL)
-		freeaddrinfo(res);
-	return rc == 0;
-}
+	if ((r = resolver_new("/etc/resolv.conf", "/etc/hosts", err, sizeof(err))) == NULL) {
+		for (size_t i = 0; i < n; i++) {
+			v[i].result = ACMEGATE_RESOLVER_FAILED;
+			/* cut to fit: the reason is one line */
+			snprintf(v[i].reason, sizeof(v[i].reason), "resolver failed: %.280s", err);
+		}
+		free(q);
+		return;
+	}
+	for (size_t off = 0; off < n; off += GATE_SLICE) {
+		size_t m = n - off < GATE_SLICE ? n - off : GATE_SLICE;
 
-struct gate {
-	const struct acmeplan *plan;
-	const size_t *due;
-	bool *resolved;
-	acmestatus_resolver resolve;
-	void *ctx;
-};
+		for (size_t i = 0; i < m; i++) {
+			q[i * per] = (struct resolve_query){ .name = hosts[off + i], .type = RESOLVE_A };
+			q[i * per + 1] = (struct resolve_query){ .name = hosts[off + i], .type = RESOLVE_AAAA };
+			if (target)
+				q[i * per + 2] = (struct resolve_query){ .name = hosts[off + i], .type = RESOLVE_CNAME };
+		}
+		resolve_run(r, q, m * per, ACMEGATE_TIMEOUT_MS);
+		for (size_t i = 0; i < m; i++) {
+			struct acmegate_lookups l = { &q[i * per].answer, &q[i * per + 1].answer,
+			    target ? &q[i * per + 2].answer : NULL };
 
-static void
-ask(void *arg, size_t i)
-{
-	struct gate *g = arg;
-
-	g->resolved[i] = g->resolve(g->ctx, g->plan->v[g->due[i]].host);
+			acmegate_judge(hosts[off + i], &l, host_target, &v[off + i]);
+		}
+		for (size_t i = 0; i < m * per; i++)
+			resolve_answer_clear(&q[i].answer);
+	}
+	resolver_free(r);
+	free(q);
 }
 
 int
-acmestatus_load(struct acmestatus *as, const struct snapshot *snap, int64_t now, acmestatus_resolver resolve,
+acmestatus_load(struct acmestatus *as, const struct snapshot *snap, int64_t now, acmestatus_gate gate,
     void *ctx, struct diag_list *dl)
 {
 	const struct config_acme *a = snap->cfg->acme;
@@ -68,20 +81,36 @@ acmestatus_load(struct acmestatus *as, const struct snapshot *snap, int64_t now,
 	as->active = true;
 	acmeplan_sites(snap, now, &as->sites, &as->n_sites);
 	acmeplan_make(&as->plan, as->sites, as->n_sites, as->states, as->n_states, NULL, 0, now);
-	if (resolve == NULL || (ndue = acmeplan_due(&as->plan, &due)) == 0) {
+	if (gate == NULL || (ndue = acmeplan_due(&as->plan, &due)) == 0) {
 		free(due);
 		return 0;
 	}
 	{
-		struct gate g = { &as->plan, due, xcalloc(ndue, sizeof(bool)), resolve, ctx };
+		const char **hosts = xcalloc(ndue, sizeof(*hosts));
+		struct acmegate_verdict *v = xcalloc(ndue, sizeof(*v));
 
-		pool_run(ndue, LOOKUP_THREADS, ask, &g);
-		as->dns = xcalloc(ndue, sizeof(*as->dns));
 		for (size_t i = 0; i < ndue; i++)
-			if (!g.resolved[i])
-				/* the orderer's wait ends when it looks again; here only "waiting" matters */
-				as->dns[as->n_dns++] = (struct acmeplan_dnswait){ as->plan.v[due[i]].host, now + 1 };
-		free(g.resolved);
+			hosts[i] = as->plan.v[due[i]].host;
+		gate(ctx, hosts, ndue, snap->cfg->dns_host_target, v);
+		size_t *of = xcalloc(as->plan.n + 1, sizeof(*of));	/* plan position -> verdict + 1 */
+
+		for (size_t i = 0; i < ndue; i++)
+			of[due[i]] = i + 1;
+		as->dns = xcalloc(ndue, sizeof(*as->dns));
+		as->reasons = xcalloc(ndue, sizeof(*as->reasons));
+		/* in the plan's order, by host, for acmestatus_dns_reason's bsearch */
+		for (size_t pos = 0; pos < as->plan.n; pos++) {
+			size_t i = of[pos];
+
+			if (i-- == 0 || v[i].result == ACMEGATE_PASS)
+				continue;
+			/* the orderer's wait ends when it looks again; here only "waiting" matters */
+			as->dns[as->n_dns] = (struct acmeplan_dnswait){ hosts[i], now + 1 };
+			as->reasons[as->n_dns++] = xstrdup(v[i].reason);
+		}
+		free(of);
+		free(v);
+		free(hosts);
 	}
 	free(due);
 	if (as->n_dns > 0) {
@@ -106,10 +135,28 @@ acmestatus_host(const struct acmestatus *as, const char *host)
 	return bsearch(host, as->plan.v, as->plan.n, sizeof(*as->plan.v), by_host);
 }
 
+static int
+by_name(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct acmeplan_dnswait *)elem)->name);
+}
+
+const char *
+acmestatus_dns_reason(const struct acmestatus *as, const char *host)
+{
+	const struct acmeplan_dnswait *w = as->n_dns ? bsearch(host, as->dns, as->n_dns, sizeof(*as->dns), by_name) :
+	    NULL;
+
+	return w != NULL ? as->reasons[w - as->dns] : NULL;
+}
+
 void
 acmestatus_clear(struct acmestatus *as)
 {
 	acmeplan_clear(&as->plan);
+	for (size_t i = 0; i < as->n_dns; i++)
+		free(as->reasons[i]);
+	free(as->reasons);
 	free(as->dns);
 	free(as->sites);
 	for (size_t i = 0; i < as->n_states; i++)

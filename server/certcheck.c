@@ -34,7 +34,8 @@ warn_expiry(const struct certstore *cs, long i, const char *host, const struct c
  * certificate is on its way from ACME, a warning, not a tenant left out.
  */
 static bool
-waits_for_acme(const struct site *site, const char *what, const struct acmeplan_host *h, struct diag_list *dl)
+waits_for_acme(const struct site *site, const char *what, const struct acmeplan_host *h, const char *dns_reason,
+    struct diag_list *dl)
 {
 	const struct config_domain *d = site->domain;
 	enum certsview_acme st = h != NULL ? certsview_acme_state(h->state) : CERTSVIEW_ACME_UNMANAGED;
@@ -59,8 +60,8 @@ waits_for_acme(const struct site *site, const char *what, const struct acmeplan_
 		return true;
 	case CERTSVIEW_ACME_WAITING_DNS:
 		diag_add_in(dl, d->file, DIAG_WARNING, d->line, d->col, "%s '%s' waits for its certificate from ACME "
-		    "(waiting_dns: '%s' does not resolve here yet; it is ordered once it does)", what, d->name,
-		    site->host);
+		    "(waiting_dns: '%s': %s; it is ordered once its DNS records are in place)", what, d->name,
+		    site->host, dns_reason ? dns_reason : "does not resolve");
 		return true;
 	case CERTSVIEW_ACME_BACKOFF:
 		ids_iso8601(h->at, at);
@@ -102,7 +103,7 @@ certcheck_sites(const struct snapshot *snap, time_t now, const struct acmestatus
 		}
 		if (v == SNAPSHOT_SERVED)
 			continue;
-		if (as != NULL && waits_for_acme(s, what, acmestatus_host(as, s->host), dl))
+		if (as != NULL && waits_for_acme(s, what, acmestatus_host(as, s->host), acmestatus_dns_reason(as, s->host), dl))
 			continue;
 		certstore_explain(cs, snap->cfg->tls_certs, s->host, now, why, sizeof(why));
 		if (v == SNAPSHOT_HTTP_ONLY)

@@ -110,7 +110,7 @@ cmd_certs(const char *config_path, int argc, char **argv)
 	state = snap->cfg->acme ? xstrcat(snap->cfg->acme->storage, "/state", NULL) : xstrdup(config_path);
 	diag_init(&sdl, state);
 	free(state);
-	if (acmestatus_load(&as, snap, (int64_t)now, acmestatus_resolves, NULL, &sdl) < 0) {
+	if (acmestatus_load(&as, snap, (int64_t)now, acmestatus_gate_dns, NULL, &sdl) < 0) {
 		diag_print(&sdl, stderr);
 		fprintf(stderr, "mtastsd: certs: the ACME state cannot be read: fix or remove it (serve's orderer "
 		    "does not start with it either)\n");

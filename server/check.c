@@ -147,7 +147,7 @@ check_acme(const struct snapshot *snap, time_t now, struct acmestatus *as, struc
 	state = xstrcat(a->storage, "/state", NULL);
 	diag_init(&sdl, state);
 	free(state);
-	if (acmestatus_load(as, snap, (int64_t)now, acmestatus_resolves, NULL, &sdl) < 0) {
+	if (acmestatus_load(as, snap, (int64_t)now, acmestatus_gate_dns, NULL, &sdl) < 0) {
 		for (size_t i = 0; i < sdl.n; i++)
 			diag_add_in(dl, sdl.items[i].file ? sdl.items[i].file : sdl.file, a->order ? DIAG_ERROR :
 			    DIAG_WARNING, sdl.items[i].line, sdl.items[i].col, "%s", sdl.items[i].msg);

@@ -173,8 +173,8 @@ check "check: the new name waits for ACME (ordering), a warning" \
   grep -q "warning: domain 'new.example' waits for its certificate from ACME (ordering" "$WORK/check.out"
 check "check: the tenant file's name waits for ACME too" \
   grep -q "warning: domain 'tenant.example' waits for its certificate from ACME (ordering" "$WORK/check.out"
-check "check: the name that does not resolve waits for DNS, a warning" \
-  grep -q "warning: domain 'nodns.example' waits for its certificate from ACME (waiting_dns" "$WORK/check.out"
+check "check: the name that does not resolve waits for DNS, a warning with the gate's reason" \
+  grep -Eq "warning: domain 'nodns.example' waits for its certificate from ACME \(waiting_dns: 'mta-sts.nodns.example': (NXDOMAIN|resolver failed)" "$WORK/check.out"
 check "check: backoff is a warning with its next attempt and the CA's last error" \
   grep -qF "warning: domain 'backoff.example' waits for its certificate from ACME (backoff: 3 failed orders, next attempt at $T_RETRY): $CA_ERROR" "$WORK/check.out"
 check "check: a retry whose time came shows the last error" \

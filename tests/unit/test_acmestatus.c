@@ -2,7 +2,6 @@
 /* acmestatus: the state file read as it is, the DNS gate asked for due hosts only, and nothing made in the storage. */
 #include <criterion/criterion.h>
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,19 +63,20 @@ write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-static pthread_mutex_t asked_lock = PTHREAD_MUTEX_INITIALIZER;
 static char asked[256];
 
 /* Only mta-sts.nodns.example does not resolve; every name asked is noted. */
-static bool
-stub_resolves(void *ctx, const char *host)
+static void
+stub_gate(void *ctx, const char *const *hosts, size_t n, const char *host_target, struct acmegate_verdict *v)
 {
-	pthread_mutex_lock(&asked_lock);
-	strncat(asked, host, sizeof(asked) - strlen(asked) - 2);
-	strcat(asked, " ");
-	pthread_mutex_unlock(&asked_lock);
-	(*(int *)ctx)++;
-	return strcmp(host, "mta-sts.nodns.example") != 0;
+	cr_expect_null(host_target);
+	for (size_t i = 0; i < n; i++) {
+		strncat(asked, hosts[i], sizeof(asked) - strlen(asked) - 2);
+		strcat(asked, " ");
+		(*(int *)ctx)++;
+		v[i].result = strcmp(hosts[i], "mta-sts.nodns.example") == 0 ? ACMEGATE_WAIT : ACMEGATE_PASS;
+		snprintf(v[i].reason, sizeof(v[i].reason), "%s", v[i].result == ACMEGATE_WAIT ? "NXDOMAIN" : "");
+	}
 }
 
 static const struct acmeplan_host *
@@ -115,7 +115,7 @@ Test(acmestatus, states_and_the_dns_gate, .init = setup, .fini = teardown)
 	snap = snap_with(storage, true);
 	diag_init(&dl, state);
 	asked[0] = '\0';
-	cr_assert_eq(acmestatus_load(&as, snap, NOW, stub_resolves, &calls, &dl), 0);
+	cr_assert_eq(acmestatus_load(&as, snap, NOW, stub_gate, &calls, &dl), 0);
 	cr_assert(as.active);
 	cr_expect_eq(as.n_states, 2);
 	cr_expect_eq(host(&as, "mta-sts.off.example")->state, ACMEPLAN_UNMANAGED);
@@ -126,6 +126,8 @@ Test(acmestatus, states_and_the_dns_gate, .init = setup, .fini = teardown)
 	cr_expect_eq(host(&as, "mta-sts.new.example")->state, ACMEPLAN_DUE);
 	cr_expect_eq(host(&as, "mta-sts.nodns.example")->state, ACMEPLAN_WAITING_DNS);
 	cr_expect_null(acmestatus_host(&as, "mta-sts.other.example"));
+	cr_expect_str_eq(acmestatus_dns_reason(&as, "mta-sts.nodns.example"), "NXDOMAIN");
+	cr_expect_null(acmestatus_dns_reason(&as, "mta-sts.new.example"));
 	/* the gate is the orderer's: asked for the due hosts only */
 	cr_expect_eq(calls, 2, "asked: %s", asked);
 	cr_expect_not_null(strstr(asked, "mta-sts.new.example "));
