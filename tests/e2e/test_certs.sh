@@ -4,8 +4,9 @@
 # certificate a handshake gets now (tls.certs, acme.storage/certs, none) and, for the hosts ACME
 # manages, the orderer's decision from the state file and the DNS gate: valid, ordering,
 # waiting_dns, backoff. JSON checked field by field, the table's alignment and order, each exit
-# status; `check` calls the hosts waiting for ACME warnings, not unserved tenants. No CA runs: the
-# issued pair is made with the test CA and the state file written as the orderer writes it.
+# status; `check` calls the hosts waiting for ACME warnings, not unserved tenants. No CA is needed:
+# the issued pair is made with the test CA and the state file written as the orderer writes it;
+# where pebble is installed, serve's orderer then issues one name and certs shows it valid.
 #
 # The DNS gate uses the system resolver: mtastsd runs in a mount namespace of its own whose
 # /etc/hosts names the hosts that resolve (unshare, as root), so nothing outside the test changes.
@@ -224,5 +225,55 @@ check "mtastsd --help lists certs" bash -c '"$1" --help | grep -q "^  certs \[--
 printf 'domains:\n  - name: bad..example\n' >"$WORK/bad.yaml"
 rc=0; "$MTASTSD" -c "$WORK/bad.yaml" certs >/dev/null 2>"$WORK/bad.err" || rc=$?
 check "certs with an invalid config: exit 1, FILE:LINE:COL" bash -c '[ "$1" = 1 ] && grep -q "bad.yaml:2:" "$2"' _ "$rc" "$WORK/bad.err"
+
+# ---- with pebble (when installed): serve's orderer issues one name, and certs reads the state
+# and the pair exactly as the orderer wrote them
+if command -v pebble >/dev/null 2>&1 && command -v pebble-challtestsrv >/dev/null 2>&1; then
+  P=$(free_port) H=$(free_port) ADMIN_PORT=$(free_port)
+  pebble_setup "$H" "$P"
+  pebble_start
+  echo "127.0.0.1 mta-sts.peb.example" >>"$WORK/hosts"
+  {
+    serve_head "$P" "$H" "$ADMIN_PORT" "$CERTS"
+    printf 'dns:
+  state: %s/state3/mtastsd.state
+' "$WORK"
+    printf 'acme:
+  directory: %s
+  ca_file: %s
+  agree_terms: true
+  storage: %s
+  challenges: [http-01]
+' \
+      "$DIR_URL" "$WORK/pebble.crt" "$WORK/acme-pebble"
+    printf 'defaults:
+  mx: [mx.example.net]
+domains:
+  - peb.example
+  - {name: file.example, acme: false}
+'
+  } >"$WORK/pebble.yaml"
+  start_server "$WORK/pebble.yaml" "$ADMIN_PORT" || fail "serve did not start"
+  wait_until 60 "mta-sts.peb.example issued" grep -q 'acme: mta-sts.peb.example: issued in' "$WORK/serve.log" ||
+    fail "not issued: $(grep 'acme:' "$WORK/serve.log" | tail -n 3)"
+  rc=0; "$MTASTSD" -c "$WORK/pebble.yaml" certs --format json >"$WORK/pebble.json" 2>&1 || rc=$?
+  check "pebble: certs exits 0 beside a running serve" [ "$rc" = 0 ]
+  pebble_ok() {
+    STORE2="$WORK/acme-pebble" python3 - "$WORK/pebble.json" <<'PY'
+import json, os, sys
+h = {x["host"]: x for x in json.load(open(sys.argv[1]))["hosts"]}["mta-sts.peb.example"]
+assert h["source"] == "acme" and os.path.samefile(h["file"], os.environ["STORE2"] + "/certs/mta-sts.peb.example.crt"), h
+assert h["names"] == ["mta-sts.peb.example"], h
+a = h["acme"]
+assert a["state"] == "valid" and a["retry_at"] is None and a["last_error"] is None, a
+# renewal a third of the lifetime before the end at the latest (RFC 3339 strings sort as times)
+assert a["next_renewal"] is not None and a["next_renewal"] < h["not_after"], a
+PY
+  }
+  check "pebble: the issued name is source acme, valid, its renewal before its expiry" pebble_ok
+  check "pebble: serve exits 0 on SIGTERM" stop_server
+else
+  echo "# pebble is not installed: the case against serve's orderer is left out"
+fi
 
 finish
