@@ -123,6 +123,7 @@ acmeclient_cert_clear(struct acmeclient_cert *c)
 	if (c == NULL)
 		return;
 	free(c->chain_pem);
+	free(c->replaces_refused);
 	if (c->key_pem != NULL) {
 		gnutls_memset(c->key_pem, 0, c->key_len);
 		free(c->key_pem);
@@ -315,6 +316,16 @@ fetch_directory(struct acmeclient *c, struct acmeclient_error *e)
 		ret = 0;
 	httpclient_response_clear(&res);
 	return ret;
+}
+
+int
+acmeclient_directory(struct acmeclient *c, bool *has_ari, struct acmeclient_error *e)
+{
+	*has_ari = false;
+	if (fetch_directory(c, e) < 0)
+		return -1;
+	*has_ari = c->dir->renewal_info != NULL;
+	return 0;
 }
 
 static int
@@ -645,8 +656,52 @@ poll_order(struct order_run *r, enum acmejson_order_status while_, enum acmejson
 	return -1;
 }
 
+void
+acmeclient_order_payload(struct buf *b, const char *name, const char *replaces)
+{
+	buf_puts(b, "{\"identifiers\":[{\"type\":\"dns\",\"value\":");
+	put_json_string(b, name);
+	buf_puts(b, "}]");
+	if (replaces != NULL) {
+		buf_puts(b, ",\"replaces\":");
+		put_json_string(b, replaces);
+	}
+	buf_puts(b, "}");
+}
+
+/*
+ * newOrder for NAME, naming REPLACES when there is one and the CA has
+ * ARI. A refusal that may be of the replaces field alone (alreadyReplaced:
+ * the old certificate was replaced already, by an order of ours that was
+ * lost; malformed: a CA that does not take the field) is tried once more
+ * without it, *REFUSED then holding the CA's detail.
+ */
 static int
-issue_once(struct acmeclient *c, const char *name, const char *const *prefs, size_t nprefs,
+new_order(struct acmeclient *c, const char *name, const char *replaces, struct httpclient_response *res,
+    char **refused, struct acmeclient_error *e)
+{
+	struct buf b = { 0 };
+	int rc;
+
+	if (replaces != NULL && c->dir->renewal_info == NULL)
+		replaces = NULL;
+	acmeclient_order_payload(&b, name, replaces);
+	rc = post(c, c->dir->new_order, b.data, false, "application/json", "new order", res, e);
+	buf_clear(&b);
+	if (rc == 0 || replaces == NULL ||
+	    (strcmp(e->name, "alreadyReplaced") != 0 && strcmp(e->name, "malformed") != 0))
+		return rc;
+	free(*refused);
+	*refused = xstrdup(e->detail);
+	acmeclient_error_clear(e);
+	acmeclient_order_payload(&b, name, NULL);
+	rc = post(c, c->dir->new_order, b.data, false, "application/json", "new order", res, e);
+	buf_clear(&b);
+	return rc;
+}
+
+static int
+issue_once(struct acmeclient *c, const char *name, const char *const *prefs, size_t nprefs, const char *replaces,
     acmeclient_ready_fn ready, void *ctx, struct acmeclient_cert *out, struct acmeclient_error *e)
 {
 	struct order_run r = { .c = c, .name = name, .deadline = now_mono() + c->order_deadline };
@@ -659,13 +714,11 @@ issue_once(struct acmeclient *c, const char *name, const char *const *prefs, siz
 
 	if (acmeclient_account(c, e) < 0)
 		return -1;
-	buf_puts(&b, "{\"identifiers\":[{\"type\":\"dns\",\"value\":");
-	put_json_string(&b, name);
-	buf_puts(&b, "}]}");
-	rc = post(c, c->dir->new_order, b.data, false, "application/json", "new order", &res, e);
-	buf_clear(&b);
-	if (rc < 0)
+	if (new_order(c, name, replaces, &res, &out->replaces_refused, e) < 0) {
+		free(out->replaces_refused);
+		out->replaces_refused = NULL;
 		return -1;
+	}
 	if (res.location == NULL) {
 		set_error(e, "new order for '%s': the answer has no Location (the order's URL)", name);
 		goto done;
@@ -728,6 +781,10 @@ issue_once(struct acmeclient *c, const char *name, const char *const *prefs, siz
 	key_pem = NULL;
 	ret = 0;
 done:
+	if (ret < 0) {
+		free(out->replaces_refused);
+		out->replaces_refused = NULL;
+	}
 	free(der);
 	if (key_pem != NULL) {
 		gnutls_memset(key_pem, 0, key_len);
@@ -741,11 +798,12 @@ done:
 
 int
 acmeclient_issue(struct acmeclient *c, const char *name, const char *const *challenges, size_t nchallenges,
-    acmeclient_ready_fn ready, void *ctx, struct acmeclient_cert *out, struct acmeclient_error *e)
+    const char *replaces, acmeclient_ready_fn ready, void *ctx, struct acmeclient_cert *out,
+    struct acmeclient_error *e)
 {
 	memset(out, 0, sizeof(*out));
 	memset(e, 0, sizeof(*e));
-	if (issue_once(c, name, challenges, nchallenges, ready, ctx, out, e) == 0)
+	if (issue_once(c, name, challenges, nchallenges, replaces, ready, ctx, out, e) == 0)
 		return 0;
 	if (strcmp(e->name, "accountDoesNotExist") != 0)
 		return -1;
@@ -753,5 +811,70 @@ acmeclient_issue(struct acmeclient *c, const char *name, const char *const *chal
 	acmeclient_error_clear(e);
 	free(c->kid);
 	c->kid = NULL;
-	return issue_once(c, name, challenges, nchallenges, ready, ctx, out, e);
+	return issue_once(c, name, challenges, nchallenges, replaces, ready, ctx, out, e);
+}
+
+/* ---- renewal information ---- */
+
+void
+acmeclient_renewal_clear(struct acmeclient_renewal *r)
+{
+	if (r == NULL)
+		return;
+	free(r->explanation_url);
+	memset(r, 0, sizeof(*r));
+}
+
+char *
+acmeclient_renewal_url(const char *base, const char *cert_id)
+{
+	size_t n = strlen(base);
+
+	return xasprintf("%s%s%s", base, n > 0 && base[n - 1] == '/' ? "" : "/", cert_id);
+}
+
+int
+acmeclient_renewal_info(struct acmeclient *c, const char *cert_id, struct acmeclient_renewal *out,
+    struct acmeclient_error *e)
+{
+	struct httpclient_request req = { .method = HTTPCLIENT_GET, .accept = "application/json" };
+	struct httpclient_response res;
+	struct acmejson_renewal *ri;
+	char err[512], *url;
+	time_t now, t;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (fetch_directory(c, e) < 0)
+		return -1;
+	if (c->dir->renewal_info == NULL)
+		return ACMECLIENT_NO_ARI;
+	url = acmeclient_renewal_url(c->dir->renewal_info, cert_id);
+	req.url = url;
+	if (send_req(c, &req, &res, "renewalInfo", e) < 0) {
+		free(url);
+		return -1;
+	}
+	now = time(NULL);
+	if (res.status != 200) {
+		acmeclient_error_from_answer(e, "renewalInfo", res.status, res.content_type, res.body, res.len,
+		    res.retry_after, now);
+	} else if ((ri = acmejson_renewal_parse(res.body, res.len, err, sizeof(err))) == NULL) {
+		/* an inverted window is refused by the parser: RFC 9773 treats it as no answer */
+		set_error(e, "renewalInfo %s: %s", url, err);
+	} else {
+		out->window.start = (int64_t)ri->start;
+		out->window.end = (int64_t)ri->end;
+		out->explanation_url = ri->explanation_url;
+		ri->explanation_url = NULL;
+		acmejson_renewal_free(ri);
+		if (res.retry_after != NULL && httpclient_retry_after(res.retry_after, now, ACMESCHED_ARI_MAX, &t) == 0) {
+			out->has_retry_after = true;
+			out->retry_after = t;
+		}
+		ret = 0;
+	}
+	httpclient_response_clear(&res);
+	free(url);
+	return ret;
 }

@@ -9,6 +9,7 @@
 
 #include "acmejws.h"
 #include "acmesched.h"
+#include "util.h"
 
 /*
  * Every request goes through httpclient (httpget_init must have run once).
@@ -67,6 +68,7 @@ struct acmeclient_cert {
 	size_t chain_len;
 	char *key_pem;		/* the leaf's new ECDSA P-256 key, PKCS#8 PEM (a secret: zeroed when cleared) */
 	size_t key_len;
+	char *replaces_refused;	/* the CA refused "replaces" (its detail) and the order was made without it; else NULL */
 };
 
 void acmeclient_cert_clear(struct acmeclient_cert *c);
@@ -104,6 +106,11 @@ void acmeclient_free(struct acmeclient *c);
  * that needs external account binding, terms not agreed, any failure).
  */
 int acmeclient_account(struct acmeclient *c, struct acmeclient_error *e);
+/*
+ * Make sure the client has the directory (fetched once per client). 0 with
+ * *HAS_ARI telling whether it offers renewalInfo, or -1 with E filled.
+ */
+int acmeclient_directory(struct acmeclient *c, bool *has_ari, struct acmeclient_error *e);
 /* The account's URL (the JWS kid), or NULL before acmeclient_account succeeded. */
 const char *acmeclient_account_url(const struct acmeclient *c);
 /* How many accounts this client has created (not found) so far. */
@@ -121,8 +128,57 @@ unsigned acmeclient_nonce_retries(const struct acmeclient *c);
  * no longer knows (accountDoesNotExist) is registered again and the order
  * started over, once. Returns 0 with OUT filled (owned by the caller), or
  * -1 with E filled and OUT empty.
+ *
+ * REPLACES (NULL: none) is the ARI identifier (acmesched_ari_id) of the
+ * certificate this one renews; it goes into the new order as "replaces"
+ * (RFC 9773 section 5) when the directory offers renewalInfo, and is left
+ * out otherwise. A CA that refuses it (an alreadyReplaced or malformed
+ * problem) gets the order once more without it, and OUT->replaces_refused
+ * says why.
  */
 int acmeclient_issue(struct acmeclient *c, const char *name, const char *const *challenges, size_t nchallenges,
-    acmeclient_ready_fn ready, void *ctx, struct acmeclient_cert *out, struct acmeclient_error *e);
+    const char *replaces, acmeclient_ready_fn ready, void *ctx, struct acmeclient_cert *out,
+    struct acmeclient_error *e);
+
+/*
+ * Append the newOrder payload for the one DNS name NAME to B:
+ * {"identifiers":[{"type":"dns","value":NAME}]}, with ,"replaces":REPLACES
+ * after the identifiers when REPLACES is not NULL (both as JSON strings). Pure.
+ */
+void acmeclient_order_payload(struct buf *b, const char *name, const char *replaces);
+
+/* ---- renewal information (RFC 9773) ---- */
+
+/* acmeclient_renewal_info: the directory offers no renewalInfo */
+#define ACMECLIENT_NO_ARI 1
+
+/* A renewalInfo answer. Clear with acmeclient_renewal_clear. */
+struct acmeclient_renewal {
+	struct acmesched_window window;	/* the suggested window; its end is after its start */
+	char *explanation_url;		/* NULL when none */
+	bool has_retry_after;		/* the answer carried a Retry-After ... */
+	time_t retry_after;		/* ... naming this time (capped at now + ACMESCHED_ARI_MAX) */
+};
+
+void acmeclient_renewal_clear(struct acmeclient_renewal *r);
+
+/*
+ * The URL of CERT_ID's renewal information under the directory's
+ * renewalInfo BASE: BASE "/" CERT_ID (no second slash when BASE ends in
+ * one). Owned by the caller. Pure.
+ */
+char *acmeclient_renewal_url(const char *base, const char *cert_id);
+
+/*
+ * Ask the CA when to renew the certificate whose ARI identifier is
+ * CERT_ID: a GET (unauthenticated, RFC 9773 section 4.1) of its
+ * renewalInfo URL, the directory fetched first when it is not yet.
+ * Returns 0 with OUT filled; ACMECLIENT_NO_ARI when the directory has no
+ * renewalInfo (OUT empty, E untouched); -1 with E filled (network, a
+ * status other than 200, a malformed answer or an invalid window; E's
+ * Retry-After set when the answer had one), OUT empty.
+ */
+int acmeclient_renewal_info(struct acmeclient *c, const char *cert_id, struct acmeclient_renewal *out,
+    struct acmeclient_error *e);
 
 #endif

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "diag.h"
 #include "dnsstate.h"
+#include "hmap.h"
 #include "httpget.h"
 #include "log.h"
 #include "metrics.h"
@@ -35,6 +36,10 @@
 #define ORDER_DEADLINE 120
 /* how long acmeorder_stop waits for an order in flight before leaving the thread to the exit */
 #define STOP_WAIT 5
+/* renewalInfo queries in one pass at most: the rest follow in the next pass, at once, after the orders due */
+#define ARI_PER_PASS 50
+/* the largest issued chain read back from storage */
+#define CHAIN_MAX (1u << 20)
 
 struct orderer {
 	pthread_t thread;
@@ -173,6 +178,80 @@ leaf_times(const char *chain, size_t len, int64_t *not_before, int64_t *not_afte
 	return rc;
 }
 
+/* T as RFC 3339 UTC into OUT (32 bytes). */
+static const char *
+utc(int64_t t, char *out)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tt, &tm));
+	return out;
+}
+
+/*
+ * The ARI identifier (owned by the caller) and the validity of NAME's
+ * certificate in storage, or NULL with a message in ERR.
+ */
+static char *
+stored_cert(struct orderer *o, const char *name, int64_t *nb, int64_t *na, char *err, size_t errlen)
+{
+	char *path = acmestore_cert_path(o->store, name), *text = NULL, *id = NULL;
+	size_t len;
+
+	if (path == NULL) {
+		snprintf(err, errlen, "'%s' is not a name the storage holds", name);
+		return NULL;
+	}
+	if (read_file_max(path, CHAIN_MAX, &text, &len, NULL) < 0)
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+	else if (leaf_times(text, len, nb, na) < 0)
+		snprintf(err, errlen, "'%s' holds no certificate that can be read", path);
+	else
+		id = acmesched_ari_id(text, len, err, errlen);
+	free(text);
+	free(path);
+	return id;
+}
+
+/*
+ * Ask the CA's renewalInfo when to renew ST's certificate (its pair in
+ * storage) at NOW, and record the answer: next_renewal at a random point
+ * of the window (acmesched_renew_at: a window already past means now),
+ * ari_check at its Retry-After. Returns 0; ACMECLIENT_NO_ARI (nothing
+ * changed); -1 with a message in ERR, the renewal time kept and the
+ * query due again later.
+ */
+static int
+ari_update(struct orderer *o, struct acmeclient *c, struct acmesched_state *st, int64_t now, char *err,
+    size_t errlen)
+{
+	struct acmeclient_renewal r;
+	struct acmeclient_error e = { 0 };
+	int64_t nb, na;
+	char *id = stored_cert(o, st->name, &nb, &na, err, errlen);
+	int rc;
+
+	if (id == NULL) {
+		st->ari_check = acmesched_ari_next_check(true, false, 0, now);
+		return -1;
+	}
+	rc = acmeclient_renewal_info(c, id, &r, &e);
+	free(id);
+	if (rc == ACMECLIENT_NO_ARI)
+		return rc;
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", e.detail ? e.detail : "unknown error");
+		st->ari_check = acmesched_ari_next_check(true, e.has_retry_after, (int64_t)e.retry_after, now);
+		acmeclient_error_clear(&e);
+		return -1;
+	}
+	st->next_renewal = acmesched_renew_at(nb, na, &r.window, acmesched_random(&o->rnd), now);
+	st->ari_check = acmesched_ari_next_check(false, r.has_retry_after, (int64_t)r.retry_after, now);
+	acmeclient_renewal_clear(&r);
+	return 0;
+}
+
 /* The challenge files one order wrote, removed when it ends. */
 struct answers {
 	struct orderer *o;
@@ -281,22 +360,27 @@ order_one(struct orderer *o, const struct config *cfg, const char *name)
 	struct acmeclient_cert cert = {0};
 	struct acmeclient_error e = {0};
 	struct answers a = { .o = o };
-	struct acmesched_state *st;
+	struct acmesched_state *st = state_of(o, name);
 	struct timespec t0, t1;
-	char err[512];
+	char err[512], *replaces = NULL;
 	int rc;
 
 	for (size_t i = 0; i < cfg->acme->n_challenges; i++)
 		types[i] = config_acme_challenge_name(cfg->acme->challenges[i]);
+	/* a renewal names the certificate it replaces (RFC 9773 section 5): none when it cannot be read */
+	if (st->not_after > 0) {
+		int64_t nb, na;
+
+		replaces = stored_cert(o, name, &nb, &na, err, sizeof(err));
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rc = acmeclient_account(c, &e);
 	if (rc == 0)
-		rc = acmeclient_issue(c, name, types, cfg->acme->n_challenges, ready, &a, &cert, &e);
+		rc = acmeclient_issue(c, name, types, cfg->acme->n_challenges, replaces, ready, &a, &cert, &e);
 	answers_remove(&a);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	st = state_of(o, name);
 	if (rc == 0) {
-		int64_t nb, na, renew;
+		int64_t nb, na, renew, now = (int64_t)time(NULL);
 
 		if (leaf_times(cert.chain_pem, cert.chain_len, &nb, &na) < 0) {
 			rc = -1;
@@ -306,19 +390,25 @@ order_one(struct orderer *o, const struct config *cfg, const char *name)
 			rc = -1;
 			e.detail = xstrdup(err);
 		} else {
+			char until[32], at[32];
+			int ari;
+
 			rc = 0;
-			renew = acmesched_renew_at(nb, na, NULL, acmesched_random(&o->rnd), (int64_t)time(NULL));
+			renew = acmesched_renew_at(nb, na, NULL, acmesched_random(&o->rnd), now);
 			acmesched_state_issued(st, na, renew);
+			/* the CA's window, where it has renewalInfo, takes over at once (RFC 9773 section 4.3) */
+			ari = ari_update(o, c, st, now, err, sizeof(err));
 			save_state(o);
 			metrics_acme_order(METRICS_ACME_ISSUED);
-			char until[32], at[32];
-			time_t tna = (time_t)na, tre = (time_t)renew;
-			struct tm tm;
-
-			strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tna, &tm));
-			strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tre, &tm));
-			log_info("acme: %s: issued in %.1f s, valid until %s, renewal at %s", name,
-			    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, until, at);
+			log_info("acme: %s: issued in %.1f s, valid until %s, renewal at %s%s", name,
+			    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, utc(na, until),
+			    utc(st->next_renewal, at), ari == 0 ? " (in the CA's renewalInfo window)" : "");
+			if (ari < 0)
+				log_warnx("acme: %s: renewalInfo: %s; renewal at a third of the lifetime left until the "
+				    "CA answers", name, err);
+			if (cert.replaces_refused != NULL)
+				log_info("acme: %s: the CA refused \"replaces\" (%s): ordered without it", name,
+				    cert.replaces_refused);
 			/* loaded like tls.certs, below it: served without a restart */
 			reload_request();
 		}
@@ -326,20 +416,167 @@ order_one(struct orderer *o, const struct config *cfg, const char *name)
 	if (rc != 0) {
 		struct acmesched_failure f;
 		char at[32];
-		time_t tn;
-		struct tm tm;
 
 		acmeclient_error_failure(&e, &f);
 		acmesched_state_failed(st, &f, e.detail, acmesched_random(&o->rnd), (int64_t)time(NULL));
 		save_state(o);
 		metrics_acme_order(f.rate_limited ? METRICS_ACME_RATE_LIMITED : METRICS_ACME_FAILED);
-		tn = (time_t)st->next_attempt;
-		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&tn, &tm));
-		log_warnx("acme: %s: order failed (%u in a row), next attempt at %s: %s", name, st->failures, at,
-		    e.detail ? e.detail : "unknown error");
+		log_warnx("acme: %s: order failed (%u in a row), next attempt at %s: %s", name, st->failures,
+		    utc(st->next_attempt, at), e.detail ? e.detail : "unknown error");
 	}
+	free(replaces);
 	acmeclient_cert_clear(&cert);
 	acmeclient_error_clear(&e);
+}
+
+/*
+ * The renewalInfo of every certificate of a managed site whose query is
+ * due (issued, no failure pending, not yet due for renewal), at most
+ * ARI_PER_PASS of them; failures in one log line. Returns when the next
+ * query is due (0: none).
+ */
+static int64_t
+ari_pass(struct orderer *o, const struct config *cfg, const struct acmeplan_site *sites, size_t n, int64_t now)
+{
+	struct hmap managed = { 0 };
+	struct acmeclient *c = NULL;
+	size_t asked = 0, failed = 0;
+	int64_t next = 0;
+	char first[640] = "", err[512];
+
+	hmap_reserve(&managed, n);
+	for (size_t i = 0; i < n; i++)
+		if (sites[i].acme && !sites[i].operator_cert)
+			hmap_put(&managed, sites[i].host, (void *)(uintptr_t)1);
+	for (size_t i = 0; i < o->n_states; i++) {
+		struct acmesched_state *st = &o->states[i];
+
+		if (hmap_get(&managed, st->name) == NULL || st->failures > 0 || st->not_after <= now ||
+		    st->next_renewal <= now)
+			continue;
+		if (st->ari_check > now) {
+			next = next == 0 || st->ari_check < next ? st->ari_check : next;
+			continue;
+		}
+		if (c == NULL) {
+			struct acmeclient_error e = { 0 };
+			bool has_ari;
+
+			c = client_for(o, cfg);
+			if (acmeclient_directory(c, &has_ari, &e) < 0) {
+				log_warnx("acme: renewalInfo not asked: %s", e.detail);
+				acmeclient_error_clear(&e);
+				next = now + ACMESCHED_ARI_FAILED;
+				break;
+			}
+			if (!has_ari) {
+				/* the lifetime rule stands: nothing to ask, nothing to wake up for */
+				next = 0;
+				break;
+			}
+		}
+		if (asked == ARI_PER_PASS || stopping(o)) {
+			next = now;
+			break;
+		}
+		asked++;
+		if (ari_update(o, c, st, now, err, sizeof(err)) < 0 && failed++ == 0)
+			snprintf(first, sizeof(first), "%s: %s", st->name, err);
+		next = next == 0 || st->ari_check < next ? st->ari_check : next;
+	}
+	hmap_clear(&managed);
+	if (failed > 0)
+		log_warnx("acme: renewalInfo failed for %zu of %zu name%s (their renewal times kept, asked again "
+		    "later); the first: %s", failed, asked, asked == 1 ? "" : "s", first);
+	if (asked > 0)
+		save_state(o);
+	return next;
+}
+
+/*
+ * The names that left the configuration (acmesched_prune): one log line
+ * when a name is first missing, and when its grace ends its pair and its
+ * state line go. A pair in storage without a state line (its state was
+ * lost) that is not configured gets one, so it is pruned likewise.
+ */
+static void
+prune(struct orderer *o, const struct acmeplan_site *sites, size_t n, int64_t now)
+{
+	const char **conf = xcalloc(n + 1, sizeof(*conf));
+	enum acmesched_prune_action *act;
+	struct hmap known = { 0 };
+	char **pairs, err[512], at[32];
+	size_t npairs, w = 0;
+	bool changed = false, removed = false;
+
+	for (size_t i = 0; i < n; i++) {
+		conf[i] = sites[i].host;
+		hmap_put(&known, sites[i].host, (void *)(uintptr_t)1);
+	}
+	for (size_t i = 0; i < o->n_states; i++)
+		hmap_put(&known, o->states[i].name, (void *)(uintptr_t)1);
+	if (acmestore_pair_names(o->store, &pairs, &npairs, err, sizeof(err)) < 0)
+		log_warnx("acme: %s", err);
+	else {
+		/* states first, then the new ones: KNOWN borrows names that state_of may move */
+		for (size_t i = 0; i < npairs; i++)
+			if (hmap_get(&known, pairs[i]) != NULL) {
+				free(pairs[i]);
+				pairs[i] = NULL;
+			}
+		hmap_clear(&known);
+		for (size_t i = 0; i < npairs; i++) {
+			if (pairs[i] != NULL)
+				state_of(o, pairs[i]);
+			free(pairs[i]);
+		}
+		free(pairs);
+	}
+	hmap_clear(&known);
+	act = xcalloc(o->n_states + 1, sizeof(*act));
+	acmesched_prune(o->states, o->n_states, conf, n, ACMESCHED_PRUNE_GRACE, now, act);
+	for (size_t i = 0; i < o->n_states; i++) {
+		struct acmesched_state *st = &o->states[i];
+
+		switch (act[i]) {
+		case ACMESCHED_PRUNE_KEEP:
+			break;
+		case ACMESCHED_PRUNE_GONE:
+			st->gone_since = now;
+			changed = true;
+			log_info("acme: %s: no longer configured; its state and certificate are kept until %s, and "
+			    "removed then unless the name comes back", st->name, utc(now + ACMESCHED_PRUNE_GRACE, at));
+			break;
+		case ACMESCHED_PRUNE_BACK:
+			st->gone_since = 0;
+			changed = true;
+			log_info("acme: %s: configured again: its state and certificate are kept", st->name);
+			break;
+		case ACMESCHED_PRUNE_REMOVE:
+			if (acmestore_pair_remove(o->store, st->name, err, sizeof(err)) < 0) {
+				log_warnx("acme: %s: not configured since %s, but its certificate cannot be removed "
+				    "(tried again later): %s", st->name, utc(st->gone_since, at), err);
+				break;
+			}
+			log_info("acme: %s: not configured since %s: its state and certificate removed", st->name,
+			    utc(st->gone_since, at));
+			dns_forget(o, st->name);
+			acmesched_state_clear(st);
+			changed = removed = true;
+			continue;
+		}
+	}
+	/* close the gaps the removed lines left, keeping the order */
+	for (size_t i = 0; i < o->n_states; i++)
+		if (o->states[i].name != NULL)
+			o->states[w++] = o->states[i];
+	o->n_states = w;
+	free(act);
+	free(conf);
+	if (changed)
+		save_state(o);
+	if (removed)
+		reload_request();
 }
 
 /* Wait until UNTIL (0: no limit but PLAN_MAX), a new snapshot or a stop; the snapshot to plan from next. */
@@ -376,6 +613,8 @@ pass(struct orderer *o, const struct snapshot *snap)
 	if (snap->cfg->acme == NULL || snap->cfg->n_https == 0)
 		return 0;
 	acmeplan_sites(snap, now, &sites, &n);
+	prune(o, sites, n, now);
+	next = ari_pass(o, snap->cfg, sites, n, now);
 	acmeplan_make(&plan, sites, n, o->states, o->n_states, o->dns, o->n_dns, now);
 	metrics_set_acme_names(plan.count[ACMEPLAN_VALID], plan.count[ACMEPLAN_DUE], plan.count[ACMEPLAN_BACKOFF],
 	    plan.count[ACMEPLAN_WAITING_DNS]);

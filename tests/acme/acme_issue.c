@@ -141,7 +141,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		t0 = now_s();
-		if (acmeclient_issue(c, argv[i], prefs, 1, ready, NULL, &cert, &e) == 0) {
+		if (acmeclient_issue(c, argv[i], prefs, 1, NULL, ready, NULL, &cert, &e) == 0) {
 			if (write_file(argv[5], argv[i], "crt", cert.chain_pem, cert.chain_len, 0644) < 0 ||
 			    write_file(argv[5], argv[i], "key", cert.key_pem, cert.key_len, 0600) < 0)
 				fprintf(stderr, "acme_issue: cannot write the pair of '%s'\n", argv[i]);

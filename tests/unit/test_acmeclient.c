@@ -12,6 +12,7 @@
 
 #include "acmeclient.h"
 #include "acmesched.h"
+#include "util.h"
 
 /* check the CSR of NAME: one dNSName NAME, CN NAME (or none), P-256, self-signature good, key PEM matches */
 static void
@@ -190,4 +191,35 @@ Test(acmeclient, not_a_problem_document)
 	cr_assert_str_eq(e.name, "");
 	cr_assert_str_eq(e.detail, "order: no such order");
 	acmeclient_error_clear(&e);
+}
+
+/* ---- the newOrder payload and the renewalInfo URL (RFC 9773) ---- */
+
+Test(acmeclient, order_payload_with_and_without_replaces)
+{
+	struct buf b = { 0 };
+
+	acmeclient_order_payload(&b, "mta-sts.example.com", NULL);
+	cr_assert_str_eq(b.data, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"mta-sts.example.com\"}]}");
+	buf_clear(&b);
+	/* RFC 9773 section 5: the ARI identifier of the certificate renewed, beside the identifiers */
+	acmeclient_order_payload(&b, "mta-sts.example.com", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
+	cr_assert_str_eq(b.data, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"mta-sts.example.com\"}],"
+	    "\"replaces\":\"aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE\"}");
+	buf_clear(&b);
+	/* both are JSON strings, whatever they hold */
+	acmeclient_order_payload(&b, "a\"b", "x\\y\n");
+	cr_assert_str_eq(b.data, "{\"identifiers\":[{\"type\":\"dns\",\"value\":\"a\\\"b\"}],\"replaces\":\"x\\\\y\\u000a\"}");
+	buf_clear(&b);
+}
+
+Test(acmeclient, renewal_url)
+{
+	char *u = acmeclient_renewal_url("https://ca.example/acme/renewal-info", "aYhb.AIdl");
+
+	cr_assert_str_eq(u, "https://ca.example/acme/renewal-info/aYhb.AIdl");
+	free(u);
+	u = acmeclient_renewal_url("https://ca.example/draft-ietf-acme-ari-03/renewalInfo/", "aYhb.AIdl");
+	cr_assert_str_eq(u, "https://ca.example/draft-ietf-acme-ari-03/renewalInfo/aYhb.AIdl");
+	free(u);
 }
