@@ -100,7 +100,7 @@ acmeplan_sites(const struct snapshot *snap, int64_t now, struct acmeplan_site **
 	*out = xcalloc(snap->n_sites + 1, sizeof(**out));
 	*n = snap->n_sites;
 	for (size_t i = 0; i < snap->n_sites; i++) {
-		const struct site *site = &snap->sites[i];
+		const struct site *site = snap->sites[i];
 		struct acmeplan_site *s = &(*out)[i];
 		/* the store prefers tls.certs's pairs: ACME's is chosen only where the operator has none */
 		long at = snap->cfg->n_https > 0 ? certstore_lookup_at(snap->certs, site->host, CERTSTORE_KEY_ANY,

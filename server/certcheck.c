@@ -81,7 +81,7 @@ certcheck_sites(const struct snapshot *snap, time_t now, const struct acmestatus
 	bool *used = xcalloc(n + 1, sizeof(*used));
 
 	for (size_t i = 0; i < snap->n_sites; i++) {
-		const struct site *s = &snap->sites[i];
+		const struct site *s = snap->sites[i];
 		enum snapshot_serving v = snapshot_site_serving(snap, s, now);
 		const char *what = domset_find(&snap->domains, s->domain->name) == s->domain ? "domain" :
 		    "retiring domain";

@@ -77,7 +77,7 @@ certsview_rows(const struct snapshot *snap, const struct acmestatus *as, time_t 
 	bool https = snap->cfg->n_https > 0 && cs != NULL;
 
 	for (size_t i = 0; i < snap->n_sites; i++) {
-		const struct site *s = &snap->sites[i];
+		const struct site *s = snap->sites[i];
 		struct certsview_row *r = &v[i];
 		long at = https ? certstore_lookup_at(cs, s->host, CERTSTORE_KEY_ANY, now) : -1;
 

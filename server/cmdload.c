@@ -31,7 +31,7 @@ cmd_load_parts(struct config *cfg, bool with_retiring, struct snapshot_parts *p,
 		return -1;
 	}
 	p->cfg = cfg;
-	domset_build(&p->domains, cfg, p->tenants);
+	domset_build(&p->domains, cfg, p->tenants, NULL);
 	if (with_retiring)
 		dnspublish_retiring(cfg, &p->domains, &p->retiring, &p->n_retiring);
 	return 0;

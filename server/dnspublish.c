@@ -396,15 +396,18 @@ done:
 	free(cur);
 	buf_clear(&changed);
 	/* the state file holds ST now (written, or found so): the next reload and publish need not parse it */
-	statememo_keep(cfg->dns_state, &st);
+	statememo_keep(cfg->dns_state, &st, ds->gen);
 	ids_changes_clear(&ch);
 	return rc;
 }
 
 int
-dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct config_domain **out, size_t *n)
+dnspublish_retiring_since(const struct config *cfg, const struct domset *ds, const struct domset *prev,
+    struct config_domain **out, size_t *n)
 {
 	const struct ids_state *old;
+	const size_t *flagged;
+	size_t n_flagged;
 	struct diag_list sdl;
 	char err[256];
 	int64_t now;
@@ -434,6 +437,16 @@ dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct co
 		return rc;
 	}
 	diag_clear(&sdl);
-	*n = ids_retiring(old, ds, now, out);
+	/* the state serve published for PREV: only what changed since is looked at */
+	if (prev != NULL && statememo_assigned_for(cfg->dns_state, prev->gen, &flagged, &n_flagged))
+		*n = ids_retiring_since(old, flagged, n_flagged, prev, ds, now, out);
+	else
+		*n = ids_retiring(old, ds, now, out);
 	return 0;
+}
+
+int
+dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct config_domain **out, size_t *n)
+{
+	return dnspublish_retiring_since(cfg, ds, NULL, out, n);
 }

@@ -62,6 +62,15 @@ char *dnspublish_names_excerpt(const char *names, size_t max);
  * gone (logged and counted: a reload must not serve that; *OUT NULL, *N 0).
  */
 int dnspublish_retiring(const struct config *cfg, const struct domset *ds, struct config_domain **out, size_t *n);
+
+/*
+ * dnspublish_retiring for DS built as a version of PREV (domset_build's
+ * PREV, or NULL): when the state file is the one serve published for PREV,
+ * only its retiring entries and PREV's domains that DS no longer holds are
+ * looked at (ids_retiring_since). Same result.
+ */
+int dnspublish_retiring_since(const struct config *cfg, const struct domset *ds, const struct domset *prev,
+    struct config_domain **out, size_t *n);
 #define DNSPUBLISH_STATE_LOST (-2)
 
 /*

@@ -4,45 +4,135 @@
 #include "tenants.h"
 #include "util.h"
 
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Append D to DS's order; with DEDUP, only when no earlier definition holds its name (a full build). */
 static void
-add(struct domset *ds, const struct config_domain *d, struct tenant_site *site)
+add(struct domset *ds, const struct config_domain *d, struct site *site, bool dedup)
 {
-	if (hmap_put(&ds->by_name, d->name, (void *)(uintptr_t)d) == NULL) {
-		ds->sites[ds->n] = site;
-		ds->v[ds->n++] = d;
+	const struct config_domain *first;
+
+	if (dedup && (first = pmap_put(&ds->by_name, d->name, (void *)(uintptr_t)d)) != NULL) {
+		/* defined before: that definition stays */
+		pmap_put(&ds->by_name, first->name, (void *)(uintptr_t)first);
+		return;
+	}
+	ds->sites[ds->n] = site;
+	ds->v[ds->n++] = d;
+}
+
+/* Fill DS's order from CFG and T; with DEDUP, build the lookup as it goes. */
+static void
+fill(struct domset *ds, const struct config *cfg, const struct tenants *t, bool dedup)
+{
+	for (size_t i = 0; i < cfg->n_domains; i++)
+		add(ds, &cfg->domains[i], NULL, dedup);
+	for (size_t i = 0; t != NULL && i < t->n; i++) {
+		const struct tenant_file *f = t->v[i].in_force;
+
+		for (size_t k = 0; f != NULL && k < f->n_domains; k++)
+			add(ds, &f->domains[k], f->sites ? &f->sites[k] : NULL, dedup);
+	}
+}
+
+/* domset_diff's FN for the lookup of DS (ARG): names taken out, then put in. */
+static void
+apply(const struct config_domain *d, struct site *site, bool came, void *arg)
+{
+	struct domset *ds = arg;
+
+	(void)site;
+	if (!came) {
+		if (pmap_get(&ds->by_name, d->name) == d)
+			pmap_del(&ds->by_name, d->name);
+	} else if (pmap_get(&ds->by_name, d->name) == NULL) {
+		pmap_put(&ds->by_name, d->name, (void *)(uintptr_t)d);
 	}
 }
 
 void
-domset_build(struct domset *ds, const struct config *cfg, const struct tenants *t)
+domset_build(struct domset *ds, const struct config *cfg, const struct tenants *t, const struct domset *prev)
 {
+	static atomic_ullong builds;
 	size_t total = cfg->n_domains;
 
 	memset(ds, 0, sizeof(*ds));
+	ds->gen = atomic_fetch_add_explicit(&builds, 1, memory_order_relaxed) + 1;
+	ds->cfg = cfg;
+	ds->tenants = t;
 	for (size_t i = 0; t != NULL && i < t->n; i++)
 		if (t->v[i].in_force != NULL)
 			total += t->v[i].in_force->n_domains;
 	ds->v = xcalloc(total + 1, sizeof(*ds->v));
 	ds->sites = xcalloc(total + 1, sizeof(*ds->sites));
-	hmap_reserve(&ds->by_name, total);
-	for (size_t i = 0; i < cfg->n_domains; i++)
-		add(ds, &cfg->domains[i], NULL);
-	for (size_t i = 0; t != NULL && i < t->n; i++) {
-		const struct tenant_file *f = t->v[i].in_force;
+	if (prev != NULL) {
+		pmap_copy(&ds->by_name, &prev->by_name);
+		domset_diff(prev, ds, apply, ds);
+		fill(ds, cfg, t, false);
+		/* the merge leaves no name defined twice; should one be, the full build decides as always */
+		if (ds->by_name.n == ds->n)
+			return;
+		pmap_clear(&ds->by_name);
+		ds->n = 0;
+	}
+	fill(ds, cfg, t, true);
+}
 
-		for (size_t k = 0; f != NULL && k < f->n_domains; k++)
-			add(ds, &f->domains[k], f->sites ? &f->sites[k] : NULL);
+/* The version of the file named NAME in force in T, or NULL. */
+static const struct tenant_file *
+in_force(const struct tenants *t, size_t *i, const char *name)
+{
+	/* both lists are in name order: I walks T's once for all of the caller's names */
+	for (; t != NULL && *i < t->n; (*i)++) {
+		int c = strcmp(t->v[*i].name, name);
+
+		if (c == 0)
+			return t->v[*i].in_force;
+		if (c > 0)
+			break;
+	}
+	return NULL;
+}
+
+/* FN for every domain of F (CAME as given). */
+static void
+each_of(const struct tenant_file *f, void (*fn)(const struct config_domain *, struct site *, bool, void *),
+    bool came, void *arg)
+{
+	for (size_t k = 0; f != NULL && k < f->n_domains; k++)
+		fn(&f->domains[k], f->sites ? &f->sites[k] : NULL, came, arg);
+}
+
+void
+domset_diff(const struct domset *prev, const struct domset *ds,
+    void (*fn)(const struct config_domain *d, struct site *site, bool came, void *arg), void *arg)
+{
+	const struct tenants *pt = prev->tenants, *nt = ds->tenants;
+
+	for (int pass = 0; pass < 2; pass++) {
+		const struct config *c = pass == 0 ? prev->cfg : ds->cfg;
+		const struct tenants *from = pass == 0 ? pt : nt, *other = pass == 0 ? nt : pt;
+		size_t j = 0;
+
+		if (prev->cfg != ds->cfg)
+			for (size_t i = 0; i < c->n_domains; i++)
+				fn(&c->domains[i], NULL, pass == 1, arg);
+		for (size_t i = 0; from != NULL && i < from->n; i++) {
+			const struct tenant_file *f = from->v[i].in_force;
+
+			if (f != NULL && in_force(other, &j, from->v[i].name) != f)
+				each_of(f, fn, pass == 1, arg);
+		}
 	}
 }
 
 const struct config_domain *
 domset_find(const struct domset *ds, const char *name)
 {
-	return hmap_get(&ds->by_name, name);
+	return pmap_get(&ds->by_name, name);
 }
 
 void
@@ -50,6 +140,6 @@ domset_clear(struct domset *ds)
 {
 	free(ds->v);
 	free(ds->sites);
-	hmap_clear(&ds->by_name);
+	pmap_clear(&ds->by_name);
 	memset(ds, 0, sizeof(*ds));
 }

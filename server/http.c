@@ -123,11 +123,11 @@ fixed_response(unsigned status)
 static void
 release_responses(struct snapshot *snap)
 {
-	for (size_t i = 0; i < snap->n_sites; i++) {
-		/* a tenant file's response goes with the file (release_shared) */
-		if (snap->sites[i].prebuilt != NULL && snap->sites[i].shared == NULL)
-			MHD_destroy_response(snap->sites[i].prebuilt);
-		snap->sites[i].prebuilt = NULL;
+	/* a tenant file's response goes with the file (release_shared) */
+	for (size_t i = 0; i < snap->n_own; i++) {
+		if (snap->own[i].prebuilt != NULL)
+			MHD_destroy_response(snap->own[i].prebuilt);
+		snap->own[i].prebuilt = NULL;
 	}
 }
 
@@ -149,18 +149,13 @@ http_prepare(struct snapshot *snap)
 		hook_set = true;
 	}
 	for (size_t i = 0; i < snap->n_sites; i++) {
-		struct site *s = &snap->sites[i];
+		struct site *s = snap->sites[i];
 
 		/* a tenant file's is made once, by the first snapshot that serves the file, and kept with it */
-		if (s->shared != NULL && s->shared->prebuilt != NULL) {
-			s->prebuilt = s->shared->prebuilt;
+		if (s->prebuilt != NULL)
 			continue;
-		}
 		/* copied once here, so a response outlives the snapshot while MHD still sends it */
-		s->prebuilt = make_response(s->body, s->body_len, false, false);
-		if (s->shared != NULL)
-			s->shared->prebuilt = s->prebuilt;
-		if (s->prebuilt == NULL) {
+		if ((s->prebuilt = make_response(s->body, s->body_len, false, false)) == NULL) {
 			log_error("%s: cannot create the response for '%s'", __func__, s->host);
 			release_responses(snap);
 			return -1;

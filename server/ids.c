@@ -467,6 +467,73 @@ ids_retiring(const struct ids_state *st, const struct domset *ds, int64_t now, s
 	return n;
 }
 
+size_t
+ids_flagged(const struct ids_state *st, size_t **out)
+{
+	size_t n = 0;
+
+	*out = xcalloc(st->n + 1, sizeof(**out));
+	for (size_t i = 0; i < st->n; i++)
+		if (st->d[i].retiring || st->d[i].expired)
+			(*out)[n++] = i;
+	return n;
+}
+
+/* What ids_retiring_since gathers: indices into ST of the entries that retire. */
+struct since {
+	const struct ids_state *st;
+	const struct domset *ds;
+	int64_t now;
+	size_t *idx, n, cap;
+};
+
+/* domset_diff's FN: a domain PREV held and DS does not (CAME false). */
+static void
+gone(const struct config_domain *d, struct site *site, bool came, void *arg)
+{
+	struct since *s = arg;
+	const struct ids_domain *e;
+	size_t i;
+
+	(void)site;
+	/* the flagged ones are looked at already; a name in no file now is in neither set */
+	if (came || (e = ids_find(s->st, d->name)) == NULL || e->retiring || e->expired ||
+	    !still_retiring(e, s->ds, s->now))
+		return;
+	i = (size_t)(e - s->st->d);
+	VEC_PUSH(s->idx, s->n, s->cap, i);
+}
+
+static int
+by_index(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+size_t
+ids_retiring_since(const struct ids_state *st, const size_t *flagged, size_t n, const struct domset *prev,
+    const struct domset *ds, int64_t now, struct config_domain **out)
+{
+	struct since s = { .st = st, .ds = ds, .now = now };
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (still_retiring(&st->d[flagged[i]], ds, now))
+			VEC_PUSH(s.idx, s.n, s.cap, flagged[i]);
+	domset_diff(prev, ds, gone, &s);
+	/* ST's order, as ids_retiring gives them; a name two removed versions held is there once */
+	if (s.n > 0)
+		qsort(s.idx, s.n, sizeof(*s.idx), by_index);
+	*out = xcalloc(s.n + 1, sizeof(**out));
+	for (size_t i = 0; i < s.n; i++)
+		if (i == 0 || s.idx[i] != s.idx[i - 1])
+			ids_retiring_policy(&st->d[s.idx[i]], &(*out)[k++]);
+	free(s.idx);
+	return k;
+}
+
 void
 ids_retiring_free(struct config_domain *d, size_t n)
 {

@@ -157,6 +157,19 @@ void ids_changes_clear(struct ids_changes *c);
  * with ids_retiring_free), and how many. Pure.
  */
 size_t ids_retiring(const struct ids_state *st, const struct domset *ds, int64_t now, struct config_domain **out);
+
+/*
+ * ids_retiring when ST was assigned for the set PREV (every entry it does
+ * not flag retiring or expired is one of PREV's domains), FLAGGED[0..N) the
+ * indices of the entries it flags (ids_flagged): only those and PREV's
+ * domains that DS no longer holds (domset_diff) are looked at, so a reload
+ * that changed one tenant file costs what that file holds. Same result.
+ */
+size_t ids_retiring_since(const struct ids_state *st, const size_t *flagged, size_t n, const struct domset *prev,
+    const struct domset *ds, int64_t now, struct config_domain **out);
+
+/* The indices of ST's entries flagged retiring or expired, in a malloc'd array (*OUT), and how many. */
+size_t ids_flagged(const struct ids_state *st, size_t **out);
 /* Free a list from ids_retiring (or N entries built by ids_retiring_policy). Accepts NULL. */
 void ids_retiring_free(struct config_domain *d, size_t n);
 

@@ -156,7 +156,7 @@ report_unserved(const struct snapshot *snap)
 	char why[1024];
 
 	for (size_t i = 0; i < snap->n_sites; i++) {
-		const struct site *s = &snap->sites[i];
+		const struct site *s = snap->sites[i];
 		enum snapshot_serving v = snapshot_site_serving(snap, s, now);
 
 		if (v == SNAPSHOT_SERVED)
@@ -232,8 +232,11 @@ load(const char *config_path, bool tenants_only, struct diag_list *dl, bool *sta
 		*unchanged = true;
 		goto done;
 	}
-	domset_build(&p.domains, p.cfg, p.tenants);
-	if ((rc = dnspublish_retiring(p.cfg, &p.domains, &p.retiring, &p.n_retiring)) == DNSPUBLISH_STATE_LOST) {
+	/* a reload that read only changed tenant files builds the lookups as versions of the serving ones */
+	p.prev = tenants_only ? prev : NULL;
+	domset_build(&p.domains, p.cfg, p.tenants, p.prev ? &prev->domains : NULL);
+	if ((rc = dnspublish_retiring_since(p.cfg, &p.domains, p.prev ? &prev->domains : NULL, &p.retiring,
+	    &p.n_retiring)) == DNSPUBLISH_STATE_LOST) {
 		*state_lost = true;
 		goto done;
 	}

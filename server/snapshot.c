@@ -3,7 +3,6 @@
 #include "snapshot.h"
 #include "ids.h"
 #include "log.h"
-#include "policy.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -13,11 +12,66 @@
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct snapshot *current;
 
+/* Put S in SNAP's host lookup unless a site already holds its host; whether it went in. */
+static bool
+put_host(struct snapshot *snap, struct site *s)
+{
+	struct site *first = pmap_put(&snap->by_host, s->host, s);
+
+	if (first == NULL)
+		return true;
+	/* the config rejects duplicate domains, the merge duplicates across files: stay safe anyway */
+	pmap_put(&snap->by_host, first->host, first);
+	return false;
+}
+
+/* domset_diff's FN for the host lookup of SNAP (ARG): a tenant file's sites taken out, then put in. */
+static void
+apply(const struct config_domain *d, struct site *site, bool came, void *arg)
+{
+	struct snapshot *snap = arg;
+
+	(void)d;
+	/* the main file's sites are the snapshots' own: snapshot_from takes out the previous one's all */
+	if (site == NULL)
+		return;
+	if (!came) {
+		if (pmap_get(&snap->by_host, site->host) == site)
+			pmap_del(&snap->by_host, site->host);
+	} else {
+		put_host(snap, site);
+	}
+}
+
+/*
+ * SNAP's host lookup as a version of PREV's: PREV's own sites (the main
+ * file's and the retiring domains') and the sites of tenant file versions
+ * no longer in force out, the new ones in. False when the result does not
+ * hold every site once (the caller then builds it whole).
+ */
+static bool
+hosts_from(struct snapshot *snap, const struct snapshot *prev)
+{
+	pmap_copy(&snap->by_host, &prev->by_host);
+	for (size_t i = 0; i < prev->n_own; i++)
+		if (pmap_get(&snap->by_host, prev->own[i].host) == &prev->own[i])
+			pmap_del(&snap->by_host, prev->own[i].host);
+	domset_diff(&prev->domains, &snap->domains, apply, snap);
+	for (size_t i = 0; i < snap->n_own; i++)
+		put_host(snap, &snap->own[i]);
+	if (snap->by_host.n == snap->n_sites)
+		return true;
+	pmap_clear(&snap->by_host);
+	return false;
+}
+
 struct snapshot *
 snapshot_from(struct snapshot_parts *p)
 {
 	struct snapshot *snap = xcalloc(1, sizeof(*snap));
 	const struct domset *ds = &snap->domains;
+	const struct snapshot *prev = p->prev;
+	size_t n_main = 0;
 
 	atomic_init(&snap->refs, 1);
 	snap->cfg = p->cfg;
@@ -29,33 +83,31 @@ snapshot_from(struct snapshot_parts *p)
 	snap->retiring = p->retiring;
 	snap->n_retiring = p->n_retiring;
 	memset(p, 0, sizeof(*p));
+	for (size_t i = 0; i < ds->n; i++)
+		n_main += ds->sites[i] == NULL;
+	snap->own = xcalloc(n_main + snap->n_retiring + 1, sizeof(*snap->own));
 	snap->sites = xcalloc(ds->n + snap->n_retiring + 1, sizeof(*snap->sites));
-	hmap_reserve(&snap->by_host, ds->n + snap->n_retiring);
-	for (size_t i = 0; i < ds->n + snap->n_retiring; i++) {
-		struct site *s = &snap->sites[snap->n_sites];
-
-		s->domain = i < ds->n ? ds->v[i] : &snap->retiring[i - ds->n];
-		s->shared = i < ds->n ? ds->sites[i] : NULL;
-		if (s->shared != NULL) {
-			/* rendered when its tenant file was read: a reload that did not read the file renders nothing */
-			s->host = s->shared->host;
-			s->body = s->shared->body;
-			s->body_len = s->shared->body_len;
-		} else {
-			s->host = xstrcat("mta-sts.", s->domain->name, NULL);
-			s->body = policy_render(s->domain, &s->body_len);
-		}
-		if (hmap_put(&snap->by_host, s->host, s) != NULL) {
-			/* the config rejects duplicate domains; stay safe anyway */
-			if (s->shared == NULL) {
-				free(s->host);
-				free(s->body);
-			}
-			memset(s, 0, sizeof(*s));
+	/* a tenant file's sites were rendered when it was read: a reload that did not read the file renders nothing */
+	for (size_t i = 0; i < ds->n; i++) {
+		if ((snap->sites[i] = ds->sites[i]) != NULL)
 			continue;
-		}
-		snap->n_sites++;
+		site_render(&snap->own[snap->n_own], ds->v[i], false);
+		snap->sites[i] = &snap->own[snap->n_own++];
 	}
+	for (size_t i = 0; i < snap->n_retiring; i++) {
+		site_render(&snap->own[snap->n_own], &snap->retiring[i], false);
+		snap->own[snap->n_own].retiring = true;
+		snap->sites[ds->n + i] = &snap->own[snap->n_own++];
+	}
+	snap->n_sites = ds->n + snap->n_retiring;
+	if (prev != NULL && hosts_from(snap, prev))
+		return snap;
+	/* the whole lookup; a host already held keeps its first site, and the list loses the second */
+	size_t k = 0;
+	for (size_t i = 0; i < snap->n_sites; i++)
+		if (put_host(snap, snap->sites[i]))
+			snap->sites[k++] = snap->sites[i];
+	snap->n_sites = k;
 	return snap;
 }
 
@@ -114,10 +166,9 @@ snapshot_unserved(const struct snapshot *snap, time_t now, const char ***names)
 
 	*names = xcalloc(snap->n_sites + 1, sizeof(**names));
 	for (size_t i = 0; i < snap->n_sites; i++) {
-		const struct site *s = &snap->sites[i];
+		const struct site *s = snap->sites[i];
 
-		if (domset_find(&snap->domains, s->domain->name) == s->domain &&
-		    snapshot_site_serving(snap, s, now) == SNAPSHOT_UNSERVED)
+		if (!s->retiring && snapshot_site_serving(snap, s, now) == SNAPSHOT_UNSERVED)
 			(*names)[n++] = s->domain->name;
 	}
 	return n;
@@ -126,7 +177,7 @@ snapshot_unserved(const struct snapshot *snap, time_t now, const char ***names)
 const struct site *
 snapshot_site(const struct snapshot *snap, const char *host)
 {
-	return snap ? hmap_get(&snap->by_host, host) : NULL;
+	return snap ? pmap_get(&snap->by_host, host) : NULL;
 }
 
 struct snapshot *
@@ -144,15 +195,12 @@ snapshot_unref(struct snapshot *snap)
 		return;
 	if (snap->release != NULL)
 		snap->release(snap);
-	for (size_t i = 0; i < snap->n_sites; i++) {
-		if (snap->sites[i].shared != NULL)
-			continue;
-		free(snap->sites[i].host);
-		free(snap->sites[i].body);
-	}
+	for (size_t i = 0; i < snap->n_own; i++)
+		site_clear(&snap->own[i]);
+	free(snap->own);
 	free(snap->sites);
 	ids_retiring_free(snap->retiring, snap->n_retiring);
-	hmap_clear(&snap->by_host);
+	pmap_clear(&snap->by_host);
 	certstore_free(snap->certs);
 	domset_clear(&snap->domains);
 	tenants_free(snap->tenants);

@@ -10,23 +10,9 @@
 #include "certstore.h"
 #include "config.h"
 #include "domset.h"
-#include "hmap.h"
+#include "pmap.h"
+#include "site.h"
 #include "tenants.h"
-
-/* One served host: mta-sts.<domain> and its policy body, rendered once. */
-struct site {
-	char *host;			/* "mta-sts.<domain>" */
-	const struct config_domain *domain;
-	char *body;			/* exactly policy_render() */
-	size_t body_len;
-	void *prebuilt;			/* the HTTP layer's ready response, or NULL */
-	/*
-	 * A tenant file's domain: HOST, BODY and PREBUILT are its file's
-	 * (borrowed, kept by the snapshot's reference to the file), rendered
-	 * when the file was read; NULL: this snapshot's own, freed with it.
-	 */
-	struct tenant_site *shared;
-};
 
 struct snapshot {
 	atomic_uint refs;
@@ -34,11 +20,13 @@ struct snapshot {
 	struct tenants *tenants;	/* domains_dir's files (NULL: no domains_dir) */
 	struct domset domains;		/* the configured domains: CFG's, then the tenant files' in force */
 	struct certstore *certs;
-	struct site *sites;		/* DOMAINS' order, then the retiring domains */
+	struct site **sites;		/* DOMAINS' order, then the retiring domains */
 	size_t n_sites;
+	struct site *own;		/* the sites of the main file's and the retiring domains: this snapshot's */
+	size_t n_own;
 	struct config_domain *retiring;	/* removed domains still served as mode none (ids_retiring) */
 	size_t n_retiring;
-	struct hmap by_host;		/* site->host -> struct site * */
+	struct pmap by_host;		/* site->host -> struct site * */
 	time_t loaded_at;
 	/* set by the HTTP layer when it prebuilt responses; called once before the snapshot is freed */
 	void (*release)(struct snapshot *snap);
@@ -61,6 +49,12 @@ struct snapshot_parts {
 	struct certstore *certs;	/* NULL: no HTTPS listener */
 	struct config_domain *retiring;	/* removed domains still served as mode none (ids_retiring of DOMAINS) */
 	size_t n_retiring;
+	/*
+	 * The serving snapshot the parts were read beside (borrowed; alive for
+	 * snapshot_from), when DOMAINS was built from its set (domset_build's
+	 * PREV): the host lookup then starts as a version of its lookup too.
+	 */
+	const struct snapshot *prev;
 };
 
 /*

@@ -14,6 +14,8 @@ static struct {
 	struct stat st;			/* the file's when it was kept */
 	struct ids_state state;
 	int version;
+	unsigned long long gen;		/* the domset STATE was assigned for; 0: unknown */
+	size_t *flagged, n_flagged;	/* ids_flagged of STATE, when GEN is set */
 } memo;
 
 static bool
@@ -28,6 +30,7 @@ void
 statememo_clear(void)
 {
 	free(memo.path);
+	free(memo.flagged);
 	ids_state_clear(&memo.state);
 	memset(&memo, 0, sizeof(memo));
 }
@@ -66,7 +69,7 @@ statememo_load(const char *path, const struct ids_state **out, int *version, boo
 }
 
 void
-statememo_keep(const char *path, struct ids_state *st)
+statememo_keep(const char *path, struct ids_state *st, unsigned long long gen)
 {
 	struct stat sb;
 
@@ -80,4 +83,16 @@ statememo_keep(const char *path, struct ids_state *st)
 	memo.state = *st;
 	memo.version = DNSSTATE_VERSION;
 	memset(st, 0, sizeof(*st));
+	if ((memo.gen = gen) != 0)
+		memo.n_flagged = ids_flagged(&memo.state, &memo.flagged);
+}
+
+bool
+statememo_assigned_for(const char *path, unsigned long long gen, const size_t **flagged, size_t *n)
+{
+	if (memo.path == NULL || gen == 0 || memo.gen != gen || strcmp(memo.path, path) != 0)
+		return false;
+	*flagged = memo.flagged;
+	*n = memo.n_flagged;
+	return true;
 }

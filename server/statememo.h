@@ -23,9 +23,17 @@ int statememo_load(const char *path, const struct ids_state **out, int *version,
 /*
  * Keep ST (taken over; left empty) as the contents of PATH, which this
  * process has just written with them (or found them in): the file is
- * stat'ed now, so a later change by anyone else is seen.
+ * stat'ed now, so a later change by anyone else is seen. GEN, when not 0,
+ * is the domset (its gen) ST was assigned for (ids_retiring_since's PREV).
  */
-void statememo_keep(const char *path, struct ids_state *st);
+void statememo_keep(const char *path, struct ids_state *st, unsigned long long gen);
+
+/*
+ * Whether the state statememo_load gave last for PATH is the one kept for
+ * the domset numbered GEN; then *FLAGGED (borrowed, like the state) holds
+ * the indices of its retiring and expired entries (ids_flagged), *N how many.
+ */
+bool statememo_assigned_for(const char *path, unsigned long long gen, const size_t **flagged, size_t *n);
 
 /* Forget what is kept. */
 void statememo_clear(void);

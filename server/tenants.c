@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* tenants: the files of domains_dir as the serving snapshot holds them, and the rule that decides which version of each is in force. */
 #include "tenants.h"
-#include "policy.h"
 #include "hmap.h"
 #include "util.h"
 
@@ -29,8 +28,7 @@ tenant_file_new(const char *path, struct config_domain *domains, size_t n)
 	f->sites = xcalloc(n + 1, sizeof(*f->sites));
 	for (size_t i = 0; i < n; i++) {
 		domains[i].file = f->path;
-		f->sites[i].host = xstrcat("mta-sts.", domains[i].name, NULL);
-		f->sites[i].body = policy_render(&domains[i], &f->sites[i].body_len);
+		site_render(&f->sites[i], &domains[i], true);
 	}
 	return f;
 }
@@ -57,12 +55,11 @@ tenant_file_unref(struct tenant_file *f)
 	if (f == NULL || atomic_fetch_sub_explicit(&f->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	for (size_t i = 0; i < f->n_domains; i++) {
-		struct tenant_site *s = &f->sites[i];
+		struct site *s = &f->sites[i];
 
 		if (s->prebuilt != NULL && release_prebuilt != NULL)
 			release_prebuilt(s->prebuilt);
-		free(s->host);
-		free(s->body);
+		site_clear(s);
 		domain_clear(&f->domains[i]);
 	}
 	free(f->sites);

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "diag.h"
 #include "domain.h"
+#include "site.h"
 
 /* Which version of a file was read: a new write (or a ConfigMap swap) changes at least one of these. */
 struct tenant_stamp {
@@ -24,24 +25,6 @@ struct tenant_stamp {
 bool tenant_stamp_equal(const struct tenant_stamp *a, const struct tenant_stamp *b);
 
 /*
- * What serving one domain of a tenant file takes, rendered once per version
- * of the file (on the thread that read it) and shared by every snapshot
- * that serves it, so a reload that did not read the file renders nothing
- * of it again.
- */
-struct tenant_site {
-	char *host;			/* "mta-sts.<domain>" */
-	char *body;			/* exactly policy_render() */
-	size_t body_len;
-	/*
-	 * The HTTP layer's ready response, made by the first snapshot prepared
-	 * with it (reloads run on one thread) and released with the file, through
-	 * the hook of tenants_set_release. The one part written after the build.
-	 */
-	void *prebuilt;
-};
-
-/*
  * One valid version of one tenant file: its domains, immutable once built
  * and shared by reference between snapshots (references may be dropped from
  * any thread). Each domain's `file` is PATH.
@@ -50,7 +33,7 @@ struct tenant_file {
 	atomic_uint refs;
 	char *path;			/* domains_dir/NAME, as diagnostics name it */
 	struct config_domain *domains;	/* the file's order */
-	struct tenant_site *sites;	/* one per domain, in the same order */
+	struct site *sites;		/* one per domain, in the same order, made when the file is read (shared) */
 	size_t n_domains;
 };
 

@@ -61,7 +61,7 @@ init(void)
 		__builtin_trap();
 	{
 		struct snapshot_parts p = { .cfg = cfg };
-		domset_build(&p.domains, cfg, NULL);
+		domset_build(&p.domains, cfg, NULL, NULL);
 		snap = snapshot_from(&p);
 	}
 	diag_clear(&dl);

@@ -18,7 +18,7 @@ DS(const struct config *cfg)
 	struct domset *ds = &ring[next++ % 8];
 
 	domset_clear(ds);
-	domset_build(ds, cfg, NULL);
+	domset_build(ds, cfg, NULL, NULL);
 	return ds;
 }
 

@@ -181,7 +181,7 @@ Test(acmeplan, sites_from_snapshot)
 	diag_init(&dl, "t.yaml");
 	p.cfg = config_load_mem("t.yaml", "/nonexistent", yaml, strlen(yaml), &dl);
 	cr_assert_not_null(p.cfg, "config: %s", dl.n ? dl.items[0].msg : "");
-	domset_build(&p.domains, p.cfg, NULL);
+	domset_build(&p.domains, p.cfg, NULL, NULL);
 	snap = snapshot_from(&p);
 	acmeplan_sites(snap, NOW, &sites, &n);
 	cr_assert_eq(n, 2);

@@ -44,7 +44,7 @@ snap_with(const char *storage, bool https)
 	diag_init(&dl, "t.yaml");
 	p.cfg = config_load_mem("t.yaml", tmpdir, yaml, strlen(yaml), &dl);
 	cr_assert_not_null(p.cfg, "config: %s", dl.n ? dl.items[0].msg : "");
-	domset_build(&p.domains, p.cfg, NULL);
+	domset_build(&p.domains, p.cfg, NULL, NULL);
 	if (https)
 		cr_assert_not_null(p.certs = certstore_load(p.cfg->tls_certs, &dl));
 	diag_clear(&dl);

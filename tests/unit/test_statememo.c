@@ -121,7 +121,7 @@ Test(statememo, a_kept_state_is_returned_and_a_removed_file_is_empty)
 	memset(st.d[0].fp, 'b', 64);
 	strcpy(st.d[0].rua, "-");
 	cr_assert_eq(dnsstate_save(path, &st, err, sizeof(err)), 0);
-	statememo_keep(path, &st);
+	statememo_keep(path, &st, 0);
 	cr_expect_eq(st.n, 0, "taken over");
 	got = load(&exists);
 	cr_expect(exists);

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "domset.h"
+#include "ids.h"
 #include "snapshot.h"
 #include "tenantdir.h"
 #include "util.h"
@@ -197,7 +198,7 @@ Test(tenantdir, at_start_up_a_broken_file_serves_nothing_and_the_others_serve)
 			    strstr(why->items[i].msg, "a tenant file must be a list of domain entries") != NULL;
 		cr_expect(found, "a mapping is not a list: said where it starts");
 	}
-	domset_build(&ds, cfg, t);
+	domset_build(&ds, cfg, t, NULL);
 	cr_expect_eq(ds.n, 1);
 	cr_expect_not_null(domset_find(&ds, "a.example"));
 	cr_expect_null(domset_find(&ds, "b.example"));
@@ -272,7 +273,7 @@ Test(tenantdir, a_removed_or_renamed_file)
 	cr_expect_str_eq(slot(t2, "c.yaml")->in_force->domains[0].name, "b.example", "its domains move with it");
 	cr_assert_eq(unlink(to), 0);
 	t3 = load(t2, NULL);
-	domset_build(&ds, cfg, t3);
+	domset_build(&ds, cfg, t3, NULL);
 	cr_expect_eq(ds.n, 1, "a removed file's domains are no longer configured (they retire)");
 	cr_expect_null(domset_find(&ds, "b.example"));
 	domset_clear(&ds);
@@ -303,7 +304,7 @@ Test(tenantdir, domset_order_is_main_then_files_by_name)
 	put("b.yaml", "- b1.example\n- b2.example\n");
 	put("a.yaml", "- a1.example\n");
 	t = load(NULL, NULL);
-	domset_build(&ds, cfg, t);
+	domset_build(&ds, cfg, t, NULL);
 	cr_assert_eq(ds.n, 4);
 	cr_expect_str_eq(ds.v[0]->name, "m.example");
 	cr_expect_str_eq(ds.v[1]->name, "a1.example");
@@ -314,9 +315,14 @@ Test(tenantdir, domset_order_is_main_then_files_by_name)
 	tenants_free(t);
 }
 
-/* A snapshot of the main file at DIR/main.yaml (EXTRA appended) and the tenant set T (taken over). */
+/*
+ * A snapshot of the main file at DIR/main.yaml (EXTRA appended), the tenant
+ * set T (taken over) and, when RETIRING is not NULL, that retiring domain;
+ * with PREV, built as a version of PREV's lookups (a reload of changed
+ * tenant files).
+ */
 static struct snapshot *
-snap_of(const char *extra, struct tenants *t)
+snap_from(const char *extra, struct tenants *t, const char *retiring, const struct snapshot *prev)
 {
 	struct snapshot_parts p = {0};
 
@@ -324,8 +330,22 @@ snap_of(const char *extra, struct tenants *t)
 	p.cfg = cfg;
 	cfg = NULL;
 	p.tenants = t;
-	domset_build(&p.domains, p.cfg, t);
+	p.prev = prev;
+	domset_build(&p.domains, p.cfg, t, prev ? &prev->domains : NULL);
+	if (retiring != NULL) {
+		p.retiring = xcalloc(1, sizeof(*p.retiring));
+		domain_init(&p.retiring[0]);
+		p.retiring[0].name = xstrdup(retiring);
+		p.retiring[0].mode = POLICY_MODE_NONE;
+		p.n_retiring = 1;
+	}
 	return snapshot_from(&p);
+}
+
+static struct snapshot *
+snap_of(const char *extra, struct tenants *t)
+{
+	return snap_from(extra, t, NULL, NULL);
 }
 
 /* An unchanged tenant file's sites are the ones rendered when it was read, in every snapshot serving it. */
@@ -348,13 +368,13 @@ Test(tenantdir, snapshots_share_the_sites_of_an_unchanged_file)
 	b2 = snapshot_site(s2, "mta-sts.b.example");
 	m2 = snapshot_site(s2, "mta-sts.m.example");
 	cr_assert(a1 && a2 && b1 && b2 && m2);
-	cr_expect_not_null(a2->shared, "a tenant file's site is its file's");
+	cr_expect(a2->shared, "a tenant file's site is its file's");
 	cr_expect_eq(a2->body, a1->body, "the unchanged file's body is not rendered again");
 	cr_expect_eq(a2->host, a1->host);
 	cr_expect_neq(b2->body, b1->body, "the rewritten file's is new");
 	cr_expect(strstr(b2->body, "max_age: 1234567\r\n") != NULL, "%s", b2->body);
 	cr_expect(strstr(b1->body, "max_age: 1234567") == NULL);
-	cr_expect_null(m2->shared, "the main file's domains belong to the snapshot");
+	cr_expect(!m2->shared, "the main file's domains belong to the snapshot");
 	/* the older snapshot goes first: what the newer one shares with it stays */
 	snapshot_unref(s1);
 	cr_expect(strstr(a2->body, "mode: enforce\r\n") != NULL, "%s", a2->body);
@@ -388,4 +408,133 @@ Test(tenantdir, main_file_checks)
 	cr_expect_str_eq(c->domains_dir, "/srv/t");
 	config_free(c);
 	diag_clear(&d);
+}
+
+/*
+ * A reload of changed tenant files builds its lookups as versions of the
+ * serving snapshot's: the result must be the snapshot a whole build makes,
+ * share what did not change, and outlive the snapshot it was made from.
+ */
+Test(tenantdir, an_incremental_snapshot_is_the_whole_one)
+{
+	static const char *main1 = "domains:\n  - m1.example\n  - m2.example\n";
+	static const char *main2 = "domains:\n  - m1.example\n  - m3.example\n";
+	static const char *gone[] = { "mta-sts.c1.example", "mta-sts.m2.example", "mta-sts.old.example" };
+	struct snapshot *s1, *s2, *whole;
+	const struct site *a1;
+
+	put("a.yaml", "- a1.example\n- name: a2.example\n  mode: enforce\n");
+	put("b.yaml", "- b1.example\n");
+	put("c.yaml", "- c1.example\n");
+	load_main(main1);
+	s1 = snap_from(main1, load(NULL, NULL), "old.example", NULL);
+	cr_assert_eq(s1->n_sites, 7);
+	put("b.yaml", "- name: b1.example\n  max_age: 1234567\n- b2.example\n");
+	cr_assert_eq(remove(strcat(strcpy((char[128]){0}, tdir), "/c.yaml")), 0);
+	put("d.yaml", "- d1.example\n");
+	load_main(main2);
+	s2 = snap_from(main2, load(s1->tenants, NULL), "c1.example", s1);
+	load_main(main2);
+	whole = snap_from(main2, load(NULL, NULL), "c1.example", NULL);
+	cr_assert_eq(s2->n_sites, whole->n_sites);
+	cr_assert_eq(s2->by_host.n, whole->n_sites);
+	cr_assert_eq(s2->domains.by_name.n, whole->domains.n);
+	for (size_t i = 0; i < whole->n_sites; i++) {
+		const struct site *w = whole->sites[i], *s = snapshot_site(s2, w->host);
+
+		cr_assert_not_null(s, "%s is served", w->host);
+		cr_expect_str_eq(s->body, w->body, "%s", w->host);
+		cr_expect_eq(s->retiring, w->retiring, "%s", w->host);
+		cr_expect_str_eq(s2->sites[i]->host, w->host, "the same order");
+		if (!w->retiring)
+			cr_expect_eq(domset_find(&s2->domains, w->domain->name), s->domain, "%s", w->domain->name);
+		else
+			cr_expect_null(domset_find(&s2->domains, w->domain->name), "a retiring domain is not configured");
+	}
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		cr_expect_eq(snapshot_site(s2, gone[i]) == NULL, i != 0, "%s", gone[i]);
+	cr_expect(snapshot_site(s2, "mta-sts.c1.example")->retiring, "c1 retires with its file");
+	cr_expect_null(domset_find(&s2->domains, "m2.example"));
+	cr_expect_null(domset_find(&s2->domains, "c1.example"));
+	cr_expect(strstr(snapshot_site(s2, "mta-sts.b1.example")->body, "max_age: 1234567\r\n") != NULL);
+	a1 = snapshot_site(s1, "mta-sts.a1.example");
+	cr_expect_eq(snapshot_site(s2, "mta-sts.a1.example"), a1, "the unchanged file's site is shared");
+	cr_expect_eq(domset_find(&s2->domains, "a2.example"), domset_find(&s1->domains, "a2.example"));
+	/* the older snapshot goes first: nothing the newer one serves may go with it (ASan would see it) */
+	snapshot_unref(s1);
+	for (size_t i = 0; i < whole->n_sites; i++)
+		cr_expect_str_eq(snapshot_site(s2, whole->sites[i]->host)->body, whole->sites[i]->body);
+	cr_expect_null(snapshot_site(s2, "mta-sts.old.example"), "the previous retiring domain is gone");
+	snapshot_unref(whole);
+	snapshot_unref(s2);
+}
+
+/* The names of D[0..N), space-separated, for comparing two retiring lists. */
+static char *
+names_of(const struct config_domain *d, size_t n)
+{
+	struct buf b = {0};
+
+	for (size_t i = 0; i < n; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", d[i].name);
+	if (b.data == NULL)
+		buf_puts(&b, "");
+	return b.data;
+}
+
+/*
+ * After a reload of changed tenant files, the retiring domains come from
+ * the state's flagged entries and the domains the reload dropped only: the
+ * same list, in the same order, as the look at every state entry.
+ */
+Test(tenantdir, retiring_since_the_previous_set_is_the_whole_list)
+{
+	const int64_t t0 = 1767225600;	/* 2026-01-01 */
+	struct snapshot *s0, *s1, *s2;
+	struct ids_state st0 = {0}, st1 = {0};
+	struct config_domain *whole, *since;
+	size_t *flagged, n_flagged, n_whole, n_since;
+	char *a, *b;
+
+	put("a.yaml", "- a1.example\n- a2.example\n");
+	put("b.yaml", "- b1.example\n- b2.example\n");
+	put("c.yaml", "- c1.example\n");
+	load_main("domains:\n  - m1.example\n  - old.example\n  - gone.example\n");
+	s0 = snap_from("domains:\n  - m1.example\n  - old.example\n  - gone.example\n", load(NULL, NULL), NULL, NULL);
+	cr_assert_eq(ids_assign(NULL, s0->domains.v, s0->domains.n, t0 - 86400, &st0, NULL), 0);
+	load_main("domains:\n  - m1.example\n");
+	s1 = snap_from("domains:\n  - m1.example\n", load(s0->tenants, NULL), NULL, s0);
+	/* what serve published for S1: old and gone retiring */
+	cr_assert_eq(ids_assign(&st0, s1->domains.v, s1->domains.n, t0, &st1, NULL), 0);
+	n_flagged = ids_flagged(&st1, &flagged);
+	cr_assert_eq(n_flagged, 2);
+	put("b.yaml", "- b1.example\n");
+	cr_assert_eq(remove(strcat(strcpy((char[128]){0}, tdir), "/c.yaml")), 0);
+	load_main("domains:\n  - m1.example\n  - old.example\n");
+	s2 = snap_from("domains:\n  - m1.example\n  - old.example\n", load(s1->tenants, NULL), NULL, s1);
+	n_whole = ids_retiring(&st1, &s2->domains, t0 + 60, &whole);
+	n_since = ids_retiring_since(&st1, flagged, n_flagged, &s1->domains, &s2->domains, t0 + 60, &since);
+	a = names_of(whole, n_whole);
+	b = names_of(since, n_since);
+	cr_expect_str_eq(a, "b2.example c1.example gone.example");
+	cr_expect_str_eq(b, a);
+	for (size_t i = 0; i < n_whole && i < n_since; i++)
+		cr_expect_eq(since[i].max_age, whole[i].max_age, "%s", whole[i].name);
+	free(a);
+	free(b);
+	ids_retiring_free(whole, n_whole);
+	ids_retiring_free(since, n_since);
+	/* a year on: gone.example's retirement is over, and both still agree */
+	n_whole = ids_retiring(&st1, &s2->domains, t0 + 400 * 86400, &whole);
+	n_since = ids_retiring_since(&st1, flagged, n_flagged, &s1->domains, &s2->domains, t0 + 400 * 86400, &since);
+	cr_expect_eq(n_since, n_whole);
+	cr_expect_eq(n_whole, 2, "b2 and c1 start retiring only now; gone's retirement is over");
+	ids_retiring_free(whole, n_whole);
+	ids_retiring_free(since, n_since);
+	free(flagged);
+	ids_state_clear(&st0);
+	ids_state_clear(&st1);
+	snapshot_unref(s0);
+	snapshot_unref(s1);
+	snapshot_unref(s2);
 }

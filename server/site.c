@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* site: one served host, mta-sts.<domain>, with its policy body rendered once and the HTTP layer's response. */
+#include "site.h"
+#include "policy.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void
+site_render(struct site *s, const struct config_domain *d, bool shared)
+{
+	memset(s, 0, sizeof(*s));
+	s->domain = d;
+	s->shared = shared;
+	s->host = xstrcat("mta-sts.", d->name, NULL);
+	s->body = policy_render(d, &s->body_len);
+}
+
+void
+site_clear(struct site *s)
+{
+	free(s->host);
+	free(s->body);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: MIT */
+/* site: one served host, mta-sts.<domain>, with its policy body rendered once and the HTTP layer's response. */
+#ifndef MTASTSD_SITE_H
+#define MTASTSD_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/*
+ * What serving one domain takes. A tenant file's sites are made when the
+ * file is read and shared by every snapshot that serves that version of
+ * it (SHARED); the main file's and the retiring domains' belong to one
+ * snapshot. Immutable once made, but for PREBUILT (see below).
+ */
+struct site {
+	char *host;			/* "mta-sts.<domain>" */
+	const struct config_domain *domain;
+	char *body;			/* exactly policy_render() */
+	size_t body_len;
+	/*
+	 * The HTTP layer's ready response, made by the first snapshot prepared
+	 * with the site (reloads run on one thread) and released with its owner.
+	 */
+	void *prebuilt;
+	bool shared;			/* a tenant file's: HOST, BODY and PREBUILT go with the file */
+	bool retiring;			/* a removed domain still served as mode none (RFC 8461 section 8.3) */
+};
+
+/* S for D (borrowed: it must outlive S): host and body rendered, no response yet. */
+void site_render(struct site *s, const struct config_domain *d, bool shared);
+
+/* Free S's host and body (not PREBUILT: its owner releases it); S is left {0}. */
+void site_clear(struct site *s);
+
+#endif
