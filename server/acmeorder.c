@@ -36,6 +36,8 @@
 #define ORDER_DEADLINE 120
 /* how long acmeorder_stop waits for an order in flight before leaving the thread to the exit */
 #define STOP_WAIT 5
+/* names that left the configuration are looked for at each new snapshot, and at least this often */
+#define PRUNE_EVERY 600
 /* renewalInfo queries in one pass at most: the rest follow in the next pass, at once, after the orders due */
 #define ARI_PER_PASS 50
 /* the largest issued chain read back from storage */
@@ -63,6 +65,8 @@ struct orderer {
 	struct acmegate *gate;		/* the DNS gate's resolver */
 	char *directory, *ca_file;	/* what CLIENT was made with: a reload that keeps them keeps it */
 	char *contact;
+	const struct snapshot *pruned;	/* the snapshot last pruned against (compared, never used) */
+	int64_t pruned_at;
 };
 
 static struct orderer *running;
@@ -613,7 +617,12 @@ pass(struct orderer *o, const struct snapshot *snap)
 	if (snap->cfg->acme == NULL || snap->cfg->n_https == 0)
 		return 0;
 	acmeplan_sites(snap, now, &sites, &n);
-	prune(o, sites, n, now);
+	/* not at every pass: a pass follows each order, and pruning lists the whole certs/ folder */
+	if (snap != o->pruned || now - o->pruned_at >= PRUNE_EVERY || now < o->pruned_at) {
+		prune(o, sites, n, now);
+		o->pruned = snap;
+		o->pruned_at = now;
+	}
 	next = ari_pass(o, snap->cfg, sites, n, now);
 	acmeplan_make(&plan, sites, n, o->states, o->n_states, o->dns, o->n_dns, now);
 	metrics_set_acme_names(plan.count[ACMEPLAN_VALID], plan.count[ACMEPLAN_DUE], plan.count[ACMEPLAN_BACKOFF],
