@@ -878,3 +878,13 @@ acmeclient_renewal_info(struct acmeclient *c, const char *cert_id, struct acmecl
 	free(url);
 	return ret;
 }
+
+size_t
+acmeclient_caa_identities(const struct acmeclient *c, const char *const **ids)
+{
+	*ids = NULL;
+	if (c == NULL || c->dir == NULL || c->dir->ncaa_identities == 0)
+		return 0;
+	*ids = (const char *const *)c->dir->caa_identities;
+	return c->dir->ncaa_identities;
+}

@@ -113,6 +113,12 @@ int acmeclient_account(struct acmeclient *c, struct acmeclient_error *e);
 int acmeclient_directory(struct acmeclient *c, bool *has_ari, struct acmeclient_error *e);
 /* The account's URL (the JWS kid), or NULL before acmeclient_account succeeded. */
 const char *acmeclient_account_url(const struct acmeclient *c);
+/*
+ * The CA's CAA identities (the directory's meta.caaIdentities, RFC 8555
+ * section 7.1.1) into *IDS (borrowed from C); returns how many. 0 before
+ * the directory was fetched (acmeclient_account) or when it lists none.
+ */
+size_t acmeclient_caa_identities(const struct acmeclient *c, const char *const **ids);
 /* How many accounts this client has created (not found) so far. */
 unsigned acmeclient_accounts_created(const struct acmeclient *c);
 /* How many requests this client has sent again after a badNonce refusal. */

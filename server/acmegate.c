@@ -84,6 +84,109 @@ acmegate_judge(const char *host, const struct acmegate_lookups *l, const char *h
 	verdict(v, ACMEGATE_WAIT, "has an address record, not a CNAME to %s%s", host_target, "");
 }
 
+/* The issuer domain name of an issue VALUE (RFC 8659 section 4.2): up to ';', spaces trimmed, into BUF. */
+static const char *
+issuer(const char *value, char *buf, size_t len)
+{
+	size_t n;
+
+	while (*value == ' ' || *value == '\t')
+		value++;
+	n = strcspn(value, ";");
+	while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+		n--;
+	snprintf(buf, len, "%.*s", (int)n, value);
+	return buf;
+}
+
+static bool
+known_tag(const char *tag)
+{
+	return strcmp(tag, "issue") == 0 || strcmp(tag, "issuewild") == 0 || strcmp(tag, "iodef") == 0;
+}
+
+bool
+acmegate_caa_judge(const char *const *names, const struct resolve_answer *sets, size_t nsets,
+    const char *const *ids, size_t nids, char *warn, size_t len)
+{
+	const struct resolve_answer *set = NULL;
+	const char *at = NULL;
+	struct buf allowed = { 0 };
+	bool any_issue = false, ok = false;
+	char b[256];
+
+	warn[0] = '\0';
+	if (nids == 0)
+		return false;
+	for (size_t i = 0; i < nsets && set == NULL; i++) {
+		if (sets[i].status == RESOLVE_FAILED)
+			return false;
+		if (sets[i].status == RESOLVE_EXISTS && sets[i].n > 0) {
+			set = &sets[i];
+			at = names[i];
+		}
+	}
+	if (set == NULL)
+		return false;
+	for (size_t i = 0; i < set->n; i++) {
+		const struct resolve_caa *c = &set->caa[i];
+
+		if ((c->flags & 128) && !known_tag(c->tag)) {
+			snprintf(warn, len, "CAA at %s has a critical property '%s' the CA may not know: it may refuse", at,
+			    c->tag);
+			buf_clear(&allowed);
+			return true;
+		}
+		if (strcmp(c->tag, "issue") != 0)
+			continue;
+		any_issue = true;
+		issuer(c->value, b, sizeof(b));
+		if (b[0] != '\0')
+			buf_printf(&allowed, "%s%s", allowed.len > 0 ? ", " : "", b);
+		for (size_t k = 0; k < nids && b[0] != '\0'; k++)
+			ok = ok || resolve_name_eq(b, ids[k]);
+	}
+	if (any_issue && !ok) {
+		struct buf mine = { 0 };
+
+		for (size_t k = 0; k < nids; k++)
+			buf_printf(&mine, "%s%s", k > 0 ? ", " : "", ids[k]);
+		snprintf(warn, len, "CAA at %s allows %s, not this CA (%s): it will refuse", at,
+		    allowed.len > 0 ? allowed.data : "no CA", mine.data);
+		buf_clear(&mine);
+	}
+	buf_clear(&allowed);
+	return warn[0] != '\0';
+}
+
+bool
+acmegate_caa(struct acmegate *g, const char *host, const char *const *ids, size_t nids, char *warn, size_t len)
+{
+	struct resolve_query q[ACMEGATE_CAA_LEVELS];
+	const char *names[ACMEGATE_CAA_LEVELS];
+	struct resolve_answer sets[ACMEGATE_CAA_LEVELS];
+	size_t n = 0;
+	bool forbids;
+
+	warn[0] = '\0';
+	if (nids == 0)
+		return false;
+	/* HOST, then each parent but the root: all asked at once */
+	for (const char *p = host; p != NULL && *p != '\0' && n < ACMEGATE_CAA_LEVELS; n++) {
+		q[n] = (struct resolve_query){ .name = p, .type = RESOLVE_CAA };
+		names[n] = p;
+		p = strchr(p, '.');
+		p = p != NULL ? p + 1 : NULL;
+	}
+	resolve_run(g->res, q, n, ACMEGATE_TIMEOUT_MS);
+	for (size_t i = 0; i < n; i++)
+		sets[i] = q[i].answer;
+	forbids = acmegate_caa_judge(names, sets, n, ids, nids, warn, len);
+	for (size_t i = 0; i < n; i++)
+		resolve_answer_clear(&sets[i]);
+	return forbids;
+}
+
 struct acmegate *
 acmegate_new(char *err, size_t errlen)
 {

@@ -52,6 +52,24 @@ struct acmegate_lookups {
 void acmegate_judge(const char *host, const struct acmegate_lookups *l, const char *host_target,
     struct acmegate_verdict *v);
 
+/* CAA: at most this many names looked at, HOST and its parents (RFC 8659 climbs to the TLD) */
+#define ACMEGATE_CAA_LEVELS 8
+
+/*
+ * Pure: whether the CAA records of HOST keep a CA known as IDS[0..NIDS)
+ * (the directory's caaIdentities) from issuing for it. SETS[i] is the CAA
+ * answer of NAMES[i], HOST first, then each parent up to the TLD; the first
+ * set with records is the relevant one (RFC 8659 section 3). It forbids
+ * when it has issue properties and none names one of IDS (an empty issue
+ * value, ";", names none), or when it has a critical property other than
+ * issue, issuewild and iodef. Returns true with one line in WARN, e.g.
+ * "CAA at x.example allows letsencrypt.org, not this CA (pebble.example)".
+ * False, WARN "", when nothing forbids, when no set exists, when a look-up
+ * failed before the relevant set (unknown: nothing said) or when NIDS is 0.
+ */
+bool acmegate_caa_judge(const char *const *names, const struct resolve_answer *sets, size_t nsets,
+    const char *const *ids, size_t nids, char *warn, size_t len);
+
 struct acmegate;
 
 /*
@@ -72,6 +90,13 @@ void acmegate_free(struct acmegate *g);
  */
 int acmegate_check(struct acmegate *g, const char *host, const char *host_target, struct acmegate_verdict *v,
     bool *changed);
+
+/*
+ * Look up the CAA records of HOST and its parents and judge them
+ * (acmegate_caa_judge) for a CA known as IDS[0..NIDS). Returns whether
+ * they forbid it, with one line in WARN. Nothing is looked up when NIDS is 0.
+ */
+bool acmegate_caa(struct acmegate *g, const char *host, const char *const *ids, size_t nids, char *warn, size_t len);
 
 /* Why HOST waits, as its last look-up said; NULL when it passed or was never looked up. Borrowed from G. */
 const char *acmegate_reason(const struct acmegate *g, const char *host);

@@ -128,7 +128,8 @@ dns_forget(struct orderer *o, const char *name)
 /*
  * The gate before an order (acmegate): NAME must resolve, and be a CNAME to
  * dns.host_target when that is set. Else it waits, with one log line when
- * it starts waiting or its reason changes. Returns whether to order it.
+ * it starts waiting or its reason changes. CAA records that keep the CA
+ * out are a warning. Returns whether to order it.
  */
 static bool
 resolves(struct orderer *o, const struct config *cfg, const char *name, int64_t now, int64_t *next)
@@ -142,9 +143,16 @@ resolves(struct orderer *o, const struct config *cfg, const char *name, int64_t 
 	time_t t = (time_t)(now + retry);
 
 	if (retry == 0) {
+		const char *const *ids;
+		size_t nids = acmeclient_caa_identities(o->client, &ids);
+		char warn[320];
+
 		if (changed)
 			log_info("acme: %s: DNS ready now", name);
 		dns_forget(o, name);
+		/* a warning only: the CA has the last word (known once the directory was fetched) */
+		if (acmegate_caa(o->gate, name, ids, nids, warn, sizeof(warn)))
+			log_warnx("acme: %s: %s", name, warn);
 		return true;
 	}
 	if ((w = dns_of(o, name)) == NULL) {
@@ -612,7 +620,7 @@ pass(struct orderer *o, const struct snapshot *snap)
 	int64_t now = (int64_t)time(NULL), next = 0;
 	struct acmeplan_site *sites;
 	struct acmeplan plan;
-	size_t n, *due, ndue;
+	size_t n, *due, ndue, count[ACMEPLAN_DUE + 1], gated = 0;
 
 	if (snap->cfg->acme == NULL || snap->cfg->n_https == 0)
 		return 0;
@@ -638,6 +646,7 @@ pass(struct orderer *o, const struct snapshot *snap)
 
 		for (size_t i = 0; i < ndue; i++)
 			names[i] = xstrdup(plan.v[due[i]].host);
+		memcpy(count, plan.count, sizeof(count));
 		acmeplan_clear(&plan);
 		free(due);
 		free(sites);
@@ -645,8 +654,10 @@ pass(struct orderer *o, const struct snapshot *snap)
 			int64_t when;
 
 			now = (int64_t)time(NULL);
-			if (!resolves(o, snap->cfg, names[i], now, &next))
+			if (!resolves(o, snap->cfg, names[i], now, &next)) {
+				gated++;
 				continue;
+			}
 			if (!acmesched_bucket_take(&o->bucket, now, &when)) {
 				log_debug("acme: %zu name%s due, pacing new orders: the next at %lld", ndue - i,
 				    ndue - i == 1 ? "" : "s", (long long)when);
@@ -661,6 +672,10 @@ pass(struct orderer *o, const struct snapshot *snap)
 			free(names[i]);
 		free(names);
 	}
+	/* a name the gate stopped waits for DNS, not due, until the next plan: the gauge says so now */
+	if (gated > 0)
+		metrics_set_acme_names(count[ACMEPLAN_VALID], count[ACMEPLAN_DUE] - gated, count[ACMEPLAN_BACKOFF],
+		    count[ACMEPLAN_WAITING_DNS] + gated);
 	return next;
 }
 

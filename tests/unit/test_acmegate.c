@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* acmegate: the gate's verdict from tables of A, AAAA and CNAME answers, with and without dns.host_target. */
+/* acmegate: the gate's verdict from tables of A, AAAA and CNAME answers, with and without dns.host_target; CAA verdicts. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -133,4 +133,88 @@ Test(acmegate, names_compare_without_case_or_trailing_dot)
 	cr_expect(!resolve_name_eq("host.example", "host.example.com"));
 	cr_expect(!resolve_name_eq("host.example..", "host.example"));
 	cr_expect(!resolve_name_eq("a.host.example", "host.example"));
+}
+
+/* One CAA record of a table. */
+struct caa_rec {
+	unsigned flags;
+	const char *tag, *value;
+};
+
+/* A CAA answer: ST, with the records of RECS up to a NULL tag. */
+static void
+make_caa(struct resolve_answer *a, enum resolve_status st, const struct caa_rec *recs)
+{
+	memset(a, 0, sizeof(*a));
+	a->status = st;
+	for (size_t i = 0; recs != NULL && recs[i].tag != NULL; i++) {
+		a->caa = realloc(a->caa, (a->n + 1) * sizeof(*a->caa));
+		a->caa[a->n].flags = recs[i].flags;
+		a->caa[a->n].tag = strdup(recs[i].tag);
+		a->caa[a->n].value = strdup(recs[i].value);
+		a->n++;
+	}
+}
+
+struct caa_row {
+	const char *what;
+	enum resolve_status st[3];		/* mta-sts.x.example, x.example, example */
+	struct caa_rec recs[3][3];		/* the records of each level with EXISTS */
+	bool forbids;
+	const char *warn;			/* a part of the warning expected */
+};
+
+#define NOREC { { 0, NULL, NULL } }
+static const struct caa_row caa_rows[] = {
+	{ "no CAA anywhere", { RESOLVE_NODATA, RESOLVE_NODATA, RESOLVE_NXDOMAIN }, { NOREC, NOREC, NOREC }, false, "" },
+	{ "the domain names the CA", { RESOLVE_NODATA, RESOLVE_EXISTS, RESOLVE_NODATA },
+	    { NOREC, { { 0, "issue", "letsencrypt.org" }, { 0, NULL, NULL } }, NOREC }, false, "" },
+	{ "the domain names the CA with parameters, in another case", { RESOLVE_NODATA, RESOLVE_EXISTS, RESOLVE_NODATA },
+	    { NOREC, { { 0, "issue", " LetsEncrypt.org ; validationmethods=http-01" }, { 0, NULL, NULL } }, NOREC },
+	    false, "" },
+	{ "the domain names another CA only", { RESOLVE_NODATA, RESOLVE_EXISTS, RESOLVE_NODATA },
+	    { NOREC, { { 0, "issue", "sectigo.com" }, { 0, "issue", "pki.goog" }, { 0, NULL, NULL } }, NOREC }, true,
+	    "CAA at x.example allows sectigo.com, pki.goog, not this CA (letsencrypt.org): it will refuse" },
+	{ "the closest set wins: the host allows the CA, its domain does not",
+	    { RESOLVE_EXISTS, RESOLVE_EXISTS, RESOLVE_NODATA },
+	    { { { 0, "issue", "letsencrypt.org" }, { 0, NULL, NULL } }, { { 0, "issue", "sectigo.com" }, { 0, NULL, NULL } },
+		NOREC },
+	    false, "" },
+	{ "issue \";\": no CA at all", { RESOLVE_EXISTS, RESOLVE_NODATA, RESOLVE_NODATA },
+	    { { { 0, "issue", ";" }, { 0, NULL, NULL } }, NOREC, NOREC }, true,
+	    "CAA at mta-sts.x.example allows no CA, not this CA" },
+	{ "only iodef and issuewild: issue is not restricted", { RESOLVE_NODATA, RESOLVE_EXISTS, RESOLVE_NODATA },
+	    { NOREC, { { 0, "iodef", "mailto:sec@x.example" }, { 0, "issuewild", "sectigo.com" }, { 0, NULL, NULL } }, NOREC },
+	    false, "" },
+	{ "a critical property unknown", { RESOLVE_NODATA, RESOLVE_NODATA, RESOLVE_EXISTS },
+	    { NOREC, NOREC, { { 0, "issue", "letsencrypt.org" }, { 128, "tbs", "x" }, { 0, NULL, NULL } } }, true,
+	    "CAA at example has a critical property 'tbs'" },
+	{ "a failed look-up before the relevant set: nothing said", { RESOLVE_FAILED, RESOLVE_EXISTS, RESOLVE_NODATA },
+	    { NOREC, { { 0, "issue", "sectigo.com" }, { 0, NULL, NULL } }, NOREC }, false, "" },
+};
+
+Test(acmegate, caa_table)
+{
+	const char *names[] = { "mta-sts.x.example", "x.example", "example" };
+	const char *ids[] = { "letsencrypt.org" };
+
+	for (size_t i = 0; i < sizeof(caa_rows) / sizeof(caa_rows[0]); i++) {
+		const struct caa_row *r = &caa_rows[i];
+		struct resolve_answer sets[3];
+		char warn[320];
+		bool got;
+
+		for (size_t k = 0; k < 3; k++)
+			make_caa(&sets[k], r->st[k], r->st[k] == RESOLVE_EXISTS ? r->recs[k] : NULL);
+		got = acmegate_caa_judge(names, sets, 3, ids, 1, warn, sizeof(warn));
+		cr_expect_eq(got, r->forbids, "%s: %s", r->what, warn);
+		if (r->warn[0] == '\0')
+			cr_expect_str_empty(warn, "%s", r->what);
+		else
+			cr_expect(strstr(warn, r->warn) != NULL, "%s: '%s' lacks '%s'", r->what, warn, r->warn);
+		/* without the CA's identities nothing can be said */
+		cr_expect(!acmegate_caa_judge(names, sets, 3, ids, 0, warn, sizeof(warn)), "%s", r->what);
+		for (size_t k = 0; k < 3; k++)
+			resolve_answer_clear(&sets[k]);
+	}
 }
