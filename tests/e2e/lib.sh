@@ -232,6 +232,13 @@ metric() {
   curl -sS --max-time 5 "http://127.0.0.1:$ADMIN_PORT/metrics" | awk -v k="$1" '$1 == k { print $2 }'
 }
 
+# acme_replica_conf STORE: the dns and acme sections of a test config whose serve only answers
+# the ACME challenges written into STORE's challenges/ folder (acme.order: false), as a replica does
+acme_replica_conf() {
+  printf 'dns:\n  state: state/mtastsd.state\n  zone: state/mta-sts.zone\n'
+  printf 'acme:\n  storage: %s\n  agree_terms: true\n  order: false\n' "$1"
+}
+
 # ---- pebble, the test ACME CA (Debian package pebble), with pebble-challtestsrv as its DNS
 
 # pebble_setup HTTP01_PORT TLS01_PORT [CHALLTESTSRV ARGS...]: pebble's own HTTPS certificate
@@ -239,7 +246,8 @@ metric() {
 # HTTP01_PORT and tls-alpn-01 on TLS01_PORT; pebble-challtestsrv started as its DNS (every name
 # 127.0.0.1), answering nothing else unless its ARGS say so (-http01 127.0.0.1:PORT). Sets
 # ACME_PORT, MGMT_PORT, DNS_PORT, CHALL_PORT, DIR_URL (the directory) and CHALL (the
-# challtestsrv management API). Skips (77) without pebble.
+# challtestsrv management API). PEBBLE_VALIDITY, when set, is the lifetime in seconds of the
+# certificates pebble issues (certificateValidityPeriod). Skips (77) without pebble.
 pebble_setup() {
   local http01="$1" tls01="$2"; shift 2
   command -v pebble >/dev/null 2>&1 || skip "pebble is not installed (Debian package pebble)"
@@ -251,8 +259,8 @@ pebble_setup() {
   ACME_PORT=$(free_port) MGMT_PORT=$(free_port) CHALL_PORT=$(free_port)
   printf '{"pebble": {"listenAddress": "127.0.0.1:%s", "managementListenAddress": "127.0.0.1:%s",
   "certificate": "%s", "privateKey": "%s", "httpPort": %s, "tlsPort": %s, "ocspResponderURL": "",
-  "externalAccountBindingRequired": false}}\n' "$ACME_PORT" "$MGMT_PORT" "$WORK/pebble.crt" "$WORK/pebble.key" \
-    "$http01" "$tls01" >"$WORK/pebble.json"
+  %s"externalAccountBindingRequired": false}}\n' "$ACME_PORT" "$MGMT_PORT" "$WORK/pebble.crt" "$WORK/pebble.key" \
+    "$http01" "$tls01" "${PEBBLE_VALIDITY:+\"certificateValidityPeriod\": $PEBBLE_VALIDITY, }" >"$WORK/pebble.json"
   DIR_URL="https://localhost:$ACME_PORT/dir"
   CHALL="http://127.0.0.1:$CHALL_PORT"
   pebble-challtestsrv -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" "$@" \
@@ -262,10 +270,12 @@ pebble_setup() {
     "$CHALL/set-default-ipv4" || fail "pebble-challtestsrv did not start"
 }
 
-# pebble_start: run pebble (log appended to $WORK/pebble.log), wait until its directory answers,
-# and fetch its root, which changes at every start, into $WORK/root.pem; sets PEBBLE_PID
+# pebble_start [NAME=VALUE...]: run pebble (log appended to $WORK/pebble.log) with
+# PEBBLE_VA_NOSLEEP=1 and the environment NAME=VALUE given (PEBBLE_WFE_NONCEREJECT=0 for a
+# client without badNonce retries), wait until its directory answers, and fetch its root, which
+# changes at every start, into $WORK/root.pem; sets PEBBLE_PID
 pebble_start() {
-  PEBBLE_VA_NOSLEEP=1 pebble -config "$WORK/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" >>"$WORK/pebble.log" 2>&1 &
+  env PEBBLE_VA_NOSLEEP=1 "$@" pebble -config "$WORK/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" >>"$WORK/pebble.log" 2>&1 &
   PEBBLE_PID=$!
   EXTRA_PIDS="$EXTRA_PIDS $PEBBLE_PID"
   wait_until 20 "pebble's directory" curl -fs -o /dev/null --cacert "$WORK/pebble.crt" "$DIR_URL" || fail "pebble did not start"

@@ -8,8 +8,6 @@
 # replica that only answers. A challenge whose file was not written must fail: pebble checks.
 . "$(dirname "$0")/lib.sh"
 need curl openssl python3
-command -v pebble >/dev/null 2>&1 || skip "pebble is not installed (Debian package pebble)"
-command -v pebble-challtestsrv >/dev/null 2>&1 || skip "pebble-challtestsrv is not installed (Debian package pebble)"
 python3 -c 'import cryptography, requests' 2>/dev/null || skip "python3-cryptography or python3-requests is missing"
 
 CERTS="$WORK/certs"
@@ -19,40 +17,16 @@ mkdir -p "$STORE/challenges/http-01" "$STORE/challenges/tls-alpn-01"
 P=$(free_port); H=$(free_port); ADMIN_PORT=$(free_port)
 cat >"$WORK/mtastsd.yaml" <<EOF
 $(serve_head "$P" "$H" "$ADMIN_PORT")
-dns:
-  state: state/mtastsd.state
-  zone: state/mta-sts.zone
-acme:
-  storage: $STORE
-  agree_terms: true
-  order: false
+$(acme_replica_conf "$STORE")
 domains:
   - name: example.com
     mode: enforce
     mx: [mx1.example.com]
 EOF
 start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || exit 1
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
-  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$WORK/pebble.key" -out "$WORK/pebble.crt" 2>/dev/null ||
-  fail "cannot make pebble's certificate"
-read -r DNS_PORT <<<"$(dns_ports 1)"
-ACME_PORT=$(free_port) MGMT_PORT=$(free_port) CHALL_PORT=$(free_port)
-cat >"$WORK/pebble.json" <<EOF
-{"pebble": {"listenAddress": "127.0.0.1:$ACME_PORT", "managementListenAddress": "127.0.0.1:$MGMT_PORT",
-  "certificate": "$WORK/pebble.crt", "privateKey": "$WORK/pebble.key",
-  "httpPort": $H, "tlsPort": $P, "ocspResponderURL": "", "externalAccountBindingRequired": false}}
-EOF
-pebble-challtestsrv -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" \
-  -management "127.0.0.1:$CHALL_PORT" -defaultIPv4 127.0.0.1 -defaultIPv6 "" >"$WORK/challtestsrv.log" 2>&1 &
-EXTRA_PIDS="$EXTRA_PIDS $!"
-wait_until 10 "challtestsrv's management API" curl -fs -o /dev/null -X POST -d '{"ip":"127.0.0.1"}' \
-  "http://127.0.0.1:$CHALL_PORT/set-default-ipv4" || fail "pebble-challtestsrv did not start"
-PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$WORK/pebble.json" -dnsserver "127.0.0.1:$DNS_PORT" \
-  >"$WORK/pebble.log" 2>&1 &
-EXTRA_PIDS="$EXTRA_PIDS $!"
-DIR_URL="https://localhost:$ACME_PORT/dir"
-wait_until 20 "pebble's directory" curl -fs -o /dev/null --cacert "$WORK/pebble.crt" "$DIR_URL" || fail "pebble did not start"
+# pebble validates against serve's listeners; the client below does not retry a badNonce
+pebble_setup "$H" "$P"
+pebble_start PEBBLE_WFE_NONCEREJECT=0
 
 # validate TYPE NAME WRITE: one order for NAME, its TYPE challenge answered (the file written
 # when WRITE is 1), the authorization polled; prints "NAME TYPE STATUS DETAIL"

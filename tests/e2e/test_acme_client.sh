@@ -16,9 +16,7 @@ DRIVER=${BUILD_DIR:?}/tests/acme/acme_issue
 # challtestsrv answers http-01 here (the driver writes the answers through its API)
 HTTP01_PORT=$(free_port) TLS01_PORT=$(free_port)
 pebble_setup "$HTTP01_PORT" "$TLS01_PORT" -http01 "127.0.0.1:$HTTP01_PORT"
-start_pebble() { pebble_start; }
-stop_pebble() { pebble_stop; }
-start_pebble
+pebble_start
 
 KEY="$WORK/account.key"
 mkdir -p "$WORK/out"
@@ -78,8 +76,8 @@ check "the name after the refusals verifies" verify_pair mta-sts.after.example.c
 DRIVER_PID=$!
 EXTRA_PIDS="$EXTRA_PIDS $DRIVER_PID"
 wait_until 60 "the driver's first name" grep -q '^waiting ' "$WORK/run3" || fail "run3: $(cat "$WORK/run3")"
-stop_pebble
-start_pebble
+pebble_stop
+pebble_start
 touch "$WORK/go"
 rc=0; wait "$DRIVER_PID" || rc=$?
 EXTRA_PIDS=${EXTRA_PIDS//" $DRIVER_PID"/}

@@ -8,12 +8,7 @@
 need curl openssl python3
 
 P=$(free_port) H=$(free_port) ADMIN_PORT=$(free_port)
-pebble_setup "$H" "$P"
-python3 - "$WORK/pebble.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1])); c["pebble"]["certificateValidityPeriod"] = 40
-json.dump(c, open(sys.argv[1], "w"))
-PY
+PEBBLE_VALIDITY=40 pebble_setup "$H" "$P"
 pebble_start
 NAMES=(r1.example.com r2.example.com)
 for d in "${NAMES[@]}"; do echo "127.0.0.1 mta-sts.$d"; done >"$WORK/hosts"
