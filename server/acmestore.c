@@ -190,6 +190,46 @@ lock_holder(int fd)
 	return end != text && (*end == '\n' || *end == '\0') && pid > 0 ? pid : 0;
 }
 
+/*
+ * Remove the regular files of DIR that KEEP refuses (all of them when KEEP
+ * is NULL): what a previous orderer killed in the middle of an order left.
+ */
+static void
+sweep(const char *dir, bool (*keep)(const char *name))
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    (keep != NULL && keep(de->d_name)) ||
+		    fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(sb.st_mode))
+			continue;
+		(void)unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* certs/: the temporaries of acmestore_pair_save (".NAME.crt.XXXXXX", ".NAME.key.XXXXXX") go */
+static bool
+keep_in_certs(const char *name)
+{
+	return name[0] != '.' || (strstr(name, ".crt.") == NULL && strstr(name, ".key.") == NULL);
+}
+
+/* the storage folder: the temporaries of the state and the account key ("state.tmp.XXXXXX") go */
+static bool
+keep_in_top(const char *name)
+{
+	size_t ns = strlen(ACMESTORE_STATE ".tmp."), nk = strlen(ACMESTORE_ACCOUNT_KEY ".tmp.");
+
+	return strncmp(name, ACMESTORE_STATE ".tmp.", ns) != 0 && strncmp(name, ACMESTORE_ACCOUNT_KEY ".tmp.", nk) != 0;
+}
+
 int
 acmestore_lock(struct acmestore *s, long *holder, char *err, size_t errlen)
 {
@@ -233,6 +273,15 @@ acmestore_lock(struct acmestore *s, long *holder, char *err, size_t errlen)
 		return -1;
 	}
 	s->lock_fd = fd;
+	/*
+	 * No order is in flight now: a challenge answer or a temporary still
+	 * here is a killed orderer's, which nothing would remove (the next
+	 * order of its name may reuse the CA's authorization and write none).
+	 */
+	sweep(s->http01, NULL);
+	sweep(s->tlsalpn01, NULL);
+	sweep(s->certs, keep_in_certs);
+	sweep(s->dir, keep_in_top);
 	return 0;
 }
 

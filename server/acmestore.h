@@ -86,7 +86,9 @@ bool acmestore_token_ok(const char *token);
  * ACMESTORE_BUSY when another process holds it, with a message in ERR
  * naming the storage folder and, when the holder wrote it, the holder's
  * pid (also in *HOLDER, when not NULL; 0 when unknown). Taking it again
- * through the same S is a no-op that returns 0.
+ * through the same S is a no-op that returns 0. Once taken, what a killed
+ * orderer left is removed: every challenge answer, and the temporaries of
+ * the pairs, the state and the account key.
  */
 int acmestore_lock(struct acmestore *s, long *holder, char *err, size_t errlen);
 

@@ -570,3 +570,52 @@ Test(acmestore, lock_refused_while_another_process_holds_it, .timeout = 30)
 	close(down[0]);
 	close(down[1]);
 }
+
+static void
+expect_listing(const char *rel, const char *want)
+{
+	char *got = listing(rel);
+
+	cr_expect_str_eq(got, want, "the folder '%s'", rel);
+	free(got);
+}
+
+Test(acmestore, lock_removes_what_a_killed_orderer_left)
+{
+	/* a kill in the middle of an order: its answers, and temporaries of every atomic write */
+	spill("challenges/http-01/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0", "LoqX.thumb");
+	spill("challenges/http-01/LoqX.tmp.Ab12Cd", "Lo");
+	spill("challenges/tls-alpn-01/mta-sts.example.com", "tok.thumb");
+	spill("certs/.mta-sts.example.com.crt.Xy12Zw", "-----BEGIN CERT");
+	spill("certs/.mta-sts.example.com.key.Xy12Zw", "-----BEGIN PRIV");
+	spill("state.tmp.Qw12Er", "# mtastsd");
+	spill("account.key.tmp.Qw12Er", "-----BEGIN");
+	/* what stays: the pairs, the state, the key, and files that are no temporary of ours */
+	spill("certs/mta-sts.example.com.crt", "pem");
+	spill("certs/mta-sts.example.com.key", "pem");
+	spill("certs/.keep", "");
+	spill("state", "x\n");
+	spill("account.key", "k");
+	spill("notes.txt", "mine");
+
+	cr_assert_eq(acmestore_lock(st, NULL, err, sizeof(err)), 0, "%s", err);
+	expect_listing("challenges/http-01", "");
+	expect_listing("challenges/tls-alpn-01", "");
+	expect_listing("certs", ".keep mta-sts.example.com.crt mta-sts.example.com.key");
+	expect_listing("", "account.key certs challenges notes.txt order.lock state");
+}
+
+Test(acmestore, a_refused_lock_removes_nothing, .timeout = 30)
+{
+	struct acmestore *other;
+	long holder = 0;
+
+	cr_assert_eq(acmestore_lock(st, NULL, err, sizeof(err)), 0, "%s", err);
+	/* the orderer's order in flight: the second instance must not take its answer away */
+	spill("challenges/tls-alpn-01/mta-sts.example.com", "tok.thumb");
+	other = acmestore_open(dir, err, sizeof(err));
+	cr_assert_not_null(other);
+	cr_expect_eq(acmestore_lock(other, &holder, err, sizeof(err)), ACMESTORE_BUSY);
+	acmestore_free(other);
+	expect_listing("challenges/tls-alpn-01", "mta-sts.example.com");
+}
