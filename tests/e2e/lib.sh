@@ -239,6 +239,18 @@ acme_replica_conf() {
   printf 'acme:\n  storage: %s\n  agree_terms: true\n  order: false\n' "$1"
 }
 
+# acme_order_conf STORE [LINE...]: the dns section and an acme section that orders from this
+# test's pebble ($DIR_URL, trusting $WORK/pebble.crt) into STORE; each LINE (such as
+# "challenges: [http-01]") is added to the acme section; then defaults (mode testing, one mx)
+# and the domains: key, for the caller to append its list to
+acme_order_conf() {
+  local line
+  printf 'dns:\n  state: state/mtastsd.state\n  zone: state/mta-sts.zone\n'
+  printf 'acme:\n  directory: %s\n  ca_file: %s\n  agree_terms: true\n  storage: %s\n' "$DIR_URL" "$WORK/pebble.crt" "$1"
+  for line in "${@:2}"; do printf '  %s\n' "$line"; done
+  printf 'defaults:\n  mode: testing\n  mx: [mx.example.com]\ndomains:\n'
+}
+
 # ---- pebble, the test ACME CA (Debian package pebble), with pebble-challtestsrv as its DNS
 
 # pebble_setup HTTP01_PORT TLS01_PORT [CHALLTESTSRV ARGS...]: pebble's own HTTPS certificate

@@ -23,21 +23,7 @@ STORE="$WORK/acme"
 mkdir -p "$WORK/certs"
 {
   serve_head "$P" "$H" "$ADMIN_PORT" "$WORK/certs"
-  cat <<EOF
-dns:
-  state: state/mtastsd.state
-  zone: state/mta-sts.zone
-acme:
-  directory: $DIR_URL
-  ca_file: $WORK/pebble.crt
-  agree_terms: true
-  storage: $STORE
-  pacing: {burst: 50, period: 45}
-defaults:
-  mode: testing
-  mx: [mx.example.com]
-domains:
-EOF
+  acme_order_conf "$STORE" "pacing: {burst: 50, period: 45}"
   for d in "${NAMES[@]}"; do echo "  - $d"; done
 } >"$WORK/mtastsd.yaml"
 

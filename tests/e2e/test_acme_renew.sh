@@ -23,22 +23,8 @@ serve_with_hosts "$WORK/hosts"
 gen_certs "$WORK/certs" ops.example.com
 {
   serve_head "$P" "$H" "$ADMIN_PORT" "$WORK/certs"
-  cat <<EOF
-dns:
-  state: state/mtastsd.state
-  zone: state/mta-sts.zone
-acme:
-  directory: $DIR_URL
-  ca_file: $WORK/pebble.crt
-  agree_terms: true
-  storage: $WORK/acme
-  challenges: [http-01]
-defaults:
-  mode: testing
-  mx: [mx.example.com]
-domains:
-  - {name: ops.example.com, acme: false}
-EOF
+  acme_order_conf "$WORK/acme" "challenges: [http-01]"
+  echo "  - {name: ops.example.com, acme: false}"
   for d in "${NAMES[@]}"; do echo "  - $d"; done
 } >"$WORK/mtastsd.yaml"
 
