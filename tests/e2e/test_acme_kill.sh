@@ -6,7 +6,7 @@
 # After every kill the storage is whole: each certs/NAME.crt parses and its leaf's key is
 # certs/NAME.key, the state file ends with its newline and loads (serve starts again without a
 # complaint about it). serve is then restarted each time, and in the end every name is issued and
-# served. A kill inside one of the atomic writes (a temporary half written, not yet renamed) is
+# served, and a restart after that orders nothing. A kill inside one of the atomic writes (a temporary half written, not yet renamed) is
 # too short a moment to hit: the test writes such torn temporaries itself before the last start.
 # That start, the orderer's, removes them and the challenge answers the killed orders left.
 . "$(dirname "$0")/lib.sh"
@@ -102,4 +102,13 @@ check "no challenge answer left behind (${left:-none})" [ -z "$left" ]
 left=$(leftovers | tr '\n' ' ')
 check "no temporary left behind (${left:-none})" [ -z "$left" ]
 check "serve stops cleanly" stop_server
+
+# ---- and one more start: the state the kills left behind says every name is valid
+orders=$(pebble_count 'Added order')
+start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || fail "serve did not start the last time"
+valid_all() { [ "$(metric 'mtastsd_acme_names{state="valid"}')" = ${#NAMES[@]} ]; }
+wait_until 20 "the orderer's plan: every name valid" valid_all || bad "after a restart, every name valid"
+new_order() { [ "$(pebble_count 'Added order')" != "$orders" ]; }
+if wait_for 2 new_order; then bad "a restart after the kills ordered again"; else ok "a restart after the kills orders nothing"; fi
+check "serve stops cleanly again" stop_server
 finish
