@@ -454,16 +454,16 @@ still_retiring(const struct ids_domain *e, const struct domset *ds, int64_t now)
 size_t
 ids_retiring(const struct ids_state *st, const struct domset *ds, int64_t now, struct config_domain **out)
 {
-	size_t n = 0, k = 0;
+	size_t *idx = NULL, n = 0, cap = 0;
 
-	/* only the entries no longer configured matter: no ids are assigned for the others */
+	/* only the entries no longer configured matter: no ids are assigned for the others; one look each */
 	for (size_t i = 0; i < st->n; i++)
 		if (still_retiring(&st->d[i], ds, now))
-			n++;
-	*out = xcalloc(n ? n : 1, sizeof(**out));
-	for (size_t i = 0; i < st->n; i++)
-		if (still_retiring(&st->d[i], ds, now))
-			ids_retiring_policy(&st->d[i], &(*out)[k++]);
+			VEC_PUSH(idx, n, cap, i);
+	*out = xcalloc(n + 1, sizeof(**out));
+	for (size_t i = 0; i < n; i++)
+		ids_retiring_policy(&st->d[idx[i]], &(*out)[i]);
+	free(idx);
 	return n;
 }
 
