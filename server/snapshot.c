@@ -206,8 +206,12 @@ snapshot_unref(struct snapshot *snap)
 	tenants_free(snap->tenants);
 	config_free(snap->cfg);
 	free(snap);
-	/* the last reference may be a connection's, in any thread, after the reload has returned */
-	mem_give_back();
+	/*
+	 * No malloc_trim here: the last reference may be a connection's, and a
+	 * trim of a million domains' heap would stall its request. The reload
+	 * thread trims after each publication (reload_publish), which follows
+	 * the publish that drops the serving reference.
+	 */
 }
 
 struct snapshot *
