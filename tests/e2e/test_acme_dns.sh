@@ -121,9 +121,9 @@ check "the resolver failing for down.example.net is said so" \
   wait_for 10 bash -c 'grep -q "acme: mta-sts.down.example.net: waiting for DNS: resolver failed: " "$1"' _ "$WORK/serve.log"
 fail_reason=$(grep -o 'mta-sts.down.example.net: waiting for DNS: resolver failed: [^;]*' "$WORK/serve.log" | head -n 1 | cut -d' ' -f5-)
 n=$(again mta-sts.late.example NXDOMAIN)
-check "NXDOMAIN: looked up again after the test's 10 s ($n s)" [ "$n" -ge 9 ] && [ "$n" -le 10 ]
+check "NXDOMAIN: looked up again after the test's 10 s ($n s)" [ "$n" -ge 9 -a "$n" -le 10 ]
 f=$(again mta-sts.down.example.net "$fail_reason")
-check "a failing resolver: looked up again sooner, after 2 s ($f s; $fail_reason)" [ "$f" -ge 1 ] && [ "$f" -le 2 ]
+check "a failing resolver: looked up again sooner, after 2 s ($f s; $fail_reason)" [ "$f" -ge 1 -a "$f" -le 2 ]
 check "two names wait for DNS (metric)" \
   wait_for 10 bash -c '[ "$(curl -sS "http://127.0.0.1:$1/metrics" | awk '"'"'$1 == "mtastsd_acme_names{state=\"waiting_dns\"}" { print $2 }'"'"')" = 2 ]' _ "$ADMIN_PORT"
 check "pebble never saw an order for the waiting names" bash -c '! grep -q "mta-sts.late.example\|mta-sts.down.example.net" "$1"' _ "$WORK/pebble.log"

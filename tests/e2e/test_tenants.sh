@@ -186,7 +186,7 @@ check "the unchanged ConfigMap files still served" served_with cm2.example "mode
 
 kill -TERM "$LOOP_PID"; wait "$LOOP_PID" || true
 read -r loop_ok loop_fail <"$WORK/loop.out"
-check "zero failed requests to the other tenants during all of it ($loop_ok ok)" [ "$loop_fail" = 0 ] && [ "$loop_ok" -gt 100 ]
+check "zero failed requests to the other tenants during all of it ($loop_ok ok)" [ "$loop_fail" = 0 -a "$loop_ok" -gt 100 ]
 check "every untouched tenant still served" all_served
 
 # ---- kill -9 during a tenant reload, then a restart (the duplicate removed first: at a start from
