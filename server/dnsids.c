@@ -142,15 +142,15 @@ int
 dnsids_preview(const struct config *cfg, const struct domset *ds, int64_t now, struct ids_state *st, struct ids_changes *ch,
     int *version, struct diag_list *sdl)
 {
-	struct ids_state old;
+	const struct ids_state *old;
 	char err[1024];
 	bool exists;
 	int rc;
 
-	if (dnsstate_load(cfg->dns_state, &old, version, &exists, sdl) < 0)
+	/* `check` has read the file for the retiring domains already: parsed once, not twice */
+	if (statememo_load(cfg->dns_state, &old, version, &exists, sdl) < 0)
 		return -1;
-	rc = ids_assign(&old, ds->v, ds->n, now, st, ch);
-	ids_state_clear(&old);
+	rc = ids_assign(old, ds->v, ds->n, now, st, ch);
 	if (rc < 0) {
 		diag_add(sdl, DIAG_ERROR, 0, 0, "the clock is past the last id a date can express (year 9999)");
 	} else if (ids_check_clock(now, (int64_t)time(NULL), ch, err, sizeof(err)) < 0) {
