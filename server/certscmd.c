@@ -30,37 +30,6 @@ certs_usage(FILE *out)
 	    "valid by the ACME state while its pair is gone), 2 usage error\n", out);
 }
 
-/* The snapshot serve would build from PATH now: tenant files, retiring domains, both certificate folders. */
-static struct snapshot *
-load(const char *path)
-{
-	struct config *cfg = cmd_load_config(path);
-	struct snapshot_parts p;
-	struct diag_list dl;
-
-	if (cfg == NULL)
-		return NULL;
-	diag_init(&dl, path);
-	if (cmd_load_parts(cfg, true, &p, &dl) < 0) {
-		diag_print(&dl, stderr);
-		diag_clear(&dl);
-		return NULL;
-	}
-	for (size_t i = 0; p.tenants != NULL && i < p.tenants->n; i++)
-		if (p.tenants->v[i].refused)
-			fprintf(stderr, "mtastsd: warning: the tenant file '%s' is refused: its domains are left out "
-			    "(`mtastsd check` says why)\n", p.tenants->v[i].path);
-	/* serve's own loader: tls.certs first, acme.storage/certs below it */
-	if (snapshot_load_certs(p.cfg, &p.certs, &dl) < 0) {
-		diag_print_errors(&dl, stderr);
-		diag_clear(&dl);
-		snapshot_parts_clear(&p);
-		return NULL;
-	}
-	diag_clear(&dl);
-	return snapshot_from(&p);
-}
-
 int
 cmd_certs(const char *config_path, int argc, char **argv)
 {
@@ -104,7 +73,7 @@ cmd_certs(const char *config_path, int argc, char **argv)
 		certs_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if ((snap = load(config_path)) == NULL)
+	if ((snap = cmd_load_served(config_path)) == NULL)
 		return EXIT_INVALID;
 	now = time(NULL);
 	state = snap->cfg->acme ? xstrcat(snap->cfg->acme->storage, "/state", NULL) : xstrdup(config_path);

@@ -37,8 +37,9 @@ cmd_load_parts(struct config *cfg, bool with_retiring, struct snapshot_parts *p,
 	return 0;
 }
 
-struct snapshot *
-cmd_load(const char *path, bool with_retiring)
+/* cmd_load, and with WITH_CERTS cmd_load_served. */
+static struct snapshot *
+load(const char *path, bool with_retiring, bool with_certs)
 {
 	struct config *cfg = cmd_load_config(path);
 	struct snapshot_parts p;
@@ -52,10 +53,29 @@ cmd_load(const char *path, bool with_retiring)
 		diag_clear(&dl);
 		return NULL;
 	}
-	diag_clear(&dl);
 	for (size_t i = 0; p.tenants != NULL && i < p.tenants->n; i++)
 		if (p.tenants->v[i].refused)
 			fprintf(stderr, "mtastsd: warning: the tenant file '%s' is refused: its domains are left out "
 			    "(`mtastsd check` says why)\n", p.tenants->v[i].path);
+	/* serve's own loader: tls.certs first, acme.storage/certs below it */
+	if (with_certs && snapshot_load_certs(p.cfg, &p.certs, &dl) < 0) {
+		diag_print_errors(&dl, stderr);
+		diag_clear(&dl);
+		snapshot_parts_clear(&p);
+		return NULL;
+	}
+	diag_clear(&dl);
 	return snapshot_from(&p);
+}
+
+struct snapshot *
+cmd_load(const char *path, bool with_retiring)
+{
+	return load(path, with_retiring, false);
+}
+
+struct snapshot *
+cmd_load_served(const char *path)
+{
+	return load(path, true, true);
 }

@@ -24,6 +24,13 @@ struct snapshot;
  */
 struct snapshot *cmd_load(const char *path, bool with_retiring);
 
+/*
+ * cmd_load with the retiring domains and the certificates serve would load
+ * now (tls.certs, then acme.storage/certs; snapshot_load_certs): what
+ * `certs` reads. NULL, with the errors printed, as cmd_load.
+ */
+struct snapshot *cmd_load_served(const char *path);
+
 struct snapshot_parts;
 /*
  * CFG's tenant files and configured domains into P (CFG is taken over), and
