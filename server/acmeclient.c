@@ -23,6 +23,9 @@ struct acmeclient {
 	char **contact;
 	size_t ncontact;
 	bool agree_terms;
+	char *eab_kid;
+	unsigned char *eab_key;
+	size_t eab_key_len;
 	long timeout_ms;
 	int order_deadline;
 	struct acmejson_directory *dir;
@@ -206,9 +209,24 @@ acmeclient_new(const struct acmeclient_config *cfg)
 	for (i = 0; i < cfg->ncontact; i++)
 		c->contact[i] = xstrdup(cfg->contact[i]);
 	c->agree_terms = cfg->agree_terms;
+	if (cfg->eab_kid != NULL && cfg->eab_hmac_key_len > 0) {
+		c->eab_kid = xstrdup(cfg->eab_kid);
+		c->eab_key = xmalloc(cfg->eab_hmac_key_len);
+		memcpy(c->eab_key, cfg->eab_hmac_key, cfg->eab_hmac_key_len);
+		c->eab_key_len = cfg->eab_hmac_key_len;
+	}
 	c->timeout_ms = cfg->timeout_ms;
 	c->order_deadline = cfg->order_deadline > 0 ? cfg->order_deadline : 300;
 	return c;
+}
+
+bool
+acmeclient_same_eab(const struct acmeclient *c, const char *kid, const unsigned char *key, size_t len)
+{
+	if (kid == NULL || len == 0)
+		return c->eab_kid == NULL;
+	return c->eab_kid != NULL && strcmp(c->eab_kid, kid) == 0 && c->eab_key_len == len &&
+	    memcmp(c->eab_key, key, len) == 0;
 }
 
 void
@@ -223,6 +241,11 @@ acmeclient_free(struct acmeclient *c)
 	free(c->contact);
 	free(c->directory_url);
 	free(c->ca_file);
+	free(c->eab_kid);
+	if (c->eab_key != NULL) {
+		gnutls_memset(c->eab_key, 0, c->eab_key_len);
+		free(c->eab_key);
+	}
 	acmejson_directory_free(c->dir);
 	free(c->nonce);
 	free(c->kid);
@@ -434,6 +457,18 @@ register_account(struct acmeclient *c, bool only_existing, struct acmeclient_err
 			}
 			buf_puts(&b, "]");
 		}
+		if (c->eab_kid != NULL) {
+			char *eab = acmejws_eab(c->key, c->eab_kid, c->eab_key, c->eab_key_len, c->dir->new_account,
+			    err, sizeof(err));
+			if (eab == NULL) {
+				set_error(e, "new account: external account binding: %s", err);
+				buf_clear(&b);
+				return -1;
+			}
+			buf_puts(&b, ",\"externalAccountBinding\":");
+			buf_puts(&b, eab);
+			free(eab);
+		}
 		buf_puts(&b, "}");
 	}
 	rc = post(c, c->dir->new_account, b.data, true, "application/json", "new account", &res, e);
@@ -469,8 +504,9 @@ acmeclient_account(struct acmeclient *c, struct acmeclient_error *e)
 		return -1;
 	if (c->kid != NULL)
 		return 0;
-	if (c->dir->external_account_required) {
-		set_error(e, "new account: the CA requires external account binding, which is not supported yet");
+	if (c->dir->external_account_required && c->eab_kid == NULL) {
+		set_error(e, "new account: the CA requires external account binding: set acme.eab (kid, hmac_key) "
+		    "as the CA gave them");
 		return -1;
 	}
 	if (register_account(c, true, e) == 0)

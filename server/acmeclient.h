@@ -29,6 +29,9 @@ struct acmeclient_config {
 	const char *const *contact;	/* e.g. "mailto:ops@example.com"; may be none */
 	size_t ncontact;
 	bool agree_terms;		/* termsOfServiceAgreed in a new account: without it none is created */
+	const char *eab_kid;		/* external account binding key id for a new account, or NULL: none */
+	const unsigned char *eab_hmac_key;	/* its MAC key (decoded), EAB_HMAC_KEY_LEN bytes; copied */
+	size_t eab_hmac_key_len;
 	long timeout_ms;		/* each request; 0: 30 s */
 	int order_deadline;		/* seconds an order may take, polls included; 0: 300 */
 };
@@ -102,8 +105,10 @@ void acmeclient_free(struct acmeclient *c);
 /*
  * Make sure the client has the directory and an account: newAccount with
  * onlyReturnExisting first (the key's existing account), else a new one
- * (accepting the terms, with the contacts). 0, or -1 with E filled (a CA
- * that needs external account binding, terms not agreed, any failure).
+ * (accepting the terms, with the contacts, and with the external account
+ * binding of acmejws_eab when the config has one). 0, or -1 with E filled
+ * (a CA that needs external account binding and none is configured, terms
+ * not agreed, the CA refusing the binding, any failure).
  */
 int acmeclient_account(struct acmeclient *c, struct acmeclient_error *e);
 /*
@@ -111,6 +116,12 @@ int acmeclient_account(struct acmeclient *c, struct acmeclient_error *e);
  * *HAS_ARI telling whether it offers renewalInfo, or -1 with E filled.
  */
 int acmeclient_directory(struct acmeclient *c, bool *has_ari, struct acmeclient_error *e);
+/*
+ * Whether C was made with the external account binding KID (NULL: none)
+ * and MAC key KEY[0..LEN), so that a caller keeping C across reloads makes
+ * a new one when the binding changed.
+ */
+bool acmeclient_same_eab(const struct acmeclient *c, const char *kid, const unsigned char *key, size_t len);
 /* The account's URL (the JWS kid), or NULL before acmeclient_account succeeded. */
 const char *acmeclient_account_url(const struct acmeclient *c);
 /*

@@ -365,6 +365,60 @@ fail:
 }
 
 char *
+acmejws_eab(const struct acmejws_key *k, const char *eab_kid, const unsigned char *mac_key, size_t mac_len,
+    const char *url, char *err, size_t errlen)
+{
+	struct buf hdr = { 0 }, jwk = { 0 }, in = { 0 }, out = { 0 };
+	unsigned char mac[DIGEST_SHA256_LEN];
+	size_t dot;
+	int rc;
+
+	if (mac_len == 0) {
+		snprintf(err, errlen, "the external account binding's MAC key is empty");
+		return NULL;
+	}
+	buf_puts(&hdr, "{\"alg\":\"HS256\",\"kid\":");
+	if (json_string(&hdr, eab_kid, strlen(eab_kid)) < 0) {
+		snprintf(err, errlen, "the external account binding's kid is not UTF-8");
+		goto fail;
+	}
+	buf_puts(&hdr, ",\"url\":");
+	if (json_string(&hdr, url, strlen(url)) < 0) {
+		snprintf(err, errlen, "the URL is not UTF-8");
+		goto fail;
+	}
+	buf_puts(&hdr, "}");
+	acmejws_jwk(k, &jwk);
+
+	/* the same signing input as any JWS: BASE64URL(protected) "." BASE64URL(payload) */
+	acmejws_b64url(&in, hdr.data, hdr.len);
+	dot = in.len;
+	buf_puts(&in, ".");
+	acmejws_b64url(&in, jwk.data, jwk.len);
+	if ((rc = gnutls_hmac_fast(GNUTLS_MAC_SHA256, mac_key, mac_len, in.data, in.len, mac)) < 0) {
+		snprintf(err, errlen, "cannot compute the external account binding's HMAC: %s", gnutls_strerror(rc));
+		goto fail;
+	}
+
+	buf_puts(&out, "{\"protected\":\"");
+	buf_append(&out, in.data, dot);
+	buf_puts(&out, "\",\"payload\":\"");
+	buf_puts(&out, in.data + dot + 1);
+	buf_puts(&out, "\",\"signature\":\"");
+	acmejws_b64url(&out, mac, sizeof(mac));
+	buf_puts(&out, "\"}");
+	buf_clear(&hdr);
+	buf_clear(&jwk);
+	buf_clear(&in);
+	return out.data;
+fail:
+	buf_clear(&hdr);
+	buf_clear(&jwk);
+	buf_clear(&in);
+	return NULL;
+}
+
+char *
 acmejws_key_authorization(const char *token, const struct acmejws_key *k)
 {
 	char tp[ACMEJWS_THUMBPRINT_LEN];

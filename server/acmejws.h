@@ -56,6 +56,18 @@ char *acmejws_sign(const struct acmejws_key *k, const char *url, const char *non
     const char *payload, char *err, size_t errlen);
 
 /*
+ * The externalAccountBinding value of a newAccount request (RFC 8555
+ * section 7.3.4): the flattened JWS JSON of K's public JWK (as acmejws_jwk
+ * writes it), protected header {"alg":"HS256","kid":EAB_KID,"url":URL}
+ * (URL: the newAccount URL), signed with HMAC-SHA256 under MAC_KEY[0..
+ * MAC_LEN) (the CA's key, already decoded from base64url). Returns the
+ * text, owned by the caller, or NULL with a message in ERR (EAB_KID or URL
+ * not UTF-8, an empty MAC key, HMAC failed).
+ */
+char *acmejws_eab(const struct acmejws_key *k, const char *eab_kid, const unsigned char *mac_key, size_t mac_len,
+    const char *url, char *err, size_t errlen);
+
+/*
  * The key authorization of TOKEN for K: "TOKEN.THUMBPRINT" (RFC 8555 section
  * 8.1), owned by the caller. It is also the whole body of the http-01
  * answer (section 8.3), with no trailing white space.

@@ -326,9 +326,9 @@ same(const char *a, const char *b)
 
 /*
  * A client for CFG's acme section: the one made before while the directory,
- * the CA file and the contact are the same (its account and nonces are
- * kept across the reload every issued pair makes), else a new one (the
- * keys apply at the next order).
+ * the CA file, the contact and the external account binding are the same
+ * (its account and nonces are kept across the reload every issued pair
+ * makes), else a new one (the keys apply at the next order).
  */
 static struct acmeclient *
 client_for(struct orderer *o, const struct config *cfg)
@@ -339,7 +339,7 @@ client_for(struct orderer *o, const struct config *cfg)
 	char *mailto = a->email ? xstrcat("mailto:", a->email, NULL) : NULL;
 
 	if (o->client != NULL && same(o->directory, a->directory) && same(o->ca_file, a->ca_file) &&
-	    same(o->contact, mailto)) {
+	    same(o->contact, mailto) && acmeclient_same_eab(o->client, a->eab_kid, a->eab_hmac_key, a->eab_hmac_key_len)) {
 		free(mailto);
 		return o->client;
 	}
@@ -357,6 +357,9 @@ client_for(struct orderer *o, const struct config *cfg)
 	cc.contact = contact;
 	cc.ncontact = o->contact ? 1 : 0;
 	cc.agree_terms = true;		/* config refuses a section without agree_terms: true */
+	cc.eab_kid = a->eab_kid;
+	cc.eab_hmac_key = a->eab_hmac_key;
+	cc.eab_hmac_key_len = a->eab_hmac_key_len;
 	cc.timeout_ms = REQUEST_TIMEOUT_MS;
 	cc.order_deadline = ORDER_DEADLINE;
 	o->client = acmeclient_new(&cc);

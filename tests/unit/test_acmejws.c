@@ -385,3 +385,43 @@ Test(acmejws, parse_reads_pkcs8)
 	gnutls_free(key.data);
 	gnutls_free(pkcs8.data);
 }
+
+/*
+ * External account binding (RFC 8555 section 7.3.4) of the A.3 key. The
+ * expected value was computed apart with Python 3 (base64, hmac, hashlib):
+ *   hdr = '{"alg":"HS256","kid":"kid-1","url":"https://ca.example/acme/new-account"}'
+ *   inp = b64url(hdr) + "." + b64url(canonical JWK of A.3)
+ *   b64url(hmac.new(b64url_decode(EAB_KEY), inp, sha256).digest())
+ */
+#define EAB_KEY "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+#define EAB_PROTECTED "eyJhbGciOiJIUzI1NiIsImtpZCI6ImtpZC0xIiwidXJsIjoiaHR0cHM6Ly9jYS5leGFtcGxlL2FjbWUvbmV3LWFjY291bnQifQ"
+#define EAB_PAYLOAD "eyJjcnYiOiJQLTI1NiIsImt0eSI6IkVDIiwieCI6ImY4M09KM0QyeEYxQmc4dnViOXRMZTFnSE16Vjc2ZThUdXM5dVBIdlJWRVUiLCJ5IjoieF9GRXpSdTltMzZITE5fdHVlNjU5TE5wWFc2cEN5U3Rpa1lqS0lXSTVhMCJ9"
+#define EAB_SIG "JzlAUjeF5LUMwc7YBrZYPl4nwZjF7T6kgzL_3AmfA2s"
+
+Test(acmejws, eab_matches_independent_hmac)
+{
+	struct acmejws_key *k = a3_key();
+	gnutls_datum_t key = decoded(EAB_KEY);
+	char err[256] = "", *jws;
+
+	jws = acmejws_eab(k, "kid-1", key.data, key.size, "https://ca.example/acme/new-account", err, sizeof(err));
+	cr_assert_not_null(jws, "%s", err);
+	cr_expect_str_eq(jws, "{\"protected\":\"" EAB_PROTECTED "\",\"payload\":\"" EAB_PAYLOAD
+	    "\",\"signature\":\"" EAB_SIG "\"}");
+	free(jws);
+
+	/* another key, another MAC */
+	key.data[0] ^= 1;
+	jws = acmejws_eab(k, "kid-1", key.data, key.size, "https://ca.example/acme/new-account", err, sizeof(err));
+	cr_assert_not_null(jws, "%s", err);
+	cr_expect(strstr(jws, EAB_SIG) == NULL, "%s", jws);
+	cr_expect(strstr(jws, EAB_PAYLOAD) != NULL, "%s", jws);
+	free(jws);
+
+	cr_expect_null(acmejws_eab(k, "kid-\xff", key.data, key.size, "https://ca.example/", err, sizeof(err)));
+	cr_expect(strstr(err, "kid is not UTF-8") != NULL, "%s", err);
+	cr_expect_null(acmejws_eab(k, "kid-1", key.data, 0, "https://ca.example/", err, sizeof(err)));
+	cr_expect(strstr(err, "MAC key is empty") != NULL, "%s", err);
+	free(key.data);
+	acmejws_key_free(k);
+}
