@@ -32,6 +32,7 @@ struct acmeclient {
 	char *nonce;
 	char *kid;
 	unsigned created, nonce_retries;
+	struct httpclient *http;	/* one session: the CA's connection kept across requests */
 };
 
 /* ---- errors ---- */
@@ -217,6 +218,7 @@ acmeclient_new(const struct acmeclient_config *cfg)
 	}
 	c->timeout_ms = cfg->timeout_ms;
 	c->order_deadline = cfg->order_deadline > 0 ? cfg->order_deadline : 300;
+	c->http = httpclient_new();
 	return c;
 }
 
@@ -249,6 +251,7 @@ acmeclient_free(struct acmeclient *c)
 	acmejson_directory_free(c->dir);
 	free(c->nonce);
 	free(c->kid);
+	httpclient_free(c->http);
 	free(c);
 }
 
@@ -309,7 +312,7 @@ send_req(struct acmeclient *c, struct httpclient_request *req, struct httpclient
 
 	req->ca_file = c->ca_file;
 	req->timeout_ms = c->timeout_ms;
-	if (httpclient_request(req, res, err, sizeof(err)) < 0) {
+	if (httpclient_send(c->http, req, res, err, sizeof(err)) < 0) {
 		set_error(e, "%s: %s", what, err);
 		return -1;
 	}

@@ -89,26 +89,38 @@ add_header(struct curl_slist **hdrs, const char *name, const char *value)
 	return 0;
 }
 
-int
-httpclient_request(const struct httpclient_request *req, struct httpclient_response *out, char *err,
+struct httpclient {
+	CURL *h;	/* made at the first request; reset (its connections kept) before each next one */
+	unsigned connects;	/* new connections made so far */
+};
+
+struct httpclient *
+httpclient_new(void)
+{
+	return xcalloc(1, sizeof(struct httpclient));
+}
+
+void
+httpclient_free(struct httpclient *hc)
+{
+	if (hc == NULL)
+		return;
+	if (hc->h != NULL)
+		curl_easy_cleanup(hc->h);
+	free(hc);
+}
+
+/* REQ on the fresh or reset handle H (its URL already checked) */
+static int
+request_on(CURL *h, const struct httpclient_request *req, struct httpclient_response *out, char *err,
     size_t errlen)
 {
 	char cerr[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
 	struct httpget_sink s = { .max = req->max_body != 0 ? req->max_body : DEFAULT_MAX_BODY };
-	CURL *h;
 	CURLcode rc;
 	int ret = -1;
 
-	memset(out, 0, sizeof(*out));
-	if (req->url == NULL || !str_has_prefix_ci(req->url, "https://")) {
-		snprintf(err, errlen, "'%.200s' is not an https:// URL", req->url != NULL ? req->url : "");
-		return -1;
-	}
-	if ((h = curl_easy_init()) == NULL) {
-		snprintf(err, errlen, "cannot create a libcurl handle");
-		return -1;
-	}
 	/* "Expect:" with no value: no "Expect: 100-continue" round trip before a POST body */
 	if ((req->method == HTTPCLIENT_POST && req->content_type != NULL &&
 		add_header(&hdrs, "Content-Type: ", req->content_type) < 0) ||
@@ -149,9 +161,67 @@ httpclient_request(const struct httpclient_request *req, struct httpclient_respo
 	ret = 0;
 done:
 	buf_clear(&s.body);
+	/* the handle outlives the request in a session: it must not keep pointers into it */
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
+	return ret;
+}
+
+static bool
+url_ok(const struct httpclient_request *req, struct httpclient_response *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	if (req->url == NULL || !str_has_prefix_ci(req->url, "https://")) {
+		snprintf(err, errlen, "'%.200s' is not an https:// URL", req->url != NULL ? req->url : "");
+		return false;
+	}
+	return true;
+}
+
+int
+httpclient_request(const struct httpclient_request *req, struct httpclient_response *out, char *err,
+    size_t errlen)
+{
+	CURL *h;
+	int ret;
+
+	if (!url_ok(req, out, err, errlen))
+		return -1;
+	if ((h = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "cannot create a libcurl handle");
+		return -1;
+	}
+	ret = request_on(h, req, out, err, errlen);
 	curl_easy_cleanup(h);
 	return ret;
+}
+
+int
+httpclient_send(struct httpclient *hc, const struct httpclient_request *req, struct httpclient_response *out,
+    char *err, size_t errlen)
+{
+	long n = 0;
+	int ret;
+
+	if (!url_ok(req, out, err, errlen))
+		return -1;
+	if (hc->h != NULL)
+		curl_easy_reset(hc->h);
+	else if ((hc->h = curl_easy_init()) == NULL) {
+		snprintf(err, errlen, "cannot create a libcurl handle");
+		return -1;
+	}
+	ret = request_on(hc->h, req, out, err, errlen);
+	if (curl_easy_getinfo(hc->h, CURLINFO_NUM_CONNECTS, &n) == CURLE_OK && n > 0)
+		hc->connects += (unsigned)n;
+	return ret;
+}
+
+unsigned
+httpclient_connections(const struct httpclient *hc)
+{
+	return hc->connects;
 }
 
 void

@@ -51,6 +51,23 @@ struct httpclient_response {
 int httpclient_request(const struct httpclient_request *req, struct httpclient_response *out,
     char *err, size_t errlen);
 
+/*
+ * A session: requests made one after another through one libcurl handle,
+ * so that a connection to the same host (and its TLS session, with the CA
+ * store read once) is kept and reused; each request starts from libcurl's
+ * defaults all the same (curl_easy_reset). One thread at a time.
+ */
+struct httpclient;
+
+struct httpclient *httpclient_new(void);
+/* Close HC's connections and free it; NULL is accepted. */
+void httpclient_free(struct httpclient *hc);
+/* As httpclient_request, on HC's handle. */
+int httpclient_send(struct httpclient *hc, const struct httpclient_request *req, struct httpclient_response *out,
+    char *err, size_t errlen);
+/* How many connections HC has opened so far (a reused one is not counted again). */
+unsigned httpclient_connections(const struct httpclient *hc);
+
 /* Free R's strings (not R); R is left {0}. NULL is accepted. */
 void httpclient_response_clear(struct httpclient_response *r);
 

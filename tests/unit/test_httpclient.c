@@ -202,6 +202,38 @@ Test(httpclient_net, get_and_empty_post)
 	httpclient_response_clear(&res);
 }
 
+/* a session: one connection for every request, each from libcurl's defaults (no NOBODY left from the HEAD) */
+Test(httpclient_net, session_reuses_one_connection)
+{
+	static const char jws[] = "{\"payload\":\"\"}";
+	struct httpclient *hc = httpclient_new();
+	struct httpclient_request req;
+	struct httpclient_response res;
+	char err[512] = "", url[256];
+	int i;
+
+	snprintf(url, sizeof(url), "https://localhost:%u/x", port);
+	for (i = 0; i < 3; i++) {
+		req = (struct httpclient_request){ .method = HTTPCLIENT_POST, .url = url, .ca_file = ca_path,
+			.content_type = "application/jose+json", .body = jws, .body_len = strlen(jws) };
+		cr_assert_eq(httpclient_send(hc, &req, &res, err, sizeof(err)), 0, "%s", err);
+		cr_expect_str_eq(res.body, "POST|application/jose+json|*/*|{\"payload\":\"\"}");
+		httpclient_response_clear(&res);
+		req = (struct httpclient_request){ .method = HTTPCLIENT_HEAD, .url = url, .ca_file = ca_path };
+		cr_assert_eq(httpclient_send(hc, &req, &res, err, sizeof(err)), 0, "%s", err);
+		cr_expect_str_eq(res.body, "");
+		httpclient_response_clear(&res);
+		req = (struct httpclient_request){ .method = HTTPCLIENT_GET, .url = url, .ca_file = ca_path };
+		cr_assert_eq(httpclient_send(hc, &req, &res, err, sizeof(err)), 0, "%s", err);
+		cr_expect_str_eq(res.body, "GET|-|*/*|");
+		httpclient_response_clear(&res);
+	}
+	cr_expect_eq(httpclient_connections(hc), 1, "9 requests over %u connections", httpclient_connections(hc));
+	req = (struct httpclient_request){ .method = HTTPCLIENT_GET, .url = "http://localhost/" };
+	cr_expect_eq(httpclient_send(hc, &req, &res, err, sizeof(err)), -1);
+	httpclient_free(hc);
+}
+
 Test(httpclient_net, body_over_the_limit_fails)
 {
 	struct httpclient_request req = { .method = HTTPCLIENT_GET, .max_body = 1000 };
