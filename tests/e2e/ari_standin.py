@@ -13,7 +13,8 @@
 # WORKDIR/ari.refuse  a count: newOrder requests with "replaces" refused (alreadyReplaced)
 #                     while it is above 0, one less each time
 # WORKDIR/ari.log     one line per renewalInfo query: the certificate identifier asked for
-# WORKDIR/orders.log  one line per newOrder: its payload (JSON), then " refused" when refused
+# WORKDIR/orders.log  one line per newOrder refused here or created by pebble: its payload (JSON),
+#                     then " refused" when refused here
 import base64
 import http.client
 import http.server
@@ -99,6 +100,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return r.status, [(k, v) for k, v in r.getheaders() if k.lower() not in HOP], data
 
     def relay(self, body=None):
+        """Pass the request to pebble and its answer back; returns pebble's status."""
         status, headers, data = self.pebble(body)
         self.send_response(status)
         for k, v in headers:
@@ -107,6 +109,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+        return status
 
     def do_HEAD(self):
         self.relay()
@@ -141,7 +144,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 # no Replay-Nonce: the client fetches a new one for its next request
                 problem = b'{"type":"urn:ietf:params:acme:error:alreadyReplaced","detail":"stand-in: already replaced","status":409}'
                 return self.answer(409, problem, "application/problem+json")
-            log("orders.log", payload)
+            # logged once pebble has taken it: a badNonce (pebble refuses 5% of nonces) is sent again
+            if self.relay(body) == 201:
+                log("orders.log", payload)
+            return
         self.relay(body)
 
 
