@@ -385,6 +385,8 @@ struct watch {
 	char *certs_base;	/* tls.certs's name in it */
 	char *own_state, *own_zone;	/* names of the files serve writes (NULL: none) */
 	int tenants_wd;		/* domains_dir (-1: none) */
+	int acme_parent_wd;	/* acme.storage: its certs/ made later, moved in or away (-1: none) */
+	bool acme_warned;	/* acme.storage could not be watched: said once */
 };
 
 /* What a batch of events changed: watch_read's result. */
@@ -483,6 +485,28 @@ watch_certs_parent(struct watch *w, const char *certs)
 }
 
 /*
+ * Watch acme.storage for its certs/ folder: the orderer makes it at its first
+ * issue, maybe after this replica started, and certs/ itself is watched
+ * (watch_cert_folders) only once a load listed it. Warned about once.
+ */
+static void
+watch_acme_parent(struct watch *w, const char *storage)
+{
+	char *top = xstrdup(storage);
+	size_t n = strlen(top);
+
+	while (n > 1 && top[n - 1] == '/')
+		top[--n] = '\0';
+	w->acme_parent_wd = privsep_add_watch(w->fd, top, IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE |
+	    IN_ATTRIB | IN_MASK_ADD);
+	if (w->acme_parent_wd < 0 && !w->acme_warned)
+		log_warn("%s: cannot watch acme.storage '%s': its new certificates are seen by the periodic "
+		    "listing only", __func__, top);
+	w->acme_warned = w->acme_parent_wd < 0;
+	free(top);
+}
+
+/*
  * Add the watches the serving config needs. The inotify descriptor is kept
  * across reloads, so a change made while a reload runs is still queued;
  * watches on folders that no longer matter only cause a spare reload.
@@ -494,8 +518,15 @@ watch_setup(struct watch *w, const char *config_path)
 	char *dir = path_dirname(config_path);
 	const char *slash = strrchr(config_path, '/');
 
-	if (w->fd < 0 && (w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0) {
-		log_warn("%s: inotify unavailable, reload on SIGHUP only", __func__);
+	/* MTASTSD_TEST_NO_INOTIFY (tests only): as on a file system whose writes inotify never reports */
+	if (w->fd < 0 && (getenv("MTASTSD_TEST_NO_INOTIFY") != NULL ? (errno = ENOSYS, -1) :
+	    (w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC))) < 0) {
+		static bool warned;
+
+		if (!warned)
+			log_warn("%s: inotify unavailable, reload on SIGHUP (and acme.storage/certs's periodic listing) "
+			    "only", __func__);
+		warned = true;
 		free(dir);
 		snapshot_unref(snap);
 		return;
@@ -516,6 +547,9 @@ watch_setup(struct watch *w, const char *config_path)
 		watch_certs_parent(w, snap->cfg->tls_certs);
 		watch_cert_folders(w, snap->certs);
 	}
+	w->acme_parent_wd = -1;
+	if (snap != NULL && snap->cfg->n_https > 0 && snap->cfg->acme != NULL)
+		watch_acme_parent(w, snap->cfg->acme->storage);
 	/* every entry, dot-names too: a ConfigMap swaps its `..data` link, atomic writers rename temporaries */
 	if (snap != NULL && snap->cfg->domains_dir != NULL &&
 	    (w->tenants_wd = privsep_add_watch(w->fd, snap->cfg->domains_dir, IN_CLOSE_WRITE | IN_MOVED_TO |
@@ -564,6 +598,10 @@ watch_read(struct watch *w)
 				/* tls.certs itself made again, moved in or away */
 				if (ev->wd == w->certs_parent_wd && ev->len > 0 && w->certs_base != NULL &&
 				    strcmp(ev->name, w->certs_base) == 0)
+					relevant = true;
+				/* acme.storage/certs made (by the orderer, maybe on another node), moved in or away */
+				if (ev->wd == w->acme_parent_wd && w->acme_parent_wd >= 0 && ev->len > 0 &&
+				    strcmp(ev->name, "certs") == 0)
 					relevant = true;
 			}
 			p += sizeof(struct inotify_event) + ev->len;
@@ -624,8 +662,78 @@ reload_request(void)
 		log_warn("%s: write", __func__);
 }
 
+/*
+ * acme.storage/certs is listed again every ACME_RELIST_S seconds: on NFS, EFS
+ * or CephFS inotify sees nothing of what the orderer writes on another node.
+ * MTASTSD_TEST_ACME_RELIST=SECONDS in the environment (tests only) replaces it.
+ */
+#define ACME_RELIST_S 60
+
+/* Arm AFD to fire every ACME_RELIST_S seconds (or the test's interval). */
+static void
+acme_relist_arm(int afd)
+{
+	const char *hook = getenv("MTASTSD_TEST_ACME_RELIST");
+	long s = ACME_RELIST_S;
+	struct itimerspec its;
+
+	if (hook != NULL && hook[0] != '\0') {
+		char *end;
+		long v = strtol(hook, &end, 10);
+
+		if (*end == '\0' && v > 0)
+			s = v;
+	}
+	its = (struct itimerspec){ { s, 0 }, { s, 0 } };
+	if (afd >= 0 && timerfd_settime(afd, 0, &its, NULL) < 0)
+		log_warn("%s: timerfd_settime", __func__);
+}
+
+/*
+ * The periodic listing: the certificate folders are listed again against the
+ * serving store (an unchanged pair costs a stat, an unchanged folder a
+ * listing), and only when something differs is the configuration reloaded.
+ * Returns true when it reloaded.
+ */
+static bool
+acme_relist(const char *config_path)
+{
+	struct snapshot *snap = snapshot_current();
+	const struct certstore *old;
+	struct certstore *cs;
+	struct diag_list dl;
+	char *acme;
+	bool same;
+
+	if (snap == NULL || snap->cfg->n_https == 0 || snap->cfg->acme == NULL || snap->cfg->tls_certs == NULL) {
+		snapshot_unref(snap);
+		return false;
+	}
+	old = snap->certs;
+	acme = xstrcat(snap->cfg->acme->storage, "/certs", NULL);
+	diag_init(&dl, config_path);
+	/* its warnings are the serving store's again: the reload, if any, gives them */
+	cs = certstore_reload_acme(snap->cfg->tls_certs, acme, old, &dl);
+	same = cs != NULL && dl.errors == 0 && certstore_count(cs) == certstore_count(old) &&
+	    certstore_count_reused(cs) == certstore_count(cs) &&
+	    certstore_count_folders(cs) == certstore_count_folders(old) &&
+	    certstore_count_folders_reused(cs) == certstore_count_folders(cs) &&
+	    certstore_count_broken(cs) == certstore_count_broken(old);
+	certstore_free(cs);
+	diag_clear(&dl);
+	free(acme);
+	snapshot_unref(snap);
+	if (same) {
+		log_debug("certificates listed again: nothing changed, nothing to reload");
+		return false;
+	}
+	log_info("change detected by the periodic listing of tls.certs and acme.storage/certs");
+	reload_now(config_path);
+	return true;
+}
+
 /* The watches, kept from reload_watch_begin to the end of reload_loop. */
-static struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1, .tenants_wd = -1 };
+static struct watch w = { .fd = -1, .cfg_wd = -1, .certs_parent_wd = -1, .tenants_wd = -1, .acme_parent_wd = -1 };
 
 void
 reload_watch_begin(const char *config_path)
@@ -637,7 +745,7 @@ int
 reload_loop(const char *config_path)
 {
 	sigset_t set;
-	int sfd, tfd, rfd, vfd, rc = -1;
+	int sfd, tfd, rfd, vfd, afd, rc = -1;
 	int changed = 0;	/* what the events since the last reload changed (WATCH_*) */
 
 	signals_serve_set(&set);
@@ -658,16 +766,20 @@ reload_loop(const char *config_path)
 	/* without it, only the handshakes follow certificates into and out of validity */
 	if ((vfd = timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
 		log_warn("%s: timerfd_create", __func__);
+	/* without it, a replica on a shared file system sees new ACME pairs at a SIGHUP only */
+	if ((afd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
+		log_warn("%s: timerfd_create: acme.storage/certs is not listed again periodically", __func__);
+	acme_relist_arm(afd);
 	watch_setup(&w, config_path);
 	pthread_once(&request_once, request_init);
 	for (;;) {
 		/* poll ignores a negative fd: w.fd without inotify */
-		struct pollfd pfd[6] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 }, { rfd, POLLIN, 0 },
-			{ vfd, POLLIN, 0 }, { request_fd, POLLIN, 0 } };
+		struct pollfd pfd[7] = { { sfd, POLLIN, 0 }, { tfd, POLLIN, 0 }, { w.fd, POLLIN, 0 }, { rfd, POLLIN, 0 },
+			{ vfd, POLLIN, 0 }, { request_fd, POLLIN, 0 }, { afd, POLLIN, 0 } };
 
 		retry_arm(rfd);
 		validity_arm(vfd);
-		if (poll(pfd, 6, -1) < 0) {
+		if (poll(pfd, 7, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_warn("%s: poll", __func__);
@@ -743,7 +855,15 @@ reload_loop(const char *config_path)
 				timerfd_settime(tfd, 0, &its, NULL);
 			}
 		}
+		if (pfd[6].revents & POLLIN) {
+			unsigned long long exp;
+
+			if (read(afd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp) && acme_relist(config_path))
+				watch_setup(&w, config_path);
+		}
 	}
+	if (afd >= 0)
+		close(afd);
 	if (vfd >= 0)
 		close(vfd);
 	watch_close(&w);

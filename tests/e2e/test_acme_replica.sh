@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A replica (acme.order: false) serves the pairs another instance writes into acme.storage/certs
+# by itself, without a signal. It starts before certs/ exists; a pair made with the test CA is
+# then written as the orderer writes it (each file renamed into place, the key first) and is
+# served over HTTPS within a few seconds (inotify on acme.storage and on certs/). Then, as on
+# NFS, EFS or CephFS where inotify never reports another node's writes (MTASTSD_TEST_NO_INOTIFY),
+# a second replica sees a new pair through the periodic listing of acme.storage/certs (every 2 s
+# here through MTASTSD_TEST_ACME_RELIST, 60 s otherwise), and listings that find nothing changed
+# neither reload nor publish DNS again.
+. "$(dirname "$0")/lib.sh"
+need curl openssl python3
+
+P=$(free_port) ADMIN_PORT=$(free_port)
+CERTS="$WORK/certs"
+CA="$CERTS/ca.crt"
+gen_certs "$CERTS" ops.example.com
+# the pairs "the orderer" issues later: the same test CA, made outside tls.certs
+mkdir -p "$WORK/issued"
+cp "$CERTS/ca.crt" "$CERTS/ca.key" "$WORK/issued/"
+gen_certs "$WORK/issued" new.example.com next.example.com
+STORE="$WORK/acme"
+mkdir -p "$STORE" "$WORK/state"  # acme.storage, as the orderer leaves it before its first issue: no certs/
+
+{
+  serve_head "$P" "" "$ADMIN_PORT" "$CERTS"
+  acme_replica_conf "$STORE"
+  printf 'defaults:\n  mode: testing\n  mx: [mx.example.com]\ndomains:\n'
+  printf '  - {name: ops.example.com, acme: false}\n  - new.example.com\n  - next.example.com\n'
+} >"$WORK/mtastsd.yaml"
+
+# served HOST: the policy of mta-sts.HOST fetched over HTTPS, verified with the test CA
+served() { tls_get "mta-sts.$1" "$P" /.well-known/mta-sts.txt -f -o /dev/null 2>/dev/null; }
+not_served() { ! served "$1"; }
+# issue HOST: write mta-sts.HOST's pair into STORE/certs as the orderer does: each file written
+# beside its final name and renamed into place, the key first, then the certificate
+issue() {
+  local n="mta-sts.$1"
+  mkdir -p "$STORE/certs"
+  cp "$WORK/issued/$n.key" "$STORE/certs/.$n.key.tmp" && mv "$STORE/certs/.$n.key.tmp" "$STORE/certs/$n.key"
+  cp "$WORK/issued/$n.crt" "$STORE/certs/.$n.crt.tmp" && mv "$STORE/certs/.$n.crt.tmp" "$STORE/certs/$n.crt"
+}
+count() { grep -c "$1" "$WORK/serve.log" || true; }
+not() { ! "$@"; }
+
+# ---- 1: local writes, seen by inotify
+start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || fail "serve did not start"
+check "the operator's pair serves from the start" served ops.example.com
+check "new.example.com is not served before its pair exists" not_served new.example.com
+issue new.example.com
+t0=$(date +%s%N)
+check "a pair written into a certs/ folder made after start-up is served within 3 s, without a signal" \
+  wait_until 3 "new.example.com served" served new.example.com
+echo "# served after $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check "the replica says a change under its folders started the reload" grep -q "change detected" "$WORK/serve.log"
+check "no signal was involved" not grep -q "SIGHUP received" "$WORK/serve.log"
+issue next.example.com
+check "a second pair into the now-watched certs/ is served within 3 s" \
+  wait_until 3 "next.example.com served" served next.example.com
+check "the first pair was taken over unchanged by the second reload" grep -q "certificates=3 unchanged=2" "$WORK/serve.log"
+stop_server || bad "serve did not stop cleanly"
+
+# ---- 2: a shared file system: inotify reports nothing, the periodic listing finds the pair
+rm -rf "$STORE/certs"
+: >"$WORK/serve.log"
+export MTASTSD_TEST_NO_INOTIFY=1 MTASTSD_TEST_ACME_RELIST=2
+start_server "$WORK/mtastsd.yaml" "$ADMIN_PORT" || fail "serve did not start without inotify"
+unset MTASTSD_TEST_NO_INOTIFY MTASTSD_TEST_ACME_RELIST
+check "without inotify, serve says so once" test "$(count 'inotify unavailable')" = 1
+check "new.example.com is not served before its pair exists" not_served new.example.com
+issue new.example.com
+check "without inotify the periodic listing serves the new pair within 6 s (interval 2 s)" \
+  wait_until 6 "new.example.com served" served new.example.com
+check "the reload names the periodic listing" grep -q "change detected by the periodic listing" "$WORK/serve.log"
+reloads=$(count "reloaded config=") pubs=$(metric mtastsd_dns_publications_total)
+sleep 7  # three listings or more, nothing changed
+check "listings that find nothing changed do not reload (reloaded lines: $reloads, then $(count 'reloaded config='))" \
+  test "$(count 'reloaded config=')" = "$reloads"
+check "nor publish DNS again (publications: $pubs, then $(metric mtastsd_dns_publications_total))" \
+  test "$(metric mtastsd_dns_publications_total)" = "$pubs"
+check "inotify's warning was not repeated at each reload" test "$(count 'inotify unavailable')" = 1
+check "the replica still answers its other domains" served ops.example.com
+stop_server || bad "serve did not stop cleanly"
+finish
