@@ -65,7 +65,12 @@ struct orderer {
 	struct acmegate *gate;		/* the DNS gate's resolver */
 	char *directory, *ca_file;	/* what CLIENT was made with: a reload that keeps them keeps it */
 	char *contact;
-	const struct snapshot *pruned;	/* the snapshot last pruned against (compared, never used) */
+	/*
+	 * The snapshot last pruned against, by its domain set's build number:
+	 * its address could be a newer snapshot's once it is freed (malloc
+	 * reuses it), which would skip that snapshot's pruning.
+	 */
+	unsigned long long pruned_gen;
 	int64_t pruned_at;
 };
 
@@ -629,9 +634,9 @@ pass(struct orderer *o, const struct snapshot *snap)
 		return 0;
 	acmeplan_sites(snap, now, &sites, &n);
 	/* not at every pass: a pass follows each order, and pruning lists the whole certs/ folder */
-	if (snap != o->pruned || now - o->pruned_at >= PRUNE_EVERY || now < o->pruned_at) {
+	if (snap->domains.gen != o->pruned_gen || now - o->pruned_at >= PRUNE_EVERY || now < o->pruned_at) {
 		prune(o, sites, n, now);
-		o->pruned = snap;
+		o->pruned_gen = snap->domains.gen;
 		o->pruned_at = now;
 	}
 	next = ari_pass(o, snap->cfg, sites, n, now);
