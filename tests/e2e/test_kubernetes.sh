@@ -10,9 +10,11 @@
 # The ACME variant (config/kubernetes/mtastsd-acme.yaml) likewise: one orderer (order: true, one
 # replica, Recreate) and replicas (order: false) mounting one ReadWriteMany claim where their
 # acme.storage says, configs alike but for acme.order, every pod behind the Service's 443 (and 80
-# for http-01), the replicas' reloader; both configs pass `check`; rendered, an orderer and a
+# for http-01), every pod mtastsd alone (no reloader sidecar, no shared process namespace, no
+# signal), the replicas' storage read-only; both configs pass `check`; rendered, an orderer and a
 # replica run side by side on one storage, the replica answers a challenge written there and,
-# after the reloader's SIGHUP, serves a pair stored there.
+# as on a network file system whose writes inotify never reports (MTASTSD_TEST_NO_INOTIFY; the
+# periodic listing every 2 s here instead of 60 s), serves a pair stored there without a signal.
 . "$(dirname "$0")/lib.sh"
 need curl openssl python3
 python3 -c 'import yaml' 2>/dev/null || skip "python3-yaml is not installed"
@@ -312,17 +314,30 @@ say(not where and len(claims) == 1 and
     "ReadWriteMany" in (pvcs.get(claim, {}).get("spec", {}).get("accessModes") or []),
     f"every pod mounts one ReadWriteMany claim at its acme.storage, the orderer read-write {where or sorted(claims)}")
 
-# the replicas' reloader: a container sending SIGHUP to mtastsd, periodically, in the pod's process namespace
-rel = []
+# no reloader: replicas list acme.storage/certs themselves, so each pod runs mtastsd alone (no
+# sidecar, no shared process namespace, nothing sending signals); a replica mounts the storage
+# read-only, it never writes there
+containers = lambda spec: spec.get("initContainers", []) + spec.get("containers", [])
+extra, shared, hup, rw = [], [], [], []
 for s in serving:
-    if s is o:
-        continue
-    scripts = [" ".join(c.get("command", []) + c.get("args", [])) for c in s["spec"].get("containers", [])
-               if c is not s["c"]]
-    if not s["spec"].get("shareProcessNamespace") or not any(
-            "kill -HUP" in x and "mtastsd" in x and re.search(r"sleep \d+", x) for x in scripts):
-        rel.append(s["dep"]["metadata"]["name"])
-say(not rel, f"every replica has a reloader (shareProcessNamespace, a periodic kill -HUP of mtastsd) {rel or ''}")
+    name = s["dep"]["metadata"]["name"]
+    spec = s["spec"]
+    others = [c for c in containers(spec) if c is not s["c"]]
+    if others:
+        extra.append(f"{name}: " + ", ".join(c["name"] for c in others))
+    if spec.get("shareProcessNamespace"):
+        shared.append(name)
+    if any(re.search(r"\bkill\b|SIGHUP|-HUP", " ".join(c.get("command", []) + c.get("args", [])))
+           for c in containers(spec)):
+        hup.append(name)
+    st = (s["cfg"].get("acme") or {}).get("storage", "").rstrip("/")
+    if s is not o and not any(m["mountPath"].rstrip("/") == st and m.get("readOnly")
+                              for m, v in mounts_of(spec, s["c"])):
+        rw.append(name)
+say(not extra, f"every pod runs mtastsd alone, no reloader or other sidecar {extra or ''}")
+say(not shared and not hup,
+    f"no pod shares its process namespace or sends a signal {sorted(set(shared + hup)) or ''}")
+say(not rw and len(serving) >= 2, f"every replica mounts the ACME storage read-only {rw or ''}")
 
 # the Service: every pod behind it, client addresses kept, 443 to HTTPS and, with http-01, 80 to HTTP
 lbs = [x for x in kinds.get("Service", []) if x["spec"].get("type") == "LoadBalancer"]
@@ -420,7 +435,8 @@ if [ -f "$AK/config/orderer-run.yaml" ] && [ -f "$AK/config/replica-run.yaml" ];
   EXTRA_PIDS="$EXTRA_PIDS $!"
   check "acme run: the orderer starts" wait_for 15 curl -fsS -o /dev/null "http://127.0.0.1:$OA/healthz"
   check "acme run: the orderer holds the storage's lock" wait_for 10 test -s "$AK/acme/order.lock"
-  "$MTASTSD" -c "$AK/config/replica-run.yaml" serve 2>>"$WORK/replica.log" &
+  MTASTSD_TEST_NO_INOTIFY=1 MTASTSD_TEST_ACME_RELIST=2 \
+    "$MTASTSD" -c "$AK/config/replica-run.yaml" serve 2>>"$WORK/replica.log" &
   RPID=$!
   EXTRA_PIDS="$EXTRA_PIDS $RPID"
   check "acme run: a replica (order: false) starts beside it on the same storage" \
@@ -429,15 +445,18 @@ if [ -f "$AK/config/orderer-run.yaml" ] && [ -f "$AK/config/replica-run.yaml" ];
   echo "k8s-token.thumbprint" >"$AK/acme/challenges/http-01/k8s-token"
   check "acme run: the replica answers a challenge written to the shared storage" \
     bash -c "curl -fsS http://127.0.0.1:$RH/.well-known/acme-challenge/k8s-token | grep -qx k8s-token.thumbprint"
-  # a pair stored as the orderer stores it (the key first), then the reloader's SIGHUP
+  # a pair stored as the orderer stores it (the key first); no signal is sent
   gen_certs "$WORK/agen" example.com
+  CA=$WORK/agen/ca.crt
+  served() { tls_get mta-sts.example.com "$RP" "$WK" 2>/dev/null | grep -q '^mode: enforce'; }
+  not_served() { ! served; }
+  check "acme run: the replica does not serve the pair before it is stored" not_served
   mkdir -p "$AK/acme/certs"
   cp "$WORK/agen/mta-sts.example.com.key" "$AK/acme/certs/"
   cp "$WORK/agen/mta-sts.example.com.crt" "$AK/acme/certs/"
-  kill -HUP "$RPID"
-  CA=$WORK/agen/ca.crt
-  served() { tls_get mta-sts.example.com "$RP" "$WK" 2>/dev/null | grep -q '^mode: enforce'; }
-  check "acme run: after SIGHUP the replica serves the stored pair" wait_for 5 served
+  check "acme run: without inotify or a signal, the replica serves the stored pair within 6 s" wait_for 6 served
+  check "acme run: its periodic listing found it" grep -q "change detected by the periodic listing" "$WORK/replica.log"
+  check "acme run: no signal was involved" bash -c "! grep -q 'SIGHUP received' '$WORK/replica.log'"
   check "acme run: no sanitizer report" \
     bash -c "! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error' '$WORK/orderer.log' '$WORK/replica.log'"
 else
