@@ -451,66 +451,59 @@ order_one(struct orderer *o, const struct config *cfg, const char *name)
 
 /*
  * The renewalInfo of every certificate of a managed site whose query is
- * due (issued, no failure pending, not yet due for renewal), at most
- * ARI_PER_PASS of them; failures in one log line. Returns when the next
- * query is due (0: none).
+ * due (acmesched_ari_due), at most ARI_PER_PASS of them; failures in one
+ * log line. Returns when the next query is due (acmesched_ari_wake; 0:
+ * none).
  */
 static int64_t
 ari_pass(struct orderer *o, const struct config *cfg, const struct acmeplan_site *sites, size_t n, int64_t now)
 {
 	struct hmap managed = { 0 };
 	struct acmeclient *c = NULL;
-	size_t asked = 0, failed = 0;
-	int64_t next = 0;
+	struct acmeclient_error e = { 0 };
+	enum acmesched_ari_end end = ACMESCHED_ARI_DONE;
+	bool *is_managed = xcalloc(o->n_states + 1, sizeof(*is_managed)), has_ari;
+	size_t *due = xcalloc(o->n_states + 1, sizeof(*due)), ndue, asked = 0, failed = 0;
+	int64_t later;
 	char first[640] = "", err[512];
 
 	hmap_reserve(&managed, n);
 	for (size_t i = 0; i < n; i++)
 		if (sites[i].acme && !sites[i].operator_cert)
 			hmap_put(&managed, sites[i].host, (void *)(uintptr_t)1);
-	for (size_t i = 0; i < o->n_states; i++) {
-		struct acmesched_state *st = &o->states[i];
+	for (size_t i = 0; i < o->n_states; i++)
+		is_managed[i] = hmap_get(&managed, o->states[i].name) != NULL;
+	hmap_clear(&managed);
+	ndue = acmesched_ari_due(o->states, o->n_states, is_managed, now, due, &later);
+	free(is_managed);
+	if (ndue > 0) {
+		c = client_for(o, cfg);
+		if (acmeclient_directory(c, &has_ari, &e) < 0) {
+			log_warnx("acme: renewalInfo not asked: %s", e.detail);
+			acmeclient_error_clear(&e);
+			end = ACMESCHED_ARI_NO_DIRECTORY;
+		} else if (!has_ari)
+			end = ACMESCHED_ARI_UNSUPPORTED;
+	}
+	for (size_t i = 0; i < ndue && end == ACMESCHED_ARI_DONE; i++) {
+		struct acmesched_state *st = &o->states[due[i]];
 
-		if (hmap_get(&managed, st->name) == NULL || st->failures > 0 || st->not_after <= now ||
-		    st->next_renewal <= now)
-			continue;
-		if (st->ari_check > now) {
-			next = next == 0 || st->ari_check < next ? st->ari_check : next;
-			continue;
-		}
-		if (c == NULL) {
-			struct acmeclient_error e = { 0 };
-			bool has_ari;
-
-			c = client_for(o, cfg);
-			if (acmeclient_directory(c, &has_ari, &e) < 0) {
-				log_warnx("acme: renewalInfo not asked: %s", e.detail);
-				acmeclient_error_clear(&e);
-				next = now + ACMESCHED_ARI_FAILED;
-				break;
-			}
-			if (!has_ari) {
-				/* the lifetime rule stands: nothing to ask, nothing to wake up for */
-				next = 0;
-				break;
-			}
-		}
 		if (asked == ARI_PER_PASS || stopping(o)) {
-			next = now;
+			end = ACMESCHED_ARI_MORE;
 			break;
 		}
 		asked++;
 		if (ari_update(o, c, st, now, err, sizeof(err)) < 0 && failed++ == 0)
 			snprintf(first, sizeof(first), "%s: %s", st->name, err);
-		next = next == 0 || st->ari_check < next ? st->ari_check : next;
+		later = acmesched_earlier(later, st->ari_check);
 	}
-	hmap_clear(&managed);
+	free(due);
 	if (failed > 0)
 		log_warnx("acme: renewalInfo failed for %zu of %zu name%s (their renewal times kept, asked again "
 		    "later); the first: %s", failed, asked, asked == 1 ? "" : "s", first);
 	if (asked > 0)
 		save_state(o);
-	return next;
+	return acmesched_ari_wake(end, later, now);
 }
 
 /*

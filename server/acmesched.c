@@ -496,6 +496,51 @@ acmesched_ari_next_check(bool failed, bool has_retry_after, int64_t retry_after,
 	return retry_after;
 }
 
+int64_t
+acmesched_earlier(int64_t a, int64_t b)
+{
+	if (a <= 0)
+		return b > 0 ? b : 0;
+	return b > 0 && b < a ? b : a;
+}
+
+size_t
+acmesched_ari_due(const struct acmesched_state *states, size_t n, const bool *managed, int64_t now,
+    size_t *due, int64_t *later)
+{
+	size_t ndue = 0;
+
+	*later = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct acmesched_state *st = &states[i];
+
+		/* a pending failure retries the order, and a renewal due is ordered: no window to ask for */
+		if (!managed[i] || st->failures > 0 || st->not_after <= now || st->next_renewal <= now)
+			continue;
+		if (st->ari_check > now)
+			*later = acmesched_earlier(*later, st->ari_check);
+		else
+			due[ndue++] = i;
+	}
+	return ndue;
+}
+
+int64_t
+acmesched_ari_wake(enum acmesched_ari_end end, int64_t later, int64_t now)
+{
+	switch (end) {
+	case ACMESCHED_ARI_MORE:
+		return now;
+	case ACMESCHED_ARI_NO_DIRECTORY:
+		return acmesched_earlier(later, now + ACMESCHED_ARI_FAILED);
+	case ACMESCHED_ARI_UNSUPPORTED:
+		return 0;
+	case ACMESCHED_ARI_DONE:
+		break;
+	}
+	return later > 0 ? later : 0;
+}
+
 /* ---- pruning ---- */
 
 void

@@ -184,6 +184,37 @@ int acmesched_state_parse(int version, const char *line, size_t len, int lineno,
  */
 int64_t acmesched_ari_next_check(bool failed, bool has_retry_after, int64_t retry_after, int64_t now);
 
+/* The earlier of the times A and B, where 0 (or less) means "none": the other one then. */
+int64_t acmesched_earlier(int64_t a, int64_t b);
+/*
+ * The renewalInfo queries due at NOW among the N STATES, MANAGED[i] saying
+ * whether states[i] names a site whose certificate mtastsd orders: a state
+ * qualifies when managed, with no failure pending, valid at NOW and not yet
+ * due for renewal. The indexes of those whose ari_check is at or before NOW
+ * go to DUE (room for N, in order) and their count is returned; *LATER is
+ * the earliest ari_check after NOW among the others (0: none).
+ */
+size_t acmesched_ari_due(const struct acmesched_state *states, size_t n, const bool *managed, int64_t now,
+    size_t *due, int64_t *later);
+
+/* How one pass of renewalInfo queries ended (acmesched_ari_wake). */
+enum acmesched_ari_end {
+	ACMESCHED_ARI_DONE,		/* every due query asked, or none was due */
+	ACMESCHED_ARI_MORE,		/* stopped at the per-pass limit or a stop: more are due now */
+	ACMESCHED_ARI_NO_DIRECTORY,	/* the CA's directory could not be read: nothing asked */
+	ACMESCHED_ARI_UNSUPPORTED	/* the CA has no renewalInfo: the lifetime rule stands */
+};
+
+/*
+ * When the next pass is due after one at NOW that ended as END, LATER being
+ * the earliest ari_check still ahead (acmesched_ari_due's, lowered by each
+ * answer's; 0: none): LATER for DONE, NOW for MORE, 0 (none) for
+ * UNSUPPORTED, and for NO_DIRECTORY the earlier of LATER and NOW +
+ * ACMESCHED_ARI_FAILED, so that a failed directory read never pushes back a
+ * query already due sooner.
+ */
+int64_t acmesched_ari_wake(enum acmesched_ari_end end, int64_t later, int64_t now);
+
 /* ---- names that left the configuration ---- */
 
 /* how long the state and the pair of a name no longer configured are kept */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* acmesched: ARI certificate identifiers against RFC 9773 and certtool/openssl, renewal times, backoff, the state line format, order pacing. */
+/* acmesched: ARI certificate identifiers against RFC 9773 and certtool/openssl, renewal times, backoff, the state line format, order pacing, when renewalInfo is asked. */
 #include <criterion/criterion.h>
 
 #include "tmpfixture.h"
@@ -901,6 +901,57 @@ Test(ari_schedule, retry_after_clamped)
 	cr_assert_eq(acmesched_ari_next_check(false, true, INT64_MAX, now), now + 86400);
 	/* a clock that is not a date is left alone */
 	cr_assert_eq(acmesched_ari_next_check(false, false, 0, INT64_MAX), INT64_MAX);
+}
+
+Test(ari_schedule, earlier_of_two_times)
+{
+	cr_assert_eq(acmesched_earlier(0, 0), 0);
+	cr_assert_eq(acmesched_earlier(0, T0), T0);
+	cr_assert_eq(acmesched_earlier(T0, 0), T0);
+	cr_assert_eq(acmesched_earlier(T0, T0 + 1), T0);
+	cr_assert_eq(acmesched_earlier(T0 + 1, T0), T0);
+	cr_assert_eq(acmesched_earlier(-5, T0), T0);
+	cr_assert_eq(acmesched_earlier(T0, -5), T0);
+}
+
+Test(ari_schedule, which_queries_are_due)
+{
+	int64_t now = T0, later = -1;
+	/* due, later in 10 min, failing, expired, renewal due, later in 2 h, due (ari_check 0), unmanaged */
+	struct acmesched_state st[] = {
+		{ .name = "a", .not_after = now + 60 * DAY, .next_renewal = now + 40 * DAY, .ari_check = now },
+		{ .name = "b", .not_after = now + 60 * DAY, .next_renewal = now + 40 * DAY, .ari_check = now + 600 },
+		{ .name = "c", .failures = 1, .not_after = now + 60 * DAY, .next_renewal = now + 40 * DAY },
+		{ .name = "d", .not_after = now, .next_renewal = now - DAY },
+		{ .name = "e", .not_after = now + DAY, .next_renewal = now, .ari_check = now + 60 },
+		{ .name = "f", .not_after = now + 60 * DAY, .next_renewal = now + 40 * DAY, .ari_check = now + 7200 },
+		{ .name = "g", .not_after = now + 60 * DAY, .next_renewal = now + 40 * DAY },
+		{ .name = "h", .not_after = now + 60 * DAY, .next_renewal = now + 40 * DAY, .ari_check = now + 30 },
+	};
+	bool managed[] = { true, true, true, true, true, true, true, false };
+	size_t due[8];
+
+	cr_assert_eq(acmesched_ari_due(st, 8, managed, now, due, &later), 2);
+	cr_assert_eq(due[0], 0);
+	cr_assert_eq(due[1], 6);
+	/* neither the unmanaged h (30 s) nor the renewal-due e (60 s) wakes the pass */
+	cr_assert_eq(later, now + 600);
+	cr_assert_eq(acmesched_ari_due(st, 0, managed, now, due, &later), 0);
+	cr_assert_eq(later, 0);
+}
+
+Test(ari_schedule, wake_after_a_pass)
+{
+	int64_t now = T0;
+
+	cr_assert_eq(acmesched_ari_wake(ACMESCHED_ARI_DONE, now + 600, now), now + 600);
+	cr_assert_eq(acmesched_ari_wake(ACMESCHED_ARI_DONE, 0, now), 0);
+	cr_assert_eq(acmesched_ari_wake(ACMESCHED_ARI_MORE, now + 600, now), now);
+	cr_assert_eq(acmesched_ari_wake(ACMESCHED_ARI_UNSUPPORTED, now + 600, now), 0);
+	/* a failed directory read retries in an hour, but never after a query already due sooner */
+	cr_assert_eq(acmesched_ari_wake(ACMESCHED_ARI_NO_DIRECTORY, now + 600, now), now + 600);
+	cr_assert_eq(acmesched_ari_wake(ACMESCHED_ARI_NO_DIRECTORY, now + 7200, now), now + ACMESCHED_ARI_FAILED);
+	cr_assert_eq(acmesched_ari_wake(ACMESCHED_ARI_NO_DIRECTORY, 0, now), now + ACMESCHED_ARI_FAILED);
 }
 
 /* ---- names that left the configuration ---- */
