@@ -1052,7 +1052,7 @@ parse_domains(struct ctx *c, struct ynode *v)
 			ss.s[k].c.dl = &ss.s[k].dl;
 		}
 	}
-	pool_run(n_slices, threads, parse_slice, &ss);
+	pool_run_each(n_slices, threads, parse_slice, &ss);
 	for (size_t k = 0; n_slices > 1 && k < n_slices; k++) {
 		diag_take(c->dl, &ss.s[k].dl);
 		diag_clear(&ss.s[k].dl);

@@ -13,7 +13,7 @@
 #define MAX_THREADS 16
 
 struct job {
-	size_t n;
+	size_t n, batch;
 	pool_fn fn;
 	void *ctx;
 	atomic_size_t next;
@@ -25,33 +25,45 @@ work(void *arg)
 	struct job *j = arg;
 
 	for (;;) {
-		size_t i = atomic_fetch_add(&j->next, BATCH), end;
+		size_t i = atomic_fetch_add(&j->next, j->batch), end;
 
 		if (i >= j->n)
 			break;
-		end = i + BATCH < j->n ? i + BATCH : j->n;
+		end = i + j->batch < j->n ? i + j->batch : j->n;
 		for (; i < end; i++)
 			j->fn(j->ctx, i);
 	}
 	return NULL;
 }
 
-void
-pool_run(size_t n, unsigned threads, pool_fn fn, void *ctx)
+static void
+run(size_t n, size_t batch, unsigned threads, pool_fn fn, void *ctx)
 {
-	struct job j = { n, fn, ctx, 0 };
+	struct job j = { n, batch, fn, ctx, 0 };
 	pthread_t tid[MAX_THREADS];
 	unsigned started = 0;
 
 	if (threads > MAX_THREADS)
 		threads = MAX_THREADS;
 	/* a second thread only pays for itself with a few batches to share */
-	for (; started + 1 < threads && (size_t)(started + 1) * BATCH < n; started++)
+	for (; started + 1 < threads && (size_t)(started + 1) * batch < n; started++)
 		if (pthread_create(&tid[started], NULL, work, &j) != 0)
 			break;
 	work(&j);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
+}
+
+void
+pool_run(size_t n, unsigned threads, pool_fn fn, void *ctx)
+{
+	run(n, BATCH, threads, fn, ctx);
+}
+
+void
+pool_run_each(size_t n, unsigned threads, pool_fn fn, void *ctx)
+{
+	run(n, 1, threads, fn, ctx);
 }
 
 unsigned

@@ -15,6 +15,13 @@ typedef void (*pool_fn)(void *ctx, size_t i);
  */
 void pool_run(size_t n, unsigned threads, pool_fn fn, void *ctx);
 
+/*
+ * pool_run with batches of one item, for items that each take long (a slice
+ * of a list, a file): pool_run starts a second thread only for more than
+ * one batch of 64, so it would run eight such items on one thread.
+ */
+void pool_run_each(size_t n, unsigned threads, pool_fn fn, void *ctx);
+
 /* How many threads are worth it: the CPUs this process may run on (its affinity mask), at most MAX. */
 unsigned pool_threads(unsigned max);
 

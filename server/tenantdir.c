@@ -137,7 +137,7 @@ tenantdir_load(const struct config *cfg, const struct tenants *prev, bool main_r
 		n++;
 	}
 	/* a full reload of a million domains in 1,000 files: the parsing is spread over the CPUs */
-	pool_run(read, pool_threads(4), read_todo, &r);
+	pool_run_each(read, pool_threads(4), read_todo, &r);
 	free(r.todo);
 	rc = tenants_merge(prev, cfg, main_read, in, n, serving, arg, out, dl);
 	for (size_t i = 0; i < n; i++)
