@@ -1016,6 +1016,9 @@ parse_slice(void *ctx, size_t k)
 /* A main file's list this long is parsed on several threads (tenant files already are, one file each). */
 #define PARALLEL_DOMAINS 20000
 
+/* A main file this long is read by libyaml on several threads, its domains list cut in pieces (ytree). */
+#define PARALLEL_YAML_BYTES (1024 * 1024)
+
 /* The entries of the list V into c->out[0..c->n_out) (allocated here); duplicates within it are errors. */
 static void
 parse_domains(struct ctx *c, struct ynode *v)
@@ -1856,7 +1859,8 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 	c.file = cfg->path;
 	set_defaults(cfg);
 
-	if (ytree_load(&tree, data, len, diags, &root_idx) < 0) {
+	if (ytree_load_split(&tree, data, len, "domains", len >= PARALLEL_YAML_BYTES ? pool_threads(4) : 1, diags,
+	    &root_idx) < 0) {
 		ytree_clear(&tree);
 		diag_sort(diags);
 		config_free(cfg);

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* yamltree: reads one YAML document into a compact tree of nodes with their 1-based positions. */
 #include "yamltree.h"
+#include "pool.h"
 #include "util.h"
 #include "vec.h"
+#include "yamlsplit.h"
 
 #include <string.h>
 #include <yaml.h>
@@ -106,10 +108,13 @@ push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
 	(*a)[(*n)++] = v;
 }
 
-/* ytree_load with PARSER reading DATA. */
+/*
+ * ytree_load with PARSER reading DATA, whose first line is line LINE0 + 1 of
+ * the file, and collections nested at most MAX_DEPTH deep in it.
+ */
 static int
-build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, struct diag_list *dl,
-    uint32_t *root)
+build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, int line0, size_t max_depth,
+    struct diag_list *dl, uint32_t *root)
 {
 	uint32_t *open = NULL, *pending = NULL;	/* open collections; children not yet placed */
 	size_t n_open = 0, cap_open = 0, n_pending = 0, cap_pending = 0;
@@ -165,7 +170,7 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, stru
 		case YAML_MAPPING_START_EVENT: {
 			struct ynode *n;
 
-			if (ev.type != YAML_SCALAR_EVENT && n_open >= YTREE_MAX_DEPTH) {
+			if (ev.type != YAML_SCALAR_EVENT && n_open >= max_depth) {
 				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
 				    "lists and mappings are nested more than %d deep; the configuration needs 5",
 				    YTREE_MAX_DEPTH);
@@ -182,7 +187,7 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, stru
 			idx = (uint32_t)t->n_nodes++;
 			n = &t->nodes[idx];
 			memset(n, 0, sizeof(*n));
-			n->line = (int)ev.start_mark.line + 1;
+			n->line = line0 + (int)ev.start_mark.line + 1;
 			n->col = (int)ev.start_mark.column + 1;
 			if (ev.type == YAML_SCALAR_EVENT) {
 				n->type = YAML_SCALAR_NODE;
@@ -246,8 +251,10 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, stru
 }
 
 
-int
-ytree_load(struct ytree *t, const char *data, size_t len, struct diag_list *dl, uint32_t *root)
+/* ytree_load of a text whose first line is line LINE0 + 1, nested at most MAX_DEPTH deep. */
+static int
+load_at(struct ytree *t, const char *data, size_t len, int line0, size_t max_depth, struct diag_list *dl,
+    uint32_t *root)
 {
 	yaml_parser_t parser;
 	int rc;
@@ -258,9 +265,194 @@ ytree_load(struct ytree *t, const char *data, size_t len, struct diag_list *dl, 
 		return -1;
 	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	rc = build(t, &parser, data, len, dl, root);
+	rc = build(t, &parser, data, len, line0, max_depth, dl, root);
 	yaml_parser_delete(&parser);
 	return rc;
+}
+
+int
+ytree_load(struct ytree *t, const char *data, size_t len, struct diag_list *dl, uint32_t *root)
+{
+	return load_at(t, data, len, 0, YTREE_MAX_DEPTH, dl, root);
+}
+
+/* ----------------------------------------------------------- in pieces */
+
+/* One piece of a split text read on its own (the last one: the text around the list). */
+struct piece {
+	struct ytree t;
+	const char *data;
+	size_t len;
+	int line0;
+	size_t max_depth;
+	uint32_t root;
+	int rc;
+};
+
+static void
+read_piece(void *arg, size_t i)
+{
+	struct piece *p = &((struct piece *)arg)[i];
+	struct diag_list dl;
+
+	/* errors are found again, with their real positions, by reading the whole text */
+	diag_init(&dl, "");
+	p->rc = load_at(&p->t, p->data, p->len, p->line0, p->max_depth, &dl, &p->root);
+	/* a second document is reported without failing: the whole text reports it too */
+	if (dl.n > 0)
+		p->rc = -1;
+	diag_clear(&dl);
+}
+
+/* The value node of the top-level KEY at line KEY_LINE in HEAD, if it is empty (the list was cut out). */
+static uint32_t
+empty_value_of(const struct piece *head, const char *key, int key_line)
+{
+	const struct ynode *r;
+
+	if (head->rc < 0 || head->root == YTREE_NONE)
+		return YTREE_NONE;
+	r = ytree_node(&head->t, head->root);
+	if (r->type != YAML_MAPPING_NODE)
+		return YTREE_NONE;
+	for (size_t i = 0; i + 1 < r->n; i += 2) {
+		const struct ynode *k = ytree_kid(&head->t, r, i), *v = ytree_kid(&head->t, r, i + 1);
+
+		if (k->type == YAML_SCALAR_NODE && k->line == key_line && k->col == 1 && strcmp(k->value, key) == 0)
+			return v->type == YAML_SCALAR_NODE && v->plain && v->length == 0 ?
+			    head->t.kids[r->first + i + 1] : YTREE_NONE;
+	}
+	return YTREE_NONE;
+}
+
+/* Whether an anchor of a piece has a name the head defines too (an alias after the list would differ). */
+static bool
+anchors_clash(const struct piece *v, size_t n, const struct piece *head)
+{
+	for (size_t k = 0; k < n; k++)
+		for (size_t a = 0; a < v[k].t.n_anchors; a++)
+			for (size_t b = 0; b < head->t.n_anchors; b++)
+				if (strcmp(v[k].t.anchors[a].name, head->t.anchors[b].name) == 0)
+					return true;
+	return false;
+}
+
+/*
+ * The pieces V[0..n) (the list's) and HEAD merged into T: HEAD's tree with
+ * the empty value node D made the list of every piece's entries.
+ */
+static void
+merge(struct ytree *t, struct piece *v, size_t n, struct piece *head, uint32_t d, uint32_t *root)
+{
+	size_t nodes = head->t.n_nodes, kids = head->t.n_kids, entries = 0, first;
+	struct ynode *dn;
+
+	for (size_t k = 0; k < n; k++) {
+		nodes += v[k].t.n_nodes;
+		kids += v[k].t.n_kids;
+		entries += ytree_node(&v[k].t, v[k].root)->n;
+	}
+	*t = head->t;
+	memset(&head->t, 0, sizeof(head->t));
+	*root = head->root;
+	t->nodes = xreallocarray(t->nodes, nodes, sizeof(*t->nodes));
+	t->cap_nodes = nodes;
+	t->kids = xreallocarray(t->kids, kids + entries, sizeof(*t->kids));
+	t->cap_kids = kids + entries;
+	first = kids;
+	for (size_t k = 0; k < n; k++) {
+		struct ytree *pt = &v[k].t;
+		uint32_t node_off = (uint32_t)t->n_nodes, kid_off = (uint32_t)t->n_kids;
+		const struct ynode *pr = ytree_node(pt, v[k].root);
+
+		memcpy(t->nodes + t->n_nodes, pt->nodes, pt->n_nodes * sizeof(*pt->nodes));
+		for (size_t i = 0; i < pt->n_nodes; i++)
+			if (pt->nodes[i].type != YAML_SCALAR_NODE)
+				t->nodes[t->n_nodes + i].first += kid_off;
+		for (size_t i = 0; i < pt->n_kids; i++)
+			t->kids[t->n_kids + i] = pt->kids[i] + node_off;
+		/* the piece's list is cut out: its entries go on the key's list */
+		for (size_t i = 0; i < pr->n; i++)
+			t->kids[first++] = pt->kids[pr->first + i] + node_off;
+		t->n_nodes += pt->n_nodes;
+		t->n_kids += pt->n_kids;
+		/* the scalars' bytes move with their arena */
+		while (pt->arena) {
+			struct ychunk *next = pt->arena->next;
+			pt->arena->next = t->arena;
+			t->arena = pt->arena;
+			pt->arena = next;
+		}
+	}
+	dn = &t->nodes[d];
+	dn->type = YAML_SEQUENCE_NODE;
+	dn->value = NULL;
+	dn->length = 0;
+	dn->plain = false;
+	dn->first = (uint32_t)kids;
+	dn->n = (uint32_t)entries;
+	dn->line = ytree_node(&v[0].t, v[0].root)->line;
+	dn->col = ytree_node(&v[0].t, v[0].root)->col;
+	t->n_kids = kids + entries;
+}
+
+/* ytree_load_split once S is found: -1 when the pieces do not make the whole (T is then cleared). */
+static int
+load_pieces(struct ytree *t, const char *data, size_t len, const char *key, const struct yamlsplit *s,
+    unsigned threads, uint32_t *root)
+{
+	struct piece v[YAMLSPLIT_MAX + 1] = {0}, *head = &v[s->n];
+	size_t blank = (size_t)(s->cut[s->n].line - s->cut[0].line), tail = len - s->cut[s->n].off, nodes = 0;
+	char *text = xmalloc(s->cut[0].off + blank + tail + 1);
+	uint32_t d = YTREE_NONE;
+	int rc = -1;
+
+	for (size_t k = 0; k < s->n; k++) {
+		v[k].data = data + s->cut[k].off;
+		v[k].len = s->cut[k + 1].off - s->cut[k].off;
+		v[k].line0 = s->cut[k].line - 1;
+		/* a piece's list is one level deeper in the file */
+		v[k].max_depth = YTREE_MAX_DEPTH - 1;
+	}
+	/* the text around the list, its lines left blank so that every position stays */
+	memcpy(text, data, s->cut[0].off);
+	memset(text + s->cut[0].off, '\n', blank);
+	memcpy(text + s->cut[0].off + blank, data + s->cut[s->n].off, tail);
+	head->data = text;
+	head->len = s->cut[0].off + blank + tail;
+	head->max_depth = YTREE_MAX_DEPTH;
+	pool_run_each(s->n + 1, threads, read_piece, v);
+
+	for (size_t k = 0; k < s->n; k++) {
+		const struct ynode *r = v[k].rc == 0 && v[k].root != YTREE_NONE ? ytree_node(&v[k].t, v[k].root) : NULL;
+
+		if (r == NULL || r->type != YAML_SEQUENCE_NODE || r->line != s->cut[k].line || r->col != s->indent + 1)
+			goto done;
+		nodes += v[k].t.n_nodes;
+	}
+	if ((d = empty_value_of(head, key, s->key_line)) == YTREE_NONE || anchors_clash(v, s->n, head) ||
+	    nodes + head->t.n_nodes >= UINT32_MAX - 1)
+		goto done;
+	merge(t, v, s->n, head, d, root);
+	rc = 0;
+done:
+	for (size_t k = 0; k <= s->n; k++)
+		ytree_clear(&v[k].t);
+	free(text);
+	return rc;
+}
+
+int
+ytree_load_split(struct ytree *t, const char *data, size_t len, const char *key, unsigned threads,
+    struct diag_list *dl, uint32_t *root)
+{
+	struct yamlsplit s;
+	size_t want = threads > YAMLSPLIT_MAX / 2 ? YAMLSPLIT_MAX : 2 * (size_t)threads;
+
+	if (threads >= 2 && yamlsplit_find(data, len, key, want, &s) > 0 &&
+	    load_pieces(t, data, len, key, &s, threads, root) == 0)
+		return 1;
+	return ytree_load(t, data, len, dl, root);
 }
 
 bool

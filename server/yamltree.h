@@ -62,6 +62,19 @@ struct ytree {
  */
 int ytree_load(struct ytree *t, const char *data, size_t len, struct diag_list *dl, uint32_t *root);
 
+/*
+ * ytree_load, reading a long block list under the top-level KEY on THREADS
+ * threads: the list is cut at entries (yamlsplit), each piece and the text
+ * around the list are read as documents of their own and the trees joined.
+ * The tree is the one ytree_load makes, positions included; whenever the
+ * pieces do not make the whole (a piece does not read on its own, an
+ * anchor of the list is defined before it too), or with fewer than two
+ * threads, the whole text is read at once, so errors are ytree_load's.
+ * Returns ytree_load's result, or 1 when the tree was read in pieces.
+ */
+int ytree_load_split(struct ytree *t, const char *data, size_t len, const char *key, unsigned threads,
+    struct diag_list *dl, uint32_t *root);
+
 /* Release what T holds (T itself belongs to the caller) and reset it to {0}. */
 void ytree_clear(struct ytree *t);
 

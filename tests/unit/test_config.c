@@ -561,6 +561,43 @@ Test(config, every_error_in_one_run)
 	free(yaml);
 }
 
+/*
+ * A main file past 1 MiB is read in pieces on every core (yamltree): its
+ * domains, their positions and its errors are those of a single read, and
+ * keys after the list still count.
+ */
+Test(config, a_large_file_read_in_pieces_keeps_positions)
+{
+	size_t cap = 4 * 1024 * 1024, len = 0;
+	char *yaml = malloc(cap);
+	struct config *cfg;
+	const struct config_domain *d;
+
+	len += (size_t)snprintf(yaml + len, cap - len, "defaults: {mode: none}\ndomains:\n");
+	for (int i = 0; i < 60000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "  - name: d%d.example.com\n    max_age: %d\n", i,
+		    86400 + i);
+	len += (size_t)snprintf(yaml + len, cap - len, "log: {level: debug}\n");
+	cr_assert_gt(len, 1024 * 1024);
+	cfg = load(yaml);
+	cr_assert_not_null(cfg);
+	cr_expect_eq(cfg->n_domains, 60000);
+	d = find(cfg, "d45678.example.com");
+	cr_expect_eq(d->line, 3 + 2 * 45678);
+	cr_expect_eq(d->col, 11);
+	cr_expect_eq(d->max_age, 86400 + 45678);
+	cr_expect_eq(cfg->log_level, LOG_LEVEL_DEBUG);
+	config_free(cfg);
+
+	/* an error late in the list: its line as a single read counts it */
+	memcpy(strstr(yaml, "d59000.example.com") - 6, "nome", 4);
+	reset();
+	cr_assert_null(load(yaml));
+	cr_assert_eq(dl.errors, 2, "the unknown key and the missing name");
+	cr_expect_eq(dl.items[0].line, 3 + 2 * 59000);
+	free(yaml);
+}
+
 Test(config, many_domains_lookup)
 {
 	/* every domain of a large file is found by name; the last duplicate is caught */
