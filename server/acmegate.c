@@ -10,7 +10,7 @@
 
 struct gate_entry {
 	char *host;		/* the map's key */
-	char *reason;		/* NULL: it passed */
+	char *reason;		/* NULL: it passed or was forgotten, as good as no entry */
 };
 
 struct acmegate {
@@ -18,6 +18,7 @@ struct acmegate {
 	struct hmap hosts;	/* host -> struct gate_entry */
 	struct gate_entry **v;	/* every entry, to free them */
 	size_t n;
+	size_t idle;		/* entries without a reason, dropped when they are half of them */
 	int retry_absent, retry_failed;
 };
 
@@ -213,16 +214,47 @@ acmegate_new(char *err, size_t errlen)
 	return g;
 }
 
+static void
+entry_free(struct gate_entry *e)
+{
+	free(e->host);
+	free(e->reason);
+	free(e);
+}
+
+/* Mark E idle (no reason); once half the entries are, drop them: the map has no removal, so it is built anew. */
+static void
+idle(struct acmegate *g, struct gate_entry *e)
+{
+	size_t w = 0;
+
+	if (e->reason == NULL)
+		return;
+	free(e->reason);
+	e->reason = NULL;
+	if (++g->idle * 2 <= g->n)
+		return;
+	hmap_clear(&g->hosts);
+	hmap_reserve(&g->hosts, g->n - g->idle);
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->v[i]->reason == NULL) {
+			entry_free(g->v[i]);
+			continue;
+		}
+		hmap_put(&g->hosts, g->v[i]->host, g->v[i]);
+		g->v[w++] = g->v[i];
+	}
+	g->n = w;
+	g->idle = 0;
+}
+
 void
 acmegate_free(struct acmegate *g)
 {
 	if (g == NULL)
 		return;
-	for (size_t i = 0; i < g->n; i++) {
-		free(g->v[i]->host);
-		free(g->v[i]->reason);
-		free(g->v[i]);
-	}
+	for (size_t i = 0; i < g->n; i++)
+		entry_free(g->v[i]);
 	free(g->v);
 	hmap_clear(&g->hosts);
 	resolver_free(g->res);
@@ -250,10 +282,8 @@ acmegate_check(struct acmegate *g, const char *host, const char *host_target, st
 	e = hmap_get(&g->hosts, host);
 	if (v->result == ACMEGATE_PASS) {
 		*changed = e != NULL && e->reason != NULL;
-		if (e != NULL) {
-			free(e->reason);
-			e->reason = NULL;
-		}
+		if (e != NULL)
+			idle(g, e);
 		return 0;
 	}
 	if (e == NULL) {
@@ -262,7 +292,8 @@ acmegate_check(struct acmegate *g, const char *host, const char *host_target, st
 		hmap_put(&g->hosts, e->host, e);
 		g->v = xreallocarray(g->v, g->n + 1, sizeof(*g->v));
 		g->v[g->n++] = e;
-	}
+	} else if (e->reason == NULL)
+		g->idle--;	/* waits again */
 	*changed = e->reason == NULL || strcmp(e->reason, v->reason) != 0;
 	if (*changed) {
 		free(e->reason);
@@ -277,4 +308,19 @@ acmegate_reason(const struct acmegate *g, const char *host)
 	const struct gate_entry *e = hmap_get(&g->hosts, host);
 
 	return e != NULL ? e->reason : NULL;
+}
+
+void
+acmegate_forget(struct acmegate *g, const char *host)
+{
+	struct gate_entry *e = hmap_get(&g->hosts, host);
+
+	if (e != NULL)
+		idle(g, e);
+}
+
+size_t
+acmegate_size(const struct acmegate *g)
+{
+	return g->n;
 }

@@ -98,7 +98,22 @@ int acmegate_check(struct acmegate *g, const char *host, const char *host_target
  */
 bool acmegate_caa(struct acmegate *g, const char *host, const char *const *ids, size_t nids, char *warn, size_t len);
 
-/* Why HOST waits, as its last look-up said; NULL when it passed or was never looked up. Borrowed from G. */
+/* Why HOST waits, as its last look-up said; NULL when it passed, was forgotten or never looked up. Borrowed from G. */
 const char *acmegate_reason(const struct acmegate *g, const char *host);
+
+/*
+ * Forget HOST (a name no longer configured): its reason goes, and the
+ * next acmegate_check of it is news again. Nothing happens for a host G
+ * does not know.
+ */
+void acmegate_forget(struct acmegate *g, const char *host);
+
+/*
+ * How many hosts G keeps an entry for: each waiting host, and at most as
+ * many that passed or were forgotten since (their entries are dropped in
+ * one sweep when they are half), so the gate stays the size of the hosts
+ * that wait, not of every host it ever looked up.
+ */
+size_t acmegate_size(const struct acmegate *g);
 
 #endif

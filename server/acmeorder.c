@@ -119,11 +119,13 @@ dns_of(struct orderer *o, const char *name)
 	return NULL;
 }
 
+/* NAME passed the gate or left the configuration: no wait, and the gate forgets it too. */
 static void
 dns_forget(struct orderer *o, const char *name)
 {
 	struct acmeplan_dnswait *w = dns_of(o, name);
 
+	acmegate_forget(o->gate, name);
 	if (w == NULL)
 		return;
 	free((char *)(uintptr_t)w->name);
@@ -510,7 +512,9 @@ ari_pass(struct orderer *o, const struct config *cfg, const struct acmeplan_site
  * The names that left the configuration (acmesched_prune): one log line
  * when a name is first missing, and when its grace ends its pair and its
  * state line go. A pair in storage without a state line (its state was
- * lost) that is not configured gets one, so it is pruned likewise.
+ * lost) that is not configured gets one, so it is pruned likewise. The
+ * DNS waits of names not configured (and the gate's memory of them) go
+ * at once.
  */
 static void
 prune(struct orderer *o, const struct acmeplan_site *sites, size_t n, int64_t now)
@@ -526,6 +530,10 @@ prune(struct orderer *o, const struct acmeplan_site *sites, size_t n, int64_t no
 		conf[i] = sites[i].host;
 		hmap_put(&known, sites[i].host, (void *)(uintptr_t)1);
 	}
+	/* a name that waited for DNS and left has no state to keep: its wait goes now (backwards: dns_forget swaps) */
+	for (size_t i = o->n_dns; i-- > 0;)
+		if (hmap_get(&known, o->dns[i].name) == NULL)
+			dns_forget(o, o->dns[i].name);
 	for (size_t i = 0; i < o->n_states; i++)
 		hmap_put(&known, o->states[i].name, (void *)(uintptr_t)1);
 	if (acmestore_pair_names(o->store, &pairs, &npairs, err, sizeof(err)) < 0)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* acmegate: the gate's verdict from tables of A, AAAA and CNAME answers, with and without dns.host_target; CAA verdicts. */
+/* acmegate: the gate's verdict from tables of A, AAAA and CNAME answers, with and without dns.host_target; CAA verdicts; forgotten hosts leave the gate. */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -217,4 +217,64 @@ Test(acmegate, caa_table)
 		for (size_t k = 0; k < 3; k++)
 			resolve_answer_clear(&sets[k]);
 	}
+}
+
+/* RFC 6761's .invalid is NXDOMAIN without asking a name server: the gate's own resolver, offline */
+Test(acmegate, forgotten_hosts_leave_the_gate)
+{
+	char err[256] = "", host[64];
+	struct acmegate *g = acmegate_new(err, sizeof(err));
+	struct acmegate_verdict v;
+	bool changed;
+
+	cr_assert_not_null(g, "%s", err);
+	for (int i = 0; i < 20; i++) {
+		snprintf(host, sizeof(host), "mta-sts.n%d.invalid", i);
+		cr_assert_eq(acmegate_check(g, host, NULL, &v, &changed), ACMEGATE_RETRY_ABSENT, "%s", v.reason);
+		cr_expect(changed);
+		cr_expect_str_eq(acmegate_reason(g, host), "NXDOMAIN");
+	}
+	cr_expect_eq(acmegate_size(g), 20);
+	/* a pruned name: its reason goes at once, a name the gate never saw is no error */
+	acmegate_forget(g, "mta-sts.n0.invalid");
+	cr_expect_null(acmegate_reason(g, "mta-sts.n0.invalid"));
+	acmegate_forget(g, "never.looked.up.invalid");
+	for (int i = 1; i < 19; i++) {
+		snprintf(host, sizeof(host), "mta-sts.n%d.invalid", i);
+		acmegate_forget(g, host);
+		cr_expect_null(acmegate_reason(g, host));
+	}
+	/* ... and its entry with it: the gate is the size of the hosts that still wait */
+	cr_expect_eq(acmegate_size(g), 1);
+	cr_expect_str_eq(acmegate_reason(g, "mta-sts.n19.invalid"), "NXDOMAIN");
+	/* a forgotten host configured again is news again */
+	acmegate_check(g, "mta-sts.n3.invalid", NULL, &v, &changed);
+	cr_expect(changed);
+	cr_expect_str_eq(acmegate_reason(g, "mta-sts.n3.invalid"), "NXDOMAIN");
+	cr_expect_eq(acmegate_size(g), 2);
+	acmegate_check(g, "mta-sts.n3.invalid", NULL, &v, &changed);
+	cr_expect(!changed, "the same reason again is no news");
+	acmegate_free(g);
+}
+
+Test(acmegate, a_forgotten_host_that_waits_again_keeps_its_entry)
+{
+	const char *hosts[] = { "a.invalid", "b.invalid", "c.invalid", "d.invalid" };
+	char err[256] = "";
+	struct acmegate *g = acmegate_new(err, sizeof(err));
+	struct acmegate_verdict v;
+	bool changed;
+
+	cr_assert_not_null(g, "%s", err);
+	for (size_t i = 0; i < 4; i++)
+		acmegate_check(g, hosts[i], NULL, &v, &changed);
+	acmegate_forget(g, "a.invalid");
+	acmegate_check(g, "a.invalid", NULL, &v, &changed);
+	cr_expect(changed);
+	/* three of four idle: swept, and the one waiting again is kept */
+	for (size_t i = 1; i < 4; i++)
+		acmegate_forget(g, hosts[i]);
+	cr_expect_eq(acmegate_size(g), 1);
+	cr_expect_str_eq(acmegate_reason(g, "a.invalid"), "NXDOMAIN");
+	acmegate_free(g);
 }
