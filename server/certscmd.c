@@ -25,9 +25,11 @@ certs_usage(FILE *out)
 	    "next attempt and the CA's last error, as serve's orderer decides them.\n"
 	    "  --format F   table (default): one host per line; json: {\"hosts\": [...]}\n"
 	    "\n"
-	    "exit status: 0 listed, 1 invalid configuration or ACME state, or a host served\n"
-	    "with no certificate and none on its way (not ACME's, its last order failed, or\n"
-	    "valid by the ACME state while its pair is gone), 2 usage error\n", out);
+	    "exit status: 0 listed, also while hosts are ordering or waiting_dns (their\n"
+	    "certificate comes by itself); 1 invalid configuration or ACME state, or a host\n"
+	    "served with no certificate and none on its way (not ACME's, in backoff: its\n"
+	    "last order failed, or valid by the ACME state while its pair is gone); 2 usage\n"
+	    "error\n", out);
 }
 
 int

@@ -49,7 +49,8 @@ usage(FILE *out)
 	    "exit status: 0 ok, 1 invalid input, 2 usage error; check: 3 valid, but some\n"
 	    "tenants are not served (each listed: uncovered hosts, broken pairs, refused\n"
 	    "tenant files); certs: 1 also when a host is served with no certificate and\n"
-	    "none on its way\n", CONFIG_DEFAULT_PATH);
+	    "none on its way (not ACME's, backoff, valid with its pair gone), 0 while\n"
+	    "hosts are only ordering or waiting_dns\n", CONFIG_DEFAULT_PATH);
 }
 
 static int

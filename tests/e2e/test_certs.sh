@@ -196,6 +196,12 @@ check "certs: exit 0 when every host without a certificate is ordering or waitin
 rc=0; "$MTASTSD" -c "$CFG" check >"$WORK/check-ok.out" 2>&1 || rc=$?
 check "check: exit 0, configuration OK, with the waits as warnings" \
   bash -c '[ "$1" = 0 ] && grep -q "^configuration OK" "$2" && grep -q "waits for its certificate from ACME" "$2"' _ "$rc" "$WORK/check-ok.out"
+# the same hosts and one whose last order failed: that one alone makes it exit 1, and is named
+config file m1 m2 issued retry new nodns backoff >"$WORK/backoff.yaml"
+rc=0; "$MTASTSD" -c "$WORK/backoff.yaml" certs >/dev/null 2>"$WORK/backoff.err" || rc=$?
+check "certs: exit 1 for one host in backoff among ordering and waiting_dns ones, named on stderr" \
+  bash -c '[ "$1" = 1 ] && grep -qx "mtastsd: certs: 1 host served with no certificate and none on its way: mta-sts.backoff.example" "$2"' \
+  _ "$rc" "$WORK/backoff.err"
 
 # a broken state file: certs exits 1 with its line; check calls it an error (serve would not start)
 printf 'mtastsd-acme-state 2\nmta-sts.new.example\tnot-a-number\n' >"$STORE/state"
