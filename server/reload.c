@@ -689,11 +689,96 @@ acme_relist_arm(int afd)
 		log_warn("%s: timerfd_settime", __func__);
 }
 
+/* Mix the LEN bytes at P into the signature *H: order matters. */
+static void
+sig_mix(unsigned long long *h, const void *p, size_t len)
+{
+	*h = (*h ^ mem_hash(p, len)) * 0x100000001b3ULL;
+}
+
+/* Mix S (NULL apart from "") into *H. */
+static void
+sig_mix_str(unsigned long long *h, const char *s)
+{
+	sig_mix(h, s != NULL ? s : "", s != NULL ? strlen(s) + 1 : 0);
+}
+
+/* Mix PATH and its file's identity (inode, size, modification and change times; 0s: none) into *H. */
+static void
+sig_mix_file(unsigned long long *h, const char *path)
+{
+	struct stat st;
+	long long v[6] = { 0 };
+
+	if (path != NULL && privsep_stat(path, &st) == 0) {
+		v[0] = (long long)st.st_ino;
+		v[1] = (long long)st.st_size;
+		v[2] = (long long)st.st_mtim.tv_sec;
+		v[3] = st.st_mtim.tv_nsec;
+		v[4] = (long long)st.st_ctim.tv_sec;
+		v[5] = st.st_ctim.tv_nsec;
+	}
+	sig_mix_str(h, path);
+	sig_mix(h, v, sizeof(v));
+}
+
+/*
+ * What a listing found, as a signature: the counts, each pair's two files
+ * and validity, each folder and each diagnostic (in any order: the sum of
+ * one hash per entry). Two listings with one signature make the same store,
+ * so the periodic listing reloads for it once however long it lasts.
+ */
+static unsigned long long
+listing_signature(const struct certstore *cs, const struct diag_list *dl)
+{
+	size_t n[3] = { certstore_count(cs), certstore_count_broken(cs), certstore_count_folders(cs) };
+	unsigned long long sum = 0, h = 0xcbf29ce484222325ULL;
+
+	sig_mix(&h, n, sizeof(n));
+	for (size_t i = 0; i < n[0]; i++) {
+		unsigned long long e = 1;
+		time_t t[2] = { certstore_cert_not_before(cs, i), certstore_cert_not_after(cs, i) };
+
+		sig_mix_file(&e, certstore_cert_path(cs, i));
+		sig_mix_file(&e, certstore_key_path(cs, i));
+		sig_mix(&e, t, sizeof(t));
+		sum += e;
+	}
+	for (size_t i = 0; i < n[2]; i++) {
+		unsigned long long e = 2;
+
+		sig_mix_str(&e, certstore_folder(cs, i));
+		sum += e;
+	}
+	for (size_t i = 0; i < dl->n; i++) {
+		const struct diag *d = &dl->items[i];
+		unsigned long long e = 3;
+		int pos[3] = { (int)d->level, d->line, d->col };
+
+		sig_mix(&e, pos, sizeof(pos));
+		sig_mix_str(&e, d->file);
+		sig_mix_str(&e, d->msg);
+		sum += e;
+	}
+	sig_mix(&h, &sum, sizeof(sum));
+	return h;
+}
+
+/*
+ * The signature of the last listing the periodic listing reloaded for, while
+ * the listings still differ from the serving store: a pair that stays broken
+ * (its old version kept in service) or a reload that failed is reacted to
+ * once, not at every listing. Touched by the reload thread only.
+ */
+static bool relist_reacted;
+static unsigned long long relist_sig;
+
 /*
  * The periodic listing: the certificate folders are listed again against the
  * serving store (an unchanged pair costs a stat, an unchanged folder a
- * listing), and only when something differs is the configuration reloaded.
- * Returns true when it reloaded.
+ * listing), and only when something differs, and differs otherwise than at
+ * the listing that last reloaded, is the configuration reloaded. Returns
+ * true when it reloaded.
  */
 static bool
 acme_relist(const char *config_path)
@@ -704,6 +789,7 @@ acme_relist(const char *config_path)
 	struct diag_list dl;
 	char *acme;
 	bool same;
+	unsigned long long sig = 0;
 
 	if (snap == NULL || snap->cfg->n_https == 0 || snap->cfg->acme == NULL || snap->cfg->tls_certs == NULL) {
 		snapshot_unref(snap);
@@ -714,19 +800,34 @@ acme_relist(const char *config_path)
 	diag_init(&dl, config_path);
 	/* its warnings are the serving store's again: the reload, if any, gives them */
 	cs = certstore_reload_acme(snap->cfg->tls_certs, acme, old, &dl);
+	/*
+	 * A folder listed again is no change by itself: a store loaded within a
+	 * second of a folder's change (as an inotify reload is) never has that
+	 * listing taken over. Every pair taken over, as many pairs, folders and
+	 * broken ones: what would be served is what is served.
+	 */
 	same = cs != NULL && dl.errors == 0 && certstore_count(cs) == certstore_count(old) &&
 	    certstore_count_reused(cs) == certstore_count(cs) &&
 	    certstore_count_folders(cs) == certstore_count_folders(old) &&
-	    certstore_count_folders_reused(cs) == certstore_count_folders(cs) &&
 	    certstore_count_broken(cs) == certstore_count_broken(old);
+	if (!same)
+		sig = listing_signature(cs, &dl);
 	certstore_free(cs);
 	diag_clear(&dl);
 	free(acme);
 	snapshot_unref(snap);
 	if (same) {
+		relist_reacted = false;
 		log_debug("certificates listed again: nothing changed, nothing to reload");
 		return false;
 	}
+	if (relist_reacted && sig == relist_sig) {
+		log_debug("certificates listed again: as at the listing that last reloaded (a pair still broken, "
+		    "or that reload failed), nothing to reload");
+		return false;
+	}
+	relist_reacted = true;
+	relist_sig = sig;
 	log_info("change detected by the periodic listing of tls.certs and acme.storage/certs");
 	reload_now(config_path);
 	return true;
