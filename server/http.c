@@ -148,21 +148,37 @@ http_prepare(struct snapshot *snap)
 		tenants_set_release(release_shared);
 		hook_set = true;
 	}
-	for (size_t i = 0; i < snap->n_sites; i++) {
-		struct site *s = snap->sites[i];
-
-		/* a tenant file's is made once, by the first snapshot that serves the file, and kept with it */
-		if (s->prebuilt != NULL)
-			continue;
-		/* copied once here, so a response outlives the snapshot while MHD still sends it */
-		if ((s->prebuilt = make_response(s->body, s->body_len, false, false)) == NULL) {
-			log_error("%s: cannot create the response for '%s'", __func__, s->host);
-			release_responses(snap);
-			return -1;
-		}
-	}
+	/* the responses are made by the requests (site_response) */
 	snap->release = release_responses;
 	return 0;
+}
+
+/*
+ * S's response, made by the first request for it; of two first requests at
+ * once, one response is kept and the other destroyed. The caller holds a
+ * snapshot serving S, so S's owner cannot release it meanwhile. NULL when
+ * out of memory (a 500).
+ */
+static struct MHD_Response *
+site_response(const struct site *site)
+{
+	/* a site is immutable but for its response (site.h) */
+	struct site *s = (struct site *)(uintptr_t)site;
+	void *r = atomic_load_explicit(&s->prebuilt, memory_order_acquire), *none = NULL;
+
+	if (r != NULL)
+		return r;
+	/* the body is copied, so a response outlives the snapshot while MHD still sends it */
+	if ((r = make_response(s->body, s->body_len, false, false)) == NULL) {
+		log_error("%s: cannot create the response for '%s'", __func__, s->host);
+		return NULL;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&s->prebuilt, &none, r, memory_order_acq_rel,
+	    memory_order_acquire)) {
+		MHD_destroy_response(r);
+		r = none;
+	}
+	return r;
 }
 
 /* Copy S into OUT for a log line: printable ASCII only, never quotes or spaces. */
@@ -246,7 +262,7 @@ queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r)
 	enum MHD_Result rc;
 
 	if (r == NULL) {
-		/* only when out of memory at start-up; answer without a body */
+		/* only when out of memory; answer without a body */
 		r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
 		if (r == NULL)
 			return MHD_NO;
@@ -446,7 +462,7 @@ policy_handler(void *cls, struct MHD_Connection *c, const char *url, const char 
 	if (r.acme_token != NULL && r.status == 200)
 		resp = own;	/* NULL when out of memory: a 500 */
 	else
-		resp = r.site != NULL ? r.site->prebuilt : fixed_response(r.status);
+		resp = r.site != NULL ? site_response(r.site) : fixed_response(r.status);
 	/* a balancer checks every few seconds: counted, not logged */
 	if (!r.health)
 		access_line(c, l, snap, sni, host, method, url, r.status, r.send_body ? r.body_len : 0);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* snapshot: one immutable, refcounted bundle of config, certificates and prebuilt responses; readers take a reference. */
+/* snapshot: one immutable, refcounted bundle of config, certificates and sites (their responses made on demand); readers take a reference. */
 #include "snapshot.h"
 #include "ids.h"
 #include "log.h"

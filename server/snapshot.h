@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* snapshot: one immutable, refcounted bundle of config, certificates and prebuilt responses; readers take a reference. */
+/* snapshot: one immutable, refcounted bundle of config, certificates and sites (their responses made on demand); readers take a reference. */
 #ifndef MTASTSD_SNAPSHOT_H
 #define MTASTSD_SNAPSHOT_H
 
@@ -28,7 +28,7 @@ struct snapshot {
 	size_t n_retiring;
 	struct pmap by_host;		/* site->host -> struct site * */
 	time_t loaded_at;
-	/* set by the HTTP layer when it prebuilt responses; called once before the snapshot is freed */
+	/* set by the HTTP layer: releases the responses its requests made; called once before the snapshot is freed */
 	void (*release)(struct snapshot *snap);
 };
 
