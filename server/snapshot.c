@@ -3,6 +3,7 @@
 #include "snapshot.h"
 #include "ids.h"
 #include "log.h"
+#include "pool.h"
 #include "util.h"
 
 #include <pthread.h>
@@ -65,6 +66,61 @@ hosts_from(struct snapshot *snap, const struct snapshot *prev)
 	return false;
 }
 
+/* This many sites to render are rendered on several threads. */
+#define PARALLEL_RENDER 20000
+#define RENDER_SLICES 16
+
+/* The sites snapshot_from renders: slice k of the order starts at order[k] and own[at[k]]. */
+struct render {
+	struct snapshot *snap;
+	const struct domset *ds;
+	size_t order[RENDER_SLICES + 1], at[RENDER_SLICES + 1];
+};
+
+/* pool_fn: the main file's sites of slice K of the order (struct render ARG), rendered into the snapshot's own. */
+static void
+render_slice(void *arg, size_t k)
+{
+	struct render *r = arg;
+	struct snapshot *snap = r->snap;
+	size_t at = r->at[k];
+
+	for (size_t i = r->order[k]; i < r->order[k + 1]; i++) {
+		if ((snap->sites[i] = r->ds->sites[i]) != NULL)
+			continue;
+		site_render(&snap->own[at], r->ds->v[i], false);
+		snap->sites[i] = &snap->own[at++];
+	}
+}
+
+/*
+ * SNAP's sites in DS's order, the main file's rendered into SNAP's own
+ * (N_MAIN of them; a tenant file's were rendered when it was read, so a
+ * reload that did not read the file renders nothing); on several threads
+ * for a long list.
+ */
+static void
+render_sites(struct snapshot *snap, const struct domset *ds, size_t n_main)
+{
+	struct render r = { .snap = snap, .ds = ds };
+	size_t slices = n_main >= PARALLEL_RENDER ? RENDER_SLICES : 1, k = 1, at = 0;
+
+	/* where each slice starts in the order and in own: one pass over pointers */
+	for (size_t i = 0; i < ds->n && k < slices; i++) {
+		if (i == ds->n * k / slices) {
+			r.order[k] = i;
+			r.at[k++] = at;
+		}
+		at += ds->sites[i] == NULL;
+	}
+	for (; k <= slices; k++) {
+		r.order[k] = ds->n;
+		r.at[k] = n_main;
+	}
+	pool_run_each(slices, slices > 1 ? pool_threads(4) : 1, render_slice, &r);
+	snap->n_own = n_main;
+}
+
 struct snapshot *
 snapshot_from(struct snapshot_parts *p)
 {
@@ -87,13 +143,7 @@ snapshot_from(struct snapshot_parts *p)
 		n_main += ds->sites[i] == NULL;
 	snap->own = xcalloc(n_main + snap->n_retiring + 1, sizeof(*snap->own));
 	snap->sites = xcalloc(ds->n + snap->n_retiring + 1, sizeof(*snap->sites));
-	/* a tenant file's sites were rendered when it was read: a reload that did not read the file renders nothing */
-	for (size_t i = 0; i < ds->n; i++) {
-		if ((snap->sites[i] = ds->sites[i]) != NULL)
-			continue;
-		site_render(&snap->own[snap->n_own], ds->v[i], false);
-		snap->sites[i] = &snap->own[snap->n_own++];
-	}
+	render_sites(snap, ds, n_main);
 	for (size_t i = 0; i < snap->n_retiring; i++) {
 		site_render(&snap->own[snap->n_own], &snap->retiring[i], false);
 		snap->own[snap->n_own].retiring = true;

@@ -382,6 +382,43 @@ Test(tenantdir, snapshots_share_the_sites_of_an_unchanged_file)
 	snapshot_unref(s2);
 }
 
+/* A long main list is rendered on several threads: every site in order, the tenant files' shared, each own once. */
+Test(tenantdir, a_long_main_list_renders_every_site_in_order)
+{
+	size_t cap = 64 * 30000, len = 0, n_shared = 0;
+	char *yaml = xmalloc(cap), host[64];
+	struct snapshot *snap;
+
+	len += (size_t)snprintf(yaml + len, cap - len, "domains:\n");
+	for (int i = 0; i < 30000; i++)
+		len += (size_t)snprintf(yaml + len, cap - len, "  - name: m%d.example\n    max_age: %d\n", i,
+		    100000 + i);
+	put("a.yaml", "- a1.example\n- a2.example\n");
+	snap = snap_of(yaml, load(NULL, NULL));
+	cr_assert_eq(snap->n_sites, 30002);
+	cr_expect_eq(snap->n_own, 30000);
+	for (size_t i = 0; i < snap->n_sites; i++) {
+		const struct site *site = snap->sites[i];
+		char want[64];
+
+		cr_assert_eq(site->domain, snap->domains.v[i], "site %zu is its domain's", i);
+		snprintf(host, sizeof(host), "mta-sts.%s", site->domain->name);
+		cr_assert_str_eq(site->host, host);
+		cr_assert_eq(snapshot_site(snap, host), site);
+		if (site->shared) {
+			n_shared++;
+			continue;
+		}
+		cr_assert(site >= snap->own && site < snap->own + snap->n_own, "site %zu is the snapshot's own", i);
+		cr_assert_eq(site, &snap->own[i], "own sites in order");
+		snprintf(want, sizeof(want), "max_age: %zu\r\n", 100000 + i);
+		cr_assert(strstr(site->body, want) != NULL, "%s", site->body);
+	}
+	cr_expect_eq(n_shared, 2);
+	snapshot_unref(snap);
+	free(yaml);
+}
+
 Test(tenantdir, main_file_checks)
 {
 	struct diag_list d;
