@@ -32,6 +32,7 @@ struct ctx {
 	const char *file;		/* the file being read, as each domain's `file` names it */
 	struct config_domain *out;	/* parse_domains: the valid entries, in order */
 	size_t n_out;
+	struct hmap names;		/* parse_domains: name -> index in out + 1, when every entry was kept */
 	/* an error in defaults is reported there once, not again by every domain inheriting it */
 	bool defaults_mode_bad, defaults_mx_bad;
 	/* where dns.state, dns.zone and domains_dir were written (0 when not) */
@@ -1086,7 +1087,11 @@ parse_domains(struct ctx *c, struct ynode *v)
 			c->out[c->n_out] = *d;
 		c->n_out++;
 	}
-	hmap_clear(&seen.map);
+	/* every entry kept: the duplicate check's map is the lookup (index + 1 into out), not hashed again */
+	if (c->n_out == v->n)
+		c->names = seen.map;
+	else
+		hmap_clear(&seen.map);
 	for (size_t i = 0; i < seen.n_dropped; i++)
 		free(seen.dropped[i]);
 	free(seen.dropped);
@@ -1886,10 +1891,8 @@ load_mem(const char *path, const char *basedir, const char *data, size_t len, st
 			parse_domains(&c, domains);
 			cfg->domains = c.out;
 			cfg->n_domains = c.n_out;
-			/* duplicates were reported; the first of each name is the one found */
-			hmap_reserve(&cfg->by_name, cfg->n_domains);
-			for (size_t i = 0; i < cfg->n_domains; i++)
-				hmap_put(&cfg->by_name, cfg->domains[i].name, &cfg->domains[i]);
+			/* with an error the config is not used: no lookup is needed then */
+			cfg->by_name = c.names;
 		}
 		/* with domains_dir the domains may all be in tenant files */
 		if (cfg->n_domains == 0 && cfg->domains_dir == NULL && diags->errors == 0)
@@ -2017,7 +2020,8 @@ config_load_tenant_mem(const struct config *main, const char *path, const char *
 	*n = 0;
 	if (ytree_load(&tree, data, len, diags, &root_idx) == 0 && root_idx != YTREE_NONE)
 		parse_domains(&c, node(&c, root_idx));
-	/* an empty file is a tenant with no domains yet */
+	/* an empty file is a tenant with no domains yet; the merge looks names up on its own */
+	hmap_clear(&c.names);
 	ytree_clear(&tree);
 	diag_sort(diags);
 	if (diags->errors > errors) {
@@ -2086,5 +2090,7 @@ config_free(struct config *cfg)
 const struct config_domain *
 config_find_domain(const struct config *cfg, const char *name)
 {
-	return hmap_get(&cfg->by_name, name);
+	uintptr_t i = (uintptr_t)hmap_get(&cfg->by_name, name);
+
+	return i != 0 ? &cfg->domains[i - 1] : NULL;
 }

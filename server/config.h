@@ -119,7 +119,7 @@ struct config {
 	struct config_domain defaults;
 	struct config_domain *domains;	/* config order */
 	size_t n_domains;
-	struct hmap by_name;		/* normalised name -> struct config_domain * */
+	struct hmap by_name;		/* normalised name -> its index in domains + 1 */
 };
 
 /*
