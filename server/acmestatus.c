@@ -17,6 +17,16 @@
  */
 #define GATE_SLICE 64
 
+/* V[0..N) all RESOLVER_FAILED, "resolver failed: " and WHY (cut to fit: the reason is one line). */
+static void
+gate_failed(struct acmegate_verdict *v, size_t n, const char *why)
+{
+	for (size_t i = 0; i < n; i++) {
+		v[i].result = ACMEGATE_RESOLVER_FAILED;
+		snprintf(v[i].reason, sizeof(v[i].reason), "resolver failed: %.280s", why);
+	}
+}
+
 void
 acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *host_target,
     struct acmegate_verdict *v)
@@ -29,16 +39,18 @@ acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *h
 
 	(void)ctx;
 	if ((r = resolver_new("/etc/resolv.conf", "/etc/hosts", err, sizeof(err))) == NULL) {
-		for (size_t i = 0; i < n; i++) {
-			v[i].result = ACMEGATE_RESOLVER_FAILED;
-			/* cut to fit: the reason is one line */
-			snprintf(v[i].reason, sizeof(v[i].reason), "resolver failed: %.280s", err);
-		}
+		gate_failed(v, n, err);
 		free(q);
 		return;
 	}
 	for (size_t off = 0; off < n; off += GATE_SLICE) {
-		size_t m = n - off < GATE_SLICE ? n - off : GATE_SLICE;
+		size_t m = n - off < GATE_SLICE ? n - off : GATE_SLICE, replied = 0;
+
+		if (err[0] != '\0') {
+			/* offline: each further slice would wait out the timeout too (a minute per 768 hosts) */
+			gate_failed(v + off, n - off, err);
+			break;
+		}
 
 		for (size_t i = 0; i < m; i++) {
 			q[i * per] = (struct resolve_query){ .name = hosts[off + i], .type = RESOLVE_A };
@@ -47,6 +59,11 @@ acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *h
 				q[i * per + 2] = (struct resolve_query){ .name = hosts[off + i], .type = RESOLVE_CNAME };
 		}
 		resolve_run(r, q, m * per, ACMEGATE_TIMEOUT_MS);
+		for (size_t i = 0; i < m * per; i++)
+			replied += q[i].answer.rcode != -1;
+		if (replied == 0)
+			snprintf(err, sizeof(err), "not looked up: none of the %zu look-ups before got a reply (%s)",
+			    m * per, q[0].answer.error);
 		for (size_t i = 0; i < m; i++) {
 			struct acmegate_lookups l = { &q[i * per].answer, &q[i * per + 1].answer,
 			    target ? &q[i * per + 2].answer : NULL };

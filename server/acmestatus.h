@@ -34,7 +34,9 @@ typedef void (*acmestatus_gate)(void *ctx, const char *const *hosts, size_t n, c
  * of the hosts looked up at once (in slices, each within
  * ACMEGATE_TIMEOUT_MS) by a resolver on /etc/resolv.conf and /etc/hosts,
  * each judged by acmegate_judge. When no resolver can be made every host is
- * RESOLVER_FAILED with its message. CTX is unused.
+ * RESOLVER_FAILED with its message; when no look-up of a slice got a reply
+ * (timed out: offline, say) the hosts after it are RESOLVER_FAILED without
+ * a look-up, so it takes ACMEGATE_TIMEOUT_MS at most then. CTX is unused.
  */
 void acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *host_target,
     struct acmegate_verdict *v);
