@@ -9,33 +9,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Append D to DS's order; with DEDUP, only when no earlier definition holds its name (a full build). */
+/* Append D to DS's order. */
 static void
-add(struct domset *ds, const struct config_domain *d, struct site *site, bool dedup)
+add(struct domset *ds, const struct config_domain *d, struct site *site)
 {
-	const struct config_domain *first;
-
-	if (dedup && (first = pmap_put(&ds->by_name, d->name, (void *)(uintptr_t)d)) != NULL) {
-		/* defined before: that definition stays */
-		pmap_put(&ds->by_name, first->name, (void *)(uintptr_t)first);
-		return;
-	}
 	ds->sites[ds->n] = site;
 	ds->v[ds->n++] = d;
 }
 
-/* Fill DS's order from CFG and T; with DEDUP, build the lookup as it goes. */
+/* Fill DS's order from CFG and T. */
 static void
-fill(struct domset *ds, const struct config *cfg, const struct tenants *t, bool dedup)
+fill(struct domset *ds, const struct config *cfg, const struct tenants *t)
 {
 	for (size_t i = 0; i < cfg->n_domains; i++)
-		add(ds, &cfg->domains[i], NULL, dedup);
+		add(ds, &cfg->domains[i], NULL);
 	for (size_t i = 0; t != NULL && i < t->n; i++) {
 		const struct tenant_file *f = t->v[i].in_force;
 
 		for (size_t k = 0; f != NULL && k < f->n_domains; k++)
-			add(ds, &f->domains[k], f->sites ? &f->sites[k] : NULL, dedup);
+			add(ds, &f->domains[k], f->sites ? &f->sites[k] : NULL);
 	}
+}
+
+/* DS's order and lookup built whole (pmap_build); a name defined twice keeps its first definition. */
+static void
+fill_whole(struct domset *ds, const struct config *cfg, const struct tenants *t)
+{
+	struct pmap_item *items;
+	size_t k = 0;
+
+	fill(ds, cfg, t);
+	items = xcalloc(ds->n + 1, sizeof(*items));
+	for (size_t i = 0; i < ds->n; i++)
+		items[i] = (struct pmap_item){ ds->v[i]->name, (void *)(uintptr_t)ds->v[i] };
+	if (pmap_build(&ds->by_name, items, ds->n) > 0) {
+		/* the later definitions leave the order */
+		for (size_t i = 0; i < ds->n; i++)
+			if (items[i].value != NULL) {
+				ds->v[k] = ds->v[i];
+				ds->sites[k++] = ds->sites[i];
+			}
+		ds->n = k;
+	}
+	free(items);
 }
 
 /* domset_diff's FN for the lookup of DS (ARG): names taken out, then put in. */
@@ -71,14 +87,14 @@ domset_build(struct domset *ds, const struct config *cfg, const struct tenants *
 	if (prev != NULL) {
 		pmap_copy(&ds->by_name, &prev->by_name);
 		domset_diff(prev, ds, apply, ds);
-		fill(ds, cfg, t, false);
+		fill(ds, cfg, t);
 		/* the merge leaves no name defined twice; should one be, the full build decides as always */
 		if (ds->by_name.n == ds->n)
 			return;
 		pmap_clear(&ds->by_name);
 		ds->n = 0;
 	}
-	fill(ds, cfg, t, true);
+	fill_whole(ds, cfg, t);
 }
 
 /* The version of the file named NAME in force in T, or NULL. */

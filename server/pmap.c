@@ -298,6 +298,178 @@ pmap_get(const struct pmap *m, const char *key)
 	}
 }
 
+/* ----------------------------------------------------------- pmap_build */
+
+/* An item of pmap_build: its hash, the hash's slots in trie order (the first slot highest) and its place. */
+struct bitem {
+	unsigned long long order, hash;
+	size_t i;
+};
+
+/* HASH's slots at shift 0, 5, ... 60 as one number, so that sorting by it sorts by the trie's path. */
+static unsigned long long
+trie_order(unsigned long long hash)
+{
+	unsigned long long o = 0;
+
+	for (unsigned shift = 0; shift < 60; shift += BITS)
+		o = (o << BITS) | slot_of(hash, shift);
+	/* the last slot (shift 60) has the hash's top four bits */
+	return (o << 4) | (hash >> 60);
+}
+
+static int
+by_order(const void *a, const void *b)
+{
+	const struct bitem *x = a, *y = b;
+
+	if (x->order != y->order)
+		return x->order < y->order ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* V[0..n) sorted by order, then place (stable): a radix sort of 16-bit digits, or qsort for a short list. */
+static void
+sort_items(struct bitem *v, size_t n)
+{
+	struct bitem *tmp, *src = v, *dst;
+	size_t *count;
+
+	if (n < 4096) {
+		qsort(v, n, sizeof(*v), by_order);
+		return;
+	}
+	tmp = xcalloc(n, sizeof(*tmp));
+	count = xcalloc(65536, sizeof(*count));
+	dst = tmp;
+	for (unsigned d = 0; d < 64; d += 16) {
+		size_t sum = 0;
+
+		memset(count, 0, 65536 * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].order >> d) & 0xffff]++;
+		for (size_t k = 0; k < 65536; k++) {
+			size_t c = count[k];
+
+			count[k] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].order >> d) & 0xffff]++] = src[i];
+		struct bitem *t = src;
+		src = dst;
+		dst = t;
+	}
+	/* four passes: the sorted list is back in V */
+	free(count);
+	free(tmp);
+}
+
+/* The leaf of item B. */
+static struct pmap_entry
+leaf_of(const struct bitem *b, const struct pmap_item *items)
+{
+	return (struct pmap_entry){ .key = items[b->i].key, .u.value = items[b->i].value, .hash = b->hash };
+}
+
+static struct pmap_node *build_node(struct bitem *v, size_t n, unsigned shift, struct pmap_item *items,
+    size_t *dropped);
+
+/*
+ * The entry for V[0..n) (one slot's items, sorted) at depth SHIFT: a leaf
+ * when they are one key (the later ones dropped: value NULL), else a
+ * subtree.
+ */
+static struct pmap_entry
+build_entry(struct bitem *v, size_t n, unsigned shift, struct pmap_item *items, size_t *dropped)
+{
+	if (v[0].hash == v[n - 1].hash) {
+		size_t same = 1;
+
+		while (same < n && strcmp(items[v[same].i].key, items[v[0].i].key) == 0)
+			same++;
+		if (same == n) {
+			for (size_t k = 1; k < n; k++) {
+				items[v[k].i].value = NULL;
+				(*dropped)++;
+			}
+			return leaf_of(&v[0], items);
+		}
+	}
+	if (n == 1)
+		return leaf_of(&v[0], items);
+	return (struct pmap_entry){ .key = NULL, .u.child = build_node(v, n, shift + BITS, items, dropped) };
+}
+
+/* A collision node of V[0..n) (equal hashes): each key once, its first item's. */
+static struct pmap_node *
+build_collision(struct bitem *v, size_t n, struct pmap_item *items, size_t *dropped)
+{
+	struct pmap_node *c = node_new((unsigned)n, true);
+
+	for (size_t k = 0; k < n; k++) {
+		unsigned j = 0;
+
+		while (j < c->n && strcmp(c->e[j].key, items[v[k].i].key) != 0)
+			j++;
+		if (j < c->n) {
+			items[v[k].i].value = NULL;
+			(*dropped)++;
+		} else {
+			c->e[c->n++] = leaf_of(&v[k], items);
+		}
+	}
+	return c;
+}
+
+/* The node at depth SHIFT of V[0..n) (sorted; below the root, at least two keys). */
+static struct pmap_node *
+build_node(struct bitem *v, size_t n, unsigned shift, struct pmap_item *items, size_t *dropped)
+{
+	struct pmap_node *node;
+	unsigned slots = 0;
+
+	if (shift >= 64)
+		return build_collision(v, n, items, dropped);
+	for (size_t k = 0; k < n; k++)
+		if (k == 0 || slot_of(v[k].hash, shift) != slot_of(v[k - 1].hash, shift))
+			slots++;
+	node = node_new(slots, false);
+	for (size_t k = 0, end; k < n; k = end) {
+		unsigned s = slot_of(v[k].hash, shift);
+
+		for (end = k + 1; end < n && slot_of(v[end].hash, shift) == s; end++)
+			;
+		node->bitmap |= 1u << s;
+		node->e[node->n++] = build_entry(v + k, end - k, shift, items, dropped);
+	}
+	return node;
+}
+
+size_t
+pmap_build(struct pmap *m, struct pmap_item *items, size_t n)
+{
+	struct bitem *v;
+	size_t dropped = 0;
+
+	m->root = NULL;
+	m->n = 0;
+	if (n == 0)
+		return 0;
+	v = xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		v[i].hash = PMAP_HASH(items[i].key);
+		v[i].order = trie_order(v[i].hash);
+		v[i].i = i;
+	}
+	sort_items(v, n);
+	/* the root is a branch even for one key, as pmap_put makes it */
+	m->root = build_node(v, n, 0, items, &dropped);
+	m->n = n - dropped;
+	free(v);
+	return dropped;
+}
+
 static void
 each_at(const struct pmap_node *n, void (*fn)(const char *, void *, void *), void *arg)
 {

@@ -41,6 +41,22 @@ void *pmap_get(const struct pmap *m, const char *key);
 /* Call FN for each entry of M, in no particular order; FN must not change M. */
 void pmap_each(const struct pmap *m, void (*fn)(const char *key, void *value, void *arg), void *arg);
 
+/* One entry given to pmap_build. */
+struct pmap_item {
+	const char *key;
+	void *value;
+};
+
+/*
+ * The empty M made to map each of ITEMS[0..n) in one pass: sorted by the
+ * trie's order of hash bits, then built bottom-up, each node allocated at
+ * its size. For a whole map that is several times faster than N pmap_puts,
+ * whose inserts each walk the trie at random. A key given twice keeps its
+ * first item; the later ones are left out and their VALUE set to NULL.
+ * Returns how many were left out.
+ */
+size_t pmap_build(struct pmap *m, struct pmap_item *items, size_t n);
+
 /* Drop version M (it is left empty); the nodes no other version holds are freed. Any thread. */
 void pmap_clear(struct pmap *m);
 

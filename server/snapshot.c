@@ -66,6 +66,25 @@ hosts_from(struct snapshot *snap, const struct snapshot *prev)
 	return false;
 }
 
+/* SNAP's host lookup built whole (pmap_build): a host held twice keeps its first site, and the list loses the second. */
+static void
+hosts_whole(struct snapshot *snap)
+{
+	struct pmap_item *items = xcalloc(snap->n_sites + 1, sizeof(*items));
+	size_t k = 0;
+
+	for (size_t i = 0; i < snap->n_sites; i++)
+		items[i] = (struct pmap_item){ snap->sites[i]->host, snap->sites[i] };
+	/* the config rejects duplicate domains, the merge duplicates across files: stay safe anyway */
+	if (pmap_build(&snap->by_host, items, snap->n_sites) > 0) {
+		for (size_t i = 0; i < snap->n_sites; i++)
+			if (items[i].value != NULL)
+				snap->sites[k++] = snap->sites[i];
+		snap->n_sites = k;
+	}
+	free(items);
+}
+
 /* This many sites to render are rendered on several threads. */
 #define PARALLEL_RENDER 20000
 #define RENDER_SLICES 16
@@ -152,12 +171,7 @@ snapshot_from(struct snapshot_parts *p)
 	snap->n_sites = ds->n + snap->n_retiring;
 	if (prev != NULL && hosts_from(snap, prev))
 		return snap;
-	/* the whole lookup; a host already held keeps its first site, and the list loses the second */
-	size_t k = 0;
-	for (size_t i = 0; i < snap->n_sites; i++)
-		if (put_host(snap, snap->sites[i]))
-			snap->sites[k++] = snap->sites[i];
-	snap->n_sites = k;
+	hosts_whole(snap);
 	return snap;
 }
 

@@ -279,3 +279,94 @@ Test(pmap, readers_of_a_version_are_not_disturbed_by_the_next)
 	cr_expect_eq((uintptr_t)bad, 0, "%zu reads saw another version's change", (size_t)(uintptr_t)bad);
 	pmap_clear(&shared_version);
 }
+
+/* pmap_build of KEYS[0..n) (each mapped to V(i)), checked against the same keys put one by one. */
+static void
+expect_build_equals_puts(size_t n, const char *what)
+{
+	struct pmap built = {0}, put = {0};
+	struct pmap_item *items = calloc(n + 1, sizeof(*items));
+	struct count a = {0}, b = {0};
+
+	for (size_t i = 0; i < n; i++) {
+		items[i].key = keys[i];
+		items[i].value = V(i);
+		pmap_put(&put, keys[i], V(i));
+	}
+	cr_assert_eq(pmap_build(&built, items, n), 0, "%s: nothing dropped", what);
+	cr_assert_eq(built.n, n, "%s", what);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_eq(pmap_get(&built, keys[i]), V(i), "%s: %s", what, keys[i]);
+	cr_assert_null(pmap_get(&built, "absent.example"));
+	pmap_each(&built, count_one, &a);
+	pmap_each(&put, count_one, &b);
+	cr_expect_eq(a.n, b.n, "%s", what);
+	cr_expect_eq(a.sum, b.sum, "%s", what);
+	pmap_clear(&built);
+	pmap_clear(&put);
+	free(items);
+}
+
+Test(pmap, a_built_map_is_the_map_of_its_puts)
+{
+	make_keys("customer-%d.example.com");
+	/* qsort below 4,096 items, the radix sort above */
+	expect_build_equals_puts(1, "one key");
+	expect_build_equals_puts(2, "two keys");
+	expect_build_equals_puts(1000, "1,000 keys");
+	expect_build_equals_puts(N, "20,000 keys");
+}
+
+Test(pmap, a_key_given_twice_keeps_its_first_item)
+{
+	static struct pmap_item items[3 * N];
+	struct pmap m = {0};
+
+	make_keys("d%d.example");
+	for (int i = 0; i < N; i++) {
+		/* each key three times: first, after the whole list, and once more at the end */
+		items[i] = (struct pmap_item){ keys[i], V(i) };
+		items[N + i] = (struct pmap_item){ keys[i], V(N + i) };
+		items[2 * N + i] = (struct pmap_item){ keys[N - 1 - i], V(2 * N + i) };
+	}
+	cr_assert_eq(pmap_build(&m, items, 3 * N), 2 * N);
+	cr_expect_eq(m.n, N);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(pmap_get(&m, keys[i]), V(i));
+		cr_assert_eq(items[i].value, V(i), "the first stays as given");
+		cr_assert_null(items[N + i].value, "a later one is marked");
+		cr_assert_null(items[2 * N + i].value);
+	}
+	pmap_clear(&m);
+}
+
+Test(pmap, a_built_map_with_colliding_hashes_then_changed)
+{
+	static char ck[300][16];
+	struct pmap_item items[302];
+	struct pmap m = {0}, c = {0};
+
+	for (int i = 0; i < 300; i++) {
+		snprintf(ck[i], sizeof(ck[i]), "c:%05d", i);
+		items[i] = (struct pmap_item){ ck[i], V(i) };
+	}
+	items[300] = (struct pmap_item){ "plain", V(1000) };
+	items[301] = (struct pmap_item){ ck[7], V(2000) };
+	cr_assert_eq(pmap_build(&m, items, 302), 1, "the second c:00007 is dropped");
+	cr_assert_null(items[301].value);
+	cr_expect_eq(m.n, 301);
+	for (int i = 0; i < 300; i++)
+		cr_assert_eq(pmap_get(&m, ck[i]), V(i));
+	cr_expect_null(pmap_get(&m, "c:99999"), "same hash, absent key");
+	/* a built map is a map like any other: versions, puts and deletes */
+	pmap_copy(&c, &m);
+	cr_expect_eq(pmap_put(&c, ck[5], V(7)), V(5));
+	cr_expect_eq(pmap_del(&c, "plain"), V(1000));
+	for (int i = 0; i < 299; i++)
+		cr_assert_not_null(pmap_del(&c, ck[i]));
+	cr_expect_eq(pmap_get(&c, ck[299]), V(299));
+	cr_expect_eq(pmap_get(&m, ck[5]), V(5), "the built version is untouched");
+	cr_expect_eq(pmap_get(&m, "plain"), V(1000));
+	pmap_clear(&m);
+	pmap_clear(&c);
+}
