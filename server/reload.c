@@ -387,6 +387,8 @@ struct watch {
 	int tenants_wd;		/* domains_dir (-1: none) */
 	int acme_parent_wd;	/* acme.storage: its certs/ made later, moved in or away (-1: none) */
 	bool acme_warned;	/* acme.storage could not be watched: said once */
+	int max_wd;		/* the highest descriptor a certificate watch got so far */
+	bool fresh;		/* a certificate folder was watched for the first time, not listed since */
 };
 
 /* What a batch of events changed: watch_read's result. */
@@ -426,6 +428,20 @@ reload_own_file(const char *name, const char *state, const char *zone)
 	return false;
 }
 
+/*
+ * Note WD as a certificate watch: one above every earlier descriptor is a
+ * folder watched for the first time (inotify numbers its watches upwards),
+ * whose changes since the load listed it no event reports.
+ */
+static void
+watch_note(struct watch *w, int wd)
+{
+	if (wd > w->max_wd) {
+		w->max_wd = wd;
+		w->fresh = true;
+	}
+}
+
 /* Watch every folder under tls.certs the serving store listed: the folders its pairs were looked for in. */
 static void
 watch_cert_folders(struct watch *w, const struct certstore *cs)
@@ -437,8 +453,10 @@ watch_cert_folders(struct watch *w, const struct certstore *cs)
 
 		if (wd < 0)
 			log_warn("%s: cannot watch '%s'", __func__, dir);
-		else
+		else {
 			wdset_add(&w->cert_wds, wd);
+			watch_note(w, wd);
+		}
 	}
 }
 
@@ -480,6 +498,7 @@ watch_certs_parent(struct watch *w, const char *certs)
 	    IN_ATTRIB | IN_MASK_ADD);
 	if (w->certs_parent_wd < 0)
 		log_warn("%s: cannot watch '%s'", __func__, parent);
+	watch_note(w, w->certs_parent_wd);
 	free(parent);
 	free(top);
 }
@@ -503,6 +522,7 @@ watch_acme_parent(struct watch *w, const char *storage)
 		log_warn("%s: cannot watch acme.storage '%s': its new certificates are seen by the periodic "
 		    "listing only", __func__, top);
 	w->acme_warned = w->acme_parent_wd < 0;
+	watch_note(w, w->acme_parent_wd);
 	free(top);
 }
 
@@ -774,14 +794,15 @@ static bool relist_reacted;
 static unsigned long long relist_sig;
 
 /*
- * The periodic listing: the certificate folders are listed again against the
- * serving store (an unchanged pair costs a stat, an unchanged folder a
- * listing), and only when something differs, and differs otherwise than at
- * the listing that last reloaded, is the configuration reloaded. Returns
- * true when it reloaded.
+ * The certificate folders listed again against the serving store (an
+ * unchanged pair costs a stat, an unchanged folder a listing): only when
+ * something differs, and differs otherwise than at the listing that last
+ * reloaded, is the configuration reloaded. PERIODIC: the listing every
+ * ACME_RELIST_S, with an acme section only; else the one right after a
+ * folder was watched for the first time. Returns true when it reloaded.
  */
 static bool
-acme_relist(const char *config_path)
+certs_relist(const char *config_path, bool periodic)
 {
 	struct snapshot *snap = snapshot_current();
 	const struct certstore *old;
@@ -791,12 +812,13 @@ acme_relist(const char *config_path)
 	bool same;
 	unsigned long long sig = 0;
 
-	if (snap == NULL || snap->cfg->n_https == 0 || snap->cfg->acme == NULL || snap->cfg->tls_certs == NULL) {
+	if (snap == NULL || snap->cfg->n_https == 0 || snap->cfg->tls_certs == NULL ||
+	    (periodic && snap->cfg->acme == NULL)) {
 		snapshot_unref(snap);
 		return false;
 	}
 	old = snap->certs;
-	acme = xstrcat(snap->cfg->acme->storage, "/certs", NULL);
+	acme = snap->cfg->acme != NULL ? xstrcat(snap->cfg->acme->storage, "/certs", NULL) : NULL;
 	diag_init(&dl, config_path);
 	/* its warnings are the serving store's again: the reload, if any, gives them */
 	cs = certstore_reload_acme(snap->cfg->tls_certs, acme, old, &dl);
@@ -828,9 +850,32 @@ acme_relist(const char *config_path)
 	}
 	relist_reacted = true;
 	relist_sig = sig;
-	log_info("change detected by the periodic listing of tls.certs and acme.storage/certs");
+	if (periodic)
+		log_info("change detected by the periodic listing of tls.certs and acme.storage/certs");
+	else
+		log_info("change detected in a certificate folder watched only now: made after the load listed it");
 	reload_now(config_path);
 	return true;
+}
+
+/*
+ * watch_setup, then, when it watched a certificate folder for the first
+ * time, that listing: a pair written between the load's listing and the new
+ * watch (a reload publishes DNS in between) would wait for the next periodic
+ * listing, or for ever without one. Each reload it causes watches again;
+ * bounded, as a folder that keeps being made anew could go on.
+ */
+static void
+watch_setup_listed(struct watch *w, const char *config_path)
+{
+	for (int i = 0; i < 4; i++) {
+		watch_setup(w, config_path);
+		if (!w->fresh)
+			return;
+		w->fresh = false;
+		if (!certs_relist(config_path, false))
+			return;
+	}
 }
 
 /* The watches, kept from reload_watch_begin to the end of reload_loop. */
@@ -871,7 +916,7 @@ reload_loop(const char *config_path)
 	if ((afd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK)) < 0)
 		log_warn("%s: timerfd_create: acme.storage/certs is not listed again periodically", __func__);
 	acme_relist_arm(afd);
-	watch_setup(&w, config_path);
+	watch_setup_listed(&w, config_path);
 	pthread_once(&request_once, request_init);
 	for (;;) {
 		/* poll ignores a negative fd: w.fd without inotify */
@@ -898,7 +943,7 @@ reload_loop(const char *config_path)
 					log_info("%s received", name);
 					changed = 0;
 					reload_now(config_path);
-					watch_setup(&w, config_path);
+					watch_setup_listed(&w, config_path);
 				} else if (signals_action(signo) == SIGNALS_STOP) {
 					log_info("%s received: shutting down", name);
 					rc = 0;
@@ -931,14 +976,14 @@ reload_loop(const char *config_path)
 				    "under the config or tls.certs");
 				changed = 0;
 				reload_run(config_path, tenants_only);
-				watch_setup(&w, config_path);
+				watch_setup_listed(&w, config_path);
 			}
 		}
 		if (pfd[3].revents & POLLIN) {
 			unsigned long long exp;
 
 			if (read(rfd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp) && retry_now(config_path))
-				watch_setup(&w, config_path);
+				watch_setup_listed(&w, config_path);
 		}
 		if (pfd[4].revents & POLLIN) {
 			unsigned long long exp;
@@ -959,8 +1004,8 @@ reload_loop(const char *config_path)
 		if (pfd[6].revents & POLLIN) {
 			unsigned long long exp;
 
-			if (read(afd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp) && acme_relist(config_path))
-				watch_setup(&w, config_path);
+			if (read(afd, &exp, sizeof(exp)) == (ssize_t)sizeof(exp) && certs_relist(config_path, true))
+				watch_setup_listed(&w, config_path);
 		}
 	}
 	if (afd >= 0)

@@ -10,8 +10,10 @@
 # neither reload nor publish DNS again. A renewal that stays broken (a certificate that does not
 # match its key; the old version keeps serving) is reloaded for and reported once, not at every
 # listing, and its repair once more. With inotify and the listing both on, the listing does not
-# reload again for a change inotify's reload already served. No step waits blindly: the
-# listings are counted by their debug lines.
+# reload again for a change inotify's reload already served. A pair written while the reload
+# that made certs/ watched is still publishing (its on_change hook sleeps), before that watch,
+# is found by the listing made once certs/ is watched. No step waits blindly: the listings are
+# counted by their debug lines.
 . "$(dirname "$0")/lib.sh"
 need curl openssl python3
 
@@ -144,5 +146,23 @@ after=$(awk '/change detected under the config or tls.certs/ { s = "" } { s = s 
   "$WORK/serve.log")
 check "inotify reloaded for the pair" grep -q "change detected under the config or tls.certs" "$WORK/serve.log"
 check "no listing reloaded after inotify's reload" not grep -q "by the periodic listing" <<<"$after"
+stop_server || bad "serve did not stop cleanly"
+
+# ---- 5: a pair written while the reload that made certs/ watched still publishes (its on_change
+# hook sleeps) comes before that watch: the listing made once certs/ is watched finds it, without
+# waiting for the periodic listing (60 s here)
+rm -rf "$STORE/certs" "$WORK/state"
+mkdir "$WORK/state"  # a new state: new.example.com's first id changes the zone, which runs the hook
+: >"$WORK/serve.log"
+sed "s|^  zone: state/mta-sts.zone|&\\n  on_change: 'case \"\$MTASTSD_CHANGED\" in *new.example.com*) touch hook.new; sleep 2;; esac'|" \
+  "$WORK/mtastsd.yaml" >"$WORK/mtastsd-hook.yaml"
+start_server "$WORK/mtastsd-hook.yaml" "$ADMIN_PORT" || fail "serve did not start with an on_change hook"
+issue new.example.com
+check "the reload for new.example.com runs its hook within 3 s" wait_until 3 "the hook" test -e "$WORK/hook.new"
+check "new.example.com is served while the hook runs" served new.example.com
+issue next.example.com
+check "a pair written meanwhile is served within 5 s all the same" \
+  wait_until 5 "next.example.com served" served next.example.com
+check "found by the listing once certs/ was watched" grep -q "in a certificate folder watched only now" "$WORK/serve.log"
 stop_server || bad "serve did not stop cleanly"
 finish
