@@ -311,65 +311,84 @@ done:
 	return ret;
 }
 
+/* Append PREFIX and VALUE as a JSON string to HDR; -1 with "WHAT is not UTF-8" in ERR. */
+static int
+hdr_string(struct buf *hdr, const char *prefix, const char *value, const char *what, char *err, size_t errlen)
+{
+	buf_puts(hdr, prefix);
+	if (json_string(hdr, value, strlen(value)) < 0) {
+		snprintf(err, errlen, "%s is not UTF-8", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* The signing input of a JWS into IN: ASCII(BASE64URL(HDR) "." BASE64URL(PAYLOAD[0..LEN))); the dot's offset. */
+static size_t
+signing_input(struct buf *in, const struct buf *hdr, const void *payload, size_t len)
+{
+	size_t dot;
+
+	acmejws_b64url(in, hdr->data, hdr->len);
+	dot = in->len;
+	buf_puts(in, ".");
+	acmejws_b64url(in, payload, len);
+	return dot;
+}
+
+/* The flattened JSON serialization (RFC 7515 section 7.2.2) of signing input IN (dot at DOT) and SIG[0..N); caller's. */
+static char *
+flattened(const struct buf *in, size_t dot, const void *sig, size_t n)
+{
+	struct buf out = { 0 };
+
+	buf_puts(&out, "{\"protected\":\"");
+	buf_append(&out, in->data, dot);
+	buf_puts(&out, "\",\"payload\":\"");
+	buf_puts(&out, in->data + dot + 1);
+	buf_puts(&out, "\",\"signature\":\"");
+	acmejws_b64url(&out, sig, n);
+	buf_puts(&out, "\"}");
+	return out.data;
+}
+
 char *
 acmejws_sign(const struct acmejws_key *k, const char *url, const char *nonce, const char *kid,
     const char *payload, char *err, size_t errlen)
 {
-	struct buf hdr = { 0 }, in = { 0 }, out = { 0 };
+	struct buf hdr = { 0 }, in = { 0 };
 	unsigned char sig[2 * COORD];
+	char *jws = NULL;
+	size_t dot;
 
 	buf_puts(&hdr, "{\"alg\":\"ES256\",");
 	if (kid != NULL) {
-		buf_puts(&hdr, "\"kid\":");
-		if (json_string(&hdr, kid, strlen(kid)) < 0) {
-			snprintf(err, errlen, "the account URL is not UTF-8");
-			goto fail;
-		}
+		if (hdr_string(&hdr, "\"kid\":", kid, "the account URL", err, errlen) < 0)
+			goto done;
 	} else {
 		buf_puts(&hdr, "\"jwk\":");
 		acmejws_jwk(k, &hdr);
 	}
-	buf_puts(&hdr, ",\"nonce\":");
-	if (json_string(&hdr, nonce, strlen(nonce)) < 0) {
-		snprintf(err, errlen, "the nonce is not UTF-8");
-		goto fail;
-	}
-	buf_puts(&hdr, ",\"url\":");
-	if (json_string(&hdr, url, strlen(url)) < 0) {
-		snprintf(err, errlen, "the URL is not UTF-8");
-		goto fail;
-	}
+	if (hdr_string(&hdr, ",\"nonce\":", nonce, "the nonce", err, errlen) < 0 ||
+	    hdr_string(&hdr, ",\"url\":", url, "the URL", err, errlen) < 0)
+		goto done;
 	buf_puts(&hdr, "}");
-
-	/* the signing input is ASCII(BASE64URL(protected) "." BASE64URL(payload)) */
-	acmejws_b64url(&in, hdr.data, hdr.len);
-	buf_puts(&in, ".");
-	acmejws_b64url(&in, payload, strlen(payload));
-	if (sign_es256(k, &in, sig, err, errlen) < 0)
-		goto fail;
-
-	buf_puts(&out, "{\"protected\":\"");
-	buf_append(&out, in.data, (size_t)(strchr(in.data, '.') - in.data));
-	buf_puts(&out, "\",\"payload\":\"");
-	buf_puts(&out, strchr(in.data, '.') + 1);
-	buf_puts(&out, "\",\"signature\":\"");
-	acmejws_b64url(&out, sig, sizeof(sig));
-	buf_puts(&out, "\"}");
+	dot = signing_input(&in, &hdr, payload, strlen(payload));
+	if (sign_es256(k, &in, sig, err, errlen) == 0)
+		jws = flattened(&in, dot, sig, sizeof(sig));
+done:
 	buf_clear(&hdr);
 	buf_clear(&in);
-	return out.data;
-fail:
-	buf_clear(&hdr);
-	buf_clear(&in);
-	return NULL;
+	return jws;
 }
 
 char *
 acmejws_eab(const struct acmejws_key *k, const char *eab_kid, const unsigned char *mac_key, size_t mac_len,
     const char *url, char *err, size_t errlen)
 {
-	struct buf hdr = { 0 }, jwk = { 0 }, in = { 0 }, out = { 0 };
+	struct buf hdr = { 0 }, jwk = { 0 }, in = { 0 };
 	unsigned char mac[DIGEST_SHA256_LEN];
+	char *jws = NULL;
 	size_t dot;
 	int rc;
 
@@ -377,45 +396,22 @@ acmejws_eab(const struct acmejws_key *k, const char *eab_kid, const unsigned cha
 		snprintf(err, errlen, "the external account binding's MAC key is empty");
 		return NULL;
 	}
-	buf_puts(&hdr, "{\"alg\":\"HS256\",\"kid\":");
-	if (json_string(&hdr, eab_kid, strlen(eab_kid)) < 0) {
-		snprintf(err, errlen, "the external account binding's kid is not UTF-8");
-		goto fail;
-	}
-	buf_puts(&hdr, ",\"url\":");
-	if (json_string(&hdr, url, strlen(url)) < 0) {
-		snprintf(err, errlen, "the URL is not UTF-8");
-		goto fail;
-	}
+	if (hdr_string(&hdr, "{\"alg\":\"HS256\",\"kid\":", eab_kid, "the external account binding's kid", err,
+	    errlen) < 0 || hdr_string(&hdr, ",\"url\":", url, "the URL", err, errlen) < 0)
+		goto done;
 	buf_puts(&hdr, "}");
 	acmejws_jwk(k, &jwk);
-
-	/* the same signing input as any JWS: BASE64URL(protected) "." BASE64URL(payload) */
-	acmejws_b64url(&in, hdr.data, hdr.len);
-	dot = in.len;
-	buf_puts(&in, ".");
-	acmejws_b64url(&in, jwk.data, jwk.len);
-	if ((rc = gnutls_hmac_fast(GNUTLS_MAC_SHA256, mac_key, mac_len, in.data, in.len, mac)) < 0) {
+	/* the payload is the account key's JWK, MACed under the CA's key instead of signed */
+	dot = signing_input(&in, &hdr, jwk.data, jwk.len);
+	if ((rc = gnutls_hmac_fast(GNUTLS_MAC_SHA256, mac_key, mac_len, in.data, in.len, mac)) < 0)
 		snprintf(err, errlen, "cannot compute the external account binding's HMAC: %s", gnutls_strerror(rc));
-		goto fail;
-	}
-
-	buf_puts(&out, "{\"protected\":\"");
-	buf_append(&out, in.data, dot);
-	buf_puts(&out, "\",\"payload\":\"");
-	buf_puts(&out, in.data + dot + 1);
-	buf_puts(&out, "\",\"signature\":\"");
-	acmejws_b64url(&out, mac, sizeof(mac));
-	buf_puts(&out, "\"}");
+	else
+		jws = flattened(&in, dot, mac, sizeof(mac));
+done:
 	buf_clear(&hdr);
 	buf_clear(&jwk);
 	buf_clear(&in);
-	return out.data;
-fail:
-	buf_clear(&hdr);
-	buf_clear(&jwk);
-	buf_clear(&in);
-	return NULL;
+	return jws;
 }
 
 char *
