@@ -168,8 +168,7 @@ resolves(struct orderer *o, const struct config *cfg, const char *name, int64_t 
 		w->name = xstrdup(name);
 	}
 	w->until = now + retry;
-	if (*next == 0 || w->until < *next)
-		*next = w->until;
+	*next = acmesched_earlier(*next, w->until);
 	strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
 	if (changed)
 		log_info("acme: %s: waiting for DNS: %s; looked up again at %s", name, v.reason, at);
@@ -646,8 +645,7 @@ pass(struct orderer *o, const struct snapshot *snap)
 	    plan.count[ACMEPLAN_WAITING_DNS]);
 	metrics_set_hosts_without_certificate(plan.without_cert);
 	for (size_t i = 0; i < plan.n; i++)
-		if (plan.v[i].at > 0 && (next == 0 || plan.v[i].at < next))
-			next = plan.v[i].at;
+		next = acmesched_earlier(next, plan.v[i].at);
 	ndue = acmeplan_due(&plan, &due);
 	/* the plan borrows from the states, which orders change: copy the names first */
 	{
@@ -670,7 +668,7 @@ pass(struct orderer *o, const struct snapshot *snap)
 			if (!acmesched_bucket_take(&o->bucket, now, &when)) {
 				log_debug("acme: %zu name%s due, pacing new orders: the next at %lld", ndue - i,
 				    ndue - i == 1 ? "" : "s", (long long)when);
-				next = next == 0 || when < next ? when : next;
+				next = acmesched_earlier(next, when);
 				break;
 			}
 			order_one(o, snap->cfg, names[i]);
