@@ -108,8 +108,8 @@ checkdns_run(const struct config *cfg, const struct domset *ds, struct diag_list
 			    " written for it (it would point at itself); give mta-sts.%s A/AAAA records",
 			    d->name, d->name, d->name);
 	}
-	z = dnsrecords_render(cfg, ds, &st, now, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_BIND, dl, err,
-	    sizeof(err));
+	z = dnsrecords_render(cfg, ds, &st, now, cfg->dns_delegate_zone ? ZONE_PROVIDER : ZONE_DIRECT, ZONE_PROBLEMS, dl,
+	    err, sizeof(err));
 	if (z == NULL)
 		diag_add(dl, DIAG_ERROR, 0, 0, "%s", err);
 	free(z);

@@ -9,7 +9,8 @@
 
 #include "diag.h"
 
-enum zone_format { ZONE_BIND, ZONE_JSON, ZONE_NSUPDATE };
+/* ZONE_PROBLEMS renders nothing: only the domains whose records cannot be written are reported (check). */
+enum zone_format { ZONE_BIND, ZONE_JSON, ZONE_NSUPDATE, ZONE_PROBLEMS };
 
 /*
  * Which records: DIRECT when the domains' own zones hold everything; with a

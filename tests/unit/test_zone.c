@@ -374,6 +374,15 @@ Test(zone, a_too_long_name_fails_only_its_own_domain)
 	out = zone_render(&p, d, 3, ZONE_JSON, err, sizeof(err));
 	cr_assert(strstr(out, "\"error\": \"record name '_mta-sts.aaaa") != NULL, "%s", out);
 	free(out);
+	/* check's format writes nothing and reports the same problem */
+	diag_init(&dl, "mtastsd.yaml");
+	p.problems = &dl;
+	out = zone_render(&p, d, 3, ZONE_PROBLEMS, err, sizeof(err));
+	cr_assert_str_eq(out, "");
+	free(out);
+	cr_assert_eq(dl.unserved, 1);
+	cr_assert_eq(dl.items[0].line, 9);
+	diag_clear(&dl);
 	/* directly in its own zone, the same name fits */
 	p.side = ZONE_DIRECT;
 	p.delegate_zone = NULL;
