@@ -3,6 +3,7 @@
 #include "ids.h"
 #include "policy.h"
 #include "digest.h"
+#include "pool.h"
 #include "util.h"
 #include "vec.h"
 
@@ -451,19 +452,47 @@ still_retiring(const struct ids_domain *e, const struct domset *ds, int64_t now)
 	return domset_find(ds, e->name) == NULL && ids_retiring_at(e, now);
 }
 
+/* A state this long is looked through on several threads, in this many slices. */
+#define PARALLEL_LOOK 20000
+#define LOOK_SLICES 16
+
+/* ids_retiring's look: slice K of ST's entries, the indices of those still retiring into S[K]. */
+struct look {
+	const struct ids_state *st;
+	const struct domset *ds;
+	int64_t now;
+	size_t slices;
+	struct {
+		size_t *idx, n, cap;
+	} s[LOOK_SLICES];
+};
+
+static void
+look_slice(void *arg, size_t k)
+{
+	struct look *l = arg;
+
+	for (size_t i = l->st->n * k / l->slices; i < l->st->n * (k + 1) / l->slices; i++)
+		if (still_retiring(&l->st->d[i], l->ds, l->now))
+			VEC_PUSH(l->s[k].idx, l->s[k].n, l->s[k].cap, i);
+}
+
 size_t
 ids_retiring(const struct ids_state *st, const struct domset *ds, int64_t now, struct config_domain **out)
 {
-	size_t *idx = NULL, n = 0, cap = 0;
+	struct look l = { .st = st, .ds = ds, .now = now, .slices = st->n >= PARALLEL_LOOK ? LOOK_SLICES : 1 };
+	size_t n = 0, at = 0;
 
 	/* only the entries no longer configured matter: no ids are assigned for the others; one look each */
-	for (size_t i = 0; i < st->n; i++)
-		if (still_retiring(&st->d[i], ds, now))
-			VEC_PUSH(idx, n, cap, i);
+	pool_run_each(l.slices, l.slices > 1 ? pool_threads(4) : 1, look_slice, &l);
+	for (size_t k = 0; k < l.slices; k++)
+		n += l.s[k].n;
 	*out = xcalloc(n + 1, sizeof(**out));
-	for (size_t i = 0; i < n; i++)
-		ids_retiring_policy(&st->d[idx[i]], &(*out)[i]);
-	free(idx);
+	for (size_t k = 0; k < l.slices; k++) {
+		for (size_t i = 0; i < l.s[k].n; i++)
+			ids_retiring_policy(&st->d[l.s[k].idx[i]], &(*out)[at++]);
+		free(l.s[k].idx);
+	}
 	return n;
 }
 

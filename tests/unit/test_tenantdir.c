@@ -575,3 +575,41 @@ Test(tenantdir, retiring_since_the_previous_set_is_the_whole_list)
 	snapshot_unref(s1);
 	snapshot_unref(s2);
 }
+
+/* A long state is looked through on several threads: the same entries, in the state's order. */
+Test(tenantdir, a_long_state_retires_in_order)
+{
+	const int64_t t0 = 1767225600;	/* 2026-01-01 */
+	size_t cap = 32 * 30000, len, len_all = 0, len_kept = 0, n, k = 0;
+	char *all = xmalloc(cap), *kept = xmalloc(cap);
+	struct snapshot *s0, *s1;
+	struct ids_state st = {0};
+	struct config_domain *out;
+
+	len_all += (size_t)snprintf(all, cap, "domains:\n");
+	len_kept += (size_t)snprintf(kept, cap, "domains:\n");
+	for (int i = 0; i < 30000; i++) {
+		len = (size_t)snprintf(all + len_all, cap - len_all, "  - m%d.example\n", i);
+		if (i % 3 != 0)
+			memcpy(kept + len_kept, all + len_all, len + 1), len_kept += len;
+		len_all += len;
+	}
+	s0 = snap_of(all, NULL);
+	cr_assert_eq(ids_assign(NULL, s0->domains.v, s0->domains.n, t0, &st, NULL), 0);
+	s1 = snap_of(kept, NULL);
+	n = ids_retiring(&st, &s1->domains, t0 + 60, &out);
+	cr_assert_eq(n, 10000);
+	for (size_t i = 0; i < st.n; i++)
+		if (domset_find(&s1->domains, st.d[i].name) == NULL) {
+			cr_assert(k < n);
+			cr_assert_str_eq(out[k].name, st.d[i].name, "retiring entry %zu", k);
+			k++;
+		}
+	cr_expect_eq(k, n);
+	ids_retiring_free(out, n);
+	ids_state_clear(&st);
+	snapshot_unref(s0);
+	snapshot_unref(s1);
+	free(all);
+	free(kept);
+}
