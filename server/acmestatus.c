@@ -35,9 +35,10 @@ acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *h
 	size_t per = target ? 3 : 2;
 	struct resolve_query *q = xcalloc(GATE_SLICE * 3, sizeof(*q));
 	struct resolver *r;
-	char err[512] = "";
+	char err[512] = "", silent[256] = "";
 
 	(void)ctx;
+	/* ERR may also be a warning with a resolver (no resolv.conf: 127.0.0.1 asked), the look-ups go on */
 	if ((r = resolver_new("/etc/resolv.conf", "/etc/hosts", err, sizeof(err))) == NULL) {
 		gate_failed(v, n, err);
 		free(q);
@@ -46,12 +47,11 @@ acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *h
 	for (size_t off = 0; off < n; off += GATE_SLICE) {
 		size_t m = n - off < GATE_SLICE ? n - off : GATE_SLICE, replied = 0;
 
-		if (err[0] != '\0') {
+		if (silent[0] != '\0') {
 			/* offline: each further slice would wait out the timeout too (a minute per 768 hosts) */
-			gate_failed(v + off, n - off, err);
+			gate_failed(v + off, n - off, silent);
 			break;
 		}
-
 		for (size_t i = 0; i < m; i++) {
 			q[i * per] = (struct resolve_query){ .name = hosts[off + i], .type = RESOLVE_A };
 			q[i * per + 1] = (struct resolve_query){ .name = hosts[off + i], .type = RESOLVE_AAAA };
@@ -62,7 +62,7 @@ acmestatus_gate_dns(void *ctx, const char *const *hosts, size_t n, const char *h
 		for (size_t i = 0; i < m * per; i++)
 			replied += q[i].answer.rcode != -1;
 		if (replied == 0)
-			snprintf(err, sizeof(err), "not looked up: none of the %zu look-ups before got a reply (%s)",
+			snprintf(silent, sizeof(silent), "not looked up: none of the %zu look-ups before got a reply (%s)",
 			    m * per, q[0].answer.error);
 		for (size_t i = 0; i < m; i++) {
 			struct acmegate_lookups l = { &q[i * per].answer, &q[i * per + 1].answer,

@@ -4,6 +4,7 @@
 # a resolver that never replies must cost one timeout (5 s), not one per 64 hosts. mtastsd runs in
 # a user, network and mount namespace of its own (unshare -rnm) whose every packet leaves by a tap
 # link nobody reads, with a resolv.conf naming 192.0.2.53: each query goes out and is never answered.
+# And without any resolv.conf, where the resolver warns and asks 127.0.0.1, every host is still asked.
 . "$(dirname "$0")/lib.sh"
 need unshare ip python3
 unshare -rnm sh -c 'ip tuntap add tap0 mode tap' 2>/dev/null || skip "unshare -rnm with a tap link is not permitted here"
@@ -47,4 +48,21 @@ echo "# certs with $N ACME hosts, no DNS reply: $t ms"
 check "certs offline: exit 0 (waiting_dns is on its way), within 12 s ($t ms)" \
   bash -c '[ "$1" = 0 ] && [ "$2" -lt 12000 ]' _ "$rc" "$t"
 check "certs offline: every host waiting_dns" [ "$(grep -c '"state": "waiting_dns"' "$WORK/certs.json")" = $N ]
+
+# no /etc/resolv.conf at all (a bare container): the resolver asks 127.0.0.1 with a warning, and
+# still looks every host up: the one /etc/hosts names passes the gate (ordering)
+mkdir -p "$WORK/few"
+{
+  printf 'listen:\n  https: ["127.0.0.1:%s"]\n  http: []\n' "$(free_port)"
+  printf 'tls:\n  certs: ../certs/\ndns:\n  state: ../state/mtastsd.state\n  zone: ../state/mta-sts.zone\n'
+  printf 'acme:\n  agree_terms: true\n  storage: acme/\n  challenges: [tls-alpn-01]\n'
+  printf 'defaults:\n  mode: testing\n  mx: [mx.example.net]\ndomains:\n  - a.example.com\n  - b.example.com\n'
+} >"$WORK/few/mtastsd.yaml"
+rc=0
+unshare -rnm sh -c 'mount -t tmpfs none /etc && printf "127.0.0.1 mta-sts.b.example.com\n" >/etc/hosts && exec "$@"' \
+  sh "$MTASTSD" -c "$WORK/few/mtastsd.yaml" check >"$WORK/noresolv.out" 2>&1 || rc=$?
+check "check without resolv.conf: exit 0, the host in /etc/hosts is looked up and ordering" \
+  bash -c '[ "$1" = 0 ] && grep -q "domain '"'"'b.example.com'"'"' waits for its certificate from ACME (ordering" "$2"' _ "$rc" "$WORK/noresolv.out"
+check "check without resolv.conf: the other one waits, the resolver failed" \
+  grep -q "domain 'a.example.com' waits .*waiting_dns: 'mta-sts.a.example.com': resolver failed" "$WORK/noresolv.out"
 finish
