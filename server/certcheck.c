@@ -82,15 +82,16 @@ certcheck_sites(const struct snapshot *snap, time_t now, const struct acmestatus
 
 	for (size_t i = 0; i < snap->n_sites; i++) {
 		const struct site *s = snap->sites[i];
-		enum snapshot_serving v = snapshot_site_serving(snap, s, now);
-		const char *what = domset_find(&snap->domains, s->domain->name) == s->domain ? "domain" :
-		    "retiring domain";
+		enum snapshot_serving v;
+		/* the site says so: a lookup of every name took 0.6 s of check at a million domains */
+		const char *what = s->retiring ? "retiring domain" : "domain";
 		const struct config_domain *d = s->domain;
 		long ec, rsa;
 		char why[1024];
 
 		if (snap->cfg->n_https == 0)
-			continue;
+			break;
+		v = snapshot_site_serving(snap, s, now);
 		ec = certstore_lookup_at(cs, s->host, CERTSTORE_KEY_EC, now);
 		rsa = certstore_lookup_at(cs, s->host, CERTSTORE_KEY_RSA, now);
 		if (ec >= 0) {
