@@ -29,22 +29,29 @@ char *
 policy_render(const struct config_domain *d, size_t *len)
 {
 	struct buf b = {0};
-	char num[21];
 
-	buf_puts(&b, "version: STSv1\r\nmode: ");
-	buf_puts(&b, policy_mode_name(d->mode));
-	buf_puts(&b, "\r\n");
-	for (size_t i = 0; i < strlist_len(d->mx); i++) {
-		buf_puts(&b, "mx: ");
-		buf_puts(&b, d->mx->v[i]);
-		buf_puts(&b, "\r\n");
-	}
-	buf_puts(&b, "max_age: ");
-	buf_puts(&b, ulong_str(d->max_age, num));
-	buf_puts(&b, "\r\n");
+	policy_render_buf(d, &b);
 	if (len)
 		*len = b.len;
 	return b.data;
+}
+
+void
+policy_render_buf(const struct config_domain *d, struct buf *b)
+{
+	char num[21];
+
+	buf_puts(b, "version: STSv1\r\nmode: ");
+	buf_puts(b, policy_mode_name(d->mode));
+	buf_puts(b, "\r\n");
+	for (size_t i = 0; i < strlist_len(d->mx); i++) {
+		buf_puts(b, "mx: ");
+		buf_puts(b, d->mx->v[i]);
+		buf_puts(b, "\r\n");
+	}
+	buf_puts(b, "max_age: ");
+	buf_puts(b, ulong_str(d->max_age, num));
+	buf_puts(b, "\r\n");
 }
 
 static bool

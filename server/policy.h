@@ -32,6 +32,10 @@ struct policy {
  */
 char *policy_render(const struct config_domain *d, size_t *len);
 
+struct buf;
+/* policy_render's body appended to B. */
+void policy_render_buf(const struct config_domain *d, struct buf *b);
+
 /*
  * Parse BUF (LEN bytes) by the grammar of RFC 8461 section 3.2: LF or CRLF
  * line ends, no blank lines or leading space, case-sensitive names and values,

@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arena.h"
 #include "config.h"
+#include "util.h"
 
 /*
  * What serving one domain takes. A tenant file's sites are made when the
@@ -29,11 +31,19 @@ struct site {
 	 */
 	_Atomic(void *) prebuilt;
 	bool shared;			/* a tenant file's: HOST, BODY and PREBUILT go with the file */
+	bool in_arena;			/* HOST and BODY are in the owner's arena (site_render_in) */
 	bool retiring;			/* a removed domain still served as mode none (RFC 8461 section 8.3) */
 };
 
 /* S for D (borrowed: it must outlive S): host and body rendered, no response yet. */
 void site_render(struct site *s, const struct config_domain *d, bool shared);
+
+/*
+ * site_render with the host and body in ARENA (their owner frees it whole;
+ * site_clear leaves them), the body rendered first into SCRATCH, a buffer
+ * the caller reuses from one site to the next.
+ */
+void site_render_in(struct site *s, const struct config_domain *d, struct arena *arena, struct buf *scratch);
 
 /* Free S's host and body (not PREBUILT: its owner releases it); S is left {0}. */
 void site_clear(struct site *s);

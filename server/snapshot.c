@@ -87,7 +87,7 @@ hosts_whole(struct snapshot *snap)
 
 /* This many sites to render are rendered on several threads. */
 #define PARALLEL_RENDER 20000
-#define RENDER_SLICES 16
+#define RENDER_SLICES (sizeof(((struct snapshot *)0)->arenas) / sizeof(((struct snapshot *)0)->arenas[0]))
 
 /* The sites snapshot_from renders: slice k of the order starts at order[k] and own[at[k]]. */
 struct render {
@@ -103,13 +103,17 @@ render_slice(void *arg, size_t k)
 	struct render *r = arg;
 	struct snapshot *snap = r->snap;
 	size_t at = r->at[k];
+	struct buf scratch = {0};
 
+	/* each slice its own arena: the threads never share one */
+	snap->arenas[k] = arena_new();
 	for (size_t i = r->order[k]; i < r->order[k + 1]; i++) {
 		if ((snap->sites[i] = r->ds->sites[i]) != NULL)
 			continue;
-		site_render(&snap->own[at], r->ds->v[i], false);
+		site_render_in(&snap->own[at], r->ds->v[i], snap->arenas[k], &scratch);
 		snap->sites[i] = &snap->own[at++];
 	}
+	buf_clear(&scratch);
 }
 
 /*
@@ -261,6 +265,8 @@ snapshot_unref(struct snapshot *snap)
 		snap->release(snap);
 	for (size_t i = 0; i < snap->n_own; i++)
 		site_clear(&snap->own[i]);
+	for (size_t k = 0; k < RENDER_SLICES; k++)
+		arena_free(snap->arenas[k]);
 	free(snap->own);
 	free(snap->sites);
 	ids_retiring_free(snap->retiring, snap->n_retiring);

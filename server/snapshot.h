@@ -24,6 +24,7 @@ struct snapshot {
 	size_t n_sites;
 	struct site *own;		/* the sites of the main file's and the retiring domains: this snapshot's */
 	size_t n_own;
+	struct arena *arenas[16];	/* the hosts and bodies of OWN, one arena per slice rendered */
 	struct config_domain *retiring;	/* removed domains still served as mode none (ids_retiring) */
 	size_t n_retiring;
 	struct pmap by_host;		/* site->host -> struct site * */

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void
-oom(void)
+void
+xoom(void)
 {
 	static const char msg[] = "mtastsd: out of memory\n";
 	ssize_t r = write(2, msg, sizeof(msg) - 1);
@@ -29,7 +29,7 @@ xmalloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 	if (p == NULL)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -38,7 +38,7 @@ xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n ? n : 1, size ? size : 1);
 	if (p == NULL)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -46,10 +46,10 @@ void *
 xreallocarray(void *p, size_t n, size_t size)
 {
 	if (size && n > SIZE_MAX / size)
-		oom();
+		xoom();
 	p = realloc(p, (n * size) != 0 ? n * size : 1);
 	if (p == NULL)
-		oom();
+		xoom();
 	return p;
 }
 
@@ -81,7 +81,7 @@ xvasprintf(const char *fmt, va_list ap)
 	n = vsnprintf(small, sizeof(small), fmt, cp);
 	va_end(cp);
 	if (n < 0)
-		oom();
+		xoom();
 	p = xmalloc((size_t)n + 1);
 	if ((size_t)n < sizeof(small))
 		memcpy(p, small, (size_t)n + 1);
@@ -162,7 +162,7 @@ buf_printf(struct buf *b, const char *fmt, ...)
 	n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		oom();
+		xoom();
 	if ((size_t)n >= room) {
 		VEC_RESERVE(b->data, b->cap, b->len + (size_t)n + 1, 64);
 		va_start(ap, fmt);

@@ -26,6 +26,9 @@ char *xstrcat(const char *first, ...) __attribute__((sentinel));
  */
 void mem_give_back(void);
 
+/* Out of memory: say so on stderr and abort (what the x* allocators do). */
+_Noreturn void xoom(void);
+
 /* A growable byte buffer; data is always NUL-terminated. */
 struct buf {
 	char *data;
