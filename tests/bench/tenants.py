@@ -303,7 +303,8 @@ FIGURES = [("startup_s", "start-up to first answer", "s"),
 def main():
     ap = argparse.ArgumentParser(prog="scripts/bench tenants")
     ap.add_argument("-n", type=int, default=1000000, help="domains (default 1,000,000)")
-    ap.add_argument("-f", type=int, default=1000, help="tenant files of the second layout (default 1,000)")
+    ap.add_argument("-f", type=int, default=1000,
+                    help="tenant files of the second layout (default 1,000; 0: the one-file layout only)")
     ap.add_argument("-R", type=int, default=1, help="rounds (default 1)")
     ap.add_argument("--reloads", type=int, default=5, help="full reloads per run (default 5)")
     ap.add_argument("--vs", metavar="BINARY", help="an earlier mtastsd build, measured beside this one")
@@ -316,9 +317,10 @@ def main():
     root = tempfile.mkdtemp(prefix="mtastsd-tenants.")
     results = {}
     try:
-        print(f"== bench tenants: {a.n} domains, one file and {a.f} files, {a.R} round(s), "
-              f"{a.reloads} reloads per run", flush=True)
-        layouts = [Layout(root, a.n, 0), Layout(root, a.n, a.f)]
+        files = f" and {a.f} files" if a.f else ""
+        print(f"== bench tenants: {a.n} domains, one file{files}, {a.R} round(s), {a.reloads} reloads per run",
+              flush=True)
+        layouts = [Layout(root, a.n, 0)] + ([Layout(root, a.n, a.f)] if a.f > 0 else [])
         for lay in layouts:
             key = "one file" if not lay.files else f"{lay.files} files"
             order = list(bins)
