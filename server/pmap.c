@@ -396,8 +396,7 @@ build_entry(struct bitem *v, size_t n, unsigned shift, struct pmap_item *items, 
 			return leaf_of(&v[0], items);
 		}
 	}
-	if (n == 1)
-		return leaf_of(&v[0], items);
+	/* one item was a leaf above: here two keys or more */
 	return (struct pmap_entry){ .key = NULL, .u.child = build_node(v, n, shift + BITS, items, dropped) };
 }
 

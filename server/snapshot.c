@@ -87,7 +87,7 @@ hosts_whole(struct snapshot *snap)
 
 /* This many sites to render are rendered on several threads. */
 #define PARALLEL_RENDER 20000
-#define RENDER_SLICES (sizeof(((struct snapshot *)0)->arenas) / sizeof(((struct snapshot *)0)->arenas[0]))
+#define RENDER_SLICES SNAPSHOT_SLICES
 
 /* The sites snapshot_from renders: slice k of the order starts at order[k] and own[at[k]]. */
 struct render {

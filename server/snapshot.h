@@ -14,6 +14,9 @@
 #include "site.h"
 #include "tenants.h"
 
+/* The slices a snapshot's own sites are rendered in, each into its own arena. */
+#define SNAPSHOT_SLICES 16
+
 struct snapshot {
 	atomic_uint refs;
 	struct config *cfg;
@@ -24,7 +27,7 @@ struct snapshot {
 	size_t n_sites;
 	struct site *own;		/* the sites of the main file's and the retiring domains: this snapshot's */
 	size_t n_own;
-	struct arena *arenas[16];	/* the hosts and bodies of OWN, one arena per slice rendered */
+	struct arena *arenas[SNAPSHOT_SLICES];	/* the hosts and bodies of OWN, one arena per slice rendered */
 	struct config_domain *retiring;	/* removed domains still served as mode none (ids_retiring) */
 	size_t n_retiring;
 	struct pmap by_host;		/* site->host -> struct site * */
