@@ -7,6 +7,7 @@
 #include "yamlsplit.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <yaml.h>
 
 /* A chunk of the arena holding the scalars' bytes. */
@@ -74,8 +75,12 @@ ytree_clear(struct ytree *t)
 	for (size_t i = 0; i < t->n_anchors; i++)
 		free(t->anchors[i].name);
 	free(t->anchors);
-	free(t->nodes);
-	free(t->kids);
+	if (t->region != NULL)
+		munmap(t->region, t->region_len);
+	if (!t->fixed) {
+		free(t->nodes);
+		free(t->kids);
+	}
 	memset(t, 0, sizeof(*t));
 }
 
@@ -106,6 +111,16 @@ push_u32(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
 {
 	VEC_RESERVE(*a, *cap, *n + 1, 64);
 	(*a)[(*n)++] = v;
+}
+
+/* Room in T for COUNT more kids: false when T is fixed and its room is full. */
+static bool
+kids_room(struct ytree *t, size_t count)
+{
+	if (t->fixed)
+		return t->cap_kids - t->n_kids >= count;
+	VEC_RESERVE(t->kids, t->cap_kids, t->n_kids + count, 64);
+	return true;
 }
 
 /*
@@ -177,13 +192,15 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, int 
 				rc = -1;
 				break;
 			}
-			if (t->n_nodes >= UINT32_MAX - 1) {
+			/* a fixed tree is a piece, read again whole when it outgrows its room */
+			if (t->fixed ? t->n_nodes >= t->cap_nodes : t->n_nodes >= UINT32_MAX - 1) {
 				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
 				    "the configuration is too large");
 				rc = -1;
 				break;
 			}
-			VEC_RESERVE(t->nodes, t->cap_nodes, t->n_nodes + 1, 256);
+			if (!t->fixed)
+				VEC_RESERVE(t->nodes, t->cap_nodes, t->n_nodes + 1, 256);
 			idx = (uint32_t)t->n_nodes++;
 			n = &t->nodes[idx];
 			memset(n, 0, sizeof(*n));
@@ -214,10 +231,17 @@ build(struct ytree *t, yaml_parser_t *parser, const char *data, size_t len, int 
 			struct ynode *n = &t->nodes[open[--n_open]];
 			size_t b = base[n_open];
 
+			if (!kids_room(t, n_pending - b)) {
+				diag_add(dl, DIAG_ERROR, (int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1,
+				    "the configuration is too large");
+				rc = -1;
+				break;
+			}
 			n->first = (uint32_t)t->n_kids;
 			n->n = (uint32_t)(n_pending - b);
-			for (size_t i = b; i < n_pending; i++)
-				push_u32(&t->kids, &t->n_kids, &t->cap_kids, pending[i]);
+			if (n_pending > b)
+				memcpy(t->kids + t->n_kids, pending + b, (n_pending - b) * sizeof(*pending));
+			t->n_kids += n_pending - b;
 			n_pending = b;
 			break;
 		}
@@ -338,45 +362,98 @@ anchors_clash(const struct piece *v, size_t n, const struct piece *head)
 }
 
 /*
- * The pieces V[0..n) (the list's) and HEAD merged into T: HEAD's tree with
- * the empty value node D made the list of every piece's entries.
+ * A piece of LEN bytes gets this many node slots and as many kid slots: a
+ * node or a kid takes a byte of the text or more, but for a few empty
+ * scalars at the end. A piece that still outgrows its room fails, and the
+ * whole text is read at once.
  */
-static void
-merge(struct ytree *t, struct piece *v, size_t n, struct piece *head, uint32_t d, uint32_t *root)
+#define ROOM(len) ((len) + 64)
+
+/*
+ * The rooms of V[0..n] (the pieces and then the head) in one mapping: each
+ * piece's tree is given its slots (absolute indexes: the joined tree is the
+ * mapping itself) and the kid slots of the list's entries come after all of
+ * them, at *ENTRIES_AT, *ENTRIES_ROOM of them. Returns the mapping's start,
+ * or NULL when it cannot be made (too many slots, or no memory to map).
+ */
+static void *
+map_rooms(struct piece *v, size_t n, size_t *len, size_t *entries_at, size_t *entries_room)
 {
-	size_t nodes = head->t.n_nodes, kids = head->t.n_kids, entries = 0, first;
+	size_t node_slots = 0, kid_slots = 0, er = 0, nodes_bytes, page = 1 << 21;
+	struct ynode *nodes;
+	uint32_t *kids;
+	void *p;
+
+	for (size_t k = 0; k <= n; k++) {
+		node_slots += ROOM(v[k].len);
+		/* a list entry takes "-" and a space or a newline */
+		if (k < n)
+			er += v[k].len / 2 + 1;
+	}
+	kid_slots = node_slots;
+	if (node_slots >= UINT32_MAX - 1 || kid_slots + er >= UINT32_MAX)
+		return NULL;
+	nodes_bytes = (node_slots * sizeof(*nodes) + page - 1) / page * page;
+	*len = nodes_bytes + (kid_slots + er) * sizeof(*kids);
+	/* most of it is never touched; what is, is faulted in huge pages where the kernel allows */
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	(void)madvise(p, *len, MADV_HUGEPAGE);
+#endif
+	nodes = p;
+	kids = (uint32_t *)((char *)p + nodes_bytes);
+	node_slots = 0;
+	for (size_t k = 0; k <= n; k++) {
+		struct ytree *t = &v[k].t;
+
+		t->fixed = true;
+		t->nodes = nodes;
+		t->kids = kids;
+		t->n_nodes = t->n_kids = node_slots;
+		node_slots += ROOM(v[k].len);
+		t->cap_nodes = t->cap_kids = node_slots;
+	}
+	*entries_at = node_slots;
+	*entries_room = er;
+	return p;
+}
+
+/*
+ * The pieces V[0..n) (the list's) and HEAD joined into T, which takes the
+ * mapping REGION of LEN bytes: HEAD's tree with the empty value node D made
+ * the list of every piece's entries, whose kids are copied to ENTRIES_AT.
+ * Returns -1 (T untouched) when the entries outgrow ENTRIES_ROOM.
+ */
+static int
+join(struct ytree *t, struct piece *v, size_t n, struct piece *head, uint32_t d, uint32_t *root, void *region,
+    size_t len, size_t entries_at, size_t entries_room)
+{
+	uint32_t *kids = head->t.kids;
+	size_t entries = 0;
 	struct ynode *dn;
 
 	for (size_t k = 0; k < n; k++) {
-		nodes += v[k].t.n_nodes;
-		kids += v[k].t.n_kids;
-		entries += ytree_node(&v[k].t, v[k].root)->n;
+		const struct ynode *pr = ytree_node(&v[k].t, v[k].root);
+
+		if (pr->n > entries_room - entries)
+			return -1;
+		memcpy(kids + entries_at + entries, kids + pr->first, pr->n * sizeof(*kids));
+		entries += pr->n;
 	}
 	*t = head->t;
 	memset(&head->t, 0, sizeof(head->t));
 	*root = head->root;
-	t->nodes = xreallocarray(t->nodes, nodes, sizeof(*t->nodes));
-	t->cap_nodes = nodes;
-	t->kids = xreallocarray(t->kids, kids + entries, sizeof(*t->kids));
-	t->cap_kids = kids + entries;
-	first = kids;
+	t->region = region;
+	t->region_len = len;
+	/* node slots end where the entries' kid slots begin */
+	t->n_nodes = t->cap_nodes = entries_at;
+	t->n_kids = t->cap_kids = entries_at + entries;
+	/* the scalars' bytes move with their arenas */
 	for (size_t k = 0; k < n; k++) {
 		struct ytree *pt = &v[k].t;
-		uint32_t node_off = (uint32_t)t->n_nodes, kid_off = (uint32_t)t->n_kids;
-		const struct ynode *pr = ytree_node(pt, v[k].root);
 
-		memcpy(t->nodes + t->n_nodes, pt->nodes, pt->n_nodes * sizeof(*pt->nodes));
-		for (size_t i = 0; i < pt->n_nodes; i++)
-			if (pt->nodes[i].type != YAML_SCALAR_NODE)
-				t->nodes[t->n_nodes + i].first += kid_off;
-		for (size_t i = 0; i < pt->n_kids; i++)
-			t->kids[t->n_kids + i] = pt->kids[i] + node_off;
-		/* the piece's list is cut out: its entries go on the key's list */
-		for (size_t i = 0; i < pr->n; i++)
-			t->kids[first++] = pt->kids[pr->first + i] + node_off;
-		t->n_nodes += pt->n_nodes;
-		t->n_kids += pt->n_kids;
-		/* the scalars' bytes move with their arena */
 		while (pt->arena) {
 			struct ychunk *next = pt->arena->next;
 			pt->arena->next = t->arena;
@@ -389,22 +466,24 @@ merge(struct ytree *t, struct piece *v, size_t n, struct piece *head, uint32_t d
 	dn->value = NULL;
 	dn->length = 0;
 	dn->plain = false;
-	dn->first = (uint32_t)kids;
+	dn->first = (uint32_t)entries_at;
 	dn->n = (uint32_t)entries;
 	dn->line = ytree_node(&v[0].t, v[0].root)->line;
 	dn->col = ytree_node(&v[0].t, v[0].root)->col;
-	t->n_kids = kids + entries;
+	return 0;
 }
 
-/* ytree_load_split once S is found: -1 when the pieces do not make the whole (T is then cleared). */
+/* ytree_load_split once S is found: -1 when the pieces do not make the whole (T is then untouched). */
 static int
 load_pieces(struct ytree *t, const char *data, size_t len, const char *key, const struct yamlsplit *s,
     unsigned threads, uint32_t *root)
 {
 	struct piece v[YAMLSPLIT_MAX + 1] = {0}, *head = &v[s->n];
-	size_t blank = (size_t)(s->cut[s->n].line - s->cut[0].line), tail = len - s->cut[s->n].off, nodes = 0;
+	size_t blank = (size_t)(s->cut[s->n].line - s->cut[0].line), tail = len - s->cut[s->n].off;
+	size_t region_len = 0, entries_at = 0, entries_room = 0;
 	char *text = xmalloc(s->cut[0].off + blank + tail + 1);
 	uint32_t d = YTREE_NONE;
+	void *region = NULL;
 	int rc = -1;
 
 	for (size_t k = 0; k < s->n; k++) {
@@ -421,6 +500,8 @@ load_pieces(struct ytree *t, const char *data, size_t len, const char *key, cons
 	head->data = text;
 	head->len = s->cut[0].off + blank + tail;
 	head->max_depth = YTREE_MAX_DEPTH;
+	if ((region = map_rooms(v, s->n, &region_len, &entries_at, &entries_room)) == NULL)
+		goto done;
 	pool_run_each(s->n + 1, threads, read_piece, v);
 
 	for (size_t k = 0; k < s->n; k++) {
@@ -428,16 +509,17 @@ load_pieces(struct ytree *t, const char *data, size_t len, const char *key, cons
 
 		if (r == NULL || r->type != YAML_SEQUENCE_NODE || r->line != s->cut[k].line || r->col != s->indent + 1)
 			goto done;
-		nodes += v[k].t.n_nodes;
 	}
 	if ((d = empty_value_of(head, key, s->key_line)) == YTREE_NONE || anchors_clash(v, s->n, head) ||
-	    nodes + head->t.n_nodes >= UINT32_MAX - 1)
+	    join(t, v, s->n, head, d, root, region, region_len, entries_at, entries_room) < 0)
 		goto done;
-	merge(t, v, s->n, head, d, root);
+	region = NULL;
 	rc = 0;
 done:
 	for (size_t k = 0; k <= s->n; k++)
 		ytree_clear(&v[k].t);
+	if (region != NULL)
+		munmap(region, region_len);
 	free(text);
 	return rc;
 }

@@ -51,6 +51,15 @@ struct ytree {
 	struct ychunk *arena;
 	struct yanchor *anchors;
 	size_t n_anchors, cap_anchors;
+	/*
+	 * A tree read in pieces: NODES and KIDS lie in one mapping of REGION_LEN
+	 * bytes at REGION (owned when set), each piece in a room of its own, so
+	 * joining the pieces copies nothing. FIXED: the arrays cannot grow (a
+	 * piece that outgrows its room fails) and are not the tree's to free.
+	 */
+	void *region;
+	size_t region_len;
+	bool fixed;
 };
 
 /*
