@@ -364,8 +364,8 @@ anchors_clash(const struct piece *v, size_t n, const struct piece *head)
 /*
  * A piece of LEN bytes gets this many node slots and as many kid slots: a
  * node or a kid takes a byte of the text or more, but for a few empty
- * scalars at the end. A piece that still outgrows its room fails, and the
- * whole text is read at once.
+ * scalars (the text "?" makes three nodes). A piece that still outgrows
+ * its room fails, and the whole text is read at once.
  */
 #define ROOM(len) ((len) + 64)
 
@@ -379,7 +379,7 @@ anchors_clash(const struct piece *v, size_t n, const struct piece *head)
 static void *
 map_rooms(struct piece *v, size_t n, size_t *len, size_t *entries_at, size_t *entries_room)
 {
-	size_t node_slots = 0, kid_slots = 0, er = 0, nodes_bytes, page = 1 << 21;
+	size_t node_slots = 0, kid_slots = 0, er = 0, nodes_bytes, huge = 1 << 21;
 	struct ynode *nodes;
 	uint32_t *kids;
 	void *p;
@@ -390,10 +390,12 @@ map_rooms(struct piece *v, size_t n, size_t *len, size_t *entries_at, size_t *en
 		if (k < n)
 			er += v[k].len / 2 + 1;
 	}
+	/* every node but the root is a kid once, and an alias takes bytes of its own */
 	kid_slots = node_slots;
 	if (node_slots >= UINT32_MAX - 1 || kid_slots + er >= UINT32_MAX)
 		return NULL;
-	nodes_bytes = (node_slots * sizeof(*nodes) + page - 1) / page * page;
+	/* the kids begin on a huge page of their own */
+	nodes_bytes = (node_slots * sizeof(*nodes) + huge - 1) / huge * huge;
 	*len = nodes_bytes + (kid_slots + er) * sizeof(*kids);
 	/* most of it is never touched; what is, is faulted in huge pages where the kernel allows */
 	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
