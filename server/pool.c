@@ -2,11 +2,13 @@
 /* pool: run a function over the items 0..n-1 on a few threads. */
 #define _GNU_SOURCE	/* sched_getaffinity, CPU_COUNT */
 #include "pool.h"
+#include "util.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define BATCH 64
@@ -79,4 +81,68 @@ pool_threads(unsigned max)
 	if (n < 1)
 		n = 1;
 	return (unsigned long)n < max ? (unsigned)n : max;
+}
+
+/* pool_sort sorts an array this long on several threads, in SORT_RUNS runs (a power of two). */
+#define PARALLEL_SORT 16384
+#define SORT_RUNS 16
+
+struct sort {
+	char *src, *dst;
+	size_t size, width;	/* width: the runs merged by one pair, in this round */
+	size_t at[SORT_RUNS + 1];	/* run K is elements [at[K], at[K + 1]) */
+	int (*cmp)(const void *, const void *);
+};
+
+static void
+sort_run(void *arg, size_t k)
+{
+	struct sort *s = arg;
+
+	qsort(s->src + s->at[k] * s->size, s->at[k + 1] - s->at[k], s->size, s->cmp);
+}
+
+/* Pair K of this round: runs [2kw, (2k+1)w) and [(2k+1)w, (2k+2)w) of src merged into dst. */
+static void
+merge_pair(void *arg, size_t k)
+{
+	struct sort *s = arg;
+	size_t z = s->size, a = s->at[2 * k * s->width], m = s->at[(2 * k + 1) * s->width];
+	size_t e = s->at[(2 * k + 2) * s->width], i = a, j = m, o = a;
+
+	while (i < m && j < e) {
+		size_t from = s->cmp(s->src + j * z, s->src + i * z) < 0 ? j++ : i++;
+
+		memcpy(s->dst + o++ * z, s->src + from * z, z);
+	}
+	memcpy(s->dst + o * z, s->src + i * z, (m - i) * z);
+	o += m - i;
+	memcpy(s->dst + o * z, s->src + j * z, (e - j) * z);
+}
+
+void
+pool_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *), unsigned threads)
+{
+	struct sort s = { base, NULL, size, 0, {0}, cmp };
+
+	if (threads < 2 || n < PARALLEL_SORT) {
+		qsort(base, n, size, cmp);
+		return;
+	}
+	s.dst = xreallocarray(NULL, n, size);
+	for (size_t k = 0; k <= SORT_RUNS; k++)
+		s.at[k] = n * k / SORT_RUNS;
+	pool_run_each(SORT_RUNS, threads, sort_run, &s);
+	for (s.width = 1; s.width < SORT_RUNS; s.width *= 2) {
+		char *t;
+
+		pool_run_each(SORT_RUNS / (2 * s.width), threads, merge_pair, &s);
+		t = s.src;
+		s.src = s.dst;
+		s.dst = t;
+	}
+	/* an even number of rounds ends in BASE; an odd one is copied back */
+	if (s.src != base)
+		memcpy(base, s.src, n * size);
+	free(s.src == base ? s.dst : s.src);
 }

@@ -22,6 +22,14 @@ void pool_run(size_t n, unsigned threads, pool_fn fn, void *ctx);
  */
 void pool_run_each(size_t n, unsigned threads, pool_fn fn, void *ctx);
 
+/*
+ * qsort of the N elements of SIZE bytes at BASE by CMP, on up to THREADS
+ * threads for a long array: slices sorted side by side, then merged in
+ * pairs, each round's merges side by side. Equal elements may come in any
+ * order, as with qsort.
+ */
+void pool_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *), unsigned threads);
+
 /* How many threads are worth it: the CPUs this process may run on (its affinity mask), at most MAX. */
 unsigned pool_threads(unsigned max);
 
