@@ -246,14 +246,6 @@ next_id(const char *prev, int64_t now, char out[IDS_ID_LEN + 1])
 	return ids_format(t, out);
 }
 
-static struct ids_domain *
-push_domain(struct ids_state *s, size_t *cap)
-{
-	VEC_RESERVE(s->d, *cap, s->n + 1, 16);
-	memset(&s->d[s->n], 0, sizeof(s->d[0]));
-	return &s->d[s->n++];
-}
-
 static void
 push_change(struct ids_changes *c, size_t *cap, const char *name, enum ids_change_kind kind)
 {
@@ -354,12 +346,48 @@ assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,
 	return next_id(old->id, now, e->id);
 }
 
+/* An assignment this long sorts and fills its entries on several threads, in this many slices. */
+#define PARALLEL_ASSIGN 20000
+#define ASSIGN_SLICES 16
+
+/* One entry of the new state: the configured domain, the previous entry (either may be NULL), and its outcome. */
+struct slot {
+	const struct config_domain *d;
+	const struct ids_domain *old;
+	enum ids_change_kind kind;
+	bool changed;
+	int rc;		/* assign_*'s: 0 kept, 1 dropped, -1 failed */
+};
+
+struct assign {
+	struct slot *slots;
+	struct ids_domain *e;	/* entry I is slot I's */
+	size_t n, slices;
+	int64_t now;
+};
+
+/* pool_fn: the entries of slice K of the struct assign ARG, each from its slot alone. */
+static void
+assign_slice(void *arg, size_t k)
+{
+	struct assign *a = arg;
+
+	for (size_t i = a->n * k / a->slices; i < a->n * (k + 1) / a->slices; i++) {
+		struct slot *sl = &a->slots[i];
+
+		sl->rc = sl->d != NULL ? assign_active(sl->d, sl->old, a->now, &a->e[i], &sl->kind, &sl->changed) :
+		    assign_retiring(sl->old, a->now, &a->e[i], &sl->kind, &sl->changed);
+	}
+}
+
 int
 ids_assign(const struct ids_state *old, const struct config_domain *const *domains, size_t n,
     int64_t now, struct ids_state *out, struct ids_changes *changes)
 {
-	const struct config_domain **sorted = xcalloc(n, sizeof(*sorted));
-	size_t i = 0, j = 0, cap = 0, ccap = 0;
+	const struct config_domain **sorted = xcalloc(n + 1, sizeof(*sorted));
+	struct assign a = { .now = now, .slices = 1 };
+	size_t i = 0, j = 0, ccap = 0;
+	unsigned threads = n >= PARALLEL_ASSIGN ? pool_threads(4) : 1;
 	static const struct ids_state empty;
 
 	if (old == NULL)
@@ -368,40 +396,47 @@ ids_assign(const struct ids_state *old, const struct config_domain *const *domai
 	if (changes != NULL)
 		memset(changes, 0, sizeof(*changes));
 	memcpy(sorted, domains, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), cmp_domain_ptr);
+	pool_sort(sorted, n, sizeof(*sorted), cmp_domain_ptr, threads);
 
-	/* merge the two name-sorted lists */
+	/* the merge of the two name-sorted lists: which entries the new state has, in order */
+	a.slots = xcalloc(n + old->n + 1, sizeof(*a.slots));
 	while (i < n || j < old->n) {
 		int c = i == n ? 1 : j == old->n ? -1 : strcmp(sorted[i]->name, old->d[j].name);
-		struct ids_domain e = {0};
-		enum ids_change_kind kind = IDS_CHANGED;
-		bool changed;
-		int rc;
+		struct slot *sl = &a.slots[a.n++];
 
-		if (c <= 0) {
-			rc = assign_active(sorted[i], c == 0 ? &old->d[j] : NULL, now, &e, &kind, &changed);
-			i++;
-			if (c == 0)
-				j++;
-		} else {
-			rc = assign_retiring(&old->d[j], now, &e, &kind, &changed);
-			j++;
-		}
-		if (rc < 0) {
-			free(e.name);
-			goto fail;
-		}
-		if (changed)
-			push_change(changes, &ccap, e.name ? e.name : old->d[j - 1].name, kind);
-		if (rc == 0)
-			*push_domain(out, &cap) = e;
+		if (c <= 0)
+			sl->d = sorted[i++];
+		if (c >= 0)
+			sl->old = &old->d[j++];
 	}
 	free(sorted);
+	/* each entry depends on its slot alone: fingerprints and ids on several threads for a long list */
+	a.e = xcalloc(a.n + 1, sizeof(*a.e));
+	if (threads > 1)
+		a.slices = ASSIGN_SLICES;
+	pool_run_each(a.slices, threads, assign_slice, &a);
+
+	/* then in order: the changes listed, the dropped entries left out; one failure fails the whole */
+	for (size_t k = 0; k < a.n; k++)
+		if (a.slots[k].rc < 0)
+			goto fail;
+	out->d = a.e;
+	for (size_t k = 0; k < a.n; k++) {
+		const struct slot *sl = &a.slots[k];
+
+		if (sl->changed)
+			push_change(changes, &ccap, a.e[k].name ? a.e[k].name : sl->old->name, sl->kind);
+		/* in place: out->n <= k */
+		if (sl->rc == 0)
+			out->d[out->n++] = a.e[k];
+	}
+	free(a.slots);
 	return 0;
 fail:
-	free(sorted);
-	ids_state_clear(out);
-	ids_changes_clear(changes);
+	for (size_t k = 0; k < a.n; k++)
+		free(a.e[k].name);
+	free(a.e);
+	free(a.slots);
 	return -1;
 }
 

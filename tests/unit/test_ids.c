@@ -623,3 +623,111 @@ Test(ids, new_ids_from_a_clock_far_ahead_are_refused)
 	ids_state_clear(&s1);
 	ids_state_clear(&s2);
 }
+
+/* Domain I of a long list: "d<I>.example", in testing, or in enforce when ENFORCE. */
+static void
+long_dom(struct config_domain *d, const char *prefix, size_t i, bool enforce)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "%s%zu.example", prefix, i);
+	domain_init(d);
+	d->name = xstrdup(name);
+	d->mode = enforce ? POLICY_MODE_ENFORCE : POLICY_MODE_TESTING;
+	d->max_age = 604800;
+	strlist_push(&d->mx, xstrdup("mx.example.net"));
+}
+
+static void
+expect_sorted(const struct ids_state *s)
+{
+	for (size_t i = 1; i < s->n; i++)
+		cr_assert_lt(strcmp(s->d[i - 1].name, s->d[i].name), 0, "entries %zu and %zu out of order", i - 1, i);
+}
+
+/*
+ * A list past the parallel threshold (sorted and assigned in slices on
+ * several threads) gives each domain what it would get alone: the changed
+ * ones a new id, the removed ones retiring, the new ones added, the rest
+ * their old id, and every change listed once, in name order.
+ */
+Test(ids, a_long_list_is_assigned_domain_by_domain)
+{
+	enum { N = 40000, NEW = 1000 };
+	struct config_domain *a = calloc(N, sizeof(*a)), *b = calloc(N + NEW, sizeof(*b));
+	const struct config_domain **pa = calloc(N, sizeof(*pa)), **pb = calloc(N + NEW, sizeof(*pb));
+	struct ids_state s1, s2;
+	struct ids_changes c1, c2;
+	size_t nb = 0, changed = 0, retired = 0;
+
+	/* in no particular order: a permutation of 0..N-1 */
+	for (size_t k = 0; k < N; k++) {
+		size_t i = k * 7919 % N;
+
+		long_dom(&a[k], "d", i, false);
+		pa[k] = &a[k];
+		if (i % 7 == 0 && i % 5 != 0)
+			continue;	/* removed */
+		long_dom(&b[nb], "d", i, i % 5 == 0);
+		pb[nb] = &b[nb];
+		nb++;
+	}
+	for (size_t i = 0; i < NEW; i++) {
+		long_dom(&b[nb], "n", i, false);
+		pb[nb] = &b[nb];
+		nb++;
+	}
+	cr_assert_eq(ids_assign(NULL, pa, N, T0, &s1, &c1), 0);
+	cr_assert_eq(s1.n, N);
+	cr_assert_eq(c1.n, N);
+	expect_sorted(&s1);
+	for (size_t i = 0; i < s1.n; i++) {
+		cr_assert_str_eq(s1.d[i].id, "20260101000000");
+		cr_assert_str_eq(c1.c[i].name, s1.d[i].name);
+		cr_assert_eq(c1.c[i].kind, IDS_ADDED);
+	}
+
+	cr_assert_eq(ids_assign(&s1, pb, nb, T0 + 3600, &s2, &c2), 0);
+	cr_assert_eq(s2.n, N + NEW, "removed domains stay as retiring entries");
+	expect_sorted(&s2);
+	for (size_t i = 0; i < N; i++) {
+		char name[64];
+		const struct ids_domain *e;
+		bool gone = i % 7 == 0 && i % 5 != 0, enf = i % 5 == 0;
+
+		snprintf(name, sizeof(name), "d%zu.example", i);
+		cr_assert_not_null(e = ids_find(&s2, name), "%s", name);
+		cr_assert_eq(e->retiring, gone, "%s", name);
+		cr_assert_str_eq(e->id, gone || enf ? "20260101010000" : "20260101000000", "%s", name);
+		if (gone) {
+			cr_assert(has_change(&c2, name, IDS_RETIRED), "%s", name);
+			retired++;
+		} else if (enf) {
+			cr_assert(has_change(&c2, name, IDS_CHANGED), "%s", name);
+			changed++;
+		}
+	}
+	for (size_t i = 0; i < NEW; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "n%zu.example", i);
+		cr_assert(has_change(&c2, name, IDS_ADDED), "%s", name);
+		cr_assert_str_eq(id_of(&s2, name), "20260101010000");
+	}
+	cr_assert_eq(c2.n, changed + retired + NEW, "%zu changes listed, %zu expected", c2.n, changed + retired + NEW);
+	for (size_t i = 1; i < c2.n; i++)
+		cr_assert_lt(strcmp(c2.c[i - 1].name, c2.c[i].name), 0);
+
+	ids_state_clear(&s1);
+	ids_state_clear(&s2);
+	ids_changes_clear(&c1);
+	ids_changes_clear(&c2);
+	for (size_t i = 0; i < N; i++)
+		domain_clear(&a[i]);
+	for (size_t i = 0; i < nb; i++)
+		domain_clear(&b[i]);
+	free(a);
+	free(b);
+	free(pa);
+	free(pb);
+}
