@@ -1,32 +1,63 @@
 /* SPDX-License-Identifier: MIT */
 /* dnsrecords: turns a config and its DNS state into the records zone renders. */
 #include "dnsrecords.h"
+#include "pool.h"
 #include "util.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+/* The configured domains of a set this large are looked up in the state on several threads, in this many slices. */
+#define PARALLEL_FIND 20000
+#define FIND_SLICES 16
+
+struct finds {
+	const struct domset *ds;
+	const struct ids_state *st;
+	int64_t now;
+	struct zone_domain *zd;	/* entry I is ds->v[I]'s (name NULL: not in the state) */
+	size_t slices;
+};
+
+/* pool_fn: the entries of slice K of the configured domains of the struct finds ARG. */
+static void
+find_slice(void *arg, size_t k)
+{
+	struct finds *f = arg;
+
+	for (size_t i = f->ds->n * k / f->slices; i < f->ds->n * (k + 1) / f->slices; i++) {
+		const struct config_domain *d = f->ds->v[i];
+		const struct ids_domain *e = ids_find(f->st, d->name);
+		struct zone_domain *z = &f->zd[i];
+
+		if (e == NULL)
+			continue;	/* cannot happen: every configured domain has an entry */
+		z->name = d->name;
+		z->line = d->line;
+		z->col = d->col;
+		z->id = e->id;
+		z->fp = e->fp;
+		z->rua = strlist_items(d->tlsrpt);
+		z->n_rua = strlist_len(d->tlsrpt);
+		z->delete_tlsrpt = ids_tlsrpt_to_delete(e, f->now);
+		ids_parse(e->id, &z->changed);
+	}
+}
 
 struct zone_domain *
 dnsrecords_domains(const struct domset *ds, const struct ids_state *st, int64_t now, size_t *n)
 {
-	struct zone_domain *zd = xcalloc(st->n, sizeof(*zd));
+	/* the state holds every configured domain and the retiring ones */
+	struct zone_domain *zd = xcalloc(st->n > ds->n ? st->n : ds->n, sizeof(*zd));
+	struct finds f = { ds, st, now, zd, ds->n >= PARALLEL_FIND ? FIND_SLICES : 1 };
 	size_t k = 0;
 
-	for (size_t i = 0; i < ds->n; i++) {
-		const struct config_domain *d = ds->v[i];
-		const struct ids_domain *e = ids_find(st, d->name);
-		if (e == NULL)
-			continue;	/* cannot happen: every configured domain has an entry */
-		zd[k].name = d->name;
-		zd[k].line = d->line;
-		zd[k].col = d->col;
-		zd[k].id = e->id;
-		zd[k].fp = e->fp;
-		zd[k].rua = strlist_items(d->tlsrpt);
-		zd[k].n_rua = strlist_len(d->tlsrpt);
-		zd[k].delete_tlsrpt = ids_tlsrpt_to_delete(e, now);
-		ids_parse(e->id, &zd[k].changed);
-		k++;
-	}
+	pool_run_each(f.slices, f.slices > 1 ? pool_threads(4) : 1, find_slice, &f);
+	for (size_t i = 0; i < ds->n; i++)
+		if (zd[i].name != NULL)
+			zd[k++] = zd[i];
+	/* the slots the retiring entries take are as calloc left them */
+	memset(zd + k, 0, (ds->n - k) * sizeof(*zd));
 	for (size_t i = 0; i < st->n; i++) {
 		const struct ids_domain *e = &st->d[i];
 		if (!e->retiring)

@@ -3,6 +3,7 @@
 #include "zone.h"
 #include "json.h"
 #include "ids.h"
+#include "pool.h"
 #include "util.h"
 #include "vec.h"
 
@@ -462,27 +463,64 @@ render_json(struct buf *b, const struct zone_params *p, const struct zone_domain
 	buf_puts(b, "]\n}\n");
 }
 
+/* A zone of this many domains has its records built on several threads, in this many slices. */
+#define PARALLEL_BUILD 20000
+#define BUILD_SLICES 16
+
+struct builds {
+	const struct zone_params *p;
+	const struct zone_domain *d;
+	struct recset *rs;
+	size_t n, slices;
+	struct diag_list problems[BUILD_SLICES];	/* slice K's, when there are several */
+};
+
+/* pool_fn: the record sets of slice K of the struct builds ARG; a name too long is a problem of the slice. */
+static void
+build_slice(void *arg, size_t k)
+{
+	struct builds *bs = arg;
+	const struct zone_params *p = bs->p;
+	struct diag_list *problems = bs->slices > 1 ? &bs->problems[k] : p->problems;
+	char *why;
+
+	for (size_t i = bs->n * k / bs->slices; i < bs->n * (k + 1) / bs->slices; i++) {
+		const struct zone_domain *d = &bs->d[i];
+
+		build(p, d->name, d->id, d->rua, d->n_rua, d->delete_tlsrpt, &bs->rs[i]);
+		if ((why = names_unfit(&bs->rs[i])) != NULL) {
+			recset_unfit(&bs->rs[i], why);
+			if (problems != NULL)
+				diag_add(problems, DIAG_UNSERVED, d->line, d->col,
+				    "domain '%s': its DNS records cannot be written: %s%s%s%s", d->name, why,
+				    p->delegate_zone ? " (under dns.delegate_zone '" : "",
+				    p->delegate_zone ? p->delegate_zone : "", p->delegate_zone ? "')" : "");
+		}
+	}
+}
+
 char *
 zone_render(const struct zone_params *p, const struct zone_domain *domains, size_t n,
     enum zone_format format, char *err, size_t errlen)
 {
 	struct recset *rs = xcalloc(n, sizeof(*rs)), *ex = xcalloc(p->n_expired, sizeof(*ex));
+	struct builds bs = { .p = p, .d = domains, .rs = rs, .n = n, .slices = 1 };
+	unsigned threads = n >= PARALLEL_BUILD ? pool_threads(4) : 1;
 	struct buf b = {0};
 	char *why;
 
 	(void)err;
 	(void)errlen;
-	for (size_t i = 0; i < n; i++) {
-		build(p, domains[i].name, domains[i].id, domains[i].rua, domains[i].n_rua, domains[i].delete_tlsrpt,
-		    &rs[i]);
-		if ((why = names_unfit(&rs[i])) != NULL) {
-			recset_unfit(&rs[i], why);
-			if (p->problems != NULL)
-				diag_add(p->problems, DIAG_UNSERVED, domains[i].line, domains[i].col,
-				    "domain '%s': its DNS records cannot be written: %s%s%s%s", domains[i].name, why,
-				    p->delegate_zone ? " (under dns.delegate_zone '" : "",
-				    p->delegate_zone ? p->delegate_zone : "", p->delegate_zone ? "')" : "");
-		}
+	if (threads > 1) {
+		bs.slices = BUILD_SLICES;
+		for (size_t k = 0; k < bs.slices; k++)
+			diag_init(&bs.problems[k], p->problems ? p->problems->file : NULL);
+	}
+	pool_run_each(bs.slices, threads, build_slice, &bs);
+	for (size_t k = 0; bs.slices > 1 && k < bs.slices; k++) {
+		if (p->problems != NULL)
+			diag_take(p->problems, &bs.problems[k]);
+		diag_clear(&bs.problems[k]);
 	}
 	for (size_t i = 0; i < p->n_expired; i++) {
 		build(p, p->expired[i], NULL, NULL, 0, p->expired_tlsrpt != NULL && p->expired_tlsrpt[i], &ex[i]);

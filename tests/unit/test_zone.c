@@ -482,3 +482,59 @@ Test(zone, customer_side_without_host_target_says_what_the_policy_host_needs)
 	cr_assert(strstr(out, "no dns.host_target") == NULL, "%s", out);
 	free(out);
 }
+
+/* Occurrences of NEEDLE in HAY. */
+static size_t
+count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/*
+ * A zone past the parallel threshold (records built in slices on several
+ * threads): every domain's record is written, and the names too long are
+ * reported once each, in the domains' order, with their own positions.
+ */
+Test(zone, a_long_zone_reports_each_unfit_domain_once_in_order)
+{
+	enum { N = 30000 };
+	struct zone_domain *d = calloc(N, sizeof(*d));
+	char (*names)[250] = calloc(N, sizeof(*names)), err[256], *out;
+	struct diag_list dl;
+	struct zone_params p = { .side = ZONE_PROVIDER, .ttl = 3600, .delegate_zone = "provider.example", .problems = &dl };
+	size_t unfit = 0;
+
+	for (size_t i = 0; i < N; i++) {
+		if (i % 1000 == 500) {
+			long_name(names[i]);
+			/* told apart by their first letter */
+			names[i][0] = (char)('b' + unfit++);
+		} else {
+			snprintf(names[i], sizeof(names[i]), "d%zu.example", i);
+		}
+		d[i] = (struct zone_domain){ .name = names[i], .id = "20260101000000", .fp = "x", .line = (int)i + 1,
+		    .col = 5 };
+	}
+	diag_init(&dl, "mtastsd.yaml");
+	out = zone_render(&p, d, N, ZONE_BIND, err, sizeof(err));
+	cr_assert_not_null(out, "%s", err);
+	cr_assert_eq(count_of(out, "IN TXT \"v=STSv1; id=20260101000000;\""), N - unfit);
+	cr_assert_eq(dl.n, unfit);
+	cr_assert_eq(dl.unserved, unfit);
+	for (size_t k = 0; k < dl.n; k++) {
+		char want[32];
+
+		cr_assert_eq(dl.items[k].line, (int)(k * 1000 + 500) + 1, "problem %zu at line %d", k, dl.items[k].line);
+		snprintf(want, sizeof(want), "'_mta-sts.%caaa", (char)('b' + k));
+		cr_assert(strstr(dl.items[k].msg, want) != NULL, "%s", dl.items[k].msg);
+		cr_assert(dl.items[k].file == NULL, "problem %zu names another file", k);
+	}
+	free(out);
+	diag_clear(&dl);
+	free(d);
+	free(names);
+}
