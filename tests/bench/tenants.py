@@ -276,6 +276,8 @@ def run_one(binary, lay, reloads):
             lay.write_tenant(0, range(0, per), edit=0)
             ok = srv.wait(lambda: b"max_age: 1234567" in srv.get(target)[1], limit=120)
             out["change_file_s"] = None if ok is None else time.monotonic() - t0
+            # once the change's publication is done too: mid-way, its zone and state are still in memory
+            srv.idle()
             out["rss_after_files_mib"] = srv.settled_rss_mib()
             # put the layout back for the next binary
             os.unlink(lay.tenant_path(k))
