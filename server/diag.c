@@ -162,32 +162,51 @@ diag_format(const struct diag_list *dl, size_t i, char *buf, size_t len)
 		snprintf(buf, len, "%s: %s%s", file, level_prefix(d->level), d->msg);
 }
 
-/* Entry I of DL and a newline, straight to OUT: not through a buffer, so a message quoting a long value is whole. */
+/* Entry I of DL and a newline, appended to B: whole however long (a message may quote a long value). */
 static void
-print_one(const struct diag_list *dl, size_t i, FILE *out)
+print_one(const struct diag_list *dl, size_t i, struct buf *b)
 {
 	const struct diag *d = &dl->items[i];
 	const char *file = d->file ? d->file : dl->file;
 
 	if (d->line > 0)
-		fprintf(out, "%s:%d:%d: %s%s\n", file, d->line, d->col, level_prefix(d->level), d->msg);
+		buf_printf(b, "%s:%d:%d: %s%s\n", file, d->line, d->col, level_prefix(d->level), d->msg);
 	else
-		fprintf(out, "%s: %s%s\n", file, level_prefix(d->level), d->msg);
+		buf_printf(b, "%s: %s%s\n", file, level_prefix(d->level), d->msg);
+}
+
+/* The entries of DL (only its errors when ERRORS_ONLY) to OUT, 64 KiB a write: stderr has no buffer of its own. */
+static void
+print_all(const struct diag_list *dl, FILE *out, bool errors_only)
+{
+	struct buf b = {0};
+
+	for (size_t i = 0; i < dl->n; i++) {
+		if (errors_only && dl->items[i].level != DIAG_ERROR)
+			continue;
+		print_one(dl, i, &b);
+		if (b.len >= 65536) {
+			fwrite(b.data, 1, b.len, out);
+			b.len = 0;
+			b.data[0] = '\0';
+		}
+	}
+	if (b.len > 0)
+		fwrite(b.data, 1, b.len, out);
+	buf_clear(&b);
+	fflush(out);
 }
 
 void
 diag_print(const struct diag_list *dl, FILE *out)
 {
-	for (size_t i = 0; i < dl->n; i++)
-		print_one(dl, i, out);
+	print_all(dl, out, false);
 }
 
 void
 diag_print_errors(const struct diag_list *dl, FILE *out)
 {
-	for (size_t i = 0; i < dl->n; i++)
-		if (dl->items[i].level == DIAG_ERROR)
-			print_one(dl, i, out);
+	print_all(dl, out, true);
 }
 
 void

@@ -322,3 +322,36 @@ Test(diag, log_cuts_a_flood_of_warnings_never_an_error)
 	cr_expect(strstr(buf, "more warnings") == NULL, "%s", buf);
 	diag_clear(&dl);
 }
+
+/* More than one write's worth (64 KiB): every entry once, whole, in order, and errors alone when asked. */
+Test(diag, a_long_list_prints_every_entry_in_order)
+{
+	struct diag_list dl;
+	char *out, *p, want[64];
+	size_t lines = 0;
+
+	diag_init(&dl, "big.yaml");
+	for (int i = 0; i < 20000; i++)
+		diag_add(&dl, i % 10 == 0 ? DIAG_ERROR : DIAG_WARNING, i + 1, 3, "entry %d", i);
+	out = printed(&dl);
+	p = out;
+	for (int i = 0; i < 20000; i++) {
+		snprintf(want, sizeof(want), "big.yaml:%d:3: %sentry %d\n", i + 1, i % 10 == 0 ? "" : "warning: ", i);
+		cr_assert(strncmp(p, want, strlen(want)) == 0, "entry %d: %.60s", i, p);
+		p += strlen(want);
+		lines++;
+	}
+	cr_expect_eq(*p, '\0', "more after the last entry: %.60s", p);
+	cr_expect_eq(lines, 20000);
+	free(out);
+	out = printed_by(diag_print_errors, &dl);
+	p = out;
+	for (int i = 0; i < 20000; i += 10) {
+		snprintf(want, sizeof(want), "big.yaml:%d:3: entry %d\n", i + 1, i);
+		cr_assert(strncmp(p, want, strlen(want)) == 0, "error %d: %.60s", i, p);
+		p += strlen(want);
+	}
+	cr_expect_eq(*p, '\0');
+	free(out);
+	diag_clear(&dl);
+}
