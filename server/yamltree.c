@@ -379,7 +379,7 @@ anchors_clash(const struct piece *v, size_t n, const struct piece *head)
 static void *
 map_rooms(struct piece *v, size_t n, size_t *len, size_t *entries_at, size_t *entries_room)
 {
-	size_t node_slots = 0, kid_slots = 0, er = 0, nodes_bytes, huge = 1 << 21;
+	size_t node_slots = 0, er = 0, nodes_bytes, huge = 1 << 21;
 	struct ynode *nodes;
 	uint32_t *kids;
 	void *p;
@@ -390,13 +390,12 @@ map_rooms(struct piece *v, size_t n, size_t *len, size_t *entries_at, size_t *en
 		if (k < n)
 			er += v[k].len / 2 + 1;
 	}
-	/* every node but the root is a kid once, and an alias takes bytes of its own */
-	kid_slots = node_slots;
-	if (node_slots >= UINT32_MAX - 1 || kid_slots + er >= UINT32_MAX)
+	/* as many kid slots: every node but the root is a kid once, and an alias takes bytes of its own */
+	if (node_slots >= UINT32_MAX - 1 || node_slots + er >= UINT32_MAX)
 		return NULL;
 	/* the kids begin on a huge page of their own */
 	nodes_bytes = (node_slots * sizeof(*nodes) + huge - 1) / huge * huge;
-	*len = nodes_bytes + (kid_slots + er) * sizeof(*kids);
+	*len = nodes_bytes + (node_slots + er) * sizeof(*kids);
 	/* most of it is never touched; what is, is faulted in huge pages where the kernel allows */
 	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
