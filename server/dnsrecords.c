@@ -7,25 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The configured domains of a set this large are looked up in the state on several threads, in this many slices. */
-#define PARALLEL_FIND 20000
-#define FIND_SLICES 16
-
 struct finds {
 	const struct domset *ds;
 	const struct ids_state *st;
 	int64_t now;
 	struct zone_domain *zd;	/* entry I is ds->v[I]'s (name NULL: not in the state) */
-	size_t slices;
 };
 
-/* pool_fn: the entries of slice K of the configured domains of the struct finds ARG. */
+/* pool_slice_fn: the entries of the configured domains [FROM, TO) of the struct finds ARG. */
 static void
-find_slice(void *arg, size_t k)
+find_slice(void *arg, size_t k, size_t from, size_t to)
 {
 	struct finds *f = arg;
 
-	for (size_t i = f->ds->n * k / f->slices; i < f->ds->n * (k + 1) / f->slices; i++) {
+	(void)k;
+	for (size_t i = from; i < to; i++) {
 		const struct config_domain *d = f->ds->v[i];
 		const struct ids_domain *e = ids_find(f->st, d->name);
 		struct zone_domain *z = &f->zd[i];
@@ -49,10 +45,11 @@ dnsrecords_domains(const struct domset *ds, const struct ids_state *st, int64_t 
 {
 	/* the state holds every configured domain and the retiring ones */
 	struct zone_domain *zd = xcalloc(st->n > ds->n ? st->n : ds->n, sizeof(*zd));
-	struct finds f = { ds, st, now, zd, ds->n >= PARALLEL_FIND ? FIND_SLICES : 1 };
+	struct finds f = { ds, st, now, zd };
 	size_t k = 0;
 
-	pool_run_each(f.slices, f.slices > 1 ? pool_threads(4) : 1, find_slice, &f);
+	/* on several threads for a large set */
+	pool_run_slices(ds->n, find_slice, &f);
 	for (size_t i = 0; i < ds->n; i++)
 		if (zd[i].name != NULL)
 			zd[k++] = zd[i];

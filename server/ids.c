@@ -346,10 +346,6 @@ assign_retiring(const struct ids_domain *old, int64_t now, struct ids_domain *e,
 	return next_id(old->id, now, e->id);
 }
 
-/* An assignment this long sorts and fills its entries on several threads, in this many slices. */
-#define PARALLEL_ASSIGN 20000
-#define ASSIGN_SLICES 16
-
 /* One entry of the new state: the configured domain, the previous entry (either may be NULL), and its outcome. */
 struct slot {
 	const struct config_domain *d;
@@ -362,17 +358,18 @@ struct slot {
 struct assign {
 	struct slot *slots;
 	struct ids_domain *e;	/* entry I is slot I's */
-	size_t n, slices;
+	size_t n;
 	int64_t now;
 };
 
-/* pool_fn: the entries of slice K of the struct assign ARG, each from its slot alone. */
+/* pool_slice_fn: the entries [FROM, TO) of the struct assign ARG, each from its slot alone. */
 static void
-assign_slice(void *arg, size_t k)
+assign_slice(void *arg, size_t k, size_t from, size_t to)
 {
 	struct assign *a = arg;
 
-	for (size_t i = a->n * k / a->slices; i < a->n * (k + 1) / a->slices; i++) {
+	(void)k;
+	for (size_t i = from; i < to; i++) {
 		struct slot *sl = &a->slots[i];
 
 		sl->rc = sl->d != NULL ? assign_active(sl->d, sl->old, a->now, &a->e[i], &sl->kind, &sl->changed) :
@@ -385,9 +382,8 @@ ids_assign(const struct ids_state *old, const struct config_domain *const *domai
     int64_t now, struct ids_state *out, struct ids_changes *changes)
 {
 	const struct config_domain **sorted = xcalloc(n + 1, sizeof(*sorted));
-	struct assign a = { .now = now, .slices = 1 };
+	struct assign a = { .now = now };
 	size_t i = 0, j = 0, ccap = 0;
-	unsigned threads = n >= PARALLEL_ASSIGN ? pool_threads(4) : 1;
 	static const struct ids_state empty;
 
 	if (old == NULL)
@@ -396,7 +392,7 @@ ids_assign(const struct ids_state *old, const struct config_domain *const *domai
 	if (changes != NULL)
 		memset(changes, 0, sizeof(*changes));
 	memcpy(sorted, domains, n * sizeof(*sorted));
-	pool_sort(sorted, n, sizeof(*sorted), cmp_domain_ptr, threads);
+	pool_sort(sorted, n, sizeof(*sorted), cmp_domain_ptr, n >= POOL_SLICE_MIN ? pool_threads(4) : 1);
 
 	/* the merge of the two name-sorted lists: which entries the new state has, in order */
 	a.slots = xcalloc(n + old->n + 1, sizeof(*a.slots));
@@ -412,9 +408,7 @@ ids_assign(const struct ids_state *old, const struct config_domain *const *domai
 	free(sorted);
 	/* each entry depends on its slot alone: fingerprints and ids on several threads for a long list */
 	a.e = xcalloc(a.n + 1, sizeof(*a.e));
-	if (threads > 1)
-		a.slices = ASSIGN_SLICES;
-	pool_run_each(a.slices, threads, assign_slice, &a);
+	pool_run_slices(a.n, assign_slice, &a);
 
 	/* then in order: the changes listed, the dropped entries left out; one failure fails the whole */
 	for (size_t k = 0; k < a.n; k++)
@@ -487,27 +481,22 @@ still_retiring(const struct ids_domain *e, const struct domset *ds, int64_t now)
 	return domset_find(ds, e->name) == NULL && ids_retiring_at(e, now);
 }
 
-/* A state this long is looked through on several threads, in this many slices. */
-#define PARALLEL_LOOK 20000
-#define LOOK_SLICES 16
-
 /* ids_retiring's look: slice K of ST's entries, the indices of those still retiring into S[K]. */
 struct look {
 	const struct ids_state *st;
 	const struct domset *ds;
 	int64_t now;
-	size_t slices;
 	struct {
 		size_t *idx, n, cap;
-	} s[LOOK_SLICES];
+	} s[POOL_SLICES];
 };
 
 static void
-look_slice(void *arg, size_t k)
+look_slice(void *arg, size_t k, size_t from, size_t to)
 {
 	struct look *l = arg;
 
-	for (size_t i = l->st->n * k / l->slices; i < l->st->n * (k + 1) / l->slices; i++)
+	for (size_t i = from; i < to; i++)
 		if (still_retiring(&l->st->d[i], l->ds, l->now))
 			VEC_PUSH(l->s[k].idx, l->s[k].n, l->s[k].cap, i);
 }
@@ -515,15 +504,15 @@ look_slice(void *arg, size_t k)
 size_t
 ids_retiring(const struct ids_state *st, const struct domset *ds, int64_t now, struct config_domain **out)
 {
-	struct look l = { .st = st, .ds = ds, .now = now, .slices = st->n >= PARALLEL_LOOK ? LOOK_SLICES : 1 };
-	size_t n = 0, at = 0;
+	struct look l = { .st = st, .ds = ds, .now = now };
+	size_t n = 0, at = 0, slices;
 
 	/* only the entries no longer configured matter: no ids are assigned for the others; one look each */
-	pool_run_each(l.slices, l.slices > 1 ? pool_threads(4) : 1, look_slice, &l);
-	for (size_t k = 0; k < l.slices; k++)
+	slices = pool_run_slices(st->n, look_slice, &l);
+	for (size_t k = 0; k < slices; k++)
 		n += l.s[k].n;
 	*out = xcalloc(n + 1, sizeof(**out));
-	for (size_t k = 0; k < l.slices; k++) {
+	for (size_t k = 0; k < slices; k++) {
 		for (size_t i = 0; i < l.s[k].n; i++)
 			ids_retiring_policy(&st->d[l.s[k].idx[i]], &(*out)[at++]);
 		free(l.s[k].idx);

@@ -83,6 +83,30 @@ pool_threads(unsigned max)
 	return (unsigned long)n < max ? (unsigned)n : max;
 }
 
+/* What pool_run_slices runs: N items in COUNT slices. */
+struct slicing {
+	size_t n, count;
+	pool_slice_fn fn;
+	void *ctx;
+};
+
+static void
+run_slice(void *arg, size_t k)
+{
+	struct slicing *s = arg;
+
+	s->fn(s->ctx, k, s->n * k / s->count, s->n * (k + 1) / s->count);
+}
+
+size_t
+pool_run_slices(size_t n, pool_slice_fn fn, void *ctx)
+{
+	struct slicing s = { n, n >= POOL_SLICE_MIN ? POOL_SLICES : 1, fn, ctx };
+
+	pool_run_each(s.count, s.count > 1 ? pool_threads(4) : 1, run_slice, &s);
+	return s.count;
+}
+
 /* pool_sort sorts an array this long on several threads, in SORT_RUNS runs (a power of two). */
 #define PARALLEL_SORT 16384
 #define SORT_RUNS 16

@@ -30,6 +30,20 @@ void pool_run_each(size_t n, unsigned threads, pool_fn fn, void *ctx);
  */
 void pool_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *), unsigned threads);
 
+/* A list of POOL_SLICE_MIN items or more is cut into POOL_SLICES slices by pool_run_slices. */
+#define POOL_SLICE_MIN 20000
+#define POOL_SLICES 16
+
+typedef void (*pool_slice_fn)(void *ctx, size_t k, size_t from, size_t to);
+
+/*
+ * Call FN(CTX, k, from, to) for each slice k of the items [0, N): POOL_SLICES
+ * near-equal slices side by side on up to four threads (pool_run_each) when
+ * N >= POOL_SLICE_MIN, else one slice on the calling thread. Returns the
+ * number of slices, for results gathered per slice in arrays of POOL_SLICES.
+ */
+size_t pool_run_slices(size_t n, pool_slice_fn fn, void *ctx);
+
 /* How many threads are worth it: the CPUs this process may run on (its affinity mask), at most MAX. */
 unsigned pool_threads(unsigned max);
 

@@ -463,35 +463,29 @@ render_json(struct buf *b, const struct zone_params *p, const struct zone_domain
 	buf_puts(b, "]\n}\n");
 }
 
-/* A zone of this many domains has its records built on several threads, in this many slices. */
-#define PARALLEL_BUILD 20000
-#define BUILD_SLICES 16
-
 struct builds {
 	const struct zone_params *p;
 	const struct zone_domain *d;
 	struct recset *rs;
-	size_t n, slices;
-	struct diag_list problems[BUILD_SLICES];	/* slice K's, when there are several */
+	struct diag_list problems[POOL_SLICES];	/* slice K's, taken in order into p->problems */
 };
 
-/* pool_fn: the record sets of slice K of the struct builds ARG; a name too long is a problem of the slice. */
+/* pool_slice_fn: the record sets [FROM, TO) of the struct builds ARG; a name too long is a problem of slice K. */
 static void
-build_slice(void *arg, size_t k)
+build_slice(void *arg, size_t k, size_t from, size_t to)
 {
 	struct builds *bs = arg;
 	const struct zone_params *p = bs->p;
-	struct diag_list *problems = bs->slices > 1 ? &bs->problems[k] : p->problems;
 	char *why;
 
-	for (size_t i = bs->n * k / bs->slices; i < bs->n * (k + 1) / bs->slices; i++) {
+	for (size_t i = from; i < to; i++) {
 		const struct zone_domain *d = &bs->d[i];
 
 		build(p, d->name, d->id, d->rua, d->n_rua, d->delete_tlsrpt, &bs->rs[i]);
 		if ((why = names_unfit(&bs->rs[i])) != NULL) {
 			recset_unfit(&bs->rs[i], why);
-			if (problems != NULL)
-				diag_add(problems, DIAG_UNSERVED, d->line, d->col,
+			if (p->problems != NULL)
+				diag_add(&bs->problems[k], DIAG_UNSERVED, d->line, d->col,
 				    "domain '%s': its DNS records cannot be written: %s%s%s%s", d->name, why,
 				    p->delegate_zone ? " (under dns.delegate_zone '" : "",
 				    p->delegate_zone ? p->delegate_zone : "", p->delegate_zone ? "')" : "");
@@ -504,21 +498,19 @@ zone_render(const struct zone_params *p, const struct zone_domain *domains, size
     enum zone_format format, char *err, size_t errlen)
 {
 	struct recset *rs = xcalloc(n, sizeof(*rs)), *ex = xcalloc(p->n_expired, sizeof(*ex));
-	struct builds bs = { .p = p, .d = domains, .rs = rs, .n = n, .slices = 1 };
-	unsigned threads = n >= PARALLEL_BUILD ? pool_threads(4) : 1;
+	struct builds bs = { .p = p, .d = domains, .rs = rs };
 	struct buf b = {0};
+	size_t slices;
 	char *why;
 
 	(void)err;
 	(void)errlen;
-	if (threads > 1) {
-		bs.slices = BUILD_SLICES;
-		for (size_t k = 0; k < bs.slices; k++)
-			diag_init(&bs.problems[k], p->problems ? p->problems->file : NULL);
-	}
-	pool_run_each(bs.slices, threads, build_slice, &bs);
-	for (size_t k = 0; bs.slices > 1 && k < bs.slices; k++) {
-		if (p->problems != NULL)
+	for (size_t k = 0; k < POOL_SLICES; k++)
+		diag_init(&bs.problems[k], p->problems ? p->problems->file : NULL);
+	/* on several threads for a long zone */
+	slices = pool_run_slices(n, build_slice, &bs);
+	for (size_t k = 0; k < POOL_SLICES; k++) {
+		if (p->problems != NULL && k < slices)
 			diag_take(p->problems, &bs.problems[k]);
 		diag_clear(&bs.problems[k]);
 	}

@@ -125,3 +125,36 @@ Test(pool, sort_moves_whole_elements_and_keeps_every_one)
 	free(v);
 	free(seen);
 }
+
+/* pool_run_slices: what each slice of a list covered, by item. */
+struct covered {
+	atomic_int hits[POOL_SLICE_MIN + 7];
+	atomic_int slices;
+};
+
+static void
+cover(void *arg, size_t k, size_t from, size_t to)
+{
+	struct covered *c = arg;
+
+	cr_assert_lt(k, POOL_SLICES);
+	for (size_t i = from; i < to; i++)
+		atomic_fetch_add(&c->hits[i], 1);
+	atomic_fetch_add(&c->slices, 1);
+}
+
+Test(pool, slices_cover_every_item_once)
+{
+	static const size_t lens[] = { 0, 5, POOL_SLICE_MIN - 1, POOL_SLICE_MIN, POOL_SLICE_MIN + 7 };
+
+	for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		static struct covered c;
+		size_t n = lens[l], want = n >= POOL_SLICE_MIN ? POOL_SLICES : 1;
+
+		memset(&c, 0, sizeof(c));
+		cr_expect_eq(pool_run_slices(n, cover, &c), want, "length %zu", n);
+		cr_expect_eq((size_t)c.slices, want, "length %zu: %d slices ran", n, c.slices);
+		for (size_t i = 0; i < n; i++)
+			cr_assert_eq(c.hits[i], 1, "length %zu: item %zu ran %d times", n, i, c.hits[i]);
+	}
+}
